@@ -1,0 +1,1 @@
+//! Genesis and state-dump loading.

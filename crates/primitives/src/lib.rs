@@ -1,0 +1,1 @@
+//! snap/1 primitives: hashed keys, accounts, wire messages.

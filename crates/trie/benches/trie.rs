@@ -1,0 +1,2 @@
+//! Trie benchmarks (filled in below).
+fn main() {}

@@ -1,0 +1,425 @@
+//! A streaming Merkle-Patricia trie builder that emits the nodes it hashes.
+//!
+//! Leaves arrive sorted. The builder keeps one open branch frame per level of the path to the most
+//! recent leaf, so memory is bounded by the key length (at most 64 frames), never by the number of
+//! leaves. When a new key diverges from the previous one, every frame below the divergence point is
+//! complete: it is encoded, hashed once, handed to the [`NodeSink`] with its path, and replaced by
+//! its reference in the parent frame.
+//!
+//! Unlike alloy-trie's `HashBuilder`, keys of different lengths are allowed, including a key that is
+//! a prefix of another (its value then sits in a branch node), so any Merkle-Patricia trie can be
+//! built, not only the fixed-length-key tries of Ethereum's state.
+
+use crate::TrieBuildError;
+use alloy_primitives::{B256, Bytes, hex, keccak256};
+use alloy_rlp::{Encodable, Header};
+use alloy_trie::{
+    EMPTY_ROOT_HASH, Nibbles,
+    nodes::{ExtensionNodeRef, LeafNodeRef, RlpNode},
+};
+use std::convert::Infallible;
+
+/// Receives the nodes of a trie as [`TrieBuilder`] completes them.
+///
+/// A node is emitted when it is referenced by hash: its RLP is at least 32 bytes, or it is the root.
+/// Smaller nodes are inlined in their parent's RLP and never emitted on their own. Children are
+/// emitted before their parents, and the root last, at the empty path.
+pub trait NodeSink {
+    /// What the sink fails with.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Receives the RLP encoding of the node at `path`.
+    ///
+    /// # Errors
+    /// Whatever the sink's storage fails with; the builder stops and returns it.
+    fn on_node(&mut self, path: &Nibbles, rlp: &[u8]) -> Result<(), Self::Error>;
+}
+
+/// A sink that drops every node: for computing a root only.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoopSink;
+
+impl NodeSink for NoopSink {
+    type Error = Infallible;
+
+    #[inline]
+    fn on_node(&mut self, _path: &Nibbles, _rlp: &[u8]) -> Result<(), Infallible> {
+        Ok(())
+    }
+}
+
+/// A sink that keeps every node in memory, in emission order (children before parents).
+#[derive(Debug, Default, Clone)]
+pub struct VecSink {
+    /// `(path, node RLP)` pairs.
+    pub nodes: Vec<(Nibbles, Bytes)>,
+}
+
+impl NodeSink for VecSink {
+    type Error = Infallible;
+
+    fn on_node(&mut self, path: &Nibbles, rlp: &[u8]) -> Result<(), Infallible> {
+        self.nodes.push((*path, Bytes::copy_from_slice(rlp)));
+        Ok(())
+    }
+}
+
+impl<S: NodeSink + ?Sized> NodeSink for &mut S {
+    type Error = S::Error;
+
+    #[inline]
+    fn on_node(&mut self, path: &Nibbles, rlp: &[u8]) -> Result<(), Self::Error> {
+        (**self).on_node(path, rlp)
+    }
+}
+
+/// Computes the root of the trie holding `leaves`, which must be sorted by key.
+///
+/// # Errors
+/// See [`TrieBuilder::add_leaf`].
+pub fn trie_root<I, K, V>(leaves: I) -> Result<B256, TrieBuildError>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<[u8]>,
+    V: AsRef<[u8]>,
+{
+    let mut builder = TrieBuilder::new(NoopSink);
+    for (key, value) in leaves {
+        builder.add_leaf(key.as_ref(), value.as_ref())?;
+    }
+    builder.finish().map(|(root, _)| root)
+}
+
+/// A branch node under construction at `depth` nibbles along the current key.
+#[derive(Debug, Clone)]
+struct Frame {
+    depth: usize,
+    children: [Option<RlpNode>; 16],
+    /// Value of a key that ends exactly at this branch (only in tries with prefix keys).
+    value: Option<Vec<u8>>,
+}
+
+impl Frame {
+    fn new(depth: usize) -> Self {
+        Self { depth, children: Default::default(), value: None }
+    }
+}
+
+/// What the builder hands from a completed level to the level above it.
+#[derive(Debug)]
+enum Carry {
+    /// The pending leaf itself, not yet encoded: its encoding depends on where it attaches.
+    Leaf,
+    /// A completed branch node at `depth` nibbles along the pending key.
+    Branch { depth: usize, node: RlpNode },
+}
+
+/// Streaming trie builder: sorted leaves in, root and hashed nodes out.
+///
+/// ```
+/// use snapsync_trie::{TrieBuilder, VecSink};
+/// let mut builder = TrieBuilder::new(VecSink::default());
+/// builder.add_leaf(&[0x12; 32], b"one").unwrap();
+/// builder.add_leaf(&[0x34; 32], b"two").unwrap();
+/// let (root, sink) = builder.finish().unwrap();
+/// assert_eq!(sink.nodes.last().unwrap().0.len(), 0); // the root comes last
+/// # let _ = root;
+/// ```
+#[derive(Debug)]
+pub struct TrieBuilder<S> {
+    sink: S,
+    /// Open branch frames, strictly increasing depth, each a prefix of `key`.
+    stack: Vec<Frame>,
+    /// The pending (most recent) leaf's key; empty with `has_pending == false` before the first.
+    key: Nibbles,
+    value: Vec<u8>,
+    has_pending: bool,
+    leaves: u64,
+    /// Scratch buffer for node encodings.
+    buf: Vec<u8>,
+}
+
+impl<S: NodeSink> TrieBuilder<S> {
+    /// A builder that emits its nodes to `sink`.
+    pub fn new(sink: S) -> Self {
+        Self {
+            sink,
+            stack: Vec::with_capacity(65),
+            key: Nibbles::default(),
+            value: Vec::new(),
+            has_pending: false,
+            leaves: 0,
+            buf: Vec::with_capacity(600),
+        }
+    }
+
+    /// Number of leaves added so far.
+    pub const fn leaves(&self) -> u64 {
+        self.leaves
+    }
+
+    /// Adds a leaf. Keys must be strictly increasing (a prefix sorts before its extensions).
+    ///
+    /// # Errors
+    /// [`TrieBuildError::KeyTooLong`], [`TrieBuildError::EmptyValue`] and
+    /// [`TrieBuildError::Unsorted`] for invalid input (nothing is changed then), and
+    /// [`TrieBuildError::Sink`] when the sink fails.
+    pub fn add_leaf(&mut self, key: &[u8], value: &[u8]) -> Result<(), TrieBuildError> {
+        if key.len() > 32 {
+            return Err(TrieBuildError::KeyTooLong { len: key.len() });
+        }
+        if value.is_empty() {
+            return Err(TrieBuildError::EmptyValue { key: hex::encode_prefixed(key) });
+        }
+        let key = Nibbles::unpack(key);
+        if self.has_pending {
+            if key <= self.key {
+                return Err(TrieBuildError::Unsorted {
+                    previous: nibbles_hex(&self.key),
+                    key: nibbles_hex(&key),
+                });
+            }
+            let divergence = self.key.common_prefix_length(&key);
+            self.place_pending(divergence)?;
+        }
+        self.key = key;
+        self.value.clear();
+        self.value.extend_from_slice(value);
+        self.has_pending = true;
+        self.leaves += 1;
+        Ok(())
+    }
+
+    /// Completes the trie and returns its root and the sink.
+    ///
+    /// The root node is always emitted (at the empty path), whatever its size. An empty trie has
+    /// root [`EMPTY_ROOT_HASH`] and emits nothing.
+    ///
+    /// # Errors
+    /// [`TrieBuildError::Sink`] when the sink fails.
+    pub fn finish(mut self) -> Result<(B256, S), TrieBuildError> {
+        if !self.has_pending {
+            return Ok((EMPTY_ROOT_HASH, self.sink));
+        }
+        let mut carry = Carry::Leaf;
+        while let Some(mut frame) = self.stack.pop() {
+            self.attach(&mut frame, carry)?;
+            let is_root = self.stack.is_empty() && frame.depth == 0;
+            self.encode_branch(&frame);
+            if is_root {
+                let root = self.commit_root()?;
+                return Ok((root, self.sink));
+            }
+            carry = Carry::Branch { depth: frame.depth, node: self.commit_node(frame.depth)? };
+        }
+        // The root is a leaf (a single-leaf trie) or an extension over a branch.
+        match carry {
+            Carry::Leaf => {
+                self.buf.clear();
+                LeafNodeRef::new(&self.key, &self.value).rlp(&mut self.buf);
+            }
+            Carry::Branch { depth, node } => {
+                let shared = self.key.slice(..depth);
+                self.buf.clear();
+                ExtensionNodeRef::new(&shared, &node).rlp(&mut self.buf);
+            }
+        }
+        let root = self.commit_root()?;
+        Ok((root, self.sink))
+    }
+
+    /// Places the pending leaf now that the next key is known to diverge from it at `divergence`
+    /// nibbles: completes every frame deeper than that and hangs the result below the frame at the
+    /// divergence point (creating it if needed).
+    fn place_pending(&mut self, divergence: usize) -> Result<(), TrieBuildError> {
+        let mut carry = Carry::Leaf;
+        loop {
+            match self.stack.pop() {
+                Some(mut frame) if frame.depth > divergence => {
+                    self.attach(&mut frame, carry)?;
+                    self.encode_branch(&frame);
+                    let node = self.commit_node(frame.depth)?;
+                    carry = Carry::Branch { depth: frame.depth, node };
+                }
+                Some(mut frame) if frame.depth == divergence => {
+                    self.attach(&mut frame, carry)?;
+                    self.stack.push(frame);
+                    return Ok(());
+                }
+                shallower => {
+                    self.stack.extend(shallower);
+                    let mut frame = Frame::new(divergence);
+                    self.attach(&mut frame, carry)?;
+                    self.stack.push(frame);
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Hangs `carry` into `frame`: the pending leaf as a leaf node (or as the branch's value when
+    /// its key ends here), a completed branch directly or behind an extension node.
+    fn attach(&mut self, frame: &mut Frame, carry: Carry) -> Result<(), TrieBuildError> {
+        let depth = frame.depth;
+        if matches!(carry, Carry::Leaf) && self.key.len() == depth {
+            frame.value = Some(self.value.clone());
+            return Ok(());
+        }
+        let nibble = usize::from(self.key.get_unchecked(depth));
+        let child = match carry {
+            Carry::Leaf => {
+                let rest = self.key.slice(depth + 1..);
+                self.buf.clear();
+                LeafNodeRef::new(&rest, &self.value).rlp(&mut self.buf);
+                self.commit_node(depth + 1)?
+            }
+            Carry::Branch { depth: child_depth, node } if child_depth > depth + 1 => {
+                let shared = self.key.slice(depth + 1..child_depth);
+                self.buf.clear();
+                ExtensionNodeRef::new(&shared, &node).rlp(&mut self.buf);
+                self.commit_node(depth + 1)?
+            }
+            Carry::Branch { node, .. } => node,
+        };
+        frame.children[nibble] = Some(child);
+        Ok(())
+    }
+
+    /// Encodes `frame` as a branch node into `self.buf`.
+    fn encode_branch(&mut self, frame: &Frame) {
+        let value_len = frame.value.as_deref().map_or(1, <[u8] as Encodable>::length);
+        let payload_length = frame
+            .children
+            .iter()
+            .map(|child| child.as_ref().map_or(1, |child| child.len()))
+            .sum::<usize>()
+            + value_len;
+        self.buf.clear();
+        Header { list: true, payload_length }.encode(&mut self.buf);
+        for child in &frame.children {
+            match child {
+                Some(child) => self.buf.extend_from_slice(child),
+                None => self.buf.push(alloy_rlp::EMPTY_STRING_CODE),
+            }
+        }
+        match &frame.value {
+            Some(value) => value.as_slice().encode(&mut self.buf),
+            None => self.buf.push(alloy_rlp::EMPTY_STRING_CODE),
+        }
+    }
+
+    /// Turns the node encoded in `self.buf`, found at the first `depth` nibbles of the pending key,
+    /// into the reference its parent holds: its hash (emitting the node) when the encoding is at
+    /// least 32 bytes, the encoding itself otherwise.
+    fn commit_node(&mut self, depth: usize) -> Result<RlpNode, TrieBuildError> {
+        if self.buf.len() < 32 {
+            // Shorter than a hash, so it always fits an `RlpNode`.
+            return Ok(RlpNode::from_raw(&self.buf).unwrap_or_default());
+        }
+        let hash = keccak256(&self.buf);
+        let path = self.key.slice(..depth);
+        self.sink.on_node(&path, &self.buf).map_err(|e| TrieBuildError::Sink(Box::new(e)))?;
+        Ok(RlpNode::word_rlp(&hash))
+    }
+
+    /// Emits the node in `self.buf` as the root and returns its hash.
+    fn commit_root(&mut self) -> Result<B256, TrieBuildError> {
+        let hash = keccak256(&self.buf);
+        self.sink
+            .on_node(&Nibbles::default(), &self.buf)
+            .map_err(|e| TrieBuildError::Sink(Box::new(e)))?;
+        Ok(hash)
+    }
+}
+
+/// Hex of a nibble path, one digit per nibble.
+pub(crate) fn nibbles_hex(nibbles: &Nibbles) -> String {
+    nibbles.to_vec().iter().map(|n| char::from_digit(u32::from(*n), 16).unwrap_or('?')).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_trie::HashBuilder;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn hash_builder_root(leaves: &BTreeMap<Vec<u8>, Vec<u8>>) -> B256 {
+        let mut hb = HashBuilder::default();
+        for (k, v) in leaves {
+            hb.add_leaf(Nibbles::unpack(k), v);
+        }
+        hb.root()
+    }
+
+    fn build(leaves: &BTreeMap<Vec<u8>, Vec<u8>>) -> (B256, VecSink) {
+        let mut builder = TrieBuilder::new(VecSink::default());
+        for (k, v) in leaves {
+            builder.add_leaf(k, v).unwrap();
+        }
+        builder.finish().unwrap()
+    }
+
+    #[test]
+    fn empty_trie() {
+        let (root, sink) = TrieBuilder::new(VecSink::default()).finish().unwrap();
+        assert_eq!(root, EMPTY_ROOT_HASH);
+        assert!(sink.nodes.is_empty());
+    }
+
+    #[test]
+    fn rejects_unsorted_duplicate_long_and_empty() {
+        let mut b = TrieBuilder::new(NoopSink);
+        b.add_leaf(&[2], b"x").unwrap();
+        assert!(matches!(b.add_leaf(&[1], b"x"), Err(TrieBuildError::Unsorted { .. })));
+        assert!(matches!(b.add_leaf(&[2], b"x"), Err(TrieBuildError::Unsorted { .. })));
+        assert!(matches!(b.add_leaf(&[3; 33], b"x"), Err(TrieBuildError::KeyTooLong { len: 33 })));
+        assert!(matches!(b.add_leaf(&[3], b""), Err(TrieBuildError::EmptyValue { .. })));
+        // The rejected calls changed nothing.
+        b.add_leaf(&[3], b"y").unwrap();
+        let mut expected = BTreeMap::new();
+        expected.insert(vec![2], b"x".to_vec());
+        expected.insert(vec![3], b"y".to_vec());
+        assert_eq!(b.finish().unwrap().0, hash_builder_root(&expected));
+    }
+
+    /// Every emitted node hashes to a reference held by its parent, and the root is the last node.
+    fn assert_nodes_link(root: B256, nodes: &[(Nibbles, Bytes)]) {
+        let (last_path, last) = nodes.last().expect("non-empty trie emits its root");
+        assert!(last_path.is_empty());
+        assert_eq!(keccak256(last), root);
+        let all: Vec<u8> = nodes.iter().flat_map(|(_, n)| n.to_vec()).collect();
+        for (path, node) in &nodes[..nodes.len() - 1] {
+            assert!(node.len() >= 32, "inline node emitted at {path:?}");
+            let hash = keccak256(node);
+            assert!(
+                all.windows(32).any(|w| w == hash.as_slice()),
+                "node at {path:?} is referenced by no other node"
+            );
+        }
+        let mut paths: Vec<_> = nodes.iter().map(|(p, _)| *p).collect();
+        paths.sort();
+        paths.dedup();
+        assert_eq!(paths.len(), nodes.len(), "a path was emitted twice");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Fixed-length keys: the same root as alloy-trie's HashBuilder. Short keys make inline
+        /// nodes common.
+        #[test]
+        fn matches_hash_builder(
+            key_len in 1usize..=32,
+            raw in prop::collection::vec((prop::collection::vec(any::<u8>(), 32), prop::collection::vec(any::<u8>(), 1..40)), 0..200),
+        ) {
+            let leaves: BTreeMap<Vec<u8>, Vec<u8>> =
+                raw.into_iter().map(|(k, v)| (k[..key_len].to_vec(), v)).collect();
+            let (root, sink) = build(&leaves);
+            prop_assert_eq!(root, hash_builder_root(&leaves));
+            if !leaves.is_empty() {
+                assert_nodes_link(root, &sink.nodes);
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! The verified-trie core of snapsync.
+//!
+//! Everything a snap sync stores comes from untrusted peers. This crate holds the pieces that make
+//! that safe and the pieces that turn verified data into a persisted trie:
+//!
+//! - [`verify_range_proof`]: accepts a range of leaves only if it provably belongs to the trie with
+//!   a trusted root (geth's `VerifyRangeProof` contract), streaming the proof's edge subtrees and the
+//!   given leaves into alloy-trie's `HashBuilder` instead of rebuilding a trie in memory.
+//! - [`prove_range`]: the server side, the proof nodes for a range, as geth sends them.
+//! - [`TrieBuilder`]: a streaming builder over sorted leaves that returns the root and emits every
+//!   hashed node with its path to a [`NodeSink`], so a synced trie can be stored, served and healed.
+
+mod builder;
+mod error;
+mod prove;
+mod verify;
+
+pub use builder::{NodeSink, NoopSink, TrieBuilder, VecSink, trie_root};
+pub use error::{RangeProofError, TrieBuildError};
+pub use prove::prove_range;
+pub use verify::{ProofLimits, verify_range_proof, verify_range_proof_with_limits};
+
+pub use alloy_trie::{EMPTY_ROOT_HASH, Nibbles};

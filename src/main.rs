@@ -1,0 +1,2 @@
+//! The `snapsync` command-line tool.
+fn main() {}
