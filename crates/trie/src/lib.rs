@@ -12,6 +12,7 @@
 
 mod builder;
 mod error;
+mod node;
 mod prove;
 mod verify;
 

@@ -1,9 +1,30 @@
-//! Range-proof verification.
+//! Range-proof verification: geth's `VerifyRangeProof` contract on alloy-trie's `HashBuilder`.
+//!
+//! A peer answers "the leaves from `first_key` on" with a list of leaves and the proof nodes of the
+//! two edge paths (`first_key` and the last returned key). The range is accepted only when the trie
+//! made of
+//!
+//! 1. everything the proof shows strictly left of `first_key` (hashed subtrees and leaves),
+//! 2. exactly the returned leaves, and
+//! 3. everything the proof shows strictly right of the last key
+//!
+//! hashes to the trusted root. Subtrees that lie strictly between the two edge paths are never
+//! taken from the proof, only rebuilt from the returned leaves, so a peer cannot hide a gap.
+//!
+//! The three parts are streamed into a `HashBuilder` in key order (hashed subtrees through
+//! `add_branch`); no trie is rebuilt in memory from the proof. Work is bounded by [`ProofLimits`]
+//! and by the key length (the walk descends at most one node per nibble).
 
-use crate::RangeProofError;
-use alloy_primitives::B256;
+use crate::{
+    RangeProofError,
+    node::{ChildRef, TrieNodeRef, decode_node},
+};
+use alloy_primitives::{B256, hex, keccak256};
+use alloy_trie::{HashBuilder, Nibbles};
+use std::collections::HashMap;
 
-/// Bounds on the work a proof can cause.
+/// Bounds on the work a proof can cause. The defaults admit any honest snap/1 proof, including
+/// "bloated" ones that carry unneeded nodes, with a wide margin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProofLimits {
     /// Most nodes a proof may carry. Default 8,192.
@@ -19,7 +40,19 @@ impl Default for ProofLimits {
 }
 
 /// Verifies that `keys`/`values` are exactly the leaves of the trie with root `root` from
-/// `first_key` up to the last key, and returns whether the trie has entries after the last key.
+/// `first_key` up to the last key, and returns whether the trie has entries after the last key
+/// (`has_more`).
+///
+/// The contract is geth's `trie.VerifyRangeProof`:
+/// - `keys` and `values` have equal lengths, keys strictly increase, no value is empty;
+/// - an empty `proof` means the leaves must be the whole trie (`has_more` is `false`);
+/// - no keys with a proof proves that nothing exists at or after `first_key`;
+/// - otherwise the proof covers the paths of `first_key` (which may be absent from the trie) and of
+///   the last key, and everything between them must be exactly the given leaves.
+///
+/// Two deliberate restrictions, both implied by snap/1's fixed-length hashed keys: every key has
+/// the same length, 1 to 32 bytes (and so does `first_key` when there are keys), and `first_key`
+/// must not be after the first returned key (a snap/1 peer must start at or after the origin).
 ///
 /// # Errors
 /// A [`RangeProofError`] saying why the range is not proven.
@@ -55,6 +88,465 @@ where
     V: AsRef<[u8]>,
     P: AsRef<[u8]>,
 {
-    let _ = (root, first_key, keys, values, proof, limits);
-    Ok(false)
+    check_leaves(keys, values)?;
+    if proof.is_empty() {
+        verify_whole_trie(root, keys, values)?;
+        return Ok(false);
+    }
+    check_first_key(first_key, keys)?;
+    let index = ProofIndex::new(proof, limits)?;
+    let left = Nibbles::unpack(first_key);
+    let right = keys.last().map_or(left, |key| Nibbles::unpack(key));
+    let edges = EdgeWalk::run(&index, root, left, right)?;
+    if keys.is_empty() && (edges.range_leaf_seen || !edges.right.is_empty()) {
+        return Err(RangeProofError::MoreEntriesAvailable);
+    }
+
+    let mut feed = OrderedFeed::default();
+    for external in &edges.left {
+        feed.external(external)?;
+    }
+    for (key, value) in keys.iter().zip(values) {
+        feed.leaf(Nibbles::unpack(key), value.as_ref())?;
+    }
+    for external in &edges.right {
+        feed.external(external)?;
+    }
+    let computed = feed.builder.root();
+    if computed != root {
+        return Err(RangeProofError::RootMismatch { expected: root, computed });
+    }
+    Ok(!edges.right.is_empty())
+}
+
+/// Checks the leaves alone: equal counts, strictly increasing keys of one length (1 to 32 bytes),
+/// no empty value.
+fn check_leaves<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+    keys: &[K],
+    values: &[V],
+) -> Result<(), RangeProofError> {
+    if keys.len() != values.len() {
+        return Err(RangeProofError::LengthMismatch { keys: keys.len(), values: values.len() });
+    }
+    for (index, pair) in keys.windows(2).enumerate() {
+        if pair[0].as_ref() >= pair[1].as_ref() {
+            return Err(RangeProofError::KeysNotIncreasing { index: index + 1 });
+        }
+    }
+    if let Some(index) = values.iter().position(|value| value.as_ref().is_empty()) {
+        return Err(RangeProofError::EmptyValue { index });
+    }
+    let Some(first) = keys.first() else { return Ok(()) };
+    let expected = first.as_ref().len();
+    if !(1..=32).contains(&expected) {
+        return Err(RangeProofError::KeyLength { index: Some(0), len: expected, expected: 32 });
+    }
+    if let Some(index) = keys.iter().position(|key| key.as_ref().len() != expected) {
+        let len = keys[index].as_ref().len();
+        return Err(RangeProofError::KeyLength { index: Some(index), len, expected });
+    }
+    Ok(())
+}
+
+/// Checks `first_key` against the leaves when a proof is given.
+fn check_first_key<K: AsRef<[u8]>>(first_key: &[u8], keys: &[K]) -> Result<(), RangeProofError> {
+    let Some(first) = keys.first() else {
+        if !(1..=32).contains(&first_key.len()) {
+            return Err(RangeProofError::KeyLength {
+                index: None,
+                len: first_key.len(),
+                expected: 32,
+            });
+        }
+        return Ok(());
+    };
+    let first = first.as_ref();
+    if first_key.len() != first.len() {
+        return Err(RangeProofError::KeyLength {
+            index: None,
+            len: first_key.len(),
+            expected: first.len(),
+        });
+    }
+    if first_key > first {
+        return Err(RangeProofError::InvalidEdgeKeys {
+            first_key: hex::encode_prefixed(first_key),
+            which: "first",
+        });
+    }
+    Ok(())
+}
+
+/// No proof: the leaves must hash to the root on their own.
+fn verify_whole_trie<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+    root: B256,
+    keys: &[K],
+    values: &[V],
+) -> Result<(), RangeProofError> {
+    let mut builder = HashBuilder::default();
+    for (key, value) in keys.iter().zip(values) {
+        // `check_leaves` proved the keys strictly increasing and of one length, so `add_leaf`'s
+        // ordering assertion holds.
+        builder.add_leaf(Nibbles::unpack(key), value.as_ref());
+    }
+    let computed = builder.root();
+    if computed != root {
+        return Err(RangeProofError::RootMismatch { expected: root, computed });
+    }
+    Ok(())
+}
+
+/// Proof nodes by hash, within limits.
+struct ProofIndex<'p> {
+    nodes: HashMap<B256, &'p [u8]>,
+}
+
+impl<'p> ProofIndex<'p> {
+    fn new<P: AsRef<[u8]>>(proof: &'p [P], limits: ProofLimits) -> Result<Self, RangeProofError> {
+        if proof.len() > limits.max_nodes {
+            return Err(RangeProofError::TooManyProofNodes {
+                count: proof.len(),
+                max: limits.max_nodes,
+            });
+        }
+        let bytes: usize = proof.iter().map(|node| node.as_ref().len()).sum();
+        if bytes > limits.max_bytes {
+            return Err(RangeProofError::ProofTooLarge { bytes, max: limits.max_bytes });
+        }
+        let nodes = proof.iter().map(|node| (keccak256(node.as_ref()), node.as_ref())).collect();
+        Ok(Self { nodes })
+    }
+
+    fn resolve(&self, path: &Nibbles, hash: B256) -> Result<&'p [u8], RangeProofError> {
+        self.nodes.get(&hash).copied().ok_or(RangeProofError::MissingNode { path: *path, hash })
+    }
+}
+
+/// Something outside the range that the proof shows: a hashed subtree or a single leaf.
+#[derive(Debug)]
+enum External {
+    Subtree { path: Nibbles, hash: B256 },
+    Leaf { key: Nibbles, value: Vec<u8> },
+}
+
+/// Where a path lies relative to the range `[left, right]`, comparing at the path's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Position {
+    /// Everything below it is before `left`.
+    Left,
+    /// A prefix of `left` or of `right` (or a full key equal to one of them).
+    Edge,
+    /// Everything below it is strictly inside the range.
+    Inside,
+    /// Everything below it is after `right`.
+    Right,
+}
+
+/// The walk down the two edge paths, collecting what lies outside the range.
+struct EdgeWalk<'i, 'p> {
+    index: &'i ProofIndex<'p>,
+    left_bound: Nibbles,
+    right_bound: Nibbles,
+    /// Externals before the range, in key order.
+    left: Vec<External>,
+    /// Externals after the range, in key order.
+    right: Vec<External>,
+    /// Whether the proof shows a leaf inside `[left, right]`.
+    range_leaf_seen: bool,
+}
+
+impl<'i, 'p> EdgeWalk<'i, 'p> {
+    fn run(
+        index: &'i ProofIndex<'p>,
+        root: B256,
+        left_bound: Nibbles,
+        right_bound: Nibbles,
+    ) -> Result<Self, RangeProofError> {
+        let mut walk = Self {
+            index,
+            left_bound,
+            right_bound,
+            left: Vec::new(),
+            right: Vec::new(),
+            range_leaf_seen: false,
+        };
+        let root_path = Nibbles::default();
+        let root_node = index.resolve(&root_path, root)?;
+        walk.visit_edge_node(root_node, root_path)?;
+        Ok(walk)
+    }
+
+    /// Length of every full key, in nibbles.
+    fn key_len(&self) -> usize {
+        self.left_bound.len()
+    }
+
+    fn position(&self, path: &Nibbles) -> Position {
+        let len = path.len();
+        if *path < self.left_bound.slice(..len) {
+            Position::Left
+        } else if *path > self.right_bound.slice(..len) {
+            Position::Right
+        } else if *path == self.left_bound.slice(..len) || *path == self.right_bound.slice(..len) {
+            Position::Edge
+        } else {
+            Position::Inside
+        }
+    }
+
+    /// A node on one of the edge paths, at `path`.
+    fn visit_edge_node(&mut self, rlp: &'p [u8], path: Nibbles) -> Result<(), RangeProofError> {
+        let node =
+            decode_node(rlp).map_err(|reason| RangeProofError::InvalidNode { path, reason })?;
+        match node {
+            TrieNodeRef::Leaf { key, value } => {
+                let full = self.extend(&path, &key)?;
+                if full.len() != self.key_len() {
+                    return Err(invalid(path, "leaf key has the wrong length"));
+                }
+                match self.position(&full) {
+                    Position::Left => {
+                        self.left.push(External::Leaf { key: full, value: value.to_vec() })
+                    }
+                    Position::Right => {
+                        self.right.push(External::Leaf { key: full, value: value.to_vec() });
+                    }
+                    Position::Edge | Position::Inside => self.range_leaf_seen = true,
+                }
+            }
+            TrieNodeRef::Extension { key, child } => {
+                let child_path = self.extend(&path, &key)?;
+                if child_path.len() >= self.key_len() {
+                    return Err(invalid(path, "extension reaches the full key length"));
+                }
+                self.visit_child(child, child_path)?;
+            }
+            TrieNodeRef::Branch { children, value } => {
+                if !value.is_empty() {
+                    return Err(invalid(path, "branch value in a fixed-length-key trie"));
+                }
+                if path.len() >= self.key_len() {
+                    return Err(invalid(path, "branch at the full key length"));
+                }
+                for (nibble, child) in (0u8..).zip(children) {
+                    if child != ChildRef::Empty {
+                        let mut child_path = path;
+                        child_path.push(nibble);
+                        self.visit_child(child, child_path)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A child reference at `path`: follow it along an edge, collect it outside the range, skip it
+    /// inside the range.
+    fn visit_child(&mut self, child: ChildRef<'p>, path: Nibbles) -> Result<(), RangeProofError> {
+        match self.position(&path) {
+            Position::Inside => Ok(()),
+            Position::Edge => match child {
+                ChildRef::Empty => Ok(()),
+                ChildRef::Hash(hash) => {
+                    let rlp = self.index.resolve(&path, hash)?;
+                    self.visit_edge_node(rlp, path)
+                }
+                ChildRef::Inline(rlp) => self.visit_edge_node(rlp, path),
+            },
+            Position::Left => self.collect_external(child, path, true),
+            Position::Right => self.collect_external(child, path, false),
+        }
+    }
+
+    /// Collects a subtree that lies wholly outside the range: by hash when it has one, else (an
+    /// inline node) leaf by leaf.
+    fn collect_external(
+        &mut self,
+        child: ChildRef<'p>,
+        path: Nibbles,
+        is_left: bool,
+    ) -> Result<(), RangeProofError> {
+        let external = match child {
+            ChildRef::Empty => return Ok(()),
+            ChildRef::Hash(hash) => External::Subtree { path, hash },
+            ChildRef::Inline(rlp) => return self.collect_inline(rlp, path, is_left),
+        };
+        self.side(is_left).push(external);
+        Ok(())
+    }
+
+    fn collect_inline(
+        &mut self,
+        rlp: &'p [u8],
+        path: Nibbles,
+        is_left: bool,
+    ) -> Result<(), RangeProofError> {
+        let node =
+            decode_node(rlp).map_err(|reason| RangeProofError::InvalidNode { path, reason })?;
+        match node {
+            TrieNodeRef::Leaf { key, value } => {
+                let full = self.extend(&path, &key)?;
+                if full.len() != self.key_len() {
+                    return Err(invalid(path, "leaf key has the wrong length"));
+                }
+                self.side(is_left).push(External::Leaf { key: full, value: value.to_vec() });
+            }
+            TrieNodeRef::Extension { key, child } => {
+                let child_path = self.extend(&path, &key)?;
+                if child_path.len() >= self.key_len() {
+                    return Err(invalid(path, "extension reaches the full key length"));
+                }
+                self.collect_external(child, child_path, is_left)?;
+            }
+            TrieNodeRef::Branch { children, value } => {
+                if !value.is_empty() || path.len() >= self.key_len() {
+                    return Err(invalid(path, "invalid branch in a fixed-length-key trie"));
+                }
+                for (nibble, child) in (0u8..).zip(children) {
+                    let mut child_path = path;
+                    child_path.push(nibble);
+                    self.collect_external(child, child_path, is_left)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn side(&mut self, is_left: bool) -> &mut Vec<External> {
+        if is_left { &mut self.left } else { &mut self.right }
+    }
+
+    /// `path ++ key`, refusing paths longer than the keys.
+    fn extend(&self, path: &Nibbles, key: &Nibbles) -> Result<Nibbles, RangeProofError> {
+        if path.len() + key.len() > self.key_len() {
+            return Err(invalid(*path, "node path is longer than the keys"));
+        }
+        Ok(path.join(key))
+    }
+}
+
+fn invalid(path: Nibbles, reason: &'static str) -> RangeProofError {
+    RangeProofError::InvalidNode { path, reason }
+}
+
+/// Feeds a `HashBuilder` and refuses, instead of panicking, anything not in strict key order.
+#[derive(Default)]
+struct OrderedFeed {
+    builder: HashBuilder,
+    last: Option<Nibbles>,
+}
+
+impl OrderedFeed {
+    fn external(&mut self, external: &External) -> Result<(), RangeProofError> {
+        match external {
+            External::Subtree { path, hash } => {
+                self.check_order(path)?;
+                self.builder.add_branch(*path, *hash, false);
+            }
+            External::Leaf { key, value } => self.leaf(*key, value)?,
+        }
+        Ok(())
+    }
+
+    fn leaf(&mut self, key: Nibbles, value: &[u8]) -> Result<(), RangeProofError> {
+        self.check_order(&key)?;
+        self.builder.add_leaf(key, value);
+        Ok(())
+    }
+
+    /// The edge walk yields disjoint subtrees in order, so this only fails on a logic error; it
+    /// keeps `HashBuilder`'s ordering assertion from ever firing.
+    fn check_order(&mut self, next: &Nibbles) -> Result<(), RangeProofError> {
+        if let Some(last) = &self.last
+            && (next <= last || next.starts_with(last) || last.starts_with(next))
+        {
+            return Err(invalid(*next, "proof subtrees overlap the range"));
+        }
+        self.last = Some(*next);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prove_range;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    type Leaves = Vec<(Vec<u8>, Vec<u8>)>;
+
+    fn leaves_strategy() -> impl Strategy<Value = Leaves> {
+        (1usize..=4, prop::collection::vec((any::<[u8; 4]>(), 1usize..6), 1..120)).prop_map(
+            |(key_len, raw)| {
+                let map: BTreeMap<Vec<u8>, Vec<u8>> =
+                    raw.into_iter().map(|(k, v)| (k[..key_len].to_vec(), vec![k[0]; v])).collect();
+                map.into_iter().collect()
+            },
+        )
+    }
+
+    fn root_of(leaves: &Leaves) -> B256 {
+        crate::trie_root(leaves.iter().map(|(k, v)| (k, v))).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn honest_ranges_accepted(leaves in leaves_strategy(), a in any::<prop::sample::Index>(), b in any::<prop::sample::Index>()) {
+            let root = root_of(&leaves);
+            let (i, j) = { let (x, y) = (a.index(leaves.len()), b.index(leaves.len())); (x.min(y), x.max(y)) };
+            let keys: Vec<_> = leaves[i..=j].iter().map(|(k, _)| k.clone()).collect();
+            let values: Vec<_> = leaves[i..=j].iter().map(|(_, v)| v.clone()).collect();
+            let proof = prove_range(leaves.iter().map(|(k, v)| (k, v)), &keys[0], Some(&keys[keys.len() - 1])).unwrap();
+            let has_more = verify_range_proof(root, &keys[0], &keys, &values, &proof).unwrap();
+            prop_assert_eq!(has_more, j + 1 < leaves.len());
+
+            // Dropping an interior leaf is caught.
+            if keys.len() > 2 {
+                let mut k2 = keys.clone();
+                let mut v2 = values.clone();
+                k2.remove(1);
+                v2.remove(1);
+                prop_assert!(verify_range_proof(root, &keys[0], &k2, &v2, &proof).is_err());
+            }
+            // Altering a value is caught.
+            let mut v3 = values.clone();
+            v3[0].push(1);
+            prop_assert!(verify_range_proof(root, &keys[0], &keys, &v3, &proof).is_err());
+            // No proof: only the whole trie passes.
+            let whole = i == 0 && j + 1 == leaves.len();
+            prop_assert_eq!(verify_range_proof::<_, _, Vec<u8>>(root, &keys[0], &keys, &values, &[]).is_ok(), whole);
+        }
+
+        #[test]
+        fn empty_range_after_last_key(leaves in leaves_strategy()) {
+            let root = root_of(&leaves);
+            let last = &leaves[leaves.len() - 1].0;
+            if last.iter().all(|b| *b == 0xff) { return Ok(()); }
+            let mut origin = last.clone();
+            for byte in origin.iter_mut().rev() { if *byte == 0xff { *byte = 0 } else { *byte += 1; break } }
+            let proof = prove_range(leaves.iter().map(|(k, v)| (k, v)), &origin, None).unwrap();
+            let none: [Vec<u8>; 0] = [];
+            prop_assert_eq!(verify_range_proof(root, &origin, &none, &none, &proof), Ok(false));
+            // From the first key, an empty range hides entries.
+            let first = &leaves[0].0;
+            let proof = prove_range(leaves.iter().map(|(k, v)| (k, v)), first, None).unwrap();
+            prop_assert_eq!(verify_range_proof(root, first, &none, &none, &proof), Err(RangeProofError::MoreEntriesAvailable));
+        }
+
+        #[test]
+        fn garbage_never_panics(
+            first in prop::collection::vec(any::<u8>(), 0..34),
+            keys in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..34), 0..4),
+            proof in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..80), 0..6),
+        ) {
+            let values: Vec<Vec<u8>> = keys.iter().map(|k| k.clone()).collect();
+            let _ = verify_range_proof(B256::ZERO, &first, &keys, &values, &proof);
+            if let Some(node) = proof.first() {
+                let _ = verify_range_proof(keccak256(node), &first, &keys, &values, &proof);
+            }
+        }
+    }
 }
