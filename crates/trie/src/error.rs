@@ -118,3 +118,47 @@ pub enum TrieBuildError {
     #[error("node sink failed: {0}")]
     Sink(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
+
+/// Why a proof could not be read from a stored trie.
+#[derive(Debug, thiserror::Error)]
+pub enum StoredProofError {
+    /// The stored trie's root node is missing or is not the requested root.
+    #[error("root {root} is not the stored trie's root")]
+    RootNotStored {
+        /// The requested root.
+        root: B256,
+    },
+    /// A node its parent references is not stored.
+    #[error("stored trie is missing node {hash} at path {path:?}")]
+    MissingNode {
+        /// Path of the missing node.
+        path: Nibbles,
+        /// Hash the parent references.
+        hash: B256,
+    },
+    /// The node stored at a path does not hash to its parent's reference.
+    #[error("stored node at path {path:?} does not hash to {expected}")]
+    StaleNode {
+        /// Path of the node.
+        path: Nibbles,
+        /// Hash the parent references.
+        expected: B256,
+    },
+    /// A stored node does not decode.
+    #[error("stored node at path {path:?} is invalid: {reason}")]
+    InvalidNode {
+        /// Path of the node.
+        path: Nibbles,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Keys are at most 32 bytes.
+    #[error("key of {len} bytes is longer than 32 bytes")]
+    KeyTooLong {
+        /// Key length in bytes.
+        len: usize,
+    },
+    /// The node storage failed.
+    #[error("node storage failed: {0}")]
+    Source(#[source] Box<dyn std::error::Error + Send + Sync>),
+}

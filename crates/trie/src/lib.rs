@@ -9,16 +9,21 @@
 //! - [`prove_range`]: the server side, the proof nodes for a range, as geth sends them.
 //! - [`TrieBuilder`]: a streaming builder over sorted leaves that returns the root and emits every
 //!   hashed node with its path to a [`NodeSink`], so a synced trie can be stored, served and healed.
+//! - [`prove_stored`]: range proofs read from such a stored trie by path ([`NodeSource`]).
+//! - [`decode_node`]: a strict decoder for nodes received from peers.
 
 mod builder;
 mod error;
 mod node;
 mod prove;
+mod stored;
 mod verify;
 
 pub use builder::{NodeSink, NoopSink, TrieBuilder, VecSink, trie_root};
-pub use error::{RangeProofError, TrieBuildError};
+pub use error::{RangeProofError, StoredProofError, TrieBuildError};
+pub use node::{ChildRef, TrieNodeRef, decode_compact, decode_node};
 pub use prove::prove_range;
+pub use stored::{NodeSource, prove_stored};
 pub use verify::{ProofLimits, verify_range_proof, verify_range_proof_with_limits};
 
 pub use alloy_trie::{EMPTY_ROOT_HASH, Nibbles};

@@ -15,7 +15,7 @@ const MAX_NIBBLES: usize = 64;
 
 /// How a node refers to one of its children.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ChildRef<'a> {
+pub enum ChildRef<'a> {
     /// No child.
     Empty,
     /// The child node's keccak256 hash.
@@ -25,18 +25,39 @@ pub(crate) enum ChildRef<'a> {
 }
 
 /// A decoded trie node, borrowing from its encoding.
+// Decoded on the stack while walking, never kept in collections: boxing the branch's children
+// would cost an allocation per node for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum TrieNodeRef<'a> {
+pub enum TrieNodeRef<'a> {
     /// 16 children and a value (non-empty only in tries with prefix keys).
-    Branch { children: [ChildRef<'a>; 16], value: &'a [u8] },
+    Branch {
+        /// Child references by nibble.
+        children: [ChildRef<'a>; 16],
+        /// The value slot (empty string when unused).
+        value: &'a [u8],
+    },
     /// A shared path segment (never empty) over one child.
-    Extension { key: Nibbles, child: ChildRef<'a> },
+    Extension {
+        /// The shared path segment.
+        key: Nibbles,
+        /// The branch below it.
+        child: ChildRef<'a>,
+    },
     /// The rest of a key and its (non-empty) value.
-    Leaf { key: Nibbles, value: &'a [u8] },
+    Leaf {
+        /// The remaining key nibbles.
+        key: Nibbles,
+        /// The leaf's value.
+        value: &'a [u8],
+    },
 }
 
 /// Decodes one node. The whole input must be the node: trailing bytes are an error.
-pub(crate) fn decode_node(rlp: &[u8]) -> Result<TrieNodeRef<'_>, &'static str> {
+///
+/// # Errors
+/// A static description of the first thing found wrong.
+pub fn decode_node(rlp: &[u8]) -> Result<TrieNodeRef<'_>, &'static str> {
     let mut buf = rlp;
     let header = Header::decode(&mut buf).map_err(|_| "malformed RLP header")?;
     if !header.list {
@@ -126,8 +147,11 @@ fn decode_string(item: &[u8]) -> Result<&[u8], alloy_rlp::Error> {
 }
 
 /// Decodes a hex-prefix (compact) path: the flag nibble says leaf or extension and odd or even
-/// length; padding must be zero.
-pub(crate) fn decode_compact(compact: &[u8]) -> Result<(Nibbles, bool), &'static str> {
+/// length; padding must be zero. Returns the path and whether the leaf flag is set.
+///
+/// # Errors
+/// A static description of what is wrong with the encoding.
+pub fn decode_compact(compact: &[u8]) -> Result<(Nibbles, bool), &'static str> {
     let Some((&first, rest)) = compact.split_first() else {
         return Err("empty compact path");
     };

@@ -44,7 +44,7 @@ where
     let mut nodes = sink.nodes;
     // Sorting by path puts the root first and each path's nodes from the top down; the origin's
     // path sorts before the last key's where they diverge.
-    nodes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    nodes.sort_unstable_by_key(|(path, _)| *path);
     Ok(nodes.into_iter().map(|(_, node)| node).collect())
 }
 

@@ -306,7 +306,7 @@ impl<'i, 'p> EdgeWalk<'i, 'p> {
                 }
                 match self.position(&full) {
                     Position::Left => {
-                        self.left.push(External::Leaf { key: full, value: value.to_vec() })
+                        self.left.push(External::Leaf { key: full, value: value.to_vec() });
                     }
                     Position::Right => {
                         self.right.push(External::Leaf { key: full, value: value.to_vec() });
@@ -542,7 +542,7 @@ mod tests {
             keys in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..34), 0..4),
             proof in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..80), 0..6),
         ) {
-            let values: Vec<Vec<u8>> = keys.iter().map(|k| k.clone()).collect();
+            let values: Vec<Vec<u8>> = keys.to_vec();
             let _ = verify_range_proof(B256::ZERO, &first, &keys, &values, &proof);
             if let Some(node) = proof.first() {
                 let _ = verify_range_proof(keccak256(node), &first, &keys, &values, &proof);
