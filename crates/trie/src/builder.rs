@@ -127,29 +127,26 @@ enum Carry {
 /// ```
 #[derive(Debug)]
 pub struct TrieBuilder<S> {
-    sink: S,
+    out: Emitter<S>,
     /// Open branch frames, strictly increasing depth, each a prefix of `key`.
     stack: Vec<Frame>,
-    /// The pending (most recent) leaf's key; empty with `has_pending == false` before the first.
+    /// The pending (most recent) leaf, not placed yet: where it hangs depends on the next key.
     key: Nibbles,
     value: Vec<u8>,
     has_pending: bool,
     leaves: u64,
-    /// Scratch buffer for node encodings.
-    buf: Vec<u8>,
 }
 
 impl<S: NodeSink> TrieBuilder<S> {
     /// A builder that emits its nodes to `sink`.
     pub fn new(sink: S) -> Self {
         Self {
-            sink,
+            out: Emitter { sink, buf: Vec::with_capacity(600) },
             stack: Vec::with_capacity(65),
             key: Nibbles::default(),
             value: Vec::new(),
             has_pending: false,
             leaves: 0,
-            buf: Vec::with_capacity(600),
         }
     }
 
@@ -199,33 +196,31 @@ impl<S: NodeSink> TrieBuilder<S> {
     /// [`TrieBuildError::Sink`] when the sink fails.
     pub fn finish(mut self) -> Result<(B256, S), TrieBuildError> {
         if !self.has_pending {
-            return Ok((EMPTY_ROOT_HASH, self.sink));
+            return Ok((EMPTY_ROOT_HASH, self.out.sink));
         }
         let mut carry = Carry::Leaf;
-        while let Some(mut frame) = self.stack.pop() {
-            self.attach(&mut frame, carry)?;
-            let is_root = self.stack.is_empty() && frame.depth == 0;
-            self.encode_branch(&frame);
-            if is_root {
-                let root = self.commit_root()?;
-                return Ok((root, self.sink));
+        while let Some(frame) = self.stack.last_mut() {
+            self.out.attach(frame, carry, &self.key, &self.value)?;
+            if frame.depth == 0 {
+                // A branch at the empty path is the root (frames are strictly deeper above it).
+                self.out.encode_branch(frame);
+                let root = self.out.commit_root(None)?;
+                return Ok((root, self.out.sink));
             }
-            carry = Carry::Branch { depth: frame.depth, node: self.commit_node(frame.depth)? };
+            carry = Carry::Branch { depth: frame.depth, node: self.out.branch(frame, &self.key)? };
+            self.stack.pop();
         }
         // The root is a leaf (a single-leaf trie) or an extension over a branch.
-        match carry {
-            Carry::Leaf => {
-                self.buf.clear();
-                LeafNodeRef::new(&self.key, &self.value).rlp(&mut self.buf);
-            }
+        self.out.buf.clear();
+        let node = match carry {
+            Carry::Leaf => LeafNodeRef::new(&self.key, &self.value).rlp(&mut self.out.buf),
             Carry::Branch { depth, node } => {
                 let shared = self.key.slice(..depth);
-                self.buf.clear();
-                ExtensionNodeRef::new(&shared, &node).rlp(&mut self.buf);
+                ExtensionNodeRef::new(&shared, &node).rlp(&mut self.out.buf)
             }
-        }
-        let root = self.commit_root()?;
-        Ok((root, self.sink))
+        };
+        let root = self.out.commit_root(node.as_hash())?;
+        Ok((root, self.out.sink))
     }
 
     /// Places the pending leaf now that the next key is known to diverge from it at `divergence`
@@ -233,56 +228,70 @@ impl<S: NodeSink> TrieBuilder<S> {
     /// divergence point (creating it if needed).
     fn place_pending(&mut self, divergence: usize) -> Result<(), TrieBuildError> {
         let mut carry = Carry::Leaf;
-        loop {
-            match self.stack.pop() {
-                Some(mut frame) if frame.depth > divergence => {
-                    self.attach(&mut frame, carry)?;
-                    self.encode_branch(&frame);
-                    let node = self.commit_node(frame.depth)?;
-                    carry = Carry::Branch { depth: frame.depth, node };
-                }
-                Some(mut frame) if frame.depth == divergence => {
-                    self.attach(&mut frame, carry)?;
-                    self.stack.push(frame);
-                    return Ok(());
-                }
-                shallower => {
-                    self.stack.extend(shallower);
-                    let mut frame = Frame::new(divergence);
-                    self.attach(&mut frame, carry)?;
-                    self.stack.push(frame);
-                    return Ok(());
-                }
-            }
+        while let Some(frame) = self.stack.last_mut().filter(|frame| frame.depth > divergence) {
+            self.out.attach(frame, carry, &self.key, &self.value)?;
+            carry = Carry::Branch { depth: frame.depth, node: self.out.branch(frame, &self.key)? };
+            self.stack.pop();
+        }
+        if self.stack.last().is_none_or(|frame| frame.depth < divergence) {
+            self.stack.push(Frame::new(divergence));
+        }
+        match self.stack.last_mut() {
+            Some(frame) => self.out.attach(frame, carry, &self.key, &self.value),
+            // Pushed just above when the stack had no frame at `divergence`.
+            None => Ok(()),
         }
     }
+}
 
-    /// Hangs `carry` into `frame`: the pending leaf as a leaf node (or as the branch's value when
-    /// its key ends here), a completed branch directly or behind an extension node.
-    fn attach(&mut self, frame: &mut Frame, carry: Carry) -> Result<(), TrieBuildError> {
+/// Node encoding and emission, apart from the frame stack so both can be borrowed at once.
+#[derive(Debug)]
+struct Emitter<S> {
+    sink: S,
+    /// Scratch buffer for node encodings.
+    buf: Vec<u8>,
+}
+
+impl<S: NodeSink> Emitter<S> {
+    /// Hangs `carry` into `frame`: the pending leaf (`key`, `value`) as a leaf node, or as the
+    /// branch's value when its key ends here; a completed branch directly or behind an extension.
+    fn attach(
+        &mut self,
+        frame: &mut Frame,
+        carry: Carry,
+        key: &Nibbles,
+        value: &[u8],
+    ) -> Result<(), TrieBuildError> {
         let depth = frame.depth;
-        if matches!(carry, Carry::Leaf) && self.key.len() == depth {
-            frame.value = Some(self.value.clone());
+        if matches!(carry, Carry::Leaf) && key.len() == depth {
+            frame.value = Some(value.to_vec());
             return Ok(());
         }
-        let nibble = usize::from(self.key.get_unchecked(depth));
+        let nibble = usize::from(key.get_unchecked(depth));
         let child = match carry {
             Carry::Leaf => {
-                let rest = self.key.slice(depth + 1..);
+                let rest = key.slice(depth + 1..);
                 self.buf.clear();
-                LeafNodeRef::new(&rest, &self.value).rlp(&mut self.buf);
-                self.commit_node(depth + 1)?
+                let node = LeafNodeRef::new(&rest, value).rlp(&mut self.buf);
+                self.commit(key, depth + 1, node)?
             }
             Carry::Branch { depth: child_depth, node } if child_depth > depth + 1 => {
-                let shared = self.key.slice(depth + 1..child_depth);
+                let shared = key.slice(depth + 1..child_depth);
                 self.buf.clear();
-                ExtensionNodeRef::new(&shared, &node).rlp(&mut self.buf);
-                self.commit_node(depth + 1)?
+                let node = ExtensionNodeRef::new(&shared, &node).rlp(&mut self.buf);
+                self.commit(key, depth + 1, node)?
             }
             Carry::Branch { node, .. } => node,
         };
         frame.children[nibble] = Some(child);
         Ok(())
+    }
+
+    /// Encodes and commits the completed branch `frame`, found along `key`.
+    fn branch(&mut self, frame: &Frame, key: &Nibbles) -> Result<RlpNode, TrieBuildError> {
+        self.encode_branch(frame);
+        let node = RlpNode::from_rlp(&self.buf);
+        self.commit(key, frame.depth, node)
     }
 
     /// Encodes `frame` as a branch node into `self.buf`.
@@ -308,23 +317,26 @@ impl<S: NodeSink> TrieBuilder<S> {
         }
     }
 
-    /// Turns the node encoded in `self.buf`, found at the first `depth` nibbles of the pending key,
-    /// into the reference its parent holds: its hash (emitting the node) when the encoding is at
-    /// least 32 bytes, the encoding itself otherwise.
-    fn commit_node(&mut self, depth: usize) -> Result<RlpNode, TrieBuildError> {
-        if self.buf.len() < 32 {
-            // Shorter than a hash, so it always fits an `RlpNode`.
-            return Ok(RlpNode::from_raw(&self.buf).unwrap_or_default());
+    /// The node just encoded in `self.buf`, at the first `depth` nibbles of `key`, whose parent
+    /// reference is `node` (its hash, or the encoding itself when shorter than 32 bytes): emits it
+    /// when it is referenced by hash, and returns the reference.
+    fn commit(
+        &mut self,
+        key: &Nibbles,
+        depth: usize,
+        node: RlpNode,
+    ) -> Result<RlpNode, TrieBuildError> {
+        if node.is_hash() {
+            let path = key.slice(..depth);
+            self.sink.on_node(&path, &self.buf).map_err(|e| TrieBuildError::Sink(Box::new(e)))?;
         }
-        let hash = keccak256(&self.buf);
-        let path = self.key.slice(..depth);
-        self.sink.on_node(&path, &self.buf).map_err(|e| TrieBuildError::Sink(Box::new(e)))?;
-        Ok(RlpNode::word_rlp(&hash))
+        Ok(node)
     }
 
-    /// Emits the node in `self.buf` as the root and returns its hash.
-    fn commit_root(&mut self) -> Result<B256, TrieBuildError> {
-        let hash = keccak256(&self.buf);
+    /// Emits the node in `self.buf` as the root and returns its hash (`hash` when the encoder
+    /// already computed it).
+    fn commit_root(&mut self, hash: Option<B256>) -> Result<B256, TrieBuildError> {
+        let hash = hash.unwrap_or_else(|| keccak256(&self.buf));
         self.sink
             .on_node(&Nibbles::default(), &self.buf)
             .map_err(|e| TrieBuildError::Sink(Box::new(e)))?;

@@ -1,2 +1,0 @@
-//! Trie benchmarks (filled in below).
-fn main() {}
