@@ -21,7 +21,7 @@ mod verify;
 
 pub use builder::{NodeSink, NoopSink, TrieBuilder, VecSink, trie_root};
 pub use error::{RangeProofError, StoredProofError, TrieBuildError};
-pub use node::{ChildRef, TrieNodeRef, decode_compact, decode_node};
+pub use node::{ChildRef, TrieNodeRef, decode_node};
 pub use prove::prove_range;
 pub use stored::{NodeSource, prove_stored};
 pub use verify::{ProofLimits, verify_range_proof, verify_range_proof_with_limits};

@@ -9,9 +9,7 @@
 use alloy_primitives::B256;
 use alloy_rlp::{EMPTY_STRING_CODE, Header};
 use alloy_trie::Nibbles;
-
-/// Longest nibble path a node may carry (32-byte keys).
-const MAX_NIBBLES: usize = 64;
+use snapsync_primitives::{CompactPath, CompactPathError};
 
 /// How a node refers to one of its children.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +100,8 @@ fn decode_branch<'a>(items: &[&'a [u8]; 17]) -> Result<TrieNodeRef<'a>, &'static
 
 fn decode_short<'a>(path: &'a [u8], second: &'a [u8]) -> Result<TrieNodeRef<'a>, &'static str> {
     let compact = decode_string(path).map_err(|_| "node path is not a string")?;
-    let (key, is_leaf) = decode_compact(compact)?;
+    let path = CompactPath::decode(compact).map_err(|error| compact_path_reason(&error))?;
+    let (key, is_leaf) = (*path.nibbles(), path.is_leaf());
     if is_leaf {
         let value = decode_string(second).map_err(|_| "leaf value is not a string")?;
         if value.is_empty() {
@@ -146,37 +145,14 @@ fn decode_string(item: &[u8]) -> Result<&[u8], alloy_rlp::Error> {
     Header::decode_bytes(&mut buf, false)
 }
 
-/// Decodes a hex-prefix (compact) path: the flag nibble says leaf or extension and odd or even
-/// length; padding must be zero. Returns the path and whether the leaf flag is set.
-///
-/// # Errors
-/// A static description of what is wrong with the encoding.
-pub fn decode_compact(compact: &[u8]) -> Result<(Nibbles, bool), &'static str> {
-    let Some((&first, rest)) = compact.split_first() else {
-        return Err("empty compact path");
-    };
-    let flag = first >> 4;
-    let is_leaf = flag & 0b10 != 0;
-    let is_odd = flag & 0b01 != 0;
-    if flag > 3 {
-        return Err("invalid hex-prefix flag");
+/// The reason text for a hex-prefix path that does not decode.
+const fn compact_path_reason(error: &CompactPathError) -> &'static str {
+    match error {
+        CompactPathError::Empty => "empty hex-prefix path",
+        CompactPathError::InvalidFlag { .. } => "invalid hex-prefix flag",
+        CompactPathError::NonZeroPadding { .. } => "non-zero hex-prefix padding",
+        CompactPathError::TooLong { .. } => "path longer than 64 nibbles",
     }
-    if !is_odd && first & 0x0f != 0 {
-        return Err("non-zero hex-prefix padding");
-    }
-    let len = rest.len() * 2 + usize::from(is_odd);
-    if len > MAX_NIBBLES {
-        return Err("path longer than 64 nibbles");
-    }
-    let mut key = Nibbles::default();
-    if is_odd {
-        key.push(first & 0x0f);
-    }
-    for byte in rest {
-        key.push(byte >> 4);
-        key.push(byte & 0x0f);
-    }
-    Ok((key, is_leaf))
 }
 
 #[cfg(test)]
@@ -199,16 +175,6 @@ mod tests {
             decode_node(&buf),
             Ok(TrieNodeRef::Extension { key, child: ChildRef::Hash(B256::repeat_byte(7)) })
         );
-    }
-
-    #[test]
-    fn rejects_bad_compact_paths() {
-        assert!(decode_compact(&[]).is_err());
-        assert!(decode_compact(&[0x41]).is_err());
-        assert!(decode_compact(&[0x01]).is_err());
-        assert!(decode_compact(&[0x20; 34]).is_err());
-        assert_eq!(decode_compact(&[0x3a]), Ok((Nibbles::from_nibbles([0xa]), true)));
-        assert_eq!(decode_compact(&[0x00, 0xab]), Ok((Nibbles::from_nibbles([0xa, 0xb]), false)));
     }
 
     #[test]
