@@ -90,6 +90,11 @@ where
 {
     check_leaves(keys, values)?;
     if proof.is_empty() {
+        // Without a proof the leaves are the whole trie; an origin given with them must still
+        // not lie after the first of them. With no leaves either, the origin says nothing.
+        if !keys.is_empty() {
+            check_first_key(first_key, keys)?;
+        }
         verify_whole_trie(root, keys, values)?;
         return Ok(false);
     }

@@ -15,7 +15,7 @@
 use alloy_primitives::{Bytes, hex};
 use snapsync_testing::{
     Mutation, RangeCase, TestRng, TestTrie, decrease_key, geth_non_random_leaves,
-    geth_random_leaves, increase_key, random_leaves, union_proofs,
+    geth_random_leaves, increase_key, random_key_between, random_leaves, union_proofs,
 };
 use snapsync_trie::{RangeProofError, verify_range_proof};
 
@@ -178,7 +178,7 @@ fn single_side_range_proof() {
     }
 }
 
-/// The first index in `0..len` of a geth "random index" draw.
+/// A random index in `0..len` (geth's `mrand.Intn(len)`).
 fn pick(rng: &mut TestRng, len: usize) -> usize {
     rng.below(len)
 }
@@ -188,6 +188,10 @@ fn pick(rng: &mut TestRng, len: usize) -> usize {
 /// 0. a key replaced by a random key; 1. a value replaced by a random value; 2. a leaf dropped
 ///    ("gapped"); 3. two leaves swapped ("out of order"); 4. a key set to nil; 5. a value set to
 ///    nil (a deletion).
+///
+/// Two more kinds: 6. a leaf replaced by the trie's last leaf ("switched entry", from earlier
+/// versions of the geth test); 7. an extra leaf, absent from the trie, inserted in key order
+/// between two returned leaves.
 ///
 /// geth skips dropping the last leaf (and the first one when `start < 100`). Dropping the first
 /// leaf must still fail here: it equals `first_key`, so it is inside the proven range. Dropping the
@@ -251,6 +255,26 @@ fn bad_range_proof() {
         let index = pick(&mut rng, n);
         let bad = case.with(&Mutation::SetValue(index, Vec::new()));
         assert_eq!(bad.verify(), Err(RangeProofError::EmptyValue { index }), "{ctx}: value nil");
+
+        // 6. Switched entry: a leaf replaced by the trie's last leaf (unless it is that leaf).
+        let index = pick(&mut rng, n);
+        let (last_key, last_value) = trie.leaves[trie.len() - 1].clone();
+        if case.keys[index] != last_key {
+            let bad = case
+                .with(&Mutation::SetKey(index, last_key))
+                .with(&Mutation::SetValue(index, last_value));
+            assert!(bad.verify().is_err(), "{ctx}: leaf {index} switched to the trie's last");
+        }
+
+        // 7. Extra element between two returned leaves, absent from the trie.
+        if n >= 2 {
+            let slot = 1 + pick(&mut rng, n - 1);
+            let (lo, hi) = (&case.keys[slot - 1], &case.keys[slot]);
+            if let Some(extra) = random_key_between(&mut rng, 32, Some(lo), Some(hi)) {
+                let bad = case.with(&Mutation::InsertLeaf(slot, extra, rng.bytes(20)));
+                assert!(bad.verify().is_err(), "{ctx}: extra leaf at {slot}");
+            }
+        }
     }
 }
 
@@ -448,7 +472,7 @@ fn range_proof_errors() {
 
     // Different number of keys and values.
     assert_eq!(
-        verify_range_proof(root, &[], &vec![nil.clone(); 5], &vec![nil.clone(); 4], &none),
+        verify_range_proof(root, &[], &vec![nil.clone(); 5], &vec![nil; 4], &none),
         Err(RangeProofError::LengthMismatch { keys: 5, values: 4 })
     );
     // Non-increasing keys.
