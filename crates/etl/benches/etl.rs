@@ -1,0 +1,72 @@
+//! Insert + merge throughput: 10M entries with random 32-byte keys and 100-byte values through a
+//! 64 MiB buffer (about 24 runs, 1.3 GB of run files), the shape of a snap sync account or storage
+//! load. One iteration takes seconds, so the group runs 10 flat samples; for a single measurement
+//! with peak RSS, run `cargo run --release -p snapsync-etl --example etl_throughput`.
+
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use alloy_primitives::B256;
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
+use snapsync_etl::{Collector, CollectorConfig};
+use std::{hint::black_box, time::Duration};
+
+const BUFFER: usize = 64 * 1024 * 1024;
+const VALUE_LEN: usize = 100;
+
+/// SplitMix64.
+fn next_random(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn fill_random(state: &mut u64, bytes: &mut [u8]) {
+    for chunk in bytes.chunks_mut(8) {
+        let word = next_random(state).to_le_bytes();
+        chunk.copy_from_slice(&word[..chunk.len()]);
+    }
+}
+
+/// Inserts `entries` random entries, merges them, and returns how many came out.
+fn insert_and_merge(entries: u64) -> u64 {
+    let mut collector = Collector::<B256, Vec<u8>>::new(CollectorConfig::new(BUFFER));
+    let (mut state, mut key, mut value) = (entries, B256::ZERO, vec![0; VALUE_LEN]);
+    for _ in 0..entries {
+        fill_random(&mut state, key.as_mut_slice());
+        fill_random(&mut state, &mut value);
+        collector.insert(&key, &value).unwrap();
+    }
+    let mut merged = 0;
+    for entry in collector.iter().unwrap() {
+        black_box(entry.unwrap());
+        merged += 1;
+    }
+    merged
+}
+
+fn bench_insert_merge(c: &mut Criterion) {
+    let mut group = c.benchmark_group("etl_insert_merge");
+    group.sample_size(10).sampling_mode(SamplingMode::Flat).warm_up_time(Duration::from_millis(1));
+    // `cargo test --all-targets` runs each benchmark once as a smoke test, without `--bench`:
+    // keep that fast.
+    let sizes: &[u64] = if std::env::args().any(|arg| arg == "--bench") {
+        &[1_000_000, 10_000_000]
+    } else {
+        &[10_000]
+    };
+    for &entries in sizes {
+        group.throughput(Throughput::Elements(entries));
+        group.measurement_time(Duration::from_secs(entries / 100_000 + 1));
+        group.bench_with_input(BenchmarkId::from_parameter(entries), &entries, |b, &entries| {
+            b.iter(|| insert_and_merge(black_box(entries)));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_insert_merge);
+criterion_main!(benches);
