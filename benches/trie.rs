@@ -49,7 +49,7 @@ fn verify_account_range(c: &mut Criterion) {
     let mut group = c.benchmark_group("verify_account_range");
     group.throughput(Throughput::Elements(keys.len() as u64));
     group.bench_function("verify_range_proof", |b| {
-        b.iter(|| verify_range_proof(root, keys[0].as_slice(), black_box(&keys), &values, &proof))
+        b.iter(|| verify_range_proof(root, keys[0].as_slice(), black_box(&keys), &values, &proof));
     });
     group.bench_function("hash_builder_root", |b| b.iter(|| bare_root(black_box(range))));
     group.finish();
@@ -89,7 +89,7 @@ fn build_1m(c: &mut Criterion) {
                 builder.finish().unwrap()
             },
             BatchSize::PerIteration,
-        )
+        );
     });
     group.bench_function("hash_builder_root", |b| b.iter(|| bare_root(black_box(&leaves))));
     group.finish();

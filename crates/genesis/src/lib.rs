@@ -1,1 +1,61 @@
-//! Genesis and state-dump loading.
+//! Genesis files and state dumps: reading them, and computing their state root.
+//!
+//! snap/1 sync ends with a state trie whose root must equal a header's `stateRoot`. This crate
+//! produces such roots from data other clients publish, so the trie code can be checked against
+//! them and a user can check a file: a network's genesis file (geth or reth style, with `alloc`)
+//! or a geth state dump (`{"root", "accounts"}`).
+//!
+//! # Reading
+//!
+//! [`StateFile::load`] detects the format ([`Format`]) and reads the file in one pass, turning
+//! each account into the model ([`GenesisState`] of [`GenesisAccount`]s, or [`StateDump`] of
+//! [`DumpAccount`]s) as soon as its object ends. The forms accepted are those real files use:
+//! addresses with or without `0x` in any case; balances and nonces as hex strings, decimal
+//! strings or JSON integers; code as hex; storage keys and values as hex words of any length up
+//! to 32 bytes, left-padded. Unknown fields are ignored. Anything else is an error that names the
+//! account and the field ([`GenesisError`], [`ValueError`]); nothing panics on any input, and
+//! memory stays proportional to the input.
+//!
+//! # The state root
+//!
+//! [`StateFile::state_root`] builds each account's storage trie (`keccak256(slot)` →
+//! RLP of the non-zero value), hashes its code, and builds the state trie over
+//! `keccak256(address)` → RLP of the account, with the streaming builder of `snapsync-trie`.
+//! A dump's own claims (`root`, `codeHash`, `key` per account, `root` at the top) and a genesis
+//! file's `stateRoot` are compared with the computed values; the [`StateRootReport`] lists every
+//! disagreement instead of failing, since the computed root is the answer either way.
+//!
+//! The counts of the report are accounts, non-zero storage slots, and distinct non-empty code
+//! hashes ("bytecodes": what a snap sync downloads, each once however many accounts share it).
+//!
+//! # State dumps without storage or code
+//!
+//! A dump entry without a `storage` object (geth's `--nostorage`, or an account without storage)
+//! takes its storage root from its `root` field, and one without `code` (`--nocode`) its code hash
+//! from `codeHash`; the report counts the non-empty ones taken so, since they are not verified.
+//! When `storage` or `code` is listed, the computed value is used and the field only checked.
+//!
+//! # State dumps without addresses
+//!
+//! geth lists an account whose address preimage it lacks under `pre(0x<hash>)` with only a `key`
+//! (account hash) field. Such an account is identified by [`AccountId::Hash`]: its leaf key is the
+//! hash itself, which is all the root needs. An entry is identified by its `address` field, else
+//! its key if that is an address, else its `key` field, else its key if that is a hash.
+
+mod account;
+mod dump;
+mod error;
+mod genesis;
+mod hex;
+mod json;
+mod quantity;
+mod reader;
+mod root;
+mod state_file;
+
+pub use account::{AccountId, GenesisAccount};
+pub use dump::{DumpAccount, StateDump};
+pub use error::{GenesisError, SlotPart, ValueError};
+pub use genesis::GenesisState;
+pub use root::{AccountMismatch, MismatchField, StateCounts, StateRootReport};
+pub use state_file::{Format, StateFile};
