@@ -1,0 +1,210 @@
+//! Errors of the storage layer.
+//!
+//! Every variant names what failed and where: the operation, the table, and (hex) the key, so a
+//! log line alone tells which entry of which table to look at.
+
+use std::{fmt, path::PathBuf};
+
+/// A boxed error from a backend or an entry source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What the database was doing when a backend failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Starting a read transaction.
+    BeginRead,
+    /// Starting a write transaction.
+    BeginWrite,
+    /// Opening (or creating) a table.
+    OpenTable,
+    /// A point read.
+    Get,
+    /// An ordered range read.
+    Range,
+    /// Inserting or replacing one entry.
+    Put,
+    /// Removing one entry.
+    Delete,
+    /// Removing every entry of a table.
+    Clear,
+    /// A sorted bulk insertion.
+    Append,
+    /// Changing a write transaction's durability.
+    SetDurability,
+    /// Committing a write transaction.
+    Commit,
+    /// Checking the integrity of the file.
+    Check,
+    /// Reading space statistics.
+    Stats,
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::BeginRead => "begin read",
+            Self::BeginWrite => "begin write",
+            Self::OpenTable => "open table",
+            Self::Get => "get",
+            Self::Range => "range",
+            Self::Put => "put",
+            Self::Delete => "delete",
+            Self::Clear => "clear",
+            Self::Append => "append",
+            Self::SetDurability => "set durability",
+            Self::Commit => "commit",
+            Self::Check => "integrity check",
+            Self::Stats => "stats",
+        })
+    }
+}
+
+/// Why stored bytes could not be decoded into a key or value type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The bytes have the wrong length for the type.
+    #[error("expected {expected}, got {got} bytes")]
+    Length {
+        /// The length the type needs, in words (`"32 bytes"`, `"at most 64 nibbles"`).
+        expected: &'static str,
+        /// The length found.
+        got: usize,
+    },
+    /// A nibble path byte is not a nibble (0..=15).
+    #[error("byte {byte:#04x} at index {index} of a nibble path is not a nibble")]
+    Nibble {
+        /// Position of the byte.
+        index: usize,
+        /// The byte.
+        byte: u8,
+    },
+    /// The value is not the strict RLP encoding of its type.
+    #[error("invalid RLP: {0}")]
+    Rlp(#[from] snapsync_primitives::DecodeError),
+    /// A trimmed big-endian integer has a leading zero byte, or is empty (zero is never stored).
+    #[error("integer is not minimally encoded (empty or with a leading zero byte)")]
+    NonCanonicalInteger,
+    /// A string key is not UTF-8.
+    #[error("not UTF-8: {0}")]
+    Utf8(#[from] std::str::Utf8Error),
+}
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The database file could not be opened or created.
+    #[error("cannot open database at {}: {source}", path.display())]
+    Open {
+        /// Path of the database file.
+        path: PathBuf,
+        /// The backend's error.
+        #[source]
+        source: BoxError,
+    },
+    /// The backend failed an operation.
+    #[error("{backend}: {operation} failed{}: {source}", table.map(|t| format!(" on table {t}")).unwrap_or_default())]
+    Backend {
+        /// The backend's name (`"redb"`, `"memory"`).
+        backend: &'static str,
+        /// What was being done.
+        operation: Operation,
+        /// The table involved, if any.
+        table: Option<&'static str>,
+        /// The backend's error.
+        #[source]
+        source: BoxError,
+    },
+    /// A stored key does not decode as the table's key type.
+    #[error("corrupt key {key} in table {table}: {reason}")]
+    CorruptKey {
+        /// The table.
+        table: &'static str,
+        /// The stored key, hex.
+        key: String,
+        /// What is wrong with it.
+        reason: DecodeError,
+    },
+    /// A stored value does not decode as the table's value type.
+    #[error("corrupt value in table {table} at key {key}: {reason}")]
+    CorruptValue {
+        /// The table.
+        table: &'static str,
+        /// The key, hex.
+        key: String,
+        /// What is wrong with the value.
+        reason: DecodeError,
+    },
+    /// A sorted bulk insertion received a key that is not greater than the one before it.
+    #[error("sorted append into {table}: key {key} does not sort after {previous}")]
+    Unsorted {
+        /// The table.
+        table: &'static str,
+        /// The previous key, hex.
+        previous: String,
+        /// The offending key, hex.
+        key: String,
+    },
+    /// A sorted bulk insertion received a value that means "absent" (a zero storage slot), which
+    /// is never stored.
+    #[error("sorted append into {table}: key {key} carries an absent value (zero is never stored)")]
+    AbsentValue {
+        /// The table.
+        table: &'static str,
+        /// The key, hex.
+        key: String,
+    },
+    /// The source of a bulk insertion failed.
+    #[error("sorted append into {table}: the entry source failed: {source}")]
+    Source {
+        /// The table.
+        table: &'static str,
+        /// The source's error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl DbError {
+    /// A backend failure of `operation` on `table`.
+    pub fn backend(
+        backend: &'static str,
+        operation: Operation,
+        table: Option<&'static str>,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Self::Backend { backend, operation, table, source: source.into() }
+    }
+}
+
+/// Hex of a key or value for error messages, `0x`-prefixed.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    alloy_primitives::hex::encode_prefixed(bytes)
+}
+
+/// Errors of the trie passes over the stored state ([`compute_state_root`](crate::compute_state_root),
+/// [`rebuild_state_trie`](crate::rebuild_state_trie)).
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Reading or writing the database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// Building a trie failed: the stored leaves are not a valid trie input, or the node sink
+    /// failed. `account` is `None` for the account trie.
+    #[error("building the {} trie failed: {source}", account.map_or_else(|| "account".to_owned(), |a| format!("storage of account {a}")))]
+    Trie {
+        /// The account whose storage trie was being built, `None` for the account trie.
+        account: Option<snapsync_primitives::AccountHash>,
+        /// The builder's error.
+        #[source]
+        source: snapsync_trie::TrieBuildError,
+    },
+    /// Sorting the trie nodes through the ETL collector failed.
+    #[error("sorting {table} nodes failed: {source}")]
+    Etl {
+        /// The node table being sorted for.
+        table: &'static str,
+        /// The collector's error.
+        #[source]
+        source: snapsync_etl::EtlError,
+    },
+}

@@ -1,0 +1,80 @@
+//! Trie-backed storage for snap sync.
+//!
+//! Snap sync writes hundreds of millions of verified leaves. They must land sorted, in bulk and
+//! crash-safe, and what lands must be a real trie-backed state: one that can be re-verified
+//! against a state root, served to other peers as range proofs, and healed node by node. This
+//! crate is that storage, in three layers:
+//!
+//! 1. **A byte-level key-value contract** ([`Database`], [`KvRead`], [`KvWrite`]): named tables
+//!    of ordered byte keys, snapshot-isolated read transactions, one atomic write transaction at a
+//!    time (dropped = aborted), and a sorted bulk path ([`KvWrite::append_sorted`]). Two backends
+//!    keep the same contract: [`RedbDatabase`] on disk, the default, and [`MemoryDatabase`]
+//!    (copy-on-write `BTreeMap` snapshots) for tests and small networks. The traits are
+//!    object-safe: the sync holds an `Arc<dyn Database>` (or a generic `D: Database`), and a
+//!    third backend (libmdbx, fjall) would slot in behind them.
+//! 2. **Typed tables** ([`Table`], [`TableKey`], [`TableValue`]): each table is a marker type
+//!    naming its key and value types. Reads go through [`TableRead`] on a [`ReadView`] or a
+//!    [`WriteTxn`], writes through [`WriteTxn`]; no caller builds a byte key, and a corrupt stored
+//!    entry is an error naming its table and key.
+//! 3. **The trie on top**: [`compute_state_root`] recomputes the state root and every storage
+//!    root by streaming the hashed tables through `snapsync_trie`'s builder, reporting accounts
+//!    whose storage root disagrees with their slots; [`rebuild_state_trie`] also writes every
+//!    hashed node by path (sorted through an ETL collector); [`AccountTrie`] and [`StorageTrie`]
+//!    read nodes back by path as a `NodeSource` (healing), and [`prove_account_range`] /
+//!    [`prove_storage_range`] serve range proofs from them.
+//!
+//! # Key encodings
+//!
+//! Backends compare keys bytewise, so every key encodes to bytes whose order is the intended
+//! order: hashes as their 32 bytes, block numbers as 8 big-endian bytes, strings as UTF-8, and
+//! trie paths as **one byte per nibble**, so a path sorts before its extensions and siblings in
+//! nibble order, exactly as the trie is walked (packing two nibbles per byte plus a length byte
+//! would put `[1,0,0]` before `[1]`). Composite keys put the 32-byte account hash first, so one
+//! account's slots or storage-trie nodes are one contiguous range. See [`TableKey`].
+//!
+//! # Durability
+//!
+//! Every commit is atomic: after a crash (even `SIGKILL` mid-write, as the tests do) the database
+//! holds exactly its last durable commit. [`Durability::Immediate`] (the default) fsyncs before
+//! `commit` returns; [`Durability::Deferred`] skips the fsync, for the batches of a bulk load
+//! whose checkpoint is written in the same transaction: a crash then loses progress, never
+//! consistency. See [`RedbDatabase`] for redb's recovery settings.
+//!
+//! ```
+//! use snapsync_db::{Database, HashedAccounts, MemoryDatabase, TableRead};
+//! use snapsync_primitives::{AccountHash, TrieAccount};
+//!
+//! let db = MemoryDatabase::new();
+//! let mut txn = db.write()?;
+//! txn.append_sorted::<HashedAccounts, _, _, _>([(AccountHash::ZERO, TrieAccount::EMPTY)])?;
+//! txn.commit()?;
+//! assert_eq!(db.view()?.get::<HashedAccounts>(&AccountHash::ZERO)?, Some(TrieAccount::EMPTY));
+//! # Ok::<(), snapsync_db::DbError>(())
+//! ```
+
+mod codec;
+mod error;
+mod kv;
+mod memory;
+mod redb_store;
+mod state_root;
+mod stored_trie;
+mod tables;
+mod typed;
+
+pub use codec::{MAX_PATH_NIBBLES, TableKey, TableValue};
+pub use error::{BoxError, DbError, DecodeError, Operation, StateError};
+pub use kv::{
+    Database, Direction, Durability, Entry, EntrySource, KeyBounds, KvIter, KvRead, KvWrite,
+};
+pub use memory::MemoryDatabase;
+pub use redb_store::{RedbDatabase, RedbOptions, SpaceUsage};
+pub use state_root::{
+    StateReport, StorageRootMismatch, compute_state_root, compute_storage_root, rebuild_state_trie,
+};
+pub use stored_trie::{AccountTrie, StorageTrie, prove_account_range, prove_storage_range};
+pub use tables::{
+    AccountTrieNodes, Bodies, Bytecodes, HashedAccounts, HashedStorages, HeaderNumbers, Headers,
+    SnapProgress, StageCheckpoints, StorageTrieNodes, TABLE_NAMES, Table,
+};
+pub use typed::{ReadView, TableEntry, TableIter, TableRead, WriteTxn};
