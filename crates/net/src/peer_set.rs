@@ -1,0 +1,409 @@
+//! The sync's scheduling state over the connected peers: who gets the next request, how large
+//! it is, how long to wait for it, and who rests, skips a root or is banned.
+
+use std::collections::BTreeMap;
+
+use alloy_primitives::B256;
+use tokio::time::Instant;
+
+use crate::{
+    ConfigError, Lease, LeaseId, LeaseStatus, PeerId, PeerSetConfig, PeerStats, RequestKind,
+    lease::LeaseTerms, peer_state::PeerState,
+};
+
+/// Tracing target of the peer set.
+const TARGET: &str = "sync::net::peers";
+
+/// The peers the sync may ask, with per-peer capacity estimates, in-flight slots, backoff,
+/// stateless-for-root marks and bans.
+///
+/// Pure bookkeeping: it does no I/O and reads no clock, every time is an argument, so a
+/// simulation or a test under paused tokio time is deterministic. The sync loop:
+///
+/// 1. [`sync_peers`](Self::sync_peers) with [`SnapClient::peers`](crate::SnapClient::peers);
+/// 2. [`acquire`](Self::acquire) a [`Lease`] while there is work and a peer has room;
+/// 3. send the request with [`Lease::response_bytes`] to [`Lease::peer`], bounded by
+///    [`Lease::deadline`];
+/// 4. hand the lease back with the outcome: [`complete`](Self::complete),
+///    [`empty_for_root`](Self::empty_for_root), [`timed_out`](Self::timed_out),
+///    [`failed`](Self::failed), or [`ban`](Self::ban) the peer for proven-bad data (and
+///    [`report`](crate::SnapClient::report) it: the peer set calls nothing).
+///
+/// The crate documentation's [scheduling](crate#scheduling) section gives the formulas for
+/// budgets, in-flight limits and timeouts; [`acquire`](Self::acquire) tells how a peer is
+/// chosen.
+#[derive(Debug)]
+pub struct PeerSet {
+    config: PeerSetConfig,
+    peers: BTreeMap<PeerId, PeerState>,
+    /// Banned peers and why; they stay banned across reconnections.
+    banned: BTreeMap<PeerId, String>,
+    pivot_root: Option<B256>,
+    next_lease: u64,
+}
+
+/// The peers [`PeerSet::sync_peers`] added and removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeerChanges {
+    /// Peers that were not in the set (banned ones are never added).
+    pub joined: Vec<PeerId>,
+    /// Peers that were in the set and are no longer connected.
+    pub left: Vec<PeerId>,
+}
+
+impl PeerChanges {
+    /// Whether nothing changed.
+    pub const fn is_empty(&self) -> bool {
+        self.joined.is_empty() && self.left.is_empty()
+    }
+}
+
+impl PeerSet {
+    /// An empty peer set.
+    ///
+    /// # Errors
+    ///
+    /// The [`ConfigError`] of [`PeerSetConfig::validate`].
+    pub fn new(config: PeerSetConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(Self {
+            config,
+            peers: BTreeMap::new(),
+            banned: BTreeMap::new(),
+            pivot_root: None,
+            next_lease: 0,
+        })
+    }
+
+    /// The settings.
+    pub const fn config(&self) -> &PeerSetConfig {
+        &self.config
+    }
+
+    // --- membership ---
+
+    /// Makes the set exactly the `connected` peers that are not banned: adds the new ones
+    /// (with unknown estimates) and drops the departed ones, whose outstanding leases become
+    /// [`LeaseStatus::Stale`].
+    pub fn sync_peers(&mut self, connected: &[PeerId]) -> PeerChanges {
+        let left: Vec<PeerId> =
+            self.peers.keys().filter(|peer| !connected.contains(peer)).copied().collect();
+        for peer in &left {
+            self.remove_peer(*peer);
+        }
+        let joined = connected.iter().copied().filter(|peer| self.add_peer(*peer)).collect();
+        PeerChanges { joined, left }
+    }
+
+    /// Adds a peer; `false` if it is already in the set or banned.
+    pub fn add_peer(&mut self, peer: PeerId) -> bool {
+        if self.banned.contains_key(&peer) || self.peers.contains_key(&peer) {
+            return false;
+        }
+        self.peers.insert(peer, PeerState::default());
+        tracing::debug!(target: TARGET, %peer, peers = self.peers.len(), "peer joined");
+        true
+    }
+
+    /// Removes a peer, forgetting its estimates; its outstanding leases become stale.
+    /// `false` if it was not in the set.
+    pub fn remove_peer(&mut self, peer: PeerId) -> bool {
+        let Some(state) = self.peers.remove(&peer) else {
+            return false;
+        };
+        tracing::debug!(
+            target: TARGET,
+            %peer,
+            in_flight = state.in_flight(),
+            peers = self.peers.len(),
+            "peer left"
+        );
+        true
+    }
+
+    /// Whether `peer` is in the set (connected and not banned).
+    pub fn contains(&self, peer: PeerId) -> bool {
+        self.peers.contains_key(&peer)
+    }
+
+    /// Number of peers in the set.
+    pub fn len(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Whether the set has no peers.
+    pub fn is_empty(&self) -> bool {
+        self.peers.is_empty()
+    }
+
+    /// The peers in the set, in id order.
+    pub fn peer_ids(&self) -> impl Iterator<Item = PeerId> + '_ {
+        self.peers.keys().copied()
+    }
+
+    // --- bans ---
+
+    /// Bans `peer` for good: it leaves the set, its outstanding leases become stale, and
+    /// [`sync_peers`](Self::sync_peers) never adds it again. For proven-bad data only (a slow
+    /// or stateless peer is not malicious). The caller reports the peer to the network with
+    /// [`SnapClient::report`](crate::SnapClient::report). Returns `false` if it was already
+    /// banned (the first reason stays).
+    pub fn ban(&mut self, peer: PeerId, reason: impl Into<String>) -> bool {
+        if self.banned.contains_key(&peer) {
+            return false;
+        }
+        let reason = reason.into();
+        let in_flight = self.peers.remove(&peer).map_or(0, |state| state.in_flight());
+        tracing::warn!(target: TARGET, %peer, %reason, in_flight, "peer banned");
+        self.banned.insert(peer, reason);
+        true
+    }
+
+    /// Whether `peer` is banned.
+    pub fn is_banned(&self, peer: PeerId) -> bool {
+        self.banned.contains_key(&peer)
+    }
+
+    /// Why `peer` was banned, if it was.
+    pub fn ban_reason(&self, peer: PeerId) -> Option<&str> {
+        self.banned.get(&peer).map(String::as_str)
+    }
+
+    /// The banned peers and why, in id order.
+    pub fn banned(&self) -> impl Iterator<Item = (PeerId, &str)> + '_ {
+        self.banned.iter().map(|(peer, reason)| (*peer, reason.as_str()))
+    }
+
+    // --- pivot ---
+
+    /// The state root the sync is downloading, if set.
+    pub const fn pivot_root(&self) -> Option<B256> {
+        self.pivot_root
+    }
+
+    /// Moves the sync to state `root`. When it differs from the current pivot, every
+    /// stateless-for-root mark is cleared: peers that lacked the old root may serve the new
+    /// one. Returns whether the pivot changed.
+    pub fn set_pivot_root(&mut self, root: B256) -> bool {
+        if self.pivot_root == Some(root) {
+            return false;
+        }
+        self.pivot_root = Some(root);
+        self.peers.values_mut().for_each(PeerState::clear_stateless);
+        tracing::debug!(target: TARGET, %root, "pivot root changed, stateless marks cleared");
+        true
+    }
+
+    /// Number of peers in the set that have not answered `root` with an empty response.
+    /// Zero while peers are connected means no one serves the root: time to move the pivot.
+    pub fn peers_serving(&self, root: B256) -> usize {
+        self.peers.values().filter(|state| !state.is_stateless_for(root)).count()
+    }
+
+    // --- leases ---
+
+    /// A slot for a request of `kind` reading state `root`, on the best peer that can take
+    /// it at `now`, or `None` if no peer can.
+    ///
+    /// A peer can take it if it is not resting after a failure, has not answered `root`
+    /// with an empty response, and has fewer than `max_in_flight_per_peer` requests in
+    /// flight, and fewer of `kind` than its in-flight limit for the kind. Among those, the
+    /// one with the highest throughput for `kind` divided by its requests of `kind` in
+    /// flight plus one wins, so faster peers get proportionally more work; peers not yet
+    /// measured for `kind` win over measured ones (one request each, to measure them); ties
+    /// go to the lowest id.
+    pub fn acquire(&mut self, kind: RequestKind, root: B256, now: Instant) -> Option<Lease> {
+        let peer = self.best_peer(kind, root, now)?;
+        let id = LeaseId(self.next_lease);
+        self.next_lease = self.next_lease.wrapping_add(1);
+        let config = &self.config;
+        let state = self.peers.get_mut(&peer)?;
+        let estimate = state.estimate(kind);
+        let response_bytes = estimate.budget(config);
+        let timeout = estimate.timeout(response_bytes, config);
+        state.grant(id, kind);
+        tracing::trace!(
+            target: TARGET,
+            %peer,
+            %kind,
+            lease = %id,
+            response_bytes,
+            ?timeout,
+            in_flight = state.in_flight(),
+            "lease granted"
+        );
+        Some(Lease::grant(LeaseTerms {
+            id,
+            peer,
+            kind,
+            root,
+            response_bytes,
+            issued_at: now,
+            timeout,
+        }))
+    }
+
+    /// The peer [`acquire`](Self::acquire) would pick.
+    fn best_peer(&self, kind: RequestKind, root: B256, now: Instant) -> Option<PeerId> {
+        let mut best: Option<(PeerId, f64)> = None;
+        for (peer, state) in &self.peers {
+            if !state.can_take(kind, root, now, &self.config) {
+                continue;
+            }
+            let score = state.score(kind);
+            if best.is_none_or(|(_, best_score)| score > best_score) {
+                best = Some((*peer, score));
+            }
+        }
+        best.map(|(peer, _)| peer)
+    }
+
+    /// Hands back a lease whose response of `response_bytes` (its encoded size) arrived at
+    /// `now` and checked out: the response enters the peer's estimates and ends its backoff.
+    pub fn complete(&mut self, lease: Lease, response_bytes: u64, now: Instant) -> LeaseStatus {
+        let lease = lease.hand_back();
+        let config = &self.config;
+        let Some(state) = outstanding(&mut self.peers, &lease) else {
+            return stale(&lease, "completed");
+        };
+        let elapsed = lease.elapsed(now);
+        state.record_response(lease.kind, response_bytes, lease.response_bytes, elapsed, config);
+        tracing::trace!(
+            target: TARGET,
+            peer = %lease.peer,
+            kind = %lease.kind,
+            lease = %lease.id,
+            response_bytes,
+            ?elapsed,
+            "lease completed"
+        );
+        LeaseStatus::Settled
+    }
+
+    /// Hands back a lease whose request got no response by `now`: the peer's throughput
+    /// estimate halves, its round trip grows, and it rests (exponential backoff).
+    pub fn timed_out(&mut self, lease: Lease, now: Instant) -> LeaseStatus {
+        let lease = lease.hand_back();
+        let config = &self.config;
+        let Some(state) = outstanding(&mut self.peers, &lease) else {
+            return stale(&lease, "timed out");
+        };
+        let elapsed = lease.elapsed(now);
+        let rest = state.record_timeout(lease.kind, elapsed, now, config);
+        tracing::debug!(
+            target: TARGET,
+            peer = %lease.peer,
+            kind = %lease.kind,
+            lease = %lease.id,
+            ?elapsed,
+            ?rest,
+            "request timed out, peer rests"
+        );
+        LeaseStatus::Settled
+    }
+
+    /// Hands back a lease whose request failed at `now` for another reason (disconnection,
+    /// undecodable response): the peer rests (exponential backoff), estimates unchanged.
+    pub fn failed(&mut self, lease: Lease, now: Instant) -> LeaseStatus {
+        let lease = lease.hand_back();
+        let config = &self.config;
+        let Some(state) = outstanding(&mut self.peers, &lease) else {
+            return stale(&lease, "failed");
+        };
+        let rest = state.record_failure(lease.kind, now, config);
+        tracing::debug!(
+            target: TARGET,
+            peer = %lease.peer,
+            kind = %lease.kind,
+            lease = %lease.id,
+            ?rest,
+            "request failed, peer rests"
+        );
+        LeaseStatus::Settled
+    }
+
+    /// Hands back a lease whose peer answered with an empty response: it does not have the
+    /// lease's root, and is not asked for that root again until
+    /// [`set_pivot_root`](Self::set_pivot_root) moves to another. Estimates unchanged (an
+    /// empty response measures nothing).
+    pub fn empty_for_root(&mut self, lease: Lease) -> LeaseStatus {
+        let lease = lease.hand_back();
+        let Some(state) = outstanding(&mut self.peers, &lease) else {
+            return stale(&lease, "answered empty");
+        };
+        state.record_empty(lease.kind, lease.root);
+        tracing::debug!(
+            target: TARGET,
+            peer = %lease.peer,
+            kind = %lease.kind,
+            root = %lease.root,
+            "peer is stateless for root"
+        );
+        LeaseStatus::Settled
+    }
+
+    /// Hands back a lease whose request the sync abandoned (the work went away, the sync is
+    /// stopping): the slot is freed, nothing is measured.
+    pub fn cancel(&mut self, lease: Lease) -> LeaseStatus {
+        let lease = lease.hand_back();
+        match outstanding(&mut self.peers, &lease) {
+            Some(_) => LeaseStatus::Settled,
+            None => stale(&lease, "cancelled"),
+        }
+    }
+
+    // --- introspection ---
+
+    /// Requests in flight, all peers and kinds.
+    pub fn in_flight(&self) -> usize {
+        self.peers.values().map(PeerState::in_flight).sum()
+    }
+
+    /// The earliest end of a peer's rest after `now`, when a peer may become available
+    /// without any lease being handed back; `None` if no peer is resting.
+    pub fn next_rest_end(&self, now: Instant) -> Option<Instant> {
+        self.peers.values().filter_map(|state| state.resting_until(now)).min()
+    }
+
+    /// A snapshot of every peer in the set at `now`, in id order.
+    pub fn stats(&self, now: Instant) -> Vec<PeerStats> {
+        self.peers
+            .iter()
+            .map(|(peer, state)| state.stats(*peer, self.pivot_root, now, &self.config))
+            .collect()
+    }
+
+    /// A snapshot of `peer` at `now`, if it is in the set.
+    pub fn peer_stats(&self, peer: PeerId, now: Instant) -> Option<PeerStats> {
+        let state = self.peers.get(&peer)?;
+        Some(state.stats(peer, self.pivot_root, now, &self.config))
+    }
+}
+
+/// The state of the lease's peer, with the lease released, if the lease was outstanding.
+fn outstanding<'a>(
+    peers: &'a mut BTreeMap<PeerId, PeerState>,
+    lease: &LeaseTerms,
+) -> Option<&'a mut PeerState> {
+    let state = peers.get_mut(&lease.peer)?;
+    state.release(lease.id).then_some(state)
+}
+
+/// Logs a lease handed back after its peer left or was banned.
+fn stale(lease: &LeaseTerms, outcome: &str) -> LeaseStatus {
+    tracing::trace!(
+        target: TARGET,
+        peer = %lease.peer,
+        lease = %lease.id,
+        outcome,
+        "stale lease ignored"
+    );
+    LeaseStatus::Stale
+}
+
+#[cfg(test)]
+mod props;
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
+mod tests;

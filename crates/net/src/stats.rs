@@ -1,0 +1,65 @@
+//! Snapshots of the peer set's view of each peer, for progress reports and metrics.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::{PeerId, RequestKind};
+
+/// What the peer set knows about one peer, at one instant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PeerStats {
+    /// The peer.
+    pub peer: PeerId,
+    /// Requests in flight to it, all kinds.
+    pub in_flight: usize,
+    /// Failures and timeouts since its last response.
+    pub consecutive_failures: u32,
+    /// When its backoff ends, if it is resting.
+    pub resting_until: Option<Instant>,
+    /// Whether it answered the current pivot root with an empty response.
+    pub stateless_for_pivot: bool,
+    /// Per request kind, in [`RequestKind::ALL`] order.
+    pub kinds: [KindStats; 4],
+}
+
+impl PeerStats {
+    /// The statistics of `kind`.
+    pub const fn kind(&self, kind: RequestKind) -> &KindStats {
+        &self.kinds[kind.index()]
+    }
+
+    /// Bytes received from the peer, all kinds.
+    pub fn bytes_received(&self) -> u64 {
+        self.kinds.iter().map(|kind| kind.bytes_received).fold(0, u64::saturating_add)
+    }
+}
+
+/// What the peer set knows about one peer for one request kind.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KindStats {
+    /// The request kind.
+    pub kind: RequestKind,
+    /// Measured throughput in bytes per second, once a response was measured.
+    pub throughput: Option<f64>,
+    /// Measured round trip, once a response or timeout was measured.
+    pub rtt: Option<Duration>,
+    /// Response budget the next request would get.
+    pub next_budget: u64,
+    /// Timeout the next request would get.
+    pub next_timeout: Duration,
+    /// Requests of this kind in flight.
+    pub in_flight: usize,
+    /// Most requests of this kind the peer may have in flight now.
+    pub in_flight_limit: usize,
+    /// Responses received (including empty ones).
+    pub completed: u64,
+    /// Responses that were empty for their root.
+    pub empty: u64,
+    /// Requests that timed out.
+    pub timed_out: u64,
+    /// Requests that failed otherwise.
+    pub failed: u64,
+    /// Response bytes received.
+    pub bytes_received: u64,
+}
