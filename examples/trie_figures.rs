@@ -1,0 +1,117 @@
+//! Prints the trie core's closing figures with their baselines measured interleaved, so machine
+//! noise hits both sides alike: each round times the measured operation and then a bare
+//! `HashBuilder` root over the same leaves, and the medians and their ratio are reported.
+//!
+//! ```sh
+//! cargo run --release --example trie_figures
+//! ```
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use alloy_primitives::B256;
+use alloy_trie::{HashBuilder, Nibbles};
+use snapsync::trie::{NoopSink, TrieBuilder, prove_range, verify_range_proof};
+use snapsync_testing::SortedAccountLeaves;
+use std::time::{Duration, Instant};
+
+/// AccountRange response budget, accounted as geth does (32 bytes + body per account).
+const RESPONSE_BYTES: usize = 512 * 1024;
+
+fn bare_root(leaves: &[(B256, Vec<u8>)]) -> B256 {
+    let mut hb = HashBuilder::default();
+    for (key, value) in leaves {
+        hb.add_leaf(Nibbles::unpack(key), value);
+    }
+    hb.root()
+}
+
+fn time<T>(f: impl FnOnce() -> T) -> Duration {
+    let start = Instant::now();
+    std::hint::black_box(f());
+    start.elapsed()
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Runs `measured` and `baseline` alternately `rounds` times; returns their median times.
+fn interleaved(
+    rounds: usize,
+    mut measured: impl FnMut(),
+    mut baseline: impl FnMut(),
+) -> (Duration, Duration) {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        a.push(time(&mut measured));
+        b.push(time(&mut baseline));
+    }
+    (median(a), median(b))
+}
+
+fn verify_figures() {
+    let all: Vec<_> = SortedAccountLeaves::new(1, 200_000).collect();
+    let root = bare_root(&all);
+    let start = all.len() / 3;
+    let (mut end, mut bytes) = (start, 0);
+    while bytes < RESPONSE_BYTES {
+        bytes += 32 + all[end].1.len();
+        end += 1;
+    }
+    let range = &all[start..end];
+    let keys: Vec<B256> = range.iter().map(|(k, _)| *k).collect();
+    let values: Vec<&[u8]> = range.iter().map(|(_, v)| v.as_slice()).collect();
+    let (first, last) = (keys[0].as_slice(), keys[keys.len() - 1].as_slice());
+    let proof = prove_range(all.iter().map(|(k, v)| (k, v)), first, Some(last)).unwrap();
+    let (verify, bare) = interleaved(
+        400,
+        || assert!(verify_range_proof(root, first, &keys, &values, &proof).unwrap()),
+        || {
+            bare_root(range);
+        },
+    );
+    let accounts = keys.len() as f64;
+    println!(
+        "verify_512k: accounts={} proof_nodes={} verify_median_us={} bare_root_median_us={} \
+         verify_accounts_per_s={:.0} bare_accounts_per_s={:.0} ratio={:.3}",
+        keys.len(),
+        proof.len(),
+        verify.as_micros(),
+        bare.as_micros(),
+        accounts / verify.as_secs_f64(),
+        accounts / bare.as_secs_f64(),
+        verify.as_secs_f64() / bare.as_secs_f64()
+    );
+}
+
+fn build_figures() {
+    const LEAVES: u64 = 1_000_000;
+    let leaves: Vec<_> = SortedAccountLeaves::new(2, LEAVES).collect();
+    let (build, bare) = interleaved(
+        7,
+        || {
+            let mut builder = TrieBuilder::new(NoopSink);
+            for (key, value) in &leaves {
+                builder.add_leaf(key.as_slice(), value).unwrap();
+            }
+            builder.finish().unwrap();
+        },
+        || {
+            bare_root(&leaves);
+        },
+    );
+    println!(
+        "build_1m: trie_builder_median_ms={} bare_root_median_ms={} builder_leaves_per_s={:.0} \
+         bare_leaves_per_s={:.0} ratio={:.3}",
+        build.as_millis(),
+        bare.as_millis(),
+        LEAVES as f64 / build.as_secs_f64(),
+        LEAVES as f64 / bare.as_secs_f64(),
+        build.as_secs_f64() / bare.as_secs_f64()
+    );
+}
+
+fn main() {
+    verify_figures();
+    build_figures();
+}
