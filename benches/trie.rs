@@ -7,27 +7,18 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_primitives::B256;
-use alloy_trie::{HashBuilder, Nibbles};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use snapsync_testing::SortedAccountLeaves;
-use snapsync_trie::{NodeSink, TrieBuilder, prove_range, verify_range_proof};
-use std::{convert::Infallible, hint::black_box};
+use snapsync_testing::{SortedAccountLeaves, hash_builder_root};
+use snapsync_trie::{CountingSink, TrieBuilder, prove_range, verify_range_proof};
+use std::hint::black_box;
 
 /// The response budget and accounting of geth's AccountRange handler: each account costs its
 /// 32-byte hash plus its body; a full-size body approximates the slim one closely enough here.
 const RESPONSE_BYTES: usize = 512 * 1024;
 
-fn bare_root(leaves: &[(B256, Vec<u8>)]) -> B256 {
-    let mut hb = HashBuilder::default();
-    for (key, value) in leaves {
-        hb.add_leaf(Nibbles::unpack(key), value);
-    }
-    hb.root()
-}
-
 fn verify_account_range(c: &mut Criterion) {
     let all: Vec<_> = SortedAccountLeaves::new(1, 200_000).collect();
-    let root = bare_root(&all);
+    let root = hash_builder_root(&all);
     let start = all.len() / 3;
     let mut end = start;
     let mut bytes = 0;
@@ -51,25 +42,8 @@ fn verify_account_range(c: &mut Criterion) {
     group.bench_function("verify_range_proof", |b| {
         b.iter(|| verify_range_proof(root, keys[0].as_slice(), black_box(&keys), &values, &proof));
     });
-    group.bench_function("hash_builder_root", |b| b.iter(|| bare_root(black_box(range))));
+    group.bench_function("hash_builder_root", |b| b.iter(|| hash_builder_root(black_box(range))));
     group.finish();
-}
-
-/// Counts emitted nodes and their bytes: what a database sink would have to write.
-#[derive(Default)]
-struct CountingSink {
-    nodes: u64,
-    bytes: u64,
-}
-
-impl NodeSink for CountingSink {
-    type Error = Infallible;
-
-    fn on_node(&mut self, _path: &Nibbles, rlp: &[u8]) -> Result<(), Infallible> {
-        self.nodes += 1;
-        self.bytes += rlp.len() as u64;
-        Ok(())
-    }
 }
 
 fn build_1m(c: &mut Criterion) {
@@ -91,7 +65,7 @@ fn build_1m(c: &mut Criterion) {
             BatchSize::PerIteration,
         );
     });
-    group.bench_function("hash_builder_root", |b| b.iter(|| bare_root(black_box(&leaves))));
+    group.bench_function("hash_builder_root", |b| b.iter(|| hash_builder_root(black_box(&leaves))));
     group.finish();
 }
 

@@ -7,27 +7,9 @@
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use alloy_trie::Nibbles;
-use snapsync::trie::{NodeSink, TrieBuilder};
+use snapsync::trie::{CountingSink, TrieBuilder};
 use snapsync_testing::SortedAccountLeaves;
-use std::{convert::Infallible, time::Instant};
-
-/// Counts emitted nodes and their bytes: what a database sink would have to write.
-#[derive(Default)]
-struct CountingSink {
-    nodes: u64,
-    bytes: u64,
-}
-
-impl NodeSink for CountingSink {
-    type Error = Infallible;
-
-    fn on_node(&mut self, _path: &Nibbles, rlp: &[u8]) -> Result<(), Infallible> {
-        self.nodes += 1;
-        self.bytes += rlp.len() as u64;
-        Ok(())
-    }
-}
+use std::time::Instant;
 
 /// Peak resident set size of this process in KiB (`VmHWM`), where the OS reports it.
 fn peak_rss_kib() -> Option<u64> {

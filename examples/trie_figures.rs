@@ -8,21 +8,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_primitives::B256;
-use alloy_trie::{HashBuilder, Nibbles};
 use snapsync::trie::{NoopSink, TrieBuilder, prove_range, verify_range_proof};
-use snapsync_testing::SortedAccountLeaves;
+use snapsync_testing::{SortedAccountLeaves, hash_builder_root};
 use std::time::{Duration, Instant};
 
 /// AccountRange response budget, accounted as geth does (32 bytes + body per account).
 const RESPONSE_BYTES: usize = 512 * 1024;
-
-fn bare_root(leaves: &[(B256, Vec<u8>)]) -> B256 {
-    let mut hb = HashBuilder::default();
-    for (key, value) in leaves {
-        hb.add_leaf(Nibbles::unpack(key), value);
-    }
-    hb.root()
-}
 
 fn time<T>(f: impl FnOnce() -> T) -> Duration {
     let start = Instant::now();
@@ -51,7 +42,7 @@ fn interleaved(
 
 fn verify_figures() {
     let all: Vec<_> = SortedAccountLeaves::new(1, 200_000).collect();
-    let root = bare_root(&all);
+    let root = hash_builder_root(&all);
     let start = all.len() / 3;
     let (mut end, mut bytes) = (start, 0);
     while bytes < RESPONSE_BYTES {
@@ -67,7 +58,7 @@ fn verify_figures() {
         400,
         || assert!(verify_range_proof(root, first, &keys, &values, &proof).unwrap()),
         || {
-            bare_root(range);
+            hash_builder_root(range);
         },
     );
     let accounts = keys.len() as f64;
@@ -97,7 +88,7 @@ fn build_figures() {
             builder.finish().unwrap();
         },
         || {
-            bare_root(&leaves);
+            hash_builder_root(&leaves);
         },
     );
     println!(

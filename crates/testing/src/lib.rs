@@ -37,3 +37,6 @@ pub use nodes::{ChildRef, DecodedNode, decode_node, prove_key, trie_leaves};
 pub use range::{Mutation, RangeCase, TestTrie, replace_node_rehashed, union_proofs};
 pub use rng::TestRng;
 pub use strategies::{any_leaf_set, leaf_set};
+
+mod oracle;
+pub use oracle::hash_builder_root;

@@ -64,6 +64,26 @@ impl NodeSink for VecSink {
     }
 }
 
+/// A sink that only counts nodes and their bytes: what storing the trie would write.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CountingSink {
+    /// Nodes emitted.
+    pub nodes: u64,
+    /// Total RLP bytes of the emitted nodes.
+    pub bytes: u64,
+}
+
+impl NodeSink for CountingSink {
+    type Error = Infallible;
+
+    #[inline]
+    fn on_node(&mut self, _path: &Nibbles, rlp: &[u8]) -> Result<(), Infallible> {
+        self.nodes += 1;
+        self.bytes += rlp.len() as u64;
+        Ok(())
+    }
+}
+
 impl<S: NodeSink + ?Sized> NodeSink for &mut S {
     type Error = S::Error;
 

@@ -19,7 +19,7 @@ mod prove;
 mod stored;
 mod verify;
 
-pub use builder::{NodeSink, NoopSink, TrieBuilder, VecSink, trie_root};
+pub use builder::{CountingSink, NodeSink, NoopSink, TrieBuilder, VecSink, trie_root};
 pub use error::{RangeProofError, StoredProofError, TrieBuildError};
 pub use node::{ChildRef, TrieNodeRef, decode_node};
 pub use prove::prove_range;

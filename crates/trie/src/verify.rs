@@ -301,14 +301,9 @@ impl<'i, 'p> EdgeWalk<'i, 'p> {
 
     /// A node on one of the edge paths, at `path`.
     fn visit_edge_node(&mut self, rlp: &'p [u8], path: Nibbles) -> Result<(), RangeProofError> {
-        let node =
-            decode_node(rlp).map_err(|reason| RangeProofError::InvalidNode { path, reason })?;
-        match node {
+        match decode_at(rlp, path)? {
             TrieNodeRef::Leaf { key, value } => {
-                let full = self.extend(&path, &key)?;
-                if full.len() != self.key_len() {
-                    return Err(invalid(path, "leaf key has the wrong length"));
-                }
+                let full = self.leaf_key(&path, &key)?;
                 match self.position(&full) {
                     Position::Left => {
                         self.left.push(External::Leaf { key: full, value: value.to_vec() });
@@ -320,19 +315,11 @@ impl<'i, 'p> EdgeWalk<'i, 'p> {
                 }
             }
             TrieNodeRef::Extension { key, child } => {
-                let child_path = self.extend(&path, &key)?;
-                if child_path.len() >= self.key_len() {
-                    return Err(invalid(path, "extension reaches the full key length"));
-                }
+                let child_path = self.extension_child_path(&path, &key)?;
                 self.visit_child(child, child_path)?;
             }
             TrieNodeRef::Branch { children, value } => {
-                if !value.is_empty() {
-                    return Err(invalid(path, "branch value in a fixed-length-key trie"));
-                }
-                if path.len() >= self.key_len() {
-                    return Err(invalid(path, "branch at the full key length"));
-                }
+                self.check_branch(&path, value)?;
                 for (nibble, child) in (0u8..).zip(children) {
                     if child != ChildRef::Empty {
                         let mut child_path = path;
@@ -386,27 +373,17 @@ impl<'i, 'p> EdgeWalk<'i, 'p> {
         path: Nibbles,
         is_left: bool,
     ) -> Result<(), RangeProofError> {
-        let node =
-            decode_node(rlp).map_err(|reason| RangeProofError::InvalidNode { path, reason })?;
-        match node {
+        match decode_at(rlp, path)? {
             TrieNodeRef::Leaf { key, value } => {
-                let full = self.extend(&path, &key)?;
-                if full.len() != self.key_len() {
-                    return Err(invalid(path, "leaf key has the wrong length"));
-                }
+                let full = self.leaf_key(&path, &key)?;
                 self.side(is_left).push(External::Leaf { key: full, value: value.to_vec() });
             }
             TrieNodeRef::Extension { key, child } => {
-                let child_path = self.extend(&path, &key)?;
-                if child_path.len() >= self.key_len() {
-                    return Err(invalid(path, "extension reaches the full key length"));
-                }
+                let child_path = self.extension_child_path(&path, &key)?;
                 self.collect_external(child, child_path, is_left)?;
             }
             TrieNodeRef::Branch { children, value } => {
-                if !value.is_empty() || path.len() >= self.key_len() {
-                    return Err(invalid(path, "invalid branch in a fixed-length-key trie"));
-                }
+                self.check_branch(&path, value)?;
                 for (nibble, child) in (0u8..).zip(children) {
                     let mut child_path = path;
                     child_path.push(nibble);
@@ -421,6 +398,39 @@ impl<'i, 'p> EdgeWalk<'i, 'p> {
         if is_left { &mut self.left } else { &mut self.right }
     }
 
+    /// The full key of a leaf at `path` with remaining key `key`: exactly the key length.
+    fn leaf_key(&self, path: &Nibbles, key: &Nibbles) -> Result<Nibbles, RangeProofError> {
+        let full = self.extend(path, key)?;
+        if full.len() != self.key_len() {
+            return Err(invalid(*path, "leaf key has the wrong length"));
+        }
+        Ok(full)
+    }
+
+    /// The path of an extension's child: a branch, so it must end before the key length.
+    fn extension_child_path(
+        &self,
+        path: &Nibbles,
+        key: &Nibbles,
+    ) -> Result<Nibbles, RangeProofError> {
+        let child_path = self.extend(path, key)?;
+        if child_path.len() >= self.key_len() {
+            return Err(invalid(*path, "extension reaches the full key length"));
+        }
+        Ok(child_path)
+    }
+
+    /// A branch must end before the key length and carry no value (keys have one length).
+    fn check_branch(&self, path: &Nibbles, value: &[u8]) -> Result<(), RangeProofError> {
+        if !value.is_empty() {
+            return Err(invalid(*path, "branch value in a fixed-length-key trie"));
+        }
+        if path.len() >= self.key_len() {
+            return Err(invalid(*path, "branch at the full key length"));
+        }
+        Ok(())
+    }
+
     /// `path ++ key`, refusing paths longer than the keys.
     fn extend(&self, path: &Nibbles, key: &Nibbles) -> Result<Nibbles, RangeProofError> {
         if path.len() + key.len() > self.key_len() {
@@ -428,6 +438,10 @@ impl<'i, 'p> EdgeWalk<'i, 'p> {
         }
         Ok(path.join(key))
     }
+}
+
+fn decode_at(rlp: &[u8], path: Nibbles) -> Result<TrieNodeRef<'_>, RangeProofError> {
+    decode_node(rlp).map_err(|reason| RangeProofError::InvalidNode { path, reason })
 }
 
 fn invalid(path: Nibbles, reason: &'static str) -> RangeProofError {
