@@ -1,0 +1,89 @@
+//! Account ranges: `GetAccountRange` asked, `AccountRange` checked against the state root.
+
+use crate::{Answer, InvalidResponse, budget::check_budget};
+use alloy_primitives::B256;
+use alloy_rlp::Encodable;
+use snapsync_primitives::{AccountHash, AccountRange, GetAccountRange, TrieAccount};
+use snapsync_trie::verify_range_proof;
+
+/// What was asked: the accounts of the trie with root `root` from `origin` to `limit`, about
+/// `response_bytes` of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountRangeRequest {
+    /// The trusted state root.
+    pub root: B256,
+    /// First account hash of the range.
+    pub origin: AccountHash,
+    /// Last account hash of the range (servers include the first account past it).
+    pub limit: AccountHash,
+    /// Byte budget of the reply.
+    pub response_bytes: u64,
+}
+
+impl AccountRangeRequest {
+    /// The wire message for this request.
+    pub const fn to_message(&self, request_id: u64) -> GetAccountRange {
+        GetAccountRange {
+            request_id,
+            root_hash: self.root,
+            starting_hash: self.origin,
+            limit_hash: self.limit,
+            response_bytes: self.response_bytes,
+        }
+    }
+}
+
+/// Accounts proven to be exactly the state trie's accounts from the request's origin up to the
+/// last one returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedAccountRange {
+    accounts: Vec<(AccountHash, TrieAccount)>,
+    has_more: bool,
+}
+
+impl VerifiedAccountRange {
+    /// The accounts, in hash order.
+    pub fn accounts(&self) -> &[(AccountHash, TrieAccount)] {
+        &self.accounts
+    }
+
+    /// Takes the accounts.
+    pub fn into_accounts(self) -> Vec<(AccountHash, TrieAccount)> {
+        self.accounts
+    }
+
+    /// Whether the trie holds accounts after the last one returned.
+    pub const fn has_more(&self) -> bool {
+        self.has_more
+    }
+
+    /// The last account hash covered: the last returned, or `None` for an empty range.
+    pub fn last(&self) -> Option<AccountHash> {
+        self.accounts.last().map(|(hash, _)| *hash)
+    }
+}
+
+/// Checks an `AccountRange` reply against its request.
+///
+/// # Errors
+/// [`InvalidResponse`] when the proof fails or the reply ignores the byte budget.
+pub fn verify_account_range(
+    request: &AccountRangeRequest,
+    reply: AccountRange,
+) -> Result<Answer<VerifiedAccountRange>, InvalidResponse> {
+    if reply.accounts.is_empty() && reply.proof.is_empty() {
+        return Ok(Answer::Unavailable);
+    }
+    check_budget(
+        reply.accounts.iter().map(|entry| 32 + entry.account.length()),
+        request.response_bytes,
+    )?;
+    let keys: Vec<AccountHash> = reply.accounts.iter().map(|entry| entry.hash).collect();
+    let accounts: Vec<TrieAccount> =
+        reply.accounts.into_iter().map(|entry| TrieAccount::from(entry.account)).collect();
+    let values: Vec<Vec<u8>> = accounts.iter().map(alloy_rlp::encode).collect();
+    let has_more =
+        verify_range_proof(request.root, request.origin.as_ref(), &keys, &values, &reply.proof)?;
+    let accounts = keys.into_iter().zip(accounts).collect();
+    Ok(Answer::Verified(VerifiedAccountRange { accounts, has_more }))
+}

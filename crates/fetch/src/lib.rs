@@ -1,0 +1,37 @@
+//! The client side of snap/1: every reply a peer sends becomes either verified data or a typed
+//! reason to penalise that peer.
+//!
+//! Nothing a peer sends is trusted. Each request kind has a request type that records what was
+//! asked (the root, the bounds, the byte budget, the hashes expected) and a `verify_*` function
+//! that checks a reply against it:
+//!
+//! | request | checks | verified as |
+//! |---|---|---|
+//! | [`AccountRangeRequest`] | range proof against the state root, budget | [`VerifiedAccountRange`] |
+//! | [`StorageRangesRequest`] | each slot set against its account's storage root (only the last may carry a proof), budget, no extra sets | [`VerifiedStorageRanges`] |
+//! | [`ByteCodesRequest`] | every code hashes to a requested hash, in request order | [`VerifiedByteCodes`] |
+//! | [`TrieNodesRequest`] | every node hashes to the hash expected at its path | [`VerifiedTrieNodes`] |
+//!
+//! The verified types have private fields and no constructor other than their `verify_*`
+//! function, so code that holds one holds data proven against a trusted root or hash. An empty
+//! reply is [`Answer::Unavailable`]: the peer does not have that state (peers keep ~128 recent
+//! roots), which is not misbehaviour. Everything else wrong is an [`InvalidResponse`], which
+//! proves the peer sent bad data.
+
+mod accounts;
+mod answer;
+mod budget;
+mod bytecodes;
+mod error;
+mod storage;
+mod trie_nodes;
+
+pub use accounts::{AccountRangeRequest, VerifiedAccountRange, verify_account_range};
+pub use answer::Answer;
+pub use bytecodes::{ByteCodesRequest, VerifiedByteCodes, verify_byte_codes};
+pub use error::InvalidResponse;
+pub use storage::{
+    StorageRangesRequest, StorageTarget, VerifiedStorage, VerifiedStorageRanges,
+    verify_storage_ranges,
+};
+pub use trie_nodes::{NodeTarget, TrieNodesRequest, VerifiedTrieNodes, verify_trie_nodes};
