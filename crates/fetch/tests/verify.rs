@@ -1,4 +1,5 @@
 //! Every reply kind: honest replies verify; each kind of bad data is refused with its reason.
+#![allow(clippy::unwrap_used)]
 
 use alloy_primitives::{B256, Bytes, U256, keccak256};
 use snapsync_fetch::*;
@@ -188,7 +189,7 @@ fn storage_sets_verify_each_against_its_own_root() {
     // More sets than accounts asked.
     let extra = StorageRanges {
         request_id: 1,
-        slots: vec![small.slots.clone(), vec![], vec![]],
+        slots: vec![small.slots, vec![], vec![]],
         proof: vec![],
     };
     assert!(matches!(
@@ -273,7 +274,7 @@ fn trie_nodes_are_checked_against_expected_hashes() {
         .iter()
         .map(|(path, node)| NodeTarget { account: None, path: *path, hash: keccak256(node) })
         .collect();
-    let request = TrieNodesRequest { root, targets: targets.clone(), response_bytes: 1 << 20 };
+    let request = TrieNodesRequest { root, targets, response_bytes: 1 << 20 };
 
     let mut nodes: Vec<Bytes> = picked.iter().map(|(_, node)| node.clone()).collect();
     nodes[2] = Bytes::new(); // not served
