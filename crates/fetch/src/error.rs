@@ -1,7 +1,10 @@
 //! Why a reply is refused.
 
 use alloy_primitives::B256;
+use snapsync_net::RequestKind;
+use snapsync_primitives::PathSetError;
 use snapsync_trie::RangeProofError;
+use std::time::Duration;
 
 /// Proof that a peer sent bad data: any of these justifies penalising (banning) it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,4 +74,39 @@ pub enum InvalidResponse {
         /// The slot.
         slot: B256,
     },
+}
+
+/// Why the [`Fetcher`](crate::Fetcher) gave a request up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// Every connected peer is banned or has answered this root with nothing: the root is
+    /// gone from the network (move the pivot) or no honest peer remains.
+    #[error("no peer serves root {root} for {kind:?} requests")]
+    NoPeerServes {
+        /// What was asked.
+        kind: RequestKind,
+        /// The root no peer serves.
+        root: B256,
+    },
+    /// Peers serve the root but none became free in time.
+    #[error("no peer free for {kind:?} requests after {waited:?}")]
+    NoPeerAvailable {
+        /// What was asked.
+        kind: RequestKind,
+        /// How long the request waited.
+        waited: Duration,
+    },
+    /// Every attempt failed.
+    #[error("{kind:?} request failed {attempts} times; last: {last}")]
+    AttemptsExhausted {
+        /// What was asked.
+        kind: RequestKind,
+        /// Attempts made.
+        attempts: u32,
+        /// What went wrong last.
+        last: String,
+    },
+    /// The request cannot be put on the wire.
+    #[error("invalid trie node request: {0}")]
+    InvalidRequest(PathSetError),
 }

@@ -17,19 +17,25 @@
 //! reply is [`Answer::Unavailable`]: the peer does not have that state (peers keep ~128 recent
 //! roots), which is not misbehaviour. Everything else wrong is an [`InvalidResponse`], which
 //! proves the peer sent bad data.
+//!
+//! The [`Fetcher`] puts this to work: it leases the best peer from a `PeerSet`, sends the request
+//! through the embedder's `SnapClient`, verifies the reply, penalises the peer when it fails, and
+//! tries the next peer until a reply verifies.
 
 mod accounts;
 mod answer;
 mod budget;
 mod bytecodes;
 mod error;
+mod fetcher;
 mod storage;
 mod trie_nodes;
 
 pub use accounts::{AccountRangeRequest, VerifiedAccountRange, verify_account_range};
 pub use answer::Answer;
 pub use bytecodes::{ByteCodesRequest, VerifiedByteCodes, verify_byte_codes};
-pub use error::InvalidResponse;
+pub use error::{FetchError, InvalidResponse};
+pub use fetcher::{FetchConfig, Fetcher};
 pub use storage::{
     StorageRangesRequest, StorageTarget, VerifiedStorage, VerifiedStorageRanges,
     verify_storage_ranges,
