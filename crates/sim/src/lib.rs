@@ -1,0 +1,24 @@
+//! A simulated snap/1 network, to show what the sync does against peers we control.
+//!
+//! snapsync never opens a socket, so every claim about sync behaviour is shown against in-process
+//! peers. [`SimNetwork`] implements the embedder-facing `SnapClient` over any number of
+//! [`SimPeer`]s. Each peer answers from a [`SnapResponder`] (a snap/1 server over a real
+//! database), delays its replies by its [`Link`] (round-trip latency, and bandwidth shared by its
+//! concurrent replies), and then applies its [`Behaviour`]: honest, slow, stalling, stateless,
+//! serving some roots only, or one of the hostile faults (bad proofs, gaps, altered values, extra
+//! items, wrong storage, oversized replies, garbage code, wrong trie nodes, a random mixture).
+//!
+//! Behaviours are data: chosen per peer, switchable mid-run with
+//! [`SimNetwork::set_behaviour`]. Randomness comes from per-peer seeds and time from tokio, so a
+//! test under paused time is a function of its seeds. The network records every penalty the
+//! client reports and disconnects peers it is told to, as a real network would.
+
+mod behaviour;
+mod link;
+mod network;
+mod responder;
+
+pub use behaviour::Behaviour;
+pub use link::Link;
+pub use network::{Report, SimNetwork, SimPeer};
+pub use responder::SnapResponder;

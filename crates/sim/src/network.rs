@@ -1,0 +1,289 @@
+//! The simulated network: `SnapClient` over in-process peers.
+
+use crate::{Behaviour, Link, SnapResponder, link::LinkQueue};
+use alloy_primitives::B256;
+use alloy_rlp::Encodable;
+use snapsync_net::{PeerId, PeerResult, Penalty, RequestError, SnapClient, WithPeer};
+use snapsync_primitives::{
+    AccountRange, ByteCodes, GetAccountRange, GetByteCodes, GetStorageRanges, GetTrieNodes,
+    StorageRanges, TrieNodes,
+};
+use snapsync_testing::TestRng;
+use std::{
+    future::Future,
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+use tokio::time::{Instant, sleep_until};
+
+/// One simulated peer, as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimPeer {
+    /// Its link.
+    pub link: Link,
+    /// How it treats requests.
+    pub behaviour: Behaviour,
+    /// Seed of its random choices ([`Behaviour::Random`]).
+    pub seed: u64,
+}
+
+impl SimPeer {
+    /// An honest peer on `link`.
+    pub const fn honest(link: Link) -> Self {
+        Self { link, behaviour: Behaviour::Honest, seed: 0 }
+    }
+
+    /// A peer on `link` behaving as `behaviour`, its random choices seeded by `seed`.
+    pub const fn new(link: Link, behaviour: Behaviour, seed: u64) -> Self {
+        Self { link, behaviour, seed }
+    }
+}
+
+/// A penalty the client reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The peer.
+    pub peer: PeerId,
+    /// What it was reported for.
+    pub penalty: Penalty,
+}
+
+#[derive(Debug)]
+struct PeerState {
+    id: PeerId,
+    config: SimPeer,
+    rng: TestRng,
+    queue: LinkQueue,
+    connected: bool,
+    bytes_sent: u64,
+}
+
+/// A `SnapClient` whose peers are simulated in-process; peer `i` has id
+/// `PeerId::from_index(i)`.
+pub struct SimNetwork {
+    responder: Arc<dyn SnapResponder>,
+    peers: Mutex<Vec<PeerState>>,
+    reports: Mutex<Vec<Report>>,
+    bytes_sent: AtomicU64,
+    requests: AtomicU64,
+}
+
+impl std::fmt::Debug for SimNetwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimNetwork")
+            .field("peers", &self.lock_peers().len())
+            .field("requests", &self.requests())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimNetwork {
+    /// A network of `peers`, all answering from `responder`.
+    pub fn new(responder: Arc<dyn SnapResponder>, peers: Vec<SimPeer>) -> Self {
+        let peers = (0u64..)
+            .zip(peers)
+            .map(|(index, config)| PeerState {
+                id: PeerId::from_index(index),
+                rng: TestRng::new(config.seed),
+                config,
+                queue: LinkQueue::new(),
+                connected: true,
+                bytes_sent: 0,
+            })
+            .collect();
+        Self {
+            responder,
+            peers: Mutex::new(peers),
+            reports: Mutex::new(Vec::new()),
+            bytes_sent: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    /// Every peer's id, connected or not.
+    pub fn peer_ids(&self) -> Vec<PeerId> {
+        self.lock_peers().iter().map(|state| state.id).collect()
+    }
+
+    /// Changes a peer's behaviour from its next request on.
+    pub fn set_behaviour(&self, peer: PeerId, behaviour: Behaviour) {
+        if let Some(state) = self.lock_peers().iter_mut().find(|state| state.id == peer) {
+            state.config.behaviour = behaviour;
+        }
+    }
+
+    /// Every penalty reported so far, in order.
+    pub fn reports(&self) -> Vec<Report> {
+        self.reports.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The penalties reported against `peer`.
+    pub fn penalties_of(&self, peer: PeerId) -> Vec<Penalty> {
+        self.reports().into_iter().filter(|r| r.peer == peer).map(|r| r.penalty).collect()
+    }
+
+    /// Whether `peer` is still connected (a disconnecting penalty disconnects it).
+    pub fn is_connected(&self, peer: PeerId) -> bool {
+        self.lock_peers().iter().any(|state| state.id == peer && state.connected)
+    }
+
+    /// Bytes all peers sent.
+    pub fn bytes_sent(&self) -> u64 {
+        self.bytes_sent.load(Ordering::Relaxed)
+    }
+
+    /// Bytes `peer` sent.
+    pub fn bytes_sent_by(&self, peer: PeerId) -> u64 {
+        self.lock_peers().iter().find(|state| state.id == peer).map_or(0, |state| state.bytes_sent)
+    }
+
+    /// Requests received.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    fn lock_peers(&self) -> MutexGuard<'_, Vec<PeerState>> {
+        self.peers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// One request: the peer's behaviour picks the answer, its link delays it.
+    async fn exchange<R: Encodable>(
+        &self,
+        peer: PeerId,
+        root: Option<B256>,
+        budget: u64,
+        ask: impl FnOnce(&dyn SnapResponder, u64) -> R,
+        empty: impl FnOnce() -> R,
+        corrupt: impl FnOnce(&Behaviour, &mut R),
+    ) -> PeerResult<R> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let (behaviour, link) = {
+            let mut peers = self.lock_peers();
+            let state = peers
+                .iter_mut()
+                .find(|state| state.id == peer)
+                .ok_or(RequestError::UnknownPeer { peer })?;
+            if !state.connected {
+                return Err(RequestError::Disconnected { peer });
+            }
+            (state.config.behaviour.resolve(&mut state.rng), state.config.link)
+        };
+        if behaviour == Behaviour::Stall {
+            return std::future::pending().await;
+        }
+        let stateless = behaviour == Behaviour::Stateless
+            || root.is_some_and(|root| behaviour.is_stateless_for(root));
+        let mut reply = if stateless {
+            empty()
+        } else {
+            ask(self.responder.as_ref(), behaviour.server_budget(budget))
+        };
+        corrupt(&behaviour, &mut reply);
+        let bytes = reply.length();
+        let arrival = {
+            let mut peers = self.lock_peers();
+            let Some(state) = peers.iter_mut().find(|state| state.id == peer) else {
+                return Err(RequestError::Disconnected { peer });
+            };
+            state.bytes_sent += bytes as u64;
+            let slow = behaviour.slowdown();
+            let link = Link {
+                latency: link.latency * slow,
+                bandwidth: link.bandwidth.map(|rate| rate / u64::from(slow.max(1))),
+            };
+            state.queue.schedule(&link, Instant::now(), bytes)
+        };
+        self.bytes_sent.fetch_add(bytes as u64, Ordering::Relaxed);
+        sleep_until(arrival).await;
+        Ok(WithPeer::new(peer, reply))
+    }
+}
+
+impl SnapClient for SimNetwork {
+    fn get_account_range(
+        &self,
+        peer: PeerId,
+        request: GetAccountRange,
+    ) -> impl Future<Output = PeerResult<AccountRange>> + Send {
+        let (root, budget, id) = (request.root_hash, request.response_bytes, request.request_id);
+        self.exchange(
+            peer,
+            Some(root),
+            budget,
+            move |server, bytes| {
+                server.account_range(&GetAccountRange { response_bytes: bytes, ..request })
+            },
+            move || AccountRange { request_id: id, accounts: Vec::new(), proof: Vec::new() },
+            Behaviour::corrupt_accounts,
+        )
+    }
+
+    fn get_storage_ranges(
+        &self,
+        peer: PeerId,
+        request: GetStorageRanges,
+    ) -> impl Future<Output = PeerResult<StorageRanges>> + Send {
+        let (root, budget, id) = (request.root_hash, request.response_bytes, request.request_id);
+        self.exchange(
+            peer,
+            Some(root),
+            budget,
+            move |server, bytes| {
+                server.storage_ranges(&GetStorageRanges { response_bytes: bytes, ..request })
+            },
+            move || StorageRanges { request_id: id, slots: Vec::new(), proof: Vec::new() },
+            Behaviour::corrupt_storage,
+        )
+    }
+
+    fn get_byte_codes(
+        &self,
+        peer: PeerId,
+        request: GetByteCodes,
+    ) -> impl Future<Output = PeerResult<ByteCodes>> + Send {
+        let (budget, id) = (request.response_bytes, request.request_id);
+        self.exchange(
+            peer,
+            None,
+            budget,
+            move |server, bytes| {
+                server.byte_codes(&GetByteCodes { response_bytes: bytes, ..request })
+            },
+            move || ByteCodes { request_id: id, codes: Vec::new() },
+            Behaviour::corrupt_codes,
+        )
+    }
+
+    fn get_trie_nodes(
+        &self,
+        peer: PeerId,
+        request: GetTrieNodes,
+    ) -> impl Future<Output = PeerResult<TrieNodes>> + Send {
+        let (root, budget, id) = (request.root_hash, request.response_bytes, request.request_id);
+        self.exchange(
+            peer,
+            Some(root),
+            budget,
+            move |server, bytes| {
+                server.trie_nodes(&GetTrieNodes { response_bytes: bytes, ..request })
+            },
+            move || TrieNodes { request_id: id, nodes: Vec::new() },
+            Behaviour::corrupt_nodes,
+        )
+    }
+
+    fn peers(&self) -> Vec<PeerId> {
+        self.lock_peers().iter().filter(|state| state.connected).map(|state| state.id).collect()
+    }
+
+    fn report(&self, peer: PeerId, penalty: Penalty) {
+        if penalty.is_disconnect()
+            && let Some(state) = self.lock_peers().iter_mut().find(|state| state.id == peer)
+        {
+            state.connected = false;
+        }
+        self.reports.lock().unwrap_or_else(PoisonError::into_inner).push(Report { peer, penalty });
+    }
+}
