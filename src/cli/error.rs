@@ -9,6 +9,9 @@ pub(crate) enum CliError {
     /// The input file is missing, unreadable or malformed.
     #[error(transparent)]
     Input(#[from] GenesisError),
+    /// The conformance fixture or cases file is missing, unreadable or malformed.
+    #[error(transparent)]
+    Conformance(#[from] snapsync_conformance::ConformanceError),
     /// The result could not be written.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
@@ -18,7 +21,7 @@ impl CliError {
     /// The process exit code for this error.
     pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
-            Self::Input(_) | Self::Output(_) => ExitCode::from(2),
+            Self::Input(_) | Self::Conformance(_) | Self::Output(_) => ExitCode::from(2),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! [`Outcome`] or a [`CliError`], so it never exits the process itself and can be driven from
 //! tests.
 
+mod conformance;
 mod error;
 mod state_root;
 
@@ -25,6 +26,8 @@ pub(crate) struct Cli {
 enum Command {
     /// Compute the state root of a genesis file or a geth state dump.
     StateRoot(state_root::StateRootArgs),
+    /// Run hive's snap/1 conformance cases against snapsync's server on a fixture's states.
+    Conformance(conformance::ConformanceArgs),
 }
 
 impl Cli {
@@ -35,6 +38,7 @@ impl Cli {
     pub(crate) fn run(self, out: &mut dyn Write, err: &mut dyn Write) -> Result<Outcome, CliError> {
         match self.command {
             Command::StateRoot(args) => state_root::run(&args, out, err),
+            Command::Conformance(args) => conformance::run(&args, out, err),
         }
     }
 }

@@ -208,3 +208,34 @@ pub enum StateError {
         source: snapsync_etl::EtlError,
     },
 }
+
+/// Errors of [`import_state`](crate::import_state).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Reading or writing the database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// Sorting through an ETL collector or building a trie failed.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The database already holds state: an import only fills an empty one.
+    #[error("cannot import into a database whose table {table} is not empty")]
+    NotEmpty {
+        /// The first non-empty state table found.
+        table: &'static str,
+    },
+    /// Two accounts of the input have the same hash.
+    #[error("account {hash} is listed more than once")]
+    DuplicateAccount {
+        /// The repeated account hash.
+        hash: snapsync_primitives::AccountHash,
+    },
+    /// One account of the input lists the same storage slot twice.
+    #[error("account {account}: storage slot {slot} is listed more than once")]
+    DuplicateSlot {
+        /// The account.
+        account: snapsync_primitives::AccountHash,
+        /// The repeated slot hash.
+        slot: snapsync_primitives::SlotHash,
+    },
+}

@@ -54,6 +54,7 @@
 
 mod codec;
 mod error;
+mod import;
 mod kv;
 mod memory;
 mod redb_store;
@@ -63,7 +64,8 @@ mod tables;
 mod typed;
 
 pub use codec::{MAX_PATH_NIBBLES, TableKey, TableValue};
-pub use error::{BoxError, DbError, DecodeError, Operation, StateError};
+pub use error::{BoxError, DbError, DecodeError, ImportError, Operation, StateError};
+pub use import::{ImportAccount, ImportReport, import_state};
 pub use kv::{
     Database, Direction, Durability, Entry, EntrySource, KeyBounds, KvIter, KvRead, KvWrite,
 };

@@ -187,11 +187,8 @@ fn storage_sets_verify_each_against_its_own_root() {
     ));
 
     // More sets than accounts asked.
-    let extra = StorageRanges {
-        request_id: 1,
-        slots: vec![small.slots, vec![], vec![]],
-        proof: vec![],
-    };
+    let extra =
+        StorageRanges { request_id: 1, slots: vec![small.slots, vec![], vec![]], proof: vec![] };
     assert!(matches!(
         verify_storage_ranges(&request, extra),
         Err(InvalidResponse::TooManyItems { got: 3, requested: 2, .. })

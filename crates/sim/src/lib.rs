@@ -10,15 +10,19 @@
 //!
 //! Behaviours are data: chosen per peer, switchable mid-run with
 //! [`SimNetwork::set_behaviour`]. Randomness comes from per-peer seeds and time from tokio, so a
-//! test under paused time is a function of its seeds. The network records every penalty the
+//! test under paused time is a function of its seeds. With [`SimNetwork::with_blocks`] the peers
+//! also serve headers and bodies from a [`BlockSource`] (such as a generated chain). The network records every penalty the
 //! client reports and disconnects peers it is told to, as a real network would.
 
 mod behaviour;
+mod blocks;
 mod link;
 mod network;
 mod responder;
+mod server;
 
 pub use behaviour::Behaviour;
+pub use blocks::BlockSource;
 pub use link::Link;
 pub use network::{Report, SimNetwork, SimPeer};
 pub use responder::SnapResponder;

@@ -1,9 +1,17 @@
 //! The simulated network: `SnapClient` over in-process peers.
 
-use crate::{Behaviour, Link, SnapResponder, link::LinkQueue};
+use crate::{
+    Behaviour, BlockSource, Link, SnapResponder,
+    blocks::{serve_bodies, serve_headers},
+    link::LinkQueue,
+};
+use alloy_consensus::Header;
 use alloy_primitives::B256;
 use alloy_rlp::Encodable;
-use snapsync_net::{PeerId, PeerResult, Penalty, RequestError, SnapClient, WithPeer};
+use snapsync_net::{
+    BodiesClient, EthBlockBody, HeadersClient, HeadersRequest, PeerId, PeerResult, Penalty,
+    RequestError, SnapClient, WithPeer,
+};
 use snapsync_primitives::{
     AccountRange, ByteCodes, GetAccountRange, GetByteCodes, GetStorageRanges, GetTrieNodes,
     StorageRanges, TrieNodes,
@@ -64,6 +72,7 @@ struct PeerState {
 /// `PeerId::from_index(i)`.
 pub struct SimNetwork {
     responder: Arc<dyn SnapResponder>,
+    blocks: Option<Arc<dyn BlockSource>>,
     peers: Mutex<Vec<PeerState>>,
     reports: Mutex<Vec<Report>>,
     bytes_sent: AtomicU64,
@@ -95,11 +104,20 @@ impl SimNetwork {
             .collect();
         Self {
             responder,
+            blocks: None,
             peers: Mutex::new(peers),
             reports: Mutex::new(Vec::new()),
             bytes_sent: AtomicU64::new(0),
             requests: AtomicU64::new(0),
         }
+    }
+
+    /// The network with every peer also serving `blocks` (headers and bodies); without it,
+    /// header and body requests get empty answers.
+    #[must_use]
+    pub fn with_blocks(mut self, blocks: Arc<dyn BlockSource>) -> Self {
+        self.blocks = Some(blocks);
+        self
     }
 
     /// Every peer's id, connected or not.
@@ -154,7 +172,7 @@ impl SimNetwork {
         peer: PeerId,
         root: Option<B256>,
         budget: u64,
-        ask: impl FnOnce(&dyn SnapResponder, u64) -> R,
+        ask: impl FnOnce(u64) -> R,
         empty: impl FnOnce() -> R,
         corrupt: impl FnOnce(&Behaviour, &mut R),
     ) -> PeerResult<R> {
@@ -175,11 +193,7 @@ impl SimNetwork {
         }
         let stateless = behaviour == Behaviour::Stateless
             || root.is_some_and(|root| behaviour.is_stateless_for(root));
-        let mut reply = if stateless {
-            empty()
-        } else {
-            ask(self.responder.as_ref(), behaviour.server_budget(budget))
-        };
+        let mut reply = if stateless { empty() } else { ask(behaviour.server_budget(budget)) };
         corrupt(&behaviour, &mut reply);
         let bytes = reply.length();
         let arrival = {
@@ -208,11 +222,12 @@ impl SnapClient for SimNetwork {
         request: GetAccountRange,
     ) -> impl Future<Output = PeerResult<AccountRange>> + Send {
         let (root, budget, id) = (request.root_hash, request.response_bytes, request.request_id);
+        let server = self.responder.as_ref();
         self.exchange(
             peer,
             Some(root),
             budget,
-            move |server, bytes| {
+            move |bytes| {
                 server.account_range(&GetAccountRange { response_bytes: bytes, ..request })
             },
             move || AccountRange { request_id: id, accounts: Vec::new(), proof: Vec::new() },
@@ -226,11 +241,12 @@ impl SnapClient for SimNetwork {
         request: GetStorageRanges,
     ) -> impl Future<Output = PeerResult<StorageRanges>> + Send {
         let (root, budget, id) = (request.root_hash, request.response_bytes, request.request_id);
+        let server = self.responder.as_ref();
         self.exchange(
             peer,
             Some(root),
             budget,
-            move |server, bytes| {
+            move |bytes| {
                 server.storage_ranges(&GetStorageRanges { response_bytes: bytes, ..request })
             },
             move || StorageRanges { request_id: id, slots: Vec::new(), proof: Vec::new() },
@@ -244,13 +260,12 @@ impl SnapClient for SimNetwork {
         request: GetByteCodes,
     ) -> impl Future<Output = PeerResult<ByteCodes>> + Send {
         let (budget, id) = (request.response_bytes, request.request_id);
+        let server = self.responder.as_ref();
         self.exchange(
             peer,
             None,
             budget,
-            move |server, bytes| {
-                server.byte_codes(&GetByteCodes { response_bytes: bytes, ..request })
-            },
+            move |bytes| server.byte_codes(&GetByteCodes { response_bytes: bytes, ..request }),
             move || ByteCodes { request_id: id, codes: Vec::new() },
             Behaviour::corrupt_codes,
         )
@@ -262,13 +277,12 @@ impl SnapClient for SimNetwork {
         request: GetTrieNodes,
     ) -> impl Future<Output = PeerResult<TrieNodes>> + Send {
         let (root, budget, id) = (request.root_hash, request.response_bytes, request.request_id);
+        let server = self.responder.as_ref();
         self.exchange(
             peer,
             Some(root),
             budget,
-            move |server, bytes| {
-                server.trie_nodes(&GetTrieNodes { response_bytes: bytes, ..request })
-            },
+            move |bytes| server.trie_nodes(&GetTrieNodes { response_bytes: bytes, ..request }),
             move || TrieNodes { request_id: id, nodes: Vec::new() },
             Behaviour::corrupt_nodes,
         )
@@ -285,5 +299,41 @@ impl SnapClient for SimNetwork {
             state.connected = false;
         }
         self.reports.lock().unwrap_or_else(PoisonError::into_inner).push(Report { peer, penalty });
+    }
+}
+
+impl HeadersClient for SimNetwork {
+    fn get_headers(
+        &self,
+        peer: PeerId,
+        request: HeadersRequest,
+    ) -> impl Future<Output = PeerResult<Vec<Header>>> + Send {
+        let blocks = self.blocks.as_deref();
+        self.exchange(
+            peer,
+            None,
+            0,
+            move |_| blocks.map(|blocks| serve_headers(blocks, &request)).unwrap_or_default(),
+            Vec::new,
+            |_, _| {},
+        )
+    }
+}
+
+impl BodiesClient for SimNetwork {
+    fn get_block_bodies(
+        &self,
+        peer: PeerId,
+        hashes: Vec<B256>,
+    ) -> impl Future<Output = PeerResult<Vec<EthBlockBody>>> + Send {
+        let blocks = self.blocks.as_deref();
+        self.exchange(
+            peer,
+            None,
+            0,
+            move |_| blocks.map(|blocks| serve_bodies(blocks, &hashes)).unwrap_or_default(),
+            Vec::new,
+            |_, _| {},
+        )
     }
 }

@@ -1,0 +1,34 @@
+//! Account range serving throughput from redb over a 1M-account state, 512 KiB responses.
+//!
+//! `cargo bench -p snapsync-server` (the state is imported first, which takes a while);
+//! `examples/throughput.rs` prints the same figures once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use snapsync_testing::TestRng;
+use std::{hint::black_box, time::Duration};
+
+const ACCOUNTS: u64 = 1_000_000;
+
+fn account_range(c: &mut Criterion) {
+    let state = support::build(ACCOUNTS);
+    let mut rng = TestRng::new(1);
+    // The typical encoded response, for the throughput figure.
+    let (_, size) = state.serve(&state.request(&mut rng));
+    let mut group = c.benchmark_group("account_range");
+    group.sample_size(30).measurement_time(Duration::from_secs(15));
+    group.throughput(Throughput::Bytes(size as u64));
+    group.bench_function("redb_1m_accounts_512kib", |b| {
+        b.iter(|| {
+            let request = state.request(&mut rng);
+            black_box(state.serve(&request))
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, account_range);
+criterion_main!(benches);

@@ -1,0 +1,65 @@
+//! A snap/1 server answering from snapsync databases, with go-ethereum's limits and accounting.
+//!
+//! # Why
+//!
+//! A client is only as good as the servers it is tested against, and the servers on the network
+//! are go-ethereum. This crate answers the four snap/1 requests the way go-ethereum's
+//! `eth/protocols/snap/handlers.go` does, from the databases `snapsync-db` builds (an
+//! [`import_state`](snapsync_db::import_state), or a finished sync), so that the sync can be run
+//! against it in simulations and checked against the hive conformance cases.
+//!
+//! # How
+//!
+//! [`SnapServer`] holds states by root, each an `Arc<dyn Database>` whose stored account trie has
+//! that root (checked when added), the last [`ServerLimits::max_states`] kept. Each request reads
+//! one snapshot:
+//!
+//! - **accounts** ([`SnapServer::account_range`]): [`HashedAccounts`](snapsync_db::HashedAccounts)
+//!   walked from the origin; an account costs 32 bytes plus its slim RLP; the account that reaches
+//!   the limit hash or crosses the byte budget is included; the proof covers the origin and the
+//!   last account ([`prove_account_range`](snapsync_db::prove_account_range), read by path from the
+//!   stored trie, every node checked against its parent's hash);
+//! - **storage** ([`SnapServer::storage_ranges`]): per account, the same walk over
+//!   [`HashedStorages`](snapsync_db::HashedStorages) (origin and limit for the first account only),
+//!   no new account once the budget is reached, a 10% slack within one account, and a proof only
+//!   for a range cut short or starting after zero, which ends the reply;
+//! - **bytecodes** ([`SnapServer::byte_codes`]): at most 1024 hashes, the empty-code hash answered
+//!   with an empty blob, unknown hashes left out;
+//! - **trie nodes** ([`SnapServer::trie_nodes`]): each path walked from the root, with
+//!   go-ethereum's answers for paths that name no node (an empty blob, or nothing), bounded by
+//!   bytes, lookups and time; a request with an empty path set is refused ([`ServeError`]).
+//!
+//! Byte budgets are capped at 2 MiB whatever the request asks, without a floor (a budget of 0
+//! still gets one item). An unknown root, and any database failure, get an empty response: that
+//! is what go-ethereum sends, and what a client must handle anyway. [`BlockServer`] serves block
+//! headers and bodies as raw RLP.
+//!
+//! # Where this differs from go-ethereum
+//!
+//! - A storage reply carries a list for every account served, empty when it has no slots in
+//!   range, so that lists and requested accounts stay aligned; go-ethereum leaves empty lists
+//!   out. An unknown account is served as one without storage.
+//! - A `GetTrieNodes` request with an empty path set is refused even when its root is unknown or
+//!   its budget would have closed the reply before that set (go-ethereum only notices the set
+//!   when it reaches it).
+//! - A `GetStorageRanges` request is served for at most
+//!   [`ServerLimits::max_storage_accounts`] accounts, and storage, bytecode and trie node requests
+//!   stop at [`ServerLimits::max_request_time`]; go-ethereum bounds only trie nodes by time.
+//! - Bytecodes are looked up in the databases of every state held (usually one), newest first.
+
+mod account_range;
+mod blocks;
+mod byte_codes;
+mod error;
+mod limits;
+mod server;
+mod states;
+mod storage_ranges;
+mod trie_nodes;
+
+pub use blocks::{BlockServer, BlockStart, HeadersQuery};
+pub use error::{AddStateError, ServeError};
+pub use limits::ServerLimits;
+pub use server::SnapServer;
+
+pub(crate) use error::ReadError;

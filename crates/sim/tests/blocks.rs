@@ -1,0 +1,35 @@
+//! Simulated peers serve a generated chain's headers and bodies through the eth client traits.
+#![allow(clippy::unwrap_used)]
+
+use snapsync_net::{BodiesClient, HeadersClient, HeadersRequest, PeerId};
+use snapsync_server::{ServerLimits, SnapServer};
+use snapsync_sim::{Link, SimNetwork, SimPeer};
+use snapsync_testing::{GeneratedChain, StateSpec};
+use std::sync::Arc;
+
+#[tokio::test(start_paused = true)]
+async fn headers_and_bodies_of_a_generated_chain() {
+    let chain = Arc::new(GeneratedChain::new(3, &StateSpec::small().with_accounts(100), 40, 5));
+    let server = Arc::new(SnapServer::new(ServerLimits::default()));
+    let net = SimNetwork::new(server, vec![SimPeer::honest(Link::new(50, 10))])
+        .with_blocks(chain.clone());
+    let peer = PeerId::from_index(0);
+    let tip = chain.head_number();
+
+    let request = HeadersRequest::falling(chain.header(tip).unwrap().hash(), 10);
+    let headers = net.get_headers(peer, request).await.unwrap().data;
+    assert_eq!(headers.len(), 10);
+    for pair in headers.windows(2) {
+        assert_eq!(pair[0].parent_hash, pair[1].hash_slow());
+        assert_eq!(pair[0].number, pair[1].number + 1);
+    }
+
+    let hashes: Vec<_> = headers.iter().map(|header| header.hash_slow()).collect();
+    let bodies = net.get_block_bodies(peer, hashes).await.unwrap().data;
+    assert_eq!(bodies.len(), 10);
+    assert_eq!(bodies[0], chain.body(tip).unwrap());
+
+    // Past the tip: nothing.
+    let beyond = HeadersRequest::rising(tip + 1, 5);
+    assert!(net.get_headers(peer, beyond).await.unwrap().data.is_empty());
+}
