@@ -6,14 +6,14 @@
 use alloy_primitives::{B256, Bytes, U256, keccak256};
 use proptest::{prelude::*, test_runner::TestRunner};
 use snapsync_db::{
-    AccountTrie, AccountTrieNodes, Bodies, Bytecodes, Database, DbError, DecodeError, Durability,
-    HashedAccounts, HashedStorages, HeaderNumbers, Headers, MemoryDatabase, RedbDatabase,
-    RedbOptions, SnapProgress, StageCheckpoints, StorageTrie, StorageTrieNodes, Table, TableRead,
-    compute_state_root, compute_storage_root, prove_account_range, prove_storage_range,
-    rebuild_state_trie,
+    AccountTrie, AccountTrieNodes, Bodies, Bytecodes, DbError, DecodeError, Durability,
+    HashedAccounts, HashedStorages, HeaderNumbers, Headers, SnapProgress, StageCheckpoints,
+    StorageTrie, StorageTrieNodes, Table, TableRead, compute_state_root, compute_storage_root,
+    prove_account_range, prove_storage_range, rebuild_state_trie,
 };
 use snapsync_etl::CollectorConfig;
 use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
+use snapsync_testing::{TestDb, memory_db as memory, redb_db as redb};
 use snapsync_trie::{
     EMPTY_ROOT_HASH, Nibbles, NodeSource, StoredProofError, TrieBuilder, VecSink, trie_root,
     verify_range_proof,
@@ -22,38 +22,9 @@ use std::ops::RangeBounds;
 use std::{
     collections::BTreeMap,
     ops::Bound,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::atomic::{AtomicBool, Ordering},
     time::Duration,
 };
-use tempfile::TempDir;
-
-/// A database under test, with the directory that holds it (for redb).
-struct TestDb {
-    db: Arc<dyn Database>,
-    _dir: Option<TempDir>,
-}
-
-impl std::ops::Deref for TestDb {
-    type Target = dyn Database;
-
-    fn deref(&self) -> &Self::Target {
-        &*self.db
-    }
-}
-
-fn memory() -> TestDb {
-    TestDb { db: Arc::new(MemoryDatabase::new()), _dir: None }
-}
-
-fn redb() -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    let options = RedbOptions { cache_size: 16 << 20, ..RedbOptions::default() };
-    let db = RedbDatabase::open(dir.path().join("db.redb"), options).unwrap();
-    TestDb { db: Arc::new(db), _dir: Some(dir) }
-}
 
 macro_rules! backend_tests {
     ($($test:ident),+ $(,)?) => {

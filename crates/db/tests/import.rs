@@ -7,32 +7,15 @@
 use alloy_primitives::{B256, Bytes, U256, keccak256};
 use proptest::{prelude::*, test_runner::TestRunner};
 use snapsync_db::{
-    AccountTrieNodes, Bytecodes, Database, HashedAccounts, HashedStorages, ImportAccount,
-    ImportError, MemoryDatabase, RedbDatabase, RedbOptions, StorageTrieNodes, Table, TableRead,
-    compute_state_root, import_state, prove_account_range, rebuild_state_trie,
+    AccountTrieNodes, Bytecodes, HashedAccounts, HashedStorages, ImportAccount, ImportError,
+    StorageTrieNodes, Table, TableRead, compute_state_root, import_state, prove_account_range,
+    rebuild_state_trie,
 };
 use snapsync_etl::CollectorConfig;
 use snapsync_primitives::{AccountHash, EMPTY_ROOT_HASH, KECCAK_EMPTY, SlotHash, TrieAccount};
+use snapsync_testing::{TestDb, memory_db as memory, redb_db as redb};
 use snapsync_trie::{trie_root, verify_range_proof};
-use std::{collections::BTreeMap, sync::Arc};
-use tempfile::TempDir;
-
-/// A database under test, with the directory that holds it (for redb).
-struct TestDb {
-    db: Arc<dyn Database>,
-    _dir: Option<TempDir>,
-}
-
-fn memory() -> TestDb {
-    TestDb { db: Arc::new(MemoryDatabase::new()), _dir: None }
-}
-
-fn redb() -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    let options = RedbOptions { cache_size: 16 << 20, ..RedbOptions::default() };
-    let db = RedbDatabase::open(dir.path().join("db.redb"), options).unwrap();
-    TestDb { db: Arc::new(db), _dir: Some(dir) }
-}
+use std::collections::BTreeMap;
 
 /// A small collector buffer, so the import spills sorted runs to disk and merges them.
 fn spilling_etl() -> CollectorConfig {

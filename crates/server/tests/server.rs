@@ -7,7 +7,7 @@ use alloy_primitives::{B256, Bytes, U256, keccak256};
 use alloy_rlp::Encodable;
 use snapsync_db::{
     Bodies, Database, HashedAccounts, HeaderNumbers, Headers, ImportAccount, MemoryDatabase,
-    RedbDatabase, RedbOptions, TableRead, import_state,
+    TableRead, import_state,
 };
 use snapsync_etl::CollectorConfig;
 use snapsync_primitives::{
@@ -19,26 +19,9 @@ use snapsync_server::{
     AddStateError, BlockServer, BlockStart, HeadersQuery, ServeError, ServerLimits, SnapServer,
 };
 use snapsync_testing::TestRng;
+use snapsync_testing::{TestDb, memory_db as memory, redb_db as redb};
 use snapsync_trie::{Nibbles, verify_range_proof};
 use std::sync::Arc;
-use tempfile::TempDir;
-
-/// A database under test, with the directory that holds it (for redb).
-struct TestDb {
-    db: Arc<dyn Database>,
-    _dir: Option<TempDir>,
-}
-
-fn memory() -> TestDb {
-    TestDb { db: Arc::new(MemoryDatabase::new()), _dir: None }
-}
-
-fn redb() -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    let options = RedbOptions { cache_size: 16 << 20, ..RedbOptions::default() };
-    let db = RedbDatabase::open(dir.path().join("db.redb"), options).unwrap();
-    TestDb { db: Arc::new(db), _dir: Some(dir) }
-}
 
 const MAX: B256 = B256::repeat_byte(0xff);
 

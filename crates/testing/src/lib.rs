@@ -64,3 +64,6 @@ pub use strategies::{any_leaf_set, leaf_set};
 
 mod oracle;
 pub use oracle::hash_builder_root;
+
+mod test_db;
+pub use test_db::{TestDb, memory_db, redb_db};
