@@ -1,0 +1,170 @@
+//! The errors of stages, stage sets and the pipeline.
+//!
+//! A stage says how its failure should be handled: [`StageError::Recoverable`] (a peer timed
+//! out, a response failed verification, the network has no peers yet) is retried by the pipeline
+//! with backoff up to a bound, [`StageError::Fatal`] (a corrupt database, an invariant broken)
+//! stops it at once. Either way the failed step's write transaction is dropped, so nothing of the
+//! step is visible and the checkpoint stays where it was.
+
+use crate::{StageCheckpoint, StageId};
+use snapsync_db::DbError;
+
+/// A boxed error source, as carried by [`StageError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a stage step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    /// A failure expected to pass (network trouble, a peer's bad answer): the pipeline retries the
+    /// step.
+    #[error("recoverable: {source}")]
+    Recoverable {
+        /// What went wrong.
+        #[source]
+        source: BoxError,
+    },
+    /// A failure retrying cannot fix: the pipeline stops.
+    #[error("fatal: {source}")]
+    Fatal {
+        /// What went wrong.
+        #[source]
+        source: BoxError,
+    },
+    /// The database failed; treated as fatal.
+    #[error("database: {0}")]
+    Database(#[from] DbError),
+}
+
+impl StageError {
+    /// A recoverable error from anything convertible to a boxed error (including a `String`).
+    pub fn recoverable(source: impl Into<BoxError>) -> Self {
+        Self::Recoverable { source: source.into() }
+    }
+
+    /// A fatal error from anything convertible to a boxed error (including a `String`).
+    pub fn fatal(source: impl Into<BoxError>) -> Self {
+        Self::Fatal { source: source.into() }
+    }
+
+    /// Whether the pipeline retries this error.
+    pub const fn is_recoverable(&self) -> bool {
+        matches!(self, Self::Recoverable { .. })
+    }
+}
+
+/// A stored checkpoint that does not decode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointDecodeError {
+    /// The record's version is not one this build reads.
+    #[error("unknown checkpoint version {version}")]
+    UnknownVersion {
+        /// The stored version byte.
+        version: u8,
+    },
+    /// The progress tag is unknown.
+    #[error("unknown progress tag {tag}")]
+    UnknownTag {
+        /// The stored tag byte.
+        tag: u8,
+    },
+    /// The snap sync phase is unknown.
+    #[error("unknown snap sync phase {phase}")]
+    UnknownPhase {
+        /// The stored phase byte.
+        phase: u8,
+    },
+    /// The record ends inside a field.
+    #[error("truncated at byte {offset} reading {field}")]
+    Truncated {
+        /// The field being read.
+        field: &'static str,
+        /// Where it started.
+        offset: usize,
+    },
+    /// A list length exceeds what the remaining bytes can hold.
+    #[error("range count {count} does not fit the {remaining} remaining bytes")]
+    BadLength {
+        /// The stored count.
+        count: usize,
+        /// Bytes left after it.
+        remaining: usize,
+    },
+    /// Bytes follow the record.
+    #[error("{extra} trailing bytes")]
+    TrailingBytes {
+        /// How many.
+        extra: usize,
+    },
+}
+
+/// A stage set could not be built as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StageSetError {
+    /// Two stages share an id (their checkpoints would collide).
+    #[error("stage {0} is already in the set")]
+    Duplicate(StageId),
+    /// An operation named a stage that is not in the set.
+    #[error("no stage {0} in the set")]
+    Unknown(StageId),
+}
+
+/// Why the pipeline stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// A stage failed fatally.
+    #[error("stage {stage} failed at checkpoint {}: {source}", checkpoint.block_number)]
+    Fatal {
+        /// The stage.
+        stage: StageId,
+        /// Its last committed checkpoint (boxed: it can carry snap sync's range list).
+        checkpoint: Box<StageCheckpoint>,
+        /// The failure.
+        #[source]
+        source: StageError,
+    },
+    /// A stage kept failing recoverably until the retry bound.
+    #[error(
+        "stage {stage} failed {attempts} times in a row at checkpoint {}; last: {source}",
+        checkpoint.block_number
+    )]
+    RetriesExhausted {
+        /// The stage.
+        stage: StageId,
+        /// Its last committed checkpoint (boxed: it can carry snap sync's range list).
+        checkpoint: Box<StageCheckpoint>,
+        /// Consecutive failed attempts.
+        attempts: u32,
+        /// The last failure.
+        #[source]
+        source: StageError,
+    },
+    /// The pipeline's own database work (opening a transaction, reading or storing a checkpoint,
+    /// committing) failed.
+    #[error("stage {stage}: {source}")]
+    Database {
+        /// The stage being run.
+        stage: StageId,
+        /// The failure.
+        #[source]
+        source: DbError,
+    },
+    /// A stored checkpoint does not decode.
+    #[error("stored checkpoint of stage {stage} is corrupt: {source}")]
+    CorruptCheckpoint {
+        /// The stage.
+        stage: StageId,
+        /// What is wrong.
+        #[source]
+        source: CheckpointDecodeError,
+    },
+    /// An unwind step did not move the stage's checkpoint down, which would loop forever.
+    #[error("stage {stage} did not unwind: checkpoint stayed at {from} (unwinding to {target})")]
+    UnwindStalled {
+        /// The stage.
+        stage: StageId,
+        /// Its checkpoint before and after the step.
+        from: u64,
+        /// The unwind target.
+        target: u64,
+    },
+}

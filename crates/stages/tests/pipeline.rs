@@ -1,0 +1,591 @@
+//! The pipeline contract, with small counter stages writing one entry per step into a test table:
+//! order, resume after a restart (memory and redb), atomicity of a failed step, retries, fatal
+//! errors, unwinding, events and the stage-set builder.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use snapsync_db::{
+    Database, MemoryDatabase, RedbDatabase, RedbOptions, StageCheckpoints, Table, TableRead,
+    WriteTxn,
+};
+use snapsync_stages::{
+    ExecInput, ExecOutput, Pipeline, PipelineError, PipelineEvent, RetryPolicy, Stage,
+    StageCheckpoint, StageError, StageId, StageSet, StageSetError, UnwindInput, UnwindOutput,
+};
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+use tokio::sync::broadcast;
+
+/// The test table: `"{stage}/{step:08}"` => step number.
+struct Steps;
+
+impl Table for Steps {
+    const NAME: &'static str = "TestSteps";
+    type Key = String;
+    type Value = u64;
+}
+
+fn step_key(stage: &str, step: u64) -> String {
+    format!("{stage}/{step:08}")
+}
+
+/// What the counter does on a given attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// `ready` fails recoverably.
+    ReadyRecoverable,
+    /// `execute` writes the step, then fails recoverably.
+    RecoverableAfterWrite,
+    /// `execute` writes the step, then fails fatally.
+    FatalAfterWrite,
+}
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+/// A stage of `steps` steps; step `n` writes `step_key(name, n)` and moves the checkpoint to `n`.
+struct Counter {
+    name: &'static str,
+    steps: u64,
+    log: Log,
+    /// Faults to inject: (step, fault), consumed front first when that step is attempted.
+    faults: VecDeque<(u64, Fault)>,
+    /// `ready` never completes once the checkpoint reaches this (a hung network).
+    hang_at: Option<u64>,
+    /// Blocks removed per unwind step (`u64::MAX`: all at once).
+    unwind_batch: u64,
+}
+
+impl Counter {
+    fn new(name: &'static str, steps: u64, log: &Log) -> Self {
+        Self {
+            name,
+            steps,
+            log: Arc::clone(log),
+            faults: VecDeque::new(),
+            hang_at: None,
+            unwind_batch: u64::MAX,
+        }
+    }
+
+    fn fault(mut self, step: u64, fault: Fault) -> Self {
+        self.faults.push_back((step, fault));
+        self
+    }
+
+    fn hang_at(mut self, block: u64) -> Self {
+        self.hang_at = Some(block);
+        self
+    }
+
+    fn unwind_batch(mut self, batch: u64) -> Self {
+        self.unwind_batch = batch;
+        self
+    }
+
+    fn take_fault(&mut self, step: u64, ready: bool) -> Option<Fault> {
+        match self.faults.front() {
+            Some(&(s, fault)) if s == step && (fault == Fault::ReadyRecoverable) == ready => {
+                self.faults.pop_front();
+                Some(fault)
+            }
+            _ => None,
+        }
+    }
+
+    fn record(&self, entry: String) {
+        self.log.lock().unwrap().push(entry);
+    }
+}
+
+impl Stage for Counter {
+    fn id(&self) -> StageId {
+        StageId::new(self.name)
+    }
+
+    async fn ready(&mut self, input: ExecInput) -> Result<(), StageError> {
+        let at = input.checkpoint().block_number;
+        if self.hang_at.is_some_and(|hang| at >= hang) {
+            std::future::pending::<()>().await;
+        }
+        if self.take_fault(at + 1, true).is_some() {
+            return Err(StageError::recoverable(format!("no peer for step {}", at + 1)));
+        }
+        Ok(())
+    }
+
+    fn execute(&mut self, txn: &mut WriteTxn, input: ExecInput) -> Result<ExecOutput, StageError> {
+        let at = input.checkpoint();
+        if at.block_number >= self.steps {
+            // Already done (a rerun without a target): nothing to write.
+            return Ok(ExecOutput::done(at));
+        }
+        let step = at.block_number + 1;
+        let key = step_key(self.name, step);
+        if txn.get::<Steps>(&key)?.is_some() {
+            return Err(StageError::fatal(format!("step {key} redone")));
+        }
+        txn.put::<Steps>(&key, &step)?;
+        self.record(format!("{}:exec:{step}", self.name));
+        match self.take_fault(step, false) {
+            Some(Fault::RecoverableAfterWrite) => {
+                return Err(StageError::recoverable("peer vanished"));
+            }
+            Some(Fault::FatalAfterWrite) => return Err(StageError::fatal("invariant broken")),
+            _ => {}
+        }
+        let checkpoint = StageCheckpoint::new(step);
+        Ok(if step >= self.steps {
+            ExecOutput::done(checkpoint)
+        } else {
+            ExecOutput::in_progress(checkpoint)
+        })
+    }
+
+    fn unwind(
+        &mut self,
+        txn: &mut WriteTxn,
+        input: UnwindInput,
+    ) -> Result<UnwindOutput, StageError> {
+        let from = input.checkpoint.block_number;
+        let to = from.saturating_sub(self.unwind_batch).max(input.unwind_to);
+        for step in (to + 1..=from).rev() {
+            assert!(txn.delete::<Steps>(&step_key(self.name, step))?);
+        }
+        self.record(format!("{}:unwind:{from}->{to}", self.name));
+        Ok(UnwindOutput { checkpoint: StageCheckpoint::new(to) })
+    }
+}
+
+fn log() -> Log {
+    Arc::new(Mutex::new(Vec::new()))
+}
+
+fn take_log(log: &Log) -> Vec<String> {
+    std::mem::take(&mut *log.lock().unwrap())
+}
+
+fn memory() -> Arc<dyn Database> {
+    Arc::new(MemoryDatabase::new())
+}
+
+fn set(stages: Vec<Counter>) -> StageSet {
+    stages.into_iter().try_fold(StageSet::builder(), |b, s| b.add(s)).unwrap().build()
+}
+
+fn fast_retries(max_retries: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_retries,
+        initial_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_secs(1),
+    }
+}
+
+/// Every step entry of `stage`, in order.
+fn stored_steps(db: &dyn Database, stage: &str) -> Vec<u64> {
+    let view = db.view().unwrap();
+    view.iter::<Steps>()
+        .unwrap()
+        .map(Result::unwrap)
+        .filter(|(key, _)| key.starts_with(&format!("{stage}/")))
+        .map(|(_, step)| step)
+        .collect()
+}
+
+fn checkpoint_of(pipeline: &Pipeline, name: &'static str) -> Option<u64> {
+    pipeline.checkpoint(&StageId::new(name)).unwrap().map(|c| c.block_number)
+}
+
+fn drain(events: &mut broadcast::Receiver<PipelineEvent>) -> Vec<PipelineEvent> {
+    std::iter::from_fn(|| events.try_recv().ok()).collect()
+}
+
+fn execs(name: &str, steps: impl IntoIterator<Item = u64>) -> Vec<String> {
+    steps.into_iter().map(|n| format!("{name}:exec:{n}")).collect()
+}
+
+#[tokio::test]
+async fn runs_stages_in_order_and_commits_checkpoints() {
+    let db = memory();
+    let log = log();
+    let stages = set(vec![Counter::new("A", 3, &log), Counter::new("B", 2, &log)]);
+    let mut pipeline = Pipeline::new(Arc::clone(&db), stages);
+    assert_eq!(pipeline.stage_ids(), [StageId::new("A"), StageId::new("B")]);
+    pipeline.run(None).await.unwrap();
+
+    let mut expected = execs("A", 1..=3);
+    expected.extend(execs("B", 1..=2));
+    assert_eq!(take_log(&log), expected);
+    assert_eq!(checkpoint_of(&pipeline, "A"), Some(3));
+    assert_eq!(checkpoint_of(&pipeline, "B"), Some(2));
+    assert_eq!(stored_steps(&*db, "A"), [1, 2, 3]);
+    assert_eq!(stored_steps(&*db, "B"), [1, 2]);
+}
+
+#[tokio::test]
+async fn emits_events_in_order() {
+    let log = log();
+    let stages = set(vec![Counter::new("A", 2, &log), Counter::new("B", 1, &log)]);
+    let mut pipeline = Pipeline::new(memory(), stages);
+    let mut events = pipeline.subscribe();
+    pipeline.run(Some(1)).await.unwrap();
+
+    let a = || StageId::new("A");
+    let b = || StageId::new("B");
+    let cp = StageCheckpoint::new;
+    assert_eq!(
+        drain(&mut events),
+        [
+            PipelineEvent::StageStarted { stage: a(), checkpoint: None, target: Some(1) },
+            PipelineEvent::StageProgress { stage: a(), checkpoint: cp(1) },
+            PipelineEvent::StageProgress { stage: a(), checkpoint: cp(2) },
+            PipelineEvent::StageFinished { stage: a(), checkpoint: cp(2) },
+            PipelineEvent::StageStarted { stage: b(), checkpoint: None, target: Some(1) },
+            PipelineEvent::StageProgress { stage: b(), checkpoint: cp(1) },
+            PipelineEvent::StageFinished { stage: b(), checkpoint: cp(1) },
+        ]
+    );
+
+    // A second run: both checkpoints have reached the target, nothing executes.
+    pipeline.run(Some(1)).await.unwrap();
+    assert_eq!(
+        drain(&mut events),
+        [
+            PipelineEvent::StageSkipped { stage: a(), checkpoint: cp(2) },
+            PipelineEvent::StageSkipped { stage: b(), checkpoint: cp(1) },
+        ]
+    );
+    assert_eq!(take_log(&log), [execs("A", 1..=2), execs("B", 1..=1)].concat());
+}
+
+/// Runs A (10 steps, hanging in `ready` after `k` commits) then B, drops the pipeline while it
+/// hangs, builds a new pipeline on `reopen()`'s database and checks the run continues from the
+/// checkpoint without redoing a committed step.
+async fn resume_after_restart(
+    first: Arc<dyn Database>,
+    reopen: impl FnOnce() -> Arc<dyn Database>,
+) {
+    let k = 4;
+    let log = log();
+    let stages = set(vec![Counter::new("A", 10, &log).hang_at(k), Counter::new("B", 2, &log)]);
+    let mut pipeline = Pipeline::new(first, stages);
+    let mut events = pipeline.subscribe();
+    let run = tokio::time::timeout(Duration::from_secs(60), pipeline.run(None)).await;
+    assert!(run.is_err(), "the pipeline should hang in ready");
+    let progress =
+        drain(&mut events).into_iter().filter(|e| matches!(e, PipelineEvent::StageProgress { .. }));
+    assert_eq!(progress.count(), 4);
+    drop(pipeline);
+    assert_eq!(take_log(&log), execs("A", 1..=k));
+
+    let db = reopen();
+    assert_eq!(stored_steps(&*db, "A"), [1, 2, 3, 4]);
+    let stages = set(vec![Counter::new("A", 10, &log), Counter::new("B", 2, &log)]);
+    let mut pipeline = Pipeline::new(Arc::clone(&db), stages);
+    let mut events = pipeline.subscribe();
+    pipeline.run(None).await.unwrap();
+
+    // The counter fails fatally if asked to redo a stored step; the log shows only new steps.
+    assert_eq!(take_log(&log), [execs("A", k + 1..=10), execs("B", 1..=2)].concat());
+    assert_eq!(
+        drain(&mut events).first(),
+        Some(&PipelineEvent::StageStarted {
+            stage: StageId::new("A"),
+            checkpoint: Some(StageCheckpoint::new(k)),
+            target: None,
+        })
+    );
+    assert_eq!(stored_steps(&*db, "A"), (1..=10).collect::<Vec<_>>());
+    assert_eq!(checkpoint_of(&pipeline, "A"), Some(10));
+    assert_eq!(checkpoint_of(&pipeline, "B"), Some(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn resumes_after_restart_memory() {
+    let db = memory();
+    let same = Arc::clone(&db);
+    resume_after_restart(db, move || same).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn resumes_after_restart_redb_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stages.redb");
+    let db: Arc<dyn Database> =
+        Arc::new(RedbDatabase::open(&path, RedbOptions::default()).unwrap());
+    // `resume_after_restart` drops the first pipeline (the only owner of the database, closing
+    // the file) before calling `reopen`.
+    resume_after_restart(db, || {
+        Arc::new(RedbDatabase::open(&path, RedbOptions::default()).unwrap())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn failed_step_commits_nothing_and_fatal_stops() {
+    let db = memory();
+    let log = log();
+    let stages = set(vec![
+        Counter::new("A", 5, &log).fault(3, Fault::FatalAfterWrite),
+        Counter::new("B", 2, &log),
+    ]);
+    let mut pipeline = Pipeline::new(Arc::clone(&db), stages).with_retry_policy(fast_retries(5));
+    let mut events = pipeline.subscribe();
+    let err = pipeline.run(None).await.unwrap_err();
+    match &err {
+        PipelineError::Fatal { stage, checkpoint, source } => {
+            assert_eq!(stage, &StageId::new("A"));
+            assert_eq!(**checkpoint, StageCheckpoint::new(2));
+            assert!(!source.is_recoverable());
+        }
+        other => panic!("expected a fatal error, got {other:?}"),
+    }
+    assert!(err.to_string().contains("invariant broken"), "{err}");
+    // Step 3 wrote its entry before failing: none of it is visible, the checkpoint is still 2,
+    // and B never ran.
+    assert_eq!(stored_steps(&*db, "A"), [1, 2]);
+    assert_eq!(checkpoint_of(&pipeline, "A"), Some(2));
+    assert_eq!(checkpoint_of(&pipeline, "B"), None);
+    assert_eq!(take_log(&log), execs("A", 1..=3));
+    assert_eq!(
+        drain(&mut events).last(),
+        Some(&PipelineEvent::Error {
+            stage: StageId::new("A"),
+            message: "fatal: invariant broken".into(),
+            attempt: 1,
+            will_retry: false,
+        })
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn recoverable_errors_are_retried_with_backoff() {
+    let db = memory();
+    let log = log();
+    let stages = set(vec![
+        Counter::new("A", 3, &log)
+            .fault(2, Fault::RecoverableAfterWrite)
+            .fault(2, Fault::ReadyRecoverable)
+            .fault(2, Fault::RecoverableAfterWrite),
+    ]);
+    let mut pipeline = Pipeline::new(Arc::clone(&db), stages).with_retry_policy(fast_retries(3));
+    let mut events = pipeline.subscribe();
+    let started = tokio::time::Instant::now();
+    pipeline.run(None).await.unwrap();
+
+    // Backoffs of 100, 200 and 400 ms on the paused clock.
+    assert!(started.elapsed() >= Duration::from_millis(700), "{:?}", started.elapsed());
+    // Step 2 executed three times (the second attempt failed in `ready`; the failed attempts'
+    // writes were discarded, or the counter would have refused to redo the step) and is stored
+    // once.
+    assert_eq!(take_log(&log), execs("A", [1, 2, 2, 2, 3]));
+    assert_eq!(stored_steps(&*db, "A"), [1, 2, 3]);
+    let errors: Vec<_> = drain(&mut events)
+        .into_iter()
+        .filter_map(|e| match e {
+            PipelineEvent::Error { attempt, will_retry, .. } => Some((attempt, will_retry)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(errors, [(1, true), (2, true), (3, true)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_are_bounded() {
+    let db = memory();
+    let log = log();
+    let mut counter = Counter::new("A", 3, &log);
+    for _ in 0..5 {
+        counter = counter.fault(2, Fault::ReadyRecoverable);
+    }
+    let mut pipeline =
+        Pipeline::new(Arc::clone(&db), set(vec![counter])).with_retry_policy(fast_retries(2));
+    match pipeline.run(None).await.unwrap_err() {
+        PipelineError::RetriesExhausted { stage, checkpoint, attempts, source } => {
+            assert_eq!(stage, StageId::new("A"));
+            assert_eq!(*checkpoint, StageCheckpoint::new(1));
+            assert_eq!(attempts, 3);
+            assert!(source.is_recoverable());
+        }
+        other => panic!("expected exhausted retries, got {other:?}"),
+    }
+    assert_eq!(checkpoint_of(&pipeline, "A"), Some(1));
+    // The remaining faults clear on a later run, which resumes at step 2.
+    pipeline.run(None).await.unwrap();
+    assert_eq!(take_log(&log), execs("A", 1..=3));
+}
+
+#[tokio::test]
+async fn unwinds_in_reverse_order_with_checkpoints() {
+    let db = memory();
+    let log = log();
+    let stages = set(vec![
+        Counter::new("A", 5, &log),
+        Counter::new("B", 5, &log).unwind_batch(1),
+        Counter::new("C", 5, &log),
+        Counter::new("D", 1, &log),
+    ]);
+    let mut pipeline = Pipeline::new(Arc::clone(&db), stages);
+    pipeline.run(None).await.unwrap();
+    take_log(&log);
+    let mut events = pipeline.subscribe();
+
+    pipeline.unwind_to(2).unwrap();
+    // D is at 1, below the target: untouched. B unwinds one block per transaction.
+    assert_eq!(
+        take_log(&log),
+        ["C:unwind:5->2", "B:unwind:5->4", "B:unwind:4->3", "B:unwind:3->2", "A:unwind:5->2"]
+    );
+    let unwound: Vec<_> = drain(&mut events)
+        .into_iter()
+        .map(|e| match e {
+            PipelineEvent::Unwound { stage, checkpoint } => {
+                (stage.to_string(), checkpoint.block_number)
+            }
+            other => panic!("unexpected event {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        unwound,
+        [("C".into(), 2), ("B".into(), 4), ("B".into(), 3), ("B".into(), 2), ("A".into(), 2)]
+    );
+    for name in ["A", "B", "C"] {
+        assert_eq!(checkpoint_of(&pipeline, name), Some(2));
+        assert_eq!(stored_steps(&*db, name), [1, 2]);
+    }
+    assert_eq!(checkpoint_of(&pipeline, "D"), Some(1));
+
+    // Running again redoes exactly the unwound steps.
+    pipeline.run(None).await.unwrap();
+    assert_eq!(take_log(&log), [execs("A", 3..=5), execs("B", 3..=5), execs("C", 3..=5)].concat());
+    // D (never unwound) was called again without a target and reported done at once.
+}
+
+/// A stage whose unwind does not lower its checkpoint.
+struct Stuck;
+
+impl Stage for Stuck {
+    fn id(&self) -> StageId {
+        StageId::new("Stuck")
+    }
+
+    fn execute(&mut self, _: &mut WriteTxn, _: ExecInput) -> Result<ExecOutput, StageError> {
+        Ok(ExecOutput::done(StageCheckpoint::new(9)))
+    }
+
+    fn unwind(&mut self, _: &mut WriteTxn, input: UnwindInput) -> Result<UnwindOutput, StageError> {
+        Ok(UnwindOutput { checkpoint: input.checkpoint })
+    }
+}
+
+#[tokio::test]
+async fn unwind_that_does_not_progress_is_an_error() {
+    let stages = StageSet::builder().add(Stuck).unwrap().build();
+    let mut pipeline = Pipeline::new(memory(), stages);
+    pipeline.run(None).await.unwrap();
+    match pipeline.unwind_to(3).unwrap_err() {
+        PipelineError::UnwindStalled { stage, from: 9, target: 3 } => {
+            assert_eq!(stage, StageId::new("Stuck"));
+        }
+        other => panic!("expected a stalled unwind, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn corrupt_stored_checkpoint_is_an_error() {
+    let db = memory();
+    let mut txn = db.write().unwrap();
+    txn.put::<StageCheckpoints>(&"A".to_owned(), &vec![1u8, 0, 0].into()).unwrap();
+    txn.commit().unwrap();
+    let log = log();
+    let mut pipeline = Pipeline::new(db, set(vec![Counter::new("A", 1, &log)]));
+    match pipeline.run(None).await.unwrap_err() {
+        PipelineError::CorruptCheckpoint { stage, .. } => assert_eq!(stage, StageId::new("A")),
+        other => panic!("expected a corrupt checkpoint, got {other:?}"),
+    }
+    assert!(take_log(&log).is_empty());
+}
+
+#[test]
+fn run_future_is_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let mut pipeline = Pipeline::new(memory(), StageSet::default());
+    let run = pipeline.run(None);
+    assert_send(&run);
+}
+
+#[tokio::test]
+async fn builder_edits_by_id() {
+    let log = log();
+    let c = |name| Counter::new(name, 1, &log);
+    let id = StageId::new;
+
+    let set = StageSet::builder()
+        .add(c("Headers"))
+        .unwrap()
+        .add(c("Execution"))
+        .unwrap()
+        .insert_after(&StageId::HEADERS, c("Bodies"))
+        .unwrap()
+        .insert_before(&StageId::HEADERS, c("First"))
+        .unwrap()
+        .insert_before(&StageId::EXECUTION, c("SnapSync"))
+        .unwrap()
+        .build();
+    assert_eq!(
+        set.ids(),
+        [id("First"), StageId::HEADERS, StageId::BODIES, StageId::SNAP_SYNC, StageId::EXECUTION]
+    );
+
+    // Disable keeps the position for later edits; enable brings the stage back.
+    let builder = set.into_builder().disable(&StageId::BODIES).unwrap();
+    let builder = builder.insert_after(&StageId::BODIES, c("AfterBodies")).unwrap();
+    let set = builder.build();
+    assert_eq!(
+        set.ids(),
+        [id("First"), StageId::HEADERS, id("AfterBodies"), StageId::SNAP_SYNC, StageId::EXECUTION]
+    );
+
+    // Replacing keeps the position; a new id must be free.
+    let builder = set.into_builder().replace(&id("First"), c("Zeroth")).unwrap();
+    assert_eq!(builder.build().ids()[0], id("Zeroth"));
+
+    // Errors name the stage.
+    let dup = StageSet::builder().add(c("A")).unwrap().add(c("A")).unwrap_err();
+    assert_eq!(dup, StageSetError::Duplicate(id("A")));
+    assert_eq!(dup.to_string(), "stage A is already in the set");
+    let builder = StageSet::builder().add(c("A")).unwrap().add(c("B")).unwrap();
+    let unknown = builder.insert_before(&id("X"), c("C")).unwrap_err();
+    assert_eq!(unknown, StageSetError::Unknown(id("X")));
+    let builder = StageSet::builder().add(c("A")).unwrap().add(c("B")).unwrap();
+    assert_eq!(
+        builder.insert_after(&id("A"), c("B")).unwrap_err(),
+        StageSetError::Duplicate(id("B"))
+    );
+    let builder = StageSet::builder().add(c("A")).unwrap().add(c("B")).unwrap();
+    assert_eq!(builder.replace(&id("A"), c("B")).unwrap_err(), StageSetError::Duplicate(id("B")));
+    let builder = StageSet::builder().add(c("A")).unwrap();
+    assert_eq!(builder.disable(&id("B")).unwrap_err(), StageSetError::Unknown(id("B")));
+    let builder = StageSet::builder().add(c("A")).unwrap();
+    assert_eq!(builder.replace(&id("Q"), c("Q")).unwrap_err(), StageSetError::Unknown(id("Q")));
+    // A disabled stage still takes its id.
+    let builder = StageSet::builder().add(c("A")).unwrap().disable(&id("A")).unwrap();
+    assert_eq!(builder.add(c("A")).unwrap_err(), StageSetError::Duplicate(id("A")));
+
+    // Sets compose, and a disabled stage is not run.
+    let tail = StageSet::builder().add(c("T1")).unwrap().add(c("T2")).unwrap().build();
+    let set = StageSet::builder()
+        .add(c("A"))
+        .unwrap()
+        .add_set(tail)
+        .unwrap()
+        .disable(&id("T1"))
+        .unwrap()
+        .build();
+    take_log(&log);
+    let mut pipeline = Pipeline::new(memory(), set);
+    pipeline.run(None).await.unwrap();
+    assert_eq!(take_log(&log), ["A:exec:1", "T2:exec:1"]);
+}
