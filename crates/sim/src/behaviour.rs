@@ -1,6 +1,8 @@
 //! How a simulated peer treats the honest answer before sending it.
 
+use alloy_consensus::Header;
 use alloy_primitives::{B256, Bytes, U256, keccak256};
+use snapsync_net::EthBlockBody;
 use snapsync_primitives::{
     AccountHash, AccountRange, ByteCodes, StorageRanges, StorageSlot, TrieNodes,
 };
@@ -41,7 +43,16 @@ pub enum Behaviour {
     GarbageCode,
     /// Sends the wrong trie node.
     WrongNode,
-    /// A different one of the faults above for each request, honest one time in four.
+    /// Alters a header's parent hash in headers replies (the middle one, so a one-header reply
+    /// no longer has the requested hash either).
+    BrokenLink,
+    /// Alters a body in bodies replies: drops its last transaction, else drops its withdrawals
+    /// list, else adds an ommer, so it no longer matches its header's roots.
+    BadBody,
+    /// A different one of the snap faults above (`Truncate` to `WrongNode`) for each request,
+    /// honest one time in four. Never [`BrokenLink`](Self::BrokenLink) or
+    /// [`BadBody`](Self::BadBody): `Random` peers stay honest on headers and bodies, so the
+    /// random draws of existing snap tests are unchanged.
     Random,
 }
 
@@ -171,6 +182,30 @@ impl Behaviour {
             }
             Self::ExtraItems => reply.nodes.push(Bytes::from_static(&[0xc2, 0x80, 0x80])),
             _ => {}
+        }
+    }
+}
+
+impl Behaviour {
+    /// Applies the fault to a headers reply.
+    pub(crate) fn corrupt_headers(&self, reply: &mut [Header]) {
+        if *self == Self::BrokenLink {
+            let mid = reply.len() / 2;
+            if let Some(header) = reply.get_mut(mid) {
+                header.parent_hash = next_hash(header.parent_hash);
+            }
+        }
+    }
+
+    /// Applies the fault to a bodies reply.
+    pub(crate) fn corrupt_bodies(&self, reply: &mut [EthBlockBody]) {
+        if *self != Self::BadBody {
+            return;
+        }
+        let mid = reply.len() / 2;
+        let Some(body) = reply.get_mut(mid) else { return };
+        if body.transactions.pop().is_none() && body.withdrawals.take().is_none() {
+            body.ommers.push(Header::default());
         }
     }
 }

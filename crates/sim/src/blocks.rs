@@ -3,7 +3,7 @@
 use alloy_consensus::Header;
 use alloy_primitives::B256;
 use snapsync_net::{BlockHashOrNumber, EthBlockBody, HeadersRequest};
-use snapsync_testing::GeneratedChain;
+use snapsync_testing::{ChainFixture, GeneratedChain};
 
 /// Most headers one request returns (devp2p eth's soft limit).
 const MAX_HEADERS: u64 = 1024;
@@ -29,6 +29,20 @@ impl BlockSource for GeneratedChain {
 
     fn body_by_hash(&self, hash: B256) -> Option<EthBlockBody> {
         self.body(self.number_of(hash)?)
+    }
+}
+
+impl BlockSource for ChainFixture {
+    fn header_by_number(&self, number: u64) -> Option<Header> {
+        self.header(number).map(|sealed| sealed.inner().clone())
+    }
+
+    fn number_of(&self, hash: B256) -> Option<u64> {
+        Self::number_of(self, &hash)
+    }
+
+    fn body_by_hash(&self, hash: B256) -> Option<EthBlockBody> {
+        self.body(Self::number_of(self, &hash)?).cloned()
     }
 }
 

@@ -6,12 +6,14 @@
 //! database), delays its replies by its [`Link`] (round-trip latency, and bandwidth shared by its
 //! concurrent replies), and then applies its [`Behaviour`]: honest, slow, stalling, stateless,
 //! serving some roots only, or one of the hostile faults (bad proofs, gaps, altered values, extra
-//! items, wrong storage, oversized replies, garbage code, wrong trie nodes, a random mixture).
+//! items, wrong storage, oversized replies, garbage code, wrong trie nodes, a random mixture, and
+//! for headers and bodies a broken hash link or a body that does not match its header).
 //!
 //! Behaviours are data: chosen per peer, switchable mid-run with
 //! [`SimNetwork::set_behaviour`]. Randomness comes from per-peer seeds and time from tokio, so a
 //! test under paused time is a function of its seeds. With [`SimNetwork::with_blocks`] the peers
-//! also serve headers and bodies from a [`BlockSource`] (such as a generated chain). The network records every penalty the
+//! also serve headers and bodies from a [`BlockSource`] (a generated chain, or a real one
+//! loaded as a `ChainFixture`). The network records every penalty the
 //! client reports and disconnects peers it is told to, as a real network would.
 
 mod behaviour;

@@ -315,7 +315,7 @@ impl HeadersClient for SimNetwork {
             0,
             move |_| blocks.map(|blocks| serve_headers(blocks, &request)).unwrap_or_default(),
             Vec::new,
-            |_, _| {},
+            |behaviour, reply| behaviour.corrupt_headers(reply),
         )
     }
 }
@@ -333,7 +333,7 @@ impl BodiesClient for SimNetwork {
             0,
             move |_| blocks.map(|blocks| serve_bodies(blocks, &hashes)).unwrap_or_default(),
             Vec::new,
-            |_, _| {},
+            |behaviour, reply| behaviour.corrupt_bodies(reply),
         )
     }
 }

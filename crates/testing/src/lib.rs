@@ -21,6 +21,7 @@
 
 mod accounts;
 mod chain;
+mod chain_fixture;
 mod db_check;
 mod diff_generator;
 mod fixtures;
@@ -43,6 +44,7 @@ mod trie_cache;
 
 pub use accounts::{SortedAccountLeaves, random_account_rlp};
 pub use chain::GeneratedChain;
+pub use chain_fixture::{ChainFixture, ChainFixtureError};
 pub use db_check::StateMismatch;
 pub use fixtures::{fixture_path, fixtures_dir, require_fixture};
 pub use generated_account::GeneratedAccount;

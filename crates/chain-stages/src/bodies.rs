@@ -1,0 +1,240 @@
+//! [`BodiesStage`]: the bodies of the stored headers, each checked against its header.
+//!
+//! # Trust
+//!
+//! The headers stage stored only headers linked to the trusted tip, and a header commits to its
+//! body (transactions root, ommers hash, withdrawals root; see [`verify_body`]). So a body that
+//! matches its stored header is the block's body whoever sent it, and one that does not is proof
+//! of a bad peer: it is reported, banned, and the rest of the batch is asked from the next peer.
+//! An empty or short answer (the peer lacks the blocks) is not a fault: the missing bodies go to
+//! the next peer.
+//!
+//! # Steps and checkpoints
+//!
+//! The stage works upwards from its checkpoint (or from the lowest stored header on its first
+//! run) to the headers stage's finished checkpoint, read from `StageCheckpoints`. Each step
+//! `ready` reads up to `batch_size` headers, requests their bodies by hash and verifies them;
+//! `execute` writes the verified prefix (`Bodies`, body RLP by number) and returns the highest
+//! block written as the checkpoint, done when it is the headers' tip. Resuming continues above
+//! the checkpoint, so no stored body is fetched again.
+
+use crate::{BodiesError, peers::PeerRotation, verify_body};
+use alloy_consensus::Header;
+use alloy_primitives::{Bytes, Sealable, Sealed};
+use alloy_rlp::Decodable;
+use snapsync_db::{Bodies, Database, Headers, StageCheckpoints, TableRead, WriteTxn};
+use snapsync_net::{BodiesClient, EthBlockBody, SnapClient};
+use snapsync_stages::{
+    ExecInput, ExecOutput, Stage, StageCheckpoint, StageError, StageId, UnwindInput, UnwindOutput,
+};
+use std::{sync::Arc, time::Duration};
+use tracing::{debug, info, warn};
+
+/// Settings of the [`BodiesStage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodiesConfig {
+    /// Bodies per committed step (and most per request).
+    pub batch_size: u64,
+    /// How long to wait for one peer's answer before asking the next.
+    pub request_timeout: Duration,
+}
+
+impl Default for BodiesConfig {
+    /// 128 bodies per step (eth's soft limit per request), 10 s per request.
+    fn default() -> Self {
+        Self { batch_size: 128, request_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// What `ready` leaves for `execute`.
+#[derive(Debug)]
+enum Pending {
+    Done(StageCheckpoint),
+    /// Verified bodies of blocks `first..`, the headers' tip being `tip`.
+    Batch {
+        first: u64,
+        tip: u64,
+        bodies: Vec<EthBlockBody>,
+    },
+}
+
+/// Downloads and verifies the bodies of the stored headers. See the module docs.
+#[derive(Debug)]
+pub struct BodiesStage<C> {
+    client: C,
+    db: Arc<dyn Database>,
+    config: BodiesConfig,
+    peers: PeerRotation,
+    pending: Option<Pending>,
+}
+
+/// The next batch to fetch, read from the database.
+enum Plan {
+    Done(StageCheckpoint),
+    Fetch { tip: u64, headers: Vec<Sealed<Header>> },
+}
+
+impl<C: BodiesClient + SnapClient> BodiesStage<C> {
+    /// A bodies stage asking `client`'s peers for the bodies of the headers stored in `db` (the
+    /// pipeline's database) below the headers stage's checkpoint.
+    pub fn new(client: C, db: Arc<dyn Database>, config: BodiesConfig) -> Self {
+        Self { client, db, config, peers: PeerRotation::default(), pending: None }
+    }
+
+    fn plan(&self, input: &ExecInput) -> Result<Plan, StageError> {
+        let view = self.db.view()?;
+        let current = input.checkpoint();
+        let headers_checkpoint =
+            match view.get::<StageCheckpoints>(&StageId::HEADERS.to_string())? {
+                Some(bytes) => StageCheckpoint::decode(&bytes).map_err(BodiesError::from)?,
+                None => return Ok(Plan::Done(current)),
+            };
+        if headers_checkpoint.progress.is_some() {
+            // The headers stage is mid-round: its stored headers do not reach down yet.
+            return Ok(Plan::Done(current));
+        }
+        let tip = headers_checkpoint.block_number;
+        let lowest_stored = view.first::<Headers>()?.map_or(0, |(number, _)| number);
+        let next = match &input.checkpoint {
+            Some(checkpoint) => (checkpoint.block_number + 1).max(lowest_stored),
+            None => lowest_stored,
+        };
+        if next > tip {
+            return Ok(Plan::Done(StageCheckpoint::new(current.block_number.max(tip))));
+        }
+        let last = tip.min(next.saturating_add(self.config.batch_size.max(1) - 1));
+        let mut headers = Vec::new();
+        for number in next..=last {
+            let bytes =
+                view.get::<Headers>(&number)?.ok_or(BodiesError::MissingHeader { number })?;
+            let header = Header::decode(&mut bytes.as_ref())
+                .map_err(|source| BodiesError::CorruptHeader { number, source })?;
+            headers.push(header.seal_slow());
+        }
+        Ok(Plan::Fetch { tip, headers })
+    }
+
+    /// Collects verified bodies for `headers`, in order, from the peers in turn, until all are
+    /// in or no peer adds one.
+    async fn fetch(&mut self, headers: &[Sealed<Header>]) -> Vec<EthBlockBody> {
+        let mut bodies: Vec<EthBlockBody> = Vec::with_capacity(headers.len());
+        loop {
+            let candidates = self.peers.candidates(self.client.peers());
+            let before = bodies.len();
+            for &peer in &candidates {
+                let wanted = &headers[bodies.len()..];
+                if wanted.is_empty() {
+                    return bodies;
+                }
+                let hashes: Vec<_> = wanted.iter().map(Sealed::hash).collect();
+                let request = self.client.get_block_bodies(peer, hashes);
+                let reply = match tokio::time::timeout(self.config.request_timeout, request).await {
+                    Ok(Ok(reply)) => reply.data,
+                    Ok(Err(error)) => {
+                        debug!(target: "sync::bodies", %peer, %error, "request failed");
+                        continue;
+                    }
+                    Err(_) => {
+                        debug!(target: "sync::bodies", %peer, "request timed out");
+                        continue;
+                    }
+                };
+                if reply.len() > wanted.len() {
+                    let error =
+                        BodiesError::TooMany { peer, asked: wanted.len(), got: reply.len() };
+                    warn!(target: "sync::bodies", %error, "banning peer");
+                    self.peers.punish(&self.client, peer, error.to_string());
+                    continue;
+                }
+                if reply.is_empty() {
+                    debug!(target: "sync::bodies", %peer, first = wanted[0].number, "empty reply");
+                }
+                for (header, body) in wanted.iter().zip(reply) {
+                    if let Err(mismatch) = verify_body(header, &body) {
+                        let error = BodiesError::Mismatch {
+                            peer,
+                            number: header.number,
+                            hash: header.hash(),
+                            mismatch,
+                        };
+                        warn!(target: "sync::bodies", %error, "banning peer");
+                        self.peers.punish(&self.client, peer, error.to_string());
+                        break;
+                    }
+                    bodies.push(body);
+                }
+            }
+            if bodies.len() == headers.len() || bodies.len() == before {
+                return bodies;
+            }
+        }
+    }
+}
+
+impl<C: BodiesClient + SnapClient> Stage for BodiesStage<C> {
+    fn id(&self) -> StageId {
+        StageId::BODIES
+    }
+
+    async fn ready(&mut self, input: ExecInput) -> Result<(), StageError> {
+        self.pending = None;
+        let (tip, headers) = match self.plan(&input)? {
+            Plan::Done(checkpoint) => {
+                self.pending = Some(Pending::Done(checkpoint));
+                return Ok(());
+            }
+            Plan::Fetch { tip, headers } => (tip, headers),
+        };
+        let (first, last) = match (headers.first(), headers.last()) {
+            (Some(first), Some(last)) => (first.number, last.number),
+            _ => return Err(BodiesError::NotReady.into()),
+        };
+        let tried = self.client.peers().len();
+        let bodies = self.fetch(&headers).await;
+        if bodies.is_empty() {
+            let banned = self.peers.banned();
+            return Err(
+                BodiesError::NoPeerDelivered { from: first, to: last, tried, banned }.into()
+            );
+        }
+        self.pending = Some(Pending::Batch { first, tip, bodies });
+        Ok(())
+    }
+
+    fn execute(&mut self, txn: &mut WriteTxn, _input: ExecInput) -> Result<ExecOutput, StageError> {
+        let (first, tip, bodies) = match self.pending.take() {
+            None => return Err(BodiesError::NotReady.into()),
+            Some(Pending::Done(checkpoint)) => return Ok(ExecOutput::done(checkpoint)),
+            Some(Pending::Batch { first, tip, bodies }) => (first, tip, bodies),
+        };
+        let mut last = first;
+        for (number, body) in (first..).zip(&bodies) {
+            txn.put::<Bodies>(&number, &Bytes::from(alloy_rlp::encode(body)))?;
+            last = number;
+        }
+        debug!(target: "sync::bodies", first, last, "bodies written");
+        let checkpoint = StageCheckpoint::new(last);
+        if last >= tip {
+            info!(target: "sync::bodies", tip, "bodies complete");
+            return Ok(ExecOutput::done(checkpoint));
+        }
+        Ok(ExecOutput::in_progress(checkpoint))
+    }
+
+    fn unwind(
+        &mut self,
+        txn: &mut WriteTxn,
+        input: UnwindInput,
+    ) -> Result<UnwindOutput, StageError> {
+        self.pending = None;
+        let mut doomed = Vec::new();
+        for entry in txn.range::<Bodies>(input.unwind_to + 1..)? {
+            doomed.push(entry?.0);
+        }
+        for number in &doomed {
+            txn.delete::<Bodies>(number)?;
+        }
+        info!(target: "sync::bodies", to = input.unwind_to, removed = doomed.len(), "unwound");
+        Ok(UnwindOutput { checkpoint: StageCheckpoint::new(input.unwind_to) })
+    }
+}

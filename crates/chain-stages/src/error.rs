@@ -1,0 +1,245 @@
+//! The errors of the headers and bodies stages, each with the facts to act on: the peer, the
+//! block number, the expected and received hashes.
+//!
+//! Peer faults ([`HeadersError::WrongStart`], [`HeadersError::BrokenLink`],
+//! [`BodiesError::Mismatch`], …) are reported to the network as the reason of a
+//! [`Penalty::InvalidData`](snapsync_net::Penalty::InvalidData) and never stop the stage: the
+//! request goes to another peer. What stops a step is that no peer delivered
+//! ([`HeadersError::NoPeerDelivered`], [`BodiesError::NoPeerDelivered`], recoverable: the pipeline
+//! retries with backoff) or that the stored chain or the trusted tip is inconsistent (fatal).
+
+use alloy_primitives::B256;
+use snapsync_net::PeerId;
+use snapsync_stages::{CheckpointDecodeError, StageError};
+
+/// Why the headers stage rejected a reply or could not make progress.
+#[derive(Debug, thiserror::Error)]
+pub enum HeadersError {
+    /// The tip channel closed before any tip was sent.
+    #[error("the tip channel closed before a tip was given")]
+    TipChannelClosed,
+    /// The first header is not the one requested.
+    #[error("peer {peer} answered a request for {expected} with header {got}")]
+    WrongStart {
+        /// The peer.
+        peer: PeerId,
+        /// The requested hash.
+        expected: B256,
+        /// The hash of the first header sent.
+        got: B256,
+    },
+    /// A header's hash is not its child's parent hash.
+    #[error(
+        "peer {peer}: header {number} hashes to {got}, but its child's parent hash is {expected}"
+    )]
+    BrokenLink {
+        /// The peer.
+        peer: PeerId,
+        /// The number the header claims.
+        number: u64,
+        /// The child's parent hash.
+        expected: B256,
+        /// The header's hash.
+        got: B256,
+    },
+    /// A header's number is not one below its child's.
+    #[error("peer {peer}: header {got} follows where header {expected} belongs")]
+    NotConsecutive {
+        /// The peer.
+        peer: PeerId,
+        /// The number the header must have.
+        expected: u64,
+        /// The number it has.
+        got: u64,
+    },
+    /// More headers than asked for.
+    #[error("peer {peer} sent {got} headers for a request of {limit}")]
+    TooMany {
+        /// The peer.
+        peer: PeerId,
+        /// The request's limit.
+        limit: u64,
+        /// Headers received.
+        got: usize,
+    },
+    /// Every usable peer was asked and none delivered a valid reply.
+    #[error(
+        "no peer delivered headers from {hash} (block {number:?}): {tried} asked, {banned} banned"
+    )]
+    NoPeerDelivered {
+        /// The requested start hash.
+        hash: B256,
+        /// Its block number, when known.
+        number: Option<u64>,
+        /// Peers asked in this attempt.
+        tried: usize,
+        /// Peers banned by the stage so far.
+        banned: usize,
+    },
+    /// The trusted tip is below the blocks still to be downloaded: it is not above the stored
+    /// chain (a reorg below the checkpoint, which this stage does not handle).
+    #[error("tip {tip} is block {number}, below the first block to download {floor}")]
+    TipBelowFloor {
+        /// The tip's hash.
+        tip: B256,
+        /// Its number.
+        number: u64,
+        /// The first block not yet stored.
+        floor: u64,
+    },
+    /// The downloaded chain does not connect to the stored one.
+    #[error("block {number}'s parent hash {parent} is not the stored block {}'s hash {stored}", number - 1)]
+    DoesNotConnect {
+        /// The lowest downloaded block.
+        number: u64,
+        /// Its parent hash.
+        parent: B256,
+        /// The stored parent's hash.
+        stored: B256,
+    },
+    /// A header the checkpoint says is stored is not.
+    #[error("stored header {number} is missing")]
+    MissingHeader {
+        /// The block number.
+        number: u64,
+    },
+    /// A stored header does not decode.
+    #[error("stored header {number} does not decode: {source}")]
+    CorruptHeader {
+        /// The block number.
+        number: u64,
+        /// The failure.
+        #[source]
+        source: alloy_rlp::Error,
+    },
+    /// The stored checkpoint's progress does not describe a round of this stage.
+    #[error("inconsistent headers checkpoint: block {block}, {processed} of {total}")]
+    BadCheckpoint {
+        /// The checkpoint's block.
+        block: u64,
+        /// Headers stored in the round.
+        processed: u64,
+        /// Headers in the round.
+        total: u64,
+    },
+    /// `execute` ran without a batch from `ready`.
+    #[error("execute called without a verified batch from ready")]
+    NotReady,
+}
+
+/// Which commitment of a header a body fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyField {
+    /// The transactions root.
+    TransactionsRoot,
+    /// The ommers hash.
+    OmmersHash,
+    /// The withdrawals root (present in one of header and body only, or different).
+    WithdrawalsRoot,
+}
+
+impl std::fmt::Display for BodyField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::TransactionsRoot => "transactions root",
+            Self::OmmersHash => "ommers hash",
+            Self::WithdrawalsRoot => "withdrawals root",
+        })
+    }
+}
+
+/// A body that does not match its header.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: header has {expected:?}, body gives {got:?}")]
+pub struct BodyMismatch {
+    /// The commitment that differs.
+    pub field: BodyField,
+    /// The header's value (`None`: the header has no withdrawals root).
+    pub expected: Option<B256>,
+    /// The body's value (`None`: the body has no withdrawals list).
+    pub got: Option<B256>,
+}
+
+/// Why the bodies stage rejected a reply or could not make progress.
+#[derive(Debug, thiserror::Error)]
+pub enum BodiesError {
+    /// A body does not match its header.
+    #[error("peer {peer}: body of block {number} ({hash}) does not match: {mismatch}")]
+    Mismatch {
+        /// The peer.
+        peer: PeerId,
+        /// The block.
+        number: u64,
+        /// The block's hash.
+        hash: B256,
+        /// What differs.
+        mismatch: BodyMismatch,
+    },
+    /// More bodies than asked for.
+    #[error("peer {peer} sent {got} bodies for {asked} hashes")]
+    TooMany {
+        /// The peer.
+        peer: PeerId,
+        /// Hashes asked.
+        asked: usize,
+        /// Bodies received.
+        got: usize,
+    },
+    /// Every usable peer was asked and none delivered a valid body.
+    #[error("no peer delivered the bodies of blocks {from}..={to}: {tried} asked, {banned} banned")]
+    NoPeerDelivered {
+        /// First block asked.
+        from: u64,
+        /// Last block asked.
+        to: u64,
+        /// Peers asked in this attempt.
+        tried: usize,
+        /// Peers banned by the stage so far.
+        banned: usize,
+    },
+    /// A stored header below the headers stage's checkpoint is missing.
+    #[error("stored header {number} is missing")]
+    MissingHeader {
+        /// The block number.
+        number: u64,
+    },
+    /// A stored header does not decode.
+    #[error("stored header {number} does not decode: {source}")]
+    CorruptHeader {
+        /// The block number.
+        number: u64,
+        /// The failure.
+        #[source]
+        source: alloy_rlp::Error,
+    },
+    /// The headers stage's stored checkpoint does not decode.
+    #[error("headers checkpoint does not decode: {0}")]
+    HeadersCheckpoint(#[from] CheckpointDecodeError),
+    /// `execute` ran without a batch from `ready`.
+    #[error("execute called without a verified batch from ready")]
+    NotReady,
+}
+
+impl From<HeadersError> for StageError {
+    fn from(error: HeadersError) -> Self {
+        match error {
+            HeadersError::WrongStart { .. }
+            | HeadersError::BrokenLink { .. }
+            | HeadersError::NotConsecutive { .. }
+            | HeadersError::TooMany { .. }
+            | HeadersError::NoPeerDelivered { .. } => Self::recoverable(error),
+            _ => Self::fatal(error),
+        }
+    }
+}
+
+impl From<BodiesError> for StageError {
+    fn from(error: BodiesError) -> Self {
+        match error {
+            BodiesError::Mismatch { .. }
+            | BodiesError::TooMany { .. }
+            | BodiesError::NoPeerDelivered { .. } => Self::recoverable(error),
+            _ => Self::fatal(error),
+        }
+    }
+}

@@ -1,0 +1,374 @@
+//! [`HeadersStage`]: the chain of headers from a trusted tip down to the pivot.
+//!
+//! # Trust
+//!
+//! Peers are not trusted; the tip hash is. It comes from outside (a consensus client's
+//! forkchoice, through a [`watch`] channel), and everything else is derived from it by hash
+//! links: the first header of a round must hash to the tip, and every next header (walking down)
+//! must hash to the `parent_hash` of the one above it, with its number one below. A header that
+//! passes is the canonical one whoever sent it; a reply that fails is proof of a bad peer, which
+//! is reported ([`Penalty::InvalidData`](snapsync_net::Penalty::InvalidData)), banned, and the
+//! request goes to the next peer.
+//!
+//! # Rounds and checkpoints
+//!
+//! A *round* downloads blocks `floor..=tip`: `floor` is the configured start block on the first
+//! run and the last finished round's tip + 1 afterwards. Each step `ready` fetches up to
+//! `batch_size` headers falling from the next hash (the tip, then the lowest stored header's
+//! parent hash) and verifies them; `execute` writes them (`Headers`, `HeaderNumbers`) and returns
+//! the checkpoint, committed with them by the pipeline:
+//!
+//! - mid-round: `block_number` = the round's tip, progress `Entities { processed, total }`
+//!   (headers stored from the tip down, headers in the round). The lowest stored header is then
+//!   `tip + 1 - processed`; resuming reads its parent hash from the database and continues, so
+//!   nothing committed is fetched again;
+//! - round finished: `block_number` = the round's tip, no progress. When the lowest header of a
+//!   round lands, its parent hash must be the stored hash of `floor - 1` (if that header is
+//!   stored), or the stage fails fatally (a reorg below the checkpoint, not handled here).
+//!
+//! A later run with a tip already stored is done at once; a new tip starts a new round above
+//! the checkpoint.
+
+use crate::{HeadersError, peers::PeerRotation};
+use alloy_consensus::Header;
+use alloy_primitives::{B256, Bytes, Sealable, Sealed};
+use alloy_rlp::Decodable;
+use snapsync_db::{Database, HeaderNumbers, Headers, TableRead, WriteTxn};
+use snapsync_net::{HeadersClient, HeadersRequest, PeerId, SnapClient};
+use snapsync_stages::{
+    EntitiesCheckpoint, ExecInput, ExecOutput, Stage, StageCheckpoint, StageError, StageId,
+    StageProgress, UnwindInput, UnwindOutput,
+};
+use std::{sync::Arc, time::Duration};
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+/// Settings of the [`HeadersStage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadersConfig {
+    /// The lowest block to download on the first run (the pivot, or 1 for a full chain).
+    pub start: u64,
+    /// Headers per request and per committed step.
+    pub batch_size: u64,
+    /// How long to wait for one peer's answer before asking the next.
+    pub request_timeout: Duration,
+}
+
+impl HeadersConfig {
+    /// Headers from `start` up, in batches of 512, waiting 10 s per request.
+    pub const fn new(start: u64) -> Self {
+        Self { start, batch_size: 512, request_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// The part of a chain a round downloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Round {
+    tip: u64,
+    floor: u64,
+}
+
+/// Where the next request starts.
+#[derive(Debug)]
+enum Cursor {
+    /// Nothing to do; finish at this checkpoint.
+    Done(StageCheckpoint),
+    /// A new round from the tip hash down to `floor`.
+    NewRound { tip: B256, floor: u64 },
+    /// The round continues at `hash`, block `number`.
+    Continue { round: Round, hash: B256, number: u64 },
+}
+
+/// What `ready` leaves for `execute`.
+#[derive(Debug)]
+enum Pending {
+    Done(StageCheckpoint),
+    /// Verified headers, falling and linked, all within `round`.
+    Batch {
+        round: Round,
+        headers: Vec<Sealed<Header>>,
+    },
+}
+
+/// Downloads and verifies headers from a trusted tip down to a start block. See the module docs.
+#[derive(Debug)]
+pub struct HeadersStage<C> {
+    client: C,
+    db: Arc<dyn Database>,
+    tip: watch::Receiver<B256>,
+    config: HeadersConfig,
+    peers: PeerRotation,
+    pending: Option<Pending>,
+}
+
+impl<C: HeadersClient + SnapClient> HeadersStage<C> {
+    /// A headers stage asking `client`'s peers, reading its stored headers from `db` (the
+    /// pipeline's database), following the tip hashes sent on `tip` (`B256::ZERO`: none yet; the
+    /// stage waits for one).
+    pub fn new(
+        client: C,
+        db: Arc<dyn Database>,
+        tip: watch::Receiver<B256>,
+        config: HeadersConfig,
+    ) -> Self {
+        Self { client, db, tip, config, peers: PeerRotation::default(), pending: None }
+    }
+
+    /// The current tip, waiting for the first one.
+    async fn current_tip(&mut self) -> Result<B256, HeadersError> {
+        loop {
+            let tip = *self.tip.borrow_and_update();
+            if tip != B256::ZERO {
+                return Ok(tip);
+            }
+            if self.tip.changed().await.is_err() {
+                return Err(HeadersError::TipChannelClosed);
+            }
+        }
+    }
+
+    /// Where to continue, from the checkpoint and the stored headers.
+    fn cursor(&self, input: &ExecInput, tip: B256) -> Result<Cursor, StageError> {
+        let view = self.db.view()?;
+        match &input.checkpoint {
+            Some(checkpoint) => {
+                if let Some(StageProgress::Entities(EntitiesCheckpoint { processed, total })) =
+                    checkpoint.progress
+                {
+                    let block = checkpoint.block_number;
+                    let bad = HeadersError::BadCheckpoint { block, processed, total };
+                    let floor = (block + 1).checked_sub(total).filter(|_| total > 0);
+                    let lowest = (block + 1).checked_sub(processed).filter(|_| processed > 0);
+                    let (Some(floor), Some(lowest)) = (floor, lowest) else {
+                        return Err(bad.into());
+                    };
+                    if lowest <= floor {
+                        return Err(bad.into());
+                    }
+                    let header = stored_header(&view, lowest)?;
+                    return Ok(Cursor::Continue {
+                        round: Round { tip: block, floor },
+                        hash: header.parent_hash,
+                        number: lowest - 1,
+                    });
+                }
+                if view.get::<HeaderNumbers>(&tip)?.is_some() {
+                    return Ok(Cursor::Done(checkpoint.clone()));
+                }
+                Ok(Cursor::NewRound { tip, floor: checkpoint.block_number + 1 })
+            }
+            None => Ok(Cursor::NewRound { tip, floor: self.config.start }),
+        }
+    }
+
+    /// Asks the peers in turn for `limit` headers falling from `hash` until one sends a valid
+    /// reply; penalises and bans the ones whose reply is provably wrong.
+    async fn fetch(
+        &mut self,
+        hash: B256,
+        number: Option<u64>,
+        limit: u64,
+    ) -> Result<Vec<Sealed<Header>>, Box<HeadersError>> {
+        let candidates = self.peers.candidates(self.client.peers());
+        let request = HeadersRequest::falling(hash, limit);
+        for &peer in &candidates {
+            let reply = tokio::time::timeout(
+                self.config.request_timeout,
+                self.client.get_headers(peer, request),
+            )
+            .await;
+            let headers = match reply {
+                Ok(Ok(reply)) => reply.data,
+                Ok(Err(error)) => {
+                    debug!(target: "sync::headers", %peer, %error, "request failed");
+                    continue;
+                }
+                Err(_) => {
+                    debug!(target: "sync::headers", %peer, "request timed out");
+                    continue;
+                }
+            };
+            if headers.is_empty() {
+                debug!(target: "sync::headers", %peer, %hash, "empty reply");
+                continue;
+            }
+            match check_headers(peer, hash, number, limit, headers) {
+                Ok(headers) => return Ok(headers),
+                Err(error) => {
+                    warn!(target: "sync::headers", %peer, %error, "invalid headers, banning peer");
+                    self.peers.punish(&self.client, peer, error.to_string());
+                }
+            }
+        }
+        Err(Box::new(HeadersError::NoPeerDelivered {
+            hash,
+            number,
+            tried: candidates.len(),
+            banned: self.peers.banned(),
+        }))
+    }
+}
+
+/// Reads and decodes stored header `number`.
+fn stored_header(view: &impl TableRead, number: u64) -> Result<Header, StageError> {
+    let bytes = view.get::<Headers>(&number)?.ok_or(HeadersError::MissingHeader { number })?;
+    Header::decode(&mut bytes.as_ref())
+        .map_err(|source| HeadersError::CorruptHeader { number, source }.into())
+}
+
+/// Checks a falling reply: at most `limit` headers, the first hashing to `hash` (with `number`,
+/// when known), each next one hashing to the parent hash of the one before and numbered one
+/// below it.
+fn check_headers(
+    peer: PeerId,
+    hash: B256,
+    number: Option<u64>,
+    limit: u64,
+    headers: Vec<Header>,
+) -> Result<Vec<Sealed<Header>>, Box<HeadersError>> {
+    if u64::try_from(headers.len()).map_or(true, |len| len > limit) {
+        return Err(Box::new(HeadersError::TooMany { peer, limit, got: headers.len() }));
+    }
+    let mut sealed: Vec<Sealed<Header>> = Vec::with_capacity(headers.len());
+    for header in headers {
+        let header = header.seal_slow();
+        match sealed.last() {
+            None => {
+                if header.hash() != hash {
+                    return Err(Box::new(HeadersError::WrongStart {
+                        peer,
+                        expected: hash,
+                        got: header.hash(),
+                    }));
+                }
+                if let Some(expected) = number.filter(|&expected| expected != header.number) {
+                    return Err(Box::new(HeadersError::NotConsecutive {
+                        peer,
+                        expected,
+                        got: header.number,
+                    }));
+                }
+            }
+            Some(child) => {
+                if header.hash() != child.parent_hash {
+                    return Err(Box::new(HeadersError::BrokenLink {
+                        peer,
+                        number: header.number,
+                        expected: child.parent_hash,
+                        got: header.hash(),
+                    }));
+                }
+                if child.number.checked_sub(1) != Some(header.number) {
+                    return Err(Box::new(HeadersError::NotConsecutive {
+                        peer,
+                        expected: child.number.saturating_sub(1),
+                        got: header.number,
+                    }));
+                }
+            }
+        }
+        sealed.push(header);
+    }
+    Ok(sealed)
+}
+
+impl<C: HeadersClient + SnapClient> Stage for HeadersStage<C> {
+    fn id(&self) -> StageId {
+        StageId::HEADERS
+    }
+
+    async fn ready(&mut self, input: ExecInput) -> Result<(), StageError> {
+        self.pending = None;
+        let tip = self.current_tip().await?;
+        let batch = self.config.batch_size.max(1);
+        let pending = match self.cursor(&input, tip)? {
+            Cursor::Done(checkpoint) => Pending::Done(checkpoint),
+            Cursor::Continue { round, hash, number } => {
+                let limit = batch.min(number - round.floor + 1);
+                let headers =
+                    self.fetch(hash, Some(number), limit).await.map_err(|error| *error)?;
+                Pending::Batch { round, headers }
+            }
+            Cursor::NewRound { tip, floor } => {
+                let mut headers = self.fetch(tip, None, batch).await.map_err(|error| *error)?;
+                let number = headers.first().map_or(0, |header| header.number);
+                if number < floor {
+                    return Err(HeadersError::TipBelowFloor { tip, number, floor }.into());
+                }
+                headers.retain(|header| header.number >= floor);
+                info!(target: "sync::headers", %tip, number, floor, "new round");
+                Pending::Batch { round: Round { tip: number, floor }, headers }
+            }
+        };
+        self.pending = Some(pending);
+        Ok(())
+    }
+
+    fn execute(&mut self, txn: &mut WriteTxn, _input: ExecInput) -> Result<ExecOutput, StageError> {
+        let (round, headers) = match self.pending.take() {
+            None => return Err(HeadersError::NotReady.into()),
+            Some(Pending::Done(checkpoint)) => return Ok(ExecOutput::done(checkpoint)),
+            Some(Pending::Batch { round, headers }) => (round, headers),
+        };
+        let Some(lowest) = headers.last() else { return Err(HeadersError::NotReady.into()) };
+        for header in &headers {
+            let rlp = Bytes::from(alloy_rlp::encode(header.inner()));
+            txn.put::<Headers>(&header.number, &rlp)?;
+            txn.put::<HeaderNumbers>(&header.hash(), &header.number)?;
+        }
+        let checkpoint = StageCheckpoint::new(round.tip);
+        debug!(target: "sync::headers", lowest = lowest.number, tip = round.tip, count = headers.len(), "headers written");
+        if lowest.number > round.floor {
+            let progress = EntitiesCheckpoint {
+                processed: round.tip - lowest.number + 1,
+                total: round.tip - round.floor + 1,
+            };
+            return Ok(ExecOutput::in_progress(
+                checkpoint.with_progress(StageProgress::Entities(progress)),
+            ));
+        }
+        if let Some(below) = lowest.number.checked_sub(1)
+            && txn.get::<Headers>(&below)?.is_some()
+        {
+            let stored = stored_header(txn, below)?.hash_slow();
+            if stored != lowest.parent_hash {
+                return Err(HeadersError::DoesNotConnect {
+                    number: lowest.number,
+                    parent: lowest.parent_hash,
+                    stored,
+                }
+                .into());
+            }
+        }
+        info!(target: "sync::headers", tip = round.tip, floor = round.floor, "round finished");
+        Ok(ExecOutput::done(checkpoint))
+    }
+
+    fn unwind(
+        &mut self,
+        txn: &mut WriteTxn,
+        input: UnwindInput,
+    ) -> Result<UnwindOutput, StageError> {
+        self.pending = None;
+        // Mid-round the stored headers hang from the tip, not from below: drop the whole round.
+        let keep = match input.checkpoint.progress {
+            Some(StageProgress::Entities(EntitiesCheckpoint { total, .. })) => input
+                .unwind_to
+                .min((input.checkpoint.block_number + 1).saturating_sub(total).saturating_sub(1)),
+            _ => input.unwind_to,
+        };
+        let mut doomed = Vec::new();
+        for entry in txn.range::<Headers>(keep + 1..)? {
+            let (number, rlp) = entry?;
+            let header = Header::decode(&mut rlp.as_ref())
+                .map_err(|source| HeadersError::CorruptHeader { number, source })?;
+            doomed.push((number, header.hash_slow()));
+        }
+        for (number, hash) in &doomed {
+            txn.delete::<Headers>(number)?;
+            txn.delete::<HeaderNumbers>(hash)?;
+        }
+        info!(target: "sync::headers", to = keep, removed = doomed.len(), "unwound");
+        Ok(UnwindOutput { checkpoint: StageCheckpoint::new(keep) })
+    }
+}

@@ -1,0 +1,34 @@
+//! The headers and bodies stages of the sync pipeline.
+//!
+//! Snap sync needs the pivot's header (its state root is what the state is proven against) and
+//! an execution client needs the chain from the pivot to the tip to follow the head. Both come
+//! from peers, which are not trusted; what is trusted is the tip hash a consensus client sends
+//! (forkchoice). These stages turn that one hash into a verified chain:
+//!
+//! - [`HeadersStage`] downloads headers falling from the tip hash to a start block, accepting a
+//!   header only when it hashes to the `parent_hash` of the header above it (the first: to the
+//!   tip), and stores them in `Headers` and `HeaderNumbers`;
+//! - [`BodiesStage`] downloads the bodies of the stored headers, accepting a body only when its
+//!   transactions root, ommers hash and withdrawals root match its header ([`verify_body`]), and
+//!   stores them in `Bodies`.
+//!
+//! Both do their network work in [`Stage::ready`](snapsync_stages::Stage::ready) and write in
+//! [`Stage::execute`](snapsync_stages::Stage::execute) one batch per committed step, so a
+//! restarted pipeline resumes from their checkpoints without fetching anything committed again.
+//! A peer whose reply is provably wrong is reported
+//! ([`Penalty::InvalidData`](snapsync_net::Penalty::InvalidData)) and not asked again; the
+//! request goes to the next peer. When no peer delivers, the step fails recoverably and the
+//! pipeline retries it with backoff, up to its retry bound.
+//!
+//! Logs use the tracing targets `sync::headers` and `sync::bodies`.
+
+mod bodies;
+mod error;
+mod headers;
+mod peers;
+mod verify;
+
+pub use bodies::{BodiesConfig, BodiesStage};
+pub use error::{BodiesError, BodyField, BodyMismatch, HeadersError};
+pub use headers::{HeadersConfig, HeadersStage};
+pub use verify::verify_body;

@@ -1,0 +1,305 @@
+//! The headers and bodies stages in the pipeline, against simulated peers serving the real hive
+//! chain (`geth-hive/chain.rlp`, 600 blocks with typed and blob transactions and withdrawals):
+//! from a pivot and from block 1, with hostile peers, resumed after a stop, following a new tip,
+//! and failing clearly when every peer is bad.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use alloy_consensus::Header;
+use alloy_primitives::B256;
+use alloy_rlp::Decodable;
+use snapsync_chain_stages::{BodiesConfig, BodiesStage, HeadersConfig, HeadersStage, verify_body};
+use snapsync_db::{Bodies, Database, HeaderNumbers, Headers, TableRead};
+use snapsync_net::{EthBlockBody, PeerId, Penalty};
+use snapsync_server::{ServerLimits, SnapServer};
+use snapsync_sim::{Behaviour, Link, SimNetwork, SimPeer};
+use snapsync_stages::{Pipeline, PipelineError, PipelineEvent, RetryPolicy, StageId, StageSet};
+use snapsync_testing::{ChainFixture, memory_db, redb_db, require_fixture};
+use std::{sync::Arc, time::Duration};
+use tokio::{sync::watch, time::Instant};
+
+fn fixture(test: &str) -> Option<Arc<ChainFixture>> {
+    let path = require_fixture(test, "geth-hive/chain.rlp")?;
+    Some(Arc::new(ChainFixture::load(path).unwrap()))
+}
+
+fn network(chain: &Arc<ChainFixture>, behaviours: &[Behaviour]) -> Arc<SimNetwork> {
+    let peers = (0u64..)
+        .zip(behaviours)
+        .map(|(seed, behaviour)| SimPeer::new(Link::new(50, 100), behaviour.clone(), seed))
+        .collect();
+    let server = Arc::new(SnapServer::new(ServerLimits::default()));
+    Arc::new(SimNetwork::new(server, peers).with_blocks(chain.clone()))
+}
+
+fn honest(count: usize) -> Vec<Behaviour> {
+    vec![Behaviour::Honest; count]
+}
+
+fn tip_of(chain: &ChainFixture, number: u64) -> B256 {
+    chain.header(number).unwrap().hash()
+}
+
+/// A pipeline of the headers and bodies stages.
+fn pipeline(
+    db: &Arc<dyn Database>,
+    net: &Arc<SimNetwork>,
+    tip: watch::Receiver<B256>,
+    headers: HeadersConfig,
+) -> Pipeline {
+    let stages = StageSet::builder()
+        .add(HeadersStage::new(net.clone(), db.clone(), tip, headers))
+        .unwrap()
+        .add(BodiesStage::new(net.clone(), db.clone(), BodiesConfig::default()))
+        .unwrap()
+        .build();
+    let retry = RetryPolicy {
+        max_retries: 3,
+        initial_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_secs(1),
+    };
+    Pipeline::new(db.clone(), stages).with_retry_policy(retry)
+}
+
+/// Blocks `from..=to` are stored with the fixture's headers and bodies, and nothing else is.
+fn assert_chain_stored(db: &dyn Database, chain: &ChainFixture, from: u64, to: u64) {
+    let view = db.view().unwrap();
+    for number in from..=to {
+        let expected = chain.header(number).unwrap();
+        let rlp =
+            view.get::<Headers>(&number).unwrap().unwrap_or_else(|| panic!("header {number}"));
+        assert_eq!(
+            Header::decode(&mut rlp.as_ref()).unwrap(),
+            *expected.inner(),
+            "header {number}"
+        );
+        assert_eq!(view.get::<HeaderNumbers>(&expected.hash()).unwrap(), Some(number));
+        let body = view.get::<Bodies>(&number).unwrap().unwrap_or_else(|| panic!("body {number}"));
+        let body = EthBlockBody::decode(&mut body.as_ref()).unwrap();
+        assert_eq!(&body, chain.body(number).unwrap(), "body {number}");
+        verify_body(expected.inner(), &body).unwrap();
+    }
+    let headers: Vec<u64> = view.iter::<Headers>().unwrap().map(|e| e.unwrap().0).collect();
+    assert_eq!(headers, (from..=to).collect::<Vec<_>>());
+    let bodies: Vec<u64> = view.iter::<Bodies>().unwrap().map(|e| e.unwrap().0).collect();
+    assert_eq!(bodies, (from..=to).collect::<Vec<_>>());
+}
+
+fn checkpoint(pipeline: &Pipeline, id: &StageId) -> u64 {
+    let checkpoint = pipeline.checkpoint(id).unwrap().unwrap();
+    assert!(checkpoint.progress.is_none(), "{id} unfinished: {checkpoint:?}");
+    checkpoint.block_number
+}
+
+#[tokio::test(start_paused = true)]
+async fn syncs_pivot_to_tip() {
+    let Some(chain) = fixture("syncs_pivot_to_tip") else { return };
+    let test_db = memory_db();
+    let net = network(&chain, &honest(3));
+    let (_tip_tx, tip) = watch::channel(tip_of(&chain, 600));
+    let mut pipeline = pipeline(&test_db.db, &net, tip, HeadersConfig::new(536));
+    pipeline.run(None).await.unwrap();
+    assert_chain_stored(&*test_db.db, &chain, 536, 600);
+    assert_eq!(checkpoint(&pipeline, &StageId::HEADERS), 600);
+    assert_eq!(checkpoint(&pipeline, &StageId::BODIES), 600);
+    // One headers request (65 < 512) and one bodies request (65 < 128).
+    assert_eq!(net.requests(), 2);
+    assert!(net.reports().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn syncs_from_block_one_on_redb() {
+    let Some(chain) = fixture("syncs_from_block_one_on_redb") else { return };
+    let test_db = redb_db();
+    let net = network(&chain, &honest(2));
+    let (_tip_tx, tip) = watch::channel(tip_of(&chain, 600));
+    let mut pipeline = pipeline(&test_db.db, &net, tip, HeadersConfig::new(1));
+    pipeline.run(None).await.unwrap();
+    assert_chain_stored(&*test_db.db, &chain, 1, 600);
+    // Headers: 512 + 88; bodies: 5 × 128 (the last 88).
+    assert_eq!(net.requests(), 2 + 5);
+    // A second run with the same tip is done at once.
+    pipeline.run(None).await.unwrap();
+    assert_eq!(net.requests(), 7);
+}
+
+#[tokio::test(start_paused = true)]
+async fn hostile_peers_are_penalised_and_routed_around() {
+    let Some(chain) = fixture("hostile_peers_are_penalised_and_routed_around") else { return };
+    let test_db = memory_db();
+    let behaviours = [
+        Behaviour::BrokenLink,
+        Behaviour::Stall,
+        Behaviour::Honest,
+        Behaviour::BadBody,
+        Behaviour::Honest,
+    ];
+    let net = network(&chain, &behaviours);
+    let (_tip_tx, tip) = watch::channel(tip_of(&chain, 600));
+    let config = HeadersConfig { batch_size: 100, ..HeadersConfig::new(1) };
+    let mut pipeline = pipeline(&test_db.db, &net, tip, config);
+    pipeline.run(None).await.unwrap();
+    assert_chain_stored(&*test_db.db, &chain, 1, 600);
+
+    let invalid = |peer: u64| {
+        let penalties = net.penalties_of(PeerId::from_index(peer));
+        assert!(!penalties.is_empty(), "peer {peer} not penalised");
+        assert!(
+            penalties.iter().all(|p| matches!(p, Penalty::InvalidData { kind: None, .. })),
+            "peer {peer}: {penalties:?}"
+        );
+        penalties
+    };
+    let broken = invalid(0);
+    assert!(broken[0].to_string().contains("hashes to"), "{}", broken[0]);
+    let bad_body = invalid(3);
+    assert!(bad_body[0].to_string().contains("does not match"), "{}", bad_body[0]);
+    for peer in [1, 2, 4] {
+        assert!(net.penalties_of(PeerId::from_index(peer)).is_empty(), "peer {peer}");
+    }
+    assert!(!net.is_connected(PeerId::from_index(0)));
+    assert!(!net.is_connected(PeerId::from_index(3)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn resumes_without_fetching_again() {
+    let Some(chain) = fixture("resumes_without_fetching_again") else { return };
+    let test_db = redb_db();
+    let net = network(&chain, &honest(2));
+    let (_tip_tx, tip) = watch::channel(tip_of(&chain, 600));
+    let config = HeadersConfig { batch_size: 64, ..HeadersConfig::new(1) };
+
+    let mut first = pipeline(&test_db.db, &net, tip.clone(), config);
+    let mut events = first.subscribe();
+    let three_steps = async {
+        let mut steps = 0;
+        while steps < 3 {
+            if let Ok(PipelineEvent::StageProgress { .. }) = events.recv().await {
+                steps += 1;
+            }
+        }
+    };
+    tokio::select! {
+        result = first.run(None) => panic!("finished before the stop: {result:?}"),
+        () = three_steps => {}
+    }
+    let stored = first.checkpoint(&StageId::HEADERS).unwrap().unwrap();
+    assert_eq!(stored.block_number, 600);
+    assert!(stored.progress.is_some());
+    drop(first);
+    // Three committed requests and at most one in flight when stopped.
+    let before = net.requests();
+    assert!((3..=4).contains(&before), "{before}");
+
+    let mut second = pipeline(&test_db.db, &net, tip, config);
+    second.run(None).await.unwrap();
+    assert_chain_stored(&*test_db.db, &chain, 1, 600);
+    // 600 headers in ten requests of 64, three done before the stop; five of bodies.
+    assert_eq!(net.requests() - before, 7 + 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn follows_a_new_tip() {
+    let Some(chain) = fixture("follows_a_new_tip") else { return };
+    let test_db = memory_db();
+    let net = network(&chain, &honest(2));
+    let (tip_tx, tip) = watch::channel(tip_of(&chain, 550));
+    let mut pipeline = pipeline(&test_db.db, &net, tip, HeadersConfig::new(536));
+    pipeline.run(None).await.unwrap();
+    assert_chain_stored(&*test_db.db, &chain, 536, 550);
+
+    tip_tx.send(tip_of(&chain, 600)).unwrap();
+    let before = net.requests();
+    pipeline.run(None).await.unwrap();
+    assert_chain_stored(&*test_db.db, &chain, 536, 600);
+    assert_eq!(net.requests() - before, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn waits_for_the_first_tip() {
+    let Some(chain) = fixture("waits_for_the_first_tip") else { return };
+    let test_db = memory_db();
+    let net = network(&chain, &honest(1));
+    let (tip_tx, tip) = watch::channel(B256::ZERO);
+    let mut pipeline = pipeline(&test_db.db, &net, tip, HeadersConfig::new(590));
+    let tip = tip_of(&chain, 600);
+    let send_later = async {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        tip_tx.send(tip).unwrap();
+    };
+    let (result, ()) = tokio::join!(pipeline.run(None), send_later);
+    result.unwrap();
+    assert_chain_stored(&*test_db.db, &chain, 590, 600);
+}
+
+#[tokio::test(start_paused = true)]
+async fn all_bad_header_peers_fail_clearly_in_bounded_time() {
+    let Some(chain) = fixture("all_bad_header_peers_fail_clearly_in_bounded_time") else {
+        return;
+    };
+    let test_db = memory_db();
+    let net = network(&chain, &[Behaviour::BrokenLink, Behaviour::BrokenLink, Behaviour::Stall]);
+    let (_tip_tx, tip) = watch::channel(tip_of(&chain, 600));
+    let mut pipeline = pipeline(&test_db.db, &net, tip, HeadersConfig::new(536));
+    let started = Instant::now();
+    let error = pipeline.run(None).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(120), "{:?}", started.elapsed());
+    let PipelineError::RetriesExhausted { stage, attempts, source, .. } = &error else {
+        panic!("{error}")
+    };
+    assert_eq!((stage, *attempts), (&StageId::HEADERS, 4));
+    assert!(source.to_string().contains("no peer delivered headers"), "{source}");
+    assert_eq!(net.penalties_of(PeerId::from_index(0)).len(), 1);
+    assert_eq!(net.penalties_of(PeerId::from_index(1)).len(), 1);
+    assert!(test_db.db.view().unwrap().first::<Headers>().unwrap().is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn all_bad_body_peers_fail_clearly_in_bounded_time() {
+    let Some(chain) = fixture("all_bad_body_peers_fail_clearly_in_bounded_time") else {
+        return;
+    };
+    let test_db = memory_db();
+    let net = network(&chain, &[Behaviour::BadBody, Behaviour::BadBody]);
+    let (_tip_tx, tip) = watch::channel(tip_of(&chain, 600));
+    let mut pipeline = pipeline(&test_db.db, &net, tip, HeadersConfig::new(536));
+    let started = Instant::now();
+    let error = pipeline.run(None).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(120), "{:?}", started.elapsed());
+    let PipelineError::RetriesExhausted { stage, source, .. } = &error else { panic!("{error}") };
+    assert_eq!(stage, &StageId::BODIES);
+    assert!(source.to_string().contains("no peer delivered the bodies"), "{source}");
+    // The headers were verified and committed. The bodies before each bad peer's corrupted one
+    // verified (they are right whoever sent them) and may be stored; nothing past them is.
+    assert_eq!(checkpoint(&pipeline, &StageId::HEADERS), 600);
+    let view = test_db.db.view().unwrap();
+    let stored: Vec<u64> = view.iter::<Bodies>().unwrap().map(|e| e.unwrap().0).collect();
+    assert!(stored.len() < 65, "{stored:?}");
+    for number in stored {
+        let body = view.get::<Bodies>(&number).unwrap().unwrap();
+        assert_eq!(&EthBlockBody::decode(&mut body.as_ref()).unwrap(), chain.body(number).unwrap());
+    }
+    assert_eq!(net.penalties_of(PeerId::from_index(0)).len(), 1);
+    assert_eq!(net.penalties_of(PeerId::from_index(1)).len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn unwind_removes_blocks_above_and_sync_refills_them() {
+    let Some(chain) = fixture("unwind_removes_blocks_above_and_sync_refills_them") else {
+        return;
+    };
+    let test_db = memory_db();
+    let net = network(&chain, &honest(2));
+    let (_tip_tx, tip) = watch::channel(tip_of(&chain, 600));
+    let mut pipeline = pipeline(&test_db.db, &net, tip, HeadersConfig::new(536));
+    pipeline.run(None).await.unwrap();
+    pipeline.unwind_to(570).unwrap();
+    assert_chain_stored(&*test_db.db, &chain, 536, 570);
+    assert_eq!(checkpoint(&pipeline, &StageId::HEADERS), 570);
+    assert_eq!(checkpoint(&pipeline, &StageId::BODIES), 570);
+    let view = test_db.db.view().unwrap();
+    assert_eq!(view.get::<HeaderNumbers>(&tip_of(&chain, 571)).unwrap(), None);
+    drop(view);
+    pipeline.run(None).await.unwrap();
+    assert_chain_stored(&*test_db.db, &chain, 536, 600);
+}
