@@ -8,7 +8,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_primitives::B256;
-use snapsync::trie::{NoopSink, TrieBuilder, prove_range, verify_range_proof};
+use snapsync::trie::{
+    NoopSink, ProofLimits, TrieBuilder, prove_range, verify_range_proof, verify_range_proof_nodes,
+};
 use snapsync_testing::{SortedAccountLeaves, hash_builder_root};
 use std::time::{Duration, Instant};
 
@@ -72,6 +74,24 @@ fn verify_figures() {
         accounts / verify.as_secs_f64(),
         accounts / bare.as_secs_f64(),
         verify.as_secs_f64() / bare.as_secs_f64()
+    );
+    let limits = ProofLimits::default();
+    let (with_nodes, bare) = interleaved(
+        400,
+        || {
+            let verified =
+                verify_range_proof_nodes(root, first, &keys, &values, &proof, limits).unwrap();
+            assert!(verified.has_more);
+        },
+        || {
+            hash_builder_root(range);
+        },
+    );
+    println!(
+        "verify_512k_keeping_nodes: median_us={} bare_root_median_us={} ratio={:.3}",
+        with_nodes.as_micros(),
+        bare.as_micros(),
+        with_nodes.as_secs_f64() / bare.as_secs_f64()
     );
 }
 

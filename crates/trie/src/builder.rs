@@ -11,7 +11,7 @@
 //! built, not only the fixed-length-key tries of Ethereum's state.
 
 use crate::TrieBuildError;
-use alloy_primitives::{B256, Bytes, hex, keccak256};
+use alloy_primitives::{B256, Bytes, keccak256};
 use alloy_rlp::{Encodable, Header};
 use alloy_trie::{
     EMPTY_ROOT_HASH, Nibbles,
@@ -154,6 +154,8 @@ pub struct TrieBuilder<S> {
     key: Nibbles,
     value: Vec<u8>,
     has_pending: bool,
+    /// When set, the pending item is not a leaf but a subtree at path `key` known by this hash.
+    pending_hash: Option<B256>,
     leaves: u64,
 }
 
@@ -166,6 +168,7 @@ impl<S: NodeSink> TrieBuilder<S> {
             key: Nibbles::default(),
             value: Vec::new(),
             has_pending: false,
+            pending_hash: None,
             leaves: 0,
         }
     }
@@ -185,26 +188,72 @@ impl<S: NodeSink> TrieBuilder<S> {
         if key.len() > 32 {
             return Err(TrieBuildError::KeyTooLong { len: key.len() });
         }
+        self.add_leaf_nibbles(Nibbles::unpack(key), value)
+    }
+
+    /// [`TrieBuilder::add_leaf`] with the key already as nibbles (at most 64).
+    pub(crate) fn add_leaf_nibbles(
+        &mut self,
+        key: Nibbles,
+        value: &[u8],
+    ) -> Result<(), TrieBuildError> {
         if value.is_empty() {
-            return Err(TrieBuildError::EmptyValue { key: hex::encode_prefixed(key) });
+            return Err(TrieBuildError::EmptyValue { key: nibbles_hex(&key) });
         }
-        let key = Nibbles::unpack(key);
-        if self.has_pending {
-            if key <= self.key {
-                return Err(TrieBuildError::Unsorted {
-                    previous: nibbles_hex(&self.key),
-                    key: nibbles_hex(&key),
-                });
-            }
-            let divergence = self.key.common_prefix_length(&key);
-            self.place_pending(divergence)?;
-        }
+        self.advance_to(&key)?;
         self.key = key;
         self.value.clear();
         self.value.extend_from_slice(value);
-        self.has_pending = true;
+        self.pending_hash = None;
         self.leaves += 1;
         Ok(())
+    }
+
+    /// Adds a whole subtree known only by its hash: the node at `path` (non-empty) hashes to
+    /// `hash`. The subtree's own nodes are not emitted (the builder never sees them); the nodes
+    /// above it are, as for leaves. Like alloy-trie's `HashBuilder::add_branch`, this is how the
+    /// edges of a range proof join a range's leaves.
+    ///
+    /// # Errors
+    /// [`TrieBuildError::Unsorted`] when `path` is empty, not after the previous key, or a prefix of
+    /// it; [`TrieBuildError::Sink`] when the sink fails.
+    pub fn add_hashed_subtree(&mut self, path: Nibbles, hash: B256) -> Result<(), TrieBuildError> {
+        if path.is_empty() {
+            return Err(TrieBuildError::Unsorted {
+                previous: nibbles_hex(&self.key),
+                key: String::new(),
+            });
+        }
+        self.advance_to(&path)?;
+        self.key = path;
+        self.value.clear();
+        self.pending_hash = Some(hash);
+        Ok(())
+    }
+
+    /// Checks that `next` may follow the pending item, and places the pending item.
+    fn advance_to(&mut self, next: &Nibbles) -> Result<(), TrieBuildError> {
+        if self.has_pending {
+            let inside_pending_subtree = self.pending_hash.is_some() && next.starts_with(&self.key);
+            if *next <= self.key || inside_pending_subtree {
+                return Err(TrieBuildError::Unsorted {
+                    previous: nibbles_hex(&self.key),
+                    key: nibbles_hex(next),
+                });
+            }
+            let divergence = self.key.common_prefix_length(next);
+            self.place_pending(divergence)?;
+        }
+        self.has_pending = true;
+        Ok(())
+    }
+
+    /// What the pending item hands to the frame it hangs from.
+    fn pending_carry(&self) -> Carry {
+        match self.pending_hash {
+            None => Carry::Leaf,
+            Some(hash) => Carry::Branch { depth: self.key.len(), node: RlpNode::word_rlp(&hash) },
+        }
     }
 
     /// Completes the trie and returns its root and the sink.
@@ -218,7 +267,7 @@ impl<S: NodeSink> TrieBuilder<S> {
         if !self.has_pending {
             return Ok((EMPTY_ROOT_HASH, self.out.sink));
         }
-        let mut carry = Carry::Leaf;
+        let mut carry = self.pending_carry();
         while let Some(frame) = self.stack.last_mut() {
             self.out.attach(frame, carry, &self.key, &self.value)?;
             if frame.depth == 0 {
@@ -247,7 +296,7 @@ impl<S: NodeSink> TrieBuilder<S> {
     /// nibbles: completes every frame deeper than that and hangs the result below the frame at the
     /// divergence point (creating it if needed).
     fn place_pending(&mut self, divergence: usize) -> Result<(), TrieBuildError> {
-        let mut carry = Carry::Leaf;
+        let mut carry = self.pending_carry();
         while let Some(frame) = self.stack.last_mut().filter(|frame| frame.depth > divergence) {
             self.out.attach(frame, carry, &self.key, &self.value)?;
             carry = Carry::Branch { depth: frame.depth, node: self.out.branch(frame, &self.key)? };
@@ -433,6 +482,55 @@ mod tests {
         paths.sort();
         paths.dedup();
         assert_eq!(paths.len(), nodes.len(), "a path was emitted twice");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Replacing any hashed subtree by its hash gives the same root, and every node emitted
+        /// is a node of the full trie.
+        #[test]
+        fn hashed_subtrees_stand_in_for_their_leaves(
+            key_len in 1usize..=32,
+            raw in prop::collection::vec((prop::collection::vec(any::<u8>(), 32), prop::collection::vec(any::<u8>(), 1..40)), 2..150),
+            pick in any::<prop::sample::Index>(),
+        ) {
+            let leaves: BTreeMap<Vec<u8>, Vec<u8>> =
+                raw.into_iter().map(|(k, v)| (k[..key_len].to_vec(), v)).collect();
+            let (root, sink) = build(&leaves);
+            let subtrees: Vec<&(Nibbles, Bytes)> =
+                sink.nodes.iter().filter(|(path, _)| !path.is_empty()).collect();
+            if subtrees.is_empty() {
+                return Ok(());
+            }
+            let (path, node) = subtrees[pick.index(subtrees.len())];
+            let mut builder = TrieBuilder::new(VecSink::default());
+            let mut placed = false;
+            for (key, value) in &leaves {
+                let nibbles = Nibbles::unpack(key);
+                if nibbles.starts_with(path) {
+                    if !placed {
+                        builder.add_hashed_subtree(*path, keccak256(node)).unwrap();
+                        placed = true;
+                    }
+                    continue;
+                }
+                builder.add_leaf(key, value).unwrap();
+            }
+            let (partial_root, partial) = builder.finish().unwrap();
+            prop_assert_eq!(partial_root, root);
+            for emitted in &partial.nodes {
+                prop_assert!(sink.nodes.contains(emitted));
+            }
+            // Nothing may follow inside the hashed subtree.
+            let mut builder = TrieBuilder::new(NoopSink);
+            builder.add_hashed_subtree(*path, keccak256(node)).unwrap();
+            let inside = leaves.keys().find(|key| Nibbles::unpack(key).starts_with(path));
+            if let Some(inside) = inside {
+                let refused = matches!(builder.add_leaf(inside, b"x"), Err(TrieBuildError::Unsorted { .. }));
+                prop_assert!(refused);
+            }
+        }
     }
 
     proptest! {

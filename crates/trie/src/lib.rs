@@ -24,6 +24,9 @@ pub use error::{RangeProofError, StoredProofError, TrieBuildError};
 pub use node::{ChildRef, TrieNodeRef, decode_node};
 pub use prove::prove_range;
 pub use stored::{NodeSource, prove_stored};
-pub use verify::{ProofLimits, verify_range_proof, verify_range_proof_with_limits};
+pub use verify::{
+    ProofLimits, RangeNodes, verify_range_proof, verify_range_proof_nodes,
+    verify_range_proof_with_limits,
+};
 
 pub use alloy_trie::{EMPTY_ROOT_HASH, Nibbles};

@@ -16,10 +16,10 @@
 //! and by the key length (the walk descends at most one node per nibble).
 
 use crate::{
-    RangeProofError,
+    RangeProofError, TrieBuilder, VecSink,
     node::{ChildRef, TrieNodeRef, decode_node},
 };
-use alloy_primitives::{B256, hex, keccak256};
+use alloy_primitives::{B256, Bytes, hex, keccak256};
 use alloy_trie::{HashBuilder, Nibbles};
 use std::collections::HashMap;
 
@@ -88,15 +88,79 @@ where
     V: AsRef<[u8]>,
     P: AsRef<[u8]>,
 {
+    let (has_more, mut builder) =
+        feed_range(root, first_key, keys, values, proof, limits, HashBuilder::default())?;
+    check_root(root, builder.root())?;
+    Ok(has_more)
+}
+
+/// A verified range with the trie nodes computed while verifying it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeNodes {
+    /// Whether the trie has entries after the range's last key.
+    pub has_more: bool,
+    /// Every hashed node the range, its proof edges and the root form, with its path, children
+    /// before parents, the root last. All are nodes of the trusted trie (they hash up to its root),
+    /// so storing them saves hashing the leaves again; the nodes of all ranges of one root
+    /// together are that whole trie. Nodes below the proof's external subtrees are not included.
+    pub nodes: Vec<(Nibbles, Bytes)>,
+}
+
+/// [`verify_range_proof_with_limits`], also returning the trie nodes verification computed, so a
+/// syncing client hashes each leaf once: the nodes it stores are the ones verification built.
+///
+/// # Errors
+/// A [`RangeProofError`] saying why the range is not proven; then no node is returned.
+pub fn verify_range_proof_nodes<K, V, P>(
+    root: B256,
+    first_key: &[u8],
+    keys: &[K],
+    values: &[V],
+    proof: &[P],
+    limits: ProofLimits,
+) -> Result<RangeNodes, RangeProofError>
+where
+    K: AsRef<[u8]>,
+    V: AsRef<[u8]>,
+    P: AsRef<[u8]>,
+{
+    let builder = TrieBuilder::new(VecSink::default());
+    let (has_more, builder) = feed_range(root, first_key, keys, values, proof, limits, builder)?;
+    let (computed, sink) = builder
+        .finish()
+        .map_err(|_| invalid(Nibbles::default(), "proof subtrees overlap the range"))?;
+    check_root(root, computed)?;
+    Ok(RangeNodes { has_more, nodes: sink.nodes })
+}
+
+/// Checks the input, walks the proof's edges, and streams left externals, the leaves and right
+/// externals into `hasher` in key order. Returns `has_more` and the hasher, whose root the caller
+/// compares with the trusted one.
+fn feed_range<K, V, P, H>(
+    root: B256,
+    first_key: &[u8],
+    keys: &[K],
+    values: &[V],
+    proof: &[P],
+    limits: ProofLimits,
+    hasher: H,
+) -> Result<(bool, H), RangeProofError>
+where
+    K: AsRef<[u8]>,
+    V: AsRef<[u8]>,
+    P: AsRef<[u8]>,
+    H: RangeHasher,
+{
     check_leaves(keys, values)?;
+    let mut feed = OrderedFeed { hasher, last: None };
     if proof.is_empty() {
         // Without a proof the leaves are the whole trie; an origin given with them must still
         // not lie after the first of them. With no leaves either, the origin says nothing.
         if !keys.is_empty() {
             check_first_key(first_key, keys)?;
         }
-        verify_whole_trie(root, keys, values)?;
-        return Ok(false);
+        feed.leaves(keys, values)?;
+        return Ok((false, feed.hasher));
     }
     check_first_key(first_key, keys)?;
     let index = ProofIndex::new(proof, limits)?;
@@ -106,22 +170,21 @@ where
     if keys.is_empty() && (edges.range_leaf_seen || !edges.right.is_empty()) {
         return Err(RangeProofError::MoreEntriesAvailable);
     }
-
-    let mut feed = OrderedFeed::default();
     for external in &edges.left {
         feed.external(external)?;
     }
-    for (key, value) in keys.iter().zip(values) {
-        feed.leaf(Nibbles::unpack(key), value.as_ref())?;
-    }
+    feed.leaves(keys, values)?;
     for external in &edges.right {
         feed.external(external)?;
     }
-    let computed = feed.builder.root();
-    if computed != root {
-        return Err(RangeProofError::RootMismatch { expected: root, computed });
+    Ok((!edges.right.is_empty(), feed.hasher))
+}
+
+fn check_root(expected: B256, computed: B256) -> Result<(), RangeProofError> {
+    if computed != expected {
+        return Err(RangeProofError::RootMismatch { expected, computed });
     }
-    Ok(!edges.right.is_empty())
+    Ok(())
 }
 
 /// Checks the leaves alone: equal counts, strictly increasing keys of one length (1 to 32 bytes),
@@ -178,25 +241,6 @@ fn check_first_key<K: AsRef<[u8]>>(first_key: &[u8], keys: &[K]) -> Result<(), R
             first_key: hex::encode_prefixed(first_key),
             which: "first",
         });
-    }
-    Ok(())
-}
-
-/// No proof: the leaves must hash to the root on their own.
-fn verify_whole_trie<K: AsRef<[u8]>, V: AsRef<[u8]>>(
-    root: B256,
-    keys: &[K],
-    values: &[V],
-) -> Result<(), RangeProofError> {
-    let mut builder = HashBuilder::default();
-    for (key, value) in keys.iter().zip(values) {
-        // `check_leaves` proved the keys strictly increasing and of one length, so `add_leaf`'s
-        // ordering assertion holds.
-        builder.add_leaf(Nibbles::unpack(key), value.as_ref());
-    }
-    let computed = builder.root();
-    if computed != root {
-        return Err(RangeProofError::RootMismatch { expected: root, computed });
     }
     Ok(())
 }
@@ -448,29 +492,67 @@ fn invalid(path: Nibbles, reason: &'static str) -> RangeProofError {
     RangeProofError::InvalidNode { path, reason }
 }
 
-/// Feeds a `HashBuilder` and refuses, instead of panicking, anything not in strict key order.
-#[derive(Default)]
-struct OrderedFeed {
-    builder: HashBuilder,
+/// What the range is hashed with: alloy-trie's `HashBuilder` for a root only, snapsync's
+/// [`TrieBuilder`] when the nodes are wanted too. Input arrives in strict key order.
+trait RangeHasher {
+    fn leaf(&mut self, key: Nibbles, value: &[u8]) -> Result<(), RangeProofError>;
+    fn subtree(&mut self, path: Nibbles, hash: B256) -> Result<(), RangeProofError>;
+}
+
+impl RangeHasher for HashBuilder {
+    fn leaf(&mut self, key: Nibbles, value: &[u8]) -> Result<(), RangeProofError> {
+        self.add_leaf(key, value);
+        Ok(())
+    }
+
+    fn subtree(&mut self, path: Nibbles, hash: B256) -> Result<(), RangeProofError> {
+        self.add_branch(path, hash, false);
+        Ok(())
+    }
+}
+
+impl RangeHasher for TrieBuilder<VecSink> {
+    fn leaf(&mut self, key: Nibbles, value: &[u8]) -> Result<(), RangeProofError> {
+        self.add_leaf_nibbles(key, value).map_err(|_| invalid(key, "leaf out of order"))
+    }
+
+    fn subtree(&mut self, path: Nibbles, hash: B256) -> Result<(), RangeProofError> {
+        self.add_hashed_subtree(path, hash).map_err(|_| invalid(path, "subtree out of order"))
+    }
+}
+
+/// Feeds a [`RangeHasher`] and refuses, instead of panicking, anything not in strict key order.
+struct OrderedFeed<H> {
+    hasher: H,
     last: Option<Nibbles>,
 }
 
-impl OrderedFeed {
+impl<H: RangeHasher> OrderedFeed<H> {
     fn external(&mut self, external: &External) -> Result<(), RangeProofError> {
         match external {
             External::Subtree { path, hash } => {
                 self.check_order(path)?;
-                self.builder.add_branch(*path, *hash, false);
+                self.hasher.subtree(*path, *hash)
             }
-            External::Leaf { key, value } => self.leaf(*key, value)?,
+            External::Leaf { key, value } => self.leaf(*key, value),
+        }
+    }
+
+    /// The range's own leaves (`check_leaves` proved them strictly increasing and of one length).
+    fn leaves<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &mut self,
+        keys: &[K],
+        values: &[V],
+    ) -> Result<(), RangeProofError> {
+        for (key, value) in keys.iter().zip(values) {
+            self.leaf(Nibbles::unpack(key), value.as_ref())?;
         }
         Ok(())
     }
 
     fn leaf(&mut self, key: Nibbles, value: &[u8]) -> Result<(), RangeProofError> {
         self.check_order(&key)?;
-        self.builder.add_leaf(key, value);
-        Ok(())
+        self.hasher.leaf(key, value)
     }
 
     /// The edge walk yields disjoint subtrees in order, so this only fails on a logic error; it
@@ -489,7 +571,7 @@ impl OrderedFeed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prove_range;
+    use crate::{TrieBuilder, VecSink, prove_range};
     use proptest::prelude::*;
     use std::collections::BTreeMap;
 
@@ -553,6 +635,41 @@ mod tests {
             let first = &leaves[0].0;
             let proof = prove_range(leaves.iter().map(|(k, v)| (k, v)), first, None).unwrap();
             prop_assert_eq!(verify_range_proof(root, first, &none, &none, &proof), Err(RangeProofError::MoreEntriesAvailable));
+        }
+
+        /// Ranges that partition the key space, each verified with its nodes: every node returned is
+        /// a node of the trie, and together they are exactly the trie's nodes.
+        #[test]
+        fn range_nodes_together_are_the_trie(leaves in leaves_strategy(), cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6)) {
+            let mut builder = TrieBuilder::new(VecSink::default());
+            for (k, v) in &leaves {
+                builder.add_leaf(k, v).unwrap();
+            }
+            let (root, sink) = builder.finish().unwrap();
+            let trie: std::collections::BTreeSet<(Nibbles, Bytes)> = sink.nodes.into_iter().collect();
+
+            let mut bounds: Vec<usize> = cuts.iter().map(|cut| cut.index(leaves.len())).collect();
+            bounds.extend([0, leaves.len()]);
+            bounds.sort_unstable();
+            bounds.dedup();
+            let mut union = std::collections::BTreeSet::new();
+            for pair in bounds.windows(2) {
+                let range = &leaves[pair[0]..pair[1]];
+                let keys: Vec<_> = range.iter().map(|(k, _)| k.clone()).collect();
+                let values: Vec<_> = range.iter().map(|(_, v)| v.clone()).collect();
+                let proof = prove_range(leaves.iter().map(|(k, v)| (k, v)), &keys[0], Some(&keys[keys.len() - 1])).unwrap();
+                let verified = verify_range_proof_nodes(root, &keys[0], &keys, &values, &proof, ProofLimits::default()).unwrap();
+                prop_assert_eq!(verified.has_more, pair[1] < leaves.len());
+                for node in verified.nodes {
+                    prop_assert!(trie.contains(&node), "node at {:?} is not in the trie", node.0);
+                    union.insert(node);
+                }
+                // A tampered range returns no nodes.
+                let mut altered = values.clone();
+                altered[0].push(7);
+                prop_assert!(verify_range_proof_nodes(root, &keys[0], &keys, &altered, &proof, ProofLimits::default()).is_err());
+            }
+            prop_assert_eq!(union, trie);
         }
 
         #[test]
