@@ -10,34 +10,19 @@ use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
 use snapsync_etl::{Collector, CollectorConfig};
+use snapsync_testing::TestRng;
 use std::{hint::black_box, time::Duration};
 
 const BUFFER: usize = 64 * 1024 * 1024;
 const VALUE_LEN: usize = 100;
 
-/// SplitMix64.
-fn next_random(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-fn fill_random(state: &mut u64, bytes: &mut [u8]) {
-    for chunk in bytes.chunks_mut(8) {
-        let word = next_random(state).to_le_bytes();
-        chunk.copy_from_slice(&word[..chunk.len()]);
-    }
-}
-
 /// Inserts `entries` random entries, merges them, and returns how many came out.
 fn insert_and_merge(entries: u64) -> u64 {
     let mut collector = Collector::<B256, Vec<u8>>::new(CollectorConfig::new(BUFFER));
-    let (mut state, mut key, mut value) = (entries, B256::ZERO, vec![0; VALUE_LEN]);
+    let (mut rng, mut key, mut value) = (TestRng::new(entries), B256::ZERO, vec![0; VALUE_LEN]);
     for _ in 0..entries {
-        fill_random(&mut state, key.as_mut_slice());
-        fill_random(&mut state, &mut value);
+        rng.fill(key.as_mut_slice());
+        rng.fill(&mut value);
         collector.insert(&key, &value).unwrap();
     }
     let mut merged = 0;
