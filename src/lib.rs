@@ -1,5 +1,27 @@
 //! snapsync: verified snap/1 state sync for Ethereum execution clients.
+//!
+//! This facade re-exports the workspace's library crates under short names, so an embedder
+//! depends on one crate:
+//!
+//! - [`primitives`]: hashed keys, accounts, the snap/1 messages;
+//! - [`trie`]: range-proof verification and generation, the streaming trie builder;
+//! - [`etl`] and [`db`]: sorted bulk loading and the trie-backed database (redb or in memory);
+//! - [`net`]: the traits the embedder's network implements, and the peer scheduler;
+//! - [`fetch`]: the client side of snap/1, which verifies every reply;
+//! - [`server`]: a snap/1 server over a snapsync database;
+//! - [`stages`] and [`chain_stages`]: the staged pipeline and its headers and bodies stages;
+//! - [`genesis`]: genesis files and state dumps.
+//!
+//! The simulated network and test machinery (`snapsync-sim`, `snapsync-testing`) and the hive
+//! conformance runner are separate crates for tests and tools.
 
+pub use snapsync_chain_stages as chain_stages;
+pub use snapsync_db as db;
+pub use snapsync_etl as etl;
+pub use snapsync_fetch as fetch;
 pub use snapsync_genesis as genesis;
+pub use snapsync_net as net;
 pub use snapsync_primitives as primitives;
+pub use snapsync_server as server;
+pub use snapsync_stages as stages;
 pub use snapsync_trie as trie;
