@@ -1,0 +1,475 @@
+//! The settings of the snap sync stage, read from TOML.
+//!
+//! Durations are integer milliseconds in fields ending in `_ms`; sizes are integer bytes in
+//! fields ending in `_bytes`. Every field has a default, so a file names only what it changes.
+
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use serde::{Deserialize, Serialize};
+use snapsync_etl::CollectorConfig;
+use snapsync_fetch::FetchConfig;
+use snapsync_net::PeerSetConfig;
+
+use crate::{ConfigError, TomlError};
+
+const KIB: u64 = 1024;
+const MIB: u64 = 1024 * KIB;
+
+/// Every setting of the snap sync stage.
+///
+/// Read it with [`from_toml_str`](Self::from_toml_str) or [`load`](Self::load) (both validate);
+/// a built or edited value is checked with [`validate`](Self::validate). Missing fields and
+/// sections take their defaults; unknown ones are errors, so a misspelt setting is never
+/// silently ignored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SnapSyncConfig {
+    /// Code hashes asked for in one `GetByteCodes` request. Default 512; at most 1024, the most
+    /// a go-ethereum server answers. Lower it only if peers time out on bytecode requests.
+    pub bytecodes_per_request: u64,
+    /// Trie-node paths asked for in one `GetTrieNodes` request (healing). Default 384, as
+    /// go-ethereum; at most 1024. Lower it if healing requests time out.
+    pub trie_nodes_per_request: u64,
+    /// How many requests run at once.
+    pub concurrency: ConcurrencyConfig,
+    /// Request sizing, timeouts, backoff and retries.
+    pub requests: RequestsConfig,
+    /// How the account hash space is divided.
+    pub accounts: AccountsConfig,
+    /// How storage is requested.
+    pub storage: StorageConfig,
+    /// Which block's state is synced, and when it moves.
+    pub pivot: PivotConfig,
+    /// Sorting downloaded data before it is written.
+    pub etl: EtlConfig,
+}
+
+/// How many requests run at once (`[concurrency]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConcurrencyConfig {
+    /// Most requests in flight over all peers and kinds. Default 16. Raise it with many fast
+    /// peers (the sync is then bound by peers, not by this cap); lower it to spare bandwidth.
+    pub max_requests: u64,
+    /// Most requests in flight to one peer. Default 4. The peer set gives a peer several only
+    /// when one request cannot keep it busy; lower it for fragile peers.
+    pub max_in_flight_per_peer: usize,
+}
+
+/// Request sizing, timeouts, backoff and retries (`[requests]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RequestsConfig {
+    /// Smallest response budget a request asks for, and a new peer's first budget. Default
+    /// 64 KiB (65536). Smaller requests are dominated by latency.
+    pub min_request_bytes: u64,
+    /// Largest response budget a request asks for. Default 2 MiB (2097152), the most
+    /// go-ethereum serves in one response; at most 16 MiB, the devp2p message limit.
+    pub max_request_bytes: u64,
+    /// How long one request should take, in ms: its budget is the peer's measured throughput
+    /// times this. Default 1000. Longer means fewer, larger requests; shorter means cheaper
+    /// losses and finer scheduling.
+    pub target_round_trip_ms: u64,
+    /// Shortest request timeout, in ms. Default 2000. Raise it on high-latency links.
+    pub timeout_min_ms: u64,
+    /// Longest request timeout (and a peer's first timeout), in ms. Default 30000.
+    pub timeout_max_ms: u64,
+    /// Rest after a peer's first consecutive failure, in ms; doubles with each further one.
+    /// Default 1000.
+    pub backoff_base_ms: u64,
+    /// Longest rest, in ms. Default 64000 (the base doubled six times).
+    pub backoff_cap_ms: u64,
+    /// Attempts (each to the best available peer) before a request, and the sync, fails.
+    /// Default 32. Raise it on networks with many unreliable peers.
+    pub max_attempts: u32,
+}
+
+/// How the account hash space is divided (`[accounts]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccountsConfig {
+    /// Equal chunks the 2^256 account hash space is split into, downloaded concurrently and
+    /// resumed independently. Default 16, as go-ethereum. More chunks give more parallelism with
+    /// many peers, at more proof overhead.
+    pub chunks: u64,
+}
+
+/// How storage is requested (`[storage]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Accounts whose storage is asked for in one `GetStorageRanges` request. Default 128.
+    /// Small contracts are batched so that a request carries more than proofs.
+    pub accounts_per_batch: u64,
+    /// Storage slots beyond which a contract counts as huge and its slot hash space is split
+    /// into [`split_sub_ranges`](Self::split_sub_ranges) ranges fetched concurrently. Default
+    /// 100000. Lower it to parallelise more contracts.
+    pub split_threshold_slots: u64,
+    /// Sub-ranges a huge contract's storage is split into. Default 16; at least 2.
+    pub split_sub_ranges: u64,
+}
+
+/// Which block's state is synced, and when it moves (`[pivot]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PivotConfig {
+    /// Blocks between the chain tip and the pivot when it is chosen. Default 64, as
+    /// go-ethereum: deep enough to be past reorgs. At least 1.
+    pub distance: u64,
+    /// The pivot moves (to `distance` behind the tip) once the tip is this many blocks ahead
+    /// of it. Default 120. Must exceed `distance` and stay below 128: peers serve the state of
+    /// about the 128 most recent blocks only, and a pivot older than that cannot be served.
+    pub move_distance: u64,
+}
+
+/// Sorting downloaded data before it is written (`[etl]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EtlConfig {
+    /// Memory of the in-memory sort buffer before it spills to a sorted run file. Default
+    /// 256 MiB (268435456); at least 1 MiB. Larger means fewer runs and a faster merge.
+    pub buffer_bytes: usize,
+    /// Directory the run files go to. Default (unset): `<datadir>/etl`. It must exist when the
+    /// sync starts, be on a disk with room for the state, and not be a RAM-backed tmpfs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+}
+
+impl SnapSyncConfig {
+    /// Default [`bytecodes_per_request`](Self::bytecodes_per_request).
+    pub const DEFAULT_BYTECODES_PER_REQUEST: u64 = 512;
+    /// Default [`trie_nodes_per_request`](Self::trie_nodes_per_request).
+    pub const DEFAULT_TRIE_NODES_PER_REQUEST: u64 = 384;
+    /// Most bytecodes or trie nodes one request may ask for: go-ethereum serves no more.
+    pub const MAX_ITEMS_PER_REQUEST: u64 = 1024;
+    /// Largest accepted `requests.max_request_bytes`: the devp2p message limit.
+    pub const MAX_REQUEST_BYTES_LIMIT: u64 = 16 * MIB;
+    /// Longest accepted duration: one day, as [`PeerSetConfig::MAX_DURATION`].
+    pub const MAX_DURATION_MS: u64 = 24 * 60 * 60 * 1000;
+    /// Recent blocks whose state peers serve; the pivot must move before falling this far back.
+    pub const SERVED_ROOTS: u64 = 128;
+    /// Smallest accepted `etl.buffer_bytes`: 1 MiB.
+    pub const MIN_ETL_BUFFER_BYTES: usize = 1024 * 1024;
+
+    /// Parses and [validates](Self::validate) a TOML configuration; missing fields keep their
+    /// defaults.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Toml`] (with line and column) for malformed TOML, a wrong type or an
+    /// unknown field; the errors of [`validate`](Self::validate).
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        let config: Self = toml::from_str(text).map_err(|error| TomlError::new(&error, text))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads, parses and validates the TOML file at `path`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Read`] when the file cannot be read; otherwise as
+    /// [`from_toml_str`](Self::from_toml_str).
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Self::from_toml_str(&text)
+    }
+
+    /// The configuration as TOML, every field written (except an unset `etl.dir`).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Serialize`] when `etl.dir` is not valid UTF-8.
+    pub fn to_toml_string(&self) -> Result<String, ConfigError> {
+        Ok(toml::to_string(self)?)
+    }
+
+    /// Checks every setting, alone and against the others.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`], naming the field, its value and the rule, for: a zero count,
+    /// size or duration; a duration over a day; `requests.min_request_bytes` above
+    /// `requests.max_request_bytes`, `requests.max_request_bytes` above 16 MiB;
+    /// `requests.timeout_min_ms` above `requests.timeout_max_ms`; `requests.backoff_base_ms`
+    /// above `requests.backoff_cap_ms`; `bytecodes_per_request` or `trie_nodes_per_request`
+    /// above 1024; `storage.split_sub_ranges` below 2; `pivot.move_distance` not above
+    /// `pivot.distance` or not below 128; `etl.buffer_bytes` below 1 MiB.
+    /// [`ConfigError::EmptyEtlDir`] for an empty `etl.dir`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_counts()?;
+        self.requests.validate()?;
+        self.pivot.validate()?;
+        self.etl.validate()
+    }
+
+    fn validate_counts(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("bytecodes_per_request", self.bytecodes_per_request),
+            ("trie_nodes_per_request", self.trie_nodes_per_request),
+            ("concurrency.max_requests", self.concurrency.max_requests),
+            ("concurrency.max_in_flight_per_peer", as_u64(self.concurrency.max_in_flight_per_peer)),
+            ("accounts.chunks", self.accounts.chunks),
+            ("storage.accounts_per_batch", self.storage.accounts_per_batch),
+            ("storage.split_threshold_slots", self.storage.split_threshold_slots),
+        ];
+        for (field, value) in positive {
+            at_least(field, value, 1, "must be at least 1")?;
+        }
+        at_least(
+            "storage.split_sub_ranges",
+            self.storage.split_sub_ranges,
+            2,
+            "must be at least 2 (one range is no split)",
+        )?;
+        for (field, value) in [
+            ("bytecodes_per_request", self.bytecodes_per_request),
+            ("trie_nodes_per_request", self.trie_nodes_per_request),
+        ] {
+            at_most(
+                field,
+                value,
+                Self::MAX_ITEMS_PER_REQUEST,
+                "must be at most 1024, the most a snap/1 server answers",
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The peer set's settings: request sizes, in-flight limit, timeouts and backoff from
+    /// [`requests`](Self::requests) and [`concurrency`](Self::concurrency); the timeout multiple
+    /// and measurement impact keep [`PeerSetConfig`]'s defaults.
+    pub fn peer_set_config(&self) -> PeerSetConfig {
+        let requests = &self.requests;
+        PeerSetConfig {
+            min_request_bytes: requests.min_request_bytes,
+            max_request_bytes: requests.max_request_bytes,
+            target_round_trip: Duration::from_millis(requests.target_round_trip_ms),
+            max_in_flight_per_peer: self.concurrency.max_in_flight_per_peer,
+            timeout_min: Duration::from_millis(requests.timeout_min_ms),
+            timeout_max: Duration::from_millis(requests.timeout_max_ms),
+            backoff_base: Duration::from_millis(requests.backoff_base_ms),
+            backoff_cap: Duration::from_millis(requests.backoff_cap_ms),
+            ..PeerSetConfig::default()
+        }
+    }
+
+    /// The fetcher's settings: [`requests.max_attempts`](RequestsConfig::max_attempts); the
+    /// peer wait and idle poll keep [`FetchConfig`]'s defaults.
+    pub fn fetch_config(&self) -> FetchConfig {
+        FetchConfig { max_attempts: self.requests.max_attempts, ..FetchConfig::default() }
+    }
+
+    /// The ETL collectors' settings: [`etl.buffer_bytes`](EtlConfig::buffer_bytes), spilling
+    /// into [`etl.dir`](EtlConfig::dir) or else `datadir/etl`. The directory is not created
+    /// here; it must exist before the first spill. I/O buffers and merge fan-in keep
+    /// [`CollectorConfig`]'s defaults.
+    pub fn collector_config(&self, datadir: &Path) -> CollectorConfig {
+        CollectorConfig::new(self.etl.buffer_bytes).with_temp_dir(self.etl.etl_dir(datadir))
+    }
+}
+
+impl RequestsConfig {
+    /// Default [`min_request_bytes`](Self::min_request_bytes): 64 KiB.
+    pub const DEFAULT_MIN_REQUEST_BYTES: u64 = 64 * KIB;
+    /// Default [`max_request_bytes`](Self::max_request_bytes): 2 MiB.
+    pub const DEFAULT_MAX_REQUEST_BYTES: u64 = 2 * MIB;
+    /// Default [`target_round_trip_ms`](Self::target_round_trip_ms): 1 s.
+    pub const DEFAULT_TARGET_ROUND_TRIP_MS: u64 = 1_000;
+    /// Default [`timeout_min_ms`](Self::timeout_min_ms): 2 s.
+    pub const DEFAULT_TIMEOUT_MIN_MS: u64 = 2_000;
+    /// Default [`timeout_max_ms`](Self::timeout_max_ms): 30 s.
+    pub const DEFAULT_TIMEOUT_MAX_MS: u64 = 30_000;
+    /// Default [`backoff_base_ms`](Self::backoff_base_ms): 1 s.
+    pub const DEFAULT_BACKOFF_BASE_MS: u64 = 1_000;
+    /// Default [`backoff_cap_ms`](Self::backoff_cap_ms): 64 s.
+    pub const DEFAULT_BACKOFF_CAP_MS: u64 = 64_000;
+    /// Default [`max_attempts`](Self::max_attempts).
+    pub const DEFAULT_MAX_ATTEMPTS: u32 = 32;
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        at_least("requests.min_request_bytes", self.min_request_bytes, 1, "must be at least 1")?;
+        at_most(
+            "requests.max_request_bytes",
+            self.max_request_bytes,
+            SnapSyncConfig::MAX_REQUEST_BYTES_LIMIT,
+            "must be at most 16777216 (16 MiB), the devp2p message limit",
+        )?;
+        not_above(
+            ("requests.min_request_bytes", self.min_request_bytes),
+            ("requests.max_request_bytes", self.max_request_bytes),
+        )?;
+        let durations = [
+            ("requests.target_round_trip_ms", self.target_round_trip_ms),
+            ("requests.timeout_min_ms", self.timeout_min_ms),
+            ("requests.timeout_max_ms", self.timeout_max_ms),
+            ("requests.backoff_base_ms", self.backoff_base_ms),
+            ("requests.backoff_cap_ms", self.backoff_cap_ms),
+        ];
+        for (field, value) in durations {
+            at_least(field, value, 1, "must be at least 1 ms")?;
+            at_most(
+                field,
+                value,
+                SnapSyncConfig::MAX_DURATION_MS,
+                "must be at most 86400000 ms (one day)",
+            )?;
+        }
+        not_above(
+            ("requests.timeout_min_ms", self.timeout_min_ms),
+            ("requests.timeout_max_ms", self.timeout_max_ms),
+        )?;
+        not_above(
+            ("requests.backoff_base_ms", self.backoff_base_ms),
+            ("requests.backoff_cap_ms", self.backoff_cap_ms),
+        )?;
+        at_least("requests.max_attempts", u64::from(self.max_attempts), 1, "must be at least 1")
+    }
+}
+
+impl PivotConfig {
+    /// Default [`distance`](Self::distance).
+    pub const DEFAULT_DISTANCE: u64 = 64;
+    /// Default [`move_distance`](Self::move_distance).
+    pub const DEFAULT_MOVE_DISTANCE: u64 = 120;
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        at_least("pivot.distance", self.distance, 1, "must be at least 1")?;
+        if self.move_distance <= self.distance {
+            return Err(ConfigError::Invalid {
+                field: "pivot.move_distance",
+                value: self.move_distance,
+                rule: format!("must exceed pivot.distance ({})", self.distance),
+            });
+        }
+        if self.move_distance >= SnapSyncConfig::SERVED_ROOTS {
+            return Err(ConfigError::Invalid {
+                field: "pivot.move_distance",
+                value: self.move_distance,
+                rule: "must be below 128: peers serve the state of the last 128 blocks only"
+                    .to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl EtlConfig {
+    /// Default [`buffer_bytes`](Self::buffer_bytes): 256 MiB.
+    pub const DEFAULT_BUFFER_BYTES: usize = 256 * 1024 * 1024;
+
+    /// The run-file directory: [`dir`](Self::dir), or else `datadir/etl`.
+    pub fn etl_dir(&self, datadir: &Path) -> PathBuf {
+        self.dir.clone().unwrap_or_else(|| datadir.join("etl"))
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        at_least(
+            "etl.buffer_bytes",
+            as_u64(self.buffer_bytes),
+            as_u64(SnapSyncConfig::MIN_ETL_BUFFER_BYTES),
+            "must be at least 1048576 (1 MiB)",
+        )?;
+        if self.dir.as_ref().is_some_and(|dir| dir.as_os_str().is_empty()) {
+            return Err(ConfigError::EmptyEtlDir);
+        }
+        Ok(())
+    }
+}
+
+impl Default for ConcurrencyConfig {
+    fn default() -> Self {
+        Self {
+            max_requests: 16,
+            max_in_flight_per_peer: PeerSetConfig::DEFAULT_MAX_IN_FLIGHT_PER_PEER,
+        }
+    }
+}
+
+impl Default for RequestsConfig {
+    fn default() -> Self {
+        Self {
+            min_request_bytes: Self::DEFAULT_MIN_REQUEST_BYTES,
+            max_request_bytes: Self::DEFAULT_MAX_REQUEST_BYTES,
+            target_round_trip_ms: Self::DEFAULT_TARGET_ROUND_TRIP_MS,
+            timeout_min_ms: Self::DEFAULT_TIMEOUT_MIN_MS,
+            timeout_max_ms: Self::DEFAULT_TIMEOUT_MAX_MS,
+            backoff_base_ms: Self::DEFAULT_BACKOFF_BASE_MS,
+            backoff_cap_ms: Self::DEFAULT_BACKOFF_CAP_MS,
+            max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
+        }
+    }
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        Self { chunks: 16 }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self { accounts_per_batch: 128, split_threshold_slots: 100_000, split_sub_ranges: 16 }
+    }
+}
+
+impl Default for PivotConfig {
+    fn default() -> Self {
+        Self { distance: Self::DEFAULT_DISTANCE, move_distance: Self::DEFAULT_MOVE_DISTANCE }
+    }
+}
+
+impl Default for EtlConfig {
+    fn default() -> Self {
+        Self { buffer_bytes: Self::DEFAULT_BUFFER_BYTES, dir: None }
+    }
+}
+
+impl Default for SnapSyncConfig {
+    fn default() -> Self {
+        Self {
+            bytecodes_per_request: Self::DEFAULT_BYTECODES_PER_REQUEST,
+            trie_nodes_per_request: Self::DEFAULT_TRIE_NODES_PER_REQUEST,
+            concurrency: ConcurrencyConfig::default(),
+            requests: RequestsConfig::default(),
+            accounts: AccountsConfig::default(),
+            storage: StorageConfig::default(),
+            pivot: PivotConfig::default(),
+            etl: EtlConfig::default(),
+        }
+    }
+}
+
+fn as_u64(value: usize) -> u64 {
+    u64::try_from(value).unwrap_or(u64::MAX)
+}
+
+fn at_least(field: &'static str, value: u64, min: u64, rule: &str) -> Result<(), ConfigError> {
+    if value < min {
+        return Err(ConfigError::Invalid { field, value, rule: rule.to_owned() });
+    }
+    Ok(())
+}
+
+fn at_most(field: &'static str, value: u64, max: u64, rule: &str) -> Result<(), ConfigError> {
+    if value > max {
+        return Err(ConfigError::Invalid { field, value, rule: rule.to_owned() });
+    }
+    Ok(())
+}
+
+/// `low` must not exceed `high`; the error names `low`.
+fn not_above(low: (&'static str, u64), high: (&'static str, u64)) -> Result<(), ConfigError> {
+    if low.1 > high.1 {
+        return Err(ConfigError::Invalid {
+            field: low.0,
+            value: low.1,
+            rule: format!("must not exceed {} ({})", high.0, high.1),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,355 @@
+//! `SnapSyncConfig`: defaults, TOML round trips, overrides, and every validation rule.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use proptest::prelude::*;
+use snapsync_snap_sync::{ConfigError, SnapSyncConfig};
+
+/// The field, value and rule of `config`'s validation error, if it is [`ConfigError::Invalid`].
+fn invalid(config: &SnapSyncConfig) -> Option<(&'static str, u64, String)> {
+    match config.validate() {
+        Err(ConfigError::Invalid { field, value, rule }) => Some((field, value, rule)),
+        _ => None,
+    }
+}
+
+#[test]
+fn defaults_validate_and_match_the_documentation() {
+    let config = SnapSyncConfig::default();
+    config.validate().unwrap();
+    assert_eq!(config.concurrency.max_requests, 16);
+    assert_eq!(config.concurrency.max_in_flight_per_peer, 4);
+    assert_eq!(config.requests.min_request_bytes, 64 * 1024);
+    assert_eq!(config.requests.max_request_bytes, 2 * 1024 * 1024);
+    assert_eq!(config.requests.target_round_trip_ms, 1_000);
+    assert_eq!(config.requests.timeout_min_ms, 2_000);
+    assert_eq!(config.requests.timeout_max_ms, 30_000);
+    assert_eq!(config.requests.backoff_base_ms, 1_000);
+    assert_eq!(config.requests.backoff_cap_ms, 64_000);
+    assert_eq!(config.requests.max_attempts, 32);
+    assert_eq!(config.accounts.chunks, 16);
+    assert_eq!(config.storage.accounts_per_batch, 128);
+    assert_eq!(config.storage.split_threshold_slots, 100_000);
+    assert_eq!(config.storage.split_sub_ranges, 16);
+    assert_eq!(config.bytecodes_per_request, 512);
+    assert_eq!(config.trie_nodes_per_request, 384);
+    assert_eq!(config.pivot.distance, 64);
+    assert_eq!(config.pivot.move_distance, 120);
+    assert_eq!(config.etl.buffer_bytes, 256 * 1024 * 1024);
+    assert_eq!(config.etl.dir, None);
+}
+
+#[test]
+fn empty_toml_is_the_default() {
+    assert_eq!(SnapSyncConfig::from_toml_str("").unwrap(), SnapSyncConfig::default());
+}
+
+#[test]
+fn default_round_trips_through_toml_exactly() {
+    let text = SnapSyncConfig::default().to_toml_string().unwrap();
+    let parsed = SnapSyncConfig::from_toml_str(&text).unwrap();
+    assert_eq!(parsed, SnapSyncConfig::default());
+    assert_eq!(parsed.to_toml_string().unwrap(), text);
+    // Every field is written out.
+    for name in ["bytecodes_per_request", "[concurrency]", "timeout_min_ms", "move_distance"] {
+        assert!(text.contains(name), "{name} missing from\n{text}");
+    }
+}
+
+#[test]
+fn a_custom_config_with_an_etl_dir_round_trips() {
+    let mut config = SnapSyncConfig::default();
+    config.etl.dir = Some(PathBuf::from("/var/lib/snapsync/etl"));
+    config.pivot.distance = 10;
+    config.requests.max_attempts = 5;
+    let text = config.to_toml_string().unwrap();
+    assert_eq!(SnapSyncConfig::from_toml_str(&text).unwrap(), config);
+}
+
+#[test]
+fn a_partial_toml_overrides_only_what_it_names() {
+    let text = "trie_nodes_per_request = 100\n\n[requests]\ntimeout_min_ms = 500\n\n[etl]\ndir = \"/tmp/etl\"\n";
+    let config = SnapSyncConfig::from_toml_str(text).unwrap();
+    let mut expected = SnapSyncConfig { trie_nodes_per_request: 100, ..Default::default() };
+    expected.requests.timeout_min_ms = 500;
+    expected.etl.dir = Some(PathBuf::from("/tmp/etl"));
+    assert_eq!(config, expected);
+}
+
+#[test]
+fn unknown_fields_are_errors_naming_them() {
+    for (text, name, line) in [
+        ("typo_field = 1\n", "typo_field", 1),
+        ("[requests]\ntimeout_ms = 5\n", "timeout_ms", 2),
+        ("[nonsense]\n", "nonsense", 1),
+    ] {
+        let error = SnapSyncConfig::from_toml_str(text).unwrap_err();
+        let ConfigError::Toml(toml) = &error else { panic!("{error:?}") };
+        assert!(toml.message.contains(&format!("unknown field `{name}`")), "{error}");
+        assert_eq!(toml.line, Some(line), "{error}");
+        assert!(error.to_string().contains(name));
+    }
+}
+
+#[test]
+fn malformed_toml_reports_the_line() {
+    let error =
+        SnapSyncConfig::from_toml_str("[pivot]\ndistance = 64\nmove_distance = = 3\n").unwrap_err();
+    let ConfigError::Toml(toml) = &error else { panic!("{error:?}") };
+    assert_eq!(toml.line, Some(3), "{error}");
+    assert!(toml.column.is_some());
+    assert!(error.to_string().starts_with("invalid TOML at line 3, column"), "{error}");
+
+    // A wrong type is located too.
+    let error = SnapSyncConfig::from_toml_str("\n[pivot]\ndistance = \"far\"\n").unwrap_err();
+    let ConfigError::Toml(toml) = &error else { panic!("{error:?}") };
+    assert_eq!(toml.line, Some(3), "{error}");
+
+    // Negative numbers into unsigned fields are errors, not wrap-arounds.
+    let error = SnapSyncConfig::from_toml_str("[accounts]\nchunks = -1\n").unwrap_err();
+    assert!(matches!(error, ConfigError::Toml(_)), "{error}");
+}
+
+#[test]
+fn from_toml_str_validates() {
+    let error = SnapSyncConfig::from_toml_str("[pivot]\nmove_distance = 200\n").unwrap_err();
+    assert_eq!(error.field(), Some("pivot.move_distance"));
+    assert_eq!(
+        error.to_string(),
+        "pivot.move_distance = 200 is invalid: must be below 128: peers serve the state of the \
+         last 128 blocks only"
+    );
+}
+
+#[test]
+fn zero_values_are_rejected_naming_the_field() {
+    type Set = fn(&mut SnapSyncConfig);
+    let cases: [(&str, Set); 18] = [
+        ("bytecodes_per_request", |c| c.bytecodes_per_request = 0),
+        ("trie_nodes_per_request", |c| c.trie_nodes_per_request = 0),
+        ("concurrency.max_requests", |c| c.concurrency.max_requests = 0),
+        ("concurrency.max_in_flight_per_peer", |c| c.concurrency.max_in_flight_per_peer = 0),
+        ("accounts.chunks", |c| c.accounts.chunks = 0),
+        ("storage.accounts_per_batch", |c| c.storage.accounts_per_batch = 0),
+        ("storage.split_threshold_slots", |c| c.storage.split_threshold_slots = 0),
+        ("storage.split_sub_ranges", |c| c.storage.split_sub_ranges = 0),
+        ("requests.min_request_bytes", |c| c.requests.min_request_bytes = 0),
+        ("requests.min_request_bytes", |c| c.requests.max_request_bytes = 0),
+        ("requests.target_round_trip_ms", |c| c.requests.target_round_trip_ms = 0),
+        ("requests.timeout_min_ms", |c| c.requests.timeout_min_ms = 0),
+        ("requests.timeout_max_ms", |c| {
+            c.requests.timeout_min_ms = 1;
+            c.requests.timeout_max_ms = 0;
+        }),
+        ("requests.backoff_base_ms", |c| c.requests.backoff_base_ms = 0),
+        ("requests.backoff_cap_ms", |c| {
+            c.requests.backoff_base_ms = 1;
+            c.requests.backoff_cap_ms = 0;
+        }),
+        ("requests.max_attempts", |c| c.requests.max_attempts = 0),
+        ("pivot.distance", |c| c.pivot.distance = 0),
+        ("etl.buffer_bytes", |c| c.etl.buffer_bytes = 0),
+    ];
+    for (field, set) in cases {
+        let mut config = SnapSyncConfig::default();
+        set(&mut config);
+        let (named, _, rule) = invalid(&config).unwrap();
+        assert_eq!(named, field, "rule: {rule}");
+    }
+}
+
+#[test]
+fn inverted_bounds_name_both_fields() {
+    let mut config = SnapSyncConfig::default();
+    config.requests.min_request_bytes = 4 * 1024 * 1024;
+    assert_eq!(
+        config.validate().unwrap_err().to_string(),
+        "requests.min_request_bytes = 4194304 is invalid: must not exceed \
+         requests.max_request_bytes (2097152)"
+    );
+
+    let mut config = SnapSyncConfig::default();
+    config.requests.timeout_min_ms = 40_000;
+    let (field, value, rule) = invalid(&config).unwrap();
+    assert_eq!((field, value), ("requests.timeout_min_ms", 40_000));
+    assert_eq!(rule, "must not exceed requests.timeout_max_ms (30000)");
+
+    let mut config = SnapSyncConfig::default();
+    config.requests.backoff_base_ms = 100_000;
+    let (field, _, rule) = invalid(&config).unwrap();
+    assert_eq!(field, "requests.backoff_base_ms");
+    assert!(rule.contains("requests.backoff_cap_ms (64000)"), "{rule}");
+}
+
+#[test]
+fn limits_are_enforced() {
+    let mut config = SnapSyncConfig::default();
+    config.requests.max_request_bytes = 16 * 1024 * 1024 + 1;
+    assert_eq!(invalid(&config).unwrap().0, "requests.max_request_bytes");
+
+    let mut config = SnapSyncConfig::default();
+    config.requests.backoff_cap_ms = 24 * 60 * 60 * 1000 + 1;
+    let (field, _, rule) = invalid(&config).unwrap();
+    assert_eq!(field, "requests.backoff_cap_ms");
+    assert!(rule.contains("one day"), "{rule}");
+
+    let mut config = SnapSyncConfig::default();
+    config.storage.split_sub_ranges = 1;
+    assert_eq!(invalid(&config).unwrap().0, "storage.split_sub_ranges");
+}
+
+#[test]
+fn per_request_counts_are_capped_at_1024() {
+    let mut config = SnapSyncConfig {
+        bytecodes_per_request: 1024,
+        trie_nodes_per_request: 1024,
+        ..Default::default()
+    };
+    config.validate().unwrap();
+
+    config.bytecodes_per_request = 1025;
+    let (field, value, rule) = invalid(&config).unwrap();
+    assert_eq!((field, value), ("bytecodes_per_request", 1025));
+    assert!(rule.contains("1024"), "{rule}");
+
+    config.bytecodes_per_request = 512;
+    config.trie_nodes_per_request = 2000;
+    assert_eq!(invalid(&config).unwrap().0, "trie_nodes_per_request");
+}
+
+#[test]
+fn the_pivot_moves_after_its_distance_and_before_128() {
+    let mut config = SnapSyncConfig::default();
+    for (distance, move_distance, ok) in
+        [(64, 64, false), (64, 63, false), (64, 65, true), (64, 127, true), (64, 128, false)]
+    {
+        config.pivot.distance = distance;
+        config.pivot.move_distance = move_distance;
+        if ok {
+            config.validate().unwrap();
+        } else {
+            let (field, value, _) = invalid(&config).unwrap();
+            assert_eq!((field, value), ("pivot.move_distance", move_distance));
+        }
+    }
+    config.pivot.distance = 64;
+    config.pivot.move_distance = 64;
+    assert_eq!(
+        config.validate().unwrap_err().to_string(),
+        "pivot.move_distance = 64 is invalid: must exceed pivot.distance (64)"
+    );
+}
+
+#[test]
+fn the_etl_buffer_and_dir_are_checked() {
+    let mut config = SnapSyncConfig::default();
+    config.etl.buffer_bytes = 1024 * 1024;
+    config.validate().unwrap();
+    config.etl.buffer_bytes = 1024 * 1024 - 1;
+    let (field, value, rule) = invalid(&config).unwrap();
+    assert_eq!((field, value), ("etl.buffer_bytes", 1_048_575));
+    assert!(rule.contains("1 MiB"), "{rule}");
+
+    let error = SnapSyncConfig::from_toml_str("[etl]\ndir = \"\"\n").unwrap_err();
+    assert!(matches!(error, ConfigError::EmptyEtlDir), "{error}");
+    assert_eq!(error.field(), Some("etl.dir"));
+}
+
+#[test]
+fn conversions_carry_the_settings() {
+    let text = "[concurrency]\nmax_in_flight_per_peer = 2\n\n[requests]\nmin_request_bytes = 1000\n\
+                max_request_bytes = 5000\ntarget_round_trip_ms = 1500\ntimeout_min_ms = 300\n\
+                timeout_max_ms = 9000\nbackoff_base_ms = 250\nbackoff_cap_ms = 4000\n\
+                max_attempts = 7\n\n[etl]\nbuffer_bytes = 2097152\n";
+    let config = SnapSyncConfig::from_toml_str(text).unwrap();
+
+    let peers = config.peer_set_config();
+    peers.validate().unwrap();
+    assert_eq!(peers.min_request_bytes, 1000);
+    assert_eq!(peers.max_request_bytes, 5000);
+    assert_eq!(peers.target_round_trip, Duration::from_millis(1500));
+    assert_eq!(peers.max_in_flight_per_peer, 2);
+    assert_eq!(peers.timeout_min, Duration::from_millis(300));
+    assert_eq!(peers.timeout_max, Duration::from_secs(9));
+    assert_eq!(peers.backoff_base, Duration::from_millis(250));
+    assert_eq!(peers.backoff_cap, Duration::from_secs(4));
+
+    assert_eq!(config.fetch_config().max_attempts, 7);
+
+    let collector = config.collector_config(Path::new("/data"));
+    assert_eq!(collector.buffer_capacity, 2 * 1024 * 1024);
+    assert_eq!(collector.temp_dir, Some(PathBuf::from("/data/etl")));
+
+    let mut custom = config;
+    custom.etl.dir = Some(PathBuf::from("/fast/etl"));
+    assert_eq!(
+        custom.collector_config(Path::new("/data")).temp_dir,
+        Some(PathBuf::from("/fast/etl"))
+    );
+}
+
+#[test]
+fn default_conversions_match_the_components_defaults() {
+    let config = SnapSyncConfig::default();
+    assert_eq!(config.peer_set_config(), snapsync_net::PeerSetConfig::default());
+    assert_eq!(config.fetch_config(), snapsync_fetch::FetchConfig::default());
+}
+
+#[test]
+fn load_reads_files_and_reports_missing_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snap-sync.toml");
+    std::fs::write(&path, "[accounts]\nchunks = 32\n").unwrap();
+    assert_eq!(SnapSyncConfig::load(&path).unwrap().accounts.chunks, 32);
+
+    let missing = dir.path().join("missing.toml");
+    let error = SnapSyncConfig::load(&missing).unwrap_err();
+    assert!(matches!(error, ConfigError::Read { .. }), "{error}");
+    assert!(error.to_string().contains("missing.toml"), "{error}");
+}
+
+#[test]
+fn the_documented_example_parses() {
+    let doc = include_str!("../../../docs/configuration.md");
+    let start = doc.find("```toml\n").expect("an example TOML block") + "```toml\n".len();
+    let end = start + doc[start..].find("```").expect("a closed block");
+    let config = SnapSyncConfig::from_toml_str(&doc[start..end]).unwrap();
+    // The example spells out the defaults, with the ETL directory set.
+    let mut expected = SnapSyncConfig::default();
+    expected.etl.dir = Some(PathBuf::from("/var/lib/snapsync/etl"));
+    assert_eq!(config, expected);
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_text_never_panics(text in any::<String>()) {
+        let _ = SnapSyncConfig::from_toml_str(&text);
+    }
+
+    #[test]
+    fn toml_like_text_never_panics(
+        text in "([a-z_\\[\\]. =\"0-9\n#-]|pivot|requests|etl|dir|distance|move_distance){0,80}"
+    ) {
+        if let Err(error) = SnapSyncConfig::from_toml_str(&text) {
+            prop_assert!(!error.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn valid_configs_round_trip(
+        distance in 1u64..126,
+        extra in 1u64..64,
+        chunks in 1u64..10_000,
+        timeout_min_ms in 1u64..30_000,
+    ) {
+        let mut config = SnapSyncConfig::default();
+        config.pivot.distance = distance;
+        config.pivot.move_distance = (distance + extra).min(127);
+        config.accounts.chunks = chunks;
+        config.requests.timeout_min_ms = timeout_min_ms;
+        prop_assume!(config.validate().is_ok());
+        let text = config.to_toml_string().unwrap();
+        prop_assert_eq!(SnapSyncConfig::from_toml_str(&text).unwrap(), config);
+    }
+}
