@@ -161,52 +161,61 @@ impl<C: HeadersClient + SnapClient> HeadersStage<C> {
         }
     }
 
-    /// Asks the peers in turn for `limit` headers falling from `hash` until one sends a valid
-    /// reply; penalises and bans the ones whose reply is provably wrong.
+    /// Asks the peers in turn for `limit` headers falling from `hash`; see [`fetch_falling`].
     async fn fetch(
         &mut self,
         hash: B256,
         number: Option<u64>,
         limit: u64,
     ) -> Result<Vec<Sealed<Header>>, Box<HeadersError>> {
-        let candidates = self.peers.candidates(self.client.peers());
-        let request = HeadersRequest::falling(hash, limit);
-        for &peer in &candidates {
-            let reply = tokio::time::timeout(
-                self.config.request_timeout,
-                self.client.get_headers(peer, request),
-            )
-            .await;
-            let headers = match reply {
-                Ok(Ok(reply)) => reply.data,
-                Ok(Err(error)) => {
-                    debug!(target: "sync::headers", %peer, %error, "request failed");
-                    continue;
-                }
-                Err(_) => {
-                    debug!(target: "sync::headers", %peer, "request timed out");
-                    continue;
-                }
-            };
-            if headers.is_empty() {
-                debug!(target: "sync::headers", %peer, %hash, "empty reply");
+        let timeout = self.config.request_timeout;
+        fetch_falling(&self.client, &mut self.peers, hash, number, limit, timeout).await
+    }
+}
+
+/// Asks `client`'s peers in turn for `limit` headers falling from `hash` until one sends a valid
+/// reply; penalises and bans the ones whose reply is provably wrong.
+pub(crate) async fn fetch_falling<C: HeadersClient + SnapClient>(
+    client: &C,
+    peers: &mut PeerRotation,
+    hash: B256,
+    number: Option<u64>,
+    limit: u64,
+    timeout: std::time::Duration,
+) -> Result<Vec<Sealed<Header>>, Box<HeadersError>> {
+    let candidates = peers.candidates(client.peers());
+    let request = HeadersRequest::falling(hash, limit);
+    for &peer in &candidates {
+        let reply = tokio::time::timeout(timeout, client.get_headers(peer, request)).await;
+        let headers = match reply {
+            Ok(Ok(reply)) => reply.data,
+            Ok(Err(error)) => {
+                debug!(target: "sync::headers", %peer, %error, "request failed");
                 continue;
             }
-            match check_headers(peer, hash, number, limit, headers) {
-                Ok(headers) => return Ok(headers),
-                Err(error) => {
-                    warn!(target: "sync::headers", %peer, %error, "invalid headers, banning peer");
-                    self.peers.punish(&self.client, peer, error.to_string());
-                }
+            Err(_) => {
+                debug!(target: "sync::headers", %peer, "request timed out");
+                continue;
+            }
+        };
+        if headers.is_empty() {
+            debug!(target: "sync::headers", %peer, %hash, "empty reply");
+            continue;
+        }
+        match check_headers(peer, hash, number, limit, headers) {
+            Ok(headers) => return Ok(headers),
+            Err(error) => {
+                warn!(target: "sync::headers", %peer, %error, "invalid headers, banning peer");
+                peers.punish(client, peer, error.to_string());
             }
         }
-        Err(Box::new(HeadersError::NoPeerDelivered {
-            hash,
-            number,
-            tried: candidates.len(),
-            banned: self.peers.banned(),
-        }))
     }
+    Err(Box::new(HeadersError::NoPeerDelivered {
+        hash,
+        number,
+        tried: candidates.len(),
+        banned: peers.banned(),
+    }))
 }
 
 /// Reads and decodes stored header `number`.

@@ -26,9 +26,11 @@ mod bodies;
 mod error;
 mod headers;
 mod peers;
+mod pivot;
 mod verify;
 
 pub use bodies::{BodiesConfig, BodiesStage};
 pub use error::{BodiesError, BodyField, BodyMismatch, HeadersError};
 pub use headers::{HeadersConfig, HeadersStage};
+pub use pivot::resolve_pivot;
 pub use verify::verify_body;

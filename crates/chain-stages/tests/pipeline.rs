@@ -303,3 +303,44 @@ async fn unwind_removes_blocks_above_and_sync_refills_them() {
     pipeline.run(None).await.unwrap();
     assert_chain_stored(&*test_db.db, &chain, 536, 600);
 }
+
+/// The pivot 64 (and 200, over two requests) below the trusted tip, through honest peers and
+/// around a peer that breaks the hash chain; its state root is the chain's.
+#[tokio::test(start_paused = true)]
+async fn resolves_the_pivot_from_the_tip() {
+    let Some(chain) = fixture("resolves_the_pivot_from_the_tip") else { return };
+    let net = network(&chain, &[Behaviour::BrokenLink, Behaviour::Honest, Behaviour::Honest]);
+    let tip = tip_of(&chain, 600);
+    for distance in [64, 200] {
+        let pivot =
+            snapsync_chain_stages::resolve_pivot(&*net, tip, distance, Duration::from_secs(5))
+                .await
+                .unwrap();
+        let expected = chain.header(600 - distance).unwrap();
+        assert_eq!(pivot.hash(), expected.hash());
+        assert_eq!(pivot.state_root, expected.state_root);
+    }
+    let penalties = net.penalties_of(PeerId::from_index(0));
+    assert!(penalties.iter().any(|p| matches!(p, Penalty::InvalidData { .. })), "{penalties:?}");
+}
+
+/// With only chain-breaking peers, no pivot is trusted: a clear error, in bounded time.
+#[tokio::test(start_paused = true)]
+async fn no_pivot_without_an_honest_peer() {
+    let Some(chain) = fixture("no_pivot_without_an_honest_peer") else { return };
+    let net = network(&chain, &[Behaviour::BrokenLink, Behaviour::BrokenLink]);
+    let started = Instant::now();
+    let error = snapsync_chain_stages::resolve_pivot(
+        &*net,
+        tip_of(&chain, 600),
+        64,
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, snapsync_chain_stages::HeadersError::NoPeerDelivered { .. }),
+        "{error}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
