@@ -18,10 +18,9 @@
 //! block written as the checkpoint, done when it is the headers' tip. Resuming continues above
 //! the checkpoint, so no stored body is fetched again.
 
-use crate::{BodiesError, peers::PeerRotation, verify_body};
+use crate::{BodiesError, peers::PeerRotation, stored::stored_header, verify_body};
 use alloy_consensus::Header;
 use alloy_primitives::{Bytes, Sealable, Sealed};
-use alloy_rlp::Decodable;
 use snapsync_db::{Bodies, Database, Headers, StageCheckpoints, TableRead, WriteTxn};
 use snapsync_net::{BodiesClient, EthBlockBody, SnapClient};
 use snapsync_stages::{
@@ -105,11 +104,7 @@ impl<C: BodiesClient + SnapClient> BodiesStage<C> {
         let last = tip.min(next.saturating_add(self.config.batch_size.max(1) - 1));
         let mut headers = Vec::new();
         for number in next..=last {
-            let bytes =
-                view.get::<Headers>(&number)?.ok_or(BodiesError::MissingHeader { number })?;
-            let header = Header::decode(&mut bytes.as_ref())
-                .map_err(|source| BodiesError::CorruptHeader { number, source })?;
-            headers.push(header.seal_slow());
+            headers.push(stored_header(&view, number)?.seal_slow());
         }
         Ok(Plan::Fetch { tip, headers })
     }

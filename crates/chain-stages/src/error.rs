@@ -97,21 +97,6 @@ pub enum HeadersError {
         /// The stored parent's hash.
         stored: B256,
     },
-    /// A header the checkpoint says is stored is not.
-    #[error("stored header {number} is missing")]
-    MissingHeader {
-        /// The block number.
-        number: u64,
-    },
-    /// A stored header does not decode.
-    #[error("stored header {number} does not decode: {source}")]
-    CorruptHeader {
-        /// The block number.
-        number: u64,
-        /// The failure.
-        #[source]
-        source: alloy_rlp::Error,
-    },
     /// The stored checkpoint's progress does not describe a round of this stage.
     #[error("inconsistent headers checkpoint: block {block}, {processed} of {total}")]
     BadCheckpoint {
@@ -197,27 +182,39 @@ pub enum BodiesError {
         /// Peers banned by the stage so far.
         banned: usize,
     },
-    /// A stored header below the headers stage's checkpoint is missing.
-    #[error("stored header {number} is missing")]
-    MissingHeader {
-        /// The block number.
-        number: u64,
-    },
-    /// A stored header does not decode.
-    #[error("stored header {number} does not decode: {source}")]
-    CorruptHeader {
-        /// The block number.
-        number: u64,
-        /// The failure.
-        #[source]
-        source: alloy_rlp::Error,
-    },
     /// The headers stage's stored checkpoint does not decode.
     #[error("headers checkpoint does not decode: {0}")]
     HeadersCheckpoint(#[from] CheckpointDecodeError),
     /// `execute` ran without a batch from `ready`.
     #[error("execute called without a verified batch from ready")]
     NotReady,
+}
+
+/// A header the stages' own storage should hold is missing or does not decode: the database is
+/// not what the checkpoints say, which no retry mends.
+#[derive(Debug, thiserror::Error)]
+pub enum StoredHeaderError {
+    /// A header a checkpoint says is stored is not.
+    #[error("stored header {number} is missing")]
+    Missing {
+        /// The block number.
+        number: u64,
+    },
+    /// A stored header does not decode.
+    #[error("stored header {number} does not decode: {source}")]
+    Corrupt {
+        /// The block number.
+        number: u64,
+        /// The failure.
+        #[source]
+        source: alloy_rlp::Error,
+    },
+}
+
+impl From<StoredHeaderError> for StageError {
+    fn from(error: StoredHeaderError) -> Self {
+        Self::fatal(error)
+    }
 }
 
 impl From<HeadersError> for StageError {

@@ -29,10 +29,13 @@
 //! A later run with a tip already stored is done at once; a new tip starts a new round above
 //! the checkpoint.
 
-use crate::{HeadersError, peers::PeerRotation};
+use crate::{
+    HeadersError,
+    peers::PeerRotation,
+    stored::{decode_stored_header, stored_header},
+};
 use alloy_consensus::Header;
 use alloy_primitives::{B256, Bytes, Sealable, Sealed};
-use alloy_rlp::Decodable;
 use snapsync_db::{Database, HeaderNumbers, Headers, TableRead, WriteTxn};
 use snapsync_net::{HeadersClient, HeadersRequest, PeerId, SnapClient};
 use snapsync_stages::{
@@ -218,13 +221,6 @@ pub(crate) async fn fetch_falling<C: HeadersClient + SnapClient>(
     }))
 }
 
-/// Reads and decodes stored header `number`.
-fn stored_header(view: &impl TableRead, number: u64) -> Result<Header, StageError> {
-    let bytes = view.get::<Headers>(&number)?.ok_or(HeadersError::MissingHeader { number })?;
-    Header::decode(&mut bytes.as_ref())
-        .map_err(|source| HeadersError::CorruptHeader { number, source }.into())
-}
-
 /// Checks a falling reply: at most `limit` headers, the first hashing to `hash` (with `number`,
 /// when known), each next one hashing to the parent hash of the one before and numbered one
 /// below it.
@@ -369,8 +365,7 @@ impl<C: HeadersClient + SnapClient> Stage for HeadersStage<C> {
         let mut doomed = Vec::new();
         for entry in txn.range::<Headers>(keep + 1..)? {
             let (number, rlp) = entry?;
-            let header = Header::decode(&mut rlp.as_ref())
-                .map_err(|source| HeadersError::CorruptHeader { number, source })?;
+            let header = decode_stored_header(number, &rlp)?;
             doomed.push((number, header.hash_slow()));
         }
         for (number, hash) in &doomed {

@@ -27,10 +27,11 @@ mod error;
 mod headers;
 mod peers;
 mod pivot;
+mod stored;
 mod verify;
 
 pub use bodies::{BodiesConfig, BodiesStage};
-pub use error::{BodiesError, BodyField, BodyMismatch, HeadersError};
+pub use error::{BodiesError, BodyField, BodyMismatch, HeadersError, StoredHeaderError};
 pub use headers::{HeadersConfig, HeadersStage};
 pub use pivot::resolve_pivot;
 pub use verify::verify_body;
