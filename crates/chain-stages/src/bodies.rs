@@ -12,13 +12,15 @@
 //! # Steps and checkpoints
 //!
 //! The stage works upwards from its checkpoint (or from the lowest stored header on its first
-//! run) to the headers stage's finished checkpoint, read from `StageCheckpoints`. Each step
+//! run) to the headers stage's finished checkpoint, read from `StageCheckpoints`, never below its
+//! configured start ([`BodiesConfig::start`]: by default none; after the snap sync stage, the
+//! pivot + 1, so the pivot's header, stored by that stage, gets no body). Each step
 //! `ready` reads up to `batch_size` headers, requests their bodies by hash and verifies them;
 //! `execute` writes the verified prefix (`Bodies`, body RLP by number) and returns the highest
 //! block written as the checkpoint, done when it is the headers' tip. Resuming continues above
 //! the checkpoint, so no stored body is fetched again.
 
-use crate::{BodiesError, peers::PeerRotation, stored::stored_header, verify_body};
+use crate::{BodiesError, StageStart, peers::PeerRotation, stored::stored_header, verify_body};
 use alloy_consensus::Header;
 use alloy_primitives::{Bytes, Sealable, Sealed};
 use snapsync_db::{Bodies, Database, Headers, StageCheckpoints, TableRead, WriteTxn};
@@ -30,18 +32,35 @@ use std::{sync::Arc, time::Duration};
 use tracing::{debug, info, warn};
 
 /// Settings of the [`BodiesStage`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BodiesConfig {
+    /// The lowest block whose body is fetched (bodies are never fetched below the lowest stored
+    /// header either): a fixed block, or the block after another stage's checkpoint (the snap
+    /// sync pivot + 1).
+    pub start: StageStart,
     /// Bodies per committed step (and most per request).
     pub batch_size: u64,
     /// How long to wait for one peer's answer before asking the next.
     pub request_timeout: Duration,
 }
 
+impl BodiesConfig {
+    /// The defaults, with bodies from the block after the one `stage`'s finished checkpoint
+    /// reached (for [`StageId::SNAP_SYNC`]: the pivot + 1).
+    pub fn after_stage(stage: StageId) -> Self {
+        Self { start: StageStart::AfterStage(stage), ..Self::default() }
+    }
+}
+
 impl Default for BodiesConfig {
-    /// 128 bodies per step (eth's soft limit per request), 10 s per request.
+    /// Bodies of every stored header (start block 0), 128 per step (eth's soft limit per
+    /// request), 10 s per request.
     fn default() -> Self {
-        Self { batch_size: 128, request_timeout: Duration::from_secs(10) }
+        Self {
+            start: StageStart::Block(0),
+            batch_size: 128,
+            request_timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -94,10 +113,13 @@ impl<C: BodiesClient + SnapClient> BodiesStage<C> {
         }
         let tip = headers_checkpoint.block_number;
         let lowest_stored = view.first::<Headers>()?.map_or(0, |(number, _)| number);
+        let start = self.config.start.first_block(&view)?;
         let next = match &input.checkpoint {
-            Some(checkpoint) => (checkpoint.block_number + 1).max(lowest_stored),
-            None => lowest_stored,
-        };
+            Some(checkpoint) => checkpoint.block_number + 1,
+            None => 0,
+        }
+        .max(lowest_stored)
+        .max(start);
         if next > tip {
             return Ok(Plan::Done(StageCheckpoint::new(current.block_number.max(tip))));
         }

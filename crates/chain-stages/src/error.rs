@@ -7,10 +7,16 @@
 //! request goes to another peer. What stops a step is that no peer delivered
 //! ([`HeadersError::NoPeerDelivered`], [`BodiesError::NoPeerDelivered`], recoverable: the pipeline
 //! retries with backoff) or that the stored chain or the trusted tip is inconsistent (fatal).
+//!
+//! A stage that starts after another ([`StageStart::AfterStage`](crate::StageStart)) fails
+//! fatally with a [`StartError`] when that stage has not finished: the pipeline's order is wrong.
+//! The execution stage's errors ([`ExecutionError`]) are fatal or recoverable as the executor's
+//! [`ExecutorError`] says.
 
 use alloy_primitives::B256;
+use snapsync_db::DbError;
 use snapsync_net::PeerId;
-use snapsync_stages::{CheckpointDecodeError, StageError};
+use snapsync_stages::{BoxError, CheckpointDecodeError, StageError, StageId};
 
 /// Why the headers stage rejected a reply or could not make progress.
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +112,18 @@ pub enum HeadersError {
         processed: u64,
         /// Headers in the round.
         total: u64,
+    },
+    /// The stage the headers start after finished at a block whose header it did not store, so
+    /// the downloaded chain cannot be linked to it.
+    #[error(
+        "stage {stage} finished at block {number} but header {number} is not stored: the \
+         downloaded chain must link to it"
+    )]
+    MissingAnchor {
+        /// The stage the headers start after.
+        stage: StageId,
+        /// The block its checkpoint reached.
+        number: u64,
     },
     /// `execute` ran without a batch from `ready`.
     #[error("execute called without a verified batch from ready")]
@@ -209,6 +227,154 @@ pub enum StoredHeaderError {
         #[source]
         source: alloy_rlp::Error,
     },
+}
+
+/// The first block of a stage that starts after another could not be determined: that stage has
+/// not finished (or is not in the pipeline), so the pipeline runs the stages in the wrong order,
+/// which no retry mends.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The stage has never committed a checkpoint.
+    #[error("stage {stage} has no checkpoint: it must run and finish before this stage")]
+    NoCheckpoint {
+        /// The stage started after.
+        stage: StageId,
+    },
+    /// The stage's checkpoint has unfinished progress.
+    #[error(
+        "stage {stage} has not finished: its checkpoint at block {block} has unfinished progress"
+    )]
+    Unfinished {
+        /// The stage started after.
+        stage: StageId,
+        /// Its checkpoint's block.
+        block: u64,
+    },
+    /// The stage's checkpoint is at block 0: it has reached no block yet.
+    #[error("stage {stage} has reached no block yet (its checkpoint is at block 0)")]
+    NothingYet {
+        /// The stage started after.
+        stage: StageId,
+    },
+    /// The stage's checkpoint is at the highest block number: there is no block after it.
+    #[error("stage {stage} is at the highest block number, there is no block after it")]
+    NoBlockAfter {
+        /// The stage started after.
+        stage: StageId,
+    },
+    /// The stage's stored checkpoint does not decode.
+    #[error("stored checkpoint of stage {stage} does not decode: {source}")]
+    CorruptCheckpoint {
+        /// The stage started after.
+        stage: StageId,
+        /// What is wrong.
+        #[source]
+        source: CheckpointDecodeError,
+    },
+    /// Reading the checkpoint failed.
+    #[error("reading a stage checkpoint: {0}")]
+    Database(#[from] DbError),
+}
+
+/// Why a [`BlockExecutor`](crate::BlockExecutor) failed; the variant tells the pipeline whether
+/// to retry.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutorError {
+    /// Expected to pass (a resource was briefly unavailable): the pipeline retries the step, which
+    /// executes the step's blocks again from the stage's checkpoint.
+    #[error("recoverable: {0}")]
+    Recoverable(#[source] BoxError),
+    /// Retrying cannot help (an invalid block, a state that does not match, a broken invariant):
+    /// the pipeline stops.
+    #[error("fatal: {0}")]
+    Fatal(#[source] BoxError),
+    /// The database failed (fatal).
+    #[error("database: {0}")]
+    Database(#[from] DbError),
+}
+
+impl ExecutorError {
+    /// A recoverable error from anything convertible to a boxed error (including a `String`).
+    pub fn recoverable(source: impl Into<BoxError>) -> Self {
+        Self::Recoverable(source.into())
+    }
+
+    /// A fatal error from anything convertible to a boxed error (including a `String`).
+    pub fn fatal(source: impl Into<BoxError>) -> Self {
+        Self::Fatal(source.into())
+    }
+
+    /// Whether the pipeline retries this error.
+    pub const fn is_recoverable(&self) -> bool {
+        matches!(self, Self::Recoverable(_))
+    }
+}
+
+/// Why the execution stage could not execute or unwind its blocks.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutionError {
+    /// The executor failed on a block; recoverable when `source` is.
+    #[error("executing block {number} ({hash}): {source}")]
+    Executor {
+        /// The block.
+        number: u64,
+        /// Its hash.
+        hash: B256,
+        /// The executor's failure.
+        #[source]
+        source: ExecutorError,
+    },
+    /// The executor failed to revert blocks; recoverable when `source` is.
+    #[error("unwinding blocks {from}..={to}: {source}")]
+    Unwind {
+        /// The lowest block to revert.
+        from: u64,
+        /// The highest.
+        to: u64,
+        /// The executor's failure.
+        #[source]
+        source: ExecutorError,
+    },
+    /// A block below the highest stored body has no body: the bodies are not contiguous.
+    #[error("the body of block {number} is missing")]
+    MissingBody {
+        /// The block.
+        number: u64,
+    },
+    /// A stored body does not decode.
+    #[error("stored body {number} does not decode: {source}")]
+    CorruptBody {
+        /// The block.
+        number: u64,
+        /// The failure.
+        #[source]
+        source: alloy_rlp::Error,
+    },
+}
+
+impl ExecutionError {
+    /// Whether the pipeline retries this error: only an executor's recoverable failure.
+    pub const fn is_recoverable(&self) -> bool {
+        match self {
+            Self::Executor { source, .. } | Self::Unwind { source, .. } => source.is_recoverable(),
+            Self::MissingBody { .. } | Self::CorruptBody { .. } => false,
+        }
+    }
+}
+
+impl From<ExecutionError> for StageError {
+    fn from(error: ExecutionError) -> Self {
+        if error.is_recoverable() { Self::recoverable(error) } else { Self::fatal(error) }
+    }
+}
+
+impl From<StartError> for StageError {
+    fn from(error: StartError) -> Self {
+        match error {
+            StartError::Database(error) => Self::Database(error),
+            _ => Self::fatal(error),
+        }
+    }
 }
 
 impl From<StoredHeaderError> for StageError {

@@ -12,8 +12,9 @@
 //!
 //! # Rounds and checkpoints
 //!
-//! A *round* downloads blocks `floor..=tip`: `floor` is the configured start block on the first
-//! run and the last finished round's tip + 1 afterwards. Each step `ready` fetches up to
+//! A *round* downloads blocks `floor..=tip`: `floor` is the configured start
+//! ([`HeadersConfig::start`]) on the first run and the last finished round's tip + 1 afterwards,
+//! but never below the start (see [`StageStart`]). Each step `ready` fetches up to
 //! `batch_size` headers falling from the next hash (the tip, then the lowest stored header's
 //! parent hash) and verifies them; `execute` writes them (`Headers`, `HeaderNumbers`) and returns
 //! the checkpoint, committed with them by the pipeline:
@@ -28,9 +29,19 @@
 //!
 //! A later run with a tip already stored is done at once; a new tip starts a new round above
 //! the checkpoint.
+//!
+//! # Starting after the pivot
+//!
+//! With [`HeadersConfig::after_stage`] (`StageId::SNAP_SYNC` in the default pipeline) the first
+//! round's floor is the block after the one that stage's finished checkpoint reached, the block
+//! after the pivot. That stage must have stored the pivot's header in `Headers` and
+//! `HeaderNumbers` (as this stage encodes them): a round starting there fails fatally without it
+//! ([`HeadersError::MissingAnchor`]), and the round's lowest header must link to it by hash like
+//! to any stored header below a floor. A tip that is the pivot itself leaves nothing to download:
+//! the stage finishes at the pivot.
 
 use crate::{
-    HeadersError,
+    HeadersError, StageStart,
     peers::PeerRotation,
     stored::{decode_stored_header, stored_header},
 };
@@ -47,10 +58,12 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 /// Settings of the [`HeadersStage`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeadersConfig {
-    /// The lowest block to download on the first run (the pivot, or 1 for a full chain).
-    pub start: u64,
+    /// The lowest block to download: a fixed block (the pivot, or 1 for a full chain) or the
+    /// block after another stage's checkpoint (the snap sync pivot + 1). The first run starts
+    /// there and no round goes below it.
+    pub start: StageStart,
     /// Headers per request and per committed step.
     pub batch_size: u64,
     /// How long to wait for one peer's answer before asking the next.
@@ -58,8 +71,19 @@ pub struct HeadersConfig {
 }
 
 impl HeadersConfig {
-    /// Headers from `start` up, in batches of 512, waiting 10 s per request.
+    /// Headers from block `start` up, in batches of 512, waiting 10 s per request.
     pub const fn new(start: u64) -> Self {
+        Self::starting(StageStart::Block(start))
+    }
+
+    /// Headers from the block after the one `stage`'s finished checkpoint reached (for
+    /// [`StageId::SNAP_SYNC`]: the pivot + 1), in batches of 512, waiting 10 s per request.
+    pub const fn after_stage(stage: StageId) -> Self {
+        Self::starting(StageStart::AfterStage(stage))
+    }
+
+    /// Headers from `start` up, in batches of 512, waiting 10 s per request.
+    pub const fn starting(start: StageStart) -> Self {
         Self { start, batch_size: 512, request_timeout: Duration::from_secs(10) }
     }
 }
@@ -133,35 +157,34 @@ impl<C: HeadersClient + SnapClient> HeadersStage<C> {
     /// Where to continue, from the checkpoint and the stored headers.
     fn cursor(&self, input: &ExecInput, tip: B256) -> Result<Cursor, StageError> {
         let view = self.db.view()?;
-        match &input.checkpoint {
-            Some(checkpoint) => {
-                if let Some(StageProgress::Entities(EntitiesCheckpoint { processed, total })) =
-                    checkpoint.progress
-                {
-                    let block = checkpoint.block_number;
-                    let bad = HeadersError::BadCheckpoint { block, processed, total };
-                    let floor = (block + 1).checked_sub(total).filter(|_| total > 0);
-                    let lowest = (block + 1).checked_sub(processed).filter(|_| processed > 0);
-                    let (Some(floor), Some(lowest)) = (floor, lowest) else {
-                        return Err(bad.into());
-                    };
-                    if lowest <= floor {
-                        return Err(bad.into());
-                    }
-                    let header = stored_header(&view, lowest)?;
-                    return Ok(Cursor::Continue {
-                        round: Round { tip: block, floor },
-                        hash: header.parent_hash,
-                        number: lowest - 1,
-                    });
-                }
-                if view.get::<HeaderNumbers>(&tip)?.is_some() {
-                    return Ok(Cursor::Done(checkpoint.clone()));
-                }
-                Ok(Cursor::NewRound { tip, floor: checkpoint.block_number + 1 })
+        if let Some(checkpoint) = &input.checkpoint {
+            if let Some(StageProgress::Entities(progress)) = &checkpoint.progress {
+                return resume_round(&view, checkpoint.block_number, progress);
             }
-            None => Ok(Cursor::NewRound { tip, floor: self.config.start }),
+            if view.get::<HeaderNumbers>(&tip)?.is_some() {
+                return Ok(Cursor::Done(checkpoint.clone()));
+            }
         }
+        let start = self.config.start.first_block(&view)?;
+        let floor = input
+            .checkpoint
+            .as_ref()
+            .map_or(start, |checkpoint| (checkpoint.block_number + 1).max(start));
+        if floor == start
+            && let Some(stage) = self.config.start.after()
+        {
+            // The start comes from `stage`, which stored the header below it.
+            let anchor = start.saturating_sub(1);
+            if view.get::<Headers>(&anchor)?.is_none() {
+                return Err(
+                    HeadersError::MissingAnchor { stage: stage.clone(), number: anchor }.into()
+                );
+            }
+            if view.get::<HeaderNumbers>(&tip)? == Some(anchor) {
+                return Ok(Cursor::Done(StageCheckpoint::new(anchor)));
+            }
+        }
+        Ok(Cursor::NewRound { tip, floor })
     }
 
     /// Asks the peers in turn for `limit` headers falling from `hash`; see [`fetch_falling`].
@@ -174,6 +197,30 @@ impl<C: HeadersClient + SnapClient> HeadersStage<C> {
         let timeout = self.config.request_timeout;
         fetch_falling(&self.client, &mut self.peers, hash, number, limit, timeout).await
     }
+}
+
+/// Where an unfinished round continues: below its lowest stored header.
+fn resume_round(
+    view: &impl TableRead,
+    block: u64,
+    progress: &EntitiesCheckpoint,
+) -> Result<Cursor, StageError> {
+    let EntitiesCheckpoint { processed, total } = *progress;
+    let bad = HeadersError::BadCheckpoint { block, processed, total };
+    let floor = (block + 1).checked_sub(total).filter(|_| total > 0);
+    let lowest = (block + 1).checked_sub(processed).filter(|_| processed > 0);
+    let (Some(floor), Some(lowest)) = (floor, lowest) else {
+        return Err(bad.into());
+    };
+    if lowest <= floor {
+        return Err(bad.into());
+    }
+    let header = stored_header(view, lowest)?;
+    Ok(Cursor::Continue {
+        round: Round { tip: block, floor },
+        hash: header.parent_hash,
+        number: lowest - 1,
+    })
 }
 
 /// Asks `client`'s peers in turn for `limit` headers falling from `hash` until one sends a valid

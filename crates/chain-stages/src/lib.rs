@@ -1,4 +1,4 @@
-//! The headers and bodies stages of the sync pipeline.
+//! The headers, bodies and execution stages of the sync pipeline.
 //!
 //! Snap sync needs the pivot's header (its state root is what the state is proven against) and
 //! an execution client needs the chain from the pivot to the tip to follow the head. Both come
@@ -10,28 +10,47 @@
 //!   tip), and stores them in `Headers` and `HeaderNumbers`;
 //! - [`BodiesStage`] downloads the bodies of the stored headers, accepting a body only when its
 //!   transactions root, ommers hash and withdrawals root match its header ([`verify_body`]), and
-//!   stores them in `Bodies`.
+//!   stores them in `Bodies`;
+//! - [`ExecutionStage`] hands the stored blocks ([`StoredBlock`]), in order, to a
+//!   [`BlockExecutor`] (the EVM, supplied by the embedder) that applies them to the state through
+//!   the pipeline's transaction.
 //!
-//! Both do their network work in [`Stage::ready`](snapsync_stages::Stage::ready) and write in
+//! In the default pipeline (snap sync, headers, bodies, execution) the three start after the snap
+//! sync pivot, known only once the snap sync stage has committed: their configs take a
+//! [`StageStart`], and [`StageStart::AfterStage`]`(StageId::SNAP_SYNC)` (see
+//! [`HeadersConfig::after_stage`], [`BodiesConfig::after_stage`], [`ExecutionConfig::default`])
+//! makes them read that stage's finished checkpoint and start at its block + 1; an unfinished or
+//! missing one is a fatal [`StartError`].
+//!
+//! The headers and bodies stages do their network work in
+//! [`Stage::ready`](snapsync_stages::Stage::ready) and write in
 //! [`Stage::execute`](snapsync_stages::Stage::execute) one batch per committed step, so a
-//! restarted pipeline resumes from their checkpoints without fetching anything committed again.
-//! A peer whose reply is provably wrong is reported
+//! restarted pipeline resumes from their checkpoints without fetching anything committed again
+//! (the execution stage, likewise, executes no committed block again). A peer whose reply is
+//! provably wrong is reported
 //! ([`Penalty::InvalidData`](snapsync_net::Penalty::InvalidData)) and not asked again; the
 //! request goes to the next peer. When no peer delivers, the step fails recoverably and the
 //! pipeline retries it with backoff, up to its retry bound.
 //!
-//! Logs use the tracing targets `sync::headers` and `sync::bodies`.
+//! Logs use the tracing targets `sync::headers`, `sync::bodies` and `sync::execution`.
 
 mod bodies;
 mod error;
+mod execution;
 mod headers;
 mod peers;
 mod pivot;
+mod start;
 mod stored;
 mod verify;
 
 pub use bodies::{BodiesConfig, BodiesStage};
-pub use error::{BodiesError, BodyField, BodyMismatch, HeadersError, StoredHeaderError};
+pub use error::{
+    BodiesError, BodyField, BodyMismatch, ExecutionError, ExecutorError, HeadersError, StartError,
+    StoredHeaderError,
+};
+pub use execution::{BlockExecutor, ExecutionConfig, ExecutionStage, StoredBlock};
 pub use headers::{HeadersConfig, HeadersStage};
 pub use pivot::resolve_pivot;
+pub use start::StageStart;
 pub use verify::verify_body;

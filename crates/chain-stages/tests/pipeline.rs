@@ -169,7 +169,7 @@ async fn resumes_without_fetching_again() {
     let (_tip_tx, tip) = watch::channel(tip_of(&chain, 600));
     let config = HeadersConfig { batch_size: 64, ..HeadersConfig::new(1) };
 
-    let mut first = pipeline(&test_db.db, &net, tip.clone(), config);
+    let mut first = pipeline(&test_db.db, &net, tip.clone(), config.clone());
     let mut events = first.subscribe();
     let three_steps = async {
         let mut steps = 0;
