@@ -60,6 +60,7 @@ mod memory;
 mod redb_store;
 mod state_root;
 mod stored_trie;
+mod table_collector;
 mod tables;
 mod typed;
 
@@ -72,9 +73,11 @@ pub use kv::{
 pub use memory::MemoryDatabase;
 pub use redb_store::{RedbDatabase, RedbOptions, SpaceUsage};
 pub use state_root::{
-    StateReport, StorageRootMismatch, compute_state_root, compute_storage_root, rebuild_state_trie,
+    RebuiltTrie, StateReport, StorageRootMismatch, compute_state_root, compute_storage_root,
+    rebuild_state_trie,
 };
 pub use stored_trie::{AccountTrie, StorageTrie, prove_account_range, prove_storage_range};
+pub use table_collector::TableCollector;
 pub use tables::{
     AccountTrieNodes, Bodies, Bytecodes, HashedAccounts, HashedStorages, HeaderNumbers, Headers,
     SnapProgress, StageCheckpoints, StorageTrieNodes, TABLE_NAMES, Table,

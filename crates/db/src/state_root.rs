@@ -12,12 +12,12 @@
 //! the sorted streams into [`AccountTrieNodes`] and [`StorageTrieNodes`].
 
 use crate::{
-    AccountTrieNodes, DbError, HashedAccounts, HashedStorages, StateError, StorageTrieNodes, Table,
-    TableKey, TableRead, WriteTxn,
+    AccountTrieNodes, DbError, HashedAccounts, HashedStorages, StateError, StorageTrieNodes,
+    TableCollector, TableRead, WriteTxn,
 };
 use alloy_primitives::{B256, U256};
 use alloy_trie::Nibbles;
-use snapsync_etl::{Collector, CollectorConfig, EtlError};
+use snapsync_etl::{CollectorConfig, EtlError};
 use snapsync_primitives::{AccountHash, SlotHash};
 use snapsync_trie::{NodeSink, NoopSink, TrieBuilder};
 use std::{convert::Infallible, iter::Peekable};
@@ -94,22 +94,34 @@ pub fn rebuild_state_trie(
     view: &impl TableRead,
     txn: &mut WriteTxn,
     etl: &CollectorConfig,
-) -> Result<StateReport, StateError> {
-    let account_nodes = EtlNodes::new(etl, AccountTrieNodes::NAME);
-    let mut storage_nodes = EtlNodes::new(etl, StorageTrieNodes::NAME);
+) -> Result<RebuiltTrie, StateError> {
+    let account_nodes = TableCollector::<AccountTrieNodes>::new(etl.clone());
+    let mut storage_nodes = TableCollector::<StorageTrieNodes>::new(etl.clone());
     let (report, mut account_nodes) = walk_state(view, account_nodes, &mut storage_nodes)?;
     txn.clear::<AccountTrieNodes>()?;
     txn.clear::<StorageTrieNodes>()?;
-    let account_count = account_nodes.append_into::<AccountTrieNodes>(txn)?;
-    let storage_count = storage_nodes.append_into::<StorageTrieNodes>(txn)?;
+    let account_nodes = account_nodes.append_into(txn)?;
+    let storage_nodes = storage_nodes.append_into(txn)?;
     tracing::debug!(
+        target: "sync::db",
         state_root = %report.state_root,
         accounts = report.accounts,
-        account_nodes = account_count,
-        storage_nodes = storage_count,
+        account_nodes,
+        storage_nodes,
         "rebuilt the stored state trie"
     );
-    Ok(report)
+    Ok(RebuiltTrie { report, account_nodes, storage_nodes })
+}
+
+/// What [`rebuild_state_trie`] found and wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RebuiltTrie {
+    /// The pass over the hashed state, as [`compute_state_root`] reports it.
+    pub report: StateReport,
+    /// Nodes written to [`AccountTrieNodes`].
+    pub account_nodes: u64,
+    /// Nodes written to [`StorageTrieNodes`] (all accounts).
+    pub storage_nodes: u64,
 }
 
 /// The key range of one account's entries in a table keyed by `(AccountHash, SlotHash)`.
@@ -156,49 +168,15 @@ impl<S: StorageNodes> NodeSink for OneStorage<'_, S> {
     }
 }
 
-/// Nodes collected for sorting, keyed by their table key encoding.
-struct EtlNodes {
-    collector: Collector<Vec<u8>, Vec<u8>>,
-    table: &'static str,
-    key: Vec<u8>,
-    value: Vec<u8>,
-}
-
-impl EtlNodes {
-    fn new(config: &CollectorConfig, table: &'static str) -> Self {
-        Self {
-            collector: Collector::new(config.clone()),
-            table,
-            key: Vec::with_capacity(96),
-            value: Vec::with_capacity(532),
-        }
-    }
-
-    fn collect(&mut self, key: &impl TableKey, rlp: &[u8]) -> Result<(), EtlError> {
-        self.key.clear();
-        key.encode_key(&mut self.key);
-        self.value.clear();
-        self.value.extend_from_slice(rlp);
-        self.collector.insert(&self.key, &self.value)
-    }
-
-    /// Appends the sorted nodes into table `T` of `txn`.
-    fn append_into<T: Table>(&mut self, txn: &mut WriteTxn) -> Result<u64, StateError> {
-        let table = self.table;
-        let sorted = self.collector.iter().map_err(|source| StateError::Etl { table, source })?;
-        Ok(txn.append_sorted_encoded::<T, _, _, _, _>(sorted)?)
-    }
-}
-
-impl NodeSink for EtlNodes {
+impl NodeSink for TableCollector<AccountTrieNodes> {
     type Error = EtlError;
 
     fn on_node(&mut self, path: &Nibbles, rlp: &[u8]) -> Result<(), EtlError> {
-        self.collect(path, rlp)
+        self.insert_encoded(path, rlp)
     }
 }
 
-impl StorageNodes for EtlNodes {
+impl StorageNodes for TableCollector<StorageTrieNodes> {
     type Error = EtlError;
 
     fn on_storage_node(
@@ -207,7 +185,7 @@ impl StorageNodes for EtlNodes {
         path: &Nibbles,
         rlp: &[u8],
     ) -> Result<(), EtlError> {
-        self.collect(&(account, *path), rlp)
+        self.insert_encoded(&(account, *path), rlp)
     }
 }
 

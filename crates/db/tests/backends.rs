@@ -641,7 +641,8 @@ fn stored_trie_nodes_by_path_and_proofs(open: fn() -> TestDb) {
             |(state, i, j)| {
                 load(&db, &state);
                 let mut txn = db.write().unwrap();
-                let report = rebuild_state_trie(&db.view().unwrap(), &mut txn, &etl).unwrap();
+                let report =
+                    rebuild_state_trie(&db.view().unwrap(), &mut txn, &etl).unwrap().report;
                 txn.commit().unwrap();
                 let view = db.view().unwrap();
 
@@ -753,7 +754,7 @@ fn stale_or_foreign_roots_are_refused(open: fn() -> TestDb) {
     load(&db, &state);
     let mut txn = db.write().unwrap();
     let report = rebuild_state_trie(&db.view().unwrap(), &mut txn, &CollectorConfig::new(1 << 20));
-    let root = report.unwrap().state_root;
+    let root = report.unwrap().report.state_root;
     txn.commit().unwrap();
     let (first, last) = (hash(0).min(hash(1)), hash(0).max(hash(1)));
     assert!(prove_account_range(&db.view().unwrap(), root, first, Some(last)).is_ok());

@@ -261,10 +261,41 @@ impl<K, V> fmt::Debug for Collector<K, V> {
     }
 }
 
+/// The name prefix of every collector's private run directory.
+const RUN_DIR_PREFIX: &str = "snapsync-etl-";
+
+/// Removes the run directories collectors left in `base` when their process was killed (a
+/// collector removes its own on drop; `SIGKILL` gives it no chance). Only entries named like a
+/// collector's run directory are touched, so `base` may be shared. Returns how many were removed.
+/// Call it before creating collectors in `base`, never while one is live there.
+///
+/// # Errors
+/// [`EtlError::Io`] when `base` cannot be listed or a run directory cannot be removed. A missing
+/// `base` is not an error (nothing to remove).
+pub fn remove_stale_runs(base: &Path) -> Result<usize, EtlError> {
+    let entries = match std::fs::read_dir(base) {
+        Ok(entries) => entries,
+        Err(source) if source.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(source) => return Err(EtlError::io(IoOperation::ReadDir, base, source)),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry.map_err(|source| EtlError::io(IoOperation::ReadDir, base, source))?;
+        let stale = entry.file_name().to_str().is_some_and(|name| name.starts_with(RUN_DIR_PREFIX));
+        if stale {
+            let path = entry.path();
+            std::fs::remove_dir_all(&path)
+                .map_err(|source| EtlError::io(IoOperation::RemoveDir, path, source))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Creates the private run directory inside `base`.
 fn create_run_dir(base: &Path) -> Result<TempDir, EtlError> {
     tempfile::Builder::new()
-        .prefix("snapsync-etl-")
+        .prefix(RUN_DIR_PREFIX)
         .tempdir_in(base)
         .map_err(|source| EtlError::io(IoOperation::CreateDir, base, source))
 }
@@ -313,6 +344,18 @@ mod tests {
         for key in first..first + count {
             collector.insert(&key, &vec![0x5a; 100]).unwrap();
         }
+    }
+
+    #[test]
+    fn stale_run_dirs_are_removed_and_nothing_else() {
+        let base = tempfile::tempdir().unwrap();
+        std::fs::create_dir(base.path().join("snapsync-etl-abc")).unwrap();
+        std::fs::write(base.path().join("snapsync-etl-abc").join("run-0"), b"x").unwrap();
+        std::fs::create_dir(base.path().join("keep-me")).unwrap();
+        assert_eq!(remove_stale_runs(base.path()).unwrap(), 1);
+        assert!(base.path().join("keep-me").exists());
+        assert!(!base.path().join("snapsync-etl-abc").exists());
+        assert_eq!(remove_stale_runs(&base.path().join("missing")).unwrap(), 0);
     }
 
     #[test]

@@ -97,6 +97,8 @@ pub enum IoOperation {
     RemoveFile,
     /// Removing the run directory.
     RemoveDir,
+    /// Listing the configured directory for stale run directories.
+    ReadDir,
 }
 
 impl fmt::Display for IoOperation {
@@ -109,6 +111,7 @@ impl fmt::Display for IoOperation {
             Self::Read => "read run file",
             Self::RemoveFile => "remove run file",
             Self::RemoveDir => "remove run directory",
+            Self::ReadDir => "list run directories in",
         })
     }
 }

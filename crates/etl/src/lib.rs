@@ -57,7 +57,7 @@ mod record;
 mod run;
 
 pub use codec::{Decode, Encode};
-pub use collector::Collector;
+pub use collector::{Collector, remove_stale_runs};
 pub use config::CollectorConfig;
 pub use error::{Corruption, DecodeError, EntryPart, EtlError, IoOperation};
 pub use iter::Iter;

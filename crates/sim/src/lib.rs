@@ -21,6 +21,7 @@ mod blocks;
 mod link;
 mod network;
 mod responder;
+mod scenario;
 mod server;
 
 pub use behaviour::Behaviour;
@@ -28,3 +29,4 @@ pub use blocks::BlockSource;
 pub use link::Link;
 pub use network::{Report, SimNetwork, SimPeer};
 pub use responder::SnapResponder;
+pub use scenario::{Scenario, ScenarioError};

@@ -132,6 +132,10 @@ pub struct EtlConfig {
     /// Memory of the in-memory sort buffer before it spills to a sorted run file. Default
     /// 256 MiB (268435456); at least 1 MiB. Larger means fewer runs and a faster merge.
     pub buffer_bytes: usize,
+    /// Verified bytes one step gathers before it is written and committed. Default 32 MiB
+    /// (33554432); at least 64 KiB. A crash loses at most one step of downloads; smaller steps
+    /// resume more finely but commit (and fsync) more often.
+    pub step_bytes: u64,
     /// Directory the run files go to. Default (unset): `<datadir>/etl`. It must exist when the
     /// sync starts, be on a disk with room for the state, and not be a RAM-backed tmpfs.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -361,6 +365,8 @@ impl PivotConfig {
 impl EtlConfig {
     /// Default [`buffer_bytes`](Self::buffer_bytes): 256 MiB.
     pub const DEFAULT_BUFFER_BYTES: usize = 256 * 1024 * 1024;
+    /// Default [`step_bytes`](Self::step_bytes): 32 MiB.
+    pub const DEFAULT_STEP_BYTES: u64 = 32 * MIB;
 
     /// The run-file directory: [`dir`](Self::dir), or else `datadir/etl`.
     pub fn etl_dir(&self, datadir: &Path) -> PathBuf {
@@ -374,6 +380,7 @@ impl EtlConfig {
             as_u64(SnapSyncConfig::MIN_ETL_BUFFER_BYTES),
             "must be at least 1048576 (1 MiB)",
         )?;
+        at_least("etl.step_bytes", self.step_bytes, 64 * KIB, "must be at least 65536 (64 KiB)")?;
         if self.dir.as_ref().is_some_and(|dir| dir.as_os_str().is_empty()) {
             return Err(ConfigError::EmptyEtlDir);
         }
@@ -425,7 +432,11 @@ impl Default for PivotConfig {
 
 impl Default for EtlConfig {
     fn default() -> Self {
-        Self { buffer_bytes: Self::DEFAULT_BUFFER_BYTES, dir: None }
+        Self {
+            buffer_bytes: Self::DEFAULT_BUFFER_BYTES,
+            step_bytes: Self::DEFAULT_STEP_BYTES,
+            dir: None,
+        }
     }
 }
 

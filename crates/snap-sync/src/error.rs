@@ -88,3 +88,101 @@ impl fmt::Display for TomlError {
         }
     }
 }
+
+/// Why the snap sync stage could not go on.
+///
+/// [`is_recoverable`](Self::is_recoverable) tells the pipeline whether retrying can help:
+/// network trouble can pass, a corrupt database or a state that fails its final check cannot.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SnapSyncError {
+    /// The configuration breaks a rule.
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// The peer-set settings derived from the configuration were refused.
+    #[error("invalid peer-set settings: {0}")]
+    PeerSet(#[from] snapsync_net::ConfigError),
+    /// The ETL directory could not be prepared.
+    #[error("cannot prepare the ETL directory {}: {source}", path.display())]
+    EtlDir {
+        /// The directory.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The tip channel closed before a tip arrived.
+    #[error("the tip channel closed before a tip was given")]
+    TipChannelClosed,
+    /// No peer delivered the headers from the tip down to the pivot.
+    #[error("choosing the pivot: {0}")]
+    Pivot(#[source] Box<snapsync_chain_stages::HeadersError>),
+    /// A request of the current phase could not be served by any peer.
+    #[error("{phase:?} phase at pivot {pivot}: {source}")]
+    Fetch {
+        /// The phase.
+        phase: snapsync_stages::SnapPhase,
+        /// The pivot block number.
+        pivot: u64,
+        /// What the fetcher gave up on.
+        #[source]
+        source: snapsync_fetch::FetchError,
+    },
+    /// A request task panicked or was cancelled.
+    #[error("a request task failed: {reason}")]
+    TaskFailed {
+        /// What the runtime said.
+        reason: String,
+    },
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] snapsync_db::DbError),
+    /// Sorting through ETL failed.
+    #[error("ETL: {0}")]
+    Etl(#[from] snapsync_etl::EtlError),
+    /// Recomputing the stored state failed.
+    #[error("recomputing the stored state: {0}")]
+    State(#[from] snapsync_db::StateError),
+    /// The stage's stored progress record does not decode.
+    #[error("the stored snap sync progress is corrupt: {reason}")]
+    CorruptState {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Everything was verified range by range, yet the stored state's root is not the pivot's.
+    #[error("stored state root {computed} is not pivot {pivot}'s state root {expected}")]
+    RootMismatch {
+        /// The pivot block number.
+        pivot: u64,
+        /// The pivot header's state root.
+        expected: alloy_primitives::B256,
+        /// The root of the stored state.
+        computed: alloy_primitives::B256,
+    },
+    /// Stored slots disagree with their accounts' storage roots, or have no account.
+    #[error(
+        "{mismatches} accounts' stored slots do not match their storage root (first: {first:?}); \
+         {orphans} accounts have slots but no account entry"
+    )]
+    InconsistentStorage {
+        /// Accounts whose slots' root differs from their `storage_root`.
+        mismatches: usize,
+        /// The first of them.
+        first: Option<snapsync_db::StorageRootMismatch>,
+        /// Accounts with slots but no account entry.
+        orphans: usize,
+    },
+}
+
+impl SnapSyncError {
+    /// Whether retrying the step can help (network trouble), as opposed to a broken database,
+    /// configuration or state.
+    pub const fn is_recoverable(&self) -> bool {
+        matches!(self, Self::Fetch { .. } | Self::Pivot(_))
+    }
+}
+
+impl From<SnapSyncError> for snapsync_stages::StageError {
+    fn from(error: SnapSyncError) -> Self {
+        if error.is_recoverable() { Self::recoverable(error) } else { Self::fatal(error) }
+    }
+}

@@ -1,11 +1,49 @@
-//! The snap sync stage; this release: its configuration.
+//! The snap sync stage: the state at a pivot block, downloaded over snap/1, verified, stored.
 //!
-//! `SnapSyncStage` (downloading the state at a pivot block over snap/1, verified, into the
-//! database) will live here. For now the crate holds [`SnapSyncConfig`], every knob of that
-//! stage, read from TOML and checked by [`SnapSyncConfig::validate`], and the conversions into the
-//! configurations of the pieces it drives: the peer set ([`snapsync_net::PeerSetConfig`]), the
-//! fetcher ([`snapsync_fetch::FetchConfig`]) and the ETL collectors
-//! ([`snapsync_etl::CollectorConfig`]).
+//! An execution client that snap-syncs does not replay history; it downloads the state of one
+//! recent block (the *pivot*) from peers, proves every piece against that block's state root,
+//! and hands over to the forward stages from there. [`SnapSyncStage`] is that step as a
+//! [`Stage`](snapsync_stages::Stage) of the pipeline.
+//!
+//! # Trust
+//!
+//! The only input trusted is the tip hash sent on the stage's `watch` channel (what a consensus
+//! client's forkchoice says). The stage fetches the headers from the tip down to `tip - distance`
+//! and accepts them only if each hashes to its child's parent hash; the pivot header's state root
+//! is then trusted, and nothing else. Every account range is proven against that root, every
+//! storage range against its (proven) account's storage root, every bytecode against its hash,
+//! before anything is written. Peers that send anything else are penalised and banned by the
+//! [`Fetcher`](snapsync_fetch::Fetcher), and the work goes to another peer.
+//!
+//! # Phases
+//!
+//! 1. **Pivot**: resolve the pivot header, store it in `Headers` (so the headers stage links the
+//!    chain above it).
+//! 2. **Accounts**: the hash space is cut into `accounts.chunks` slices, each downloaded in
+//!    order, all concurrently. Invariant: every account before a chunk's `next` is stored.
+//! 3. **Storages**: accounts with a non-empty storage root, scanned from the stored accounts in
+//!    hash order; small contracts batched, large ones split into concurrent sub-ranges with
+//!    their own proofs. Invariant: every account before the scan cursor that is neither pending
+//!    nor large has all its slots stored.
+//! 4. **Bytecodes**: distinct code hashes not yet stored, batched. Invariant: every code of an
+//!    account before the cursor is stored.
+//! 5. **Verifying**: the account trie and every storage trie are built from the stored leaves and
+//!    their nodes written by path; the stage completes only if the root equals the pivot's state
+//!    root and every account's slots hash to its storage root.
+//!
+//! Each step gathers up to `etl.step_bytes` of verified data (through ETL collectors, so it is
+//! written as one sorted bulk append per table) and commits it in the same transaction as the
+//! stage's progress record (`SnapProgress`) and its pipeline checkpoint. A crash loses at most
+//! the step being gathered; a restart reads the record and fetches nothing committed again.
+//!
+//! # Observability
+//!
+//! [`SnapSyncStage::progress`] publishes [`SyncProgress`] snapshots; the same figures go to
+//! `metrics` gauges named `snapsync_sync_*`; logs use the `sync::snap::*` tracing targets
+//! (`accounts`, `storage`, `bytecodes`, `pivot`, `verify`, `fetch`).
+//!
+//! [`SnapSyncConfig`] holds every knob, read from TOML and checked by
+//! [`SnapSyncConfig::validate`]; `docs/configuration.md` lists them with defaults and advice.
 //!
 //! ```
 //! use snapsync_snap_sync::SnapSyncConfig;
@@ -15,14 +53,27 @@
 //! assert_eq!(config.concurrency.max_requests, 16); // everything else keeps its default
 //! # Ok::<(), snapsync_snap_sync::ConfigError>(())
 //! ```
-//!
-//! `docs/configuration.md` lists every setting with its default and when to change it.
 
+mod accounts;
+mod bytecodes;
 mod config;
 mod error;
+mod finish;
+mod inflight;
+mod pivot;
+mod progress;
+mod stage;
+mod state;
+mod step;
+mod storage;
+mod summary;
 
 pub use config::{
     AccountsConfig, ConcurrencyConfig, EtlConfig, PivotConfig, RequestsConfig, SnapSyncConfig,
     StorageConfig,
 };
-pub use error::{ConfigError, TomlError};
+pub use error::{ConfigError, SnapSyncError, TomlError};
+pub use progress::SyncProgress;
+pub use stage::SnapSyncStage;
+pub use state::{Counts, Pivot};
+pub use summary::{SyncSummary, stored_summary};

@@ -200,7 +200,8 @@ impl SnapPhase {
         Self::Done,
     ];
 
-    const fn to_byte(self) -> u8 {
+    /// The phase's stored byte (its position in [`SnapPhase::ALL`]).
+    pub const fn to_byte(self) -> u8 {
         match self {
             Self::Accounts => 0,
             Self::Storages => 1,
@@ -211,7 +212,11 @@ impl SnapPhase {
         }
     }
 
-    const fn from_byte(byte: u8) -> Result<Self, CheckpointDecodeError> {
+    /// The phase stored as `byte`.
+    ///
+    /// # Errors
+    /// [`CheckpointDecodeError::UnknownPhase`] for a byte no phase has.
+    pub const fn from_byte(byte: u8) -> Result<Self, CheckpointDecodeError> {
         Ok(match byte {
             0 => Self::Accounts,
             1 => Self::Storages,

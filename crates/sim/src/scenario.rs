@@ -1,0 +1,106 @@
+//! [`Scenario`]: a generated chain served by simulated peers, ready for a sync to run against.
+//!
+//! The tests, the CLI's `sync` command and the examples all need the same world: a chain whose
+//! headers carry the roots of a generated state, a snap/1 server holding the state of the blocks
+//! peers should serve, and a [`SimNetwork`] of peers with chosen links and behaviours serving
+//! both the state and the chain. This builds it once, in one place.
+
+use crate::{BlockSource, SimNetwork, SimPeer, SnapResponder};
+use alloy_primitives::B256;
+use snapsync_db::{Database, ImportError, MemoryDatabase};
+use snapsync_etl::CollectorConfig;
+use snapsync_server::{AddStateError, ServerLimits, SnapServer};
+use snapsync_testing::GeneratedChain;
+use std::{
+    collections::{HashMap, hash_map::Entry},
+    sync::Arc,
+};
+
+/// Why a scenario could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// A block to serve is not in the chain.
+    #[error("block {0} is not in the generated chain")]
+    UnknownBlock(u64),
+    /// Importing a block's state into the server's database failed.
+    #[error("importing the state of block {block}: {source}")]
+    Import {
+        /// The block.
+        block: u64,
+        /// The import error.
+        #[source]
+        source: ImportError,
+    },
+    /// The server refused a state.
+    #[error("serving the state of block {block}: {source}")]
+    Serve {
+        /// The block.
+        block: u64,
+        /// The server's error.
+        #[source]
+        source: Box<AddStateError>,
+    },
+}
+
+/// A generated chain, a server holding some of its states, and peers serving both.
+pub struct Scenario {
+    /// The chain the peers serve.
+    pub chain: Arc<GeneratedChain>,
+    /// The snap/1 server behind every peer.
+    pub server: Arc<SnapServer>,
+    /// The simulated peers.
+    pub network: Arc<SimNetwork>,
+}
+
+impl std::fmt::Debug for Scenario {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scenario")
+            .field("head", &self.chain.head_number())
+            .field("network", &self.network)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scenario {
+    /// `peers` serving `chain`'s headers and bodies, and the state of each block in `served`
+    /// (blocks with equal roots share one imported copy). The server keeps its default limits.
+    ///
+    /// # Errors
+    /// [`ScenarioError`] for a block outside the chain or a state that cannot be imported.
+    pub fn new(
+        chain: GeneratedChain,
+        peers: Vec<SimPeer>,
+        served: impl IntoIterator<Item = u64>,
+    ) -> Result<Self, ScenarioError> {
+        let server = Arc::new(SnapServer::new(ServerLimits::default()));
+        let mut imported: HashMap<B256, Arc<dyn Database>> = HashMap::new();
+        for block in served {
+            let header = chain.header(block).ok_or(ScenarioError::UnknownBlock(block))?;
+            let root = header.state_root;
+            let db = match imported.entry(root) {
+                Entry::Occupied(entry) => Arc::clone(entry.get()),
+                Entry::Vacant(entry) => {
+                    let state = chain.state_at(block).ok_or(ScenarioError::UnknownBlock(block))?;
+                    let db: Arc<dyn Database> = Arc::new(MemoryDatabase::new());
+                    state
+                        .import_into(db.as_ref(), &CollectorConfig::default())
+                        .map_err(|source| ScenarioError::Import { block, source })?;
+                    Arc::clone(entry.insert(db))
+                }
+            };
+            server
+                .add_state(root, db)
+                .map_err(|source| ScenarioError::Serve { block, source: Box::new(source) })?;
+        }
+        let chain = Arc::new(chain);
+        let blocks: Arc<dyn BlockSource> = chain.clone();
+        let responder: Arc<dyn SnapResponder> = server.clone();
+        let network = Arc::new(SimNetwork::new(responder, peers).with_blocks(blocks));
+        Ok(Self { chain, server, network })
+    }
+
+    /// The hash of the chain's head: the tip a consensus client would announce.
+    pub fn tip(&self) -> B256 {
+        self.chain.head().hash()
+    }
+}

@@ -1,0 +1,150 @@
+//! The account phase: every chunk of the hash space downloaded in order, chunks concurrently.
+
+use crate::{
+    SnapSyncError,
+    inflight::{InFlight, StepOutcome},
+    state::{AccountChunk, Counts, SyncState},
+    step::StepWrites,
+};
+use alloy_rlp::Encodable;
+use snapsync_etl::EtlError;
+use snapsync_fetch::{AccountRangeRequest, Fetcher, VerifiedAccountRange};
+use snapsync_net::SnapClient;
+use snapsync_stages::SnapPhase;
+use std::sync::Arc;
+use tracing::debug;
+
+/// Downloads account ranges into `writes` until the step is full or every chunk is done; one
+/// request per chunk at a time (a chunk's next request starts where its last reply ended).
+pub(crate) async fn download_accounts<C: SnapClient + 'static>(
+    fetcher: &Arc<Fetcher<C>>,
+    state: &mut SyncState,
+    writes: &mut StepWrites,
+    max_requests: usize,
+) -> Result<(), SnapSyncError> {
+    let root = state.pivot.state_root;
+    let mut busy = vec![false; state.chunks.len()];
+    let mut inflight = InFlight::new(max_requests);
+    let mut outcome = StepOutcome::default();
+    loop {
+        for (index, chunk) in state.chunks.iter().enumerate() {
+            if outcome.failed() || writes.is_full() || !inflight.has_room() {
+                break;
+            }
+            if chunk.done || busy[index] {
+                continue;
+            }
+            busy[index] = true;
+            let request = AccountRangeRequest {
+                root,
+                origin: chunk.next,
+                limit: chunk.end,
+                response_bytes: 0,
+            };
+            let fetcher = Arc::clone(fetcher);
+            inflight.spawn(index, async move { fetcher.account_range(request).await });
+        }
+        let Some((index, result)) = inflight.next().await? else { break };
+        busy[index] = false;
+        match result {
+            Ok(range) => {
+                apply_range(&mut state.chunks[index], &range, writes, &mut state.counts)?;
+                outcome.progressed();
+            }
+            Err(error) => outcome.fail(error),
+        }
+    }
+    let pivot = state.pivot.number;
+    outcome.into_result(|source| SnapSyncError::Fetch { phase: SnapPhase::Accounts, pivot, source })
+}
+
+/// Takes a verified range into the chunk: its accounts up to the chunk's end are kept, and the
+/// chunk continues after the last one, or is done when the trie has nothing more in it.
+fn apply_range(
+    chunk: &mut AccountChunk,
+    range: &VerifiedAccountRange,
+    writes: &mut StepWrites,
+    counts: &mut Counts,
+) -> Result<(), EtlError> {
+    let has_more = range.has_more();
+    let last = range.last();
+    let mut kept = 0u64;
+    for (hash, account) in range.accounts().iter().take_while(|(hash, _)| *hash <= chunk.end) {
+        writes.accounts.insert(hash, account)?;
+        writes.add_bytes(32 + account.length() as u64);
+        kept += 1;
+    }
+    counts.accounts += kept;
+    match last.filter(|last| has_more && *last < chunk.end).and_then(|last| last.checked_next()) {
+        Some(next) => chunk.next = next,
+        None => chunk.done = true,
+    }
+    debug!(target: "sync::snap::accounts", kept, next = %chunk.next, done = chunk.done, "account range stored");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SnapSyncConfig;
+    use alloy_primitives::B256;
+    use snapsync_etl::CollectorConfig;
+    use snapsync_fetch::verify_account_range;
+    use snapsync_primitives::{AccountHash, TrieAccount};
+
+    fn writes() -> StepWrites {
+        StepWrites::new(&CollectorConfig::new(1 << 20), &SnapSyncConfig::default())
+    }
+
+    fn hash(byte: u8) -> AccountHash {
+        AccountHash::from(B256::repeat_byte(byte))
+    }
+
+    /// A verified range of the given accounts (the whole trie: no proof needed).
+    fn whole_trie(hashes: &[u8]) -> VerifiedAccountRange {
+        let accounts: Vec<_> = hashes.iter().map(|&b| (hash(b), TrieAccount::EMPTY)).collect();
+        let root = snapsync_trie::trie_root(
+            accounts.iter().map(|(hash, account)| (*hash, alloy_rlp::encode(account))),
+        )
+        .unwrap();
+        let request = AccountRangeRequest {
+            root,
+            origin: AccountHash::ZERO,
+            limit: AccountHash::MAX,
+            response_bytes: 1 << 20,
+        };
+        let reply = snapsync_primitives::AccountRange {
+            request_id: 1,
+            accounts: accounts
+                .iter()
+                .map(|(hash, account)| snapsync_primitives::AccountEntry {
+                    hash: *hash,
+                    account: (*account).into(),
+                })
+                .collect(),
+            proof: Vec::new(),
+        };
+        verify_account_range(&request, reply).unwrap().verified().unwrap()
+    }
+
+    #[test]
+    fn accounts_past_the_chunk_end_are_left_to_the_next_chunk() {
+        let mut chunk = AccountChunk { next: hash(0x10), end: hash(0x30), done: false };
+        let mut counts = Counts::default();
+        let mut writes = writes();
+        apply_range(&mut chunk, &whole_trie(&[0x10, 0x20, 0x40]), &mut writes, &mut counts)
+            .unwrap();
+        assert_eq!(counts.accounts, 2);
+        assert_eq!(writes.accounts.len(), 2);
+        assert!(chunk.done);
+    }
+
+    #[test]
+    fn an_exhausted_trie_finishes_the_chunk() {
+        let mut chunk = AccountChunk { next: hash(0x00), end: hash(0x80), done: false };
+        let mut counts = Counts::default();
+        apply_range(&mut chunk, &whole_trie(&[0x10]), &mut writes(), &mut counts).unwrap();
+        assert!(chunk.done);
+        assert_eq!(counts.accounts, 1);
+    }
+}

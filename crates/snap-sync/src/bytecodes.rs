@@ -1,0 +1,116 @@
+//! The bytecode phase: every distinct code hash of the stored accounts, fetched once.
+//!
+//! A step scans accounts from the cursor, collecting code hashes that are neither empty nor
+//! already stored, each once, until it has enough for all its concurrent requests; it asks for
+//! them `bytecodes_per_request` at a time and asks again for any a reply left out. Only when all
+//! of them are gathered does the cursor move past the scanned accounts, so a failed step leaves
+//! the scan to be repeated (codes already stored are skipped then).
+
+use crate::{
+    SnapSyncConfig, SnapSyncError,
+    inflight::{InFlight, StepOutcome},
+    state::{CodeCursor, SyncState},
+    step::StepWrites,
+};
+use alloy_primitives::B256;
+use alloy_trie::KECCAK_EMPTY;
+use snapsync_db::{Bytecodes, Database, HashedAccounts, TableRead};
+use snapsync_fetch::{ByteCodesRequest, Fetcher};
+use snapsync_net::SnapClient;
+use snapsync_stages::SnapPhase;
+use std::{collections::HashSet, sync::Arc};
+use tracing::debug;
+
+/// Most accounts one step's scan reads.
+const SCAN_LIMIT: usize = 262_144;
+
+/// The code hashes a scan found, and where the cursor goes once they are all stored.
+#[derive(Debug)]
+struct Scan {
+    wanted: Vec<B256>,
+    after: CodeCursor,
+}
+
+/// Downloads the bytecodes of the next scanned accounts into `writes`.
+pub(crate) async fn download_bytecodes<C: SnapClient + 'static>(
+    fetcher: &Arc<Fetcher<C>>,
+    db: &Arc<dyn Database>,
+    config: &SnapSyncConfig,
+    state: &mut SyncState,
+    writes: &mut StepWrites,
+) -> Result<(), SnapSyncError> {
+    let per_request = usize::try_from(config.bytecodes_per_request).unwrap_or(1024).max(1);
+    let max_requests = usize::try_from(config.concurrency.max_requests).unwrap_or(usize::MAX);
+    let scan = scan_code_hashes(db, state.codes, per_request.saturating_mul(max_requests))?;
+    let mut queue: Vec<Vec<B256>> = scan.wanted.chunks(per_request).map(<[B256]>::to_vec).collect();
+    let mut inflight = InFlight::new(max_requests);
+    let mut outcome = StepOutcome::default();
+    loop {
+        while !outcome.failed() && inflight.has_room() {
+            let Some(hashes) = queue.pop() else { break };
+            let request = ByteCodesRequest { hashes: hashes.clone(), response_bytes: 0 };
+            let fetcher = Arc::clone(fetcher);
+            inflight.spawn(hashes, async move { fetcher.byte_codes(request).await });
+        }
+        let Some((asked, result)) = inflight.next().await? else { break };
+        match result {
+            Ok(reply) => {
+                let mut missing: HashSet<B256> = asked.into_iter().collect();
+                for (hash, code) in reply.codes() {
+                    if missing.remove(hash) {
+                        writes.codes.insert(hash, code)?;
+                        writes.add_bytes(32 + code.len() as u64);
+                        state.counts.codes += 1;
+                    }
+                }
+                if !missing.is_empty() {
+                    queue.push(missing.into_iter().collect());
+                }
+                outcome.progressed();
+            }
+            Err(error) => outcome.fail(error),
+        }
+    }
+    if !outcome.failed() {
+        debug!(target: "sync::snap::bytecodes", codes = scan.wanted.len(), next = %scan.after.next, "bytecodes stored");
+        state.codes = scan.after;
+    }
+    let pivot = state.pivot.number;
+    outcome.into_result(|source| SnapSyncError::Fetch {
+        phase: SnapPhase::Bytecodes,
+        pivot,
+        source,
+    })
+}
+
+/// Distinct code hashes not yet stored, from the cursor on, up to `most` of them.
+fn scan_code_hashes(
+    db: &Arc<dyn Database>,
+    cursor: CodeCursor,
+    most: usize,
+) -> Result<Scan, SnapSyncError> {
+    let view = db.view()?;
+    let mut seen = HashSet::new();
+    let mut wanted = Vec::new();
+    let (mut read, mut last) = (0, None);
+    for entry in view.range::<HashedAccounts>(cursor.next..)?.take(SCAN_LIMIT) {
+        let (account, trie_account) = entry?;
+        (read, last) = (read + 1, Some(account));
+        let code_hash = trie_account.code_hash;
+        if code_hash == KECCAK_EMPTY || !seen.insert(code_hash) {
+            continue;
+        }
+        if view.get::<Bytecodes>(&code_hash)?.is_none() {
+            wanted.push(code_hash);
+            if wanted.len() == most {
+                break;
+            }
+        }
+    }
+    let reached_end = wanted.len() < most && read < SCAN_LIMIT;
+    let after = match last.and_then(|last| last.checked_next()) {
+        Some(next) if !reached_end => CodeCursor { next, scanned: false },
+        _ => CodeCursor { next: cursor.next, scanned: true },
+    };
+    Ok(Scan { wanted, after })
+}

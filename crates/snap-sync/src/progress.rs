@@ -1,0 +1,100 @@
+//! Live progress of the stage, for progress bars, logs and metrics.
+//!
+//! The stage publishes a [`SyncProgress`] snapshot on a `tokio::sync::watch` channel after every
+//! step (and while a step's requests complete), and mirrors the same figures into `metrics`
+//! counters and gauges (names under `snapsync_sync_*`). Readers never slow the sync: a watch
+//! channel keeps only the latest value.
+
+use crate::state::{Counts, Pivot, SyncState};
+use snapsync_stages::SnapPhase;
+use std::time::Duration;
+
+/// A snapshot of what the stage has done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncProgress {
+    /// The phase the stage is in (`Accounts` before a pivot is chosen).
+    pub phase: SnapPhase,
+    /// The pivot, once chosen.
+    pub pivot: Option<Pivot>,
+    /// What is stored (committed, or verified in the step being gathered).
+    pub counts: Counts,
+    /// Fraction of the account hash space downloaded, 0 to 1.
+    pub accounts_fraction: f64,
+    /// Accounts whose storage is known to be still pending (scanned, or being split).
+    pub storage_pending: u64,
+    /// Bytes of verified replies received by this process.
+    pub bytes_downloaded: u64,
+    /// Requests answered (verified, empty, failed or timed out) in this process.
+    pub requests: u64,
+    /// Time since the stage was created.
+    pub elapsed: Duration,
+    /// Whether this process continued a sync a previous one had started.
+    pub resumed: bool,
+}
+
+impl Default for SyncProgress {
+    fn default() -> Self {
+        Self {
+            phase: SnapPhase::Accounts,
+            pivot: None,
+            counts: Counts::default(),
+            accounts_fraction: 0.0,
+            storage_pending: 0,
+            bytes_downloaded: 0,
+            requests: 0,
+            elapsed: Duration::ZERO,
+            resumed: false,
+        }
+    }
+}
+
+impl SyncProgress {
+    /// Leaves (accounts and storage slots) stored.
+    pub const fn leaves(&self) -> u64 {
+        self.counts.accounts + self.counts.slots
+    }
+
+    /// The estimated time left in the account phase, from the hash space covered so far in this
+    /// process (`None` outside that phase or before any progress).
+    pub fn accounts_eta(&self, start_fraction: f64) -> Option<Duration> {
+        let done = self.accounts_fraction - start_fraction;
+        if self.phase != SnapPhase::Accounts || done <= 0.0 {
+            return None;
+        }
+        let rate = done / self.elapsed.as_secs_f64().max(1e-3);
+        Some(Duration::from_secs_f64(((1.0 - self.accounts_fraction) / rate).min(1e7)))
+    }
+
+    /// Copies the durable figures of `state`.
+    pub(crate) fn observe_state(&mut self, state: &SyncState) {
+        self.phase = state.phase;
+        self.pivot = Some(state.pivot);
+        self.counts = state.counts;
+        self.accounts_fraction = state.accounts_fraction();
+        let large = state.storage.large.len() + state.storage.pending.len();
+        self.storage_pending = u64::try_from(large).unwrap_or(u64::MAX);
+    }
+
+    /// Mirrors the snapshot into the `metrics` recorder, if one is installed.
+    pub(crate) fn record_metrics(&self) {
+        let counts = &self.counts;
+        let gauges = [
+            ("snapsync_sync_accounts", counts.accounts),
+            ("snapsync_sync_storage_slots", counts.slots),
+            ("snapsync_sync_bytecodes", counts.codes),
+            ("snapsync_sync_trie_nodes", counts.trie_nodes),
+            ("snapsync_sync_healed_trie_nodes", counts.healed_nodes),
+            ("snapsync_sync_pivot_moves", counts.pivot_moves),
+            ("snapsync_sync_bytes_downloaded", self.bytes_downloaded),
+            ("snapsync_sync_requests", self.requests),
+            ("snapsync_sync_storage_pending", self.storage_pending),
+            ("snapsync_sync_pivot_block", self.pivot.map_or(0, |pivot| pivot.number)),
+        ];
+        for (name, value) in gauges {
+            #[allow(clippy::cast_precision_loss)] // a gauge is an f64 by definition
+            metrics::gauge!(name).set(value as f64);
+        }
+        metrics::gauge!("snapsync_sync_phase").set(f64::from(self.phase.to_byte()));
+        metrics::gauge!("snapsync_sync_accounts_fraction").set(self.accounts_fraction);
+    }
+}

@@ -1,0 +1,360 @@
+//! The stage's durable state: what is done, what is pending, at which pivot.
+//!
+//! One record, [`SyncState`], stored in `SnapProgress` under [`SyncState::KEY`] and rewritten in
+//! the same transaction as every batch of data it describes. After a crash the stored record and
+//! the stored data agree, so a restart reads the record and continues exactly where the last
+//! commit left off: completed ranges are never fetched again.
+//!
+//! Encoding: one version byte ([`SyncState::VERSION`]) followed by the RLP of the record.
+//! Decoding is strict (unknown version, malformed RLP, trailing bytes are errors) and allocates no
+//! more than the input holds.
+
+use crate::SnapSyncError;
+use alloy_primitives::{B256, U256, U512};
+use alloy_rlp::{Decodable, Encodable, RlpDecodable, RlpEncodable};
+use snapsync_db::{DbError, SnapProgress, TableRead, WriteTxn};
+use snapsync_primitives::{AccountHash, SlotHash};
+use snapsync_stages::{SnapPhase, SnapSyncCheckpoint, StageCheckpoint, StageProgress};
+
+/// The block whose state is being synced, trusted through the hash chain from the tip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, RlpEncodable, RlpDecodable)]
+pub struct Pivot {
+    /// Its number.
+    pub number: u64,
+    /// Its hash.
+    pub hash: B256,
+    /// Its state root: the root every account range is proven against.
+    pub state_root: B256,
+}
+
+/// One slice of the account hash space, downloaded in order from `next`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, RlpEncodable, RlpDecodable)]
+pub(crate) struct AccountChunk {
+    /// The next account hash to request.
+    pub(crate) next: AccountHash,
+    /// The last account hash of the chunk (inclusive).
+    pub(crate) end: AccountHash,
+    /// Whether every account of the chunk is stored.
+    pub(crate) done: bool,
+}
+
+/// An account whose storage is still to be fetched whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, RlpEncodable, RlpDecodable)]
+pub(crate) struct StorageTask {
+    /// The account.
+    pub(crate) account: AccountHash,
+    /// Its storage root, which its slots are proven against.
+    pub(crate) storage_root: B256,
+}
+
+/// A slot-hash interval of a large contract, downloaded in order from `next`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, RlpEncodable, RlpDecodable)]
+pub(crate) struct SlotRange {
+    /// The next slot hash to request.
+    pub(crate) next: SlotHash,
+    /// The last slot hash of the interval (inclusive).
+    pub(crate) end: SlotHash,
+}
+
+/// A contract too large for one reply: its remaining slot space in concurrent sub-ranges.
+#[derive(Debug, Clone, PartialEq, Eq, RlpEncodable, RlpDecodable)]
+pub(crate) struct LargeContract {
+    /// The account and its storage root.
+    pub(crate) task: StorageTask,
+    /// The unfinished sub-ranges.
+    pub(crate) ranges: Vec<SlotRange>,
+}
+
+/// Where the storage phase stands.
+#[derive(Debug, Clone, PartialEq, Eq, Default, RlpEncodable, RlpDecodable)]
+pub(crate) struct StorageQueue {
+    /// The next account hash to scan for non-empty storage.
+    pub(crate) cursor: AccountHash,
+    /// Whether the scan has passed the last account.
+    pub(crate) scanned: bool,
+    /// Accounts scanned but not yet served.
+    pub(crate) pending: Vec<StorageTask>,
+    /// Contracts being downloaded in sub-ranges.
+    pub(crate) large: Vec<LargeContract>,
+}
+
+impl StorageQueue {
+    /// Whether every account with storage has all of it stored.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.scanned && self.pending.is_empty() && self.large.is_empty()
+    }
+}
+
+/// Where the bytecode phase stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, RlpEncodable, RlpDecodable)]
+pub(crate) struct CodeCursor {
+    /// The next account hash to scan for code.
+    pub(crate) next: AccountHash,
+    /// Whether the scan has passed the last account.
+    pub(crate) scanned: bool,
+}
+
+/// What is stored so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, RlpEncodable, RlpDecodable)]
+pub struct Counts {
+    /// Accounts stored.
+    pub accounts: u64,
+    /// Storage slots stored.
+    pub slots: u64,
+    /// Bytecodes stored.
+    pub codes: u64,
+    /// Trie nodes written when the tries were built.
+    pub trie_nodes: u64,
+    /// Trie nodes fetched by healing.
+    pub healed_nodes: u64,
+    /// Times the pivot moved.
+    pub pivot_moves: u64,
+}
+
+/// The durable state of the snap sync stage. See the module docs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SyncState {
+    pub(crate) pivot: Pivot,
+    pub(crate) phase: SnapPhase,
+    pub(crate) chunks: Vec<AccountChunk>,
+    pub(crate) storage: StorageQueue,
+    pub(crate) codes: CodeCursor,
+    pub(crate) counts: Counts,
+}
+
+/// [`SyncState`] as RLP sees it (the phase as its byte).
+#[derive(RlpEncodable, RlpDecodable)]
+struct Record {
+    pivot: Pivot,
+    phase: u8,
+    chunks: Vec<AccountChunk>,
+    storage: StorageQueue,
+    codes: CodeCursor,
+    counts: Counts,
+}
+
+impl SyncState {
+    /// The `SnapProgress` key of the record.
+    pub(crate) const KEY: &'static str = "snap-sync";
+    /// The encoding version.
+    pub(crate) const VERSION: u8 = 1;
+
+    /// A fresh sync of `pivot`'s state with the account space in `chunks` equal slices.
+    pub(crate) fn new(pivot: Pivot, chunks: u64) -> Self {
+        Self {
+            pivot,
+            phase: SnapPhase::Accounts,
+            chunks: split_account_space(chunks),
+            storage: StorageQueue::default(),
+            codes: CodeCursor::default(),
+            counts: Counts::default(),
+        }
+    }
+
+    /// The stored record, if the stage has committed one.
+    pub(crate) fn load(view: &impl TableRead) -> Result<Option<Self>, SnapSyncError> {
+        let Some(bytes) = view.get::<SnapProgress>(&Self::KEY.to_owned())? else {
+            return Ok(None);
+        };
+        Self::decode(&bytes).map(Some)
+    }
+
+    /// Writes the record into `txn`.
+    pub(crate) fn store(&self, txn: &mut WriteTxn) -> Result<(), DbError> {
+        txn.put::<SnapProgress>(&Self::KEY.to_owned(), &self.encode().into())
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let record = Record {
+            pivot: self.pivot,
+            phase: self.phase.to_byte(),
+            chunks: self.chunks.clone(),
+            storage: self.storage.clone(),
+            codes: self.codes,
+            counts: self.counts,
+        };
+        let mut out = Vec::with_capacity(1 + record.length());
+        out.push(Self::VERSION);
+        record.encode(&mut out);
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, SnapSyncError> {
+        let corrupt = |reason: String| SnapSyncError::CorruptState { reason };
+        let Some((&version, mut rest)) = bytes.split_first() else {
+            return Err(corrupt("empty record".to_owned()));
+        };
+        if version != Self::VERSION {
+            return Err(corrupt(format!("unknown version {version}")));
+        }
+        let record = Record::decode(&mut rest).map_err(|error| corrupt(error.to_string()))?;
+        if !rest.is_empty() {
+            return Err(corrupt(format!("{} trailing bytes", rest.len())));
+        }
+        let phase =
+            SnapPhase::from_byte(record.phase).map_err(|error| corrupt(error.to_string()))?;
+        Ok(Self {
+            pivot: record.pivot,
+            phase,
+            chunks: record.chunks,
+            storage: record.storage,
+            codes: record.codes,
+            counts: record.counts,
+        })
+    }
+
+    /// The pipeline checkpoint describing this state: block 0 until done, then the pivot.
+    pub(crate) fn checkpoint(&self) -> StageCheckpoint {
+        if self.phase == SnapPhase::Done {
+            return StageCheckpoint::new(self.pivot.number);
+        }
+        StageCheckpoint::new(0).with_progress(StageProgress::SnapSync(SnapSyncCheckpoint {
+            phase: self.phase,
+            pivot_number: self.pivot.number,
+            pivot_hash: self.pivot.hash,
+            next_hashes: self
+                .chunks
+                .iter()
+                .filter(|chunk| !chunk.done)
+                .map(|chunk| B256::from(chunk.next))
+                .collect(),
+            accounts: self.counts.accounts,
+            slots: self.counts.slots,
+            codes: self.counts.codes,
+            nodes: self.counts.trie_nodes + self.counts.healed_nodes,
+        }))
+    }
+
+    /// The fraction of the account hash space downloaded, 0 to 1.
+    pub(crate) fn accounts_fraction(&self) -> f64 {
+        let total: f64 = self.chunks.iter().map(|chunk| span(chunk.next, chunk.end)).sum();
+        let remaining: f64 = self
+            .chunks
+            .iter()
+            .filter(|chunk| !chunk.done)
+            .map(|chunk| span(chunk.next, chunk.end))
+            .sum();
+        if total <= 0.0 { 1.0 } else { (1.0 - remaining / 2f64.powi(256)).clamp(0.0, 1.0) }
+    }
+}
+
+/// Hashes from `from` to `to` inclusive, as a float (for progress only).
+fn span(from: AccountHash, to: AccountHash) -> f64 {
+    let (from, to) = (U256::from_be_bytes(from.0.0), U256::from_be_bytes(to.0.0));
+    if to < from { 0.0 } else { f64::from(to - from) + 1.0 }
+}
+
+/// `chunks` equal, contiguous slices covering the whole account hash space (at least one).
+pub(crate) fn split_account_space(chunks: u64) -> Vec<AccountChunk> {
+    split_interval(U256::ZERO, U256::MAX, chunks)
+        .into_iter()
+        .map(|(start, end)| AccountChunk {
+            next: AccountHash::from(B256::from(start)),
+            end: AccountHash::from(B256::from(end)),
+            done: false,
+        })
+        .collect()
+}
+
+/// `[first, last]` cut into `parts` contiguous intervals of near-equal width (fewer when the
+/// interval has fewer values), in order.
+pub(crate) fn split_interval(first: U256, last: U256, parts: u64) -> Vec<(U256, U256)> {
+    // Boundaries at `first + floor(values * i / parts)`, computed in 512 bits: the value count
+    // of the whole space is 2^256, which 256 bits cannot hold.
+    let values = U512::from(last - first) + U512::from(1);
+    let parts = U512::from(parts.max(1)).min(values);
+    let boundary = |index: U512| first + U256::saturating_from(values * index / parts);
+    let mut out = Vec::new();
+    let mut index = U512::ZERO;
+    while index < parts {
+        let next = index + U512::from(1);
+        let end = if next == parts { last } else { boundary(next) - U256::from(1) };
+        out.push((boundary(index), end));
+        index = next;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sample() -> SyncState {
+        let pivot =
+            Pivot { number: 7, hash: B256::repeat_byte(1), state_root: B256::repeat_byte(2) };
+        let mut state = SyncState::new(pivot, 4);
+        state.phase = SnapPhase::Storages;
+        state.storage.pending.push(StorageTask {
+            account: AccountHash::from(B256::repeat_byte(3)),
+            storage_root: B256::repeat_byte(4),
+        });
+        state.storage.large.push(LargeContract {
+            task: StorageTask {
+                account: AccountHash::from(B256::repeat_byte(5)),
+                storage_root: B256::repeat_byte(6),
+            },
+            ranges: vec![SlotRange { next: SlotHash::ZERO, end: SlotHash::MAX }],
+        });
+        state.counts.slots = 99;
+        state
+    }
+
+    #[test]
+    fn record_round_trips() {
+        let state = sample();
+        assert_eq!(SyncState::decode(&state.encode()).unwrap(), state);
+    }
+
+    #[test]
+    fn corrupt_records_are_errors() {
+        let bytes = sample().encode();
+        assert!(SyncState::decode(&[]).is_err());
+        let mut wrong_version = bytes.clone();
+        wrong_version[0] = 9;
+        assert!(SyncState::decode(&wrong_version).is_err());
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        assert!(SyncState::decode(&trailing).is_err());
+        for cut in 1..bytes.len() {
+            assert!(SyncState::decode(&bytes[..cut]).is_err(), "prefix of {cut} bytes accepted");
+        }
+    }
+
+    #[test]
+    fn account_space_is_covered_without_gaps() {
+        for parts in [1, 2, 3, 16, 255] {
+            let chunks = split_account_space(parts);
+            assert_eq!(chunks.len() as u64, parts);
+            assert_eq!(chunks[0].next, AccountHash::ZERO);
+            assert_eq!(chunks.last().unwrap().end, AccountHash::MAX);
+            for pair in chunks.windows(2) {
+                let end = U256::from_be_bytes(pair[0].end.0.0);
+                assert_eq!(U256::from_be_bytes(pair[1].next.0.0), end + U256::from(1));
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn intervals_partition(first in any::<u64>(), width in 0u64..1000, parts in 1u64..40) {
+            let (first, last) = (U256::from(first), U256::from(first) + U256::from(width));
+            let intervals = split_interval(first, last, parts);
+            prop_assert!(!intervals.is_empty());
+            prop_assert!(intervals.len() as u64 <= parts);
+            prop_assert_eq!(intervals[0].0, first);
+            prop_assert_eq!(intervals.last().unwrap().1, last);
+            for pair in intervals.windows(2) {
+                prop_assert_eq!(pair[1].0, pair[0].1 + U256::from(1));
+            }
+            for (start, end) in intervals {
+                prop_assert!(start <= end);
+            }
+        }
+
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = SyncState::decode(&bytes);
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! The storage phase: the slots of every account with a non-empty storage root.
+//!
+//! Work comes from three places, in this order: sub-ranges of large contracts, accounts
+//! scanned but not yet served, and a scan of the stored accounts from the queue's cursor.
+//! Small contracts go `accounts_per_batch` to a request; a reply may stop early, after a
+//! partial last set (that contract becomes *large*: the rest of its slot space is split into
+//! sub-ranges, `split_sub_ranges` of them when the density seen so far predicts more than
+//! `split_threshold_slots` remaining, each fetched concurrently with its own proof) or before
+//! some accounts (they go back to the pending list). Every set is proven against its account's
+//! storage root by the fetcher before it reaches this module.
+
+use crate::{
+    SnapSyncConfig, SnapSyncError,
+    inflight::{InFlight, StepOutcome},
+    state::{LargeContract, SlotRange, StorageQueue, StorageTask, SyncState, split_interval},
+    step::StepWrites,
+};
+use alloy_primitives::{B256, U256};
+use alloy_trie::EMPTY_ROOT_HASH;
+use snapsync_db::{Database, HashedAccounts, TableRead};
+use snapsync_etl::EtlError;
+use snapsync_fetch::{Fetcher, StorageRangesRequest, StorageTarget, VerifiedStorage};
+use snapsync_net::SnapClient;
+use snapsync_primitives::{AccountHash, SlotHash};
+use snapsync_stages::SnapPhase;
+use std::{collections::HashSet, sync::Arc};
+use tracing::debug;
+
+/// One storage request's work.
+#[derive(Debug)]
+enum Work {
+    /// Whole storage of these accounts, from slot zero.
+    Batch(Vec<StorageTask>),
+    /// One sub-range of a large contract, identified by account and the range's end.
+    Range(StorageTask, SlotRange),
+}
+
+/// Storage settings the phase needs.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    batch: usize,
+    split_threshold: u64,
+    sub_ranges: u64,
+    max_requests: usize,
+}
+
+impl Limits {
+    fn new(config: &SnapSyncConfig) -> Self {
+        Self {
+            batch: usize::try_from(config.storage.accounts_per_batch).unwrap_or(usize::MAX).max(1),
+            split_threshold: config.storage.split_threshold_slots,
+            sub_ranges: config.storage.split_sub_ranges,
+            max_requests: usize::try_from(config.concurrency.max_requests).unwrap_or(usize::MAX),
+        }
+    }
+}
+
+/// Downloads storage into `writes` until the step is full or every account's storage is stored.
+pub(crate) async fn download_storage<C: SnapClient + 'static>(
+    fetcher: &Arc<Fetcher<C>>,
+    db: &Arc<dyn Database>,
+    config: &SnapSyncConfig,
+    state: &mut SyncState,
+    writes: &mut StepWrites,
+) -> Result<(), SnapSyncError> {
+    let limits = Limits::new(config);
+    let root = state.pivot.state_root;
+    let mut busy = HashSet::new();
+    let mut inflight = InFlight::new(limits.max_requests);
+    let mut outcome = StepOutcome::default();
+    loop {
+        while !outcome.failed() && !writes.is_full() && inflight.has_room() {
+            let Some(work) = next_work(db, &mut state.storage, &mut busy, limits)? else { break };
+            let request = request_for(root, &work);
+            let fetcher = Arc::clone(fetcher);
+            inflight.spawn(work, async move { fetcher.storage_ranges(request).await });
+        }
+        let Some((work, result)) = inflight.next().await? else { break };
+        let queue = &mut state.storage;
+        match (work, result) {
+            (Work::Batch(tasks), Ok(reply)) => {
+                let slots = apply_batch(queue, tasks, reply.into_sets(), writes, limits)?;
+                state.counts.slots += slots;
+                outcome.progressed();
+            }
+            (Work::Range(task, range), Ok(reply)) => {
+                busy.remove(&(task.account, range.end));
+                let set = reply.into_sets().into_iter().next();
+                state.counts.slots += apply_range(queue, task, range, set.as_ref(), writes)?;
+                outcome.progressed();
+            }
+            (Work::Batch(tasks), Err(error)) => {
+                queue.pending.splice(0..0, tasks);
+                outcome.fail(error);
+            }
+            (Work::Range(task, range), Err(error)) => {
+                busy.remove(&(task.account, range.end));
+                outcome.fail(error);
+            }
+        }
+    }
+    let pivot = state.pivot.number;
+    outcome.into_result(|source| SnapSyncError::Fetch { phase: SnapPhase::Storages, pivot, source })
+}
+
+/// The next request to make: a free sub-range, else a batch of pending accounts, else a batch
+/// scanned from the cursor (only while few large contracts are open, to bound the queue).
+fn next_work(
+    db: &Arc<dyn Database>,
+    queue: &mut StorageQueue,
+    busy: &mut HashSet<(AccountHash, SlotHash)>,
+    limits: Limits,
+) -> Result<Option<Work>, SnapSyncError> {
+    for contract in &queue.large {
+        for range in &contract.ranges {
+            if busy.insert((contract.task.account, range.end)) {
+                return Ok(Some(Work::Range(contract.task, *range)));
+            }
+        }
+    }
+    if !queue.pending.is_empty() {
+        let take = queue.pending.len().min(limits.batch);
+        return Ok(Some(Work::Batch(queue.pending.drain(..take).collect())));
+    }
+    if queue.large.len() >= limits.max_requests {
+        return Ok(None);
+    }
+    while !queue.scanned {
+        let tasks = scan_accounts(db, queue, limits.batch)?;
+        if !tasks.is_empty() {
+            return Ok(Some(Work::Batch(tasks)));
+        }
+    }
+    Ok(None)
+}
+
+/// Most accounts one scan reads looking for storage, so a step never stalls on a long run of
+/// storage-less accounts.
+const SCAN_LIMIT: usize = 65_536;
+
+/// Up to `batch` accounts with storage from the queue's cursor on; moves the cursor past them.
+fn scan_accounts(
+    db: &Arc<dyn Database>,
+    queue: &mut StorageQueue,
+    batch: usize,
+) -> Result<Vec<StorageTask>, SnapSyncError> {
+    let view = db.view()?;
+    let mut tasks = Vec::new();
+    let (mut read, mut last) = (0, None);
+    for entry in view.range::<HashedAccounts>(queue.cursor..)?.take(SCAN_LIMIT) {
+        let (account, trie_account) = entry?;
+        (read, last) = (read + 1, Some(account));
+        if trie_account.storage_root != EMPTY_ROOT_HASH {
+            tasks.push(StorageTask { account, storage_root: trie_account.storage_root });
+            if tasks.len() == batch {
+                break;
+            }
+        }
+    }
+    let reached_end = tasks.len() < batch && read < SCAN_LIMIT;
+    match last.and_then(|last| last.checked_next()) {
+        Some(next) if !reached_end => queue.cursor = next,
+        _ => queue.scanned = true,
+    }
+    Ok(tasks)
+}
+
+fn request_for(root: B256, work: &Work) -> StorageRangesRequest {
+    let target = |task: &StorageTask| StorageTarget {
+        account: task.account,
+        storage_root: task.storage_root,
+    };
+    match work {
+        Work::Batch(tasks) => StorageRangesRequest {
+            root,
+            accounts: tasks.iter().map(target).collect(),
+            origin: SlotHash::ZERO,
+            limit: SlotHash::MAX,
+            response_bytes: 0,
+        },
+        Work::Range(task, range) => StorageRangesRequest {
+            root,
+            accounts: vec![target(task)],
+            origin: range.next,
+            limit: range.end,
+            response_bytes: 0,
+        },
+    }
+}
+
+/// Takes a batch reply: whole sets are stored, a partial last set opens a large contract, and
+/// accounts the reply did not reach go back to the front of the pending list. Returns the slots
+/// stored.
+fn apply_batch(
+    queue: &mut StorageQueue,
+    mut tasks: Vec<StorageTask>,
+    sets: Vec<VerifiedStorage>,
+    writes: &mut StepWrites,
+    limits: Limits,
+) -> Result<u64, EtlError> {
+    let unserved = tasks.split_off(sets.len().min(tasks.len()));
+    let mut stored = 0;
+    for (task, set) in tasks.into_iter().zip(sets) {
+        stored += store_slots(task.account, set.slots(), SlotHash::MAX, writes)?;
+        if set.has_more() {
+            let last = set.slots().last().map(|(slot, _)| *slot);
+            if let Some(contract) = open_large_contract(task, last, set.slots().len(), limits) {
+                debug!(target: "sync::snap::storage", account = %task.account, ranges = contract.ranges.len(), "large contract split");
+                queue.large.push(contract);
+            }
+        }
+    }
+    queue.pending.splice(0..0, unserved);
+    Ok(stored)
+}
+
+/// Takes a sub-range reply: its slots up to the range's end are stored and the range continues
+/// after the last, or closes; a contract with no open range is done. Returns the slots stored.
+fn apply_range(
+    queue: &mut StorageQueue,
+    task: StorageTask,
+    range: SlotRange,
+    set: Option<&VerifiedStorage>,
+    writes: &mut StepWrites,
+) -> Result<u64, EtlError> {
+    let (stored, next) = match set {
+        Some(set) => {
+            let stored = store_slots(task.account, set.slots(), range.end, writes)?;
+            let last = set.slots().last().map(|(slot, _)| *slot);
+            let next = last
+                .filter(|last| set.has_more() && *last < range.end)
+                .and_then(|last| last.checked_next());
+            (stored, next)
+        }
+        None => (0, None),
+    };
+    let Some(index) = queue.large.iter().position(|contract| contract.task == task) else {
+        return Ok(stored);
+    };
+    let contract = &mut queue.large[index];
+    if let Some(open) = contract.ranges.iter_mut().find(|open| open.end == range.end) {
+        match next {
+            Some(next) => open.next = next,
+            None => contract.ranges.retain(|open| open.end != range.end),
+        }
+    }
+    if contract.ranges.is_empty() {
+        queue.large.remove(index);
+    }
+    Ok(stored)
+}
+
+/// Stores `slots` of `account` up to `end`; returns how many.
+fn store_slots(
+    account: AccountHash,
+    slots: &[(SlotHash, U256)],
+    end: SlotHash,
+    writes: &mut StepWrites,
+) -> Result<u64, EtlError> {
+    let mut stored = 0;
+    for (slot, value) in slots.iter().take_while(|(slot, _)| *slot <= end) {
+        writes.slots.insert(&(account, *slot), value)?;
+        writes.add_bytes(64);
+        stored += 1;
+    }
+    Ok(stored)
+}
+
+/// The rest of a contract's slot space after `last` (`seen` slots so far), split into
+/// sub-ranges when the density seen predicts more than the split threshold remaining.
+fn open_large_contract(
+    task: StorageTask,
+    last: Option<SlotHash>,
+    seen: usize,
+    limits: Limits,
+) -> Option<LargeContract> {
+    let next = last?.checked_next()?;
+    let parts = if estimated_remaining(next, seen) > limits.split_threshold as f64 {
+        limits.sub_ranges
+    } else {
+        1
+    };
+    let ranges = split_interval(U256::from_be_bytes(next.0.0), U256::MAX, parts)
+        .into_iter()
+        .map(|(start, end)| SlotRange {
+            next: SlotHash::from(B256::from(start)),
+            end: SlotHash::from(B256::from(end)),
+        })
+        .collect();
+    Some(LargeContract { task, ranges })
+}
+
+/// Slots expected after `next`, if the `seen` slots before it are typical of the whole space.
+fn estimated_remaining(next: SlotHash, seen: usize) -> f64 {
+    let covered = f64::from(U256::from_be_bytes(next.0.0)) / 2f64.powi(256);
+    if covered <= 0.0 {
+        return f64::INFINITY;
+    }
+    #[allow(clippy::cast_precision_loss)] // an estimate
+    let seen = seen as f64;
+    seen * (1.0 - covered) / covered
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits { batch: 4, split_threshold: 1000, sub_ranges: 8, max_requests: 16 }
+    }
+
+    fn task(byte: u8) -> StorageTask {
+        StorageTask {
+            account: AccountHash::from(B256::repeat_byte(byte)),
+            storage_root: B256::ZERO,
+        }
+    }
+
+    #[test]
+    fn dense_contracts_are_split_and_sparse_ones_are_not() {
+        // 100 slots in the first 1/16 of the space: ~1500 more expected, above 1000.
+        let mut bytes = [0xffu8; 32];
+        bytes[0] = 0x0f;
+        let dense =
+            open_large_contract(task(1), Some(SlotHash::from(B256::from(bytes))), 100, limits());
+        let dense = dense.unwrap();
+        assert_eq!(dense.ranges.len(), 8);
+        assert_eq!(dense.ranges.last().unwrap().end, SlotHash::MAX);
+        // 100 slots in the first half: ~100 more expected.
+        bytes[0] = 0x7f;
+        let sparse =
+            open_large_contract(task(1), Some(SlotHash::from(B256::from(bytes))), 100, limits());
+        assert_eq!(sparse.unwrap().ranges.len(), 1);
+        assert!(open_large_contract(task(1), Some(SlotHash::MAX), 5, limits()).is_none());
+    }
+
+    #[test]
+    fn ranges_close_and_contracts_finish() {
+        let mut queue = StorageQueue::default();
+        let contract = open_large_contract(
+            task(2),
+            Some(SlotHash::ZERO),
+            1,
+            Limits { sub_ranges: 2, split_threshold: 0, ..limits() },
+        )
+        .unwrap();
+        assert_eq!(contract.ranges.len(), 2);
+        let ranges = contract.ranges.clone();
+        queue.large.push(contract);
+        let mut writes = StepWrites::new(
+            &snapsync_etl::CollectorConfig::new(1 << 20),
+            &SnapSyncConfig::default(),
+        );
+        apply_range(&mut queue, task(2), ranges[0], None, &mut writes).unwrap();
+        assert_eq!(queue.large[0].ranges, vec![ranges[1]]);
+        apply_range(&mut queue, task(2), ranges[1], None, &mut writes).unwrap();
+        assert!(queue.large.is_empty());
+    }
+
+    #[test]
+    fn unserved_accounts_go_back_to_pending() {
+        let mut queue = StorageQueue::default();
+        queue.pending.push(task(9));
+        let mut writes = StepWrites::new(
+            &snapsync_etl::CollectorConfig::new(1 << 20),
+            &SnapSyncConfig::default(),
+        );
+        let tasks = vec![task(1), task(2), task(3)];
+        apply_batch(&mut queue, tasks, Vec::new(), &mut writes, limits()).unwrap();
+        assert_eq!(queue.pending, vec![task(1), task(2), task(3), task(9)]);
+    }
+}

@@ -1,0 +1,36 @@
+//! What a database's snap sync record says, for tools that reopen a datadir (`snapsync verify`,
+//! resume checks) without running the stage.
+
+use crate::{Counts, Pivot, SnapSyncError, state::SyncState};
+use snapsync_db::TableRead;
+use snapsync_stages::SnapPhase;
+
+/// The stored state of a snap sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncSummary {
+    /// The pivot being (or last) synced.
+    pub pivot: Pivot,
+    /// The phase reached.
+    pub phase: SnapPhase,
+    /// What is stored.
+    pub counts: Counts,
+}
+
+impl SyncSummary {
+    /// Whether the stage finished: the stored state was checked against the pivot's root.
+    pub fn is_done(&self) -> bool {
+        self.phase == SnapPhase::Done
+    }
+}
+
+/// The snap sync record stored in `view`, `None` if no sync ever committed a step.
+///
+/// # Errors
+/// [`SnapSyncError::CorruptState`] for a record that does not decode; database failures.
+pub fn stored_summary(view: &impl TableRead) -> Result<Option<SyncSummary>, SnapSyncError> {
+    Ok(SyncState::load(view)?.map(|state| SyncSummary {
+        pivot: state.pivot,
+        phase: state.phase,
+        counts: state.counts,
+    }))
+}

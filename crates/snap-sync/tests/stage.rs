@@ -1,0 +1,135 @@
+//! `SnapSyncStage` in a pipeline against simulated peers: the stored state ends equal to the
+//! pivot's, on both backends, with large contracts split, and a restarted pipeline resumes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use snapsync_db::{Database, HeaderNumbers, TableRead, compute_state_root};
+use snapsync_sim::{Link, Scenario, SimPeer};
+use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
+use snapsync_stages::{Pipeline, StageId, StageSet};
+use snapsync_testing::{GeneratedChain, StateSpec, TestDb, memory_db, redb_db};
+use tokio::sync::watch;
+
+/// Small steps and requests so that even a small state spans many of each.
+fn config() -> SnapSyncConfig {
+    let mut config = SnapSyncConfig::default();
+    config.requests.min_request_bytes = 16 * 1024;
+    config.requests.max_request_bytes = 64 * 1024;
+    config.etl.step_bytes = 64 * 1024;
+    config.storage.split_threshold_slots = 500;
+    config.storage.accounts_per_batch = 16;
+    config.concurrency.max_requests = 4;
+    config
+}
+
+fn scenario(seed: u64, peers: usize) -> Scenario {
+    let spec = StateSpec::small().with_accounts(3_000).with_huge_contracts(1, 6_000);
+    let chain = GeneratedChain::new(seed, &spec, 70, 0);
+    let peers = (0..peers).map(|_| SimPeer::honest(Link::INSTANT)).collect();
+    Scenario::new(chain, peers, [6]).unwrap()
+}
+
+async fn sync(scenario: &Scenario, db: &TestDb, config: SnapSyncConfig) -> Pipeline {
+    let etl = tempfile::tempdir().unwrap();
+    let (_tip_tx, tip) = watch::channel(scenario.tip());
+    let stage =
+        SnapSyncStage::new(scenario.network.clone(), db.db.clone(), tip, config, etl.path())
+            .unwrap();
+    let set = StageSet::builder().add(stage).unwrap().build();
+    let mut pipeline = Pipeline::new(db.db.clone(), set);
+    pipeline.run(None).await.unwrap();
+    pipeline
+}
+
+fn assert_synced(scenario: &Scenario, db: &dyn Database) {
+    let pivot = scenario.chain.header(6).unwrap();
+    let state = scenario.chain.state_at(6).unwrap();
+    assert_eq!(state.compare_with_db(db, 5).unwrap(), vec![], "stored state differs");
+    let report = compute_state_root(&db.view().unwrap()).unwrap();
+    assert_eq!(report.state_root, pivot.state_root);
+    assert!(report.is_consistent());
+    let summary = stored_summary(&db.view().unwrap()).unwrap().unwrap();
+    assert!(summary.is_done());
+    assert_eq!(summary.pivot.number, 6);
+    assert_eq!(summary.counts.accounts, state.len() as u64);
+    assert!(summary.counts.trie_nodes > 0);
+    assert_eq!(db.view().unwrap().get::<HeaderNumbers>(&pivot.hash()).unwrap(), Some(6));
+}
+
+#[tokio::test]
+async fn syncs_the_pivot_state_into_memory() {
+    let scenario = scenario(1, 3);
+    let db = memory_db();
+    let pipeline = sync(&scenario, &db, config()).await;
+    assert_synced(&scenario, &*db);
+    let checkpoint = pipeline.checkpoint(&StageId::SNAP_SYNC).unwrap().unwrap();
+    assert_eq!(checkpoint.block_number, 6);
+    assert!(checkpoint.progress.is_none());
+}
+
+#[tokio::test]
+async fn syncs_the_pivot_state_into_redb() {
+    let scenario = scenario(2, 2);
+    let db = redb_db();
+    sync(&scenario, &db, config()).await;
+    assert_synced(&scenario, &*db);
+}
+
+#[tokio::test]
+async fn a_second_run_on_a_finished_sync_downloads_nothing() {
+    let scenario = scenario(3, 2);
+    let db = memory_db();
+    sync(&scenario, &db, config()).await;
+    let before = scenario.network.bytes_sent();
+    sync(&scenario, &db, config()).await;
+    assert_eq!(scenario.network.bytes_sent(), before);
+    assert_synced(&scenario, &*db);
+}
+
+#[tokio::test]
+async fn an_interrupted_sync_resumes_without_refetching() {
+    let scenario = scenario(4, 2);
+    let db = memory_db();
+    // A full run on a separate database measures what a whole sync costs.
+    let full_db = memory_db();
+    sync(&scenario, &full_db, config()).await;
+    let full = scenario.network.bytes_sent();
+
+    // Stop after a few committed steps (dropping the run future between steps), then resume.
+    let etl = tempfile::tempdir().unwrap();
+    let (_tip_tx, tip) = watch::channel(scenario.tip());
+    let stage =
+        SnapSyncStage::new(scenario.network.clone(), db.db.clone(), tip, config(), etl.path())
+            .unwrap();
+    let mut pipeline =
+        Pipeline::new(db.db.clone(), StageSet::builder().add(stage).unwrap().build());
+    let mut events = pipeline.subscribe();
+    let start = scenario.network.bytes_sent();
+    {
+        let run = pipeline.run(None);
+        tokio::pin!(run);
+        let mut steps = 0;
+        loop {
+            tokio::select! {
+                biased;
+                event = events.recv() => {
+                    if matches!(event.unwrap(), snapsync_stages::PipelineEvent::StageProgress { .. }) {
+                        steps += 1;
+                        if steps == 3 { break; }
+                    }
+                }
+                result = &mut run => panic!("finished before the interruption: {result:?}"),
+            }
+        }
+    }
+    drop(pipeline);
+    let summary = stored_summary(&db.view().unwrap()).unwrap().unwrap();
+    assert!(!summary.is_done());
+    assert!(summary.counts.accounts > 0);
+    sync(&scenario, &db, config()).await;
+    assert_synced(&scenario, &*db);
+    let both_runs = scenario.network.bytes_sent() - start;
+    assert!(
+        both_runs < full + full / 10,
+        "interrupted + resumed {both_runs} B vs one full run {full} B"
+    );
+}
