@@ -2,11 +2,12 @@
 //! pivot's, on both backends, with large contracts split, and a restarted pipeline resumes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use snapsync_db::{Database, HeaderNumbers, TableRead, compute_state_root};
-use snapsync_sim::{Link, Scenario, SimPeer};
+use snapsync_db::{Database, HashedAccounts, HeaderNumbers, TableRead, compute_state_root};
+use snapsync_sim::{Behaviour, Link, Scenario, SimPeer};
 use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
-use snapsync_stages::{Pipeline, StageId, StageSet};
+use snapsync_stages::{Pipeline, RetryPolicy, StageId, StageSet};
 use snapsync_testing::{GeneratedChain, StateSpec, TestDb, memory_db, redb_db};
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// Small steps and requests so that even a small state spans many of each.
@@ -132,4 +133,75 @@ async fn an_interrupted_sync_resumes_without_refetching() {
         both_runs < full + full / 10,
         "interrupted + resumed {both_runs} B vs one full run {full} B"
     );
+}
+
+/// Every hostile snap behaviour of the simulator, one peer each.
+const HOSTILE: [Behaviour; 9] = [
+    Behaviour::BadProof,
+    Behaviour::Gap,
+    Behaviour::AlterValue,
+    Behaviour::ExtraItems,
+    Behaviour::WrongStorage,
+    Behaviour::Oversized,
+    Behaviour::GarbageCode,
+    Behaviour::Stateless,
+    Behaviour::Random,
+];
+
+fn hostile_scenario(seed: u64, honest: usize) -> Scenario {
+    let spec = StateSpec::small().with_accounts(3_000).with_huge_contracts(1, 6_000);
+    let chain = GeneratedChain::new(seed, &spec, 70, 0);
+    let hostile = (0u64..).zip(HOSTILE).map(|(i, b)| SimPeer::new(Link::INSTANT, b, seed + i));
+    let honest = (0..honest).map(|_| SimPeer::honest(Link::INSTANT));
+    Scenario::new(chain, hostile.chain(honest).collect(), [6]).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_peers_among_one_honest_change_nothing_stored() {
+    let scenario = hostile_scenario(5, 1);
+    let db = memory_db();
+    sync(&scenario, &db, config()).await;
+    // `compare_with_db` fails on any extra, missing or different entry: nothing unverified landed.
+    assert_synced(&scenario, &*db);
+    for (index, behaviour) in HOSTILE.iter().enumerate() {
+        let peer = scenario.network.peer_ids()[index];
+        let penalties = scenario.network.penalties_of(peer);
+        let penalised = !penalties.is_empty();
+        // A peer whose fault only shows on request kinds it was never asked may go unnoticed,
+        // but the ones that lie about every kind must be caught.
+        if matches!(behaviour, Behaviour::BadProof | Behaviour::Stateless | Behaviour::Oversized) {
+            assert!(penalised, "{behaviour:?} peer was never penalised");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_honest_peer_the_sync_fails_clearly_and_in_bounded_time() {
+    let scenario = hostile_scenario(6, 0);
+    let db = memory_db();
+    let etl = tempfile::tempdir().unwrap();
+    let (_tip_tx, tip) = watch::channel(scenario.tip());
+    let stage =
+        SnapSyncStage::new(scenario.network.clone(), db.db.clone(), tip, config(), etl.path())
+            .unwrap();
+    let set = StageSet::builder().add(stage).unwrap().build();
+    let retry = RetryPolicy {
+        max_retries: 2,
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(50),
+    };
+    let mut pipeline = Pipeline::new(db.db.clone(), set).with_retry_policy(retry);
+    let started = std::time::Instant::now();
+    let result = tokio::time::timeout(Duration::from_secs(60), pipeline.run(None)).await;
+    let error = result.expect("the sync hung").expect_err("synced without an honest peer");
+    let message = error.to_string();
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert!(message.contains("SnapSync"), "{message}");
+    // Nothing that a hostile peer sent may have been stored.
+    let state = scenario.chain.state_at(6).unwrap();
+    let view = db.view().unwrap();
+    for entry in view.iter::<HashedAccounts>().unwrap() {
+        let (hash, account) = entry.unwrap();
+        assert_eq!(state.trie_account(&hash), Some(account), "unverified account {hash}");
+    }
 }
