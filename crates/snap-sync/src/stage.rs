@@ -24,7 +24,7 @@ use snapsync_stages::{
 };
 use std::{path::Path, sync::Arc, time::Duration};
 use tokio::sync::watch;
-use tracing::{debug, info};
+use tracing::{Instrument, debug, info};
 
 /// Downloads the state at a pivot block over snap/1, verified against the pivot header's state
 /// root, into the database. See the crate docs for the phases and their invariants.
@@ -208,7 +208,8 @@ impl<C: SnapClient + HeadersClient + 'static> Stage for SnapSyncStage<C> {
         // Anything gathered for a step that was not committed is stale: gather from the stored
         // state again.
         self.step = None;
-        let step = self.gather().await?;
+        let span = tracing::debug_span!(target: "sync::snap", "snap_step");
+        let step = self.gather().instrument(span).await?;
         self.step = Some(step);
         Ok(())
     }

@@ -205,3 +205,20 @@ async fn with_no_honest_peer_the_sync_fails_clearly_and_in_bounded_time() {
         assert_eq!(state.trie_account(&hash), Some(account), "unverified account {hash}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contract_of_100k_slots_is_split_and_synced_into_redb() {
+    let spec = StateSpec::small().with_accounts(2_000).with_huge_contracts(1, 100_000);
+    let chain = GeneratedChain::new(8, &spec, 70, 0);
+    let peers = (0..4).map(|_| SimPeer::honest(Link::INSTANT)).collect();
+    let scenario = Scenario::new(chain, peers, [6]).unwrap();
+    let mut config = SnapSyncConfig::default();
+    config.requests.max_request_bytes = 256 * 1024;
+    config.storage.split_threshold_slots = 20_000;
+    config.etl.step_bytes = 1024 * 1024;
+    let db = redb_db();
+    sync(&scenario, &db, config).await;
+    assert_synced(&scenario, &*db);
+    let summary = stored_summary(&db.view().unwrap()).unwrap().unwrap();
+    assert!(summary.counts.slots >= 100_000, "{:?}", summary.counts);
+}
