@@ -1,0 +1,73 @@
+//! End-to-end figures: a generated state synced from zero-latency simulated peers into redb,
+//! beside a bare HashBuilder root over the same leaves.
+//!
+//! `cargo run --release -p snapsync-snap-sync --example sync_figures -- [accounts]`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, missing_docs)]
+
+use snapsync_db::{Database, RedbDatabase, RedbOptions};
+use snapsync_sim::{Link, Scenario, SimPeer};
+use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
+use snapsync_stages::{Pipeline, StageSet};
+use snapsync_testing::{GeneratedChain, StateSpec};
+use std::{sync::Arc, time::Instant};
+use tokio::sync::watch;
+
+fn main() {
+    let accounts: usize = std::env::args().nth(1).map_or(500_000, |a| a.parse().unwrap());
+    let spec = StateSpec::default().with_accounts(accounts);
+    let started = Instant::now();
+    let chain = GeneratedChain::new(1, &spec, 70, 0);
+    let state = chain.state_at(6).unwrap();
+    let counts = state.counts();
+    let leaves = counts.accounts + counts.storage_slots;
+    let peers = (0..4).map(|_| SimPeer::honest(Link::INSTANT)).collect();
+    let scenario = Scenario::new(chain, peers, [6]).unwrap();
+    println!("world built in {:?}: {leaves} leaves", started.elapsed());
+
+    let bare = Instant::now();
+    let root = state.state_root();
+    let bare = bare.elapsed();
+    println!("bare root {root} in {bare:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let db: Arc<dyn Database> =
+        Arc::new(RedbDatabase::open(dir.path().join("db.redb"), RedbOptions::default()).unwrap());
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let sync = Instant::now();
+    runtime.block_on(async {
+        let (_tx, tip) = watch::channel(scenario.tip());
+        let stage = SnapSyncStage::new(
+            scenario.network.clone(),
+            db.clone(),
+            tip,
+            SnapSyncConfig::default(),
+            dir.path(),
+        )
+        .unwrap();
+        let mut progress = stage.progress();
+        let mut pipeline =
+            Pipeline::new(db.clone(), StageSet::builder().add(stage).unwrap().build());
+        let watch_phases = tokio::spawn(async move {
+            let mut last = None;
+            let start = Instant::now();
+            while progress.changed().await.is_ok() {
+                let phase = progress.borrow().phase;
+                if last != Some(phase) {
+                    println!("  {:>8.3}s phase {phase:?}", start.elapsed().as_secs_f64());
+                    last = Some(phase);
+                }
+            }
+        });
+        pipeline.run(None).await.unwrap();
+        drop(pipeline);
+        watch_phases.await.unwrap();
+    });
+    let sync = sync.elapsed();
+    let summary = stored_summary(&db.view().unwrap()).unwrap().unwrap();
+    assert!(summary.is_done());
+    println!(
+        "sync {sync:?}: {:.0} leaves/s; ratio to bare root {:.3}",
+        leaves as f64 / sync.as_secs_f64(),
+        bare.as_secs_f64() / sync.as_secs_f64()
+    );
+}
