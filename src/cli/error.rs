@@ -1,7 +1,7 @@
 //! Why a subcommand could not produce its result.
 
 use snapsync_genesis::GenesisError;
-use std::process::ExitCode;
+use std::{path::PathBuf, process::ExitCode};
 
 /// Why a subcommand could not produce its result. Every variant exits with code 2.
 #[derive(Debug, thiserror::Error)]
@@ -12,6 +12,50 @@ pub(crate) enum CliError {
     /// The conformance fixture or cases file is missing, unreadable or malformed.
     #[error(transparent)]
     Conformance(#[from] snapsync_conformance::ConformanceError),
+    /// The arguments are valid one by one but not together, or ask for what is not supported.
+    #[error("{0}")]
+    Usage(String),
+    /// The `--config` file is unreadable or invalid.
+    #[error("--config: {0}")]
+    Config(#[from] snapsync_snap_sync::ConfigError),
+    /// The data directory cannot be created or read.
+    #[error("data directory {}: {source}", path.display())]
+    Datadir {
+        /// The directory.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The data directory holds no snapsync database, or no sync record.
+    #[error("{0}")]
+    NothingToVerify(String),
+    /// The database contradicts itself (a sync record without its pivot header, say).
+    #[error("{0}")]
+    Corrupt(String),
+    /// The data directory holds a sync of another chain than the one about to be served.
+    #[error("{0}")]
+    ForeignDatadir(String),
+    /// The database failed (cannot be opened, is held by another process, is corrupt).
+    #[error("database: {0}")]
+    Database(#[from] snapsync_db::DbError),
+    /// Recomputing the stored state failed (a corrupt entry).
+    #[error("stored state: {0}")]
+    State(#[from] snapsync_db::StateError),
+    /// The snap sync stage could not be created, or its stored record is corrupt.
+    #[error(transparent)]
+    Sync(#[from] snapsync_snap_sync::SnapSyncError),
+    /// The pipeline could not be assembled.
+    #[error("assembling the pipeline: {0}")]
+    StageSet(#[from] snapsync_stages::StageSetError),
+    /// The pipeline stopped on its own database or a corrupt checkpoint (not a stage failure).
+    #[error("pipeline: {0}")]
+    Pipeline(Box<snapsync_stages::PipelineError>),
+    /// The simulated network could not be built.
+    #[error("building the simulated network: {0}")]
+    Scenario(#[from] snapsync_sim::ScenarioError),
+    /// The async runtime could not be started.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
     /// The result could not be written.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
@@ -20,8 +64,6 @@ pub(crate) enum CliError {
 impl CliError {
     /// The process exit code for this error.
     pub(crate) fn exit_code(&self) -> ExitCode {
-        match self {
-            Self::Input(_) | Self::Conformance(_) | Self::Output(_) => ExitCode::from(2),
-        }
+        ExitCode::from(2)
     }
 }

@@ -6,8 +6,11 @@
 //! tests.
 
 mod conformance;
+mod datadir;
 mod error;
 mod state_root;
+mod sync;
+mod verify;
 
 pub(crate) use error::CliError;
 
@@ -28,6 +31,10 @@ enum Command {
     StateRoot(state_root::StateRootArgs),
     /// Run hive's snap/1 conformance cases against snapsync's server on a fixture's states.
     Conformance(conformance::ConformanceArgs),
+    /// Snap-sync a state from simulated peers into a database, verified against the pivot.
+    Sync(Box<sync::SyncArgs>),
+    /// Recompute a synced database's state root and compare it with its pivot header's.
+    Verify(verify::VerifyArgs),
 }
 
 impl Cli {
@@ -39,6 +46,8 @@ impl Cli {
         match self.command {
             Command::StateRoot(args) => state_root::run(&args, out, err),
             Command::Conformance(args) => conformance::run(&args, out, err),
+            Command::Sync(args) => sync::run(&args, out, err),
+            Command::Verify(args) => verify::run(&args, out, err),
         }
     }
 }

@@ -1,0 +1,286 @@
+//! `snapsync sync`: snap-syncs a state from simulated peers into a database, verified.
+//!
+//! The peers (honest or hostile, on links of chosen latency and bandwidth) serve a chain of
+//! `2 × pivot.distance` blocks over one state (generated, or read from a state dump or genesis
+//! file); the pipeline — snap sync, then headers and bodies above the pivot — runs against them
+//! until the stored state's root is the pivot header's. Execution is not available yet, so the
+//! pipeline ends after bodies.
+//!
+//! Re-running with the same data directory and source resumes: nothing committed is fetched
+//! again, and a finished sync downloads nothing. A data directory holding a sync of another
+//! chain is refused.
+//!
+//! Exit 0 when the state was verified and every stage finished, 1 when the sync ran but failed
+//! (no honest peer left, say: the error is on stderr, the report on stdout), 2 when it could not
+//! run.
+
+mod display;
+mod peers;
+mod report;
+mod source;
+
+use super::{CliError, Outcome, datadir::Storage};
+use clap::Args;
+use display::ProgressView;
+use peers::PeerArgs;
+use report::SyncReport;
+use snapsync_chain_stages::{BodiesConfig, BodiesStage, HeadersConfig, HeadersStage};
+use snapsync_sim::Scenario;
+use snapsync_snap_sync::{
+    SnapSyncConfig, SnapSyncStage, SyncProgress, SyncSummary, stored_summary,
+};
+use snapsync_stages::{Pipeline, PipelineError, RetryPolicy, StageId, StageSet};
+use snapsync_testing::GeneratedChain;
+use source::SourceArgs;
+use std::{
+    io::{IsTerminal, Write},
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+use tokio::sync::watch;
+
+/// Retries of a failing step: few and short, so a sync no peer can serve fails in seconds
+/// instead of hanging (peers the fetcher banned stay banned, so waiting longer cannot help).
+const RETRY: RetryPolicy = RetryPolicy {
+    max_retries: 4,
+    initial_backoff: Duration::from_millis(250),
+    max_backoff: Duration::from_secs(4),
+};
+
+/// Arguments of `snapsync sync`.
+#[derive(Debug, Args)]
+pub(crate) struct SyncArgs {
+    /// Data directory: the redb database (snapsync.redb) and the ETL runs (etl/). Re-running
+    /// with the same directory and source resumes.
+    #[arg(long, value_name = "DIR", default_value = "snapsync-data", conflicts_with = "memory")]
+    datadir: PathBuf,
+    /// Keep the database in memory instead (nothing survives the run).
+    #[arg(long)]
+    memory: bool,
+    #[command(flatten)]
+    source: SourceArgs,
+    #[command(flatten)]
+    peers: PeerArgs,
+    /// Times the pivot moves during the sync (not supported yet: only 0).
+    #[arg(long, default_value_t = 0)]
+    pivot_moves: u64,
+    /// A SnapSyncConfig TOML file (see docs/configuration.md); omitted fields keep defaults.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print the result as one JSON line on stdout: {"state_root","pivot_block","verified",
+    /// "accounts","storage_slots","bytecodes","trie_nodes","healed_trie_nodes","pivot_moves",
+    /// "bytes_downloaded","requests","elapsed_ms","resumed"}.
+    #[arg(long)]
+    json: bool,
+}
+
+impl SyncArgs {
+    /// Checks what clap cannot, and reads the configuration.
+    fn config(&self) -> Result<SnapSyncConfig, CliError> {
+        if self.pivot_moves > 0 {
+            return Err(CliError::Usage(format!(
+                "--pivot-moves {}: moving the pivot during a sync is not supported yet (only 0)",
+                self.pivot_moves
+            )));
+        }
+        self.peers.validate()?;
+        match &self.config {
+            Some(path) => Ok(SnapSyncConfig::load(path)?),
+            None => Ok(SnapSyncConfig::default()),
+        }
+    }
+}
+
+/// What the sync ran against and in.
+struct World {
+    scenario: Scenario,
+    storage: Storage,
+    /// The stored sync record before this run, if an earlier run left one.
+    before: Option<SyncSummary>,
+}
+
+/// Runs `sync`.
+///
+/// # Errors
+/// [`CliError::Usage`], [`CliError::Config`] and [`CliError::Input`] for unusable arguments,
+/// configuration or state file; [`CliError::ForeignDatadir`] for a data directory of another
+/// chain; database, runtime and output failures.
+pub(crate) fn run(
+    args: &SyncArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Outcome, CliError> {
+    let config = args.config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_time()
+        .build()
+        .map_err(CliError::Runtime)?;
+    let world = prepare(args, config.pivot.distance, err)?;
+    let (tip_sender, tip) = watch::channel(world.scenario.tip());
+    let (mut pipeline, progress) = pipeline(&world, config, tip)?;
+    writeln!(
+        err,
+        "pipeline: {} (execution is not available yet: the pipeline ends after bodies)",
+        pipeline.stage_ids().iter().map(ToString::to_string).collect::<Vec<_>>().join(" → ")
+    )?;
+    let mut view = ProgressView::new(std::io::stderr().is_terminal());
+    let started = Instant::now();
+    let result = runtime.block_on(drive(&mut pipeline, &progress, &mut view, err));
+    let elapsed = started.elapsed();
+    view.finish();
+    drop(tip_sender);
+    let failed = match result {
+        Ok(()) => false,
+        Err(error @ (PipelineError::Fatal { .. } | PipelineError::RetriesExhausted { .. })) => {
+            writeln!(err, "error: the sync failed: {error}")?;
+            write_penalties(&world.scenario, err)?;
+            true
+        }
+        Err(error) => return Err(CliError::Pipeline(Box::new(error))),
+    };
+    let summary = stored_summary(&world.storage.db.view()?)?;
+    let network = &world.scenario.network;
+    let report = SyncReport::new(
+        summary.as_ref(),
+        (network.bytes_sent(), network.requests()),
+        elapsed,
+        world.before.is_some(),
+    );
+    record_metrics(&report);
+    if args.json {
+        writeln!(out, "{}", report.json_line())?;
+    } else {
+        report.write_human(out)?;
+    }
+    Ok(if report.verified && !failed { Outcome::Success } else { Outcome::Disagreement })
+}
+
+/// Builds the state, opens the database (refusing one of another chain) and the network.
+fn prepare(args: &SyncArgs, distance: u64, err: &mut dyn Write) -> Result<World, CliError> {
+    let started = Instant::now();
+    let source = args.source.build(distance)?;
+    writeln!(err, "source: {}", source.description)?;
+    let storage = if args.memory { Storage::memory()? } else { Storage::create(&args.datadir)? };
+    let before = same_chain_record(&storage, &source.chain)?;
+    if let Some(summary) = &before {
+        let state = if summary.is_done() { "finished" } else { "unfinished" };
+        writeln!(
+            err,
+            "{}: resuming the {state} sync of pivot block {} (phase {:?})",
+            storage.label, summary.pivot.number, summary.phase
+        )?;
+    }
+    let scenario = Scenario::new(source.chain, args.peers.peers(), [distance])?;
+    writeln!(
+        err,
+        "network: {}, serving blocks 0 to {} and the state of pivot block {distance}; ready in \
+         {:.1} s",
+        args.peers.describe(),
+        scenario.chain.head_number(),
+        started.elapsed().as_secs_f64()
+    )?;
+    if args.peers.all_faulty() {
+        writeln!(err, "warning: no peer is honest: this sync must fail")?;
+    }
+    Ok(World { scenario, storage, before })
+}
+
+/// The sync record stored in `storage`, if any, after checking that it belongs to `chain`: its
+/// pivot must be a block of the chain (same number, hash and state root).
+///
+/// # Errors
+/// [`CliError::ForeignDatadir`] when it is not; [`CliError::Sync`] for a corrupt record.
+fn same_chain_record(
+    storage: &Storage,
+    chain: &GeneratedChain,
+) -> Result<Option<SyncSummary>, CliError> {
+    let Some(summary) = stored_summary(&storage.db.view()?)? else { return Ok(None) };
+    let pivot = &summary.pivot;
+    let known = chain.header_by_hash(&pivot.hash).is_some_and(|header| {
+        header.number == pivot.number && header.state_root == pivot.state_root
+    });
+    if !known {
+        return Err(CliError::ForeignDatadir(format!(
+            "{} holds a sync of another chain: its pivot, block {} with hash {} and state root \
+             {}, is not a block of the chain about to be served (another --seed, --accounts or \
+             state file?); use another --datadir, or remove this one to start over",
+            storage.label, pivot.number, pivot.hash, pivot.state_root
+        )));
+    }
+    Ok(Some(summary))
+}
+
+/// Snap sync, then headers and bodies from the pivot + 1 up to the tip; the stage's progress.
+fn pipeline(
+    world: &World,
+    config: SnapSyncConfig,
+    tip: watch::Receiver<alloy_primitives::B256>,
+) -> Result<(Pipeline, watch::Receiver<SyncProgress>), CliError> {
+    let client = world.scenario.network.clone();
+    let db = &world.storage.db;
+    let snap =
+        SnapSyncStage::new(client.clone(), db.clone(), tip.clone(), config, &world.storage.dir)?;
+    let progress = snap.progress();
+    let after_pivot = HeadersConfig::after_stage(StageId::SNAP_SYNC);
+    let headers = HeadersStage::new(client.clone(), db.clone(), tip, after_pivot);
+    let bodies =
+        BodiesStage::new(client, db.clone(), BodiesConfig::after_stage(StageId::SNAP_SYNC));
+    let stages = StageSet::builder().add(snap)?.add(headers)?.add(bodies)?.build();
+    Ok((Pipeline::new(db.clone(), stages).with_retry_policy(RETRY), progress))
+}
+
+/// Runs the pipeline to its end, showing its events and the stage's progress meanwhile.
+async fn drive(
+    pipeline: &mut Pipeline,
+    progress: &watch::Receiver<SyncProgress>,
+    view: &mut ProgressView,
+    err: &mut dyn Write,
+) -> Result<(), PipelineError> {
+    let mut events = pipeline.subscribe();
+    let mut ticks = tokio::time::interval(view.tick_interval());
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    let run = pipeline.run(None);
+    tokio::pin!(run);
+    let mut events_open = true;
+    loop {
+        tokio::select! {
+            result = &mut run => {
+                while let Ok(event) = events.try_recv() {
+                    view.on_event(&event, err);
+                }
+                return result;
+            }
+            event = events.recv(), if events_open => match event {
+                Ok(event) => view.on_event(&event, err),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => events_open = false,
+            },
+            _ = ticks.tick() => {
+                let snapshot = progress.borrow().clone();
+                view.on_tick(&snapshot, err);
+            }
+        }
+    }
+}
+
+/// How many peers the sync penalised, which explains most failures.
+fn write_penalties(scenario: &Scenario, err: &mut dyn Write) -> std::io::Result<()> {
+    let network = &scenario.network;
+    let peers = network.peer_ids();
+    let penalised = peers.iter().filter(|peer| !network.penalties_of(**peer).is_empty()).count();
+    writeln!(
+        err,
+        "note: {penalised} of {} peers were penalised for invalid or missing replies",
+        peers.len()
+    )
+}
+
+/// The run's figures as `metrics` gauges (the stage records its own as `snapsync_sync_*`); no
+/// exporter is installed by the CLI, so this costs nothing unless an embedder adds one.
+fn record_metrics(report: &SyncReport) {
+    metrics::gauge!("snapsync_cli_sync_elapsed_seconds").set(report.elapsed.as_secs_f64());
+    metrics::gauge!("snapsync_cli_sync_verified").set(if report.verified { 1.0 } else { 0.0 });
+    #[allow(clippy::cast_precision_loss, reason = "a gauge is an f64")]
+    metrics::gauge!("snapsync_cli_sync_bytes_downloaded").set(report.bytes_downloaded as f64);
+}

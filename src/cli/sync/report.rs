@@ -1,0 +1,158 @@
+//! The result of `snapsync sync`: a human summary, or one JSON line.
+
+use super::display::{mib, rate};
+use alloy_primitives::B256;
+use snapsync_snap_sync::{Counts, SyncSummary};
+use std::{io::Write, time::Duration};
+
+/// What a sync ended with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct SyncReport {
+    /// The pivot's state root, which the stored state was checked to have; `None` unless
+    /// verified.
+    pub(super) state_root: Option<B256>,
+    /// The pivot block, once one was chosen.
+    pub(super) pivot_block: Option<u64>,
+    /// Whether the stage finished: the stored state's root is the pivot's.
+    pub(super) verified: bool,
+    /// What is stored.
+    pub(super) counts: Counts,
+    /// Bytes peers sent in this run (state, headers and bodies, rejected replies included).
+    pub(super) bytes_downloaded: u64,
+    /// Requests peers received in this run.
+    pub(super) requests: u64,
+    /// How long the pipeline ran in this process.
+    pub(super) elapsed: Duration,
+    /// Whether this run continued a sync an earlier run had started.
+    pub(super) resumed: bool,
+}
+
+impl SyncReport {
+    /// The report of the stored `summary` (if any) and this run's network figures.
+    pub(super) fn new(
+        summary: Option<&SyncSummary>,
+        network: (u64, u64),
+        elapsed: Duration,
+        resumed: bool,
+    ) -> Self {
+        let verified = summary.is_some_and(SyncSummary::is_done);
+        Self {
+            state_root: summary.filter(|_| verified).map(|summary| summary.pivot.state_root),
+            pivot_block: summary.map(|summary| summary.pivot.number),
+            verified,
+            counts: summary.map(|summary| summary.counts).unwrap_or_default(),
+            bytes_downloaded: network.0,
+            requests: network.1,
+            elapsed,
+            resumed,
+        }
+    }
+
+    /// One JSON object on one line, with exactly the documented keys. Only hex, integers,
+    /// booleans and `null`, so nothing needs escaping.
+    pub(super) fn json_line(&self) -> String {
+        let counts = &self.counts;
+        format!(
+            concat!(
+                r#"{{"state_root":{},"pivot_block":{},"verified":{},"accounts":{},"#,
+                r#""storage_slots":{},"bytecodes":{},"trie_nodes":{},"healed_trie_nodes":{},"#,
+                r#""pivot_moves":{},"bytes_downloaded":{},"requests":{},"elapsed_ms":{},"#,
+                r#""resumed":{}}}"#
+            ),
+            self.state_root.map_or_else(|| "null".to_owned(), |root| format!("\"{root}\"")),
+            self.pivot_block.map_or_else(|| "null".to_owned(), |block| block.to_string()),
+            self.verified,
+            counts.accounts,
+            counts.slots,
+            counts.codes,
+            counts.trie_nodes,
+            counts.healed_nodes,
+            counts.pivot_moves,
+            self.bytes_downloaded,
+            self.requests,
+            self.elapsed.as_millis(),
+            self.resumed
+        )
+    }
+
+    /// The human summary, ending with the verified state root (or why there is none).
+    pub(super) fn write_human(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let counts = &self.counts;
+        let seconds = self.elapsed.as_secs_f64();
+        let pivot = self.pivot_block.map_or_else(|| "none chosen".to_owned(), |b| b.to_string());
+        let leaves = counts.accounts + counts.slots;
+        writeln!(out, "pivot block       {pivot}")?;
+        writeln!(out, "accounts          {}", counts.accounts)?;
+        writeln!(out, "storage slots     {}", counts.slots)?;
+        writeln!(out, "bytecodes         {}", counts.codes)?;
+        writeln!(out, "trie nodes        {} ({} healed)", counts.trie_nodes, counts.healed_nodes)?;
+        writeln!(out, "pivot moves       {}", counts.pivot_moves)?;
+        writeln!(
+            out,
+            "downloaded        {} in {} requests",
+            mib(self.bytes_downloaded),
+            self.requests
+        )?;
+        writeln!(
+            out,
+            "time              {seconds:.1} s ({} leaves/s, {}/s)",
+            rate(leaves, self.elapsed),
+            mib(rate(self.bytes_downloaded, self.elapsed))
+        )?;
+        writeln!(out, "resumed           {}", if self.resumed { "yes" } else { "no" })?;
+        match self.state_root {
+            Some(root) => writeln!(out, "verified: the stored state's root is the pivot's\n{root}"),
+            None => writeln!(out, "NOT verified: the sync did not finish"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snapsync_snap_sync::Pivot;
+    use snapsync_stages::SnapPhase;
+
+    fn summary(phase: SnapPhase) -> SyncSummary {
+        let pivot =
+            Pivot { number: 64, hash: B256::repeat_byte(1), state_root: B256::repeat_byte(2) };
+        let counts =
+            Counts { accounts: 10, slots: 20, codes: 3, trie_nodes: 40, ..Counts::default() };
+        SyncSummary { pivot, phase, counts }
+    }
+
+    #[test]
+    fn a_finished_sync_reports_its_root() {
+        let report = SyncReport::new(
+            Some(&summary(SnapPhase::Done)),
+            (1000, 7),
+            Duration::from_millis(1500),
+            true,
+        );
+        let json: serde_json::Value = serde_json::from_str(&report.json_line()).unwrap();
+        assert_eq!(json["state_root"], format!("{}", B256::repeat_byte(2)));
+        assert_eq!(json["verified"], true);
+        assert_eq!(json["storage_slots"], 20);
+        assert_eq!(json["elapsed_ms"], 1500);
+        assert_eq!(json["resumed"], true);
+        assert_eq!(json.as_object().unwrap().len(), 13);
+        let mut text = Vec::new();
+        report.write_human(&mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.ends_with(&format!("{}\n", B256::repeat_byte(2))), "{text}");
+        assert!(text.contains("20 leaves/s"), "{text}");
+    }
+
+    #[test]
+    fn an_unfinished_sync_has_no_root() {
+        let report =
+            SyncReport::new(Some(&summary(SnapPhase::Storages)), (0, 0), Duration::ZERO, false);
+        let json: serde_json::Value = serde_json::from_str(&report.json_line()).unwrap();
+        assert_eq!(json["state_root"], serde_json::Value::Null);
+        assert_eq!(json["pivot_block"], 64);
+        assert_eq!(json["verified"], false);
+        let none = SyncReport::new(None, (0, 0), Duration::ZERO, false);
+        let json: serde_json::Value = serde_json::from_str(&none.json_line()).unwrap();
+        assert_eq!(json["pivot_block"], serde_json::Value::Null);
+    }
+}

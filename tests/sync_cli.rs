@@ -1,0 +1,312 @@
+//! `snapsync sync` and `snapsync verify`, run as processes: verified syncs from generated states,
+//! a dump and a genesis file; resume (after a clean end and after SIGKILL); a data directory of
+//! another chain refused; hostile peers; unusable arguments.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::Value;
+use snapsync_testing::require_fixture;
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Command, Output, Stdio},
+    sync::mpsc,
+    thread,
+    time::{Duration, Instant},
+};
+
+const MAINNET_ROOT: &str = "0xd7f8974fb5ac78d9ac099b9ad5018bedc2ce0a72dad1827a1709da30580f0544";
+const HEAD_ROOT: &str = "0x8fcfb02cfca007773bd55bc1c3e50a3c8612a59c87ce057e5957e8bf17c1728b";
+
+fn snapsync(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_snapsync")).args(args).output().unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// The last line of stdout, as JSON, after checking the exit code.
+fn json(output: &Output, code: i32) -> Value {
+    let text = String::from_utf8(output.stdout.clone()).unwrap();
+    assert_eq!(output.status.code(), Some(code), "stdout: {text}\nstderr: {}", stderr(output));
+    serde_json::from_str(text.lines().last().unwrap()).unwrap()
+}
+
+/// `sync --json` with `args`, expected to end verified.
+fn synced(args: &[&str]) -> Value {
+    let mut all = vec!["sync", "--json"];
+    all.extend_from_slice(args);
+    let report = json(&snapsync(&all), 0);
+    assert_eq!(report["verified"], true, "{report}");
+    report
+}
+
+fn path(dir: &Path) -> &str {
+    dir.to_str().unwrap()
+}
+
+/// The counts and root the `source:` line on stderr gives for the generated state.
+fn source_line(stderr: &str) -> (u64, u64, u64, String) {
+    let line = stderr.lines().find(|line| line.starts_with("source: ")).unwrap();
+    let number = |unit: &str| {
+        let before = line.split(&format!(" {unit}")).next().unwrap();
+        before.rsplit(' ').next().unwrap().parse::<u64>().unwrap()
+    };
+    let root = line.rsplit(' ').next().unwrap().to_owned();
+    (number("accounts"), number("storage slots"), number("bytecodes"), root)
+}
+
+#[test]
+fn a_generated_state_syncs_into_memory_with_its_counts_and_root() {
+    let output = snapsync(&["sync", "--memory", "--json", "--accounts", "3000", "--seed", "7"]);
+    let report = json(&output, 0);
+    let (accounts, slots, codes, root) = source_line(&stderr(&output));
+    assert_eq!(report["verified"], true);
+    assert_eq!(report["state_root"], root.as_str());
+    assert_eq!(report["accounts"], 3000);
+    assert_eq!(report["accounts"], accounts);
+    assert_eq!(report["storage_slots"], slots);
+    assert_eq!(report["bytecodes"], codes);
+    assert!(slots > 1_000 && codes > 0, "a realistic mix: {slots} slots, {codes} codes");
+    assert_eq!(report["pivot_block"], 64);
+    assert!(report["trie_nodes"].as_u64().unwrap() > 3000);
+    assert_eq!(
+        (report["healed_trie_nodes"].as_u64(), report["pivot_moves"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert!(report["bytes_downloaded"].as_u64().unwrap() > 0);
+    assert!(report["requests"].as_u64().unwrap() > 0);
+    assert_eq!(report["resumed"], false);
+    assert_eq!(report.as_object().unwrap().len(), 13, "{report}");
+    let text = stderr(&output);
+    assert!(text.contains("execution is not available yet"), "{text}");
+    assert!(text.contains("Bodies: finished at block 128"), "{text}");
+}
+
+#[test]
+fn a_datadir_resumes_is_verified_and_refuses_another_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let datadir = dir.path().join("data");
+    let args = ["--datadir", path(&datadir), "--accounts", "2000", "--seed", "3"];
+    let first = synced(&args);
+    assert_eq!(first["resumed"], false);
+    assert!(first["bytes_downloaded"].as_u64().unwrap() > 0);
+
+    let again = synced(&args);
+    assert_eq!(again["resumed"], true);
+    assert_eq!(again["bytes_downloaded"], 0);
+    assert_eq!(again["state_root"], first["state_root"]);
+    assert_eq!(again["accounts"], first["accounts"]);
+
+    let other = snapsync(&["sync", "--json", "--datadir", path(&datadir), "--accounts", "2000"]);
+    assert_eq!(other.status.code(), Some(2));
+    assert!(other.stdout.is_empty());
+    let message = stderr(&other);
+    assert!(message.contains("holds a sync of another chain"), "{message}");
+    assert!(message.contains("--seed"), "{message}");
+
+    let verify = snapsync(&["verify", "--json", "--datadir", path(&datadir)]);
+    let verdict = json(&verify, 0);
+    assert_eq!(verdict["verified"], true);
+    assert_eq!(verdict["state_root"], first["state_root"]);
+    assert_eq!(verdict["expected_root"], first["state_root"]);
+    assert_eq!(verdict["pivot_block"], 64);
+    assert_eq!(verdict["accounts"], first["accounts"]);
+    assert_eq!(verdict["storage_slots"], first["storage_slots"]);
+    assert_eq!(verdict["storage_root_mismatches"], 0);
+    let human = snapsync(&["verify", "--datadir", path(&datadir)]);
+    assert_eq!(human.status.code(), Some(0));
+    let text = String::from_utf8(human.stdout).unwrap();
+    assert_eq!(text.lines().last(), first["state_root"].as_str());
+}
+
+#[test]
+fn verify_cannot_run_without_a_synced_datadir() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let output = snapsync(&["verify", "--json", "--datadir", path(&missing)]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    assert!(stderr(&output).contains("does not exist"), "{}", stderr(&output));
+    assert!(!missing.exists(), "verify must not create the directory");
+
+    let output = snapsync(&["verify", "--datadir", path(dir.path())]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("holds no snapsync database"), "{}", stderr(&output));
+
+    std::fs::write(dir.path().join("snapsync.redb"), b"not a database").unwrap();
+    let output = snapsync(&["verify", "--datadir", path(dir.path())]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).starts_with("error: "), "{}", stderr(&output));
+}
+
+#[test]
+fn the_hive_head_state_dump_syncs_to_its_root() {
+    let Some(dump) = require_fixture("sync_from_dump", "geth-hive/headstate.json") else {
+        return;
+    };
+    let report = synced(&["--memory", "--from-dump", dump.to_str().unwrap()]);
+    assert_eq!(report["state_root"], HEAD_ROOT);
+    assert_eq!(report["accounts"], 194);
+    assert_eq!(report["storage_slots"], 2164);
+}
+
+#[test]
+fn the_mainnet_genesis_syncs_to_its_root() {
+    let Some(genesis) = require_fixture("sync_from_genesis", "genesis/mainnet.json") else {
+        return;
+    };
+    let report = synced(&["--memory", "--from-genesis", genesis.to_str().unwrap()]);
+    assert_eq!(report["state_root"], MAINNET_ROOT);
+    assert_eq!(report["accounts"], 8893);
+    let wrong = snapsync(&["sync", "--memory", "--from-dump", genesis.to_str().unwrap()]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(stderr(&wrong).contains("use --from-genesis"), "{}", stderr(&wrong));
+}
+
+#[test]
+fn two_hostile_peers_of_four_do_not_change_the_result() {
+    let base = ["--memory", "--accounts", "4000", "--seed", "11", "--peers", "4"];
+    let honest = synced(&base);
+    let mut args = base.to_vec();
+    args.extend(["--faulty-peers", "2"]);
+    let hostile = synced(&args);
+    assert_eq!(hostile["state_root"], honest["state_root"]);
+    for key in ["accounts", "storage_slots", "bytecodes", "trie_nodes"] {
+        assert_eq!(hostile[key], honest[key], "{key}");
+    }
+}
+
+#[test]
+fn with_no_honest_peer_the_sync_fails_in_bounded_time() {
+    let started = Instant::now();
+    let args = ["sync", "--json", "--memory", "--accounts", "2000", "--peers", "4"];
+    let output = snapsync(&[&args[..], &["--faulty-peers", "4", "--allow-all-faulty"]].concat());
+    assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
+    let report = json(&output, 1);
+    assert_eq!(report["verified"], false);
+    assert_eq!(report["state_root"], Value::Null);
+    let message = stderr(&output);
+    assert!(message.contains("error: the sync failed"), "{message}");
+    assert!(message.contains("no peer"), "{message}");
+    assert!(message.contains("4 of 4 peers"), "{message}");
+}
+
+#[test]
+fn unusable_arguments_exit_2_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[pivot]\ndistance = 0\n").unwrap();
+    let missing = dir.path().join("none.json");
+    let cases: [(&[&str], &str); 7] = [
+        (&["--pivot-moves", "2"], "not supported yet"),
+        (&["--faulty-peers", "4"], "--allow-all-faulty"),
+        (&["--faulty-peers", "5", "--allow-all-faulty"], "exceeds --peers 4"),
+        (&["--peers", "0"], "--peers"),
+        (&["--accounts", "10", "--from-genesis", "x.json"], "cannot be used with"),
+        (&["--config", path(&config)], "pivot.distance"),
+        (&["--from-dump", path(&missing)], "none.json"),
+    ];
+    for (extra, needle) in cases {
+        let output = snapsync(&[&["sync", "--memory"], extra].concat());
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}: {message}");
+        assert!(output.stdout.is_empty(), "{extra:?}");
+        assert!(message.contains(needle), "{extra:?}: {needle:?} not in {message}");
+    }
+}
+
+/// A sync child whose stderr lines arrive on a channel.
+struct Child {
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Child {
+    fn spawn(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_snapsync"))
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (send, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// Waits for a stderr line starting with `prefix`.
+    fn wait_for(&self, prefix: &str) {
+        loop {
+            let line = self.lines.recv_timeout(Duration::from_secs(30)).unwrap();
+            if line.starts_with(prefix) {
+                return;
+            }
+        }
+    }
+}
+
+#[test]
+fn a_killed_sync_resumes_without_fetching_everything_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("steps.toml");
+    std::fs::write(&config, "[etl]\nstep_bytes = 65536\n").unwrap();
+    let source = [
+        "--accounts",
+        "30000",
+        "--seed",
+        "5",
+        "--latency-ms",
+        "100",
+        "--bandwidth-mbps",
+        "20",
+        "--config",
+        path(&config),
+    ];
+    let clean = synced(&[&["--memory"], &source[..]].concat());
+    let full = clean["bytes_downloaded"].as_u64().unwrap();
+
+    // Kill at a later point each time until the kill lands after some committed progress and
+    // before the end.
+    let mut interrupted = None;
+    for delay_ms in [800, 1400, 2000] {
+        let datadir = dir.path().join(format!("killed-{delay_ms}"));
+        let args = [&["sync", "--datadir", path(&datadir)], &source[..]].concat();
+        let mut child = Child::spawn(&args);
+        child.wait_for("SnapSync: started");
+        thread::sleep(Duration::from_millis(delay_ms));
+        child.child.kill().unwrap();
+        let status = child.child.wait().unwrap();
+        assert!(!status.success(), "killed at {delay_ms} ms, yet it exited normally");
+        let verify = snapsync(&["verify", "--json", "--datadir", path(&datadir)]);
+        let progress = match verify.status.code() {
+            Some(1) => json(&verify, 1)["accounts"].as_u64().unwrap(),
+            _ => 0, // nothing committed yet (code 2), or already finished (code 0)
+        };
+        eprintln!("killed at {delay_ms} ms: {progress} accounts stored, exit {:?}", verify.status);
+        if progress > 0 {
+            interrupted = Some(datadir);
+            break;
+        }
+    }
+    let datadir = interrupted.expect("no kill point landed after a commit and before the end");
+
+    let resumed = synced(&[&["--datadir", path(&datadir)], &source[..]].concat());
+    assert_eq!(resumed["resumed"], true);
+    assert_eq!(resumed["state_root"], clean["state_root"]);
+    for key in ["accounts", "storage_slots", "bytecodes", "trie_nodes"] {
+        assert_eq!(resumed[key], clean[key], "{key}");
+    }
+    let restart = resumed["bytes_downloaded"].as_u64().unwrap();
+    eprintln!("the restart downloaded {restart} bytes, a full run {full}");
+    assert!(restart < full, "the restart downloaded {restart} bytes, a full run {full}");
+    let verdict = json(&snapsync(&["verify", "--json", "--datadir", path(&datadir)]), 0);
+    assert_eq!(verdict["state_root"], clean["state_root"]);
+}
