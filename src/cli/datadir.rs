@@ -7,6 +7,9 @@ use std::{
     path::{Path, PathBuf},
     sync::Arc,
 };
+
+/// Page cache of the redb database: 128 MiB.
+const CACHE_BYTES: usize = 128 << 20;
 use tempfile::TempDir;
 
 /// The database file inside a data directory.
@@ -79,7 +82,10 @@ impl Storage {
     }
 
     fn open_file(dir: &Path) -> Result<Self, CliError> {
-        let db = RedbDatabase::open(dir.join(DB_FILE), RedbOptions::default())?;
+        // The sync writes in sorted bulk and reads mostly sequentially: a small page cache
+        // serves it as well as redb's 1 GiB default, and keeps the process's memory bounded.
+        let options = RedbOptions { cache_size: CACHE_BYTES, ..RedbOptions::default() };
+        let db = RedbDatabase::open(dir.join(DB_FILE), options)?;
         Ok(Self {
             db: Arc::new(db),
             dir: dir.to_path_buf(),
