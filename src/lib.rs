@@ -10,6 +10,7 @@
 //! - [`fetch`]: the client side of snap/1, which verifies every reply;
 //! - [`server`]: a snap/1 server over a snapsync database;
 //! - [`stages`] and [`chain_stages`]: the staged pipeline and its headers and bodies stages;
+//! - [`snap_sync`]: the snap sync stage, which downloads and verifies the pivot's state;
 //! - [`genesis`]: genesis files and state dumps.
 //!
 //! The simulated network and test machinery (`snapsync-sim`, `snapsync-testing`) and the hive
@@ -23,5 +24,6 @@ pub use snapsync_genesis as genesis;
 pub use snapsync_net as net;
 pub use snapsync_primitives as primitives;
 pub use snapsync_server as server;
+pub use snapsync_snap_sync as snap_sync;
 pub use snapsync_stages as stages;
 pub use snapsync_trie as trie;

@@ -1,0 +1,179 @@
+//! An execution client embedding snapsync: its own network behind the client traits, the snap
+//! sync stage ahead of the headers and bodies stages (and one stage of its own) in a pipeline,
+//! the tip fed through a watch channel, progress read from pipeline events and the stage's
+//! progress receiver.
+//!
+//! ```sh
+//! cargo run --release --example embed_stage
+//! ```
+//!
+//! Everything above the "demo world" line is what an embedder writes. Below it, a generated
+//! chain served by simulated peers stands in for mainnet, devp2p and the consensus client.
+
+use alloy_consensus::Header;
+use alloy_primitives::B256;
+use snapsync::chain_stages::{BodiesConfig, BodiesStage, HeadersConfig, HeadersStage};
+use snapsync::db::{Database, RedbDatabase, RedbOptions, WriteTxn};
+use snapsync::net::{
+    BodiesClient, EthBlockBody, HeadersClient, HeadersRequest, PeerId, PeerResult, Penalty,
+    SnapClient,
+};
+use snapsync::primitives::{
+    AccountRange, ByteCodes, GetAccountRange, GetByteCodes, GetStorageRanges, GetTrieNodes,
+    StorageRanges, TrieNodes,
+};
+use snapsync::snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
+use snapsync::stages::{
+    ExecInput, ExecOutput, Pipeline, PipelineEvent, Stage, StageCheckpoint, StageError, StageId,
+    StageSet, UnwindInput, UnwindOutput,
+};
+use std::{error::Error, sync::Arc};
+use tokio::sync::watch;
+
+// ---- the embedding client -----------------------------------------------------------------------
+
+/// The client's network handle. Each method sends one message to `peer` and returns its
+/// decoded reply; snapsync chooses the peers, verifies the replies and retries elsewhere.
+#[derive(Clone)]
+struct MyNetwork {
+    handle: Arc<snapsync_sim::SimNetwork>, // in a real client: its devp2p handle
+}
+
+impl SnapClient for MyNetwork {
+    async fn get_account_range(
+        &self,
+        peer: PeerId,
+        r: GetAccountRange,
+    ) -> PeerResult<AccountRange> {
+        self.handle.get_account_range(peer, r).await
+    }
+    async fn get_storage_ranges(
+        &self,
+        peer: PeerId,
+        r: GetStorageRanges,
+    ) -> PeerResult<StorageRanges> {
+        self.handle.get_storage_ranges(peer, r).await
+    }
+    async fn get_byte_codes(&self, peer: PeerId, r: GetByteCodes) -> PeerResult<ByteCodes> {
+        self.handle.get_byte_codes(peer, r).await
+    }
+    async fn get_trie_nodes(&self, peer: PeerId, r: GetTrieNodes) -> PeerResult<TrieNodes> {
+        self.handle.get_trie_nodes(peer, r).await
+    }
+    fn peers(&self) -> Vec<PeerId> {
+        self.handle.peers()
+    }
+    fn report(&self, peer: PeerId, penalty: Penalty) {
+        self.handle.report(peer, penalty); // feed the client's peer reputation
+    }
+}
+
+impl HeadersClient for MyNetwork {
+    async fn get_headers(&self, peer: PeerId, r: HeadersRequest) -> PeerResult<Vec<Header>> {
+        self.handle.get_headers(peer, r).await
+    }
+}
+
+impl BodiesClient for MyNetwork {
+    async fn get_block_bodies(&self, peer: PeerId, h: Vec<B256>) -> PeerResult<Vec<EthBlockBody>> {
+        self.handle.get_block_bodies(peer, h).await
+    }
+}
+
+/// A stage of the client's own, run after snap sync: here it only logs the synced pivot.
+struct LogPivot;
+
+impl Stage for LogPivot {
+    fn id(&self) -> StageId {
+        StageId::new("LogPivot")
+    }
+    fn execute(&mut self, txn: &mut WriteTxn, _: ExecInput) -> Result<ExecOutput, StageError> {
+        let pivot = stored_summary(txn)?.ok_or_else(|| StageError::fatal("no snap sync"))?.pivot;
+        println!("[LogPivot] state of block {} is in the database", pivot.number);
+        Ok(ExecOutput::done(StageCheckpoint::new(pivot.number)))
+    }
+    fn unwind(&mut self, _: &mut WriteTxn, input: UnwindInput) -> Result<UnwindOutput, StageError> {
+        Ok(UnwindOutput { checkpoint: StageCheckpoint::new(input.unwind_to) })
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let (network, forkchoice_head) = demo_world()?;
+    let datadir = tempfile::tempdir()?; // the client's datadir
+    let db: Arc<dyn Database> =
+        Arc::new(RedbDatabase::open(datadir.path().join("state.redb"), RedbOptions::default())?);
+    let (tip_tx, tip) = watch::channel(B256::ZERO); // zero: no tip yet, the stages wait
+
+    let config = SnapSyncConfig::default(); // or SnapSyncConfig::load(path) from TOML
+    let snap =
+        SnapSyncStage::new(network.clone(), db.clone(), tip.clone(), config, datadir.path())?;
+    let mut progress = snap.progress();
+    let headers = HeadersConfig::after_stage(StageId::SNAP_SYNC); // from the pivot + 1
+    let bodies = BodiesConfig::after_stage(StageId::SNAP_SYNC);
+    let stages = StageSet::builder()
+        .add(snap)?
+        .add(LogPivot)?
+        .add(HeadersStage::new(network.clone(), db.clone(), tip, headers))?
+        .add(BodiesStage::new(network, db.clone(), bodies))?
+        .build();
+    let mut pipeline = Pipeline::new(db.clone(), stages);
+
+    let mut events = pipeline.subscribe(); // the client's log
+    let log = tokio::spawn(async move {
+        while let Ok(event) = events.recv().await {
+            if let PipelineEvent::StageFinished { stage, checkpoint } = &event {
+                println!("[pipeline] {stage} finished at block {}", checkpoint.block_number);
+            } else if let PipelineEvent::Error { stage, message, will_retry, .. } = &event {
+                println!("[pipeline] {stage} failed: {message} (retrying: {will_retry})");
+            }
+        }
+    });
+    let status = tokio::spawn(async move {
+        let mut phase = None; // the client's status line: each snap phase as it starts
+        while progress.changed().await.is_ok() {
+            let now = progress.borrow_and_update().clone();
+            if phase.replace(now.phase) != Some(now.phase) {
+                let (accounts, slots) = (now.counts.accounts, now.counts.slots);
+                println!("[snap] {:?}: {accounts} accounts, {slots} slots", now.phase);
+            }
+        }
+    });
+
+    tip_tx.send(forkchoice_head)?; // from the consensus client's forkchoice updates
+    pipeline.run(None).await?;
+    drop(pipeline); // closes the event and progress channels, ending both tasks
+    log.await?;
+    status.await?;
+
+    let summary = stored_summary(&db.view()?)?.ok_or("snap sync stored nothing")?;
+    assert!(summary.is_done(), "the pipeline ends only once the root is checked");
+    println!("verified state root {} at block {}", summary.pivot.state_root, summary.pivot.number);
+    Ok(())
+}
+
+// ---- demo world ---------------------------------------------------------------------------------
+// Not part of an embedding: a generated chain whose state simulated peers serve.
+
+// The demo chain; tests/examples.rs rebuilds it to know the root to expect.
+/// Seed of the generated state and headers.
+const SEED: u64 = 7;
+/// Blocks after genesis: the pivot is the default 64 below.
+const HEAD: u64 = 80;
+/// Accounts of the generated state.
+const ACCOUNTS: usize = 2_000;
+/// Honest peers, each on a 10 ms, 1 Gbit/s link.
+const PEERS: u64 = 4;
+
+/// The client's network over simulated peers serving the chain and the pivot's state, and the
+/// head's hash (what the consensus client would announce).
+fn demo_world() -> Result<(MyNetwork, B256), snapsync_sim::ScenarioError> {
+    use snapsync_sim::{Behaviour, Link, Scenario, SimPeer};
+    let spec = snapsync_testing::StateSpec::small().with_accounts(ACCOUNTS);
+    let chain = snapsync_testing::GeneratedChain::new(SEED, &spec, HEAD, 0);
+    let pivot = HEAD - SnapSyncConfig::default().pivot.distance;
+    let peers = (0..PEERS).map(|seed| SimPeer::new(Link::new(10, 1_000), Behaviour::Honest, seed));
+    let scenario = Scenario::new(chain, peers.collect(), [pivot])?;
+    println!("[demo] {PEERS} simulated peers, head {HEAD}, pivot {pivot}");
+    Ok((MyNetwork { handle: scenario.network.clone() }, scenario.tip()))
+}

@@ -1,0 +1,58 @@
+//! The examples, run as processes against their simulated peers: they must finish and print what
+//! they promise.
+//!
+//! `cargo test` builds the examples (without running them) next to the test binaries, in
+//! `target/<profile>/examples/`; these tests run the built binaries from there. A filtered run
+//! (`cargo test --test examples`) does not build them: build them first with
+//! `cargo build --examples` (with `--release` for a release test run).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use snapsync::snap_sync::SnapSyncConfig;
+use snapsync_testing::{GeneratedChain, StateSpec};
+use std::{
+    path::PathBuf,
+    process::Command,
+    time::{Duration, Instant},
+};
+
+/// The built example `name`: `target/<profile>/examples/<name>`, the test binary being
+/// `target/<profile>/deps/examples-<hash>`.
+fn example(name: &str) -> PathBuf {
+    let test = std::env::current_exe().unwrap();
+    let profile_dir = test.parent().and_then(|deps| deps.parent()).unwrap();
+    let path = profile_dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "{} is not built: `cargo test` builds examples unless filtered to one target; run \
+         `cargo build --examples` (with the test run's profile) first",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn embed_stage_syncs_and_prints_the_pivot_root() {
+    // The demo world of examples/embed_stage.rs: this seed, head and size, pivot at the default
+    // distance below the head.
+    let (seed, head, accounts) = (7, 80, 2_000);
+    let chain = GeneratedChain::new(seed, &StateSpec::small().with_accounts(accounts), head, 0);
+    let pivot = head - SnapSyncConfig::default().pivot.distance;
+    let root = chain.header(pivot).unwrap().state_root;
+
+    let started = Instant::now();
+    let output = Command::new(example("embed_stage")).output().unwrap();
+    let elapsed = started.elapsed();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "exit {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status
+    );
+    let expected = format!("verified state root {root} at block {pivot}");
+    assert_eq!(stdout.lines().last(), Some(expected.as_str()), "stdout:\n{stdout}");
+    for stage in ["SnapSync", "LogPivot", "Headers", "Bodies"] {
+        assert!(stdout.contains(&format!("[pipeline] {stage} finished")), "{stage}:\n{stdout}");
+    }
+    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
+}
