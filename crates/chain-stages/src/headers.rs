@@ -43,10 +43,11 @@
 use crate::{
     HeadersError, StageStart,
     peers::PeerRotation,
-    stored::{decode_stored_header, stored_header},
+    stored::{decode_stored_header, store_header, stored_header},
+    wait_for_tip,
 };
 use alloy_consensus::Header;
-use alloy_primitives::{B256, Bytes, Sealable, Sealed};
+use alloy_primitives::{B256, Sealable, Sealed};
 use snapsync_db::{Database, HeaderNumbers, Headers, TableRead, WriteTxn};
 use snapsync_net::{HeadersClient, HeadersRequest, PeerId, SnapClient};
 use snapsync_stages::{
@@ -143,15 +144,7 @@ impl<C: HeadersClient + SnapClient> HeadersStage<C> {
 
     /// The current tip, waiting for the first one.
     async fn current_tip(&mut self) -> Result<B256, HeadersError> {
-        loop {
-            let tip = *self.tip.borrow_and_update();
-            if tip != B256::ZERO {
-                return Ok(tip);
-            }
-            if self.tip.changed().await.is_err() {
-                return Err(HeadersError::TipChannelClosed);
-            }
-        }
+        wait_for_tip(&mut self.tip).await.ok_or(HeadersError::TipChannelClosed)
     }
 
     /// Where to continue, from the checkpoint and the stored headers.
@@ -364,9 +357,7 @@ impl<C: HeadersClient + SnapClient> Stage for HeadersStage<C> {
         };
         let Some(lowest) = headers.last() else { return Err(HeadersError::NotReady.into()) };
         for header in &headers {
-            let rlp = Bytes::from(alloy_rlp::encode(header.inner()));
-            txn.put::<Headers>(&header.number, &rlp)?;
-            txn.put::<HeaderNumbers>(&header.hash(), &header.number)?;
+            store_header(txn, header)?;
         }
         let checkpoint = StageCheckpoint::new(round.tip);
         debug!(target: "sync::headers", lowest = lowest.number, tip = round.tip, count = headers.len(), "headers written");

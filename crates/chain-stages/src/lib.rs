@@ -42,6 +42,7 @@ mod peers;
 mod pivot;
 mod start;
 mod stored;
+mod tip;
 mod verify;
 
 pub use bodies::{BodiesConfig, BodiesStage};
@@ -53,4 +54,6 @@ pub use execution::{BlockExecutor, ExecutionConfig, ExecutionStage, StoredBlock}
 pub use headers::{HeadersConfig, HeadersStage};
 pub use pivot::resolve_pivot;
 pub use start::StageStart;
+pub use stored::store_header;
+pub use tip::wait_for_tip;
 pub use verify::verify_body;

@@ -1,9 +1,10 @@
-//! Reading back the headers the headers stage stored.
+//! Headers in the database: written where the headers stage keeps them, and read back.
 
 use crate::StoredHeaderError;
 use alloy_consensus::Header;
+use alloy_primitives::{Bytes, Sealed};
 use alloy_rlp::Decodable;
-use snapsync_db::{Headers, TableRead};
+use snapsync_db::{DbError, HeaderNumbers, Headers, TableRead, WriteTxn};
 use snapsync_stages::StageError;
 
 /// Reads and decodes stored header `number`.
@@ -15,4 +16,15 @@ pub(crate) fn stored_header(view: &impl TableRead, number: u64) -> Result<Header
 /// Decodes the stored RLP of header `number`.
 pub(crate) fn decode_stored_header(number: u64, rlp: &[u8]) -> Result<Header, StoredHeaderError> {
     Header::decode(&mut &rlp[..]).map_err(|source| StoredHeaderError::Corrupt { number, source })
+}
+
+/// Stores `header` in `Headers` (RLP by number) and `HeaderNumbers` (number by hash), as the
+/// headers stage does; the snap sync stage stores its pivot this way so the chain above links.
+///
+/// # Errors
+/// Database failures.
+pub fn store_header(txn: &mut WriteTxn, header: &Sealed<Header>) -> Result<(), DbError> {
+    let rlp = Bytes::from(alloy_rlp::encode(header.inner()));
+    txn.put::<Headers>(&header.number, &rlp)?;
+    txn.put::<HeaderNumbers>(&header.hash(), &header.number)
 }

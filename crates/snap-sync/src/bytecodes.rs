@@ -9,16 +9,17 @@
 use crate::{
     SnapSyncConfig, SnapSyncError,
     inflight::{InFlight, StepOutcome},
+    scan::scan_accounts,
     state::{CodeCursor, SyncState},
     step::StepWrites,
 };
 use alloy_primitives::B256;
 use alloy_trie::KECCAK_EMPTY;
-use snapsync_db::{Bytecodes, Database, HashedAccounts, TableRead};
+use snapsync_db::{Bytecodes, Database, TableRead};
 use snapsync_fetch::{ByteCodesRequest, Fetcher};
 use snapsync_net::SnapClient;
 use snapsync_stages::SnapPhase;
-use std::{collections::HashSet, sync::Arc};
+use std::{collections::HashSet, ops::ControlFlow, sync::Arc};
 use tracing::debug;
 
 /// Most accounts one step's scan reads.
@@ -92,25 +93,17 @@ fn scan_code_hashes(
     let view = db.view()?;
     let mut seen = HashSet::new();
     let mut wanted = Vec::new();
-    let (mut read, mut last) = (0, None);
-    for entry in view.range::<HashedAccounts>(cursor.next..)?.take(SCAN_LIMIT) {
-        let (account, trie_account) = entry?;
-        (read, last) = (read + 1, Some(account));
+    let next = scan_accounts(&view, cursor.next, SCAN_LIMIT, |_, trie_account| {
         let code_hash = trie_account.code_hash;
-        if code_hash == KECCAK_EMPTY || !seen.insert(code_hash) {
-            continue;
-        }
-        if view.get::<Bytecodes>(&code_hash)?.is_none() {
+        let new = code_hash != KECCAK_EMPTY && seen.insert(code_hash);
+        if new && view.get::<Bytecodes>(&code_hash)?.is_none() {
             wanted.push(code_hash);
-            if wanted.len() == most {
-                break;
-            }
         }
-    }
-    let reached_end = wanted.len() < most && read < SCAN_LIMIT;
-    let after = match last.and_then(|last| last.checked_next()) {
-        Some(next) if !reached_end => CodeCursor { next, scanned: false },
-        _ => CodeCursor { next: cursor.next, scanned: true },
+        Ok(if wanted.len() == most { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+    })?;
+    let after = match next {
+        Some(next) => CodeCursor { next, scanned: false },
+        None => CodeCursor { next: cursor.next, scanned: true },
     };
     Ok(Scan { wanted, after })
 }

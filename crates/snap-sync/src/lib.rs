@@ -62,6 +62,7 @@ mod finish;
 mod inflight;
 mod pivot;
 mod progress;
+mod scan;
 mod stage;
 mod state;
 mod step;

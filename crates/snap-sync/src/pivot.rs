@@ -2,9 +2,8 @@
 
 use crate::{SnapSyncError, state::Pivot};
 use alloy_consensus::{Header, Sealed};
-use alloy_primitives::{B256, Bytes};
-use snapsync_chain_stages::resolve_pivot;
-use snapsync_db::{DbError, HeaderNumbers, Headers, WriteTxn};
+use alloy_primitives::B256;
+use snapsync_chain_stages::{resolve_pivot, wait_for_tip};
 use snapsync_net::{HeadersClient, SnapClient};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -12,13 +11,7 @@ use tracing::info;
 
 /// The current tip hash, waiting for the first one (`B256::ZERO` means none yet).
 pub(crate) async fn current_tip(tip: &mut watch::Receiver<B256>) -> Result<B256, SnapSyncError> {
-    loop {
-        let hash = *tip.borrow_and_update();
-        if hash != B256::ZERO {
-            return Ok(hash);
-        }
-        tip.changed().await.map_err(|_| SnapSyncError::TipChannelClosed)?;
-    }
+    wait_for_tip(tip).await.ok_or(SnapSyncError::TipChannelClosed)
 }
 
 /// The header `distance` below `tip`, reached through checked hash links.
@@ -34,14 +27,4 @@ pub(crate) async fn choose_pivot<C: HeadersClient + SnapClient>(
     let pivot = Pivot { number: header.number, hash: header.hash(), state_root: header.state_root };
     info!(target: "sync::snap::pivot", number = pivot.number, hash = %pivot.hash, root = %pivot.state_root, "pivot chosen");
     Ok((pivot, header))
-}
-
-/// Stores the pivot header where the headers stage keeps headers, so the chain above it links.
-pub(crate) fn store_pivot_header(
-    txn: &mut WriteTxn,
-    header: &Sealed<Header>,
-) -> Result<(), DbError> {
-    let rlp = Bytes::from(alloy_rlp::encode(header.inner()));
-    txn.put::<Headers>(&header.number, &rlp)?;
-    txn.put::<HeaderNumbers>(&header.hash(), &header.number)
 }

@@ -5,12 +5,13 @@ use crate::{
     accounts::download_accounts,
     bytecodes::download_bytecodes,
     finish::build_and_check_tries,
-    pivot::{choose_pivot, current_tip, store_pivot_header},
+    pivot::{choose_pivot, current_tip},
     state::SyncState,
     step::{Step, StepWrites},
     storage::download_storage,
 };
 use alloy_primitives::B256;
+use snapsync_chain_stages::store_header;
 use snapsync_db::{
     AccountTrieNodes, Database, HashedAccounts, HashedStorages, SnapProgress, StorageTrieNodes,
     WriteTxn,
@@ -162,7 +163,7 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
             return Ok(ExecOutput::in_progress(checkpoint));
         };
         if let Some(header) = &step.pivot_header {
-            store_pivot_header(txn, header)?;
+            store_header(txn, header)?;
         }
         step.writes.write_into(txn)?;
         if step.finish {

@@ -12,18 +12,19 @@
 use crate::{
     SnapSyncConfig, SnapSyncError,
     inflight::{InFlight, StepOutcome},
+    scan::scan_accounts,
     state::{LargeContract, SlotRange, StorageQueue, StorageTask, SyncState, split_interval},
     step::StepWrites,
 };
 use alloy_primitives::{B256, U256};
 use alloy_trie::EMPTY_ROOT_HASH;
-use snapsync_db::{Database, HashedAccounts, TableRead};
+use snapsync_db::Database;
 use snapsync_etl::EtlError;
 use snapsync_fetch::{Fetcher, StorageRangesRequest, StorageTarget, VerifiedStorage};
 use snapsync_net::SnapClient;
 use snapsync_primitives::{AccountHash, SlotHash};
 use snapsync_stages::SnapPhase;
-use std::{collections::HashSet, sync::Arc};
+use std::{collections::HashSet, ops::ControlFlow, sync::Arc};
 use tracing::debug;
 
 /// One storage request's work.
@@ -126,7 +127,7 @@ fn next_work(
         return Ok(None);
     }
     while !queue.scanned {
-        let tasks = scan_accounts(db, queue, limits.batch)?;
+        let tasks = scan_storage_accounts(db, queue, limits.batch)?;
         if !tasks.is_empty() {
             return Ok(Some(Work::Batch(tasks)));
         }
@@ -139,28 +140,22 @@ fn next_work(
 const SCAN_LIMIT: usize = 65_536;
 
 /// Up to `batch` accounts with storage from the queue's cursor on; moves the cursor past them.
-fn scan_accounts(
+fn scan_storage_accounts(
     db: &Arc<dyn Database>,
     queue: &mut StorageQueue,
     batch: usize,
 ) -> Result<Vec<StorageTask>, SnapSyncError> {
     let view = db.view()?;
     let mut tasks = Vec::new();
-    let (mut read, mut last) = (0, None);
-    for entry in view.range::<HashedAccounts>(queue.cursor..)?.take(SCAN_LIMIT) {
-        let (account, trie_account) = entry?;
-        (read, last) = (read + 1, Some(account));
+    let next = scan_accounts(&view, queue.cursor, SCAN_LIMIT, |account, trie_account| {
         if trie_account.storage_root != EMPTY_ROOT_HASH {
             tasks.push(StorageTask { account, storage_root: trie_account.storage_root });
-            if tasks.len() == batch {
-                break;
-            }
         }
-    }
-    let reached_end = tasks.len() < batch && read < SCAN_LIMIT;
-    match last.and_then(|last| last.checked_next()) {
-        Some(next) if !reached_end => queue.cursor = next,
-        _ => queue.scanned = true,
+        Ok(if tasks.len() == batch { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+    })?;
+    match next {
+        Some(next) => queue.cursor = next,
+        None => queue.scanned = true,
     }
     Ok(tasks)
 }
