@@ -210,6 +210,33 @@ impl WriteTxn {
         self.kv.delete(T::NAME, &encode_key(key))
     }
 
+    /// Removes every entry of `T` whose key lies in `range`; returns how many were removed.
+    /// Keys are read and deleted in bounded batches, so memory does not grow with the range.
+    ///
+    /// # Errors
+    /// Backend failures (entries removed before the failure stay removed in the transaction).
+    pub fn delete_range<T: Table>(
+        &mut self,
+        range: impl RangeBounds<T::Key> + Clone,
+    ) -> Result<u64, DbError> {
+        const BATCH: usize = 1024;
+        let mut removed = 0;
+        loop {
+            let keys: Vec<T::Key> = self
+                .range::<T>(range.clone())?
+                .take(BATCH)
+                .map(|entry| entry.map(|(key, _)| key))
+                .collect::<Result<_, _>>()?;
+            for key in &keys {
+                self.delete::<T>(key)?;
+            }
+            removed += keys.len() as u64;
+            if keys.len() < BATCH {
+                return Ok(removed);
+            }
+        }
+    }
+
     /// Removes every entry of `T`.
     ///
     /// # Errors

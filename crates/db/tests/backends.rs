@@ -177,6 +177,7 @@ fn range_order_both_directions(open: fn() -> TestDb) {
 enum Op {
     Put(u64, u8),
     Delete(u64),
+    DeleteRange(u64, u64),
     Append(Vec<(u64, u8)>),
     Clear,
     Commit,
@@ -187,6 +188,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (0u64..64, any::<u8>()).prop_map(|(k, v)| Op::Put(k, v)),
         3 => (0u64..64).prop_map(Op::Delete),
+        2 => (0u64..64, 0u64..64).prop_map(|(a, b)| Op::DeleteRange(a.min(b), a.max(b))),
         2 => prop::collection::btree_map(0u64..64, any::<u8>(), 0..20)
             .prop_map(|m| Op::Append(m.into_iter().collect())),
         1 => Just(Op::Clear),
@@ -199,7 +201,7 @@ fn contents(read: &impl TableRead) -> Vec<(u64, Bytes)> {
     read.iter::<Headers>().unwrap().map(Result::unwrap).collect()
 }
 
-/// Random puts, deletes, appends, clears, commits and aborts behave like a `BTreeMap` with
+/// Random puts, deletes, range deletes, appends, clears, commits and aborts behave like a `BTreeMap` with
 /// transactions: the write transaction sees its own state, a view sees the last commit.
 fn model_of_random_operations(open: fn() -> TestDb) {
     let mut runner = TestRunner::new(ProptestConfig::with_cases(24));
@@ -218,6 +220,12 @@ fn model_of_random_operations(open: fn() -> TestDb) {
                     Op::Delete(k) => {
                         let existed = txn.delete::<Headers>(&k).unwrap();
                         prop_assert_eq!(existed, pending.remove(&k).is_some());
+                    }
+                    Op::DeleteRange(first, last) => {
+                        let removed = txn.delete_range::<Headers>(first..=last).unwrap();
+                        let before = pending.len();
+                        pending.retain(|key, _| !(first..=last).contains(key));
+                        prop_assert_eq!(removed, (before - pending.len()) as u64);
                     }
                     Op::Append(entries) => {
                         let entries: Vec<(u64, Bytes)> =

@@ -135,7 +135,7 @@ impl<C: SnapClient> Fetcher<C> {
 
     /// Attempts `request` on one peer after another until a reply verifies.
     async fn fetch<R: Exchange>(&self, mut request: R) -> Result<R::Verified, FetchError> {
-        let root = request.root().or_else(|| self.peer_set().pivot_root()).unwrap_or_default();
+        let root = request.availability_key();
         let mut last_problem = String::from("no attempt made");
         for _ in 0..self.config.max_attempts {
             let lease = self.lease(R::KIND, root).await?;
@@ -251,6 +251,13 @@ trait Exchange: Sync {
 
     /// The state root the request is about (`None` for bytecodes).
     fn root(&self) -> Option<B256>;
+
+    /// What an empty reply says the peer lacks, so that it is not asked again for it: the
+    /// state root, or for requests of no state (bytecodes) a key of this request's items (a
+    /// peer lacking some codes may well have others).
+    fn availability_key(&self) -> B256 {
+        self.root().unwrap_or(B256::ZERO)
+    }
     fn set_budget(&mut self, bytes: u64);
     fn send<C: SnapClient>(
         &self,
@@ -330,6 +337,12 @@ impl Exchange for ByteCodesRequest {
 
     fn root(&self) -> Option<B256> {
         None
+    }
+
+    fn availability_key(&self) -> B256 {
+        let mut hashes = Vec::with_capacity(32 * self.hashes.len());
+        self.hashes.iter().for_each(|hash| hashes.extend_from_slice(hash.as_slice()));
+        alloy_primitives::keccak256(hashes)
     }
 
     fn set_budget(&mut self, bytes: u64) {

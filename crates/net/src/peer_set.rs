@@ -194,11 +194,22 @@ impl PeerSet {
         true
     }
 
-    /// Number of peers in the set that have not answered `root` with an empty response.
-    /// Zero while peers are connected means no one serves the root: time to move the pivot.
+    /// Number of peers in the set that may still serve `root`: they have not answered it with
+    /// an empty response, and have not failed (timed out, errored) [`Self::STALLED_AFTER`]
+    /// times in a row. Zero while peers are connected means no one serves the root (time to
+    /// move the pivot), rather than waiting on peers that keep stalling.
     pub fn peers_serving(&self, root: B256) -> usize {
-        self.peers.values().filter(|state| !state.is_stateless_for(root)).count()
+        self.peers
+            .values()
+            .filter(|state| {
+                !state.is_stateless_for(root) && state.consecutive_failures() < Self::STALLED_AFTER
+            })
+            .count()
     }
+
+    /// Consecutive failures after which a peer no longer counts as serving (it is still asked
+    /// when its rest ends and no better peer is free; a success resets the count).
+    pub const STALLED_AFTER: u32 = 3;
 
     // --- leases ---
 

@@ -137,6 +137,11 @@ impl PeerState {
         }
     }
 
+    /// Failures (timeouts, errors) since the peer's last success.
+    pub(crate) const fn consecutive_failures(&self) -> u32 {
+        self.backoff.consecutive_failures()
+    }
+
     /// Whether the peer answered `root` with an empty response.
     pub(crate) fn is_stateless_for(&self, root: B256) -> bool {
         self.stateless_roots.contains(&root)

@@ -59,6 +59,15 @@ impl SnapServer {
         Ok(())
     }
 
+    /// Stops serving the state `root` (as a peer forgets an old state); whether it was served.
+    pub fn remove_state(&self, root: B256) -> bool {
+        let removed = self.write_states().remove(root);
+        if removed {
+            tracing::debug!(target: "sync::server", %root, "state no longer served");
+        }
+        removed
+    }
+
     /// The roots of the states served, oldest first.
     pub fn roots(&self) -> Vec<B256> {
         self.read_states().roots()

@@ -34,6 +34,12 @@ impl States {
         evicted
     }
 
+    /// Drops the state `root`; whether it was held.
+    pub(crate) fn remove(&mut self, root: B256) -> bool {
+        self.order.retain(|held| *held != root);
+        self.by_root.remove(&root).is_some()
+    }
+
     /// The database holding the state `root`.
     pub(crate) fn get(&self, root: &B256) -> Option<Arc<dyn Database>> {
         self.by_root.get(root).cloned()

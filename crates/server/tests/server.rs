@@ -420,12 +420,18 @@ fn the_oldest_state_is_evicted_after_128_and_roots_are_checked() {
     assert!(evicted.accounts.is_empty());
     let kept = server.account_range(&account_request(states[1], B256::ZERO, MAX, 100));
     assert_eq!(kept.accounts.len(), 1);
+    // A removed state is forgotten at once; the others stay, in order.
+    assert!(server.remove_state(states[1]) && !server.remove_state(states[1]));
+    assert_eq!(server.roots(), states[2..].to_vec());
+    let removed = server.account_range(&account_request(states[1], B256::ZERO, MAX, 100));
+    assert!(removed.accounts.is_empty());
 
     let wrong = server.add_state(B256::repeat_byte(1), Arc::new(MemoryDatabase::new()));
     assert!(matches!(wrong, Err(AddStateError::RootMismatch { stored: None, .. })), "{wrong:?}");
     // An empty database is the empty state.
     server.add_state(EMPTY_ROOT_HASH, Arc::new(MemoryDatabase::new())).unwrap();
-    assert!(!server.has_state(states[1]));
+    assert_eq!(server.roots().len(), 128, "the removal made room");
+    assert!(server.has_state(states[2]) && server.has_state(EMPTY_ROOT_HASH));
 }
 
 #[test]

@@ -49,6 +49,14 @@ pub enum Behaviour {
     /// Alters a body in bodies replies: drops its last transaction, else drops its withdrawals
     /// list, else adds an ommer, so it no longer matches its header's roots.
     BadBody,
+    /// Honest for its first `after` requests, then behaves as `then` (a peer that turns
+    /// hostile, or stalls, or forgets its state, in the middle of a sync).
+    Switch {
+        /// Requests answered honestly first.
+        after: u64,
+        /// The behaviour from then on.
+        then: Box<Behaviour>,
+    },
     /// A different one of the snap faults above (`Truncate` to `WrongNode`) for each request,
     /// honest one time in four. Never [`BrokenLink`](Self::BrokenLink) or
     /// [`BadBody`](Self::BadBody): `Random` peers stay honest on headers and bodies, so the
@@ -74,9 +82,12 @@ const RANDOM_CHOICES: [Behaviour; 12] = [
 
 impl Behaviour {
     /// For [`Behaviour::Random`], the fault this request gets; other behaviours are themselves.
-    pub(crate) fn resolve(&self, rng: &mut TestRng) -> Self {
+    /// For [`Behaviour::Switch`], the behaviour of the peer's request number `served` (from 0).
+    pub(crate) fn resolve(&self, rng: &mut TestRng, served: u64) -> Self {
         match self {
             Self::Random => rng.pick(&RANDOM_CHOICES).cloned().unwrap_or(Self::Honest),
+            Self::Switch { after, .. } if served < *after => Self::Honest,
+            Self::Switch { then, .. } => then.resolve(rng, served),
             other => other.clone(),
         }
     }

@@ -66,6 +66,8 @@ struct PeerState {
     queue: LinkQueue,
     connected: bool,
     bytes_sent: u64,
+    /// Requests received so far.
+    requests: u64,
 }
 
 /// A `SnapClient` whose peers are simulated in-process; peer `i` has id
@@ -100,6 +102,7 @@ impl SimNetwork {
                 queue: LinkQueue::new(),
                 connected: true,
                 bytes_sent: 0,
+                requests: 0,
             })
             .collect();
         Self {
@@ -186,7 +189,9 @@ impl SimNetwork {
             if !state.connected {
                 return Err(RequestError::Disconnected { peer });
             }
-            (state.config.behaviour.resolve(&mut state.rng), state.config.link)
+            let served = state.requests;
+            state.requests += 1;
+            (state.config.behaviour.resolve(&mut state.rng, served), state.config.link)
         };
         if behaviour == Behaviour::Stall {
             return std::future::pending().await;

@@ -99,6 +99,12 @@ impl Scenario {
         Ok(Self { chain, server, network })
     }
 
+    /// Stops serving the state of block `number` (peers forget states older than about 128
+    /// blocks); whether it was served.
+    pub fn forget_state_of(&self, number: u64) -> bool {
+        self.chain.header(number).is_some_and(|header| self.server.remove_state(header.state_root))
+    }
+
     /// The hash of the chain's head: the tip a consensus client would announce.
     pub fn tip(&self) -> B256 {
         self.chain.head().hash()

@@ -361,7 +361,8 @@ async fn without_an_honest_peer_requests_fail_in_bounded_time() {
     assert!(matches!(error, FetchError::NoPeerServes { .. }), "{error}");
     assert!(started.elapsed() < Duration::from_secs(5));
 
-    // With a staller among them, attempts run out on timeouts instead: still bounded.
+    // With a staller among them, the staller stops counting as serving once it has failed
+    // `PeerSet::STALLED_AFTER` times in a row: the request fails soon, not after every attempt.
     let started = Instant::now();
     let world = world_with_staller();
     let request = AccountRangeRequest {
@@ -371,11 +372,9 @@ async fn without_an_honest_peer_requests_fail_in_bounded_time() {
         response_bytes: 0,
     };
     let error = world.fetcher.account_range(request).await.unwrap_err();
-    assert!(
-        matches!(error, FetchError::AttemptsExhausted { .. } | FetchError::NoPeerAvailable { .. }),
-        "{error}"
-    );
-    assert!(started.elapsed() < Duration::from_secs(3600), "{:?}", started.elapsed());
+    assert!(matches!(error, FetchError::NoPeerServes { .. }), "{error}");
+    // Three timeouts of at most 30 s (the default ceiling) and the rests between them.
+    assert!(started.elapsed() < Duration::from_secs(120), "{:?}", started.elapsed());
 }
 
 fn world_with_staller() -> World {

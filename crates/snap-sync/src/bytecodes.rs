@@ -10,13 +10,14 @@ use crate::{
     SnapSyncConfig, SnapSyncError,
     inflight::{InFlight, StepOutcome},
     scan::scan_accounts,
-    state::{CodeCursor, SyncState},
+    state::{CodeCursor, Counts, SyncState},
     step::StepWrites,
 };
 use alloy_primitives::B256;
 use alloy_trie::KECCAK_EMPTY;
 use snapsync_db::{Bytecodes, Database, TableRead};
-use snapsync_fetch::{ByteCodesRequest, Fetcher};
+use snapsync_etl::EtlError;
+use snapsync_fetch::{ByteCodesRequest, FetchError, Fetcher, VerifiedByteCodes};
 use snapsync_net::SnapClient;
 use snapsync_stages::SnapPhase;
 use std::{collections::HashSet, ops::ControlFlow, sync::Arc};
@@ -56,17 +57,17 @@ pub(crate) async fn download_bytecodes<C: SnapClient + 'static>(
         let Some((asked, result)) = inflight.next().await? else { break };
         match result {
             Ok(reply) => {
-                let mut missing: HashSet<B256> = asked.into_iter().collect();
-                for (hash, code) in reply.codes() {
-                    if missing.remove(hash) {
-                        writes.codes.insert(hash, code)?;
-                        writes.add_bytes(32 + code.len() as u64);
-                        state.counts.codes += 1;
-                    }
-                }
+                let missing = store_codes(asked, &reply, writes, &mut state.counts)?;
                 if !missing.is_empty() {
-                    queue.push(missing.into_iter().collect());
+                    queue.push(missing);
                 }
+                outcome.progressed();
+            }
+            Err(FetchError::NoPeerServes { .. }) => {
+                // No peer has these codes (their accounts changed since they were proven, and
+                // the states holding them are gone): the verifying step finds any that are
+                // still referenced, and healing fetches them from the pivot's state.
+                debug!(target: "sync::snap::bytecodes", codes = asked.len(), "codes no peer serves, left to healing");
                 outcome.progressed();
             }
             Err(error) => outcome.fail(error),
@@ -82,6 +83,24 @@ pub(crate) async fn download_bytecodes<C: SnapClient + 'static>(
         pivot,
         source,
     })
+}
+
+/// Stores the codes of `reply` that were `asked` for; returns the asked hashes it left out.
+pub(crate) fn store_codes(
+    asked: Vec<B256>,
+    reply: &VerifiedByteCodes,
+    writes: &mut StepWrites,
+    counts: &mut Counts,
+) -> Result<Vec<B256>, EtlError> {
+    let mut missing: HashSet<B256> = asked.into_iter().collect();
+    for (hash, code) in reply.codes() {
+        if missing.remove(hash) {
+            writes.codes.insert(hash, code)?;
+            writes.add_bytes(32 + code.len() as u64);
+            counts.codes += 1;
+        }
+    }
+    Ok(missing.into_iter().collect())
 }
 
 /// Distinct code hashes not yet stored, from the cursor on, up to `most` of them.

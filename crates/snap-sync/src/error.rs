@@ -148,8 +148,11 @@ pub enum SnapSyncError {
         /// What is wrong with it.
         reason: String,
     },
-    /// Everything was verified range by range, yet the stored state's root is not the pivot's.
-    #[error("stored state root {computed} is not pivot {pivot}'s state root {expected}")]
+    /// Everything was verified and healed towards the pivot's root, yet the stored state's
+    /// root is not the pivot's.
+    #[error(
+        "stored state root {computed} is not pivot {pivot}'s state root {expected}, after healing"
+    )]
     RootMismatch {
         /// The pivot block number.
         pivot: u64,
@@ -157,6 +160,17 @@ pub enum SnapSyncError {
         expected: alloy_primitives::B256,
         /// The root of the stored state.
         computed: alloy_primitives::B256,
+    },
+    /// A trie node that hashed to the hash its verified parent references, yet is not a valid
+    /// node (its trie is not a Merkle-Patricia trie this stage can store).
+    #[error("trie node at path {path:?} (storage of {account:?}) does not decode: {reason}")]
+    BadTrieNode {
+        /// `None` for the account trie, else the account whose storage trie holds it.
+        account: Option<snapsync_primitives::AccountHash>,
+        /// Its path.
+        path: alloy_trie::Nibbles,
+        /// What is wrong with it.
+        reason: &'static str,
     },
     /// Stored slots disagree with their accounts' storage roots, or have no account.
     #[error(

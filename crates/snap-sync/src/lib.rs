@@ -59,6 +59,7 @@ mod bytecodes;
 mod config;
 mod error;
 mod finish;
+mod heal;
 mod inflight;
 mod pivot;
 mod progress;

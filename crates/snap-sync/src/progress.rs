@@ -22,6 +22,9 @@ pub struct SyncProgress {
     pub accounts_fraction: f64,
     /// Accounts whose storage is known to be still pending (scanned, or being split).
     pub storage_pending: u64,
+    /// Healing: nodes, codes and storage tries still queued in the current pass (0 outside
+    /// healing). Nodes healed so far are [`Counts::healed_nodes`].
+    pub heal_pending: u64,
     /// Bytes of verified replies received by this process.
     pub bytes_downloaded: u64,
     /// Requests answered (verified, empty, failed or timed out) in this process.
@@ -40,6 +43,7 @@ impl Default for SyncProgress {
             counts: Counts::default(),
             accounts_fraction: 0.0,
             storage_pending: 0,
+            heal_pending: 0,
             bytes_downloaded: 0,
             requests: 0,
             elapsed: Duration::ZERO,
@@ -88,6 +92,7 @@ impl SyncProgress {
             ("snapsync_sync_bytes_downloaded", self.bytes_downloaded),
             ("snapsync_sync_requests", self.requests),
             ("snapsync_sync_storage_pending", self.storage_pending),
+            ("snapsync_sync_heal_pending", self.heal_pending),
             ("snapsync_sync_pivot_block", self.pivot.map_or(0, |pivot| pivot.number)),
         ];
         for (name, value) in gauges {

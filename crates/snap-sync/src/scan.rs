@@ -4,9 +4,11 @@
 //! order from a cursor kept in the progress record; this is that walk, once.
 
 use crate::SnapSyncError;
-use snapsync_db::{HashedAccounts, TableRead};
+use alloy_primitives::B256;
+use alloy_trie::KECCAK_EMPTY;
+use snapsync_db::{Bytecodes, HashedAccounts, TableRead};
 use snapsync_primitives::{AccountHash, TrieAccount};
-use std::ops::ControlFlow;
+use std::{collections::HashSet, ops::ControlFlow};
 
 /// Reads at most `limit` stored accounts from `from` on, handing each to `visit` until it breaks.
 /// Returns where the next scan starts, or `None` when this one read the last stored account
@@ -28,4 +30,21 @@ pub(crate) fn scan_accounts(
     }
     let reached_end = !stopped && read < limit;
     Ok(last.filter(|_| !reached_end).and_then(|last| last.checked_next()))
+}
+
+/// Code hashes of stored accounts whose code is not stored (each once; memory in proportion to
+/// the missing ones only).
+pub(crate) fn missing_codes(view: &impl TableRead) -> Result<Vec<B256>, SnapSyncError> {
+    let mut missing = HashSet::new();
+    scan_accounts(view, AccountHash::ZERO, usize::MAX, |_, account| {
+        let code = account.code_hash;
+        if code != KECCAK_EMPTY
+            && !missing.contains(&code)
+            && view.get::<Bytecodes>(&code)?.is_none()
+        {
+            missing.insert(code);
+        }
+        Ok(ControlFlow::Continue(()))
+    })?;
+    Ok(missing.into_iter().collect())
 }

@@ -4,8 +4,9 @@ use crate::{
     SnapSyncConfig, SnapSyncError, SyncProgress,
     accounts::download_accounts,
     bytecodes::download_bytecodes,
-    finish::build_and_check_tries,
-    pivot::{choose_pivot, current_tip},
+    finish::{Verdict, build_and_check_tries},
+    heal::{HealPass, heal_step},
+    pivot::{MoveReason, choose_pivot, current_tip, newer_pivot},
     state::SyncState,
     step::{Step, StepWrites},
     storage::download_storage,
@@ -17,7 +18,7 @@ use snapsync_db::{
     WriteTxn,
 };
 use snapsync_etl::{CollectorConfig, remove_stale_runs};
-use snapsync_fetch::Fetcher;
+use snapsync_fetch::{FetchError, Fetcher};
 use snapsync_net::{HeadersClient, PeerSet, SnapClient};
 use snapsync_stages::{
     ExecInput, ExecOutput, SnapPhase, Stage, StageCheckpoint, StageError, StageId, UnwindInput,
@@ -25,7 +26,7 @@ use snapsync_stages::{
 };
 use std::{path::Path, sync::Arc, time::Duration};
 use tokio::sync::watch;
-use tracing::{Instrument, debug, info};
+use tracing::{Instrument, debug, info, warn};
 
 /// Downloads the state at a pivot block over snap/1, verified against the pivot header's state
 /// root, into the database. See the crate docs for the phases and their invariants.
@@ -36,6 +37,13 @@ pub struct SnapSyncStage<C> {
     config: SnapSyncConfig,
     etl: CollectorConfig,
     step: Option<Step>,
+    /// The healing pass under way (held in memory only: see `heal.rs`).
+    heal: Option<HealPass>,
+    /// The root of the last healing pass that ran to its end: if the state still differs from
+    /// that root afterwards, healing cannot fix it and the stage fails instead of looping.
+    healed_root: Option<B256>,
+    /// The tip hash last looked at for a pivot move.
+    last_tip: Option<B256>,
     progress: watch::Sender<SyncProgress>,
     started: std::time::Instant,
     resumed: Option<bool>,
@@ -85,6 +93,9 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
             config,
             etl,
             step: None,
+            heal: None,
+            healed_root: None,
+            last_tip: None,
             progress: watch::Sender::new(SyncProgress::default()),
             started: std::time::Instant::now(),
             resumed: None,
@@ -101,44 +112,113 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
         &self.fetcher
     }
 
-    /// Gathers the next step: a pivot on the first run, else the current phase's next batch.
+    /// Gathers the next step: a pivot on the first run, a pivot move when the tip calls for one,
+    /// else the current phase's next batch.
     async fn gather(&mut self) -> Result<Step, SnapSyncError> {
         let stored = SyncState::load(&self.db.view()?)?;
         let resumed = *self.resumed.get_or_insert(stored.is_some());
         self.progress.send_modify(|progress| progress.resumed = resumed);
         let Some(mut state) = stored else { return self.pivot_step().await };
-        let mut writes = StepWrites::new(&self.etl, &self.config);
+        if state.phase != SnapPhase::Done
+            && let Some(step) = self.move_step(&state, MoveReason::TipAdvanced).await?
+        {
+            return Ok(step);
+        }
+        let mut writes =
+            StepWrites::new(&self.etl, &self.config).until_tip_changes(self.tip.clone());
+        match self.run_phase(&mut state, &mut writes).await {
+            Ok(finish) => {
+                debug!(target: "sync::snap", phase = ?state.phase, bytes = writes.bytes, "step gathered");
+                Ok(Step { state, pivot_header: None, writes, finish })
+            }
+            Err(error) if is_unserved_pivot(&error, state.pivot.state_root) => {
+                match self.move_step(&state, MoveReason::Unserved).await? {
+                    Some(step) => Ok(step),
+                    None => Err(error),
+                }
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// One batch of the current phase into `writes`; advances the phase when it is complete.
+    /// Returns whether `execute` verifies the stored state (the verifying step).
+    async fn run_phase(
+        &mut self,
+        state: &mut SyncState,
+        writes: &mut StepWrites,
+    ) -> Result<bool, SnapSyncError> {
         let max_requests = usize::try_from(self.config.concurrency.max_requests).unwrap_or(1);
-        let mut finish = false;
         match state.phase {
             SnapPhase::Accounts => {
-                download_accounts(&self.fetcher, &mut state, &mut writes, max_requests).await?;
+                download_accounts(&self.fetcher, state, writes, max_requests).await?;
                 if state.chunks.iter().all(|chunk| chunk.done) {
                     state.phase = SnapPhase::Storages;
                 }
             }
             SnapPhase::Storages => {
-                download_storage(&self.fetcher, &self.db, &self.config, &mut state, &mut writes)
-                    .await?;
+                download_storage(&self.fetcher, &self.db, &self.config, state, writes).await?;
                 if state.storage.is_finished() {
                     state.phase = SnapPhase::Bytecodes;
                 }
             }
             SnapPhase::Bytecodes => {
-                download_bytecodes(&self.fetcher, &self.db, &self.config, &mut state, &mut writes)
-                    .await?;
+                download_bytecodes(&self.fetcher, &self.db, &self.config, state, writes).await?;
                 if state.codes.scanned {
                     state.phase = SnapPhase::Verifying;
                 }
             }
-            SnapPhase::Healing | SnapPhase::Verifying => {
-                state.phase = SnapPhase::Verifying;
-                finish = true;
+            SnapPhase::Healing => {
+                let Some(pass) =
+                    self.heal.as_mut().filter(|pass| pass.root() == state.pivot.state_root)
+                else {
+                    // Resumed, or the pass was dropped: the walk needs freshly built nodes.
+                    state.phase = SnapPhase::Verifying;
+                    return Ok(true);
+                };
+                heal_step(&self.fetcher, &self.db, &self.config, pass, state, writes).await?;
+                if pass.is_done() {
+                    self.healed_root = Some(pass.root());
+                    state.phase = SnapPhase::Verifying;
+                }
             }
+            SnapPhase::Verifying => return Ok(true),
             SnapPhase::Done => {}
         }
-        debug!(target: "sync::snap", phase = ?state.phase, bytes = writes.bytes, "step gathered");
-        Ok(Step { state, pivot_header: None, writes, finish })
+        Ok(false)
+    }
+
+    /// A step moving the pivot, if `reason` holds at the current tip; the healing pass under way
+    /// (if any) is dropped.
+    async fn move_step(
+        &mut self,
+        state: &SyncState,
+        reason: MoveReason,
+    ) -> Result<Option<Step>, SnapSyncError> {
+        let tip = *self.tip.borrow_and_update();
+        if tip == B256::ZERO || (reason == MoveReason::TipAdvanced && self.last_tip == Some(tip)) {
+            return Ok(None);
+        }
+        self.last_tip = Some(tip);
+        let timeout = Duration::from_millis(self.config.requests.timeout_max_ms);
+        let client = self.fetcher.client();
+        let config = &self.config.pivot;
+        let found = match newer_pivot(client, tip, &state.pivot, config, reason, timeout).await {
+            Ok(found) => found,
+            Err(error) if reason == MoveReason::TipAdvanced => {
+                // The current pivot is still served: keep syncing it, look again next step.
+                warn!(target: "sync::snap::pivot", %error, "cannot resolve the new tip");
+                self.last_tip = None;
+                return Ok(None);
+            }
+            Err(error) => return Err(error),
+        };
+        let Some((pivot, header)) = found else { return Ok(None) };
+        let mut state = state.clone();
+        state.move_pivot(pivot);
+        self.heal = None;
+        let writes = StepWrites::new(&self.etl, &self.config);
+        Ok(Some(Step { state, pivot_header: Some(header), writes, finish: false }))
     }
 
     /// The first step: choose the pivot below the current tip.
@@ -148,6 +228,7 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
         let client = self.fetcher.client();
         let (pivot, header) =
             choose_pivot(client, tip, self.config.pivot.distance, timeout).await?;
+        self.last_tip = Some(tip);
         self.fetcher.set_pivot_root(pivot.state_root);
         let state = SyncState::new(pivot, self.config.accounts.chunks);
         let writes = StepWrites::new(&self.etl, &self.config);
@@ -167,7 +248,7 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
         }
         step.writes.write_into(txn)?;
         if step.finish {
-            build_and_check_tries(&self.db, txn, &self.etl, &mut step.state)?;
+            self.verify(txn, &mut step.state)?;
         }
         step.state.store(txn)?;
         self.fetcher.set_pivot_root(step.state.pivot.state_root);
@@ -180,6 +261,40 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
         })
     }
 
+    /// The verifying step: builds the tries from the stored leaves; done if they are the pivot's,
+    /// else a healing pass towards the pivot's root starts.
+    ///
+    /// # Errors
+    /// [`SnapSyncError::RootMismatch`] / [`SnapSyncError::InconsistentStorage`] when a healing
+    /// pass towards this very root ran to its end and the state still differs.
+    fn verify(&mut self, txn: &mut WriteTxn, state: &mut SyncState) -> Result<(), SnapSyncError> {
+        self.heal = None;
+        let Verdict::Differs { seeds, stored_root } =
+            build_and_check_tries(&self.db, txn, &self.etl, state)?
+        else {
+            return Ok(());
+        };
+        let expected = state.pivot.state_root;
+        if self.healed_root == Some(expected) {
+            return Err(if stored_root == expected {
+                SnapSyncError::InconsistentStorage {
+                    mismatches: seeds.storages.len(),
+                    first: None,
+                    orphans: 0,
+                }
+            } else {
+                SnapSyncError::RootMismatch {
+                    pivot: state.pivot.number,
+                    expected,
+                    computed: stored_root,
+                }
+            });
+        }
+        // The pass compares with the nodes just built, which only this transaction holds.
+        self.heal = Some(HealPass::new(expected, &*txn, seeds)?);
+        Ok(())
+    }
+
     /// Sends a progress snapshot of `state` and this process's network figures.
     fn publish(&self, state: &SyncState) {
         let stats = self.fetcher.peer_stats();
@@ -190,8 +305,10 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
             .map(|kind| kind.completed + kind.timed_out + kind.failed)
             .sum();
         let elapsed = self.started.elapsed();
+        let heal_pending = self.heal.as_ref().map_or(0, HealPass::pending);
         self.progress.send_modify(|progress| {
             progress.observe_state(state);
+            progress.heal_pending = heal_pending;
             progress.bytes_downloaded = bytes;
             progress.requests = requests;
             progress.elapsed = elapsed;
@@ -207,8 +324,11 @@ impl<C: SnapClient + HeadersClient + 'static> Stage for SnapSyncStage<C> {
 
     async fn ready(&mut self, _input: ExecInput) -> Result<(), StageError> {
         // Anything gathered for a step that was not committed is stale: gather from the stored
-        // state again.
-        self.step = None;
+        // state again. A healing pass that gave work to such a step has lost it: drop the pass
+        // (the next step verifies and starts a new one).
+        if self.step.take().is_some() {
+            self.heal = None;
+        }
         let span = tracing::debug_span!(target: "sync::snap", "snap_step");
         let step = self.gather().instrument(span).await?;
         self.step = Some(step);
@@ -239,4 +359,13 @@ impl<C: SnapClient + HeadersClient + 'static> Stage for SnapSyncStage<C> {
         info!(target: "sync::snap", to = input.unwind_to, "snap sync state removed by unwind");
         Ok(UnwindOutput { checkpoint: StageCheckpoint::new(0) })
     }
+}
+
+/// Whether `error` says that no peer serves the pivot's state any more.
+fn is_unserved_pivot(error: &SnapSyncError, pivot_root: B256) -> bool {
+    matches!(
+        error,
+        SnapSyncError::Fetch { source: FetchError::NoPeerServes { root, .. }, .. }
+            if *root == pivot_root
+    )
 }

@@ -5,6 +5,15 @@
 //! the stored data agree, so a restart reads the record and continues exactly where the last
 //! commit left off: completed ranges are never fetched again.
 //!
+//! # Pivot moves
+//!
+//! Account ranges are proven against the pivot's root at the time they are downloaded; after the
+//! pivot moves, the rest of each unfinished chunk is downloaded against the new root. The record
+//! keeps, for every stretch of the account hash space, the root its accounts were proven against
+//! ([`RootSegment`]s), so the storage of an account is asked for in the state it came from (whose
+//! storage root its slots are proven against) while peers still serve it. What older roots leave
+//! inconsistent is repaired by healing (see `heal.rs`).
+//!
 //! Encoding: one version byte ([`SyncState::VERSION`]) followed by the RLP of the record.
 //! Decoding is strict (unknown version, malformed RLP, trailing bytes are errors) and allocates no
 //! more than the input holds.
@@ -45,6 +54,17 @@ pub(crate) struct StorageTask {
     pub(crate) account: AccountHash,
     /// Its storage root, which its slots are proven against.
     pub(crate) storage_root: B256,
+    /// The state root the account was proven against: its storage is asked for in that state.
+    pub(crate) state_root: B256,
+}
+
+/// From `start` on (up to the next segment's start), accounts were proven against `root`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, RlpEncodable, RlpDecodable)]
+pub(crate) struct RootSegment {
+    /// The first account hash of the segment.
+    pub(crate) start: AccountHash,
+    /// The state root of its accounts.
+    pub(crate) root: B256,
 }
 
 /// A slot-hash interval of a large contract, downloaded in order from `next`.
@@ -63,6 +83,14 @@ pub(crate) struct LargeContract {
     pub(crate) task: StorageTask,
     /// The unfinished sub-ranges.
     pub(crate) ranges: Vec<SlotRange>,
+}
+
+impl RootSegment {
+    /// The root of the segment of `segments` (sorted by start) that holds `account`.
+    pub(crate) fn root_of(segments: &[Self], account: AccountHash) -> Option<B256> {
+        let after = segments.partition_point(|segment| segment.start <= account);
+        Some(segments.get(after.checked_sub(1)?)?.root)
+    }
 }
 
 /// Where the storage phase stands.
@@ -117,6 +145,8 @@ pub(crate) struct SyncState {
     pub(crate) pivot: Pivot,
     pub(crate) phase: SnapPhase,
     pub(crate) chunks: Vec<AccountChunk>,
+    /// Which root each stretch of the stored accounts was proven against, sorted by start.
+    pub(crate) roots: Vec<RootSegment>,
     pub(crate) storage: StorageQueue,
     pub(crate) codes: CodeCursor,
     pub(crate) counts: Counts,
@@ -128,6 +158,7 @@ struct Record {
     pivot: Pivot,
     phase: u8,
     chunks: Vec<AccountChunk>,
+    roots: Vec<RootSegment>,
     storage: StorageQueue,
     codes: CodeCursor,
     counts: Counts,
@@ -137,14 +168,20 @@ impl SyncState {
     /// The `SnapProgress` key of the record.
     pub(crate) const KEY: &'static str = "snap-sync";
     /// The encoding version.
-    pub(crate) const VERSION: u8 = 1;
+    pub(crate) const VERSION: u8 = 2;
 
     /// A fresh sync of `pivot`'s state with the account space in `chunks` equal slices.
     pub(crate) fn new(pivot: Pivot, chunks: u64) -> Self {
+        let chunks = split_account_space(chunks);
+        let roots = chunks
+            .iter()
+            .map(|chunk| RootSegment { start: chunk.next, root: pivot.state_root })
+            .collect();
         Self {
             pivot,
             phase: SnapPhase::Accounts,
-            chunks: split_account_space(chunks),
+            chunks,
+            roots,
             storage: StorageQueue::default(),
             codes: CodeCursor::default(),
             counts: Counts::default(),
@@ -169,6 +206,7 @@ impl SyncState {
             pivot: self.pivot,
             phase: self.phase.to_byte(),
             chunks: self.chunks.clone(),
+            roots: self.roots.clone(),
             storage: self.storage.clone(),
             codes: self.codes,
             counts: self.counts,
@@ -197,10 +235,29 @@ impl SyncState {
             pivot: record.pivot,
             phase,
             chunks: record.chunks,
+            roots: record.roots,
             storage: record.storage,
             codes: record.codes,
             counts: record.counts,
         })
+    }
+
+    /// Re-anchors on `pivot`, a newer block: the rest of every unfinished chunk is downloaded
+    /// against its root from now on, and a state that was being verified or healed is verified
+    /// again (against the new root). Nothing stored is discarded.
+    pub(crate) fn move_pivot(&mut self, pivot: Pivot) {
+        for chunk in self.chunks.iter().filter(|chunk| !chunk.done) {
+            let segment = RootSegment { start: chunk.next, root: pivot.state_root };
+            match self.roots.binary_search_by_key(&chunk.next, |segment| segment.start) {
+                Ok(index) => self.roots[index] = segment,
+                Err(index) => self.roots.insert(index, segment),
+            }
+        }
+        if matches!(self.phase, SnapPhase::Healing | SnapPhase::Verifying) {
+            self.phase = SnapPhase::Verifying;
+        }
+        self.pivot = pivot;
+        self.counts.pivot_moves += 1;
     }
 
     /// The pipeline checkpoint describing this state: block 0 until done, then the pivot.
@@ -288,11 +345,13 @@ mod tests {
         state.storage.pending.push(StorageTask {
             account: AccountHash::from(B256::repeat_byte(3)),
             storage_root: B256::repeat_byte(4),
+            state_root: B256::repeat_byte(2),
         });
         state.storage.large.push(LargeContract {
             task: StorageTask {
                 account: AccountHash::from(B256::repeat_byte(5)),
                 storage_root: B256::repeat_byte(6),
+                state_root: B256::repeat_byte(7),
             },
             ranges: vec![SlotRange { next: SlotHash::ZERO, end: SlotHash::MAX }],
         });
@@ -319,6 +378,39 @@ mod tests {
         for cut in 1..bytes.len() {
             assert!(SyncState::decode(&bytes[..cut]).is_err(), "prefix of {cut} bytes accepted");
         }
+    }
+
+    #[test]
+    fn accounts_keep_the_root_they_were_proven_against() {
+        let pivot = |byte| Pivot {
+            number: u64::from(byte),
+            hash: B256::repeat_byte(byte),
+            state_root: B256::repeat_byte(byte),
+        };
+        let mut state = SyncState::new(pivot(1), 2);
+        let half = state.chunks[1].next;
+        state.chunks[0].next = AccountHash::from(B256::repeat_byte(0x20));
+        state.chunks[1].done = true;
+        state.phase = SnapPhase::Healing;
+        state.move_pivot(pivot(2));
+        assert_eq!((state.pivot, state.counts.pivot_moves), (pivot(2), 1));
+        assert_eq!(state.phase, SnapPhase::Verifying);
+        let root_of = |state: &SyncState, account| RootSegment::root_of(&state.roots, account);
+        let root = |state: &SyncState, byte: u8| {
+            root_of(state, AccountHash::from(B256::repeat_byte(byte))).unwrap()
+        };
+        assert_eq!(root_of(&state, AccountHash::ZERO), Some(B256::repeat_byte(1)));
+        assert_eq!(root(&state, 0x1f), B256::repeat_byte(1));
+        assert_eq!(root(&state, 0x20), B256::repeat_byte(2));
+        assert_eq!(root(&state, 0x7f), B256::repeat_byte(2));
+        // The finished second chunk keeps its root.
+        assert_eq!(root_of(&state, half), Some(B256::repeat_byte(1)));
+        assert_eq!(root(&state, 0xff), B256::repeat_byte(1));
+        // A second move from the same place replaces the segment instead of adding one.
+        state.move_pivot(pivot(3));
+        assert_eq!(state.roots.len(), 3);
+        assert_eq!(root(&state, 0x20), B256::repeat_byte(3));
+        assert_eq!(SyncState::decode(&state.encode()).unwrap(), state);
     }
 
     #[test]

@@ -8,12 +8,20 @@
 //! `split_threshold_slots` remaining, each fetched concurrently with its own proof) or before
 //! some accounts (they go back to the pending list). Every set is proven against its account's
 //! storage root by the fetcher before it reaches this module.
+//!
+//! Each account's storage is asked for in the state its account was proven against (a batch
+//! holds accounts of one state only), so that after a pivot move the slots still match the
+//! storage root the stored account holds. Once no peer serves such an older state any more, its
+//! accounts' storage is left as it is: the verification finds their slots inconsistent and
+//! healing fetches them from the current pivot's trie.
 
 use crate::{
     SnapSyncConfig, SnapSyncError,
     inflight::{InFlight, StepOutcome},
     scan::scan_accounts,
-    state::{LargeContract, SlotRange, StorageQueue, StorageTask, SyncState, split_interval},
+    state::{
+        LargeContract, RootSegment, SlotRange, StorageQueue, StorageTask, SyncState, split_interval,
+    },
     step::StepWrites,
 };
 use alloy_primitives::{B256, U256};
@@ -34,6 +42,16 @@ enum Work {
     Batch(Vec<StorageTask>),
     /// One sub-range of a large contract, identified by account and the range's end.
     Range(StorageTask, SlotRange),
+}
+
+impl Work {
+    /// The state the work's accounts were proven against.
+    fn state_root(&self) -> B256 {
+        match self {
+            Self::Batch(tasks) => tasks.first().map(|task| task.state_root).unwrap_or_default(),
+            Self::Range(task, _) => task.state_root,
+        }
+    }
 }
 
 /// Storage settings the phase needs.
@@ -65,14 +83,17 @@ pub(crate) async fn download_storage<C: SnapClient + 'static>(
     writes: &mut StepWrites,
 ) -> Result<(), SnapSyncError> {
     let limits = Limits::new(config);
-    let root = state.pivot.state_root;
+    let pivot_root = state.pivot.state_root;
     let mut busy = HashSet::new();
     let mut inflight = InFlight::new(limits.max_requests);
     let mut outcome = StepOutcome::default();
     loop {
         while !outcome.failed() && !writes.is_full() && inflight.has_room() {
-            let Some(work) = next_work(db, &mut state.storage, &mut busy, limits)? else { break };
-            let request = request_for(root, &work);
+            let roots = Roots { segments: &state.roots, pivot: pivot_root };
+            let Some(work) = next_work(db, &mut state.storage, &mut busy, roots, limits)? else {
+                break;
+            };
+            let request = request_for(&work);
             let fetcher = Arc::clone(fetcher);
             inflight.spawn(work, async move { fetcher.storage_ranges(request).await });
         }
@@ -90,6 +111,13 @@ pub(crate) async fn download_storage<C: SnapClient + 'static>(
                 state.counts.slots += apply_range(queue, task, range, set.as_ref(), writes)?;
                 outcome.progressed();
             }
+            // Work in an older state than the pivot's is best effort (peers forget old states):
+            // healing takes over what it could not finish.
+            (work, Err(error)) if work.state_root() != pivot_root => {
+                debug!(target: "sync::snap::storage", %error, "storage of an older state failed");
+                abandon(queue, &mut busy, work);
+                outcome.progressed();
+            }
             (Work::Batch(tasks), Err(error)) => {
                 queue.pending.splice(0..0, tasks);
                 outcome.fail(error);
@@ -104,12 +132,43 @@ pub(crate) async fn download_storage<C: SnapClient + 'static>(
     outcome.into_result(|source| SnapSyncError::Fetch { phase: SnapPhase::Storages, pivot, source })
 }
 
+/// Gives up on `work` (its state is no longer served well): its accounts keep the slots stored
+/// so far, which healing completes.
+fn abandon(queue: &mut StorageQueue, busy: &mut HashSet<(AccountHash, SlotHash)>, work: Work) {
+    let task = match work {
+        Work::Batch(tasks) => {
+            debug!(target: "sync::snap::storage", accounts = tasks.len(), "state no longer served, storage left to healing");
+            return;
+        }
+        Work::Range(task, range) => {
+            busy.remove(&(task.account, range.end));
+            task
+        }
+    };
+    debug!(target: "sync::snap::storage", account = %task.account, "state no longer served, large contract left to healing");
+    queue.large.retain(|contract| contract.task != task);
+}
+
+/// The roots accounts were proven against, to tag storage tasks with.
+#[derive(Debug, Clone, Copy)]
+struct Roots<'a> {
+    segments: &'a [RootSegment],
+    pivot: B256,
+}
+
+impl Roots<'_> {
+    fn of(&self, account: AccountHash) -> B256 {
+        RootSegment::root_of(self.segments, account).unwrap_or(self.pivot)
+    }
+}
+
 /// The next request to make: a free sub-range, else a batch of pending accounts, else a batch
 /// scanned from the cursor (only while few large contracts are open, to bound the queue).
 fn next_work(
     db: &Arc<dyn Database>,
     queue: &mut StorageQueue,
     busy: &mut HashSet<(AccountHash, SlotHash)>,
+    roots: Roots<'_>,
     limits: Limits,
 ) -> Result<Option<Work>, SnapSyncError> {
     for contract in &queue.large {
@@ -120,19 +179,27 @@ fn next_work(
         }
     }
     if !queue.pending.is_empty() {
-        let take = queue.pending.len().min(limits.batch);
-        return Ok(Some(Work::Batch(queue.pending.drain(..take).collect())));
+        return Ok(Some(Work::Batch(take_batch(&mut queue.pending, limits.batch))));
     }
     if queue.large.len() >= limits.max_requests {
         return Ok(None);
     }
     while !queue.scanned {
-        let tasks = scan_storage_accounts(db, queue, limits.batch)?;
+        let tasks = scan_storage_accounts(db, queue, roots, limits.batch)?;
         if !tasks.is_empty() {
-            return Ok(Some(Work::Batch(tasks)));
+            queue.pending = tasks;
+            return Ok(Some(Work::Batch(take_batch(&mut queue.pending, limits.batch))));
         }
     }
     Ok(None)
+}
+
+/// Up to `batch` tasks from the front of `pending`, all of the first one's state.
+fn take_batch(pending: &mut Vec<StorageTask>, batch: usize) -> Vec<StorageTask> {
+    let state_root = pending.first().map(|task| task.state_root);
+    let same = pending.iter().take(batch).take_while(|task| Some(task.state_root) == state_root);
+    let take = same.count();
+    pending.drain(..take).collect()
 }
 
 /// Most accounts one scan reads looking for storage, so a step never stalls on a long run of
@@ -143,13 +210,15 @@ const SCAN_LIMIT: usize = 65_536;
 fn scan_storage_accounts(
     db: &Arc<dyn Database>,
     queue: &mut StorageQueue,
+    roots: Roots<'_>,
     batch: usize,
 ) -> Result<Vec<StorageTask>, SnapSyncError> {
     let view = db.view()?;
     let mut tasks = Vec::new();
     let next = scan_accounts(&view, queue.cursor, SCAN_LIMIT, |account, trie_account| {
         if trie_account.storage_root != EMPTY_ROOT_HASH {
-            tasks.push(StorageTask { account, storage_root: trie_account.storage_root });
+            let storage_root = trie_account.storage_root;
+            tasks.push(StorageTask { account, storage_root, state_root: roots.of(account) });
         }
         Ok(if tasks.len() == batch { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
     })?;
@@ -160,21 +229,22 @@ fn scan_storage_accounts(
     Ok(tasks)
 }
 
-fn request_for(root: B256, work: &Work) -> StorageRangesRequest {
+/// The request for `work`, in the state its accounts were proven against.
+fn request_for(work: &Work) -> StorageRangesRequest {
     let target = |task: &StorageTask| StorageTarget {
         account: task.account,
         storage_root: task.storage_root,
     };
     match work {
         Work::Batch(tasks) => StorageRangesRequest {
-            root,
+            root: work.state_root(),
             accounts: tasks.iter().map(target).collect(),
             origin: SlotHash::ZERO,
             limit: SlotHash::MAX,
             response_bytes: 0,
         },
         Work::Range(task, range) => StorageRangesRequest {
-            root,
+            root: task.state_root,
             accounts: vec![target(task)],
             origin: range.next,
             limit: range.end,
@@ -308,6 +378,7 @@ mod tests {
         StorageTask {
             account: AccountHash::from(B256::repeat_byte(byte)),
             storage_root: B256::ZERO,
+            state_root: B256::ZERO,
         }
     }
 
@@ -350,6 +421,19 @@ mod tests {
         assert_eq!(queue.large[0].ranges, vec![ranges[1]]);
         apply_range(&mut queue, task(2), ranges[1], None, &mut writes).unwrap();
         assert!(queue.large.is_empty());
+    }
+
+    #[test]
+    fn a_batch_holds_accounts_of_one_state() {
+        let in_state =
+            |byte, root| StorageTask { state_root: B256::repeat_byte(root), ..task(byte) };
+        let mut pending = vec![in_state(1, 1), in_state(2, 1), in_state(3, 2), in_state(4, 1)];
+        assert_eq!(take_batch(&mut pending, 4), vec![in_state(1, 1), in_state(2, 1)]);
+        assert_eq!(take_batch(&mut pending, 4), vec![in_state(3, 2)]);
+        assert_eq!(take_batch(&mut pending, 4), vec![in_state(4, 1)]);
+        assert!(take_batch(&mut pending, 4).is_empty());
+        let request = request_for(&Work::Batch(vec![in_state(5, 9)]));
+        assert_eq!(request.root, B256::repeat_byte(9));
     }
 
     #[test]

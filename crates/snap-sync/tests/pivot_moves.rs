@@ -1,0 +1,393 @@
+//! `SnapSyncStage` on a chain that moves while it syncs: the pivot follows the tip, peers forget
+//! old states, hostile peers lie throughout, and the stored state still ends as the final
+//! pivot's, healed with (close to) the fewest trie nodes possible.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use proptest::prelude::*;
+use snapsync_db::{
+    AccountTrieNodes, Database, HashedAccounts, MemoryDatabase, StorageTrieNodes, TableRead,
+    compute_state_root,
+};
+use snapsync_etl::CollectorConfig;
+use snapsync_sim::{Behaviour, Link, Scenario, SimPeer};
+use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, SyncSummary, stored_summary};
+use snapsync_stages::{
+    Pipeline, PipelineError, PipelineEvent, RetryPolicy, SnapPhase, StageProgress, StageSet,
+};
+use snapsync_testing::{GeneratedChain, StateMismatch, StateSpec, TestDb, memory_db, redb_db};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Blocks between the tip and the pivot.
+const DISTANCE: u64 = 8;
+/// The pivot moves once the tip is more than this ahead of it.
+const MOVE_DISTANCE: u64 = 12;
+/// Blocks the tip advances per move: just enough to make the pivot move.
+const STRIDE: u64 = MOVE_DISTANCE - DISTANCE + 1;
+/// The first tip announced.
+const FIRST_TIP: u64 = 2 * DISTANCE;
+
+/// Small steps and requests so that even a small state spans many of each, short timeouts so
+/// that stalling peers cost little.
+fn config() -> SnapSyncConfig {
+    let mut config = SnapSyncConfig::default();
+    config.pivot.distance = DISTANCE;
+    config.pivot.move_distance = MOVE_DISTANCE;
+    config.requests.min_request_bytes = 16 * 1024;
+    config.requests.max_request_bytes = 64 * 1024;
+    config.requests.timeout_min_ms = 200;
+    config.requests.timeout_max_ms = 1_000;
+    config.etl.step_bytes = 64 * 1024;
+    config.storage.split_threshold_slots = 500;
+    config.storage.accounts_per_batch = 16;
+    config.concurrency.max_requests = 4;
+    config.trie_nodes_per_request = 64;
+    config
+}
+
+/// A chain long enough for `moves` pivot moves, changing `changes` things per block, served by
+/// `peers`; each pivot's state is served until two moves later.
+fn scenario(
+    seed: u64,
+    accounts: usize,
+    moves: u64,
+    changes: usize,
+    peers: Vec<SimPeer>,
+) -> Scenario {
+    let spec = StateSpec::small().with_accounts(accounts).with_huge_contracts(1, 4_000);
+    let chain = GeneratedChain::new(seed, &spec, tip_after(moves), changes);
+    Scenario::new(chain, peers, (0..=moves).map(pivot_after)).unwrap()
+}
+
+const fn tip_after(moves: u64) -> u64 {
+    FIRST_TIP + moves * STRIDE
+}
+
+const fn pivot_after(moves: u64) -> u64 {
+    tip_after(moves) - DISTANCE
+}
+
+fn honest(count: usize) -> Vec<SimPeer> {
+    (0..count).map(|_| SimPeer::honest(Link::INSTANT)).collect()
+}
+
+/// When to move the tip: after the `step`th committed step (counted from 1), given the phase
+/// that step left the stage in.
+type MovePlan = Box<dyn FnMut(usize, SnapPhase) -> bool + Send>;
+
+/// What a run saw.
+#[derive(Debug, Default)]
+struct Run {
+    moves: u64,
+    /// Trie nodes of the final pivot's trie that the stored trie lacked (by path and content)
+    /// when healing towards it began; `None` if healing never began after the last move.
+    differing_at_heal: Option<u64>,
+}
+
+/// Runs a pipeline of the stage alone, moving the tip `moves` times when `plan` says so (each
+/// move forgets the state two pivots back), until it ends.
+async fn run(
+    scenario: &Scenario,
+    db: &TestDb,
+    moves: u64,
+    mut plan: MovePlan,
+    retry: RetryPolicy,
+) -> (Result<(), PipelineError>, Run) {
+    let etl = tempfile::tempdir().unwrap();
+    let tip_hash = |moves| scenario.chain.header(tip_after(moves)).unwrap().hash();
+    let (tip_tx, tip) = watch::channel(tip_hash(0));
+    let stage =
+        SnapSyncStage::new(scenario.network.clone(), db.db.clone(), tip, config(), etl.path())
+            .unwrap();
+    let set = StageSet::builder().add(stage).unwrap().build();
+    let mut pipeline = Pipeline::new(db.db.clone(), set).with_retry_policy(retry);
+    let mut events = pipeline.subscribe();
+    let mut seen = Run::default();
+    let mut steps = 0;
+    let result = {
+        let run = pipeline.run(None);
+        tokio::pin!(run);
+        loop {
+            tokio::select! {
+                biased;
+                event = events.recv() => {
+                    let Ok(PipelineEvent::StageProgress { checkpoint, .. }) = event else { continue };
+                    let Some(StageProgress::SnapSync(progress)) = checkpoint.progress else { continue };
+                    steps += 1;
+                    if progress.phase == SnapPhase::Healing && seen.differing_at_heal.is_none() {
+                        // The run future is not polled while this arm runs: the stored trie is the
+                        // one the healing pass starts from.
+                        seen.differing_at_heal = Some(differing_nodes(scenario, seen.moves, &*db.db));
+                    }
+                    if seen.moves < moves && plan(steps, progress.phase) {
+                        seen.moves += 1;
+                        seen.differing_at_heal = None;
+                        tip_tx.send(tip_hash(seen.moves)).unwrap();
+                        if let Some(old) = seen.moves.checked_sub(2) {
+                            scenario.forget_state_of(pivot_after(old));
+                        }
+                    }
+                }
+                result = &mut run => break result,
+            }
+        }
+    };
+    (result, seen)
+}
+
+const QUICK_RETRY: RetryPolicy = RetryPolicy {
+    max_retries: 3,
+    initial_backoff: Duration::from_millis(10),
+    max_backoff: Duration::from_millis(50),
+};
+
+/// Nodes of the trie of pivot `after_moves` whose path holds no node or another one in `db`.
+fn differing_nodes(scenario: &Scenario, after_moves: u64, db: &dyn Database) -> u64 {
+    let truth = MemoryDatabase::new();
+    let state = scenario.chain.state_at(pivot_after(after_moves)).unwrap();
+    state.import_into(&truth, &CollectorConfig::new(1 << 24)).unwrap();
+    let (truth, stored) = (truth.view().unwrap(), db.view().unwrap());
+    let mut differing = 0;
+    for entry in truth.iter::<AccountTrieNodes>().unwrap() {
+        let (path, node) = entry.unwrap();
+        differing += u64::from(stored.get::<AccountTrieNodes>(&path).unwrap() != Some(node));
+    }
+    for entry in truth.iter::<StorageTrieNodes>().unwrap() {
+        let (key, node) = entry.unwrap();
+        differing += u64::from(stored.get::<StorageTrieNodes>(&key).unwrap() != Some(node));
+    }
+    differing
+}
+
+/// The stored state is exactly the state of pivot `after_moves`, verified and done.
+fn assert_synced_to(scenario: &Scenario, after_moves: u64, db: &dyn Database) -> SyncSummary {
+    let number = pivot_after(after_moves);
+    let header = scenario.chain.header(number).unwrap();
+    let state = scenario.chain.state_at(number).unwrap();
+    // Exactly the pivot's accounts, slots and codes; codes are content-addressed, so those of
+    // accounts that changed after being downloaded may stay (go-ethereum keeps them too).
+    let differences: Vec<_> = state
+        .compare_with_db(db, 50)
+        .unwrap()
+        .into_iter()
+        .filter(|difference| !matches!(difference, StateMismatch::Bytecode { expected: None, .. }))
+        .collect();
+    assert_eq!(differences, vec![], "stored state differs");
+    let report = compute_state_root(&db.view().unwrap()).unwrap();
+    assert_eq!(report.state_root, header.state_root);
+    assert!(report.is_consistent());
+    let summary = stored_summary(&db.view().unwrap()).unwrap().unwrap();
+    assert!(summary.is_done());
+    assert_eq!((summary.pivot.number, summary.pivot.hash), (number, header.hash()));
+    assert_eq!(summary.counts.pivot_moves, after_moves);
+    assert_eq!(summary.counts.accounts, state.len() as u64);
+    summary
+}
+
+/// Moves after the given steps.
+fn at_steps(steps: &'static [usize]) -> MovePlan {
+    Box::new(move |step, _| steps.contains(&step))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_three_moves_healing_fetches_only_the_nodes_that_differ() {
+    let scenario = scenario(11, 3_000, 3, 12, honest(3));
+    let db = memory_db();
+    let (result, seen) = run(&scenario, &db, 3, at_steps(&[2, 4, 7]), QUICK_RETRY).await;
+    result.unwrap();
+    assert_eq!(seen.moves, 3);
+    let summary = assert_synced_to(&scenario, 3, &*db);
+    let differing = seen.differing_at_heal.expect("healing never began");
+    let healed = summary.counts.healed_nodes;
+    assert!(differing > 0 && healed > 0, "nothing to heal: {summary:?}");
+    eprintln!(
+        "healing: {healed} nodes fetched, {differing} differing, ratio {:.3}",
+        healed as f64 / differing as f64
+    );
+    // Every fetched node differed, and every differing node was fetched: one node each.
+    assert_eq!(healed, differing, "healed {healed} nodes for {differing} differing ones");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pivot_moving_during_healing_restarts_it_towards_the_new_root() {
+    let scenario = scenario(12, 2_000, 2, 20, honest(2));
+    let db = redb_db();
+    let mut healing_steps = 0;
+    // First move during the downloads, the second in the middle of healing.
+    let plan: MovePlan = Box::new(move |step, phase| {
+        healing_steps += usize::from(phase == SnapPhase::Healing);
+        step == 3 || healing_steps == 2
+    });
+    let (result, seen) = run(&scenario, &db, 2, plan, QUICK_RETRY).await;
+    result.unwrap();
+    assert_eq!(seen.moves, 2, "the sync ended before healing twice");
+    let summary = assert_synced_to(&scenario, 2, &*db);
+    assert!(summary.counts.healed_nodes > 0);
+}
+
+/// Hostile behaviours for the moving-pivot runs: every data fault of the simulator, stalls,
+/// missing states, and a peer that turns hostile in the middle.
+fn hostile() -> Vec<Behaviour> {
+    vec![
+        Behaviour::BadProof,
+        Behaviour::Gap,
+        Behaviour::AlterValue,
+        Behaviour::ExtraItems,
+        Behaviour::WrongStorage,
+        Behaviour::Oversized,
+        Behaviour::GarbageCode,
+        Behaviour::WrongNode,
+        Behaviour::Truncate,
+        Behaviour::Stall,
+        Behaviour::Stateless,
+        Behaviour::Random,
+        Behaviour::Switch { after: 30, then: Box::new(Behaviour::AlterValue) },
+        Behaviour::Switch { after: 10, then: Box::new(Behaviour::Stall) },
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_peers_while_the_pivot_moves_change_nothing_stored() {
+    let behaviours = hostile();
+    let mut peers: Vec<SimPeer> = (0u64..)
+        .zip(&behaviours)
+        .map(|(i, behaviour)| SimPeer::new(Link::new(1, 1_000), behaviour.clone(), 40 + i))
+        .collect();
+    peers.push(SimPeer::honest(Link::new(1, 1_000)));
+    let scenario = scenario(13, 2_000, 3, 12, peers);
+    let db = memory_db();
+    let (result, seen) = run(&scenario, &db, 3, at_steps(&[2, 5, 9]), QUICK_RETRY).await;
+    result.unwrap();
+    assert_eq!(seen.moves, 3);
+    // `compare_with_db` fails on any extra, missing or different entry: nothing unverified landed.
+    let summary = assert_synced_to(&scenario, 3, &*db);
+    assert!(summary.counts.healed_nodes > 0);
+    let ids = scenario.network.peer_ids();
+    for (index, behaviour) in behaviours.iter().enumerate() {
+        let penalties = scenario.network.penalties_of(ids[index]);
+        // Faults that show on every kind of request must be caught; the rest may go unnoticed
+        // when the peer is never asked the one kind it corrupts.
+        if matches!(
+            behaviour,
+            Behaviour::BadProof | Behaviour::Stall | Behaviour::Stateless | Behaviour::Oversized
+        ) {
+            assert!(!penalties.is_empty(), "{behaviour:?} peer was never penalised");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_honest_peer_a_moving_sync_fails_clearly_in_bounded_time() {
+    // Behaviours that spoil every kind of reply (the others are honest for some kinds, and
+    // together could serve a whole sync).
+    let spoilers = [
+        Behaviour::BadProof,
+        Behaviour::AlterValue,
+        Behaviour::Oversized,
+        Behaviour::Stall,
+        Behaviour::Stateless,
+    ];
+    let peers = (0u64..).zip(spoilers).map(|(i, b)| SimPeer::new(Link::INSTANT, b, i)).collect();
+    let scenario = scenario(14, 1_000, 2, 10, peers);
+    let db = memory_db();
+    let started = std::time::Instant::now();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(90),
+        run(&scenario, &db, 2, at_steps(&[1, 2]), QUICK_RETRY),
+    )
+    .await;
+    let (result, _) = outcome.expect("the sync hung");
+    let error = result.expect_err("synced without an honest peer");
+    assert!(error.to_string().contains("SnapSync"), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(90));
+    // Whatever was stored was proven: every account is one of some pivot's state.
+    let states: Vec<_> =
+        (0..=2).map(|m| scenario.chain.state_at(pivot_after(m)).unwrap()).collect();
+    for entry in db.view().unwrap().iter::<HashedAccounts>().unwrap() {
+        let (hash, account) = entry.unwrap();
+        let known = states.iter().any(|state| state.trie_account(&hash) == Some(account));
+        assert!(known, "unverified account {hash}");
+    }
+}
+
+/// One random world: peers, links and moves drawn from the seed.
+#[derive(Debug, Clone)]
+struct World {
+    seed: u64,
+    honest: usize,
+    hostile: Vec<usize>,
+    latency_ms: u64,
+    moves: u64,
+    move_steps: Vec<usize>,
+}
+
+fn world() -> impl Strategy<Value = World> {
+    (
+        any::<u64>(),
+        0usize..3,
+        prop::collection::vec(0usize..14, 1..5),
+        0u64..4,
+        0u64..4,
+        prop::collection::btree_set(1usize..14, 3),
+    )
+        .prop_map(|(seed, honest, hostile, latency_ms, moves, steps)| World {
+            seed,
+            honest,
+            hostile,
+            latency_ms,
+            moves,
+            move_steps: steps.into_iter().collect(),
+        })
+}
+
+fn run_world(world: &World) -> Result<(), TestCaseError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    let behaviours = hostile();
+    let link = Link::new(world.latency_ms, 1_000);
+    let mut peers: Vec<SimPeer> = world
+        .hostile
+        .iter()
+        .zip(0u64..)
+        .map(|(&index, i)| SimPeer::new(link, behaviours[index].clone(), world.seed ^ i))
+        .collect();
+    peers.extend((0..world.honest).map(|_| SimPeer::honest(link)));
+    let scenario = scenario(world.seed, 600, world.moves, 8, peers);
+    let db = memory_db();
+    let steps = world.move_steps.clone();
+    let plan: MovePlan = Box::new(move |step, _| steps.contains(&step));
+    let started = std::time::Instant::now();
+    let (result, seen) = runtime.block_on(async {
+        let run = run(&scenario, &db, world.moves, plan, QUICK_RETRY);
+        tokio::time::timeout(Duration::from_secs(120), run).await.expect("the sync hung")
+    });
+    if world.honest == 0 {
+        // Without an honest peer the sync may still succeed (hostile peers are sometimes
+        // honest), but it must end, and with a clear error if it fails.
+        if let Err(error) = result {
+            prop_assert!(error.to_string().contains("SnapSync"), "{}", error);
+        } else {
+            assert_synced_to(&scenario, seen.moves, &*db);
+        }
+    } else {
+        prop_assert!(result.is_ok(), "{:?}", result);
+        assert_synced_to(&scenario, seen.moves, &*db);
+    }
+    prop_assert!(started.elapsed() < Duration::from_secs(120));
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(6),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn random_peers_latencies_and_moves_end_in_the_final_root(world in world()) {
+        run_world(&world)?;
+    }
+}
