@@ -193,13 +193,41 @@ fn with_no_honest_peer_the_sync_fails_in_bounded_time() {
 }
 
 #[test]
+fn a_moving_tip_moves_the_pivot_heals_and_ends_at_the_final_pivot() {
+    let dir = tempfile::tempdir().unwrap();
+    let datadir = dir.path().join("data");
+    let args = ["--accounts", "4000", "--seed", "9", "--pivot-moves", "2", "--peers", "4"];
+    let output = snapsync(
+        &[&["sync", "--json", "--faulty-peers", "1", "--datadir", path(&datadir)], &args[..]]
+            .concat(),
+    );
+    let report = json(&output, 0);
+    assert_eq!(report["verified"], true, "{}", stderr(&output));
+    assert_eq!(report["pivot_moves"], 2);
+    // Tips 128, 185, 242 with the default distances: the final pivot is 242 - 64.
+    assert_eq!(report["pivot_block"], 178);
+    assert!(report["healed_trie_nodes"].as_u64().unwrap() > 0, "{report}");
+    assert!(stderr(&output).contains("Bodies: finished at block 242"), "{}", stderr(&output));
+    // The stored state is the final pivot's, as an independent recomputation finds it.
+    let verify = snapsync(&["verify", "--datadir", path(&datadir)]);
+    assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
+    // A re-run resumes the finished sync: nothing to download.
+    let again = snapsync(&[&["sync", "--json", "--datadir", path(&datadir)], &args[..]].concat());
+    let again = json(&again, 0);
+    assert_eq!(
+        (again["resumed"].clone(), again["pivot_block"].clone()),
+        (Value::Bool(true), 178.into())
+    );
+}
+
+#[test]
 fn unusable_arguments_exit_2_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("bad.toml");
     std::fs::write(&config, "[pivot]\ndistance = 0\n").unwrap();
     let missing = dir.path().join("none.json");
     let cases: [(&[&str], &str); 7] = [
-        (&["--pivot-moves", "2"], "not supported yet"),
+        (&["--pivot-moves", "65"], "--pivot-moves"),
         (&["--faulty-peers", "4"], "--allow-all-faulty"),
         (&["--faulty-peers", "5", "--allow-all-faulty"], "exceeds --peers 4"),
         (&["--peers", "0"], "--peers"),

@@ -162,6 +162,19 @@ fn snap_status(progress: &SyncProgress, eta: Option<Duration>) -> String {
         return "SnapSync: choosing the pivot".to_owned();
     };
     let counts = &progress.counts;
+    if progress.phase == snapsync_stages::SnapPhase::Healing {
+        return format!(
+            "Healing at pivot {} (moved {} times): {} trie nodes healed, {} items pending, {} \
+             ({}/s), {} requests",
+            pivot.number,
+            counts.pivot_moves,
+            counts.healed_nodes,
+            progress.heal_pending,
+            mib(progress.bytes_downloaded),
+            mib(rate(progress.bytes_downloaded, progress.elapsed)),
+            progress.requests
+        );
+    }
     let eta = eta.map_or_else(String::new, |eta| format!(" (ETA {})", duration(eta)));
     format!(
         "{:?} at pivot {}: {:.1}% of the account hash space{eta}, {} accounts, {} slots, {} \

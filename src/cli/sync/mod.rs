@@ -1,10 +1,13 @@
 //! `snapsync sync`: snap-syncs a state from simulated peers into a database, verified.
 //!
-//! The peers (honest or hostile, on links of chosen latency and bandwidth) serve a chain of
-//! `2 × pivot.distance` blocks over one state (generated, or read from a state dump or genesis
-//! file); the pipeline — snap sync, then headers and bodies above the pivot — runs against them
-//! until the stored state's root is the pivot header's. Execution is not available yet, so the
-//! pipeline ends after bodies.
+//! The peers (honest or hostile, on links of chosen latency and bandwidth) serve a chain over one
+//! state (generated, or read from a state dump or genesis file); the tip shown to the sync is
+//! block `2 × pivot.distance`, so the pivot is block `pivot.distance`. With `--pivot-moves N`
+//! the chain changes the state in every block and the tip advances N times while the sync runs,
+//! each time far enough to move the pivot, with older states forgotten by the peers (see
+//! `moves.rs`). The pipeline — snap sync, then headers and bodies above the pivot — runs against
+//! them until the stored state's root is the final pivot header's. Execution is not available
+//! yet, so the pipeline ends after bodies.
 //!
 //! Re-running with the same data directory and source resumes: nothing committed is fetched
 //! again, and a finished sync downloads nothing. A data directory holding a sync of another
@@ -15,13 +18,15 @@
 //! run.
 
 mod display;
+mod moves;
 mod peers;
 mod report;
 mod source;
 
 use super::{CliError, Outcome, datadir::Storage};
-use clap::Args;
+use clap::{Args, value_parser};
 use display::ProgressView;
+use moves::TipSchedule;
 use peers::PeerArgs;
 use report::SyncReport;
 use snapsync_chain_stages::{BodiesConfig, BodiesStage, HeadersConfig, HeadersStage};
@@ -47,6 +52,13 @@ const RETRY: RetryPolicy = RetryPolicy {
     max_backoff: Duration::from_secs(4),
 };
 
+/// Most `--pivot-moves`: the chain grows by about 57 blocks per move.
+const MAX_PIVOT_MOVES: u64 = 64;
+/// Most `--changes-per-block`.
+const MAX_CHANGES_PER_BLOCK: u64 = 100_000;
+/// State changes per block with `--pivot-moves` unless `--changes-per-block` says otherwise.
+const DEFAULT_CHANGES_WITH_MOVES: u64 = 20;
+
 /// Arguments of `snapsync sync`.
 #[derive(Debug, Args)]
 pub(crate) struct SyncArgs {
@@ -61,9 +73,15 @@ pub(crate) struct SyncArgs {
     source: SourceArgs,
     #[command(flatten)]
     peers: PeerArgs,
-    /// Times the pivot moves during the sync (not supported yet: only 0).
-    #[arg(long, default_value_t = 0)]
+    /// Times the tip advances during the sync far enough to move the pivot (spread over the
+    /// expected download; older states are forgotten by the peers as the tip passes them).
+    #[arg(long, default_value_t = 0, value_parser = value_parser!(u64).range(0..=MAX_PIVOT_MOVES))]
     pivot_moves: u64,
+    /// Random state changes per block (transfers, new accounts, storage writes, deployments,
+    /// self-destructs). Default: 20 with --pivot-moves, else 0 (the pivot's state is the source
+    /// state itself).
+    #[arg(long, value_parser = value_parser!(u64).range(0..=MAX_CHANGES_PER_BLOCK))]
+    changes_per_block: Option<u64>,
     /// A SnapSyncConfig TOML file (see docs/configuration.md); omitted fields keep defaults.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -77,12 +95,6 @@ pub(crate) struct SyncArgs {
 impl SyncArgs {
     /// Checks what clap cannot, and reads the configuration.
     fn config(&self) -> Result<SnapSyncConfig, CliError> {
-        if self.pivot_moves > 0 {
-            return Err(CliError::Usage(format!(
-                "--pivot-moves {}: moving the pivot during a sync is not supported yet (only 0)",
-                self.pivot_moves
-            )));
-        }
         self.peers.validate()?;
         match &self.config {
             Some(path) => Ok(SnapSyncConfig::load(path)?),
@@ -97,6 +109,16 @@ struct World {
     storage: Storage,
     /// The stored sync record before this run, if an earlier run left one.
     before: Option<SyncSummary>,
+    /// The tips shown to the sync.
+    tips: TipSchedule,
+}
+
+impl SyncArgs {
+    /// State changes per block: as given, else 20 with pivot moves and 0 without.
+    fn changes_per_block(&self) -> usize {
+        let default = if self.pivot_moves > 0 { DEFAULT_CHANGES_WITH_MOVES } else { 0 };
+        usize::try_from(self.changes_per_block.unwrap_or(default)).unwrap_or(usize::MAX)
+    }
 }
 
 /// Runs `sync`.
@@ -115,8 +137,8 @@ pub(crate) fn run(
         .enable_time()
         .build()
         .map_err(CliError::Runtime)?;
-    let world = prepare(args, config.pivot.distance, err)?;
-    let (tip_sender, tip) = watch::channel(world.scenario.tip());
+    let mut world = prepare(args, &config, err)?;
+    let (tip_sender, tip) = watch::channel(world.tips.current_tip(&world.scenario));
     let (mut pipeline, progress) = pipeline(&world, config, tip)?;
     writeln!(
         err,
@@ -125,7 +147,9 @@ pub(crate) fn run(
     )?;
     let mut view = ProgressView::new(std::io::stderr().is_terminal());
     let started = Instant::now();
-    let result = runtime.block_on(drive(&mut pipeline, &progress, &mut view, err));
+    let moving =
+        MovingTip { tips: &mut world.tips, scenario: &world.scenario, sender: &tip_sender };
+    let result = runtime.block_on(drive(&mut pipeline, &progress, &mut view, moving, err));
     let elapsed = started.elapsed();
     view.finish();
     drop(tip_sender);
@@ -156,9 +180,16 @@ pub(crate) fn run(
 }
 
 /// Builds the state, opens the database (refusing one of another chain) and the network.
-fn prepare(args: &SyncArgs, distance: u64, err: &mut dyn Write) -> Result<World, CliError> {
+fn prepare(
+    args: &SyncArgs,
+    config: &SnapSyncConfig,
+    err: &mut dyn Write,
+) -> Result<World, CliError> {
     let started = Instant::now();
-    let source = args.source.build(distance)?;
+    // The byte shares are fixed once the source is known; the head does not depend on them.
+    let head = TipSchedule::new(&config.pivot, args.pivot_moves, 0).head();
+    let source = args.source.build(head, args.changes_per_block())?;
+    let tips = TipSchedule::new(&config.pivot, args.pivot_moves, source.expected_bytes);
     writeln!(err, "source: {}", source.description)?;
     let storage = if args.memory { Storage::memory()? } else { Storage::create(&args.datadir)? };
     let before = same_chain_record(&storage, &source.chain)?;
@@ -170,19 +201,26 @@ fn prepare(args: &SyncArgs, distance: u64, err: &mut dyn Write) -> Result<World,
             storage.label, summary.pivot.number, summary.phase
         )?;
     }
-    let scenario = Scenario::new(source.chain, args.peers.peers(), [distance])?;
+    let served: Vec<u64> = tips.served_blocks().collect();
+    let scenario = Scenario::new(source.chain, args.peers.peers(), served.iter().copied())?;
+    let mut tips = tips;
+    if let Some(summary) = &before {
+        tips.resume_after(&scenario, summary.counts.pivot_moves);
+    }
     writeln!(
         err,
-        "network: {}, serving blocks 0 to {} and the state of pivot block {distance}; ready in \
-         {:.1} s",
+        "network: {}, serving blocks 0 to {} and the states of blocks {served:?}; tip at block \
+         {}, {} pivot moves ahead; ready in {:.1} s",
         args.peers.describe(),
         scenario.chain.head_number(),
+        tips.current_block(),
+        tips.moves_ahead(),
         started.elapsed().as_secs_f64()
     )?;
     if args.peers.all_faulty() {
         writeln!(err, "warning: no peer is honest: this sync must fail")?;
     }
-    Ok(World { scenario, storage, before })
+    Ok(World { scenario, storage, before, tips })
 }
 
 /// The sync record stored in `storage`, if any, after checking that it belongs to `chain`: its
@@ -229,17 +267,40 @@ fn pipeline(
     Ok((Pipeline::new(db.clone(), stages).with_retry_policy(RETRY), progress))
 }
 
-/// Runs the pipeline to its end, showing its events and the stage's progress meanwhile.
+/// The tip the sync follows, and when it advances.
+struct MovingTip<'a> {
+    tips: &'a mut TipSchedule,
+    scenario: &'a Scenario,
+    sender: &'a watch::Sender<alloy_primitives::B256>,
+}
+
+impl MovingTip<'_> {
+    /// Advances the tip if the network has sent enough since the last move.
+    fn advance(&mut self) {
+        if let Some(tip) = self.tips.next_tip(self.scenario, self.scenario.network.bytes_sent()) {
+            self.sender.send_replace(tip);
+        }
+    }
+}
+
+/// How often the tip schedule is looked at.
+const TIP_POLL: Duration = Duration::from_millis(20);
+
+/// Runs the pipeline to its end, showing its events and the stage's progress meanwhile, and
+/// advancing the tip as scheduled.
 async fn drive(
     pipeline: &mut Pipeline,
     progress: &watch::Receiver<SyncProgress>,
     view: &mut ProgressView,
+    mut moving: MovingTip<'_>,
     err: &mut dyn Write,
 ) -> Result<(), PipelineError> {
     let mut events = pipeline.subscribe();
     let mut ticks = tokio::time::interval(view.tick_interval());
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticks.tick().await;
+    let mut tip_polls = tokio::time::interval(TIP_POLL);
+    tip_polls.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let run = pipeline.run(None);
     tokio::pin!(run);
     let mut events_open = true;
@@ -260,6 +321,7 @@ async fn drive(
                 let snapshot = progress.borrow().clone();
                 view.on_tick(&snapshot, err);
             }
+            _ = tip_polls.tick() => moving.advance(),
         }
     }
 }

@@ -12,15 +12,16 @@ const MAX_LATENCY_MS: u64 = 60_000;
 const MAX_MBPS: u64 = 1_000_000;
 
 /// The hostile behaviours faulty peers get, in turn: each corrupts replies the sync asks for
-/// (`WrongNode` is left out: it only corrupts trie-node replies, which a sync without healing
-/// never requests, so such a peer would never be caught lying).
-const HOSTILE: [Behaviour; 10] = [
+/// (`WrongNode` only corrupts trie-node replies, which a sync asks for only when it heals after
+/// pivot moves).
+const HOSTILE: [Behaviour; 11] = [
     Behaviour::BadProof,
     Behaviour::AlterValue,
     Behaviour::Gap,
     Behaviour::ExtraItems,
     Behaviour::WrongStorage,
     Behaviour::GarbageCode,
+    Behaviour::WrongNode,
     Behaviour::Oversized,
     Behaviour::BrokenLink,
     Behaviour::BadBody,
@@ -45,7 +46,7 @@ pub(crate) struct PeerArgs {
     bandwidth_mbps: Option<u64>,
     /// How many of the peers are hostile, each with one of the simulated faults in turn (bad
     /// proofs, altered values, gaps, extra items, wrong storage, garbage code, oversized replies,
-    /// broken header links, bad bodies, random faults). Must be below --peers.
+    /// wrong trie nodes, broken header links, bad bodies, random faults). Must be below --peers.
     #[arg(long, default_value_t = 0)]
     faulty_peers: u64,
     /// Allow --faulty-peers to equal --peers: a sync with no honest peer, which must fail.

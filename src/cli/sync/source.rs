@@ -37,20 +37,27 @@ pub(crate) struct SourceArgs {
 /// A chain over the chosen state, and a line describing it.
 #[derive(Debug)]
 pub(super) struct Source {
-    /// The chain the peers serve; its block `pivot` is `pivot` blocks below the head.
+    /// The chain the peers serve.
     pub(super) chain: GeneratedChain,
     /// What the state is, with its counts and root, for the log.
     pub(super) description: String,
+    /// About how many bytes a sync of the state downloads (to spread pivot moves over).
+    pub(super) expected_bytes: u64,
 }
 
+/// Rough wire sizes of a state's items, for [`Source::expected_bytes`].
+const ACCOUNT_BYTES: u64 = 100;
+const SLOT_BYTES: u64 = 70;
+const CODE_BYTES: u64 = 400;
+
 impl SourceArgs {
-    /// Builds the state and a chain of `2 × distance` blocks over it (no state changes), so the
-    /// pivot, `distance` below the head, is block `distance`.
+    /// Builds the state (the genesis state) and a chain of `blocks` blocks over it, each making
+    /// `changes_per_block` random changes to the state.
     ///
     /// # Errors
     /// [`CliError::Input`] for an unreadable or malformed file, [`CliError::Usage`] for a file
     /// of the other format than its option says.
-    pub(super) fn build(&self, distance: u64) -> Result<Source, CliError> {
+    pub(super) fn build(&self, blocks: u64, changes_per_block: usize) -> Result<Source, CliError> {
         let (state, what) = self.state()?;
         let counts = state.counts();
         let description = format!(
@@ -60,8 +67,11 @@ impl SourceArgs {
             counts.bytecodes,
             state.state_root()
         );
-        let chain = GeneratedChain::from_genesis_state(self.seed, state, 2 * distance, 0);
-        Ok(Source { chain, description })
+        let expected_bytes = ACCOUNT_BYTES * counts.accounts as u64
+            + SLOT_BYTES * counts.storage_slots as u64
+            + CODE_BYTES * counts.bytecodes as u64;
+        let chain = GeneratedChain::from_genesis_state(self.seed, state, blocks, changes_per_block);
+        Ok(Source { chain, description, expected_bytes })
     }
 
     /// The state and what it is.
