@@ -145,7 +145,8 @@ mod tests {
         );
         assert_eq!(peers[0].link, Link::new(20, 8));
         let many = args(12, 12, true).peers();
-        assert_eq!(many[10].behaviour, Behaviour::BadProof);
+        assert_eq!(many[10].behaviour, Behaviour::Random);
+        assert_eq!(many[11].behaviour, Behaviour::BadProof, "the rotation starts again");
     }
 
     #[test]
