@@ -5,7 +5,7 @@
 //! unit tests (`src/**`) must not: there the crate under test and the one this crate links are
 //! different builds, and their types do not match.
 
-use crate::Leaf;
+use crate::{Leaf, TestRng, random_key_between};
 use alloy_primitives::{B256, Bytes, keccak256};
 use snapsync_trie::{
     ProofLimits, RangeProofError, prove_range, trie_root, verify_range_proof_with_limits,
@@ -125,6 +125,63 @@ impl TestTrie {
     /// Whether `key` is in the trie.
     pub fn contains(&self, key: &[u8]) -> bool {
         self.leaves.binary_search_by(|(k, _)| k.as_slice().cmp(key)).is_ok()
+    }
+
+    /// The origin of a request answered from leaf `first` on: `key(first)`, or when `absent` and
+    /// there is room, a random key strictly between the previous leaf (or the start of the key
+    /// space) and `key(first)`.
+    pub fn random_origin(&self, rng: &mut TestRng, first: usize, absent: bool) -> Vec<u8> {
+        let previous = first.checked_sub(1).map(|p| self.key(p));
+        if absent
+            && let Some(origin) =
+                random_key_between(rng, self.key(first).len(), previous, Some(self.key(first)))
+        {
+            return origin;
+        }
+        self.key(first).to_vec()
+    }
+
+    /// Checks a reply the verifier accepted with `has_more` against this trie (the soundness of
+    /// acceptance, whatever was done to the reply): the keys and values are exactly the trie's
+    /// leaves from `case.origin` to the last key (none at or after the origin when there are no
+    /// keys), `has_more` says whether the trie has a leaf after them, and a reply without a proof
+    /// is the whole trie.
+    ///
+    /// # Errors
+    /// What the accepted reply got wrong.
+    pub fn check_accepted(&self, case: &RangeCase, has_more: bool) -> Result<(), String> {
+        if case.root != self.root {
+            return Err("accepted against another root than the trie's".into());
+        }
+        let from = self.lower_bound(&case.origin);
+        let (expected, more) = match case.keys.last() {
+            Some(last) => {
+                let to = self.leaves.partition_point(|(k, _)| k.as_slice() <= last.as_slice());
+                (&self.leaves[from..to.max(from)], to < self.len())
+            }
+            None => (&self.leaves[from..from], from < self.len()),
+        };
+        let got: Vec<(&[u8], &[u8])> =
+            case.keys.iter().zip(&case.values).map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
+        let want: Vec<(&[u8], &[u8])> =
+            expected.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
+        if case.keys.len() != case.values.len() || got != want {
+            return Err(format!(
+                "accepted {} leaves that are not the trie's {} leaves from the origin to the last key",
+                case.keys.len(),
+                want.len()
+            ));
+        }
+        if case.keys.is_empty() && more {
+            return Err("accepted an empty reply that hides leaves at or after the origin".into());
+        }
+        if has_more != more {
+            return Err(format!("accepted with has_more {has_more}, the trie says {more}"));
+        }
+        if case.proof.is_empty() && case.keys.len() != self.len() {
+            return Err("accepted a reply without a proof that is not the whole trie".into());
+        }
+        Ok(())
     }
 }
 

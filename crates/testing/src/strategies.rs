@@ -44,6 +44,24 @@ pub fn any_leaf_set(max_leaves: usize) -> BoxedStrategy<Vec<Leaf>> {
     .boxed()
 }
 
+/// [`any_leaf_set`] and, as often, shapes that put hashed nodes at the bottom of the trie:
+/// 32-byte keys in clusters differing only in their last byte with 28–80 byte values (hashed
+/// leaves at depth 63 and 64 under branches at the full key length minus one), short keys with
+/// long values, and tiny tries of one to three leaves. For the fuzz tests of the verifier.
+pub fn fuzz_leaf_set(max_leaves: usize) -> BoxedStrategy<Vec<Leaf>> {
+    let max = max_leaves.max(2);
+    prop_oneof![
+        4 => any_leaf_set(max_leaves),
+        2 => (any::<u64>(), 1..max, 1usize..=3).prop_map(|(seed, n, clusters)| {
+            clustered_leaves(seed, n, 32, clusters, 1, 28..=80)
+        }),
+        1 => leaf_set(1..=3, 1..max, 28..=80),
+        1 => leaf_set(1..=32, 1..4, 1..=64),
+    ]
+    .prop_filter("at least one leaf", |leaves| !leaves.is_empty())
+    .boxed()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

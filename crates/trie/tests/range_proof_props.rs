@@ -23,8 +23,8 @@
 use alloy_primitives::{B256, Bytes, keccak256};
 use proptest::{collection::vec, prelude::*, sample::Index};
 use snapsync_testing::{
-    Leaf, Mutation, RangeCase, TestRng, TestTrie, any_leaf_set, checked_decrease_key, mutate_byte,
-    prove_key, random_key_between, replace_node_rehashed,
+    Leaf, Mutation, RangeCase, TestRng, TestTrie, any_leaf_set, checked_decrease_key,
+    garbage_proof, mutate_byte, prove_key, random_key_between, replace_node_rehashed,
 };
 use snapsync_trie::{
     EMPTY_ROOT_HASH, ProofLimits, RangeProofError, TrieBuilder, VecSink, verify_range_proof,
@@ -41,16 +41,6 @@ fn between(
     hi: Option<&[u8]>,
 ) -> Option<Vec<u8>> {
     random_key_between(rng, trie.key(0).len(), lo, hi)
-}
-
-/// The origin for a reply starting at leaf `i`: `keys[i]`, or when `absent` and there is room, a
-/// key strictly between the previous leaf (or the start of the key space) and `keys[i]`.
-fn pick_origin(rng: &mut TestRng, trie: &TestTrie, i: usize, absent: bool) -> Vec<u8> {
-    let previous = i.checked_sub(1).map(|p| trie.key(p));
-    if absent && let Some(origin) = between(rng, trie, previous, Some(trie.key(i))) {
-        return origin;
-    }
-    trie.key(i).to_vec()
 }
 
 /// A non-empty value different from `old`.
@@ -104,7 +94,7 @@ proptest! {
         let n = trie.len();
         let (i, j) = ordered(a, b, n);
         let mut rng = TestRng::new(seed);
-        let origin = pick_origin(&mut rng, &trie, i, absent);
+        let origin = trie.random_origin(&mut rng, i, absent);
         let case = trie.range(&origin, i, j);
         let has_more = j + 1 < n;
         let k = case.keys.len();
@@ -257,7 +247,7 @@ proptest! {
         // At or before some key: an empty reply hides it.
         let i = pick.index(n);
         let absent = rng.chance(1, 2);
-        let origin = pick_origin(&mut rng, &trie, i, absent);
+        let origin = trie.random_origin(&mut rng, i, absent);
         let case = trie.empty_range(&origin);
         prop_assert_eq!(case.verify(), Err(RangeProofError::MoreEntriesAvailable));
         // Even with the proof of the last key added (the proof a range reply would carry).
@@ -290,7 +280,7 @@ proptest! {
         let i = rng.below(n);
         let j = rng.in_range(i..=n - 1);
         let absent = rng.chance(1, 2);
-        let origin = pick_origin(&mut rng, &trie, i, absent);
+        let origin = trie.random_origin(&mut rng, i, absent);
         for (origin, last) in [
             (origin.clone(), Some(trie.key(j).to_vec())),
             (origin, None),
@@ -322,70 +312,6 @@ fn fuzz_leaves() -> impl Strategy<Value = (Vec<Vec<u8>>, Vec<Vec<u8>>)> {
             map.into_iter().unzip()
         },
     )
-}
-
-/// One RLP item of a fuzzed node: what nodes hold, in sizes around the boundaries.
-fn rlp_item(refs: Vec<B256>) -> impl Strategy<Value = Vec<u8>> {
-    let hash_ref = if refs.is_empty() {
-        Just(B256::ZERO).boxed()
-    } else {
-        proptest::sample::select(refs).boxed()
-    };
-    prop_oneof![
-        Just(vec![0x80]),
-        hash_ref.prop_map(|h| alloy_rlp::encode(h.as_slice())),
-        vec(any::<u8>(), 32).prop_map(|b| alloy_rlp::encode(b.as_slice())),
-        vec(any::<u8>(), 0..40).prop_map(|b| alloy_rlp::encode(b.as_slice())),
-        // Hex-prefix paths: any flag nibble, any length up to 70 nibbles.
-        (0u8..6, vec(any::<u8>(), 0..36)).prop_map(|(flag, mut b)| {
-            if b.is_empty() {
-                b.push(0);
-            }
-            b[0] = (flag << 4) | (b[0] & 0x0f);
-            alloy_rlp::encode(b.as_slice())
-        }),
-        // A small list: an inline node, well-formed or not.
-        vec(any::<u8>(), 0..30).prop_map(|payload| {
-            let mut out = Vec::new();
-            alloy_rlp::Header { list: true, payload_length: payload.len() }.encode(&mut out);
-            out.extend(payload);
-            out
-        }),
-    ]
-}
-
-/// A node-shaped RLP list of 2 or 17 items (sometimes another count).
-fn rlp_node(refs: Vec<B256>) -> impl Strategy<Value = Bytes> {
-    prop_oneof![Just(2usize), Just(17), 0usize..20]
-        .prop_flat_map(move |count| vec(rlp_item(refs.clone()), count))
-        .prop_map(|items| {
-            let payload: Vec<u8> = items.concat();
-            let mut out = Vec::new();
-            alloy_rlp::Header { list: true, payload_length: payload.len() }.encode(&mut out);
-            out.extend(payload);
-            Bytes::from(out)
-        })
-}
-
-/// A chain of garbage nodes where each may reference the ones generated after it, the first
-/// being the root.
-fn garbage_proof() -> impl Strategy<Value = Vec<Bytes>> {
-    (1usize..6).prop_flat_map(|len| {
-        let mut chain = rlp_node(Vec::new()).prop_map(|node| vec![node]).boxed();
-        for _ in 1..len {
-            chain = chain
-                .prop_flat_map(|nodes| {
-                    let refs: Vec<B256> = nodes.iter().map(keccak256).collect();
-                    (Just(nodes), rlp_node(refs))
-                })
-                .prop_map(|(mut nodes, node)| {
-                    nodes.insert(0, node);
-                    nodes
-                })
-                .boxed();
-        }
-        chain
-    })
 }
 
 proptest! {
@@ -453,7 +379,7 @@ proptest! {
         let (i, j) = ordered(a, b, trie.len());
         let mut rng = TestRng::new(seed);
         let absent = rng.chance(1, 2);
-        let origin = pick_origin(&mut rng, &trie, i, absent);
+        let origin = trie.random_origin(&mut rng, i, absent);
         let case = trie.range(&origin, i, j);
         let q = rng.below(case.proof.len());
         let mut node = case.proof[q].to_vec();
