@@ -85,7 +85,8 @@ impl VerifiedTrieNodes {
 }
 
 /// Checks a `TrieNodes` reply: the `i`th node answers the `i`th target; an empty blob means the
-/// server does not have it; the reply may stop early.
+/// server does not have it; the reply may stop early. A reply with no node at all (empty, or
+/// only empty blobs) says the peer lacks the state: [`Answer::Unavailable`].
 ///
 /// # Errors
 /// [`InvalidResponse`] for a node that does not hash to its target's hash, more nodes than
@@ -94,7 +95,7 @@ pub fn verify_trie_nodes(
     request: &TrieNodesRequest,
     reply: TrieNodes,
 ) -> Result<Answer<VerifiedTrieNodes>, InvalidResponse> {
-    if reply.nodes.is_empty() {
+    if reply.nodes.iter().all(|node| node.is_empty()) {
         return Ok(Answer::Unavailable);
     }
     if reply.nodes.len() > request.targets.len() {

@@ -286,6 +286,9 @@ fn trie_nodes_are_checked_against_expected_hashes() {
         verify_trie_nodes(&request, TrieNodes { request_id: 1, nodes }),
         Err(InvalidResponse::WrongNode { index: 0, .. })
     ));
+    // Nothing but empty blobs: the peer lacks the state, as with an empty reply.
+    let blank = TrieNodes { request_id: 1, nodes: vec![Bytes::new(); 3] };
+    assert_eq!(verify_trie_nodes(&request, blank), Ok(Answer::Unavailable));
     let too_many = TrieNodes { request_id: 1, nodes: vec![picked[0].1.clone(); 6] };
     assert!(matches!(
         verify_trie_nodes(&request, too_many),

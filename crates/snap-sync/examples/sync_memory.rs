@@ -1,0 +1,79 @@
+//! The sync's own memory as the state grows: a generated state synced from zero-latency simulated
+//! peers into redb (128 MiB page cache, as the CLI opens it), with the heap's high-water mark
+//! during the sync measured above what the simulated world already held.
+//!
+//! The simulated world (the generated state, the server's in-memory copy of it with its trie
+//! nodes) lives in the same process and grows with the state; the sync does not. So the figure
+//! reported is the heap high-water mark during the pipeline run minus the heap in use just before
+//! it: the sync's buffers, the ETL sort buffers, redb's cache, and the server's per-request
+//! allocations. The process's peak RSS (VmHWM) is printed too, for reference.
+//!
+//! `cargo run --release -p snapsync-snap-sync --example sync_memory -- [accounts [etl_buffer_mib]]`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, missing_docs)]
+
+use peak_alloc::PeakAlloc;
+use snapsync_db::{Database, RedbDatabase, RedbOptions};
+use snapsync_sim::{Link, Scenario, SimPeer};
+use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
+use snapsync_stages::{Pipeline, StageSet};
+use snapsync_testing::{GeneratedChain, StateSpec};
+use std::{sync::Arc, time::Instant};
+use tokio::sync::watch;
+
+#[global_allocator]
+static HEAP: PeakAlloc = PeakAlloc;
+
+fn main() {
+    let accounts: usize = std::env::args().nth(1).map_or(420_000, |a| a.parse().unwrap());
+    let buffer_mib: usize = std::env::args().nth(2).map_or(0, |a| a.parse().unwrap());
+    let spec = StateSpec::default().with_accounts(accounts);
+    let started = Instant::now();
+    let chain = GeneratedChain::new(1, &spec, 70, 0);
+    let counts = chain.genesis_state().counts();
+    let leaves = counts.accounts + counts.storage_slots;
+    let peers = (0..4).map(|_| SimPeer::honest(Link::INSTANT)).collect();
+    let scenario = Scenario::new(chain, peers, [6]).unwrap();
+    println!("world built in {:.1?}: {leaves} leaves", started.elapsed());
+
+    let dir = tempfile::tempdir().unwrap();
+    let options = RedbOptions { cache_size: 128 << 20, ..RedbOptions::default() };
+    let db: Arc<dyn Database> =
+        Arc::new(RedbDatabase::open(dir.path().join("db.redb"), options).unwrap());
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let before = HEAP.current_usage();
+    HEAP.reset_peak_usage();
+    let sync = Instant::now();
+    runtime.block_on(async {
+        let (_tx, tip) = watch::channel(scenario.tip());
+        let mut config = SnapSyncConfig::default();
+        if buffer_mib > 0 {
+            config.etl.buffer_bytes = buffer_mib << 20;
+        }
+        let stage =
+            SnapSyncStage::new(scenario.network.clone(), db.clone(), tip, config, dir.path())
+                .unwrap();
+        let mut pipeline =
+            Pipeline::new(db.clone(), StageSet::builder().add(stage).unwrap().build());
+        pipeline.run(None).await.unwrap();
+    });
+    let sync = sync.elapsed();
+    let peak = HEAP.peak_usage();
+    let summary = stored_summary(&db.view().unwrap()).unwrap().unwrap();
+    assert!(summary.is_done());
+    let mib = |bytes: usize| bytes as f64 / f64::from(1 << 20);
+    println!(
+        "sync of {leaves} leaves in {sync:.1?}: heap before {:.0} MiB, peak during {:.0} MiB, \
+         sync high-water {:.0} MiB above the world; process peak RSS {}",
+        mib(before),
+        mib(peak),
+        mib(peak.saturating_sub(before)),
+        peak_rss().unwrap_or_else(|| "unknown".to_owned())
+    );
+}
+
+/// The process's peak resident set (`VmHWM`), as the kernel reports it.
+fn peak_rss() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    Some(line.trim_start_matches("VmHWM:").trim().to_owned())
+}
