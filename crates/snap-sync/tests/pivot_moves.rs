@@ -82,6 +82,8 @@ struct Run {
     /// Trie nodes of the final pivot's trie that the stored trie lacked (by path and content)
     /// when healing towards it began; `None` if healing never began after the last move.
     differing_at_heal: Option<u64>,
+    /// The same figure at the start of every healing pass towards each pivot, in order.
+    differing_per_pass: Vec<u64>,
 }
 
 /// Runs a pipeline of the stage alone, moving the tip `moves` times when `plan` says so (each
@@ -117,7 +119,9 @@ async fn run(
                     if progress.phase == SnapPhase::Healing && seen.differing_at_heal.is_none() {
                         // The run future is not polled while this arm runs: the stored trie is the
                         // one the healing pass starts from.
-                        seen.differing_at_heal = Some(differing_nodes(scenario, seen.moves, &*db.db));
+                        let differing = differing_nodes(scenario, seen.moves, &*db.db);
+                        seen.differing_at_heal = Some(differing);
+                        seen.differing_per_pass.push(differing);
                     }
                     if seen.moves < moves && plan(steps, progress.phase) {
                         seen.moves += 1;
@@ -222,7 +226,13 @@ async fn the_pivot_moving_during_healing_restarts_it_towards_the_new_root() {
     result.unwrap();
     assert_eq!(seen.moves, 2, "the sync ended before healing twice");
     let summary = assert_synced_to(&scenario, 2, &*db);
-    assert!(summary.counts.healed_nodes > 0);
+    // The interrupted pass fetched part of what differed from its root, the last pass all of
+    // what differed from the final root: never more than the two together.
+    let healed = summary.counts.healed_nodes;
+    let (passes, last) = (&seen.differing_per_pass, seen.differing_at_heal.unwrap());
+    eprintln!("healing across a move: {healed} nodes fetched, differing per pass {passes:?}");
+    assert_eq!(passes.len(), 2, "{passes:?}");
+    assert!(healed > last && healed <= passes.iter().sum(), "{healed} vs {passes:?}");
 }
 
 /// Hostile behaviours for the moving-pivot runs: every data fault of the simulator, stalls,
