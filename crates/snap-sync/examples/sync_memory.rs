@@ -52,9 +52,30 @@ fn main() {
         let stage =
             SnapSyncStage::new(scenario.network.clone(), db.clone(), tip, config, dir.path())
                 .unwrap();
+        let progress = stage.progress();
         let mut pipeline =
             Pipeline::new(db.clone(), StageSet::builder().add(stage).unwrap().build());
+        // The heap's high-water per phase, sampled: where the memory goes.
+        let sampler = tokio::spawn(async move {
+            let mut peaks: Vec<(String, usize)> = Vec::new();
+            loop {
+                let phase = format!("{:?}", progress.borrow().phase);
+                let usage = HEAP.current_usage().saturating_sub(before);
+                match peaks.last_mut() {
+                    Some((last, peak)) if *last == phase => *peak = (*peak).max(usage),
+                    _ => peaks.push((phase, usage)),
+                }
+                if progress.has_changed().is_err() {
+                    return peaks;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        });
         pipeline.run(None).await.unwrap();
+        drop(pipeline);
+        for (phase, peak) in sampler.await.unwrap() {
+            println!("  {phase:<10} sampled heap above the world: {} MiB", peak >> 20);
+        }
     });
     let sync = sync.elapsed();
     let peak = HEAP.peak_usage();
