@@ -8,7 +8,8 @@
 //! it: the sync's buffers, the ETL sort buffers, redb's cache, and the server's per-request
 //! allocations. The process's peak RSS (VmHWM) is printed too, for reference.
 //!
-//! `cargo run --release -p snapsync-snap-sync --example sync_memory -- [accounts [etl_buffer_mib]]`
+//! `cargo run --release -p snapsync-snap-sync --example sync_memory -- [accounts [etl_buffer_mib [redb_cache_mib]]]`
+//! (`etl_buffer_mib` 0: the default `etl.buffer_bytes`; `redb_cache_mib` default 128)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, missing_docs)]
 
 use peak_alloc::PeakAlloc;
@@ -26,6 +27,7 @@ static HEAP: PeakAlloc = PeakAlloc;
 fn main() {
     let accounts: usize = std::env::args().nth(1).map_or(420_000, |a| a.parse().unwrap());
     let buffer_mib: usize = std::env::args().nth(2).map_or(0, |a| a.parse().unwrap());
+    let cache_mib: usize = std::env::args().nth(3).map_or(128, |a| a.parse().unwrap());
     let spec = StateSpec::default().with_accounts(accounts);
     let started = Instant::now();
     let chain = GeneratedChain::new(1, &spec, 70, 0);
@@ -36,7 +38,7 @@ fn main() {
     println!("world built in {:.1?}: {leaves} leaves", started.elapsed());
 
     let dir = tempfile::tempdir().unwrap();
-    let options = RedbOptions { cache_size: 128 << 20, ..RedbOptions::default() };
+    let options = RedbOptions { cache_size: cache_mib << 20, ..RedbOptions::default() };
     let db: Arc<dyn Database> =
         Arc::new(RedbDatabase::open(dir.path().join("db.redb"), options).unwrap());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
@@ -61,6 +63,9 @@ fn main() {
             loop {
                 let phase = format!("{:?}", progress.borrow().phase);
                 let usage = HEAP.current_usage().saturating_sub(before);
+                if std::env::var_os("SYNC_MEMORY_TRACE").is_some() {
+                    println!("    {phase} {} MiB", usage >> 20);
+                }
                 match peaks.last_mut() {
                     Some((last, peak)) if *last == phase => *peak = (*peak).max(usage),
                     _ => peaks.push((phase, usage)),
