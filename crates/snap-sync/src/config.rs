@@ -54,8 +54,9 @@ pub struct ConcurrencyConfig {
     /// Most requests in flight over all peers and kinds. Default 16. Raise it with many fast
     /// peers (the sync is then bound by peers, not by this cap); lower it to spare bandwidth.
     pub max_requests: u64,
-    /// Most requests in flight to one peer. Default 4. The peer set gives a peer several only
-    /// when one request cannot keep it busy; lower it for fragile peers.
+    /// Most requests in flight to one peer. Default 8. The peer set pipelines a peer just
+    /// deep enough to keep its link busy (see `requests.pipeline_slack_ms`); this caps it,
+    /// for fragile peers.
     pub max_in_flight_per_peer: usize,
 }
 
@@ -69,10 +70,17 @@ pub struct RequestsConfig {
     /// Largest response budget a request asks for. Default 2 MiB (2097152), the most
     /// go-ethereum serves in one response; at most 16 MiB, the devp2p message limit.
     pub max_request_bytes: u64,
-    /// How long one request should take, in ms: its budget is the peer's measured throughput
-    /// times this. Default 1000. Longer means fewer, larger requests; shorter means cheaper
-    /// losses and finer scheduling.
+    /// How long one response should take to cross its peer's link, in ms: its budget is the
+    /// link's measured rate times this. Default 500. Longer means fewer, larger requests;
+    /// shorter means cheaper losses, finer scheduling and a shorter tail at the end of each
+    /// phase. Pipelining hides the latency, so it need not exceed the round trip.
     pub target_round_trip_ms: u64,
+    /// Transfer time, in ms, the peer set keeps queued on a link beyond its latency: a peer
+    /// takes another request once the responses already asked of it will have crossed its
+    /// link within `latency + pipeline_slack_ms`, so the next response starts as the last one
+    /// ends. Default 50. Raise it if links idle between responses (a busy machine answering
+    /// late); lower it for less queueing on each link.
+    pub pipeline_slack_ms: u64,
     /// Shortest request timeout, in ms. Default 2000. Raise it on high-latency links.
     pub timeout_min_ms: u64,
     /// Longest request timeout (and a peer's first timeout), in ms. Default 30000.
@@ -253,6 +261,7 @@ impl SnapSyncConfig {
             min_request_bytes: requests.min_request_bytes,
             max_request_bytes: requests.max_request_bytes,
             target_round_trip: Duration::from_millis(requests.target_round_trip_ms),
+            pipeline_slack: Duration::from_millis(requests.pipeline_slack_ms),
             max_in_flight_per_peer: self.concurrency.max_in_flight_per_peer,
             timeout_min: Duration::from_millis(requests.timeout_min_ms),
             timeout_max: Duration::from_millis(requests.timeout_max_ms),
@@ -282,8 +291,10 @@ impl RequestsConfig {
     pub const DEFAULT_MIN_REQUEST_BYTES: u64 = 64 * KIB;
     /// Default [`max_request_bytes`](Self::max_request_bytes): 2 MiB.
     pub const DEFAULT_MAX_REQUEST_BYTES: u64 = 2 * MIB;
-    /// Default [`target_round_trip_ms`](Self::target_round_trip_ms): 1 s.
-    pub const DEFAULT_TARGET_ROUND_TRIP_MS: u64 = 1_000;
+    /// Default [`target_round_trip_ms`](Self::target_round_trip_ms): 500 ms.
+    pub const DEFAULT_TARGET_ROUND_TRIP_MS: u64 = 500;
+    /// Default [`pipeline_slack_ms`](Self::pipeline_slack_ms): 50 ms.
+    pub const DEFAULT_PIPELINE_SLACK_MS: u64 = 50;
     /// Default [`timeout_min_ms`](Self::timeout_min_ms): 2 s.
     pub const DEFAULT_TIMEOUT_MIN_MS: u64 = 2_000;
     /// Default [`timeout_max_ms`](Self::timeout_max_ms): 30 s.
@@ -309,6 +320,7 @@ impl RequestsConfig {
         )?;
         let durations = [
             ("requests.target_round_trip_ms", self.target_round_trip_ms),
+            ("requests.pipeline_slack_ms", self.pipeline_slack_ms),
             ("requests.timeout_min_ms", self.timeout_min_ms),
             ("requests.timeout_max_ms", self.timeout_max_ms),
             ("requests.backoff_base_ms", self.backoff_base_ms),
@@ -403,6 +415,7 @@ impl Default for RequestsConfig {
             min_request_bytes: Self::DEFAULT_MIN_REQUEST_BYTES,
             max_request_bytes: Self::DEFAULT_MAX_REQUEST_BYTES,
             target_round_trip_ms: Self::DEFAULT_TARGET_ROUND_TRIP_MS,
+            pipeline_slack_ms: Self::DEFAULT_PIPELINE_SLACK_MS,
             timeout_min_ms: Self::DEFAULT_TIMEOUT_MIN_MS,
             timeout_max_ms: Self::DEFAULT_TIMEOUT_MAX_MS,
             backoff_base_ms: Self::DEFAULT_BACKOFF_BASE_MS,
