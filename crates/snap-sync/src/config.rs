@@ -27,8 +27,10 @@ const MIB: u64 = 1024 * KIB;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SnapSyncConfig {
-    /// Code hashes asked for in one `GetByteCodes` request. Default 512; at most 1024, the most
-    /// a go-ethereum server answers. Lower it only if peers time out on bytecode requests.
+    /// Code hashes asked for in one `GetByteCodes` request. Default 128 (go-ethereum asks for
+    /// 84: its 512 KiB request size over 24 KiB codes, times 4); at most 1024, the most a
+    /// go-ethereum server answers. Fewer codes per request give more requests to spread over
+    /// the peers and a shorter tail; lower it if peers time out on bytecode requests.
     pub bytecodes_per_request: u64,
     /// Trie-node paths asked for in one `GetTrieNodes` request (healing). Default 384, as
     /// go-ethereum; at most 1024. Lower it if healing requests time out.
@@ -51,8 +53,11 @@ pub struct SnapSyncConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ConcurrencyConfig {
-    /// Most requests in flight over all peers and kinds. Default 16. Raise it with many fast
-    /// peers (the sync is then bound by peers, not by this cap); lower it to spare bandwidth.
+    /// Most requests in flight over all peers and kinds. Default 64: enough for 8 peers with
+    /// a few hundred milliseconds of latency to keep several requests each on the way (the
+    /// peer set pipelines each link as deep as its bandwidth-delay product needs, and
+    /// requests waiting for a peer cost nothing). Raise it with many fast peers (the sync is
+    /// then bound by peers, not by this cap); lower it to spare bandwidth.
     pub max_requests: u64,
     /// Most requests in flight to one peer. Default 8. The peer set pipelines a peer just
     /// deep enough to keep its link busy (see `requests.pipeline_slack_ms`); this caps it,
@@ -100,8 +105,9 @@ pub struct RequestsConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct AccountsConfig {
     /// Equal chunks the 2^256 account hash space is split into, downloaded concurrently and
-    /// resumed independently. Default 16, as go-ethereum. More chunks give more parallelism with
-    /// many peers, at more proof overhead.
+    /// resumed independently. Default 64 (go-ethereum: 16): each chunk is a chain of requests,
+    /// one after another, so 8 peers with several requests each on the way need several
+    /// dozen. More chunks give more parallelism with many peers, at more proof overhead.
     pub chunks: u64,
 }
 
@@ -109,12 +115,14 @@ pub struct AccountsConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
-    /// Accounts whose storage is asked for in one `GetStorageRanges` request. Default 128.
-    /// Small contracts are batched so that a request carries more than proofs.
+    /// Accounts whose storage is asked for in one `GetStorageRanges` request. Default 256.
+    /// Small contracts are batched so that a request carries more than proofs, and a batch
+    /// of them fills a good part of a link's bandwidth-delay product.
     pub accounts_per_batch: u64,
     /// Storage slots beyond which a contract counts as huge and its slot hash space is split
     /// into [`split_sub_ranges`](Self::split_sub_ranges) ranges fetched concurrently. Default
-    /// 100000. Lower it to parallelise more contracts.
+    /// 20000 (go-ethereum splits from about 16384): a larger contract fetched range after
+    /// range by one peer would leave the others idle. Lower it to parallelise more contracts.
     pub split_threshold_slots: u64,
     /// Sub-ranges a huge contract's storage is split into. Default 16; at least 2.
     pub split_sub_ranges: u64,
@@ -152,7 +160,7 @@ pub struct EtlConfig {
 
 impl SnapSyncConfig {
     /// Default [`bytecodes_per_request`](Self::bytecodes_per_request).
-    pub const DEFAULT_BYTECODES_PER_REQUEST: u64 = 512;
+    pub const DEFAULT_BYTECODES_PER_REQUEST: u64 = 128;
     /// Default [`trie_nodes_per_request`](Self::trie_nodes_per_request).
     pub const DEFAULT_TRIE_NODES_PER_REQUEST: u64 = 384;
     /// Most bytecodes or trie nodes one request may ask for: go-ethereum serves no more.
@@ -403,7 +411,7 @@ impl EtlConfig {
 impl Default for ConcurrencyConfig {
     fn default() -> Self {
         Self {
-            max_requests: 16,
+            max_requests: 64,
             max_in_flight_per_peer: PeerSetConfig::DEFAULT_MAX_IN_FLIGHT_PER_PEER,
         }
     }
@@ -427,13 +435,13 @@ impl Default for RequestsConfig {
 
 impl Default for AccountsConfig {
     fn default() -> Self {
-        Self { chunks: 16 }
+        Self { chunks: 64 }
     }
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        Self { accounts_per_batch: 128, split_threshold_slots: 100_000, split_sub_ranges: 16 }
+        Self { accounts_per_batch: 256, split_threshold_slots: 20_000, split_sub_ranges: 16 }
     }
 }
 

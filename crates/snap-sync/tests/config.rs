@@ -18,7 +18,7 @@ fn invalid(config: &SnapSyncConfig) -> Option<(&'static str, u64, String)> {
 fn defaults_validate_and_match_the_documentation() {
     let config = SnapSyncConfig::default();
     config.validate().unwrap();
-    assert_eq!(config.concurrency.max_requests, 16);
+    assert_eq!(config.concurrency.max_requests, 64);
     assert_eq!(config.concurrency.max_in_flight_per_peer, 8);
     assert_eq!(config.requests.min_request_bytes, 64 * 1024);
     assert_eq!(config.requests.max_request_bytes, 2 * 1024 * 1024);
@@ -29,11 +29,11 @@ fn defaults_validate_and_match_the_documentation() {
     assert_eq!(config.requests.backoff_base_ms, 1_000);
     assert_eq!(config.requests.backoff_cap_ms, 64_000);
     assert_eq!(config.requests.max_attempts, 32);
-    assert_eq!(config.accounts.chunks, 16);
-    assert_eq!(config.storage.accounts_per_batch, 128);
-    assert_eq!(config.storage.split_threshold_slots, 100_000);
+    assert_eq!(config.accounts.chunks, 64);
+    assert_eq!(config.storage.accounts_per_batch, 256);
+    assert_eq!(config.storage.split_threshold_slots, 20_000);
     assert_eq!(config.storage.split_sub_ranges, 16);
-    assert_eq!(config.bytecodes_per_request, 512);
+    assert_eq!(config.bytecodes_per_request, 128);
     assert_eq!(config.trie_nodes_per_request, 384);
     assert_eq!(config.pivot.distance, 64);
     assert_eq!(config.pivot.move_distance, 120);
