@@ -4,7 +4,12 @@
 //! kind and root (which sizes the byte budget and the timeout), sends the request through the
 //! embedder's [`SnapClient`], and verifies the reply. A timeout rests the peer, an empty reply
 //! marks it stateless for the root, bad data bans it and is reported to the client so the network
-//! can disconnect it; then the next attempt goes to another peer. Only verified data is returned.
+//! can disconnect it; then the next attempt goes to another peer. A request its peer is overdue
+//! with is sent to another peer as well (a hedge), without waiting for the timeout. Only verified
+//! data is returned.
+//!
+//! Requests waiting for a peer sleep until a lease is handed back or the peer set predicts a
+//! link will have room, so a free pipeline slot is filled at once.
 
 use crate::{
     AccountRangeRequest, Answer, ByteCodesRequest, FetchError, InvalidResponse,
@@ -20,14 +25,23 @@ use snapsync_net::{
 use snapsync_primitives::{AccountRange, ByteCodes, StorageRanges, TrieNodes};
 use std::{
     future::Future,
+    pin::Pin,
     sync::{
         Mutex, MutexGuard,
         atomic::{AtomicU64, Ordering},
     },
+    task::{Context, Poll, Waker},
     time::Duration,
 };
-use tokio::time::{Instant, sleep_until, timeout_at};
+use tokio::{
+    sync::Notify,
+    time::{Instant, sleep_until, timeout_at},
+};
 use tracing::{debug, warn};
+
+/// How often an outstanding attempt looks again whether it is worth hedging, besides when a
+/// lease is handed back and when it becomes overdue.
+const HEDGE_POLL: Duration = Duration::from_millis(100);
 
 /// How hard the [`Fetcher`] tries before giving a request up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,8 +51,12 @@ pub struct FetchConfig {
     /// Longest wait for a peer to become free (all busy or resting) before a request fails.
     /// Default 60 s.
     pub peer_wait: Duration,
-    /// How often to look again while waiting for a free peer. Default 20 ms.
+    /// Longest sleep while waiting for a free peer, between the wake-ups on a handed back lease
+    /// and on a predicted opening (peers joining are only seen this way). Default 20 ms.
     pub idle_poll: Duration,
+    /// Whether a request taken for lost (overdue with its peer, [`Lease::overdue_at`]) is sent
+    /// to a second peer as well, when one has room. Default `true`.
+    pub hedge: bool,
 }
 
 impl Default for FetchConfig {
@@ -47,6 +65,7 @@ impl Default for FetchConfig {
             max_attempts: 32,
             peer_wait: Duration::from_secs(60),
             idle_poll: Duration::from_millis(20),
+            hedge: true,
         }
     }
 }
@@ -56,6 +75,8 @@ impl Default for FetchConfig {
 pub struct Fetcher<C> {
     client: C,
     peers: Mutex<PeerSet>,
+    /// Notified whenever a lease is handed back: requests waiting for a peer look again.
+    released: Notify,
     config: FetchConfig,
     next_request_id: AtomicU64,
 }
@@ -63,7 +84,13 @@ pub struct Fetcher<C> {
 impl<C: SnapClient> Fetcher<C> {
     /// A fetcher over `client`'s peers, scheduled by `peers`.
     pub fn new(client: C, peers: PeerSet, config: FetchConfig) -> Self {
-        Self { client, peers: Mutex::new(peers), config, next_request_id: AtomicU64::new(1) }
+        Self {
+            client,
+            peers: Mutex::new(peers),
+            released: Notify::new(),
+            config,
+            next_request_id: AtomicU64::new(1),
+        }
     }
 
     /// The embedder's client.
@@ -73,7 +100,7 @@ impl<C: SnapClient> Fetcher<C> {
 
     /// Sets the state root being synced: peers' stateless marks for older roots clear.
     pub fn set_pivot_root(&self, root: B256) {
-        self.peer_set().set_pivot_root(root);
+        self.settle(|peers| peers.set_pivot_root(root));
     }
 
     /// Per-peer statistics, for progress and metrics.
@@ -134,42 +161,166 @@ impl<C: SnapClient> Fetcher<C> {
     }
 
     /// Attempts `request` on one peer after another until a reply verifies.
-    async fn fetch<R: Exchange>(&self, mut request: R) -> Result<R::Verified, FetchError> {
+    ///
+    /// Once an attempt is taken for lost ([`PeerSet::hedge`]: [overdue](Lease::overdue_at),
+    /// or far slower than a measured peer for one not yet measured) and another peer has room,
+    /// the same request also goes to that peer: a stalled peer's work is taken over without
+    /// waiting for its timeout. This is looked at when the attempt becomes overdue, then (and
+    /// for an attempt on a peer not yet measured) whenever a lease is handed back (a peer may
+    /// have room) and every [`HEDGE_POLL`]. The first reply that verifies wins; the other
+    /// attempt is dropped (its reply still checked if it is in), the lost one counting as
+    /// timed out.
+    async fn fetch<R: Exchange>(&self, request: R) -> Result<R::Verified, FetchError> {
         let root = request.availability_key();
         let mut last_problem = String::from("no attempt made");
-        for _ in 0..self.config.max_attempts {
-            let lease = self.lease(R::KIND, root).await?;
-            request.set_budget(lease.response_bytes());
-            let id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
-            let deadline = lease.deadline();
-            let outcome = timeout_at(deadline, request.send(&self.client, lease.peer(), id)).await;
-            match outcome {
-                Err(_) => last_problem = self.on_timeout(lease, R::KIND),
-                Ok(Err(error)) => last_problem = self.on_request_error(lease, R::KIND, &error),
-                Ok(Ok(reply)) => {
-                    let bytes = R::reply_bytes(&reply.data);
-                    match request.verify(reply.data) {
-                        Ok(Answer::Verified(data)) => {
-                            self.peer_set().complete(lease, bytes, Instant::now());
+        let mut attempts = 0;
+        let mut primary: Option<Attempt<'_, R>> = None;
+        let mut hedge: Option<Attempt<'_, R>> = None;
+        loop {
+            let current = match (primary.take(), hedge.take()) {
+                (Some(primary), hedge) => (primary, hedge),
+                // The hedge outlived the primary: it is the attempt now.
+                (None, Some(hedge)) => (hedge, None),
+                (None, None) => {
+                    if attempts >= self.config.max_attempts {
+                        return Err(FetchError::AttemptsExhausted {
+                            kind: R::KIND,
+                            attempts: self.config.max_attempts,
+                            last: last_problem,
+                        });
+                    }
+                    let lease = self.lease(R::KIND, root).await?;
+                    attempts += 1;
+                    (self.start(&request, lease), None)
+                }
+            };
+            let (mut first, mut second) = current;
+            let hedging =
+                self.config.hedge && second.is_none() && attempts < self.config.max_attempts;
+            let now = Instant::now();
+            // A measured attempt cannot be lost before it is overdue: until then only the
+            // overdue time is worth waking for.
+            let due = first.lease.overdue_at().filter(|at| *at > now);
+            let check_at = due.unwrap_or(now + HEDGE_POLL);
+            let released = self.released.notified();
+            let event = tokio::select! {
+                done = &mut first.future => Event::First(done),
+                done = async {
+                    match second.as_mut() {
+                        Some(attempt) => attempt.future.as_mut().await,
+                        None => std::future::pending().await,
+                    }
+                }, if second.is_some() => Event::Second(done),
+                () = released, if hedging && due.is_none() => Event::HedgeCheck,
+                () = sleep_until(check_at), if hedging => Event::HedgeCheck,
+            };
+            match event {
+                Event::HedgeCheck => {
+                    let second_lease = self.peer_set().hedge(&first.lease, Instant::now());
+                    if let Some(lease) = second_lease {
+                        attempts += 1;
+                        debug!(
+                            target: "sync::snap::fetch",
+                            stalled = %first.lease.peer(),
+                            hedge = %lease.peer(),
+                            kind = ?R::KIND,
+                            "request taken for lost, sent to another peer too"
+                        );
+                        second = Some(self.start(&request, lease));
+                    }
+                    (primary, hedge) = (Some(first), second);
+                }
+                Event::First(done) => {
+                    match self.conclude(first.lease, done) {
+                        Ok(data) => {
+                            if let Some(other) = second {
+                                self.drop_attempt(other, false);
+                            }
                             return Ok(data);
                         }
-                        Ok(Answer::Unavailable) => last_problem = self.on_empty(lease, R::KIND),
-                        Err(invalid) => last_problem = self.on_invalid(lease, R::KIND, &invalid),
+                        Err(problem) => last_problem = problem,
                     }
+                    (primary, hedge) = (second, None);
+                }
+                Event::Second(done) => {
+                    if let Some(won) = second {
+                        match self.conclude(won.lease, done) {
+                            Ok(data) => {
+                                self.drop_attempt(first, true);
+                                return Ok(data);
+                            }
+                            Err(problem) => last_problem = problem,
+                        }
+                    }
+                    (primary, hedge) = (Some(first), None);
                 }
             }
         }
-        Err(FetchError::AttemptsExhausted {
-            kind: R::KIND,
-            attempts: self.config.max_attempts,
-            last: last_problem,
-        })
     }
 
-    /// Waits for a peer that can take a `kind` request for `root`.
+    /// Sends `request`, with `lease`'s budget, to `lease`'s peer, bounded by its deadline.
+    fn start<'a, R: Exchange>(&'a self, request: &R, lease: Lease) -> Attempt<'a, R> {
+        let mut request = request.clone();
+        request.set_budget(lease.response_bytes());
+        let id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
+        let (client, peer, deadline) = (&self.client, lease.peer(), lease.deadline());
+        let future = Box::pin(async move {
+            let outcome = timeout_at(deadline, request.send(client, peer, id)).await;
+            // The arrival, before verification: the link estimate must not count our CPU.
+            let arrived = Instant::now();
+            Done { request, outcome: outcome.ok(), arrived }
+        });
+        Attempt { lease, future }
+    }
+
+    /// Verifies an attempt's reply and hands its lease back with the outcome: the data, or
+    /// why there is none.
+    fn conclude<R: Exchange>(&self, lease: Lease, done: Done<R>) -> Result<R::Verified, String> {
+        let Done { request, outcome, arrived } = done;
+        match outcome {
+            None => Err(self.on_timeout(lease, R::KIND)),
+            Some(Err(error)) => Err(self.on_request_error(lease, R::KIND, &error)),
+            Some(Ok(reply)) => {
+                let bytes = R::reply_bytes(&reply.data);
+                match request.verify(reply.data) {
+                    Ok(Answer::Verified(data)) => {
+                        self.settle(|peers| peers.complete(lease, bytes, arrived));
+                        Ok(data)
+                    }
+                    Ok(Answer::Unavailable) => Err(self.on_empty(lease, R::KIND, arrived)),
+                    Err(invalid) => Err(self.on_invalid(lease, R::KIND, &invalid)),
+                }
+            }
+        }
+    }
+
+    /// Abandons `attempt` after the other one verified. A reply already in is still
+    /// concluded (so a hostile peer is caught even when another peer answered first);
+    /// otherwise an attempt taken for `lost` counts as timed out, a hedge is cancelled.
+    fn drop_attempt<R: Exchange>(&self, mut attempt: Attempt<'_, R>, lost: bool) {
+        let mut context = Context::from_waker(Waker::noop());
+        if let Poll::Ready(done) = attempt.future.as_mut().poll(&mut context) {
+            // Verified or not, the data is not needed: only the peer's record changes.
+            let _ = self.conclude(attempt.lease, done);
+            return;
+        }
+        if lost {
+            self.on_timeout(attempt.lease, R::KIND);
+        } else {
+            self.settle(|peers| peers.cancel(attempt.lease));
+        }
+    }
+
+    /// Waits for a peer that can take a `kind` request for `root`: woken when a lease is
+    /// handed back, when the peer set predicts a peer's link will have room, or at the latest
+    /// after the idle poll.
     async fn lease(&self, kind: RequestKind, root: B256) -> Result<Lease, FetchError> {
         let started = Instant::now();
         loop {
+            let released = self.released.notified();
+            tokio::pin!(released);
+            // Registered before looking, so a lease handed back meanwhile still wakes us.
+            released.as_mut().enable();
             let connected = self.client.peers();
             let now = Instant::now();
             let wake = {
@@ -182,19 +333,29 @@ impl<C: SnapClient> Fetcher<C> {
                     return Err(FetchError::NoPeerServes { kind, root });
                 }
                 let poll = now + self.config.idle_poll;
-                peers.next_rest_end(now).map_or(poll, |rest_end| rest_end.min(poll))
+                peers.next_opening(root, now).map_or(poll, |opening| opening.min(poll))
             };
             if now.duration_since(started) >= self.config.peer_wait {
                 return Err(FetchError::NoPeerAvailable { kind, waited: now - started });
             }
-            sleep_until(wake).await;
+            tokio::select! {
+                () = &mut released => {}
+                () = sleep_until(wake) => {}
+            }
         }
+    }
+
+    /// Hands a lease back through `hand_back` and wakes the requests waiting for a peer.
+    fn settle<T>(&self, hand_back: impl FnOnce(&mut PeerSet) -> T) -> T {
+        let outcome = hand_back(&mut self.peer_set());
+        self.released.notify_waiters();
+        outcome
     }
 
     fn on_timeout(&self, lease: Lease, kind: RequestKind) -> String {
         let (peer, elapsed) = (lease.peer(), lease.elapsed(Instant::now()));
         debug!(target: "sync::snap::fetch", %peer, ?kind, ?elapsed, "request timed out");
-        self.peer_set().timed_out(lease, Instant::now());
+        self.settle(|peers| peers.timed_out(lease, Instant::now()));
         self.client.report(peer, Penalty::Timeout { kind, elapsed });
         format!("peer {peer} timed out after {elapsed:?}")
     }
@@ -207,7 +368,7 @@ impl<C: SnapClient> Fetcher<C> {
     ) -> String {
         let peer = lease.peer();
         debug!(target: "sync::snap::fetch", %peer, ?kind, %error, "request failed");
-        self.peer_set().failed(lease, Instant::now());
+        self.settle(|peers| peers.failed(lease, Instant::now()));
         if error.is_peer_fault() {
             let reason = error.to_string();
             self.client.report(peer, Penalty::InvalidData { kind: Some(kind), reason });
@@ -215,10 +376,10 @@ impl<C: SnapClient> Fetcher<C> {
         error.to_string()
     }
 
-    fn on_empty(&self, lease: Lease, kind: RequestKind) -> String {
+    fn on_empty(&self, lease: Lease, kind: RequestKind, arrived: Instant) -> String {
         let (peer, root) = (lease.peer(), lease.root());
         debug!(target: "sync::snap::fetch", %peer, ?kind, %root, "peer does not serve root");
-        self.peer_set().empty_for_root(lease);
+        self.settle(|peers| peers.empty_for_root(lease, arrived));
         self.client.report(peer, Penalty::EmptyForRoot { kind, root });
         format!("peer {peer} does not serve root {root}")
     }
@@ -227,11 +388,10 @@ impl<C: SnapClient> Fetcher<C> {
         let peer = lease.peer();
         let reason = invalid.to_string();
         warn!(target: "sync::snap::fetch", %peer, ?kind, %reason, "invalid reply, banning peer");
-        {
-            let mut peers = self.peer_set();
+        self.settle(|peers| {
             peers.failed(lease, Instant::now());
             peers.ban(peer, reason.clone());
-        }
+        });
         self.client.report(peer, Penalty::InvalidData { kind: Some(kind), reason: reason.clone() });
         format!("peer {peer} sent invalid data: {reason}")
     }
@@ -243,8 +403,30 @@ impl<C: SnapClient> Fetcher<C> {
     }
 }
 
+/// One attempt of a request: its lease, and the request on its way to the lease's peer.
+struct Attempt<'a, R: Exchange> {
+    lease: Lease,
+    future: Pin<Box<dyn Future<Output = Done<R>> + Send + 'a>>,
+}
+
+/// A finished attempt: the request as sent (with its budget), the reply (`None`: timed out)
+/// and when it arrived.
+struct Done<R: Exchange> {
+    request: R,
+    outcome: Option<PeerResult<R::Reply>>,
+    arrived: Instant,
+}
+
+/// What the fetch loop woke up for.
+enum Event<R: Exchange> {
+    First(Done<R>),
+    Second(Done<R>),
+    /// Time to see whether the first attempt is worth hedging.
+    HedgeCheck,
+}
+
 /// One request kind, as the fetch loop needs it.
-trait Exchange: Sync {
+trait Exchange: Clone + Send + Sync + 'static {
     type Reply: Encodable + Send;
     type Verified;
     const KIND: RequestKind;

@@ -18,15 +18,23 @@ pub struct PeerSetConfig {
     /// instead of larger ones: a lost request costs at most this much, and servers cap
     /// responses anyway (go-ethereum serves at most 2 MiB).
     pub max_request_bytes: u64,
-    /// How long one request should take: a request's budget is the bytes the peer delivers in
-    /// this time (its measured throughput times this). Longer means fewer, larger requests;
-    /// shorter means finer-grained scheduling and cheaper losses.
+    /// How long one response should take to cross its link: a request's budget is the bytes
+    /// the peer delivers in this time (its measured rate times this). Longer means fewer,
+    /// larger requests; shorter means finer-grained scheduling, cheaper losses and shorter
+    /// tails when the work runs out.
     pub target_round_trip: Duration,
-    /// Most requests in flight to one peer, all kinds together. A fast peer gets several of
-    /// one kind when a single maximal request does not keep it busy for a target round trip.
+    /// Most requests in flight to one peer, all kinds together: a cap on the pipelining that
+    /// keeps a link busy (see [`pipeline_slack`](Self::pipeline_slack)).
     pub max_in_flight_per_peer: usize,
-    /// A request's timeout is this multiple of the time it is expected to take (its budget at
-    /// the peer's measured throughput, or the measured round trip if longer), within
+    /// Transfer time the peer set keeps queued on a link beyond its latency. A peer takes
+    /// another request while the responses already asked of it will have finished arriving
+    /// less than `latency + pipeline_slack` from now: the new response then starts as the
+    /// last one ends, so the link never idles, and no more than this waits behind it. It
+    /// covers the time between a slot opening and the request being sent.
+    pub pipeline_slack: Duration,
+    /// A request's timeout is this multiple of the time it is expected to take (the wait for
+    /// the responses queued before it on the link, its latency, and its whole budget at the
+    /// link's measured rate), within
     /// [`timeout_min`](Self::timeout_min)..=[`timeout_max`](Self::timeout_max). At least 1.
     pub timeout_rtt_multiple: f64,
     /// Shortest timeout, whatever the estimates: absorbs jitter and server-side hiccups.
@@ -38,7 +46,7 @@ pub struct PeerSetConfig {
     pub backoff_base: Duration,
     /// Longest backoff.
     pub backoff_cap: Duration,
-    /// Weight of a new measurement in the throughput and round-trip averages (EWMA), in
+    /// Weight of a new measurement in the per-kind round-trip average (EWMA), in
     /// `(0, 1]`. Until `1 / measurement_impact` responses are measured, each weighs
     /// `1 / responses` instead (a plain mean), so a new peer's estimate settles fast.
     pub measurement_impact: f64,
@@ -50,11 +58,15 @@ impl PeerSetConfig {
     /// Default [`max_request_bytes`](Self::max_request_bytes): 2 MiB, the most go-ethereum
     /// serves in one response.
     pub const DEFAULT_MAX_REQUEST_BYTES: u64 = 2 * 1024 * 1024;
-    /// Default [`target_round_trip`](Self::target_round_trip): 1 s, several times mainnet
-    /// latencies so that transfer, not latency, dominates a request.
-    pub const DEFAULT_TARGET_ROUND_TRIP: Duration = Duration::from_secs(1);
-    /// Default [`max_in_flight_per_peer`](Self::max_in_flight_per_peer): 4.
-    pub const DEFAULT_MAX_IN_FLIGHT_PER_PEER: usize = 4;
+    /// Default [`target_round_trip`](Self::target_round_trip): 500 ms. Pipelining hides the
+    /// latency, so a request need not outlast it; shorter requests end a phase with a shorter
+    /// tail.
+    pub const DEFAULT_TARGET_ROUND_TRIP: Duration = Duration::from_millis(500);
+    /// Default [`max_in_flight_per_peer`](Self::max_in_flight_per_peer): 8, enough for a
+    /// 250 ms link to stay busy with responses of a tenth of its bandwidth-delay product.
+    pub const DEFAULT_MAX_IN_FLIGHT_PER_PEER: usize = 8;
+    /// Default [`pipeline_slack`](Self::pipeline_slack): 50 ms.
+    pub const DEFAULT_PIPELINE_SLACK: Duration = Duration::from_millis(50);
     /// Default [`timeout_rtt_multiple`](Self::timeout_rtt_multiple): 3, as go-ethereum's
     /// `msgrate` scales its timeouts.
     pub const DEFAULT_TIMEOUT_RTT_MULTIPLE: f64 = 3.0;
@@ -107,6 +119,7 @@ impl PeerSetConfig {
     fn validate_durations(&self) -> Result<(), ConfigError> {
         let durations = [
             ("target_round_trip", self.target_round_trip),
+            ("pipeline_slack", self.pipeline_slack),
             ("timeout_min", self.timeout_min),
             ("timeout_max", self.timeout_max),
             ("backoff_base", self.backoff_base),
@@ -163,6 +176,7 @@ impl Default for PeerSetConfig {
             max_request_bytes: Self::DEFAULT_MAX_REQUEST_BYTES,
             target_round_trip: Self::DEFAULT_TARGET_ROUND_TRIP,
             max_in_flight_per_peer: Self::DEFAULT_MAX_IN_FLIGHT_PER_PEER,
+            pipeline_slack: Self::DEFAULT_PIPELINE_SLACK,
             timeout_rtt_multiple: Self::DEFAULT_TIMEOUT_RTT_MULTIPLE,
             timeout_min: Self::DEFAULT_TIMEOUT_MIN,
             timeout_max: Self::DEFAULT_TIMEOUT_MAX,

@@ -43,6 +43,8 @@ pub(crate) struct LeaseTerms {
     pub(crate) response_bytes: u64,
     pub(crate) issued_at: Instant,
     pub(crate) timeout: Duration,
+    pub(crate) expected_at: Option<Instant>,
+    pub(crate) overdue_at: Option<Instant>,
 }
 
 impl LeaseTerms {
@@ -96,6 +98,23 @@ impl Lease {
     /// How long to wait for the response.
     pub const fn timeout(&self) -> Duration {
         self.terms.timeout
+    }
+
+    /// When the response is expected to have fully arrived (after those queued before it on
+    /// the peer's link), as predicted at the grant; `None` for a peer not yet measured.
+    /// [`PeerSet::expected_arrival`](crate::PeerSet::expected_arrival) has the latest
+    /// prediction.
+    pub const fn expected_arrival(&self) -> Option<Instant> {
+        self.terms.expected_at
+    }
+
+    /// When the response is overdue: it has taken twice the longest it should (its whole
+    /// budget crossing the peer's link at the measured rate, after its latency and the
+    /// responses queued before it), and at least half `timeout_min`; `None` for a peer not yet
+    /// measured. From then on the peer gets no new requests until it answers, and the request
+    /// is worth sending to another peer as well ([`PeerSet::hedge`](crate::PeerSet::hedge)).
+    pub const fn overdue_at(&self) -> Option<Instant> {
+        self.terms.overdue_at
     }
 
     /// When to give up on the response (for `tokio::time::timeout_at`).

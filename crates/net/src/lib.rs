@@ -50,21 +50,28 @@
 //!
 //! # Scheduling
 //!
-//! Per peer and [`RequestKind`], the peer set keeps EWMAs of the throughput `tp` (response
-//! bytes over the time from lease to response) and the round trip `rtt`. With
-//! `T = target_round_trip` and the other settings of [`PeerSetConfig`]:
+//! The goal is to keep every peer's link full. A link is one pipe: a response needs the link's
+//! latency `L` before its first byte, then its bytes at the link's rate `B`, and responses
+//! cross it one after another. Per peer, the peer set measures `B` (delivery-rate samples of
+//! responses queued behind one another, as BBR does) and `L` (responses that were not
+//! queued), shared by all request kinds; per request kind, over all peers, it learns how large
+//! responses turn out (a storage batch of small contracts, the end of a range, carry less than
+//! their budget). It predicts when each outstanding response will have crossed the link (first
+//! in, first out), and from that, with `T = target_round_trip` and the other settings of
+//! [`PeerSetConfig`]:
 //!
-//! | | formula | effect |
+//! | | rule | effect |
 //! |---|---|---|
-//! | budget | `clamp(tp × T, min_request_bytes, max_request_bytes)` | a request takes about `T`; with latency `L` and bandwidth `B` it settles at `B × (T − L)` |
-//! | in flight | `clamp(⌈tp × T / max_request_bytes⌉, 1, max_in_flight_per_peer)` | pipelining once a maximal request carries less than a target round trip's worth |
-//! | timeout | `clamp(timeout_rtt_multiple × max(rtt, budget / tp), timeout_min, timeout_max)` | a multiple of the time the request should take |
+//! | budget | `clamp(B × T, min_request_bytes, max_request_bytes)` | a response takes about `T` on the link; pipelining hides the latency |
+//! | pipelining | a peer takes another request while fewer than 2 are in flight, or once its queued responses will have crossed within `L + pipeline_slack` | the next response is on its way before the link runs dry: about `1 + L·B / size` in flight, up to `max_in_flight_per_peer` |
+//! | choice | the peer that would deliver the request's expected bytes at the highest rate, counting the wait for its queue and latency; unmeasured peers first | faster and less loaded peers get more work; a slow one gets a request only when the fast ones are full |
+//! | timeout | `clamp(timeout_rtt_multiple × (wait for the queue + L + budget / B), timeout_min, timeout_max)` | a response queued behind others is given their time too |
+//! | overdue | twice that time (without the multiple), at least `timeout_min / 2` | the peer gets no new request until it answers, and the request is sent to another peer as well ([`PeerSet::hedge`]) |
 //! | backoff | `min(backoff_base × 2^(failures − 1), backoff_cap)` | after each consecutive timeout or failure |
-//! | choice | highest `tp / (in_flight_of_kind + 1)`, unmeasured peers first | faster peers get proportionally more work |
 //!
-//! A peer not yet measured for a kind gets one request of `min_request_bytes` with the
-//! `timeout_max` timeout. A timeout halves `tp`; a response under half its budget can raise
-//! `tp` but not lower it (it may have run out of data, not bandwidth).
+//! A peer not yet measured gets four probes of `min_request_bytes` at once (the second
+//! response, queued behind the first, measures the rate) with the `timeout_max` timeout. A
+//! timeout halves `B`.
 
 mod backoff;
 mod bodies;

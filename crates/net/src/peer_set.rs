@@ -8,7 +8,9 @@ use tokio::time::Instant;
 
 use crate::{
     ConfigError, Lease, LeaseId, LeaseStatus, PeerId, PeerSetConfig, PeerStats, RequestKind,
-    lease::LeaseTerms, peer_state::PeerState,
+    estimate::SizeEstimate,
+    lease::LeaseTerms,
+    peer_state::{PeerState, Pending},
 };
 
 /// Tracing target of the peer set.
@@ -40,6 +42,8 @@ pub struct PeerSet {
     banned: BTreeMap<PeerId, String>,
     pivot_root: Option<B256>,
     next_lease: u64,
+    /// Response sizes per kind in [`RequestKind::ALL`] order, over all peers.
+    sizes: [SizeEstimate; 4],
 }
 
 /// The peers [`PeerSet::sync_peers`] added and removed.
@@ -72,6 +76,7 @@ impl PeerSet {
             banned: BTreeMap::new(),
             pivot_root: None,
             next_lease: 0,
+            sizes: Default::default(),
         })
     }
 
@@ -217,29 +222,69 @@ impl PeerSet {
     /// it at `now`, or `None` if no peer can.
     ///
     /// A peer can take it if it is not resting after a failure, has not answered `root`
-    /// with an empty response, and has fewer than `max_in_flight_per_peer` requests in
-    /// flight, and fewer of `kind` than its in-flight limit for the kind. Among those, the
-    /// one with the highest throughput for `kind` divided by its requests of `kind` in
-    /// flight plus one wins, so faster peers get proportionally more work; peers not yet
-    /// measured for `kind` win over measured ones (one request each, to measure them); ties
-    /// go to the lowest id.
+    /// with an empty response, has fewer than `max_in_flight_per_peer` requests in flight,
+    /// and its link has room: a peer not yet measured takes four probes; a measured one takes
+    /// two, and another once the responses already asked of it will have crossed its link
+    /// within its latency plus `pipeline_slack` (so the new response follows them without a
+    /// gap), unless one of them is overdue. Among those, a peer never given a request of
+    /// `kind` wins (so every peer is tried on every kind early, and one that lies about a kind
+    /// is caught at once); then the one that would deliver the request's expected bytes at
+    /// the highest rate (counting the wait for its queue and latency), so faster and less
+    /// loaded peers get more work; peers not yet measured win over measured ones (to measure
+    /// them); ties go to the lowest id.
     pub fn acquire(&mut self, kind: RequestKind, root: B256, now: Instant) -> Option<Lease> {
-        let peer = self.best_peer(kind, root, now)?;
+        self.acquire_from(kind, root, now, None)
+    }
+
+    /// A second lease for the request `lease` was granted for, on another peer, if `lease` is
+    /// taken for lost at `now` and another peer can take the request: it is
+    /// [overdue](Lease::overdue_at), or, granted before its peer was measured, it is older than
+    /// twice what the other peer would take and than half `timeout_min`. Sending the request
+    /// there too (a *hedge*) takes a stalled peer's work over before the request times out.
+    ///
+    /// The caller sends the same request under the new lease and keeps the first reply that
+    /// verifies; if the hedge wins, `lease` is handed back as [`timed_out`](Self::timed_out)
+    /// (if the first wins, the hedge is [`cancel`](Self::cancel)led).
+    pub fn hedge(&mut self, lease: &Lease, now: Instant) -> Option<Lease> {
+        let (kind, root, peer) = (lease.kind(), lease.root(), lease.peer());
+        let lost = match lease.overdue_at() {
+            Some(overdue) => now >= overdue,
+            None => {
+                let other = self.best_peer(kind, root, now, Some(peer))?;
+                let plan = self.peers.get(&other)?.plan(kind, &self.sizes, now, &self.config);
+                let alternative = plan.expected_at?.saturating_duration_since(now);
+                lease.elapsed(now) > (alternative * 2).max(self.config.timeout_min / 2)
+            }
+        };
+        if !lost {
+            return None;
+        }
+        self.acquire_from(kind, root, now, Some(peer))
+    }
+
+    fn acquire_from(
+        &mut self,
+        kind: RequestKind,
+        root: B256,
+        now: Instant,
+        not: Option<PeerId>,
+    ) -> Option<Lease> {
+        let peer = self.best_peer(kind, root, now, not)?;
         let id = LeaseId(self.next_lease);
         self.next_lease = self.next_lease.wrapping_add(1);
         let config = &self.config;
         let state = self.peers.get_mut(&peer)?;
-        let estimate = state.estimate(kind);
-        let response_bytes = estimate.budget(config);
-        let timeout = estimate.timeout(response_bytes, config);
-        state.grant(id, kind);
+        let plan = state.plan(kind, &self.sizes, now, config);
+        state.grant(id, kind, &plan, now, config);
         tracing::trace!(
             target: TARGET,
             %peer,
             %kind,
             lease = %id,
-            response_bytes,
-            ?timeout,
+            response_bytes = plan.budget,
+            expected_bytes = plan.expected_bytes,
+            expected_in = ?plan.expected_at.map(|at| at.saturating_duration_since(now)),
+            timeout = ?plan.timeout,
             in_flight = state.in_flight(),
             "lease granted"
         );
@@ -248,22 +293,30 @@ impl PeerSet {
             peer,
             kind,
             root,
-            response_bytes,
+            response_bytes: plan.budget,
             issued_at: now,
-            timeout,
+            timeout: plan.timeout,
+            expected_at: plan.expected_at,
+            overdue_at: plan.overdue_at(now, config),
         }))
     }
 
     /// The peer [`acquire`](Self::acquire) would pick.
-    fn best_peer(&self, kind: RequestKind, root: B256, now: Instant) -> Option<PeerId> {
-        let mut best: Option<(PeerId, f64)> = None;
+    fn best_peer(
+        &self,
+        kind: RequestKind,
+        root: B256,
+        now: Instant,
+        not: Option<PeerId>,
+    ) -> Option<PeerId> {
+        let mut best: Option<(PeerId, (bool, f64))> = None;
         for (peer, state) in &self.peers {
-            if !state.can_take(kind, root, now, &self.config) {
+            if not == Some(*peer) || !state.can_take(root, &self.sizes, now, &self.config) {
                 continue;
             }
-            let score = state.score(kind);
-            if best.is_none_or(|(_, best_score)| score > best_score) {
-                best = Some((*peer, score));
+            let rank = (!state.was_asked(kind), state.score(kind, &self.sizes, now, &self.config));
+            if best.is_none_or(|(_, best_rank)| rank > best_rank) {
+                best = Some((*peer, rank));
             }
         }
         best.map(|(peer, _)| peer)
@@ -271,42 +324,43 @@ impl PeerSet {
 
     /// Hands back a lease whose response of `response_bytes` (its encoded size) arrived at
     /// `now` and checked out: the response enters the peer's estimates and ends its backoff.
+    /// `now` should be when the response arrived, before it was verified, so that
+    /// verification time does not count as transfer time.
     pub fn complete(&mut self, lease: Lease, response_bytes: u64, now: Instant) -> LeaseStatus {
         let lease = lease.hand_back();
         let config = &self.config;
-        let Some(state) = outstanding(&mut self.peers, &lease) else {
+        let Some((state, pending)) = outstanding(&mut self.peers, &lease) else {
             return stale(&lease, "completed");
         };
-        let elapsed = lease.elapsed(now);
-        state.record_response(lease.kind, response_bytes, lease.response_bytes, elapsed, config);
+        state.record_response(&pending, response_bytes, now, config);
+        self.sizes[lease.kind.index()].record(response_bytes, lease.response_bytes);
         tracing::trace!(
             target: TARGET,
             peer = %lease.peer,
             kind = %lease.kind,
             lease = %lease.id,
             response_bytes,
-            ?elapsed,
+            elapsed = ?lease.elapsed(now),
             "lease completed"
         );
         LeaseStatus::Settled
     }
 
-    /// Hands back a lease whose request got no response by `now`: the peer's throughput
-    /// estimate halves, its round trip grows, and it rests (exponential backoff).
+    /// Hands back a lease whose request got no response by `now`: the peer's rate estimate
+    /// halves, and it rests (exponential backoff).
     pub fn timed_out(&mut self, lease: Lease, now: Instant) -> LeaseStatus {
         let lease = lease.hand_back();
         let config = &self.config;
-        let Some(state) = outstanding(&mut self.peers, &lease) else {
+        let Some((state, pending)) = outstanding(&mut self.peers, &lease) else {
             return stale(&lease, "timed out");
         };
-        let elapsed = lease.elapsed(now);
-        let rest = state.record_timeout(lease.kind, elapsed, now, config);
+        let rest = state.record_timeout(&pending, now, config);
         tracing::debug!(
             target: TARGET,
             peer = %lease.peer,
             kind = %lease.kind,
             lease = %lease.id,
-            ?elapsed,
+            elapsed = ?lease.elapsed(now),
             ?rest,
             "request timed out, peer rests"
         );
@@ -318,10 +372,10 @@ impl PeerSet {
     pub fn failed(&mut self, lease: Lease, now: Instant) -> LeaseStatus {
         let lease = lease.hand_back();
         let config = &self.config;
-        let Some(state) = outstanding(&mut self.peers, &lease) else {
+        let Some((state, pending)) = outstanding(&mut self.peers, &lease) else {
             return stale(&lease, "failed");
         };
-        let rest = state.record_failure(lease.kind, now, config);
+        let rest = state.record_failure(&pending, now, config);
         tracing::debug!(
             target: TARGET,
             peer = %lease.peer,
@@ -333,16 +387,17 @@ impl PeerSet {
         LeaseStatus::Settled
     }
 
-    /// Hands back a lease whose peer answered with an empty response: it does not have the
-    /// lease's root, and is not asked for that root again until
-    /// [`set_pivot_root`](Self::set_pivot_root) moves to another. Estimates unchanged (an
-    /// empty response measures nothing).
-    pub fn empty_for_root(&mut self, lease: Lease) -> LeaseStatus {
+    /// Hands back a lease whose peer answered at `now` with an empty response: it does not
+    /// have the lease's root, and is not asked for that root again until
+    /// [`set_pivot_root`](Self::set_pivot_root) moves to another. The response measures the
+    /// link's latency, not its rate.
+    pub fn empty_for_root(&mut self, lease: Lease, now: Instant) -> LeaseStatus {
         let lease = lease.hand_back();
-        let Some(state) = outstanding(&mut self.peers, &lease) else {
+        let config = &self.config;
+        let Some((state, pending)) = outstanding(&mut self.peers, &lease) else {
             return stale(&lease, "answered empty");
         };
-        state.record_empty(lease.kind, lease.root);
+        state.record_empty(&pending, lease.root, now, config);
         tracing::debug!(
             target: TARGET,
             peer = %lease.peer,
@@ -353,14 +408,25 @@ impl PeerSet {
         LeaseStatus::Settled
     }
 
-    /// Hands back a lease whose request the sync abandoned (the work went away, the sync is
-    /// stopping): the slot is freed, nothing is measured.
+    /// Hands back a lease whose request the sync abandoned (the work went away, another peer
+    /// answered it first, the sync is stopping): the slot is freed, nothing is measured, and
+    /// the response is still taken to occupy the peer's link (it is on its way).
     pub fn cancel(&mut self, lease: Lease) -> LeaseStatus {
         let lease = lease.hand_back();
         match outstanding(&mut self.peers, &lease) {
-            Some(_) => LeaseStatus::Settled,
+            Some((state, pending)) => {
+                state.record_cancel(&pending);
+                LeaseStatus::Settled
+            }
             None => stale(&lease, "cancelled"),
         }
+    }
+
+    /// The latest prediction of when outstanding `lease`'s response arrives (it moves as
+    /// responses before it arrive and as response sizes are learnt); `None` if the lease is
+    /// stale or its peer is unmeasured.
+    pub fn expected_arrival(&self, lease: &Lease) -> Option<Instant> {
+        self.peers.get(&lease.peer())?.expected_at(lease.id(), &self.sizes)
     }
 
     // --- introspection ---
@@ -376,28 +442,43 @@ impl PeerSet {
         self.peers.values().filter_map(|state| state.resting_until(now)).min()
     }
 
+    /// The earliest time after `now` at which a peer may be able to take a request for `root`
+    /// without any lease being handed back: a rest ends, or a link's queue becomes short
+    /// enough for another request. `None` if only a handed back lease can open a slot. A
+    /// caller waiting for a lease sleeps until then (or until a lease is handed back).
+    pub fn next_opening(&self, root: B256, now: Instant) -> Option<Instant> {
+        self.peers
+            .values()
+            .filter_map(|state| state.next_room(root, &self.sizes, now, &self.config))
+            .min()
+    }
+
     /// A snapshot of every peer in the set at `now`, in id order.
     pub fn stats(&self, now: Instant) -> Vec<PeerStats> {
         self.peers
             .iter()
-            .map(|(peer, state)| state.stats(*peer, self.pivot_root, now, &self.config))
+            .map(|(peer, state)| {
+                state.stats(*peer, self.pivot_root, &self.sizes, now, &self.config)
+            })
             .collect()
     }
 
     /// A snapshot of `peer` at `now`, if it is in the set.
     pub fn peer_stats(&self, peer: PeerId, now: Instant) -> Option<PeerStats> {
         let state = self.peers.get(&peer)?;
-        Some(state.stats(peer, self.pivot_root, now, &self.config))
+        Some(state.stats(peer, self.pivot_root, &self.sizes, now, &self.config))
     }
 }
 
-/// The state of the lease's peer, with the lease released, if the lease was outstanding.
+/// The state of the lease's peer and what it had pending, with the lease released, if the
+/// lease was outstanding.
 fn outstanding<'a>(
     peers: &'a mut BTreeMap<PeerId, PeerState>,
     lease: &LeaseTerms,
-) -> Option<&'a mut PeerState> {
+) -> Option<(&'a mut PeerState, Pending)> {
     let state = peers.get_mut(&lease.peer)?;
-    state.release(lease.id).then_some(state)
+    let pending = state.release(lease.id)?;
+    Some((state, pending))
 }
 
 /// Logs a lease handed back after its peer left or was banned.

@@ -19,6 +19,13 @@ pub struct PeerStats {
     pub resting_until: Option<Instant>,
     /// Whether it answered the current pivot root with an empty response.
     pub stateless_for_pivot: bool,
+    /// Measured rate of its link in bytes per second (all kinds share the link), once a
+    /// response was measured.
+    pub rate: Option<f64>,
+    /// Measured latency of its link: from a request to the first byte of its response.
+    pub latency: Option<Duration>,
+    /// How long the responses asked of it are expected to keep its link busy from now.
+    pub queued: Duration,
     /// Per request kind, in [`RequestKind::ALL`] order.
     pub kinds: [KindStats; 4],
 }
@@ -40,18 +47,18 @@ impl PeerStats {
 pub struct KindStats {
     /// The request kind.
     pub kind: RequestKind,
-    /// Measured throughput in bytes per second, once a response was measured.
-    pub throughput: Option<f64>,
-    /// Measured round trip, once a response or timeout was measured.
+    /// Mean time from lease to response (queueing on the link included), once a response or
+    /// timeout was measured.
     pub rtt: Option<Duration>,
+    /// Bytes the next response is expected to carry: the next budget, or less when responses
+    /// of this kind (from any peer) fall short of their budgets.
+    pub expected_bytes: u64,
     /// Response budget the next request would get.
     pub next_budget: u64,
     /// Timeout the next request would get.
     pub next_timeout: Duration,
     /// Requests of this kind in flight.
     pub in_flight: usize,
-    /// Most requests of this kind the peer may have in flight now.
-    pub in_flight_limit: usize,
     /// Responses received (including empty ones).
     pub completed: u64,
     /// Responses that were empty for their root.

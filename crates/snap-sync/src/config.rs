@@ -27,8 +27,10 @@ const MIB: u64 = 1024 * KIB;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SnapSyncConfig {
-    /// Code hashes asked for in one `GetByteCodes` request. Default 512; at most 1024, the most
-    /// a go-ethereum server answers. Lower it only if peers time out on bytecode requests.
+    /// Code hashes asked for in one `GetByteCodes` request. Default 128 (go-ethereum asks for
+    /// 84: its 512 KiB request size over 24 KiB codes, times 4); at most 1024, the most a
+    /// go-ethereum server answers. Fewer codes per request give more requests to spread over
+    /// the peers and a shorter tail; lower it if peers time out on bytecode requests.
     pub bytecodes_per_request: u64,
     /// Trie-node paths asked for in one `GetTrieNodes` request (healing). Default 384, as
     /// go-ethereum; at most 1024. Lower it if healing requests time out.
@@ -51,11 +53,15 @@ pub struct SnapSyncConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ConcurrencyConfig {
-    /// Most requests in flight over all peers and kinds. Default 16. Raise it with many fast
-    /// peers (the sync is then bound by peers, not by this cap); lower it to spare bandwidth.
+    /// Most requests in flight over all peers and kinds. Default 64: enough for 8 peers with
+    /// a few hundred milliseconds of latency to keep several requests each on the way (the
+    /// peer set pipelines each link as deep as its bandwidth-delay product needs, and
+    /// requests waiting for a peer cost nothing). Raise it with many fast peers (the sync is
+    /// then bound by peers, not by this cap); lower it to spare bandwidth.
     pub max_requests: u64,
-    /// Most requests in flight to one peer. Default 4. The peer set gives a peer several only
-    /// when one request cannot keep it busy; lower it for fragile peers.
+    /// Most requests in flight to one peer. Default 8. The peer set pipelines a peer just
+    /// deep enough to keep its link busy (see `requests.pipeline_slack_ms`); this caps it,
+    /// for fragile peers.
     pub max_in_flight_per_peer: usize,
 }
 
@@ -69,10 +75,17 @@ pub struct RequestsConfig {
     /// Largest response budget a request asks for. Default 2 MiB (2097152), the most
     /// go-ethereum serves in one response; at most 16 MiB, the devp2p message limit.
     pub max_request_bytes: u64,
-    /// How long one request should take, in ms: its budget is the peer's measured throughput
-    /// times this. Default 1000. Longer means fewer, larger requests; shorter means cheaper
-    /// losses and finer scheduling.
+    /// How long one response should take to cross its peer's link, in ms: its budget is the
+    /// link's measured rate times this. Default 500. Longer means fewer, larger requests;
+    /// shorter means cheaper losses, finer scheduling and a shorter tail at the end of each
+    /// phase. Pipelining hides the latency, so it need not exceed the round trip.
     pub target_round_trip_ms: u64,
+    /// Transfer time, in ms, the peer set keeps queued on a link beyond its latency: a peer
+    /// takes another request once the responses already asked of it will have crossed its
+    /// link within `latency + pipeline_slack_ms`, so the next response starts as the last one
+    /// ends. Default 50. Raise it if links idle between responses (a busy machine answering
+    /// late); lower it for less queueing on each link.
+    pub pipeline_slack_ms: u64,
     /// Shortest request timeout, in ms. Default 2000. Raise it on high-latency links.
     pub timeout_min_ms: u64,
     /// Longest request timeout (and a peer's first timeout), in ms. Default 30000.
@@ -92,8 +105,9 @@ pub struct RequestsConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct AccountsConfig {
     /// Equal chunks the 2^256 account hash space is split into, downloaded concurrently and
-    /// resumed independently. Default 16, as go-ethereum. More chunks give more parallelism with
-    /// many peers, at more proof overhead.
+    /// resumed independently. Default 64 (go-ethereum: 16): each chunk is a chain of requests,
+    /// one after another, so 8 peers with several requests each on the way need several
+    /// dozen. More chunks give more parallelism with many peers, at more proof overhead.
     pub chunks: u64,
 }
 
@@ -101,12 +115,14 @@ pub struct AccountsConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
-    /// Accounts whose storage is asked for in one `GetStorageRanges` request. Default 128.
-    /// Small contracts are batched so that a request carries more than proofs.
+    /// Accounts whose storage is asked for in one `GetStorageRanges` request. Default 256.
+    /// Small contracts are batched so that a request carries more than proofs, and a batch
+    /// of them fills a good part of a link's bandwidth-delay product.
     pub accounts_per_batch: u64,
     /// Storage slots beyond which a contract counts as huge and its slot hash space is split
     /// into [`split_sub_ranges`](Self::split_sub_ranges) ranges fetched concurrently. Default
-    /// 100000. Lower it to parallelise more contracts.
+    /// 20000 (go-ethereum splits from about 16384): a larger contract fetched range after
+    /// range by one peer would leave the others idle. Lower it to parallelise more contracts.
     pub split_threshold_slots: u64,
     /// Sub-ranges a huge contract's storage is split into. Default 16; at least 2.
     pub split_sub_ranges: u64,
@@ -144,7 +160,7 @@ pub struct EtlConfig {
 
 impl SnapSyncConfig {
     /// Default [`bytecodes_per_request`](Self::bytecodes_per_request).
-    pub const DEFAULT_BYTECODES_PER_REQUEST: u64 = 512;
+    pub const DEFAULT_BYTECODES_PER_REQUEST: u64 = 128;
     /// Default [`trie_nodes_per_request`](Self::trie_nodes_per_request).
     pub const DEFAULT_TRIE_NODES_PER_REQUEST: u64 = 384;
     /// Most bytecodes or trie nodes one request may ask for: go-ethereum serves no more.
@@ -253,6 +269,7 @@ impl SnapSyncConfig {
             min_request_bytes: requests.min_request_bytes,
             max_request_bytes: requests.max_request_bytes,
             target_round_trip: Duration::from_millis(requests.target_round_trip_ms),
+            pipeline_slack: Duration::from_millis(requests.pipeline_slack_ms),
             max_in_flight_per_peer: self.concurrency.max_in_flight_per_peer,
             timeout_min: Duration::from_millis(requests.timeout_min_ms),
             timeout_max: Duration::from_millis(requests.timeout_max_ms),
@@ -282,8 +299,10 @@ impl RequestsConfig {
     pub const DEFAULT_MIN_REQUEST_BYTES: u64 = 64 * KIB;
     /// Default [`max_request_bytes`](Self::max_request_bytes): 2 MiB.
     pub const DEFAULT_MAX_REQUEST_BYTES: u64 = 2 * MIB;
-    /// Default [`target_round_trip_ms`](Self::target_round_trip_ms): 1 s.
-    pub const DEFAULT_TARGET_ROUND_TRIP_MS: u64 = 1_000;
+    /// Default [`target_round_trip_ms`](Self::target_round_trip_ms): 500 ms.
+    pub const DEFAULT_TARGET_ROUND_TRIP_MS: u64 = 500;
+    /// Default [`pipeline_slack_ms`](Self::pipeline_slack_ms): 50 ms.
+    pub const DEFAULT_PIPELINE_SLACK_MS: u64 = 50;
     /// Default [`timeout_min_ms`](Self::timeout_min_ms): 2 s.
     pub const DEFAULT_TIMEOUT_MIN_MS: u64 = 2_000;
     /// Default [`timeout_max_ms`](Self::timeout_max_ms): 30 s.
@@ -309,6 +328,7 @@ impl RequestsConfig {
         )?;
         let durations = [
             ("requests.target_round_trip_ms", self.target_round_trip_ms),
+            ("requests.pipeline_slack_ms", self.pipeline_slack_ms),
             ("requests.timeout_min_ms", self.timeout_min_ms),
             ("requests.timeout_max_ms", self.timeout_max_ms),
             ("requests.backoff_base_ms", self.backoff_base_ms),
@@ -391,7 +411,7 @@ impl EtlConfig {
 impl Default for ConcurrencyConfig {
     fn default() -> Self {
         Self {
-            max_requests: 16,
+            max_requests: 64,
             max_in_flight_per_peer: PeerSetConfig::DEFAULT_MAX_IN_FLIGHT_PER_PEER,
         }
     }
@@ -403,6 +423,7 @@ impl Default for RequestsConfig {
             min_request_bytes: Self::DEFAULT_MIN_REQUEST_BYTES,
             max_request_bytes: Self::DEFAULT_MAX_REQUEST_BYTES,
             target_round_trip_ms: Self::DEFAULT_TARGET_ROUND_TRIP_MS,
+            pipeline_slack_ms: Self::DEFAULT_PIPELINE_SLACK_MS,
             timeout_min_ms: Self::DEFAULT_TIMEOUT_MIN_MS,
             timeout_max_ms: Self::DEFAULT_TIMEOUT_MAX_MS,
             backoff_base_ms: Self::DEFAULT_BACKOFF_BASE_MS,
@@ -414,13 +435,13 @@ impl Default for RequestsConfig {
 
 impl Default for AccountsConfig {
     fn default() -> Self {
-        Self { chunks: 16 }
+        Self { chunks: 64 }
     }
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        Self { accounts_per_batch: 128, split_threshold_slots: 100_000, split_sub_ranges: 16 }
+        Self { accounts_per_batch: 256, split_threshold_slots: 20_000, split_sub_ranges: 16 }
     }
 }
 

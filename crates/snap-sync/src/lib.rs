@@ -50,7 +50,7 @@
 //!
 //! let config = SnapSyncConfig::from_toml_str("[pivot]\ndistance = 32\n")?;
 //! assert_eq!(config.pivot.distance, 32);
-//! assert_eq!(config.concurrency.max_requests, 16); // everything else keeps its default
+//! assert_eq!(config.concurrency.max_requests, 64); // everything else keeps its default
 //! # Ok::<(), snapsync_snap_sync::ConfigError>(())
 //! ```
 

@@ -18,21 +18,22 @@ fn invalid(config: &SnapSyncConfig) -> Option<(&'static str, u64, String)> {
 fn defaults_validate_and_match_the_documentation() {
     let config = SnapSyncConfig::default();
     config.validate().unwrap();
-    assert_eq!(config.concurrency.max_requests, 16);
-    assert_eq!(config.concurrency.max_in_flight_per_peer, 4);
+    assert_eq!(config.concurrency.max_requests, 64);
+    assert_eq!(config.concurrency.max_in_flight_per_peer, 8);
     assert_eq!(config.requests.min_request_bytes, 64 * 1024);
     assert_eq!(config.requests.max_request_bytes, 2 * 1024 * 1024);
-    assert_eq!(config.requests.target_round_trip_ms, 1_000);
+    assert_eq!(config.requests.target_round_trip_ms, 500);
+    assert_eq!(config.requests.pipeline_slack_ms, 50);
     assert_eq!(config.requests.timeout_min_ms, 2_000);
     assert_eq!(config.requests.timeout_max_ms, 30_000);
     assert_eq!(config.requests.backoff_base_ms, 1_000);
     assert_eq!(config.requests.backoff_cap_ms, 64_000);
     assert_eq!(config.requests.max_attempts, 32);
-    assert_eq!(config.accounts.chunks, 16);
-    assert_eq!(config.storage.accounts_per_batch, 128);
-    assert_eq!(config.storage.split_threshold_slots, 100_000);
+    assert_eq!(config.accounts.chunks, 64);
+    assert_eq!(config.storage.accounts_per_batch, 256);
+    assert_eq!(config.storage.split_threshold_slots, 20_000);
     assert_eq!(config.storage.split_sub_ranges, 16);
-    assert_eq!(config.bytecodes_per_request, 512);
+    assert_eq!(config.bytecodes_per_request, 128);
     assert_eq!(config.trie_nodes_per_request, 384);
     assert_eq!(config.pivot.distance, 64);
     assert_eq!(config.pivot.move_distance, 120);
@@ -125,7 +126,7 @@ fn from_toml_str_validates() {
 #[test]
 fn zero_values_are_rejected_naming_the_field() {
     type Set = fn(&mut SnapSyncConfig);
-    let cases: [(&str, Set); 18] = [
+    let cases: [(&str, Set); 19] = [
         ("bytecodes_per_request", |c| c.bytecodes_per_request = 0),
         ("trie_nodes_per_request", |c| c.trie_nodes_per_request = 0),
         ("concurrency.max_requests", |c| c.concurrency.max_requests = 0),
@@ -137,6 +138,7 @@ fn zero_values_are_rejected_naming_the_field() {
         ("requests.min_request_bytes", |c| c.requests.min_request_bytes = 0),
         ("requests.min_request_bytes", |c| c.requests.max_request_bytes = 0),
         ("requests.target_round_trip_ms", |c| c.requests.target_round_trip_ms = 0),
+        ("requests.pipeline_slack_ms", |c| c.requests.pipeline_slack_ms = 0),
         ("requests.timeout_min_ms", |c| c.requests.timeout_min_ms = 0),
         ("requests.timeout_max_ms", |c| {
             c.requests.timeout_min_ms = 1;
@@ -259,8 +261,9 @@ fn the_etl_buffer_and_dir_are_checked() {
 #[test]
 fn conversions_carry_the_settings() {
     let text = "[concurrency]\nmax_in_flight_per_peer = 2\n\n[requests]\nmin_request_bytes = 1000\n\
-                max_request_bytes = 5000\ntarget_round_trip_ms = 1500\ntimeout_min_ms = 300\n\
-                timeout_max_ms = 9000\nbackoff_base_ms = 250\nbackoff_cap_ms = 4000\n\
+                max_request_bytes = 5000\ntarget_round_trip_ms = 1500\npipeline_slack_ms = 20\n\
+                timeout_min_ms = 300\ntimeout_max_ms = 9000\nbackoff_base_ms = 250\n\
+                backoff_cap_ms = 4000\n\
                 max_attempts = 7\n\n[etl]\nbuffer_bytes = 2097152\n";
     let config = SnapSyncConfig::from_toml_str(text).unwrap();
 
@@ -269,6 +272,7 @@ fn conversions_carry_the_settings() {
     assert_eq!(peers.min_request_bytes, 1000);
     assert_eq!(peers.max_request_bytes, 5000);
     assert_eq!(peers.target_round_trip, Duration::from_millis(1500));
+    assert_eq!(peers.pipeline_slack, Duration::from_millis(20));
     assert_eq!(peers.max_in_flight_per_peer, 2);
     assert_eq!(peers.timeout_min, Duration::from_millis(300));
     assert_eq!(peers.timeout_max, Duration::from_secs(9));

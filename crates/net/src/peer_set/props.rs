@@ -6,7 +6,7 @@ use alloy_primitives::B256;
 use proptest::prelude::*;
 use tokio::time::Instant;
 
-use crate::{Lease, LeaseStatus, PeerId, PeerSet, PeerSetConfig, RequestKind};
+use crate::{Lease, LeaseStatus, PeerId, PeerSet, PeerSetConfig, RequestKind, peer_state::PROBES};
 
 const PEERS: u64 = 5;
 const ROOTS: [B256; 2] = [B256::repeat_byte(1), B256::repeat_byte(2)];
@@ -35,6 +35,9 @@ enum Event {
     Cancel {
         lease: usize,
     },
+    Hedge {
+        lease: usize,
+    },
     Ban {
         peer: u64,
     },
@@ -56,6 +59,7 @@ fn event() -> impl Strategy<Value = Event> {
         1 => any::<usize>().prop_map(|lease| Event::Failed { lease }),
         1 => any::<usize>().prop_map(|lease| Event::Empty { lease }),
         1 => any::<usize>().prop_map(|lease| Event::Cancel { lease }),
+        2 => any::<usize>().prop_map(|lease| Event::Hedge { lease }),
         1 => (0..PEERS + 1).prop_map(|peer| Event::Ban { peer }),
         1 => (0..2usize).prop_map(|root| Event::Pivot { root }),
         3 => (0..5_000u64).prop_map(|millis| Event::Advance { millis }),
@@ -86,8 +90,12 @@ impl Harness {
                 let now = self.now;
                 self.resolve(lease, |set, lease| set.failed(lease, now));
             }
-            Event::Empty { lease } => self.resolve(lease, PeerSet::empty_for_root),
+            Event::Empty { lease } => {
+                let now = self.now;
+                self.resolve(lease, |set, lease| set.empty_for_root(lease, now));
+            }
             Event::Cancel { lease } => self.resolve(lease, PeerSet::cancel),
+            Event::Hedge { lease } => self.hedge(lease),
             Event::Ban { peer } => {
                 let peer = PeerId::from_index(peer);
                 self.set.ban(peer, "test");
@@ -129,13 +137,42 @@ impl Harness {
         };
         assert!(stats.resting_until.is_none(), "lease for a resting peer: {stats:?}");
         assert!(stats.in_flight < self.set.config().max_in_flight_per_peer, "{stats:?}");
+        if stats.rate.is_none() {
+            assert!(stats.in_flight < PROBES, "an unmeasured peer gets {PROBES} probes");
+        }
         let kind_stats = stats.kind(kind);
-        assert!(kind_stats.in_flight < kind_stats.in_flight_limit, "{kind_stats:?}");
         assert_eq!(lease.response_bytes(), kind_stats.next_budget);
+        assert_eq!(lease.timeout(), kind_stats.next_timeout);
+        // Predicted only for a measured peer, and in order: expected, then overdue.
+        assert_eq!(lease.expected_arrival().is_some(), stats.latency.is_some(), "{stats:?}");
+        assert_eq!(lease.overdue_at().is_some(), lease.expected_arrival().is_some());
+        if let (Some(expected), Some(overdue)) = (lease.expected_arrival(), lease.overdue_at()) {
+            assert!(self.now <= expected && expected < overdue, "{lease:?}");
+        }
         if self.set.pivot_root() == Some(root) {
             assert!(!stats.stateless_for_pivot, "lease for a stateless peer: {stats:?}");
         }
         self.held.push((lease, true));
+    }
+
+    fn hedge(&mut self, index: usize) {
+        if self.held.is_empty() {
+            return;
+        }
+        let (lease, _) = &self.held[index % self.held.len()];
+        let before = self.set.stats(self.now);
+        let Some(hedge) = self.set.hedge(lease, self.now) else {
+            return;
+        };
+        assert_ne!(hedge.peer(), lease.peer(), "a hedge goes to another peer");
+        assert_eq!((hedge.kind(), hedge.root()), (lease.kind(), lease.root()));
+        if let Some(overdue) = lease.overdue_at() {
+            assert!(self.now >= overdue, "hedged before it was overdue: {lease:?}");
+        }
+        let stats = before.iter().find(|stats| stats.peer == hedge.peer()).unwrap();
+        assert!(stats.resting_until.is_none(), "hedge on a resting peer: {stats:?}");
+        assert!(stats.in_flight < self.set.config().max_in_flight_per_peer, "{stats:?}");
+        self.held.push((hedge, true));
     }
 
     fn resolve(
@@ -159,12 +196,16 @@ impl Harness {
             assert!(stats.in_flight <= config.max_in_flight_per_peer, "{stats:?}");
             let by_kind: usize = stats.kinds.iter().map(|kind| kind.in_flight).sum();
             assert_eq!(by_kind, stats.in_flight);
+            assert_eq!(stats.rate.is_some(), stats.latency.is_some(), "{stats:?}");
+            if let Some(rate) = stats.rate {
+                assert!(rate.is_finite() && rate > 0.0, "{stats:?}");
+            }
             for kind in &stats.kinds {
                 let budgets = config.min_request_bytes..=config.max_request_bytes;
                 assert!(budgets.contains(&kind.next_budget), "{kind:?}");
                 let timeouts = config.timeout_min..=config.timeout_max;
                 assert!(timeouts.contains(&kind.next_timeout), "{kind:?}");
-                assert!((1..=config.max_in_flight_per_peer).contains(&kind.in_flight_limit));
+                assert!((1..=kind.next_budget).contains(&kind.expected_bytes), "{kind:?}");
             }
         }
     }

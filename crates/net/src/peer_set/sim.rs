@@ -22,23 +22,41 @@ impl SimPeer {
         Self { id: PeerId::from_index(index), latency, bandwidth, link_free_at: start }
     }
 
-    /// When the response to a request of `bytes` sent at `now` arrives: half the latency out,
-    /// the wait for the link, the transfer, half the latency back.
-    fn respond_at(&mut self, bytes: u64, now: Instant) -> Instant {
+    /// When the response to a request of `bytes` sent at `now` crosses the link and arrives:
+    /// half the latency out, the wait for the link, the transfer, half the latency back.
+    fn respond_at(&mut self, bytes: u64, now: Instant) -> (Instant, Instant, Instant) {
         let arrives = now + self.latency / 2;
         let transfer = Duration::from_secs_f64(bytes as f64 / self.bandwidth);
-        let sent = arrives.max(self.link_free_at) + transfer;
+        let start = arrives.max(self.link_free_at);
+        let sent = start + transfer;
         self.link_free_at = sent;
-        sent + self.latency / 2
+        (start, sent, sent + self.latency / 2)
     }
 }
 
 /// What each peer served in a simulation.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub(super) struct Tally {
     pub(super) leases: BTreeMap<PeerId, u64>,
     pub(super) bytes: BTreeMap<PeerId, u64>,
+    /// Per peer, the most requests in flight from its twentieth request on (past its probes
+    /// and the first measurements).
     pub(super) most_in_flight: BTreeMap<PeerId, usize>,
+    /// Per peer, when each response crossed its link, in order.
+    pub(super) transfers: BTreeMap<PeerId, Vec<(Instant, Instant)>>,
+}
+
+impl std::fmt::Debug for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let busy: BTreeMap<PeerId, f64> =
+            self.transfers.keys().map(|peer| (*peer, self.busy_fraction_of(*peer))).collect();
+        f.debug_struct("Tally")
+            .field("leases", &self.leases)
+            .field("bytes", &self.bytes)
+            .field("most_in_flight", &self.most_in_flight)
+            .field("busy", &busy)
+            .finish()
+    }
 }
 
 impl Tally {
@@ -53,31 +71,57 @@ impl Tally {
     pub(super) fn most_in_flight_of(&self, peer: PeerId) -> usize {
         self.most_in_flight.get(&peer).copied().unwrap_or(0)
     }
+
+    /// The fraction of the time `peer`'s link carried a response, from the start of its
+    /// twentieth response (past the probes and the first measurements) to the end of its last.
+    pub(super) fn busy_fraction_of(&self, peer: PeerId) -> f64 {
+        let Some(transfers) = self.transfers.get(&peer) else { return 0.0 };
+        let settled = transfers.get(19..).unwrap_or_default();
+        let (Some(first), Some(last)) = (settled.first(), settled.last()) else { return 0.0 };
+        let busy: f64 = settled.iter().map(|(start, end)| (*end - *start).as_secs_f64()).sum();
+        busy / (last.1 - first.0).as_secs_f64()
+    }
 }
 
 /// Keeps every peer as busy as the peer set allows, with unlimited work of one kind, every
-/// response filling its budget.
+/// response carrying its budget (up to a cap).
 pub(super) struct Simulation {
     pub(super) set: PeerSet,
     pub(super) peers: Vec<SimPeer>,
     pub(super) now: Instant,
-    pending: Vec<(Instant, Lease)>,
+    /// Most bytes a response carries (short of its budget beyond this).
+    cap: u64,
+    /// Leases sent, with when and how large their responses arrive.
+    pending: Vec<(Instant, u64, Lease)>,
 }
 
 impl Simulation {
     pub(super) fn new(mut set: PeerSet, peers: Vec<SimPeer>, now: Instant) -> Self {
         let ids: Vec<PeerId> = peers.iter().map(|peer| peer.id).collect();
         set.sync_peers(&ids);
-        Self { set, peers, now, pending: Vec::new() }
+        Self { set, peers, now, cap: u64::MAX, pending: Vec::new() }
+    }
+
+    /// The simulation with every response carrying at most `cap` bytes.
+    pub(super) const fn with_response_cap(mut self, cap: u64) -> Self {
+        self.cap = cap;
+        self
     }
 
     /// Runs until `leases` responses were handed back.
     pub(super) fn run(&mut self, kind: RequestKind, leases: u64) -> Tally {
         let mut tally = Tally::default();
-        for _ in 0..leases {
-            self.fill(kind, &mut tally);
-            if !self.complete_next(&mut tally) {
-                break;
+        let mut completed = 0;
+        while completed < leases {
+            self.send_all(kind, &mut tally);
+            let arrival = self.pending.iter().map(|(arrival, _, _)| *arrival).min();
+            let opening = self.set.next_opening(B256::ZERO, self.now);
+            match (arrival, opening) {
+                // A link gets room before the next response: send then.
+                (Some(arrival), Some(opening)) if opening < arrival => self.now = opening,
+                (None, Some(opening)) => self.now = opening,
+                _ if self.complete_next(&mut tally) => completed += 1,
+                _ => break,
             }
         }
         tally
@@ -90,15 +134,21 @@ impl Simulation {
     }
 
     /// Acquires leases until no peer has room, sending each to its peer.
-    fn fill(&mut self, kind: RequestKind, tally: &mut Tally) {
+    fn send_all(&mut self, kind: RequestKind, tally: &mut Tally) {
         while let Some(lease) = self.set.acquire(kind, B256::ZERO, self.now) {
             let peer = lease.peer();
             let Some(sim_peer) = self.peers.iter_mut().find(|sim_peer| sim_peer.id == peer) else {
                 panic!("lease for a peer outside the simulation: {peer}");
             };
-            let arrival = sim_peer.respond_at(lease.response_bytes(), self.now);
-            self.pending.push((arrival, lease));
-            let in_flight = self.pending.iter().filter(|(_, lease)| lease.peer() == peer).count();
+            let bytes = lease.response_bytes().min(self.cap);
+            let (start, end, arrival) = sim_peer.respond_at(bytes, self.now);
+            tally.transfers.entry(peer).or_default().push((start, end));
+            self.pending.push((arrival, bytes, lease));
+            if tally.transfers.get(&peer).is_none_or(|transfers| transfers.len() < 20) {
+                continue;
+            }
+            let in_flight =
+                self.pending.iter().filter(|(_, _, lease)| lease.peer() == peer).count();
             let most = tally.most_in_flight.entry(peer).or_default();
             *most = (*most).max(in_flight);
         }
@@ -109,9 +159,9 @@ impl Simulation {
         let Some(index) = (0..self.pending.len()).min_by_key(|index| self.pending[*index].0) else {
             return false;
         };
-        let (arrival, lease) = self.pending.swap_remove(index);
+        let (arrival, bytes, lease) = self.pending.swap_remove(index);
         self.now = arrival;
-        let (peer, bytes) = (lease.peer(), lease.response_bytes());
+        let peer = lease.peer();
         self.set.complete(lease, bytes, arrival);
         *tally.leases.entry(peer).or_default() += 1;
         *tally.bytes.entry(peer).or_default() += bytes;

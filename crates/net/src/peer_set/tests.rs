@@ -5,7 +5,8 @@ use tokio::time::Instant;
 
 use super::sim::{SimPeer, Simulation, Tally};
 use crate::{
-    ConfigError, LeaseStatus, PeerId, PeerSet, PeerSetConfig, RequestKind, RequestKind::*,
+    ConfigError, Lease, LeaseStatus, PeerId, PeerSet, PeerSetConfig, RequestKind, RequestKind::*,
+    peer_state::PROBES,
 };
 
 const MB: f64 = 1_000_000.0;
@@ -36,19 +37,31 @@ fn set_of(peers: u64) -> PeerSet {
 }
 
 /// A simulation of `peers` (latency, bandwidth) run for `leases` responses of `kind`, with
-/// every lease handed back.
+/// every lease handed back; every response fills its budget.
 fn simulate(
     config: PeerSetConfig,
     peers: &[(Duration, f64)],
     kind: RequestKind,
     leases: u64,
 ) -> (Simulation, Tally) {
+    simulate_capped(config, peers, kind, leases, u64::MAX)
+}
+
+/// As [`simulate`], every response carrying its budget but at most `cap` bytes.
+fn simulate_capped(
+    config: PeerSetConfig,
+    peers: &[(Duration, f64)],
+    kind: RequestKind,
+    leases: u64,
+    cap: u64,
+) -> (Simulation, Tally) {
     let start = Instant::now();
     let peers = (0..)
         .zip(peers)
         .map(|(index, (latency, bandwidth))| SimPeer::new(index, *latency, *bandwidth, start))
         .collect();
-    let mut sim = Simulation::new(PeerSet::new(config).unwrap(), peers, start);
+    let mut sim =
+        Simulation::new(PeerSet::new(config).unwrap(), peers, start).with_response_cap(cap);
     let tally = sim.run(kind, leases);
     sim.drain();
     (sim, tally)
@@ -76,30 +89,64 @@ fn empty_set_grants_nothing() {
 }
 
 #[test]
-fn unmeasured_peers_are_probed_with_one_minimal_request_each() {
+fn unmeasured_peers_are_probed_with_a_few_minimal_requests_each() {
     let mut set = set_of(2);
     let now = Instant::now();
-    let first = set.acquire(StorageRanges, ROOT, now).unwrap();
-    let second = set.acquire(StorageRanges, ROOT, now).unwrap();
-    assert_eq!((first.peer(), second.peer()), (peer(0), peer(1)));
+    let probes: Vec<_> =
+        std::iter::from_fn(|| set.acquire(StorageRanges, ROOT, now)).take(100).collect();
+    assert_eq!(probes.len(), 2 * PROBES, "{PROBES} probes per peer");
+    let peers: Vec<_> = probes.iter().map(Lease::peer).collect();
+    assert_eq!(peers[..4], [peer(0), peer(1), peer(0), peer(1)], "spread over the peers");
+    let first = &probes[0];
     assert_eq!(first.response_bytes(), PeerSetConfig::DEFAULT_MIN_REQUEST_BYTES);
     assert_eq!(first.timeout(), PeerSetConfig::DEFAULT_TIMEOUT_MAX);
     assert_eq!(first.deadline(), now + PeerSetConfig::DEFAULT_TIMEOUT_MAX);
-    assert!(set.acquire(StorageRanges, ROOT, now).is_none(), "one probe per peer");
-    // Other kinds are measured separately, so they probe too.
-    assert!(set.acquire(ByteCodes, ROOT, now).is_some());
-    assert_eq!(set.in_flight(), 3);
+    assert_eq!((first.expected_arrival(), first.overdue_at()), (None, None));
+    // The link is measured for all kinds at once: other kinds wait for the probes too.
+    assert!(set.acquire(ByteCodes, ROOT, now).is_none());
+    assert_eq!(set.in_flight(), 2 * PROBES);
 }
 
 #[test]
 fn budget_converges_to_what_the_peer_delivers_in_the_target_round_trip() {
-    let (sim, _) = simulate(PeerSetConfig::default(), &[(ms(40), 1.5 * MB)], AccountRange, 300);
-    let stats = kind_stats(&sim, 0, AccountRange);
-    let budget = stats.next_budget as f64;
-    // Bandwidth × (target round trip − latency).
-    let expected = 1.5 * MB * (1.0 - 0.04);
+    let (sim, tally) = simulate(PeerSetConfig::default(), &[(ms(40), 1.5 * MB)], AccountRange, 300);
+    let stats = sim.set.peer_stats(peer(0), sim.now).unwrap();
+    let budget = stats.kind(AccountRange).next_budget as f64;
+    // Pipelining hides the latency: the link's bandwidth × the target round trip.
+    let expected = 1.5 * MB * PeerSetConfig::DEFAULT_TARGET_ROUND_TRIP.as_secs_f64();
     assert!((budget - expected).abs() / expected < 0.02, "budget {budget}, expected {expected}");
-    assert_eq!(stats.in_flight_limit, 1);
+    let rate = stats.rate.unwrap();
+    assert!((rate - 1.5 * MB).abs() / (1.5 * MB) < 0.01, "rate {rate}");
+    let latency = stats.latency.unwrap().as_secs_f64();
+    assert!((latency - 0.04).abs() < 0.002, "latency {latency}");
+    assert!(tally.most_in_flight_of(peer(0)) >= 2, "{tally:?}");
+}
+
+#[test]
+fn pipelining_keeps_links_busy_whatever_their_latency() {
+    for latency in [ms(0), ms(10), ms(100), ms(250), ms(1_000)] {
+        for bandwidth in [0.1 * MB, MB, 10.0 * MB] {
+            let peers = [(latency, bandwidth)];
+            let (_, tally) = simulate(PeerSetConfig::default(), &peers, AccountRange, 200);
+            // After the probes, the link never waits for a request.
+            let busy = tally.busy_fraction_of(peer(0));
+            assert!(busy > 0.97, "{latency:?}, {bandwidth} B/s: link busy {busy}");
+        }
+    }
+}
+
+#[test]
+fn small_responses_are_pipelined_deeper() {
+    // Responses of 100 kB whatever their budget (a storage batch of small contracts, the end
+    // of a range) on a 250 ms, 1 MB/s link: 1 + 250/100 must be on their way at once to keep
+    // it busy.
+    let peers = [(ms(250), MB)];
+    let config = PeerSetConfig { max_in_flight_per_peer: 16, ..PeerSetConfig::default() };
+    let (_, tally) = simulate_capped(config, &peers, StorageRanges, 300, 100_000);
+    let busy = tally.busy_fraction_of(peer(0));
+    assert!(busy > 0.97, "link busy {busy}");
+    let deepest = tally.most_in_flight_of(peer(0));
+    assert!((4..=6).contains(&deepest), "{tally:?}");
 }
 
 #[test]
@@ -136,15 +183,18 @@ fn equal_peers_share_work_equally() {
 }
 
 #[test]
-fn fast_peer_is_pipelined_and_slow_peer_is_not() {
-    let peers = [(ms(200), 50.0 * MB), (ms(200), 0.5 * MB)];
+fn each_peer_gets_the_pipelining_its_bandwidth_delay_product_needs() {
+    let peers = [(ms(200), 20.0 * MB), (ms(200), 0.5 * MB)];
     let (sim, tally) = simulate(PeerSetConfig::default(), &peers, AccountRange, 500);
-    let max_in_flight = PeerSetConfig::DEFAULT_MAX_IN_FLIGHT_PER_PEER;
-    assert!((2..=max_in_flight).contains(&tally.most_in_flight_of(peer(0))), "{tally:?}");
-    assert_eq!(tally.most_in_flight_of(peer(1)), 1, "{tally:?}");
+    // 2 MiB take 105 ms at 20 MB/s: 1 + 200/105 ≈ 3 keep the fast link busy.
     let fast = kind_stats(&sim, 0, AccountRange);
     assert_eq!(fast.next_budget, PeerSetConfig::DEFAULT_MAX_REQUEST_BYTES);
-    assert!(fast.in_flight_limit > 1, "{fast:?}");
+    assert!((3..=4).contains(&tally.most_in_flight_of(peer(0))), "{tally:?}");
+    // 250 kB take 500 ms at 0.5 MB/s: two are enough.
+    assert!(tally.most_in_flight_of(peer(1)) <= 3, "{tally:?}");
+    for index in 0..2 {
+        assert!(tally.busy_fraction_of(peer(index)) > 0.97, "{tally:?}");
+    }
 }
 
 #[test]
@@ -168,15 +218,31 @@ fn timeouts_adapt_to_the_peer() {
     let peers = [(ms(30), 20.0 * MB), (ms(300), 0.2 * MB)];
     let (sim, _) = simulate(config, &peers, AccountRange, 400);
     let (fast, slow) = (kind_stats(&sim, 0, AccountRange), kind_stats(&sim, 1, AccountRange));
-    // The slow peer's requests settle at the 1 s target round trip: 3 × 1 s.
-    assert!(slow.next_timeout > ms(2_800) && slow.next_timeout < ms(3_200), "{slow:?}");
+    // The slow peer's next request: its latency, then a 500 ms budget; 3 × 0.8 s.
+    assert!(slow.next_timeout > ms(2_300) && slow.next_timeout < ms(2_600), "{slow:?}");
     // The fast peer's are capped at 2 MiB, pipelined, and answered in a fraction of that.
     assert!(fast.next_timeout < slow.next_timeout / 2, "{fast:?}");
     assert!(fast.next_timeout >= ms(100));
 }
 
 #[test]
-fn a_timeout_lengthens_the_next_timeout_and_shrinks_the_budget() {
+fn a_request_queued_behind_others_waits_for_them_before_it_times_out() {
+    let config = PeerSetConfig { timeout_min: ms(100), ..PeerSetConfig::default() };
+    let (mut sim, _) = simulate(config, &[(ms(100), MB)], ByteCodes, 100);
+    let first = sim.set.acquire(ByteCodes, ROOT, sim.now).unwrap();
+    let second = sim.set.acquire(ByteCodes, ROOT, sim.now).unwrap();
+    // Each has a 500 ms budget: the second starts after the first.
+    let (one, two) = (first.timeout().as_secs_f64(), second.timeout().as_secs_f64());
+    assert!((one - 3.0 * 0.6).abs() < 0.05, "{one} {two}");
+    assert!((two - 3.0 * 1.1).abs() < 0.05, "{one} {two}");
+    assert!(first.expected_arrival() < second.expected_arrival());
+    assert!(first.overdue_at() < second.overdue_at());
+    sim.set.cancel(first);
+    sim.set.cancel(second);
+}
+
+#[test]
+fn a_timeout_shrinks_the_budget_and_rests_the_peer() {
     let config = PeerSetConfig { timeout_min: ms(100), ..PeerSetConfig::default() };
     let (mut sim, _) = simulate(config, &[(ms(100), MB)], ByteCodes, 100);
     let before = kind_stats(&sim, 0, ByteCodes);
@@ -185,9 +251,10 @@ fn a_timeout_lengthens_the_next_timeout_and_shrinks_the_budget() {
     sim.now = lease.deadline();
     assert_eq!(sim.set.timed_out(lease, sim.now), LeaseStatus::Settled);
     let after = kind_stats(&sim, 0, ByteCodes);
-    assert!(after.next_timeout > before.next_timeout, "{before:?} → {after:?}");
     assert!(after.next_budget < before.next_budget * 6 / 10, "{before:?} → {after:?}");
     assert_eq!(after.timed_out, 1);
+    assert!(sim.set.peer_stats(peer(0), sim.now).unwrap().resting_until.is_some());
+    assert!(sim.set.acquire(ByteCodes, ROOT, sim.now).is_none());
 }
 
 #[test]
@@ -234,7 +301,7 @@ fn stateless_peer_is_skipped_for_its_root_until_the_pivot_moves() {
     let now = Instant::now();
     let lease = set.acquire(AccountRange, ROOT, now).unwrap();
     assert_eq!(lease.peer(), peer(0));
-    assert_eq!(set.empty_for_root(lease), LeaseStatus::Settled);
+    assert_eq!(set.empty_for_root(lease, now), LeaseStatus::Settled);
     assert_eq!(set.peers_serving(ROOT), 1);
     assert!(set.peer_stats(peer(0), now).unwrap().stateless_for_pivot);
     // Peer 0 is skipped for the root, for every kind, but still serves other roots.
@@ -260,13 +327,13 @@ fn all_peers_stateless_leaves_no_one_serving() {
     let now = Instant::now();
     for _ in 0..2 {
         let lease = set.acquire(TrieNodes, ROOT, now).unwrap();
-        set.empty_for_root(lease);
+        set.empty_for_root(lease, now + ms(80));
     }
     assert_eq!(set.peers_serving(ROOT), 0);
     assert!(set.acquire(TrieNodes, ROOT, now).is_none());
     let stats = set.peer_stats(peer(0), now).unwrap();
     assert_eq!((stats.kind(TrieNodes).empty, stats.kind(TrieNodes).completed), (1, 1));
-    assert_eq!(stats.kind(TrieNodes).throughput, None, "an empty response measures nothing");
+    assert_eq!(stats.rate, None, "an empty response measures no rate");
 }
 
 #[test]
@@ -326,7 +393,7 @@ fn every_outcome_of_a_stale_lease_is_ignored() {
     let mut next = || leases.next().unwrap();
     assert_eq!(set.failed(next(), now), LeaseStatus::Stale);
     assert_eq!(set.timed_out(next(), now), LeaseStatus::Stale);
-    assert_eq!(set.empty_for_root(next()), LeaseStatus::Stale);
+    assert_eq!(set.empty_for_root(next(), now), LeaseStatus::Stale);
     assert_eq!(set.cancel(next()), LeaseStatus::Stale);
     assert!(set.stats(now).is_empty());
 }
@@ -356,7 +423,7 @@ fn stats_count_outcomes_and_bytes() {
     assert_eq!((codes.completed, codes.failed, codes.timed_out), (1, 1, 0));
     assert_eq!(codes.bytes_received, 50_000);
     assert_eq!(stats.bytes_received(), 50_000);
-    assert_eq!(codes.throughput, Some(200_000.0));
+    assert_eq!(stats.rate, Some(200_000.0));
     assert_eq!(codes.rtt, Some(ms(250)));
     assert_eq!(stats.resting_until, Some(now + secs(2)));
     assert_eq!(set.peer_stats(peer(9), now), None);
@@ -391,4 +458,128 @@ async fn lease_deadlines_drive_timeouts_under_paused_time() {
     let lease = set.acquire(AccountRange, ROOT, Instant::now()).unwrap();
     assert_eq!(lease.peer(), silent, "rest over, and still unmeasured");
     set.cancel(lease);
+}
+
+/// A set of `peers`, each measured by four 64 kB probes answered over a 100 ms, 1 MB/s link.
+fn measured_set(peers: u64, now: Instant) -> PeerSet {
+    let mut set = set_of(peers);
+    let mut probes = Vec::new();
+    while let Some(lease) = set.acquire(AccountRange, ROOT, now) {
+        probes.push(lease);
+    }
+    for lease in probes {
+        let position = probes_before(&set, &lease);
+        let arrival = now + ms(100) + ms(64) * (position + 1);
+        set.complete(lease, 64_000, arrival);
+    }
+    set
+}
+
+/// How many of `lease`'s peer's probes were granted before it (probe ids are in grant order,
+/// spread over the peers in turn).
+fn probes_before(set: &PeerSet, lease: &Lease) -> u32 {
+    let peers = u32::try_from(set.len()).unwrap();
+    let id: u32 = lease.id().to_string().trim_start_matches('#').parse().unwrap();
+    id / peers
+}
+
+#[test]
+fn probes_measure_the_link() {
+    let now = Instant::now();
+    let set = measured_set(2, now);
+    let stats = set.peer_stats(peer(1), now + secs(1)).unwrap();
+    let rate = stats.rate.unwrap();
+    assert!((rate - MB).abs() / MB < 0.01, "{stats:?}");
+    let latency = stats.latency.unwrap();
+    assert!(latency > ms(99) && latency < ms(101), "{stats:?}");
+}
+
+#[test]
+fn a_link_gets_another_request_when_its_queue_runs_short() {
+    let start = Instant::now();
+    let mut set = measured_set(1, start);
+    let now = start + secs(1);
+    // A 500 kB budget: 100 ms of latency, then 500 ms on the link.
+    let first = set.acquire(AccountRange, ROOT, now).unwrap();
+    assert_eq!(first.response_bytes(), 500_000);
+    let second = set.acquire(AccountRange, ROOT, now).unwrap();
+    assert!(set.acquire(AccountRange, ROOT, now).is_none(), "two are always in flight");
+    // The queue ends 1.1 s from now: the third goes 150 ms (latency + slack) before.
+    let opening = set.next_opening(ROOT, now).unwrap();
+    let expected = now + ms(1_100) - ms(150);
+    assert!(opening.duration_since(expected) < ms(2), "{:?}", opening - now);
+    assert!(set.acquire(AccountRange, ROOT, opening - ms(5)).is_none());
+    let third = set.acquire(AccountRange, ROOT, opening).unwrap();
+    // Its response starts when the second's ends.
+    let arrival = third.expected_arrival().unwrap();
+    assert!(arrival.duration_since(now + ms(1_600)) < ms(2), "{:?}", arrival - now);
+    for lease in [first, second, third] {
+        set.cancel(lease);
+    }
+}
+
+#[test]
+fn a_lagging_peer_gets_no_more_work_and_its_request_is_hedged() {
+    let start = Instant::now();
+    let mut set = measured_set(2, start);
+    let now = start + secs(1);
+    let stalled = set.acquire(AccountRange, ROOT, now).unwrap();
+    let stalled_peer = stalled.peer();
+    let overdue = stalled.overdue_at().unwrap();
+    // Due 600 ms after the grant at the latest (100 ms, then a 500 kB budget): overdue at
+    // twice that.
+    assert!(overdue.duration_since(now + ms(1_200)) < ms(2), "{:?}", overdue - now);
+    assert!(set.hedge(&stalled, overdue - ms(1)).is_none(), "not lost yet");
+    // Overdue: the peer gets nothing new, and the request goes to the other peer too.
+    let late = overdue + ms(1);
+    let lease = set.acquire(AccountRange, ROOT, late).unwrap();
+    assert_ne!(lease.peer(), stalled_peer);
+    set.cancel(lease);
+    let hedge = set.hedge(&stalled, late).unwrap();
+    assert_ne!(hedge.peer(), stalled_peer);
+    assert_eq!(set.timed_out(stalled, late), LeaseStatus::Settled);
+    set.cancel(hedge);
+}
+
+#[test]
+fn a_short_request_is_overdue_after_half_the_shortest_timeout() {
+    let start = Instant::now();
+    let mut set = measured_set(1, start);
+    let now = start + secs(1);
+    // 100 ms of latency and a 500 kB budget: 600 ms at the latest, overdue after 1.2 s.
+    let long = set.acquire(ByteCodes, ROOT, now).unwrap();
+    assert!(long.overdue_at().unwrap().duration_since(now + ms(1_200)) < ms(2));
+    set.cancel(long);
+    // A 100 kB budget takes 200 ms: twice that is jitter, which a timeout tolerates too.
+    let config = PeerSetConfig { max_request_bytes: 100_000, ..PeerSetConfig::default() };
+    let mut set = PeerSet::new(config).unwrap();
+    set.sync_peers(&[peer(0)]);
+    let probes: Vec<_> = std::iter::from_fn(|| set.acquire(ByteCodes, ROOT, start)).collect();
+    for (position, probe) in (1..).zip(probes) {
+        set.complete(probe, 64_000, start + ms(100) + ms(64) * position);
+    }
+    let short = set.acquire(ByteCodes, ROOT, now).unwrap();
+    assert_eq!(short.overdue_at(), Some(now + PeerSetConfig::DEFAULT_TIMEOUT_MIN / 2));
+    set.cancel(short);
+}
+
+#[test]
+fn a_stalled_unmeasured_peer_is_hedged_once_far_behind_a_measured_one() {
+    let start = Instant::now();
+    let mut set = set_of(2);
+    let probes: Vec<_> = std::iter::from_fn(|| set.acquire(AccountRange, ROOT, start)).collect();
+    let (live, stalled): (Vec<_>, Vec<_>) =
+        probes.into_iter().partition(|lease| lease.peer() == peer(0));
+    for (position, lease) in (1..).zip(live) {
+        set.complete(lease, 64_000, start + ms(100) + ms(64) * position);
+    }
+    let stalled = &stalled[0];
+    // Peer 0 would deliver the next response in 228 ms (100 ms, then twice the largest probe
+    // response: sizes are not known yet): the probe is lost after twice that, but not before
+    // half timeout_min.
+    let lost_after = start + PeerSetConfig::DEFAULT_TIMEOUT_MIN / 2;
+    assert!(set.hedge(stalled, lost_after - ms(5)).is_none());
+    let hedge = set.hedge(stalled, lost_after + ms(5)).unwrap();
+    assert_eq!(hedge.peer(), peer(0));
+    set.cancel(hedge);
 }
