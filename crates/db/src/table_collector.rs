@@ -6,8 +6,8 @@
 //! runs to disk beyond its memory cap, so [`append_into`](TableCollector::append_into) is one
 //! sorted bulk write of any size in bounded memory.
 
-use crate::{DbError, Table, TableKey, TableValue, WriteTxn};
-use snapsync_etl::{Collector, CollectorConfig, EtlError};
+use crate::{DbError, EntrySource, Table, TableKey, TableValue, WriteTxn};
+use snapsync_etl::{Collector, CollectorConfig, EtlError, Iter};
 use std::{fmt, marker::PhantomData};
 
 /// Entries of table `T`, collected in any order and written sorted.
@@ -76,15 +76,37 @@ impl<T: Table> TableCollector<T> {
     /// [`DbError`] from the write, or [`DbError::Source`] when reading a spilled run back fails.
     pub fn append_into(&mut self, txn: &mut WriteTxn) -> Result<u64, DbError> {
         let written = {
-            let sorted = self
+            let entries = self
                 .collector
                 .iter()
                 .map_err(|source| DbError::Source { table: T::NAME, source: Box::new(source) })?;
-            txn.append_sorted_encoded::<T, _, _, _, _>(sorted)?
+            txn.append_sorted_source::<T>(&mut RawSource { entries, table: T::NAME })?
         };
         self.collector
             .clear()
             .map_err(|source| DbError::Source { table: T::NAME, source: Box::new(source) })?;
         Ok(written)
+    }
+}
+
+/// The sorted bytes of a collector, copied straight into the backend's buffers.
+struct RawSource<'a> {
+    entries: Iter<'a, Vec<u8>, Vec<u8>>,
+    table: &'static str,
+}
+
+impl EntrySource for RawSource<'_> {
+    fn next_entry(&mut self, key: &mut Vec<u8>, value: &mut Vec<u8>) -> Result<bool, DbError> {
+        match self.entries.next_raw() {
+            Ok(None) => Ok(false),
+            Err(source) => Err(DbError::Source { table: self.table, source: Box::new(source) }),
+            Ok(Some((k, v))) => {
+                key.clear();
+                key.extend_from_slice(k);
+                value.clear();
+                value.extend_from_slice(v);
+                Ok(true)
+            }
+        }
     }
 }

@@ -299,6 +299,15 @@ impl WriteTxn {
         self.kv.append_sorted(T::NAME, &mut source)
     }
 
+    /// [`append_sorted_encoded`](Self::append_sorted_encoded) from a source that fills the
+    /// backend's buffers itself (no entry allocated on the way).
+    pub(crate) fn append_sorted_source<T: Table>(
+        &mut self,
+        source: &mut dyn EntrySource,
+    ) -> Result<u64, DbError> {
+        self.kv.append_sorted(T::NAME, source)
+    }
+
     /// Sets how the commit reaches the disk (see [`Durability`]).
     ///
     /// # Errors

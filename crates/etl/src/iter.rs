@@ -20,6 +20,26 @@ impl<'a, K, V> Iter<'a, K, V> {
     }
 }
 
+/// An entry's encoded key and value, borrowed from the stream.
+pub type RawEntry<'a> = (&'a [u8], &'a [u8]);
+
+impl<K, V> Iter<'_, K, V> {
+    /// The next entry's encoded key and value, not decoded (nothing is allocated), `None` at the
+    /// end: for writers that store the bytes as they are. Mixing it with [`Iterator::next`]
+    /// continues the same stream.
+    ///
+    /// # Errors
+    /// As the iterator's items; after an error the stream ends.
+    pub fn next_raw(&mut self) -> Result<Option<RawEntry<'_>>, EtlError> {
+        if self.finished {
+            return Ok(None);
+        }
+        let entry = self.merger.advance();
+        self.finished = !matches!(entry, Ok(Some(_)));
+        entry
+    }
+}
+
 impl<K: Decode, V: Decode> Iter<'_, K, V> {
     fn next_entry(&mut self) -> Option<Result<(K, V), EtlError>> {
         match self.merger.advance() {

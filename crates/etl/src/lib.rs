@@ -60,4 +60,4 @@ pub use codec::{Decode, Encode};
 pub use collector::{Collector, remove_stale_runs};
 pub use config::CollectorConfig;
 pub use error::{Corruption, DecodeError, EntryPart, EtlError, IoOperation};
-pub use iter::Iter;
+pub use iter::{Iter, RawEntry};

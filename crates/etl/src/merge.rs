@@ -78,6 +78,8 @@ pub(crate) struct Merger<'a> {
     heap: BinaryHeap<Head>,
     /// The record last returned by [`advance`](Self::advance); its source is read on the next.
     current: Option<Head>,
+    /// A lone in-memory source (nothing spilled), read in place: no heap, no copy.
+    direct: Option<SortedEntries<'a>>,
 }
 
 impl<'a> Merger<'a> {
@@ -86,9 +88,19 @@ impl<'a> Merger<'a> {
     /// # Errors
     ///
     /// What reading each source's first record returns.
-    pub(crate) fn new(sources: Vec<Source<'a>>) -> Result<Self, EtlError> {
-        let mut merger =
-            Self { heap: BinaryHeap::with_capacity(sources.len()), sources, current: None };
+    pub(crate) fn new(mut sources: Vec<Source<'a>>) -> Result<Self, EtlError> {
+        if let [Source::Memory(_)] = sources.as_slice()
+            && let Some(Source::Memory(entries)) = sources.pop()
+        {
+            let heap = BinaryHeap::new();
+            return Ok(Self { sources, heap, current: None, direct: Some(entries) });
+        }
+        let mut merger = Self {
+            heap: BinaryHeap::with_capacity(sources.len()),
+            sources,
+            current: None,
+            direct: None,
+        };
         for source in 0..merger.sources.len() {
             merger.refill(Head { key: Vec::new(), value: Vec::new(), source })?;
         }
@@ -102,6 +114,10 @@ impl<'a> Merger<'a> {
     ///
     /// What reading a source returns.
     pub(crate) fn advance(&mut self) -> Result<Option<EntryBytes<'_>>, EtlError> {
+        if let Some(entries) = &mut self.direct {
+            // One source: already sorted and one record per key.
+            return Ok(entries.next());
+        }
         if let Some(previous) = self.current.take() {
             self.refill(previous)?;
         }
@@ -182,6 +198,16 @@ mod tests {
         let expected: Vec<_> =
             expected.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         assert_eq!(merged(sources), expected);
+    }
+
+    #[test]
+    fn a_lone_buffer_is_read_in_place_one_record_per_key() {
+        let mut buffer = SortBuffer::new(1 << 16);
+        for (k, v) in [("b", "1"), ("a", "2"), ("b", "3")] {
+            assert!(buffer.try_push(&k.as_bytes().to_vec(), &v.as_bytes().to_vec()).unwrap());
+        }
+        let expected = vec![("a".to_owned(), "2".to_owned()), ("b".to_owned(), "3".to_owned())];
+        assert_eq!(merged(vec![Source::Memory(buffer.sorted().unwrap())]), expected);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use crate::{Answer, InvalidResponse, budget::check_budget};
 use alloy_primitives::B256;
 use alloy_rlp::Encodable;
 use snapsync_primitives::{AccountHash, AccountRange, GetAccountRange, TrieAccount};
-use snapsync_trie::verify_range_proof;
+use snapsync_trie::{NodeList, ProofLimits, verify_range_proof_into};
 
 /// What was asked: the accounts of the trie with root `root` from `origin` to `limit`, about
 /// `response_bytes` of them.
@@ -34,11 +34,12 @@ impl AccountRangeRequest {
 }
 
 /// Accounts proven to be exactly the state trie's accounts from the request's origin up to the
-/// last one returned.
+/// last one returned, with the trie nodes their verification computed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedAccountRange {
     accounts: Vec<(AccountHash, TrieAccount)>,
     has_more: bool,
+    nodes: NodeList,
 }
 
 impl VerifiedAccountRange {
@@ -61,6 +62,15 @@ impl VerifiedAccountRange {
     pub fn last(&self) -> Option<AccountHash> {
         self.accounts.last().map(|(hash, _)| *hash)
     }
+
+    /// Every hashed node of the state trie (the request's root) that verification computed, by
+    /// path, children before parents, the root last: the nodes above the returned accounts and
+    /// along the proof's edges (see `snapsync_trie::verify_range_proof_into`). They are real
+    /// nodes of the trusted trie, so a client that stores them need not hash the accounts
+    /// again; the nodes of ranges covering the whole hash space together are the whole trie.
+    pub const fn nodes(&self) -> &NodeList {
+        &self.nodes
+    }
 }
 
 /// Checks an `AccountRange` reply against its request.
@@ -81,9 +91,30 @@ pub fn verify_account_range(
     let keys: Vec<AccountHash> = reply.accounts.iter().map(|entry| entry.hash).collect();
     let accounts: Vec<TrieAccount> =
         reply.accounts.into_iter().map(|entry| TrieAccount::from(entry.account)).collect();
-    let values: Vec<Vec<u8>> = accounts.iter().map(alloy_rlp::encode).collect();
-    let has_more =
-        verify_range_proof(request.root, request.origin.as_ref(), &keys, &values, &reply.proof)?;
+    // Every leaf encoded into one buffer (one allocation, not one per account).
+    let mut encoded = Vec::with_capacity(accounts.len() * 112);
+    let mut ends = Vec::with_capacity(accounts.len());
+    for account in &accounts {
+        account.encode(&mut encoded);
+        ends.push(encoded.len());
+    }
+    let values: Vec<&[u8]> = ends
+        .iter()
+        .scan(0, |start, &end| {
+            let value = &encoded[*start..end];
+            *start = end;
+            Some(value)
+        })
+        .collect();
+    let (has_more, nodes) = verify_range_proof_into(
+        request.root,
+        request.origin.as_ref(),
+        &keys,
+        &values,
+        &reply.proof,
+        ProofLimits::default(),
+        NodeList::default(),
+    )?;
     let accounts = keys.into_iter().zip(accounts).collect();
-    Ok(Answer::Verified(VerifiedAccountRange { accounts, has_more }))
+    Ok(Answer::Verified(VerifiedAccountRange { accounts, has_more, nodes }))
 }

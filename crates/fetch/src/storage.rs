@@ -4,7 +4,7 @@
 use crate::{Answer, InvalidResponse, budget::check_budget};
 use alloy_primitives::{B256, U256};
 use snapsync_primitives::{AccountHash, GetStorageRanges, SlotHash, StorageRanges, StorageSlot};
-use snapsync_trie::verify_range_proof;
+use snapsync_trie::{NodeList, ProofLimits, verify_range_proof_into};
 
 /// One account whose storage is asked for, with the storage root its (verified) account holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,12 +47,13 @@ impl StorageRangesRequest {
 }
 
 /// One account's slots, proven against its storage root: all of them from the origin on when
-/// `has_more` is false, else a prefix.
+/// `has_more` is false, else a prefix; with the storage-trie nodes their verification computed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedStorage {
     account: AccountHash,
     slots: Vec<(SlotHash, U256)>,
     has_more: bool,
+    nodes: NodeList,
 }
 
 impl VerifiedStorage {
@@ -74,6 +75,14 @@ impl VerifiedStorage {
     /// Whether the storage trie holds slots after the last one returned.
     pub const fn has_more(&self) -> bool {
         self.has_more
+    }
+
+    /// Every hashed node of the account's storage trie that verification computed, by path,
+    /// children before parents, the root last (all of the trie's nodes when the set came
+    /// without a proof). As for [`VerifiedAccountRange::nodes`](crate::VerifiedAccountRange::nodes),
+    /// they are real nodes of the trie with the target's storage root.
+    pub const fn nodes(&self) -> &NodeList {
+        &self.nodes
     }
 }
 
@@ -149,10 +158,20 @@ fn verify_slot_set(
     let account = target.account;
     let keys: Vec<SlotHash> = slots.iter().map(|slot| slot.hash).collect();
     let values: Vec<&[u8]> = slots.iter().map(|slot| slot.data.as_ref()).collect();
-    let has_more =
-        verify_range_proof(target.storage_root, origin.as_ref(), &keys, &values, proof).map_err(
-            |source| InvalidResponse::StorageProof { account: account.into(), index, source },
-        )?;
+    let (has_more, nodes) = verify_range_proof_into(
+        target.storage_root,
+        origin.as_ref(),
+        &keys,
+        &values,
+        proof,
+        ProofLimits::default(),
+        NodeList::default(),
+    )
+    .map_err(|source| InvalidResponse::StorageProof {
+        account: account.into(),
+        index,
+        source,
+    })?;
     let slots = slots
         .iter()
         .map(|slot| match slot.value() {
@@ -163,5 +182,5 @@ fn verify_slot_set(
             }),
         })
         .collect::<Result<_, _>>()?;
-    Ok(VerifiedStorage { account, slots, has_more })
+    Ok(VerifiedStorage { account, slots, has_more, nodes })
 }

@@ -75,6 +75,9 @@ fn apply_range(
         kept += 1;
     }
     counts.accounts += kept;
+    // Every node of the range is a node of the pivot's trie, those above accounts past the
+    // chunk's end included (the next chunk computes them again, identical).
+    writes.add_account_nodes(range.nodes())?;
     match last.filter(|last| has_more && *last < chunk.end).and_then(|last| last.checked_next()) {
         Some(next) => chunk.next = next,
         None => chunk.done = true,

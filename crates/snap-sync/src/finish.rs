@@ -1,12 +1,30 @@
-//! The verifying step: build the tries from the stored leaves and compare with the pivot's root.
+//! The verifying step: check the stored tries against the pivot's root.
+//!
+//! When every range was proven against the pivot's root into empty tables (see
+//! [`VerifiedNodes`]), the stored nodes are the ones verification computed, and checking them is
+//! enough: the root node hashes to the pivot's state root, every account with storage has a
+//! root node hashing to its storage root, every code is stored and the accounts are those the
+//! download counted. Otherwise (a pivot move, a resumed older sync, a failed check) the tries
+//! are built from the stored leaves and compared with the pivot's root, and healing starts from
+//! whatever differs. `snapsync verify` recomputes the root independently either way.
 
-use crate::{SnapSyncError, heal::HealSeeds, scan::missing_codes, state::SyncState};
-use snapsync_db::{Database, WriteTxn, rebuild_state_trie};
+use crate::{
+    SnapSyncError,
+    heal::HealSeeds,
+    scan::{missing_codes, scan_accounts},
+    state::{SyncState, VerifiedNodes},
+};
+use alloy_primitives::{B256, keccak256};
+use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY, Nibbles};
+use snapsync_db::{
+    AccountTrieNodes, Bytecodes, Database, DbError, Direction, KeyBounds, StorageTrieNodes, Table,
+    TableRead, WriteTxn, rebuild_state_trie,
+};
 use snapsync_etl::CollectorConfig;
 use snapsync_primitives::AccountHash;
 use snapsync_stages::SnapPhase;
-use std::sync::Arc;
-use tracing::info;
+use std::{collections::HashSet, ops::ControlFlow, sync::Arc};
+use tracing::{info, warn};
 
 /// What the verifying step found.
 #[derive(Debug)]
@@ -22,10 +40,11 @@ pub(crate) enum Verdict {
     },
 }
 
-/// Writes every node of the account trie and of each storage trie (replacing any stored ones)
-/// and checks that the account trie's root is the pivot's state root, that every account's slots
-/// hash to its storage root and that every code is stored. On success the state is `Done`,
-/// otherwise `Healing`, with what was found wrong.
+/// Checks the stored tries (see the module docs): the verified nodes when [`VerifiedNodes`]
+/// holds and they pass, else every node of the account trie and of each storage trie is written
+/// from the stored leaves (replacing any stored ones) and the account trie's root must be the
+/// pivot's state root, every account's slots must hash to its storage root and every code must
+/// be stored. On success the state is `Done`, otherwise `Healing`, with what was found wrong.
 ///
 /// # Errors
 /// Database and ETL failures.
@@ -35,6 +54,27 @@ pub(crate) fn build_and_check_tries(
     etl: &CollectorConfig,
     state: &mut SyncState,
 ) -> Result<Verdict, SnapSyncError> {
+    if VerifiedNodes::hold(&*txn, state)? {
+        if verified_nodes_complete(&*txn, state)? {
+            // Exact, whatever the step boundaries (steps write shared nodes again).
+            state.counts.trie_nodes = count_entries::<AccountTrieNodes>(&*txn)?
+                + count_entries::<StorageTrieNodes>(&*txn)?;
+            state.phase = SnapPhase::Done;
+            info!(
+                target: "sync::snap::verify",
+                root = %state.pivot.state_root,
+                accounts = state.counts.accounts,
+                slots = state.counts.slots,
+                nodes = state.counts.trie_nodes,
+                "stored state matches the pivot (verified nodes)"
+            );
+            return Ok(Verdict::Matches);
+        }
+        // The rebuilt nodes are the trie of the stored leaves, whatever its root; healing
+        // relies on that from now on.
+        warn!(target: "sync::snap::verify", "verified nodes incomplete: rebuilding the tries");
+        VerifiedNodes::remove(txn)?;
+    }
     let view = db.view()?;
     let rebuilt = rebuild_state_trie(&view, txn, etl)?;
     let report = &rebuilt.report;
@@ -68,4 +108,45 @@ pub(crate) fn build_and_check_tries(
         "stored state differs from the pivot's: healing"
     );
     Ok(Verdict::Differs { seeds: HealSeeds { storages }, stored_root: report.state_root })
+}
+
+/// Whether the nodes stored while downloading (every range proven against the pivot's root, see
+/// [`VerifiedNodes`]) form the whole state: the root node hashes to the pivot's state root,
+/// every account with storage has a storage-trie root node hashing to its storage root, every
+/// code is stored, and the stored accounts are as many as the download kept. One hash per trie,
+/// not per leaf: the leaves were hashed when their ranges were verified.
+fn verified_nodes_complete(
+    view: &impl TableRead,
+    state: &SyncState,
+) -> Result<bool, SnapSyncError> {
+    let is_root = |node: Option<alloy_primitives::Bytes>, root: B256| {
+        node.is_some_and(|node| keccak256(&node) == root)
+    };
+    if !is_root(view.get::<AccountTrieNodes>(&Nibbles::default())?, state.pivot.state_root) {
+        return Ok(false);
+    }
+    let (mut accounts, mut complete) = (0u64, true);
+    let mut codes = HashSet::new();
+    scan_accounts(view, AccountHash::ZERO, usize::MAX, |hash, account| {
+        accounts += 1;
+        let storage = account.storage_root;
+        let code = account.code_hash;
+        complete = (storage == EMPTY_ROOT_HASH
+            || is_root(view.get::<StorageTrieNodes>(&(hash, Nibbles::default()))?, storage))
+            && (code == KECCAK_EMPTY
+                || codes.contains(&code)
+                || (view.get::<Bytecodes>(&code)?.is_some() && codes.insert(code)));
+        Ok(if complete { ControlFlow::Continue(()) } else { ControlFlow::Break(()) })
+    })?;
+    Ok(complete && accounts == state.counts.accounts)
+}
+
+/// The number of entries of table `T` (walked, not decoded).
+fn count_entries<T: Table>(view: &impl TableRead) -> Result<u64, DbError> {
+    let mut count = 0;
+    for entry in view.kv().range(T::NAME, KeyBounds::all(), Direction::Forward)? {
+        entry?;
+        count += 1;
+    }
+    Ok(count)
 }

@@ -27,9 +27,13 @@
 //!    nor large has all its slots stored.
 //! 4. **Bytecodes**: distinct code hashes not yet stored, batched. Invariant: every code of an
 //!    account before the cursor is stored.
-//! 5. **Verifying**: the account trie and every storage trie are built from the stored leaves and
-//!    their nodes written by path; the stage completes only if the root equals the pivot's state
-//!    root and every account's slots hash to its storage root.
+//! 5. **Verifying**: while the pivot never moved, every step stored the trie nodes its ranges'
+//!    verification computed (each leaf is hashed once), and those nodes are the tries: the stage
+//!    completes if the stored root node hashes to the pivot's state root and every account with
+//!    storage has a root node hashing to its storage root. Otherwise the account trie and every
+//!    storage trie are built from the stored leaves and their nodes written by path; the stage
+//!    completes only if the root equals the pivot's state root and every account's slots hash
+//!    to its storage root (else healing starts).
 //!
 //! Each step gathers up to `etl.step_bytes` of verified data (through ETL collectors, so it is
 //! written as one sorted bulk append per table) and commits it in the same transaction as the

@@ -7,7 +7,7 @@ use crate::{
     finish::{Verdict, build_and_check_tries},
     heal::{HealPass, heal_step},
     pivot::{MoveReason, choose_pivot, current_tip, newer_pivot},
-    state::SyncState,
+    state::{SyncState, VerifiedNodes},
     step::{Step, StepWrites},
     storage::download_storage,
 };
@@ -115,21 +115,29 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
     /// Gathers the next step: a pivot on the first run, a pivot move when the tip calls for one,
     /// else the current phase's next batch.
     async fn gather(&mut self) -> Result<Step, SnapSyncError> {
-        let stored = SyncState::load(&self.db.view()?)?;
+        let view = self.db.view()?;
+        let stored = SyncState::load(&view)?;
         let resumed = *self.resumed.get_or_insert(stored.is_some());
         self.progress.send_modify(|progress| progress.resumed = resumed);
-        let Some(mut state) = stored else { return self.pivot_step().await };
+        let Some(mut state) = stored else {
+            let empty = VerifiedNodes::tables_empty(&view)?;
+            drop(view);
+            return self.pivot_step(empty).await;
+        };
+        let keep_nodes = VerifiedNodes::hold(&view, &state)?;
+        drop(view);
         if state.phase != SnapPhase::Done
             && let Some(step) = self.move_step(&state, MoveReason::TipAdvanced).await?
         {
             return Ok(step);
         }
-        let mut writes =
-            StepWrites::new(&self.etl, &self.config).until_tip_changes(self.tip.clone());
+        let mut writes = StepWrites::new(&self.etl, &self.config)
+            .until_tip_changes(self.tip.clone())
+            .keeping_nodes(keep_nodes);
         match self.run_phase(&mut state, &mut writes).await {
             Ok(finish) => {
                 debug!(target: "sync::snap", phase = ?state.phase, bytes = writes.bytes, "step gathered");
-                Ok(Step { state, pivot_header: None, writes, finish })
+                Ok(Step { state, pivot_header: None, writes, finish, verified_nodes: None })
             }
             Err(error) if is_unserved_pivot(&error, state.pivot.state_root) => {
                 match self.move_step(&state, MoveReason::Unserved).await? {
@@ -218,11 +226,18 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
         state.move_pivot(pivot);
         self.heal = None;
         let writes = StepWrites::new(&self.etl, &self.config);
-        Ok(Some(Step { state, pivot_header: Some(header), writes, finish: false }))
+        Ok(Some(Step {
+            state,
+            pivot_header: Some(header),
+            writes,
+            finish: false,
+            verified_nodes: None,
+        }))
     }
 
-    /// The first step: choose the pivot below the current tip.
-    async fn pivot_step(&mut self) -> Result<Step, SnapSyncError> {
+    /// The first step: choose the pivot below the current tip. With `empty_tables` (nothing
+    /// stored in the state tables), the step records that the nodes to come are verified ones.
+    async fn pivot_step(&mut self, empty_tables: bool) -> Result<Step, SnapSyncError> {
         let tip = current_tip(&mut self.tip).await?;
         let timeout = Duration::from_millis(self.config.requests.timeout_max_ms);
         let client = self.fetcher.client();
@@ -232,7 +247,8 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
         self.fetcher.set_pivot_root(pivot.state_root);
         let state = SyncState::new(pivot, self.config.accounts.chunks);
         let writes = StepWrites::new(&self.etl, &self.config);
-        Ok(Step { state, pivot_header: Some(header), writes, finish: false })
+        let verified_nodes = empty_tables.then_some(pivot.state_root);
+        Ok(Step { state, pivot_header: Some(header), writes, finish: false, verified_nodes })
     }
 
     /// Writes a gathered step and its state record through `txn`.
@@ -246,7 +262,11 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
         if let Some(header) = &step.pivot_header {
             store_header(txn, header)?;
         }
-        step.writes.write_into(txn)?;
+        if let Some(root) = step.verified_nodes {
+            VerifiedNodes::store(txn, root)?;
+        }
+        let nodes = step.writes.write_into(txn)?;
+        step.state.counts.trie_nodes += nodes;
         if step.finish {
             self.verify(txn, &mut step.state)?;
         }
@@ -355,6 +375,7 @@ impl<C: SnapClient + HeadersClient + 'static> Stage for SnapSyncStage<C> {
         txn.clear::<AccountTrieNodes>()?;
         txn.clear::<StorageTrieNodes>()?;
         txn.delete::<SnapProgress>(&SyncState::KEY.to_owned())?;
+        VerifiedNodes::remove(txn)?;
         self.step = None;
         info!(target: "sync::snap", to = input.unwind_to, "snap sync state removed by unwind");
         Ok(UnwindOutput { checkpoint: StageCheckpoint::new(0) })

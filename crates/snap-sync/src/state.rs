@@ -21,7 +21,10 @@
 use crate::SnapSyncError;
 use alloy_primitives::{B256, U256, U512};
 use alloy_rlp::{Decodable, Encodable, RlpDecodable, RlpEncodable};
-use snapsync_db::{DbError, SnapProgress, TableRead, WriteTxn};
+use snapsync_db::{
+    AccountTrieNodes, DbError, HashedAccounts, HashedStorages, SnapProgress, StorageTrieNodes,
+    TableRead, WriteTxn,
+};
 use snapsync_primitives::{AccountHash, SlotHash};
 use snapsync_stages::{SnapPhase, SnapSyncCheckpoint, StageCheckpoint, StageProgress};
 
@@ -131,7 +134,9 @@ pub struct Counts {
     pub slots: u64,
     /// Bytecodes stored.
     pub codes: u64,
-    /// Trie nodes written when the tries were built.
+    /// Trie nodes written: while downloading, the nodes of the ranges' verification stored so
+    /// far (a node shared by ranges of several steps, near the root, counts once per step);
+    /// once verified, exactly the nodes of the tries.
     pub trie_nodes: u64,
     /// Trie nodes fetched by healing.
     pub healed_nodes: u64,
@@ -292,6 +297,54 @@ impl SyncState {
             .map(|chunk| span(chunk.next, chunk.end))
             .sum();
         if total <= 0.0 { 1.0 } else { (1.0 - remaining / 2f64.powi(256)).clamp(0.0, 1.0) }
+    }
+}
+
+/// The record that the stored trie nodes are the ones range verification computed.
+///
+/// A sync's first step writes it, with the pivot's state root, when the state tables (accounts,
+/// slots and both node tables) are empty. From then on, as long as the pivot does not move,
+/// every account and slot stored comes from a range proven against that root (or against a
+/// storage root of an account proven against it), and each step stores, in the same
+/// transaction, the trie nodes verifying its ranges computed. Those are real nodes of the
+/// pivot's tries (they hash up to trusted roots), and once the download is complete the ranges
+/// covered every key, so the stored nodes are exactly the tries of the stored leaves: the
+/// verifying step checks them instead of hashing every leaf again. After a pivot move the stored
+/// state is a patchwork of roots; the record no longer holds and the tries are rebuilt.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct VerifiedNodes;
+
+impl VerifiedNodes {
+    /// The `SnapProgress` key of the record.
+    pub(crate) const KEY: &'static str = "snap-sync/verified-nodes";
+
+    /// Whether the state tables hold nothing (a first step may write the record then).
+    pub(crate) fn tables_empty(view: &impl TableRead) -> Result<bool, DbError> {
+        Ok(view.iter::<HashedAccounts>()?.next().is_none()
+            && view.iter::<HashedStorages>()?.next().is_none()
+            && view.iter::<AccountTrieNodes>()?.next().is_none()
+            && view.iter::<StorageTrieNodes>()?.next().is_none())
+    }
+
+    /// Writes the record: the stored nodes are proven against `root`.
+    pub(crate) fn store(txn: &mut WriteTxn, root: B256) -> Result<(), DbError> {
+        txn.put::<SnapProgress>(&Self::KEY.to_owned(), &root.to_vec().into())
+    }
+
+    /// Removes the record.
+    pub(crate) fn remove(txn: &mut WriteTxn) -> Result<(), DbError> {
+        txn.delete::<SnapProgress>(&Self::KEY.to_owned())?;
+        Ok(())
+    }
+
+    /// Whether the record holds for `state`: written for its pivot's root, the pivot never
+    /// moved.
+    pub(crate) fn hold(view: &impl TableRead, state: &SyncState) -> Result<bool, DbError> {
+        if state.counts.pivot_moves != 0 {
+            return Ok(false);
+        }
+        let record = view.get::<SnapProgress>(&Self::KEY.to_owned())?;
+        Ok(record.is_some_and(|root| root.as_ref() == state.pivot.state_root.as_slice()))
     }
 }
 

@@ -3,9 +3,13 @@
 use crate::{SnapSyncConfig, state::SyncState};
 use alloy_consensus::{Header, Sealed};
 use alloy_primitives::B256;
-use snapsync_db::{Bytecodes, DbError, HashedAccounts, HashedStorages, TableCollector, WriteTxn};
-use snapsync_etl::CollectorConfig;
+use snapsync_db::{
+    AccountTrieNodes, Bytecodes, DbError, HashedAccounts, HashedStorages, StorageTrieNodes,
+    TableCollector, WriteTxn,
+};
+use snapsync_etl::{CollectorConfig, EtlError};
 use snapsync_primitives::{AccountHash, SlotHash};
+use snapsync_trie::NodeList;
 use tokio::sync::watch;
 
 /// What one `ready` gathered and the matching `execute` writes, in one transaction with the
@@ -20,6 +24,9 @@ pub(crate) struct Step {
     pub(crate) writes: StepWrites,
     /// Whether `execute` builds the tries and compares the root (the verifying step).
     pub(crate) finish: bool,
+    /// For the first step of a sync into empty state tables: the pivot root to record as the
+    /// root every stored node and entry is proven against (see `state::VerifiedNodes`).
+    pub(crate) verified_nodes: Option<B256>,
 }
 
 /// Entries healing found absent from the pivot's state: inclusive key ranges to remove.
@@ -50,11 +57,19 @@ impl Deletion {
 
 /// Verified entries of a step, per table, sorted through ETL on the way in, and the ranges
 /// healing removes (applied first).
+///
+/// When the step keeps nodes ([`keeping_nodes`](Self::keeping_nodes)), the trie nodes that
+/// verifying its ranges computed go with them: every range of the sync proven against one root,
+/// those nodes together are the trie, and the verifying step need not hash the leaves again.
 #[derive(Debug)]
 pub(crate) struct StepWrites {
     pub(crate) accounts: TableCollector<HashedAccounts>,
     pub(crate) slots: TableCollector<HashedStorages>,
     pub(crate) codes: TableCollector<Bytecodes>,
+    account_nodes: TableCollector<AccountTrieNodes>,
+    storage_nodes: TableCollector<StorageTrieNodes>,
+    /// Whether verified ranges' nodes are kept.
+    keep_nodes: bool,
     pub(crate) deletions: Vec<Deletion>,
     /// Payload bytes gathered (hash + value of each entry).
     pub(crate) bytes: u64,
@@ -72,6 +87,9 @@ impl StepWrites {
             accounts: TableCollector::new(etl.clone()),
             slots: TableCollector::new(etl.clone()),
             codes: TableCollector::new(etl.clone()),
+            account_nodes: TableCollector::new(etl.clone()),
+            storage_nodes: TableCollector::new(etl.clone()),
+            keep_nodes: false,
             deletions: Vec::new(),
             bytes: 0,
             budget: config.etl.step_bytes,
@@ -83,6 +101,38 @@ impl StepWrites {
     pub(crate) fn until_tip_changes(mut self, tip: watch::Receiver<B256>) -> Self {
         self.tip = Some(tip);
         self
+    }
+
+    /// Keeps the nodes of verified ranges when `keep` is true (every range of the sync so far
+    /// proven against the pivot's root, into tables that held nothing else).
+    pub(crate) const fn keeping_nodes(mut self, keep: bool) -> Self {
+        self.keep_nodes = keep;
+        self
+    }
+
+    /// Takes the account-trie nodes a verified account range computed, if nodes are kept.
+    pub(crate) fn add_account_nodes(&mut self, nodes: &NodeList) -> Result<(), EtlError> {
+        if self.keep_nodes {
+            for (path, rlp) in nodes.iter() {
+                self.account_nodes.insert_encoded(path, rlp)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the nodes of `account`'s storage trie a verified slot set computed, if nodes are
+    /// kept.
+    pub(crate) fn add_storage_nodes(
+        &mut self,
+        account: AccountHash,
+        nodes: &NodeList,
+    ) -> Result<(), EtlError> {
+        if self.keep_nodes {
+            for (path, rlp) in nodes.iter() {
+                self.storage_nodes.insert_encoded(&(account, *path), rlp)?;
+            }
+        }
+        Ok(())
     }
 
     /// Counts `bytes` of verified payload towards the step budget.
@@ -97,16 +147,16 @@ impl StepWrites {
     }
 
     /// Applies the deletions, then appends every gathered entry, sorted, into its table.
-    /// Returns the accounts and slots deleted.
-    pub(crate) fn write_into(&mut self, txn: &mut WriteTxn) -> Result<(u64, u64), DbError> {
-        let (mut accounts, mut slots) = (0, 0);
+    /// Returns the trie nodes written (a node already stored by an earlier step, such as the
+    /// root, is replaced by its identical self and counted again).
+    pub(crate) fn write_into(&mut self, txn: &mut WriteTxn) -> Result<u64, DbError> {
         for deletion in self.deletions.drain(..) {
-            let (a, s) = deletion.apply(txn)?;
-            (accounts, slots) = (accounts + a, slots + s);
+            deletion.apply(txn)?;
         }
         self.accounts.append_into(txn)?;
         self.slots.append_into(txn)?;
         self.codes.append_into(txn)?;
-        Ok((accounts, slots))
+        let nodes = self.account_nodes.append_into(txn)? + self.storage_nodes.append_into(txn)?;
+        Ok(nodes)
     }
 }

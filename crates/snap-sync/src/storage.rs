@@ -267,6 +267,7 @@ fn apply_batch(
     let mut stored = 0;
     for (task, set) in tasks.into_iter().zip(sets) {
         stored += store_slots(task.account, set.slots(), SlotHash::MAX, writes)?;
+        writes.add_storage_nodes(task.account, set.nodes())?;
         if set.has_more() {
             let last = set.slots().last().map(|(slot, _)| *slot);
             if let Some(contract) = open_large_contract(task, last, set.slots().len(), limits) {
@@ -291,6 +292,7 @@ fn apply_range(
     let (stored, next) = match set {
         Some(set) => {
             let stored = store_slots(task.account, set.slots(), range.end, writes)?;
+            writes.add_storage_nodes(task.account, set.nodes())?;
             let last = set.slots().last().map(|(slot, _)| *slot);
             let next = last
                 .filter(|last| set.has_more() && *last < range.end)

@@ -1,7 +1,10 @@
 //! What a database's snap sync record says, for tools that reopen a datadir (`snapsync verify`,
 //! resume checks) without running the stage.
 
-use crate::{Counts, Pivot, SnapSyncError, state::SyncState};
+use crate::{
+    Counts, Pivot, SnapSyncError,
+    state::{SyncState, VerifiedNodes},
+};
 use snapsync_db::TableRead;
 use snapsync_stages::SnapPhase;
 
@@ -14,6 +17,10 @@ pub struct SyncSummary {
     pub phase: SnapPhase,
     /// What is stored.
     pub counts: Counts,
+    /// Whether the stored trie nodes are the ones verifying the downloaded ranges computed
+    /// (every range proven against the pivot's root, so the tries were not rebuilt from the
+    /// leaves); `false` after a pivot move, which rebuilds them.
+    pub verified_nodes: bool,
 }
 
 impl SyncSummary {
@@ -28,9 +35,12 @@ impl SyncSummary {
 /// # Errors
 /// [`SnapSyncError::CorruptState`] for a record that does not decode; database failures.
 pub fn stored_summary(view: &impl TableRead) -> Result<Option<SyncSummary>, SnapSyncError> {
-    Ok(SyncState::load(view)?.map(|state| SyncSummary {
+    let Some(state) = SyncState::load(view)? else { return Ok(None) };
+    let verified_nodes = VerifiedNodes::hold(view, &state)?;
+    Ok(Some(SyncSummary {
         pivot: state.pivot,
         phase: state.phase,
         counts: state.counts,
+        verified_nodes,
     }))
 }

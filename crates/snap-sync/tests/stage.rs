@@ -2,7 +2,11 @@
 //! pivot's, on both backends, with large contracts split, and a restarted pipeline resumes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use snapsync_db::{Database, HashedAccounts, HeaderNumbers, TableRead, compute_state_root};
+use snapsync_db::{
+    AccountTrieNodes, Database, HashedAccounts, HeaderNumbers, StorageTrieNodes, Table, TableRead,
+    compute_state_root, rebuild_state_trie,
+};
+use snapsync_etl::CollectorConfig;
 use snapsync_sim::{Behaviour, Link, Scenario, SimPeer};
 use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
 use snapsync_stages::{Pipeline, RetryPolicy, StageId, StageSet};
@@ -54,6 +58,29 @@ fn assert_synced(scenario: &Scenario, db: &dyn Database) {
     assert_eq!(summary.counts.accounts, state.len() as u64);
     assert!(summary.counts.trie_nodes > 0);
     assert_eq!(db.view().unwrap().get::<HeaderNumbers>(&pivot.hash()).unwrap(), Some(6));
+    assert_nodes_are_the_rebuilt_trie(db);
+}
+
+/// Every entry of table `T`, in order.
+fn entries<T: Table>(read: &impl TableRead) -> Vec<(T::Key, T::Value)> {
+    read.iter::<T>().unwrap().map(Result::unwrap).collect()
+}
+
+/// The stored trie nodes are exactly those `rebuild_state_trie` writes from the stored leaves:
+/// no node missing, none extra, none different.
+fn assert_nodes_are_the_rebuilt_trie(db: &dyn Database) {
+    let view = db.view().unwrap();
+    let stored = (entries::<AccountTrieNodes>(&view), entries::<StorageTrieNodes>(&view));
+    let mut txn = db.write().unwrap();
+    rebuild_state_trie(&view, &mut txn, &CollectorConfig::new(1 << 20)).unwrap();
+    let rebuilt = (entries::<AccountTrieNodes>(&txn), entries::<StorageTrieNodes>(&txn));
+    drop(txn); // aborted: the database keeps the synced nodes
+    assert_eq!(stored.0.len(), rebuilt.0.len(), "account trie node count");
+    assert_eq!(stored.1.len(), rebuilt.1.len(), "storage trie node count");
+    let first_account_difference = stored.0.iter().zip(&rebuilt.0).find(|(a, b)| a != b);
+    assert_eq!(first_account_difference, None, "account trie nodes differ");
+    let first_storage_difference = stored.1.iter().zip(&rebuilt.1).find(|(a, b)| a != b);
+    assert_eq!(first_storage_difference, None, "storage trie nodes differ");
 }
 
 #[tokio::test]
@@ -62,6 +89,8 @@ async fn syncs_the_pivot_state_into_memory() {
     let db = memory_db();
     let pipeline = sync(&scenario, &db, config()).await;
     assert_synced(&scenario, &*db);
+    // Without a pivot move the nodes are the ones range verification computed (not rebuilt).
+    assert!(stored_summary(&db.view().unwrap()).unwrap().unwrap().verified_nodes);
     let checkpoint = pipeline.checkpoint(&StageId::SNAP_SYNC).unwrap().unwrap();
     assert_eq!(checkpoint.block_number, 6);
     assert!(checkpoint.progress.is_none());
@@ -73,6 +102,7 @@ async fn syncs_the_pivot_state_into_redb() {
     let db = redb_db();
     sync(&scenario, &db, config()).await;
     assert_synced(&scenario, &*db);
+    assert!(stored_summary(&db.view().unwrap()).unwrap().unwrap().verified_nodes);
 }
 
 #[tokio::test]
@@ -84,6 +114,23 @@ async fn a_second_run_on_a_finished_sync_downloads_nothing() {
     sync(&scenario, &db, config()).await;
     assert_eq!(scenario.network.bytes_sent(), before);
     assert_synced(&scenario, &*db);
+}
+
+#[tokio::test]
+async fn a_sync_into_tables_holding_other_entries_rebuilds_and_heals_them_away() {
+    let scenario = scenario(5, 2);
+    let db = memory_db();
+    // An account and a trie node no range of the pivot proves: the stored nodes cannot be
+    // trusted to be the verified ones, so the tries are rebuilt and healing removes the account.
+    let mut txn = db.write().unwrap();
+    let stray = snapsync_primitives::AccountHash::from(alloy_primitives::B256::repeat_byte(0x5a));
+    txn.put::<HashedAccounts>(&stray, &snapsync_primitives::TrieAccount::EMPTY).unwrap();
+    let path = alloy_trie::Nibbles::from_nibbles([1, 2, 3]);
+    txn.put::<AccountTrieNodes>(&path, &vec![0xc0].into()).unwrap();
+    txn.commit().unwrap();
+    sync(&scenario, &db, config()).await;
+    assert_synced(&scenario, &*db);
+    assert!(!stored_summary(&db.view().unwrap()).unwrap().unwrap().verified_nodes);
 }
 
 #[tokio::test]

@@ -64,6 +64,64 @@ impl NodeSink for VecSink {
     }
 }
 
+/// A sink that keeps every node in memory in two allocations (the paths, and all encodings end to
+/// end), in emission order (children before parents): [`VecSink`] without an allocation per node.
+///
+/// ```
+/// use snapsync_trie::{NodeList, TrieBuilder};
+/// let mut builder = TrieBuilder::new(NodeList::default());
+/// builder.add_leaf(&[0x12; 32], b"one").unwrap();
+/// builder.add_leaf(&[0x34; 32], b"two").unwrap();
+/// let (_root, nodes) = builder.finish().unwrap();
+/// let (path, _rlp) = nodes.iter().last().unwrap();
+/// assert!(path.is_empty()); // the root comes last
+/// ```
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct NodeList {
+    /// Each node's path and the end of its encoding in `bytes`.
+    entries: Vec<(Nibbles, usize)>,
+    /// The encodings, one after the other.
+    bytes: Vec<u8>,
+}
+
+impl NodeList {
+    /// Number of nodes.
+    pub const fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there is no node.
+    pub const fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Total bytes of the node encodings.
+    pub const fn byte_len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// `(path, node RLP)` pairs in emission order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Nibbles, &[u8])> + '_ {
+        let mut start = 0;
+        self.entries.iter().map(move |(path, end)| {
+            let rlp = &self.bytes[start..*end];
+            start = *end;
+            (path, rlp)
+        })
+    }
+}
+
+impl NodeSink for NodeList {
+    type Error = Infallible;
+
+    #[inline]
+    fn on_node(&mut self, path: &Nibbles, rlp: &[u8]) -> Result<(), Infallible> {
+        self.bytes.extend_from_slice(rlp);
+        self.entries.push((*path, self.bytes.len()));
+        Ok(())
+    }
+}
+
 /// A sink that only counts nodes and their bytes: what storing the trie would write.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CountingSink {

@@ -19,13 +19,13 @@ mod prove;
 mod stored;
 mod verify;
 
-pub use builder::{CountingSink, NodeSink, NoopSink, TrieBuilder, VecSink, trie_root};
+pub use builder::{CountingSink, NodeList, NodeSink, NoopSink, TrieBuilder, VecSink, trie_root};
 pub use error::{RangeProofError, StoredProofError, TrieBuildError};
 pub use node::{ChildRef, TrieNodeRef, decode_node};
 pub use prove::prove_range;
 pub use stored::{NodeSource, prove_stored};
 pub use verify::{
-    ProofLimits, RangeNodes, verify_range_proof, verify_range_proof_nodes,
+    ProofLimits, RangeNodes, verify_range_proof, verify_range_proof_into, verify_range_proof_nodes,
     verify_range_proof_with_limits,
 };
 

@@ -16,12 +16,12 @@
 //! and by the key length (the walk descends at most one node per nibble).
 
 use crate::{
-    RangeProofError, TrieBuilder, VecSink,
+    NodeSink, RangeProofError, TrieBuilder, VecSink,
     node::{ChildRef, TrieNodeRef, decode_node},
 };
 use alloy_primitives::{B256, Bytes, hex, keccak256};
 use alloy_trie::{HashBuilder, Nibbles};
-use std::collections::HashMap;
+use std::{collections::HashMap, convert::Infallible};
 
 /// Bounds on the work a proof can cause. The defaults admit any honest snap/1 proof, including
 /// "bloated" ones that carry unneeded nodes, with a wide margin.
@@ -124,13 +124,40 @@ where
     V: AsRef<[u8]>,
     P: AsRef<[u8]>,
 {
-    let builder = TrieBuilder::new(VecSink::default());
+    let (has_more, sink) =
+        verify_range_proof_into(root, first_key, keys, values, proof, limits, VecSink::default())?;
+    Ok(RangeNodes { has_more, nodes: sink.nodes })
+}
+
+/// [`verify_range_proof_nodes`] into any infallible [`NodeSink`] (such as a
+/// [`NodeList`](crate::NodeList), which does not allocate per node): returns `has_more` and the
+/// sink, holding every hashed node the range, its proof edges and the root form, with its path,
+/// children before parents, the root last (see [`RangeNodes::nodes`]).
+///
+/// # Errors
+/// A [`RangeProofError`] saying why the range is not proven; then the sink is dropped.
+pub fn verify_range_proof_into<K, V, P, S>(
+    root: B256,
+    first_key: &[u8],
+    keys: &[K],
+    values: &[V],
+    proof: &[P],
+    limits: ProofLimits,
+    sink: S,
+) -> Result<(bool, S), RangeProofError>
+where
+    K: AsRef<[u8]>,
+    V: AsRef<[u8]>,
+    P: AsRef<[u8]>,
+    S: NodeSink<Error = Infallible>,
+{
+    let builder = TrieBuilder::new(sink);
     let (has_more, builder) = feed_range(root, first_key, keys, values, proof, limits, builder)?;
     let (computed, sink) = builder
         .finish()
         .map_err(|_| invalid(Nibbles::default(), "proof subtrees overlap the range"))?;
     check_root(root, computed)?;
-    Ok(RangeNodes { has_more, nodes: sink.nodes })
+    Ok((has_more, sink))
 }
 
 /// Checks the input, walks the proof's edges, and streams left externals, the leaves and right
@@ -511,7 +538,7 @@ impl RangeHasher for HashBuilder {
     }
 }
 
-impl RangeHasher for TrieBuilder<VecSink> {
+impl<S: NodeSink<Error = Infallible>> RangeHasher for TrieBuilder<S> {
     fn leaf(&mut self, key: Nibbles, value: &[u8]) -> Result<(), RangeProofError> {
         self.add_leaf_nibbles(key, value).map_err(|_| invalid(key, "leaf out of order"))
     }
@@ -660,6 +687,11 @@ mod tests {
                 let proof = prove_range(leaves.iter().map(|(k, v)| (k, v)), &keys[0], Some(&keys[keys.len() - 1])).unwrap();
                 let verified = verify_range_proof_nodes(root, &keys[0], &keys, &values, &proof, ProofLimits::default()).unwrap();
                 prop_assert_eq!(verified.has_more, pair[1] < leaves.len());
+                // The same nodes, in the same order, through a `NodeList`.
+                let (has_more, list) = verify_range_proof_into(root, &keys[0], &keys, &values, &proof, ProofLimits::default(), crate::NodeList::default()).unwrap();
+                prop_assert_eq!(has_more, verified.has_more);
+                let listed: Vec<(Nibbles, Bytes)> = list.iter().map(|(path, rlp)| (*path, Bytes::copy_from_slice(rlp))).collect();
+                prop_assert_eq!(&listed, &verified.nodes);
                 for node in verified.nodes {
                     prop_assert!(trie.contains(&node), "node at {:?} is not in the trie", node.0);
                     union.insert(node);

@@ -118,7 +118,7 @@ mod tests {
             Pivot { number: 64, hash: B256::repeat_byte(1), state_root: B256::repeat_byte(2) };
         let counts =
             Counts { accounts: 10, slots: 20, codes: 3, trie_nodes: 40, ..Counts::default() };
-        SyncSummary { pivot, phase, counts }
+        SyncSummary { pivot, phase, counts, verified_nodes: false }
     }
 
     #[test]
