@@ -123,6 +123,20 @@ pub trait KvRead: Send + Sync {
         bounds: KeyBounds,
         direction: Direction,
     ) -> Result<KvIter<'_>, DbError>;
+
+    /// The number of entries of `table` (0 for a table never written). Backends that keep the
+    /// count answer at once; the default walks the table.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn len(&self, table: &'static str) -> Result<u64, DbError> {
+        let mut count = 0;
+        for entry in self.range(table, KeyBounds::all(), Direction::Forward)? {
+            entry?;
+            count += 1;
+        }
+        Ok(count)
+    }
 }
 
 /// A write transaction; reads see its own uncommitted writes.

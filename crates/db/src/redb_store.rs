@@ -6,7 +6,8 @@ use crate::{
     kv::{BatchedRange, OrderCheck},
 };
 use redb::{
-    CursorError, ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition, TableError,
+    CursorError, ReadOnlyTable, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableDefinition, TableError,
 };
 use std::{
     collections::HashMap,
@@ -197,6 +198,12 @@ impl KvRead for RedbRead {
         Ok(value.map(|guard| guard.value().to_vec()))
     }
 
+    /// redb keeps each table's length in its root: no walk.
+    fn len(&self, table: &'static str) -> Result<u64, DbError> {
+        let Some(handle) = self.table(table)? else { return Ok(0) };
+        handle.len().map_err(failed(Operation::Range, Some(table)))
+    }
+
     fn range(
         &self,
         table: &'static str,
@@ -261,6 +268,11 @@ impl KvRead for RedbWrite {
         let handle = self.open(table)?;
         let value = handle.get(key).map_err(failed(Operation::Get, Some(table)))?;
         Ok(value.map(|guard| guard.value().to_vec()))
+    }
+
+    /// redb keeps each table's length in its root: no walk.
+    fn len(&self, table: &'static str) -> Result<u64, DbError> {
+        self.open(table)?.len().map_err(failed(Operation::Range, Some(table)))
     }
 
     fn range(

@@ -49,6 +49,14 @@ pub trait TableRead {
     /// The byte-level transaction underneath.
     fn kv(&self) -> &dyn KvRead;
 
+    /// The number of entries of table `T` (immediate on redb, a walk on other backends).
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn count<T: Table>(&self) -> Result<u64, DbError> {
+        self.kv().len(T::NAME)
+    }
+
     /// The value at `key` in table `T`.
     ///
     /// # Errors

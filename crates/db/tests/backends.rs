@@ -251,6 +251,7 @@ fn model_of_random_operations(open: fn() -> TestDb) {
                 }
                 let expected: Vec<_> = pending.clone().into_iter().collect();
                 prop_assert_eq!(contents(&txn), expected);
+                prop_assert_eq!(txn.count::<Headers>().unwrap(), pending.len() as u64);
                 let mut reversed: Vec<_> =
                     txn.range_rev::<Headers>(..).unwrap().map(Result::unwrap).collect();
                 reversed.reverse();
@@ -258,6 +259,7 @@ fn model_of_random_operations(open: fn() -> TestDb) {
             }
             drop(txn);
             let expected: Vec<_> = committed.into_iter().collect();
+            prop_assert_eq!(db.view().unwrap().count::<Headers>().unwrap(), expected.len() as u64);
             prop_assert_eq!(contents(&db.view().unwrap()), expected);
             Ok(())
         })

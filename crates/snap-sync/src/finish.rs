@@ -17,8 +17,8 @@ use crate::{
 use alloy_primitives::{B256, keccak256};
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY, Nibbles};
 use snapsync_db::{
-    AccountTrieNodes, Bytecodes, Database, DbError, Direction, KeyBounds, StorageTrieNodes, Table,
-    TableRead, WriteTxn, rebuild_state_trie,
+    AccountTrieNodes, Bytecodes, Database, StorageTrieNodes, TableRead, WriteTxn,
+    rebuild_state_trie,
 };
 use snapsync_etl::CollectorConfig;
 use snapsync_primitives::AccountHash;
@@ -57,8 +57,8 @@ pub(crate) fn build_and_check_tries(
     if VerifiedNodes::hold(&*txn, state)? {
         if verified_nodes_complete(&*txn, state)? {
             // Exact, whatever the step boundaries (steps write shared nodes again).
-            state.counts.trie_nodes = count_entries::<AccountTrieNodes>(&*txn)?
-                + count_entries::<StorageTrieNodes>(&*txn)?;
+            state.counts.trie_nodes =
+                txn.count::<AccountTrieNodes>()? + txn.count::<StorageTrieNodes>()?;
             state.phase = SnapPhase::Done;
             info!(
                 target: "sync::snap::verify",
@@ -139,14 +139,4 @@ fn verified_nodes_complete(
         Ok(if complete { ControlFlow::Continue(()) } else { ControlFlow::Break(()) })
     })?;
     Ok(complete && accounts == state.counts.accounts)
-}
-
-/// The number of entries of table `T` (walked, not decoded).
-fn count_entries<T: Table>(view: &impl TableRead) -> Result<u64, DbError> {
-    let mut count = 0;
-    for entry in view.kv().range(T::NAME, KeyBounds::all(), Direction::Forward)? {
-        entry?;
-        count += 1;
-    }
-    Ok(count)
 }
