@@ -170,7 +170,7 @@ impl<C: SnapClient> Fetcher<C> {
     /// When [`PeerSet::hedge`] finds it worth it, the same request also goes to another peer:
     /// once the attempt is taken for lost ([overdue](Lease::overdue_at)), so a stalled peer's
     /// work is taken over without waiting for its timeout; or, when no other request waits for
-    /// a peer, once another peer would deliver it in under half the time its peer still needs,
+    /// a peer, once an idle peer would deliver it in under half the time its peer still needs,
     /// so a slow peer's last responses do not hold up the end of the work. This is looked at
     /// whenever a lease is handed back (a peer may have room), when the attempt becomes
     /// overdue, and every [`HEDGE_POLL`]. The first reply that verifies wins; the other
@@ -479,7 +479,7 @@ trait Exchange: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = PeerResult<Self::Reply>> + Send;
     fn verify(&self, reply: Self::Reply) -> Result<Answer<Self::Verified>, InvalidResponse>;
 
-    /// The reply's size on the wire, for the peer's throughput estimate.
+    /// The reply's size on the wire, for the peer's link estimate.
     fn reply_bytes(reply: &Self::Reply) -> u64 {
         reply.length() as u64
     }

@@ -249,9 +249,11 @@ impl PeerSet {
     ///   peer was measured, it is older than twice what the other peer would take and than
     ///   half `timeout_min`. A stalled peer's work is taken over before the request times out.
     /// - Or, unless `others_waiting` (other requests wait for a peer: a slot is worth more to
-    ///   new work than to a duplicate), the other peer would deliver it in less than half the
-    ///   time `lease`'s peer still needs until its [expected arrival](Self::expected_arrival):
-    ///   at the end of the work, a slow peer's last responses need not hold everything up.
+    ///   new work than to a duplicate), the other peer is idle (nothing in flight) and would
+    ///   deliver it in less than half the time `lease`'s peer still needs until its
+    ///   [expected arrival](Self::expected_arrival): at the end of the work, a slow peer's
+    ///   last responses need not hold everything up, and only an idle link pays for the
+    ///   duplicate.
     ///
     /// The caller sends the same request under the new lease and keeps the first reply that
     /// verifies. If the hedge wins, `lease` is handed back as [`timed_out`](Self::timed_out) if
@@ -266,7 +268,9 @@ impl PeerSet {
             Some(overdue) => now >= overdue,
             None => lease.elapsed(now) > (alternative * 2).max(self.config.timeout_min / 2),
         };
+        let idle = self.peers.get(&other).is_some_and(|state| state.in_flight() == 0);
         let slower = !others_waiting
+            && idle
             && self.expected_arrival(lease).is_some_and(|arrival| {
                 alternative * HEDGE_GAIN < arrival.saturating_duration_since(now)
             });

@@ -585,6 +585,8 @@ fn a_slow_peer_s_request_is_hedged_on_an_idle_faster_one_when_no_work_waits() {
     assert!(busy.iter().all(|lease| lease.peer() == peer(0)));
     let slow = set.acquire(AccountRange, ROOT, now).unwrap();
     assert_eq!(slow.peer(), peer(1));
+    // While peer 0 is busy, its link is not spent on a duplicate.
+    assert!(set.hedge(&slow, now + ms(200), false).is_none(), "no idle peer: no hedge");
     // Once peer 0 is free (its responses were short), it would deliver the request in a
     // fraction of the 3.3 s the slow peer needs.
     for lease in busy {
