@@ -5,8 +5,9 @@
 //! embedder's [`SnapClient`], and verifies the reply. A timeout rests the peer, an empty reply
 //! marks it stateless for the root, bad data bans it and is reported to the client so the network
 //! can disconnect it; then the next attempt goes to another peer. A request its peer is overdue
-//! with is sent to another peer as well (a hedge), without waiting for the timeout. Only verified
-//! data is returned.
+//! with is sent to another peer as well (a hedge), without waiting for the timeout, and so is,
+//! when no other work waits, one a much faster peer would deliver first. Only verified data is
+//! returned.
 //!
 //! Requests waiting for a peer sleep until a lease is handed back or the peer set predicts a
 //! link will have room, so a free pipeline slot is filled at once.
@@ -20,7 +21,7 @@ use crate::{
 use alloy_primitives::B256;
 use alloy_rlp::Encodable;
 use snapsync_net::{
-    Lease, PeerId, PeerResult, PeerSet, PeerStats, Penalty, RequestKind, SnapClient,
+    Hedge, Lease, PeerId, PeerResult, PeerSet, PeerStats, Penalty, RequestKind, SnapClient,
 };
 use snapsync_primitives::{AccountRange, ByteCodes, StorageRanges, TrieNodes};
 use std::{
@@ -28,7 +29,7 @@ use std::{
     pin::Pin,
     sync::{
         Mutex, MutexGuard,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     task::{Context, Poll, Waker},
     time::Duration,
@@ -54,8 +55,9 @@ pub struct FetchConfig {
     /// Longest sleep while waiting for a free peer, between the wake-ups on a handed back lease
     /// and on a predicted opening (peers joining are only seen this way). Default 20 ms.
     pub idle_poll: Duration,
-    /// Whether a request taken for lost (overdue with its peer, [`Lease::overdue_at`]) is sent
-    /// to a second peer as well, when one has room. Default `true`.
+    /// Whether a request taken for lost (overdue with its peer, [`Lease::overdue_at`]), or
+    /// much slower with its peer than another would be when no other request waits, is sent
+    /// to a second peer as well ([`PeerSet::hedge`]). Default `true`.
     pub hedge: bool,
 }
 
@@ -77,6 +79,8 @@ pub struct Fetcher<C> {
     peers: Mutex<PeerSet>,
     /// Notified whenever a lease is handed back: requests waiting for a peer look again.
     released: Notify,
+    /// Requests waiting for a peer.
+    waiting: AtomicUsize,
     config: FetchConfig,
     next_request_id: AtomicU64,
 }
@@ -88,6 +92,7 @@ impl<C: SnapClient> Fetcher<C> {
             client,
             peers: Mutex::new(peers),
             released: Notify::new(),
+            waiting: AtomicUsize::new(0),
             config,
             next_request_id: AtomicU64::new(1),
         }
@@ -162,18 +167,21 @@ impl<C: SnapClient> Fetcher<C> {
 
     /// Attempts `request` on one peer after another until a reply verifies.
     ///
-    /// Once an attempt is taken for lost ([`PeerSet::hedge`]: [overdue](Lease::overdue_at),
-    /// or far slower than a measured peer for one not yet measured) and another peer has room,
-    /// the same request also goes to that peer: a stalled peer's work is taken over without
-    /// waiting for its timeout. This is looked at when the attempt becomes overdue, then (and
-    /// for an attempt on a peer not yet measured) whenever a lease is handed back (a peer may
-    /// have room) and every [`HEDGE_POLL`]. The first reply that verifies wins; the other
-    /// attempt is dropped (its reply still checked if it is in), the lost one counting as
-    /// timed out.
+    /// When [`PeerSet::hedge`] finds it worth it, the same request also goes to another peer:
+    /// once the attempt is taken for lost ([overdue](Lease::overdue_at)), so a stalled peer's
+    /// work is taken over without waiting for its timeout; or, when no other request waits for
+    /// a peer, once an idle peer would deliver it in under half the time its peer still needs,
+    /// so a slow peer's last responses do not hold up the end of the work. This is looked at
+    /// whenever a lease is handed back (a peer may have room), when the attempt becomes
+    /// overdue, and every [`HEDGE_POLL`]. The first reply that verifies wins; the other
+    /// attempt is dropped (its reply still checked if it is in), one taken for lost counting
+    /// as timed out.
     async fn fetch<R: Exchange>(&self, request: R) -> Result<R::Verified, FetchError> {
         let root = request.availability_key();
         let mut last_problem = String::from("no attempt made");
         let mut attempts = 0;
+        // Whether the first attempt was taken for lost when the hedge in flight was sent.
+        let mut first_lost = false;
         let mut primary: Option<Attempt<'_, R>> = None;
         let mut hedge: Option<Attempt<'_, R>> = None;
         loop {
@@ -198,10 +206,11 @@ impl<C: SnapClient> Fetcher<C> {
             let hedging =
                 self.config.hedge && second.is_none() && attempts < self.config.max_attempts;
             let now = Instant::now();
-            // A measured attempt cannot be lost before it is overdue: until then only the
-            // overdue time is worth waking for.
-            let due = first.lease.overdue_at().filter(|at| *at > now);
-            let check_at = due.unwrap_or(now + HEDGE_POLL);
+            let check_at = first
+                .lease
+                .overdue_at()
+                .filter(|at| *at > now)
+                .map_or(now + HEDGE_POLL, |overdue| overdue.min(now + HEDGE_POLL));
             let released = self.released.notified();
             let event = tokio::select! {
                 done = &mut first.future => Event::First(done),
@@ -211,20 +220,31 @@ impl<C: SnapClient> Fetcher<C> {
                         None => std::future::pending().await,
                     }
                 }, if second.is_some() => Event::Second(done),
-                () = released, if hedging && due.is_none() => Event::HedgeCheck,
+                () = released, if hedging => Event::HedgeCheck,
                 () = sleep_until(check_at), if hedging => Event::HedgeCheck,
             };
             match event {
                 Event::HedgeCheck => {
-                    let second_lease = self.peer_set().hedge(&first.lease, Instant::now());
-                    if let Some(lease) = second_lease {
+                    let now = Instant::now();
+                    let others_waiting = self.waiting.load(Ordering::Relaxed) > 0;
+                    // With work waiting only a lost attempt is hedged, and a measured one is
+                    // not lost before it is overdue: no need to ask.
+                    let in_time = first.lease.overdue_at().is_some_and(|overdue| now < overdue);
+                    let found = if others_waiting && in_time {
+                        None
+                    } else {
+                        self.peer_set().hedge(&first.lease, now, others_waiting)
+                    };
+                    if let Some(Hedge { lease, lost }) = found {
                         attempts += 1;
+                        first_lost = lost;
                         debug!(
                             target: "sync::snap::fetch",
-                            stalled = %first.lease.peer(),
+                            slow = %first.lease.peer(),
                             hedge = %lease.peer(),
                             kind = ?R::KIND,
-                            "request taken for lost, sent to another peer too"
+                            lost,
+                            "request sent to another peer too"
                         );
                         second = Some(self.start(&request, lease));
                     }
@@ -246,7 +266,7 @@ impl<C: SnapClient> Fetcher<C> {
                     if let Some(won) = second {
                         match self.conclude(won.lease, done) {
                             Ok(data) => {
-                                self.drop_attempt(first, true);
+                                self.drop_attempt(first, first_lost);
                                 return Ok(data);
                             }
                             Err(problem) => last_problem = problem,
@@ -296,7 +316,7 @@ impl<C: SnapClient> Fetcher<C> {
 
     /// Abandons `attempt` after the other one verified. A reply already in is still
     /// concluded (so a hostile peer is caught even when another peer answered first);
-    /// otherwise an attempt taken for `lost` counts as timed out, a hedge is cancelled.
+    /// otherwise an attempt taken for `lost` counts as timed out, any other is cancelled.
     fn drop_attempt<R: Exchange>(&self, mut attempt: Attempt<'_, R>, lost: bool) {
         let mut context = Context::from_waker(Waker::noop());
         if let Poll::Ready(done) = attempt.future.as_mut().poll(&mut context) {
@@ -316,6 +336,7 @@ impl<C: SnapClient> Fetcher<C> {
     /// after the idle poll.
     async fn lease(&self, kind: RequestKind, root: B256) -> Result<Lease, FetchError> {
         let started = Instant::now();
+        let _waiting = Waiting::new(&self.waiting);
         loop {
             let released = self.released.notified();
             tokio::pin!(released);
@@ -425,6 +446,22 @@ enum Event<R: Exchange> {
     HedgeCheck,
 }
 
+/// Counts a request waiting for a peer while it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// One request kind, as the fetch loop needs it.
 trait Exchange: Clone + Send + Sync + 'static {
     type Reply: Encodable + Send;
@@ -449,7 +486,7 @@ trait Exchange: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = PeerResult<Self::Reply>> + Send;
     fn verify(&self, reply: Self::Reply) -> Result<Answer<Self::Verified>, InvalidResponse>;
 
-    /// The reply's size on the wire, for the peer's throughput estimate.
+    /// The reply's size on the wire, for the peer's link estimate.
     fn reply_bytes(reply: &Self::Reply) -> u64 {
         reply.length() as u64
     }

@@ -67,6 +67,7 @@
 //! | choice | the peer that would deliver the request's expected bytes at the highest rate, counting the wait for its queue and latency; unmeasured peers first | faster and less loaded peers get more work; a slow one gets a request only when the fast ones are full |
 //! | timeout | `clamp(timeout_rtt_multiple × (wait for the queue + L + budget / B), timeout_min, timeout_max)` | a response queued behind others is given their time too |
 //! | overdue | twice that time (without the multiple), at least `timeout_min / 2` | the peer gets no new request until it answers, and the request is sent to another peer as well ([`PeerSet::hedge`]) |
+//! | tail hedge | with no request waiting for a peer, an idle peer would deliver a request in under half the time its peer still needs | a slow peer's last responses do not hold up the end of the work |
 //! | backoff | `min(backoff_base × 2^(failures − 1), backoff_cap)` | after each consecutive timeout or failure |
 //!
 //! A peer not yet measured gets four probes of `min_request_bytes` at once (the second
@@ -98,7 +99,7 @@ pub use headers::{BlockHashOrNumber, HeadersClient, HeadersDirection, HeadersReq
 pub use kind::RequestKind;
 pub use lease::{Lease, LeaseId, LeaseStatus};
 pub use peer_id::{PeerId, WithPeer};
-pub use peer_set::{PeerChanges, PeerSet};
+pub use peer_set::{Hedge, PeerChanges, PeerSet};
 pub use penalty::Penalty;
 pub use snap_client::{PeerResult, SnapClient};
 pub use stats::{KindStats, PeerStats};

@@ -16,6 +16,10 @@ use crate::{
 /// Tracing target of the peer set.
 const TARGET: &str = "sync::net::peers";
 
+/// How many times sooner another peer must deliver a request than the live peer it waits on
+/// for [`PeerSet::hedge`] to send it there too: a duplicate costs its bytes twice.
+const HEDGE_GAIN: u32 = 2;
+
 /// The peers the sync may ask, with per-peer capacity estimates, in-flight slots, backoff,
 /// stateless-for-root marks and bans.
 ///
@@ -44,6 +48,19 @@ pub struct PeerSet {
     next_lease: u64,
     /// Response sizes per kind in [`RequestKind::ALL`] order, over all peers.
     sizes: [SizeEstimate; 4],
+}
+
+/// A second lease for a request already leased to a stalled or much slower peer, from
+/// [`PeerSet::hedge`].
+#[derive(Debug)]
+#[must_use = "a lease holds a peer's in-flight slot until it is handed back to the PeerSet"]
+pub struct Hedge {
+    /// The lease on the other peer.
+    pub lease: Lease,
+    /// Whether the first lease was taken for lost (overdue, or on a peer not yet measured and
+    /// far slower than another): if the hedge answers first, the first lease is handed back
+    /// as timed out rather than cancelled.
+    pub lost: bool,
 }
 
 /// The peers [`PeerSet::sync_peers`] added and removed.
@@ -236,30 +253,43 @@ impl PeerSet {
         self.acquire_from(kind, root, now, None)
     }
 
-    /// A second lease for the request `lease` was granted for, on another peer, if `lease` is
-    /// taken for lost at `now` and another peer can take the request: it is
-    /// [overdue](Lease::overdue_at), or, granted before its peer was measured, it is older than
-    /// twice what the other peer would take and than half `timeout_min`. Sending the request
-    /// there too (a *hedge*) takes a stalled peer's work over before the request times out.
+    /// A second lease for the request `lease` was granted for, on another peer, if sending it
+    /// there too (a *hedge*) is worth it at `now`, and another peer can take it:
+    ///
+    /// - `lease` is taken for lost: it is [overdue](Lease::overdue_at), or, granted before its
+    ///   peer was measured, it is older than twice what the other peer would take and than
+    ///   half `timeout_min`. A stalled peer's work is taken over before the request times out.
+    /// - Or, unless `others_waiting` (other requests wait for a peer: a slot is worth more to
+    ///   new work than to a duplicate), the other peer is idle (nothing in flight) and would
+    ///   deliver it in less than half the time `lease`'s peer still needs until its
+    ///   [expected arrival](Self::expected_arrival): at the end of the work, a slow peer's
+    ///   last responses need not hold everything up, and only an idle link pays for the
+    ///   duplicate.
     ///
     /// The caller sends the same request under the new lease and keeps the first reply that
-    /// verifies; if the hedge wins, `lease` is handed back as [`timed_out`](Self::timed_out)
-    /// (if the first wins, the hedge is [`cancel`](Self::cancel)led).
-    pub fn hedge(&mut self, lease: &Lease, now: Instant) -> Option<Lease> {
+    /// verifies. If the hedge wins, `lease` is handed back as [`timed_out`](Self::timed_out) if
+    /// it was [`Hedge::lost`], else [`cancel`](Self::cancel)led; if `lease` wins, the hedge is
+    /// cancelled.
+    pub fn hedge(&mut self, lease: &Lease, now: Instant, others_waiting: bool) -> Option<Hedge> {
         let (kind, root, peer) = (lease.kind(), lease.root(), lease.peer());
+        let other = self.best_peer(kind, root, now, Some(peer))?;
+        let plan = self.peers.get(&other)?.plan(kind, &self.sizes, now, &self.config);
+        let alternative = plan.expected_at?.saturating_duration_since(now);
         let lost = match lease.overdue_at() {
             Some(overdue) => now >= overdue,
-            None => {
-                let other = self.best_peer(kind, root, now, Some(peer))?;
-                let plan = self.peers.get(&other)?.plan(kind, &self.sizes, now, &self.config);
-                let alternative = plan.expected_at?.saturating_duration_since(now);
-                lease.elapsed(now) > (alternative * 2).max(self.config.timeout_min / 2)
-            }
+            None => lease.elapsed(now) > (alternative * 2).max(self.config.timeout_min / 2),
         };
-        if !lost {
+        let idle = self.peers.get(&other).is_some_and(|state| state.in_flight() == 0);
+        let slower = !others_waiting
+            && idle
+            && self.expected_arrival(lease).is_some_and(|arrival| {
+                alternative * HEDGE_GAIN < arrival.saturating_duration_since(now)
+            });
+        if !(lost || slower) {
             return None;
         }
-        self.acquire_from(kind, root, now, Some(peer))
+        let lease = self.acquire_from(kind, root, now, Some(peer))?;
+        Some(Hedge { lease, lost })
     }
 
     fn acquire_from(

@@ -26,6 +26,10 @@ struct World {
 }
 
 fn world(accounts: usize, peers: Vec<SimPeer>) -> World {
+    world_with(accounts, peers, FetchConfig::default())
+}
+
+fn world_with(accounts: usize, peers: Vec<SimPeer>, config: FetchConfig) -> World {
     let state = GeneratedState::generate(3, &StateSpec::small().with_accounts(accounts));
     let db = Arc::new(MemoryDatabase::new());
     let root = state.import_into(db.as_ref(), &CollectorConfig::default()).unwrap().state_root;
@@ -33,7 +37,7 @@ fn world(accounts: usize, peers: Vec<SimPeer>) -> World {
     server.add_state(root, db).unwrap();
     let net = Arc::new(SimNetwork::new(Arc::new(server), peers));
     let peer_set = PeerSet::new(PeerSetConfig::default()).unwrap();
-    let fetcher = Arc::new(Fetcher::new(net.clone(), peer_set, FetchConfig::default()));
+    let fetcher = Arc::new(Fetcher::new(net.clone(), peer_set, config));
     fetcher.set_pivot_root(root);
     World { net, fetcher, state, root }
 }
@@ -127,4 +131,26 @@ async fn a_stalled_request_is_taken_over_before_its_timeout() {
     // Taken for lost after 1 s (half the 2 s shortest timeout), then answered by the other
     // peer in 20 ms and 500 kB at 1 MB/s; a timeout alone would take 2 s before the retry.
     assert!(elapsed < PeerSetConfig::DEFAULT_TIMEOUT_MIN, "{elapsed:?}");
+}
+
+/// A peer twenty times slower than the other: when the work runs out (or it has been far too
+/// long on a probe), its requests are sent to the fast peer too, which answers them long before
+/// it would.
+#[tokio::test(start_paused = true)]
+async fn a_slow_peer_does_not_hold_up_the_end_of_the_work() {
+    let mut elapsed = Vec::new();
+    for hedge in [false, true] {
+        let peers = vec![
+            SimPeer::honest(Link::new(20, 8)),
+            SimPeer::new(Link::new(20, 8), Behaviour::Slow { factor: 20 }, 0),
+        ];
+        let world = world_with(20_000, peers, FetchConfig { hedge, ..FetchConfig::default() });
+        let started = Instant::now();
+        assert_eq!(fetch_accounts_in_chains(&world, 8).await, world.state.len());
+        elapsed.push(started.elapsed());
+    }
+    // The slow peer's four probes alone take 5 s to cross its link (1.6 s with hedges,
+    // 6.2 s without, here).
+    let (without, with) = (elapsed[0], elapsed[1]);
+    assert!(with * 2 < without, "with hedges {with:?}, without {without:?}");
 }

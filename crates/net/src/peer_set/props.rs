@@ -37,6 +37,7 @@ enum Event {
     },
     Hedge {
         lease: usize,
+        others_waiting: bool,
     },
     Ban {
         peer: u64,
@@ -59,7 +60,8 @@ fn event() -> impl Strategy<Value = Event> {
         1 => any::<usize>().prop_map(|lease| Event::Failed { lease }),
         1 => any::<usize>().prop_map(|lease| Event::Empty { lease }),
         1 => any::<usize>().prop_map(|lease| Event::Cancel { lease }),
-        2 => any::<usize>().prop_map(|lease| Event::Hedge { lease }),
+        2 => (any::<usize>(), any::<bool>())
+            .prop_map(|(lease, others_waiting)| Event::Hedge { lease, others_waiting }),
         1 => (0..PEERS + 1).prop_map(|peer| Event::Ban { peer }),
         1 => (0..2usize).prop_map(|root| Event::Pivot { root }),
         3 => (0..5_000u64).prop_map(|millis| Event::Advance { millis }),
@@ -95,7 +97,7 @@ impl Harness {
                 self.resolve(lease, |set, lease| set.empty_for_root(lease, now));
             }
             Event::Cancel { lease } => self.resolve(lease, PeerSet::cancel),
-            Event::Hedge { lease } => self.hedge(lease),
+            Event::Hedge { lease, others_waiting } => self.hedge(lease, others_waiting),
             Event::Ban { peer } => {
                 let peer = PeerId::from_index(peer);
                 self.set.ban(peer, "test");
@@ -155,24 +157,27 @@ impl Harness {
         self.held.push((lease, true));
     }
 
-    fn hedge(&mut self, index: usize) {
+    fn hedge(&mut self, index: usize, others_waiting: bool) {
         if self.held.is_empty() {
             return;
         }
         let (lease, _) = &self.held[index % self.held.len()];
         let before = self.set.stats(self.now);
-        let Some(hedge) = self.set.hedge(lease, self.now) else {
+        let Some(hedge) = self.set.hedge(lease, self.now, others_waiting) else {
             return;
         };
-        assert_ne!(hedge.peer(), lease.peer(), "a hedge goes to another peer");
-        assert_eq!((hedge.kind(), hedge.root()), (lease.kind(), lease.root()));
-        if let Some(overdue) = lease.overdue_at() {
-            assert!(self.now >= overdue, "hedged before it was overdue: {lease:?}");
+        assert_ne!(hedge.lease.peer(), lease.peer(), "a hedge goes to another peer");
+        assert_eq!((hedge.lease.kind(), hedge.lease.root()), (lease.kind(), lease.root()));
+        if others_waiting {
+            assert!(hedge.lost, "with requests waiting, only a lost request is hedged");
         }
-        let stats = before.iter().find(|stats| stats.peer == hedge.peer()).unwrap();
+        if let (true, Some(overdue)) = (hedge.lost, lease.overdue_at()) {
+            assert!(self.now >= overdue, "taken for lost before it was overdue: {lease:?}");
+        }
+        let stats = before.iter().find(|stats| stats.peer == hedge.lease.peer()).unwrap();
         assert!(stats.resting_until.is_none(), "hedge on a resting peer: {stats:?}");
         assert!(stats.in_flight < self.set.config().max_in_flight_per_peer, "{stats:?}");
-        self.held.push((hedge, true));
+        self.held.push((hedge.lease, true));
     }
 
     fn resolve(

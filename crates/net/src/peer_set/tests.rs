@@ -529,16 +529,18 @@ fn a_lagging_peer_gets_no_more_work_and_its_request_is_hedged() {
     // Due 600 ms after the grant at the latest (100 ms, then a 500 kB budget): overdue at
     // twice that.
     assert!(overdue.duration_since(now + ms(1_200)) < ms(2), "{:?}", overdue - now);
-    assert!(set.hedge(&stalled, overdue - ms(1)).is_none(), "not lost yet");
+    assert!(set.hedge(&stalled, overdue - ms(1), true).is_none(), "not lost yet");
+    assert!(set.hedge(&stalled, overdue - ms(1), false).is_none(), "the other is no faster");
     // Overdue: the peer gets nothing new, and the request goes to the other peer too.
     let late = overdue + ms(1);
     let lease = set.acquire(AccountRange, ROOT, late).unwrap();
     assert_ne!(lease.peer(), stalled_peer);
     set.cancel(lease);
-    let hedge = set.hedge(&stalled, late).unwrap();
-    assert_ne!(hedge.peer(), stalled_peer);
+    let hedge = set.hedge(&stalled, late, true).unwrap();
+    assert!(hedge.lost);
+    assert_ne!(hedge.lease.peer(), stalled_peer);
     assert_eq!(set.timed_out(stalled, late), LeaseStatus::Settled);
-    set.cancel(hedge);
+    set.cancel(hedge.lease);
 }
 
 #[test]
@@ -564,6 +566,42 @@ fn a_short_request_is_overdue_after_half_the_shortest_timeout() {
 }
 
 #[test]
+fn a_slow_peer_s_request_is_hedged_on_an_idle_faster_one_when_no_work_waits() {
+    let start = Instant::now();
+    let mut set = set_of(2);
+    // Peer 0 answers its probes at 1 MB/s, peer 1 at 20 kB/s.
+    let mut probes = Vec::new();
+    while let Some(lease) = set.acquire(AccountRange, ROOT, start) {
+        probes.push(lease);
+    }
+    for lease in probes {
+        let position = probes_before(&set, &lease) + 1;
+        let per_probe = if lease.peer() == peer(0) { ms(64) } else { ms(3_200) };
+        set.complete(lease, 64_000, start + ms(100) + per_probe * position);
+    }
+    let now = start + secs(15);
+    // Peer 0 busy with two requests, so the next goes to the slow peer.
+    let busy: Vec<_> = (0..2).map(|_| set.acquire(AccountRange, ROOT, now).unwrap()).collect();
+    assert!(busy.iter().all(|lease| lease.peer() == peer(0)));
+    let slow = set.acquire(AccountRange, ROOT, now).unwrap();
+    assert_eq!(slow.peer(), peer(1));
+    // While peer 0 is busy, its link is not spent on a duplicate.
+    assert!(set.hedge(&slow, now + ms(200), false).is_none(), "no idle peer: no hedge");
+    // Once peer 0 is free (its responses were short), it would deliver the request in a
+    // fraction of the 3.3 s the slow peer needs.
+    for lease in busy {
+        set.complete(lease, 100_000, now + ms(300));
+    }
+    let later = now + ms(300);
+    assert!(set.hedge(&slow, later, true).is_none(), "work is waiting: no hedge");
+    let hedge = set.hedge(&slow, later, false).unwrap();
+    assert!(!hedge.lost, "merely slow");
+    assert_eq!(hedge.lease.peer(), peer(0));
+    set.cancel(slow);
+    set.cancel(hedge.lease);
+}
+
+#[test]
 fn a_stalled_unmeasured_peer_is_hedged_once_far_behind_a_measured_one() {
     let start = Instant::now();
     let mut set = set_of(2);
@@ -578,8 +616,9 @@ fn a_stalled_unmeasured_peer_is_hedged_once_far_behind_a_measured_one() {
     // response: sizes are not known yet): the probe is lost after twice that, but not before
     // half timeout_min.
     let lost_after = start + PeerSetConfig::DEFAULT_TIMEOUT_MIN / 2;
-    assert!(set.hedge(stalled, lost_after - ms(5)).is_none());
-    let hedge = set.hedge(stalled, lost_after + ms(5)).unwrap();
-    assert_eq!(hedge.peer(), peer(0));
-    set.cancel(hedge);
+    assert!(set.hedge(stalled, lost_after - ms(5), true).is_none());
+    let hedge = set.hedge(stalled, lost_after + ms(5), true).unwrap();
+    assert!(hedge.lost);
+    assert_eq!(hedge.lease.peer(), peer(0));
+    set.cancel(hedge.lease);
 }

@@ -1,0 +1,136 @@
+//! How full the snap sync stage keeps its peers' links: the state `snapsync sync --accounts`
+//! generates, synced from simulated peers on 8 Mbit/s links of the given latencies, under
+//! paused tokio time. CPU time costs no simulated time, so the figures show the scheduling
+//! alone: bytes over simulated time, against the peers' aggregate capacity.
+//!
+//! `cargo run --release -p snapsync-snap-sync --example link_use -- [accounts] [peers]
+//! [latency_ms...] [--config file.toml] [--stalled-peer | --slow-peer factor]`
+//!
+//! `--stalled-peer` makes one peer (not the first, which the pivot is fetched from) never
+//! answer; `--slow-peer` makes it that many times slower.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss,
+    missing_docs
+)]
+
+use snapsync_db::{Database, MemoryDatabase};
+use snapsync_sim::{Behaviour, Link, Scenario, SimPeer};
+use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
+use snapsync_stages::{Pipeline, StageSet};
+use snapsync_testing::{GeneratedChain, GeneratedState, StateSpec};
+use std::sync::Arc;
+use tokio::{sync::watch, time::Instant};
+
+/// Bytes per second of an 8 Mbit/s link.
+const LINK_RATE: f64 = 1_000_000.0;
+
+/// The peer that misbehaves when asked to.
+const ODD_PEER: usize = 3;
+
+/// The CLI's `--accounts` state shape: [`StateSpec::default`] scaled to `accounts`.
+fn spec(accounts: usize) -> StateSpec {
+    let base = StateSpec::default();
+    let scale = accounts as f64 / base.accounts as f64;
+    let scaled =
+        |slots: usize, floor: usize| ((slots as f64 * scale.min(1.0)).round() as usize).max(floor);
+    let spec = base.clone().with_accounts(accounts);
+    let large_ratio = if spec.contracts() > 1 {
+        base.large_contract_ratio.max(1.0 / (spec.contracts() - 1) as f64)
+    } else {
+        base.large_contract_ratio
+    };
+    let large = scaled(*base.large_storage.start(), 500)..=scaled(*base.large_storage.end(), 1_000);
+    let huge = ((base.huge_storage as f64 * scale).round() as usize).max(100);
+    spec.with_large_contracts(large_ratio, large).with_huge_contracts(base.huge_contracts, huge)
+}
+
+fn main() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut take_flag = |flag: &str, with_value: bool| {
+        let index = args.iter().position(|arg| arg == flag)?;
+        let value = with_value.then(|| args.remove(index + 1));
+        args.remove(index);
+        Some(value.unwrap_or_default())
+    };
+    let config = take_flag("--config", true).map_or_else(SnapSyncConfig::default, |path| {
+        SnapSyncConfig::load(std::path::Path::new(&path)).unwrap()
+    });
+    let odd = match (take_flag("--stalled-peer", false), take_flag("--slow-peer", true)) {
+        (Some(_), _) => Behaviour::Stall,
+        (None, Some(factor)) => Behaviour::Slow { factor: factor.parse().unwrap() },
+        (None, None) => Behaviour::Honest,
+    };
+    let accounts: usize = args.first().map_or(150_000, |arg| arg.parse().unwrap());
+    let peer_count: usize = args.get(1).map_or(8, |arg| arg.parse().unwrap());
+    let latencies: Vec<u64> = match args.get(2..) {
+        Some(rest) if !rest.is_empty() => rest.iter().map(|arg| arg.parse().unwrap()).collect(),
+        _ => vec![10, 50, 100, 250],
+    };
+    let distance = config.pivot.distance;
+    let state = GeneratedState::generate(1, &spec(accounts));
+    let chain = GeneratedChain::from_genesis_state(1, state, 2 * distance, 0);
+    for latency in latencies {
+        let link = Link::new(latency, 8);
+        let peers = (0..peer_count)
+            .map(|index| {
+                let behaviour = if index == ODD_PEER { odd.clone() } else { Behaviour::Honest };
+                SimPeer::new(link, behaviour, 0)
+            })
+            .collect();
+        let scenario = Scenario::new(chain.clone(), peers, [distance]).unwrap();
+        run(&scenario, &config, latency, peer_count);
+    }
+}
+
+/// Syncs `scenario` under paused time and prints the link use.
+fn run(scenario: &Scenario, config: &SnapSyncConfig, latency: u64, peers: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let db: Arc<dyn Database> = Arc::new(MemoryDatabase::new());
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build();
+    let wall = std::time::Instant::now();
+    let (elapsed, phases) = runtime.unwrap().block_on(async {
+        let (_tip_sender, tip) = watch::channel(scenario.tip());
+        let network = scenario.network.clone();
+        let stage =
+            SnapSyncStage::new(network, db.clone(), tip, config.clone(), dir.path()).unwrap();
+        let mut progress = stage.progress();
+        let mut pipeline =
+            Pipeline::new(db.clone(), StageSet::builder().add(stage).unwrap().build());
+        let start = Instant::now();
+        let phases = tokio::spawn(async move {
+            let mut phases = Vec::new();
+            while progress.changed().await.is_ok() {
+                let phase = progress.borrow().phase;
+                if phases.last().is_none_or(|(last, _)| *last != phase) {
+                    phases.push((phase, start.elapsed()));
+                }
+            }
+            phases
+        });
+        pipeline.run(None).await.unwrap();
+        let elapsed = start.elapsed();
+        drop(pipeline);
+        (elapsed, phases.await.unwrap())
+    });
+    let summary = stored_summary(&db.view().unwrap()).unwrap().unwrap();
+    assert!(summary.is_done(), "the sync did not finish");
+    let bytes = scenario.network.bytes_sent() as f64;
+    let secs = elapsed.as_secs_f64();
+    let capacity = LINK_RATE * peers as f64 * secs;
+    let phases: Vec<String> =
+        phases.iter().map(|(phase, at)| format!("{phase:?}@{:.3}", at.as_secs_f64())).collect();
+    println!(
+        "L={latency:>3} ms: simulated {secs:.3} s, {bytes} bytes, {:.2} MB/s, {:.1}% of \
+         {peers} × 1 MB/s (wall {:.1} s) {}",
+        bytes / secs / 1e6,
+        100.0 * bytes / capacity,
+        wall.elapsed().as_secs_f64(),
+        phases.join(" ")
+    );
+}
