@@ -11,6 +11,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// What the database was doing when a backend failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
+    /// Opening the database.
+    Open,
     /// Starting a read transaction.
     BeginRead,
     /// Starting a write transaction.
@@ -42,6 +44,7 @@ pub enum Operation {
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Self::Open => "open",
             Self::BeginRead => "begin read",
             Self::BeginWrite => "begin write",
             Self::OpenTable => "open table",
@@ -101,6 +104,12 @@ pub enum DbError {
         #[source]
         source: BoxError,
     },
+    /// A write was asked of a database opened read-only.
+    #[error("database {} is open read-only", path.display())]
+    ReadOnly {
+        /// Path of the database file.
+        path: PathBuf,
+    },
     /// The backend failed an operation.
     #[error("{backend}: {operation} failed{}: {source}", table.map(|t| format!(" on table {t}")).unwrap_or_default())]
     Backend {
@@ -153,6 +162,20 @@ pub enum DbError {
         /// The key, hex.
         key: String,
     },
+    /// The stored data is damaged: the backend found a checksum or structure that does not hold,
+    /// or failed inside itself on the file's contents (a contained panic). Nothing read from this
+    /// handle afterwards is trusted: every later operation fails the same way.
+    #[error("database corrupted ({backend}, {operation}{}): {detail}", table.map(|t| format!(" on table {t}")).unwrap_or_default())]
+    Corrupted {
+        /// The backend's name.
+        backend: &'static str,
+        /// What was being done when the damage showed.
+        operation: Operation,
+        /// The table involved, if any.
+        table: Option<&'static str>,
+        /// What the backend said.
+        detail: String,
+    },
     /// The source of a bulk insertion failed.
     #[error("sorted append into {table}: the entry source failed: {source}")]
     Source {
@@ -173,6 +196,14 @@ impl DbError {
         source: impl Into<BoxError>,
     ) -> Self {
         Self::Backend { backend, operation, table, source: source.into() }
+    }
+
+    /// Whether this error shows damaged stored data ([`Corrupted`](Self::Corrupted),
+    /// [`CorruptKey`](Self::CorruptKey), [`CorruptValue`](Self::CorruptValue)), as opposed to a
+    /// failing operation (I/O, a full disk, a lock held by another process) or a caller's
+    /// mistake.
+    pub const fn is_corruption(&self) -> bool {
+        matches!(self, Self::Corrupted { .. } | Self::CorruptKey { .. } | Self::CorruptValue { .. })
     }
 }
 
@@ -207,6 +238,19 @@ pub enum StateError {
         #[source]
         source: snapsync_etl::EtlError,
     },
+}
+
+impl StateError {
+    /// Whether this error shows damaged stored data: a corrupt entry, or stored leaves that are
+    /// not a valid trie input (which the tables' own order and encoding rule out unless the
+    /// file was damaged).
+    pub const fn is_corruption(&self) -> bool {
+        match self {
+            Self::Db(error) => error.is_corruption(),
+            Self::Trie { source, .. } => !matches!(source, snapsync_trie::TrieBuildError::Sink(_)),
+            Self::Etl { .. } => false,
+        }
+    }
 }
 
 /// Errors of [`import_state`](crate::import_state).

@@ -57,6 +57,7 @@ mod error;
 mod import;
 mod kv;
 mod memory;
+mod read_only_file;
 mod redb_store;
 mod state_root;
 mod stored_trie;
@@ -71,7 +72,8 @@ pub use kv::{
     Database, Direction, Durability, Entry, EntrySource, KeyBounds, KvIter, KvRead, KvWrite,
 };
 pub use memory::MemoryDatabase;
-pub use redb_store::{RedbDatabase, RedbOptions, SpaceUsage};
+pub use read_only_file::MAX_OVERLAY_BYTES;
+pub use redb_store::{Integrity, RedbDatabase, RedbOptions, SpaceUsage};
 pub use state_root::{
     RebuiltTrie, StateReport, StorageRootMismatch, compute_state_root, compute_storage_root,
     rebuild_state_trie,

@@ -4,6 +4,7 @@ use crate::{
     Database, DbError, Direction, Durability, Entry, EntrySource, KeyBounds, KvIter, KvRead,
     KvWrite, Operation,
     kv::{BatchedRange, OrderCheck},
+    read_only_file::ReadOnlyFile,
 };
 use redb::{
     CursorError, ReadOnlyTable, ReadableDatabase, ReadableTable, ReadableTableMetadata,
@@ -12,8 +13,9 @@ use redb::{
 use std::{
     collections::HashMap,
     ops::Bound,
+    panic::{AssertUnwindSafe, catch_unwind},
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex, OnceLock, PoisonError},
 };
 
 const BACKEND: &str = "redb";
@@ -26,12 +28,101 @@ const fn definition(name: &'static str) -> TableDefinition<'static, Bytes, Bytes
     TableDefinition::new(name)
 }
 
-/// The error mapper for `operation` on `table`.
-fn failed<E: Into<crate::error::BoxError>>(
+/// The error mapper for `operation` on `table`: redb's own "corrupted" verdicts become
+/// [`DbError::Corrupted`], everything else [`DbError::Backend`].
+fn failed<E: Into<redb::Error>>(
     operation: Operation,
     table: Option<&'static str>,
 ) -> impl FnOnce(E) -> DbError {
-    move |source| DbError::backend(BACKEND, operation, table, source)
+    move |source| match source.into() {
+        redb::Error::Corrupted(detail) => corrupted(operation, table, detail),
+        source => DbError::backend(BACKEND, operation, table, source),
+    }
+}
+
+fn corrupted(operation: Operation, table: Option<&'static str>, detail: String) -> DbError {
+    DbError::Corrupted { backend: BACKEND, operation, table, detail }
+}
+
+/// Whether the file has shown damage, shared by a database and its transactions.
+///
+/// redb trusts the pages it reads: a damaged file can make it index out of bounds and panic
+/// (seen with random bytes flipped in a synced file). A storage library must not take its
+/// embedder's process down over a damaged file, so every call into redb runs through
+/// [`Health::guard`], which turns such a panic into [`DbError::Corrupted`]. redb's state after
+/// a panic is not to be trusted, so from then on every operation of the database fails the same
+/// way. (This needs unwinding panics, the default; under `panic = "abort"` nothing can be
+/// contained. The panic hook still runs: the `snapsync` binary's hook keeps contained ones quiet.)
+#[derive(Debug, Default)]
+struct Health {
+    damage: OnceLock<String>,
+}
+
+impl Health {
+    /// Runs `call` (an operation on redb), containing a panic and remembering damage.
+    fn guard<T>(
+        &self,
+        operation: Operation,
+        table: Option<&'static str>,
+        call: impl FnOnce() -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        if let Some(damage) = self.damage.get() {
+            let detail = format!("the file was found damaged earlier ({damage})");
+            return Err(corrupted(operation, table, detail));
+        }
+        match catch_unwind(AssertUnwindSafe(call)) {
+            Ok(Err(DbError::Corrupted { backend, operation, table, detail })) => {
+                let _ = self.damage.set(detail.clone());
+                Err(DbError::Corrupted { backend, operation, table, detail })
+            }
+            Ok(result) => result,
+            Err(payload) => {
+                let detail =
+                    format!("redb failed on the file's contents: {}", panic_text(&*payload));
+                let _ = self.damage.set(detail.clone());
+                tracing::error!(target: "sync::db", %detail, %operation, "database corrupted");
+                Err(corrupted(operation, table, detail))
+            }
+        }
+    }
+}
+
+/// The message of a panic payload.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
+/// An iterator over redb entries whose every step runs through [`Health::guard`]; it ends after
+/// the first error.
+struct Guarded<'a> {
+    inner: KvIter<'a>,
+    health: Arc<Health>,
+    table: &'static str,
+    failed: bool,
+}
+
+impl Iterator for Guarded<'_> {
+    type Item = Result<Entry, DbError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let inner = &mut self.inner;
+        let item = self.health.guard(Operation::Range, Some(self.table), || Ok(inner.next()));
+        match item {
+            Ok(Some(Ok(entry))) => Some(Ok(entry)),
+            Ok(None) => None,
+            Ok(Some(Err(error))) | Err(error) => {
+                self.failed = true;
+                Some(Err(error))
+            }
+        }
+    }
 }
 
 /// How a redb file's space is used, from [`RedbDatabase::space`].
@@ -59,12 +150,31 @@ pub struct RedbOptions {
     /// Durability of new write transactions, until changed with
     /// [`WriteTxn::set_durability`](crate::WriteTxn::set_durability).
     pub durability: Durability,
+    /// Walk the whole file at open, verifying every page's checksum (redb's
+    /// `check_integrity`), so damage is found before anything is read. Default off: it reads
+    /// the whole file, about a second per few GB; the `snapsync` binary turns it on.
+    pub check_integrity: bool,
 }
 
 impl Default for RedbOptions {
     fn default() -> Self {
-        Self { cache_size: 1 << 30, quick_repair: true, durability: Durability::Immediate }
+        Self {
+            cache_size: 1 << 30,
+            quick_repair: true,
+            durability: Durability::Immediate,
+            check_integrity: false,
+        }
     }
+}
+
+/// What the integrity check at open found (see [`RedbOptions::check_integrity`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Integrity {
+    /// Every checksum held.
+    Clean,
+    /// redb repaired the file (after an unclean shutdown, or by falling back to the previous
+    /// commit when the last one was damaged): it holds a consistent earlier or equal state.
+    Repaired,
 }
 
 /// A [`Database`] in one redb file: an embedded copy-on-write B-tree store with ACID
@@ -92,28 +202,95 @@ impl Default for RedbOptions {
 /// as packed leaves, one parent update per megabyte, instead of one descent per key. When the next
 /// key meets an existing entry the cursor is re-positioned, so appending into a non-empty table
 /// (a merge) is correct, only slower where the ranges interleave.
+///
+/// # Damaged files
+///
+/// A file damaged outside redb (a flipped bit, a truncation) is found by the checksum walk at
+/// open when [`RedbOptions::check_integrity`] is on, and otherwise when a damaged page is read:
+/// either way the operation fails with [`DbError::Corrupted`], never a panic (see the
+/// containment note on the private `Health`), and every later operation fails the same way.
 #[derive(Debug)]
 pub struct RedbDatabase {
     db: redb::Database,
     path: PathBuf,
     options: RedbOptions,
+    health: Arc<Health>,
+    integrity: Option<Integrity>,
+    read_only: bool,
 }
 
 impl RedbDatabase {
     /// Opens the database file at `path`, creating it if it does not exist. After a crash the file
-    /// is repaired to its last durable commit first.
+    /// is repaired to its last durable commit first; with [`RedbOptions::check_integrity`] every
+    /// checksum is then verified (see [`integrity`](Self::integrity)).
     ///
     /// # Errors
     /// [`DbError::Open`] when the file cannot be opened, created or repaired (not a redb file, held
-    /// by another process, I/O errors).
+    /// by another process, I/O errors); [`DbError::Corrupted`] when it is damaged.
     pub fn open(path: impl AsRef<Path>, options: RedbOptions) -> Result<Self, DbError> {
         let path = path.as_ref().to_path_buf();
-        let db = redb::Builder::new()
-            .set_cache_size(options.cache_size)
-            .create(&path)
-            .map_err(|source| DbError::Open { path: path.clone(), source: source.into() })?;
-        tracing::debug!(path = %path.display(), ?options, "opened redb database");
-        Ok(Self { db, path, options })
+        let health = Arc::new(Health::default());
+        let db = health.guard(Operation::Open, None, || {
+            redb::Builder::new()
+                .set_cache_size(options.cache_size)
+                .create(&path)
+                .map_err(|source| open_failed(&path, source))
+        })?;
+        Self::checked(db, path, options, health, false)
+    }
+
+    /// Opens the existing database file at `path` without ever writing to it (a read-only
+    /// mount, a copy under inspection, a file a live writer holds is refused as by
+    /// [`open`](Self::open)). What redb writes while opening, repairing after a crash or
+    /// checking integrity stays in memory; write transactions fail with [`DbError::ReadOnly`].
+    ///
+    /// # Errors
+    /// [`DbError::Open`] when the file is missing, empty, not a redb file or held by a writer;
+    /// [`DbError::Corrupted`] when it is damaged.
+    pub fn open_read_only(path: impl AsRef<Path>, options: RedbOptions) -> Result<Self, DbError> {
+        let path = path.as_ref().to_path_buf();
+        let file = std::fs::File::open(&path).map_err(|source| open_failed(&path, source))?;
+        let len = file.metadata().map_err(|source| open_failed(&path, source))?.len();
+        if len == 0 {
+            return Err(open_failed(&path, std::io::Error::other("the file is empty")));
+        }
+        let backend = ReadOnlyFile::new(file).map_err(|source| open_failed(&path, source))?;
+        let health = Arc::new(Health::default());
+        let db = health.guard(Operation::Open, None, || {
+            redb::Builder::new()
+                .set_cache_size(options.cache_size)
+                .create_with_backend(backend)
+                .map_err(|source| open_failed(&path, source))
+        })?;
+        Self::checked(db, path, options, health, true)
+    }
+
+    /// The opened database, after the integrity check if the options ask for it.
+    fn checked(
+        mut db: redb::Database,
+        path: PathBuf,
+        options: RedbOptions,
+        health: Arc<Health>,
+        read_only: bool,
+    ) -> Result<Self, DbError> {
+        let integrity = if options.check_integrity {
+            let clean = health.guard(Operation::Check, None, || {
+                db.check_integrity().map_err(failed(Operation::Check, None))
+            })?;
+            Some(if clean { Integrity::Clean } else { Integrity::Repaired })
+        } else {
+            None
+        };
+        tracing::debug!(
+            target: "sync::db",
+            path = %path.display(), ?options, ?integrity, read_only, "opened redb database"
+        );
+        Ok(Self { db, path, options, health, integrity, read_only })
+    }
+
+    /// What the integrity check at open found; `None` when it did not run.
+    pub const fn integrity(&self) -> Option<Integrity> {
+        self.integrity
     }
 
     /// The path of the database file.
@@ -126,8 +303,10 @@ impl RedbDatabase {
     /// # Errors
     /// Backend failures. Waits for any open write transaction, since redb reports space from one.
     pub fn space(&self) -> Result<SpaceUsage, DbError> {
-        let txn = self.db.begin_write().map_err(failed(Operation::BeginWrite, None))?;
-        let stats = txn.stats().map_err(failed(Operation::Stats, None))?;
+        let stats = self.health.guard(Operation::Stats, None, || {
+            let txn = self.db.begin_write().map_err(failed(Operation::BeginWrite, None))?;
+            txn.stats().map_err(failed(Operation::Stats, None))
+        })?;
         let file_bytes = std::fs::metadata(&self.path)
             .map_err(|source| DbError::Open { path: self.path.clone(), source: source.into() })?
             .len();
@@ -145,7 +324,18 @@ impl RedbDatabase {
     /// # Errors
     /// Backend failures, including damage that cannot be repaired.
     pub fn check_integrity(&mut self) -> Result<bool, DbError> {
-        self.db.check_integrity().map_err(failed(Operation::Check, None))
+        let db = &mut self.db;
+        self.health.guard(Operation::Check, None, || {
+            db.check_integrity().map_err(failed(Operation::Check, None))
+        })
+    }
+}
+
+/// [`DbError::Open`] for `path`, unless redb found the file damaged.
+fn open_failed(path: &Path, source: impl Into<redb::Error>) -> DbError {
+    match source.into() {
+        redb::Error::Corrupted(detail) => corrupted(Operation::Open, None, detail),
+        source => DbError::Open { path: path.to_path_buf(), source: source.into() },
     }
 }
 
@@ -155,14 +345,22 @@ impl Database for RedbDatabase {
     }
 
     fn begin_read(&self) -> Result<Box<dyn KvRead>, DbError> {
-        let txn = self.db.begin_read().map_err(failed(Operation::BeginRead, None))?;
-        Ok(Box::new(RedbRead { txn, tables: Mutex::default() }))
+        let txn = self.health.guard(Operation::BeginRead, None, || {
+            self.db.begin_read().map_err(failed(Operation::BeginRead, None))
+        })?;
+        Ok(Box::new(RedbRead { txn, tables: Mutex::default(), health: self.health.clone() }))
     }
 
     fn begin_write(&self) -> Result<Box<dyn KvWrite>, DbError> {
-        let mut txn = self.db.begin_write().map_err(failed(Operation::BeginWrite, None))?;
-        txn.set_quick_repair(self.options.quick_repair);
-        let mut write = RedbWrite { txn };
+        if self.read_only {
+            return Err(DbError::ReadOnly { path: self.path.clone() });
+        }
+        let txn = self.health.guard(Operation::BeginWrite, None, || {
+            let mut txn = self.db.begin_write().map_err(failed(Operation::BeginWrite, None))?;
+            txn.set_quick_repair(self.options.quick_repair);
+            Ok(txn)
+        })?;
+        let mut write = RedbWrite { txn, health: self.health.clone() };
         write.set_durability(self.options.durability)?;
         Ok(Box::new(write))
     }
@@ -173,6 +371,7 @@ struct RedbRead {
     txn: redb::ReadTransaction,
     /// `None` for tables that do not exist in this snapshot.
     tables: Mutex<HashMap<&'static str, Option<Arc<RawTable>>>>,
+    health: Arc<Health>,
 }
 
 impl RedbRead {
@@ -181,11 +380,13 @@ impl RedbRead {
         if let Some(table) = tables.get(name) {
             return Ok(table.clone());
         }
-        let table = match self.txn.open_table(definition(name)) {
-            Ok(table) => Some(Arc::new(table)),
-            Err(TableError::TableDoesNotExist(_)) => None,
-            Err(err) => return Err(failed(Operation::OpenTable, Some(name))(err)),
-        };
+        let table = self.health.guard(Operation::OpenTable, Some(name), || {
+            match self.txn.open_table(definition(name)) {
+                Ok(table) => Ok(Some(Arc::new(table))),
+                Err(TableError::TableDoesNotExist(_)) => Ok(None),
+                Err(err) => Err(failed(Operation::OpenTable, Some(name))(err)),
+            }
+        })?;
         tables.insert(name, table.clone());
         Ok(table)
     }
@@ -194,14 +395,18 @@ impl RedbRead {
 impl KvRead for RedbRead {
     fn get(&self, table: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
         let Some(handle) = self.table(table)? else { return Ok(None) };
-        let value = handle.get(key).map_err(failed(Operation::Get, Some(table)))?;
-        Ok(value.map(|guard| guard.value().to_vec()))
+        self.health.guard(Operation::Get, Some(table), || {
+            let value = handle.get(key).map_err(failed(Operation::Get, Some(table)))?;
+            Ok(value.map(|guard| guard.value().to_vec()))
+        })
     }
 
     /// redb keeps each table's length in its root: no walk.
     fn len(&self, table: &'static str) -> Result<u64, DbError> {
         let Some(handle) = self.table(table)? else { return Ok(0) };
-        handle.len().map_err(failed(Operation::Range, Some(table)))
+        self.health.guard(Operation::Range, Some(table), || {
+            handle.len().map_err(failed(Operation::Range, Some(table)))
+        })
     }
 
     fn range(
@@ -214,28 +419,34 @@ impl KvRead for RedbRead {
         if bounds.is_empty() {
             return Ok(Box::new(std::iter::empty()));
         }
-        let range = handle
-            .range::<&[u8]>(bounds.as_slices())
-            .map_err(failed(Operation::Range, Some(table)))?;
+        let range = self.health.guard(Operation::Range, Some(table), || {
+            handle.range::<&[u8]>(bounds.as_slices()).map_err(failed(Operation::Range, Some(table)))
+        })?;
         let to_entry = move |item: Result<_, redb::StorageError>| {
             let (key, value): (redb::AccessGuard<'_, Bytes>, redb::AccessGuard<'_, Bytes>) =
                 item.map_err(failed(Operation::Range, Some(table)))?;
             Ok((key.value().to_vec(), value.value().to_vec()))
         };
-        Ok(match direction {
+        let inner: KvIter<'_> = match direction {
             Direction::Forward => Box::new(range.map(to_entry)),
             Direction::Reverse => Box::new(range.rev().map(to_entry)),
-        })
+        };
+        Ok(Box::new(Guarded { inner, health: self.health.clone(), table, failed: false }))
     }
 }
 
 struct RedbWrite {
     txn: redb::WriteTransaction,
+    health: Arc<Health>,
 }
 
 impl RedbWrite {
     fn open(&self, table: &'static str) -> Result<redb::Table<'_, Bytes, Bytes>, DbError> {
-        self.txn.open_table(definition(table)).map_err(failed(Operation::OpenTable, Some(table)))
+        self.health.guard(Operation::OpenTable, Some(table), || {
+            self.txn
+                .open_table(definition(table))
+                .map_err(failed(Operation::OpenTable, Some(table)))
+        })
     }
 
     /// Up to `limit` entries of `table` within `bounds`, in `direction`.
@@ -247,32 +458,39 @@ impl RedbWrite {
         limit: usize,
     ) -> Result<Vec<Entry>, DbError> {
         let handle = self.open(table)?;
-        let range = handle
-            .range::<&[u8]>(bounds.as_slices())
-            .map_err(failed(Operation::Range, Some(table)))?;
-        let mut out = Vec::with_capacity(limit);
-        let walk: Box<dyn Iterator<Item = _>> = match direction {
-            Direction::Forward => Box::new(range),
-            Direction::Reverse => Box::new(range.rev()),
-        };
-        for item in walk.take(limit) {
-            let (key, value) = item.map_err(failed(Operation::Range, Some(table)))?;
-            out.push((key.value().to_vec(), value.value().to_vec()));
-        }
-        Ok(out)
+        self.health.guard(Operation::Range, Some(table), || {
+            let range = handle
+                .range::<&[u8]>(bounds.as_slices())
+                .map_err(failed(Operation::Range, Some(table)))?;
+            let mut out = Vec::with_capacity(limit);
+            let walk: Box<dyn Iterator<Item = _>> = match direction {
+                Direction::Forward => Box::new(range),
+                Direction::Reverse => Box::new(range.rev()),
+            };
+            for item in walk.take(limit) {
+                let (key, value) = item.map_err(failed(Operation::Range, Some(table)))?;
+                out.push((key.value().to_vec(), value.value().to_vec()));
+            }
+            Ok(out)
+        })
     }
 }
 
 impl KvRead for RedbWrite {
     fn get(&self, table: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
         let handle = self.open(table)?;
-        let value = handle.get(key).map_err(failed(Operation::Get, Some(table)))?;
-        Ok(value.map(|guard| guard.value().to_vec()))
+        self.health.guard(Operation::Get, Some(table), || {
+            let value = handle.get(key).map_err(failed(Operation::Get, Some(table)))?;
+            Ok(value.map(|guard| guard.value().to_vec()))
+        })
     }
 
     /// redb keeps each table's length in its root: no walk.
     fn len(&self, table: &'static str) -> Result<u64, DbError> {
-        self.open(table)?.len().map_err(failed(Operation::Range, Some(table)))
+        let handle = self.open(table)?;
+        self.health.guard(Operation::Range, Some(table), || {
+            handle.len().map_err(failed(Operation::Range, Some(table)))
+        })
     }
 
     fn range(
@@ -290,19 +508,26 @@ impl KvRead for RedbWrite {
 impl KvWrite for RedbWrite {
     fn put(&mut self, table: &'static str, key: &[u8], value: &[u8]) -> Result<(), DbError> {
         let mut handle = self.open(table)?;
-        handle.insert(key, value).map_err(failed(Operation::Put, Some(table)))?;
-        Ok(())
+        self.health.guard(Operation::Put, Some(table), || {
+            handle.insert(key, value).map_err(failed(Operation::Put, Some(table)))?;
+            Ok(())
+        })
     }
 
     fn delete(&mut self, table: &'static str, key: &[u8]) -> Result<bool, DbError> {
         let mut handle = self.open(table)?;
-        let removed = handle.remove(key).map_err(failed(Operation::Delete, Some(table)))?;
-        Ok(removed.is_some())
+        self.health.guard(Operation::Delete, Some(table), || {
+            let removed = handle.remove(key).map_err(failed(Operation::Delete, Some(table)))?;
+            Ok(removed.is_some())
+        })
     }
 
     fn clear(&mut self, table: &'static str) -> Result<(), DbError> {
-        self.txn.delete_table(definition(table)).map_err(failed(Operation::Clear, Some(table)))?;
-        Ok(())
+        let txn = &self.txn;
+        self.health.guard(Operation::Clear, Some(table), || {
+            txn.delete_table(definition(table)).map_err(failed(Operation::Clear, Some(table)))?;
+            Ok(())
+        })
     }
 
     fn append_sorted(
@@ -311,48 +536,8 @@ impl KvWrite for RedbWrite {
         entries: &mut dyn EntrySource,
     ) -> Result<u64, DbError> {
         let mut handle = self.open(table)?;
-        let (mut key, mut value) = (Vec::new(), Vec::new());
-        if !entries.next_entry(&mut key, &mut value)? {
-            return Ok(0);
-        }
-        let mut order = OrderCheck::default();
-        order.accept(table, &key)?;
-        let mut cursor = handle
-            .lower_bound_mut(Bound::Included(key.as_slice()))
-            .map_err(failed(Operation::Append, Some(table)))?;
-        let mut count = 0;
-        loop {
-            match cursor.insert_before(key.as_slice(), value.as_slice()) {
-                Ok(()) => {}
-                Err(CursorError::UnorderedKey) => {
-                    // An existing entry at or before `key` lies after the gap: move the gap to
-                    // just before `key`, replacing an equal entry.
-                    cursor.close().map_err(failed(Operation::Append, Some(table)))?;
-                    cursor = handle
-                        .lower_bound_mut(Bound::Included(key.as_slice()))
-                        .map_err(failed(Operation::Append, Some(table)))?;
-                    let equal = cursor
-                        .peek_next()
-                        .map_err(failed(Operation::Append, Some(table)))?
-                        .is_some_and(|(next, _)| next.value() == key.as_slice());
-                    if equal {
-                        cursor.remove_next().map_err(failed(Operation::Append, Some(table)))?;
-                    }
-                    cursor
-                        .insert_before(key.as_slice(), value.as_slice())
-                        .map_err(failed(Operation::Append, Some(table)))?;
-                }
-                Err(err) => return Err(failed(Operation::Append, Some(table))(err)),
-            }
-            count += 1;
-            if !entries.next_entry(&mut key, &mut value)? {
-                break;
-            }
-            order.accept(table, &key)?;
-        }
-        cursor.close().map_err(failed(Operation::Append, Some(table)))?;
-        tracing::trace!(table, count, "sorted append");
-        Ok(count)
+        self.health
+            .guard(Operation::Append, Some(table), || append_at_cursor(&mut handle, table, entries))
     }
 
     fn set_durability(&mut self, durability: Durability) -> Result<(), DbError> {
@@ -364,6 +549,60 @@ impl KvWrite for RedbWrite {
     }
 
     fn commit(self: Box<Self>) -> Result<(), DbError> {
-        self.txn.commit().map_err(failed(Operation::Commit, None))
+        let Self { txn, health } = *self;
+        health.guard(Operation::Commit, None, || {
+            txn.commit().map_err(failed(Operation::Commit, None))
+        })
     }
+}
+
+/// Inserts `entries` (ascending keys) into `handle` through a write cursor; see
+/// [`KvWrite::append_sorted`].
+fn append_at_cursor(
+    handle: &mut redb::Table<'_, Bytes, Bytes>,
+    table: &'static str,
+    entries: &mut dyn EntrySource,
+) -> Result<u64, DbError> {
+    let (mut key, mut value) = (Vec::new(), Vec::new());
+    if !entries.next_entry(&mut key, &mut value)? {
+        return Ok(0);
+    }
+    let mut order = OrderCheck::default();
+    order.accept(table, &key)?;
+    let mut cursor = handle
+        .lower_bound_mut(Bound::Included(key.as_slice()))
+        .map_err(failed(Operation::Append, Some(table)))?;
+    let mut count = 0;
+    loop {
+        match cursor.insert_before(key.as_slice(), value.as_slice()) {
+            Ok(()) => {}
+            Err(CursorError::UnorderedKey) => {
+                // An existing entry at or before `key` lies after the gap: move the gap to
+                // just before `key`, replacing an equal entry.
+                cursor.close().map_err(failed(Operation::Append, Some(table)))?;
+                cursor = handle
+                    .lower_bound_mut(Bound::Included(key.as_slice()))
+                    .map_err(failed(Operation::Append, Some(table)))?;
+                let equal = cursor
+                    .peek_next()
+                    .map_err(failed(Operation::Append, Some(table)))?
+                    .is_some_and(|(next, _)| next.value() == key.as_slice());
+                if equal {
+                    cursor.remove_next().map_err(failed(Operation::Append, Some(table)))?;
+                }
+                cursor
+                    .insert_before(key.as_slice(), value.as_slice())
+                    .map_err(failed(Operation::Append, Some(table)))?;
+            }
+            Err(err) => return Err(failed(Operation::Append, Some(table))(err)),
+        }
+        count += 1;
+        if !entries.next_entry(&mut key, &mut value)? {
+            break;
+        }
+        order.accept(table, &key)?;
+    }
+    cursor.close().map_err(failed(Operation::Append, Some(table)))?;
+    tracing::trace!(table, count, "sorted append");
+    Ok(count)
 }
