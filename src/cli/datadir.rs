@@ -2,15 +2,15 @@
 //! database held in memory.
 
 use super::CliError;
-use snapsync_db::{Database, MemoryDatabase, RedbDatabase, RedbOptions};
+use snapsync_db::{Database, Integrity, MemoryDatabase, RedbDatabase, RedbOptions};
 use std::{
     path::{Path, PathBuf},
     sync::Arc,
 };
+use tempfile::TempDir;
 
 /// Page cache of the redb database: 128 MiB.
 const CACHE_BYTES: usize = 128 << 20;
-use tempfile::TempDir;
 
 /// The database file inside a data directory.
 pub(crate) const DB_FILE: &str = "snapsync.redb";
@@ -23,6 +23,8 @@ pub(crate) struct Storage {
     pub(crate) dir: PathBuf,
     /// How to name it in messages: the directory, or "the in-memory database".
     pub(crate) label: String,
+    /// What the checksum walk at open found (`None` for an in-memory database).
+    pub(crate) integrity: Option<Integrity>,
     /// Removes the temporary directory of an in-memory database when dropped.
     _temp: Option<TempDir>,
 }
@@ -45,52 +47,98 @@ impl Storage {
             db: Arc::new(MemoryDatabase::new()),
             dir: temp.path().to_path_buf(),
             label: "the in-memory database".to_owned(),
+            integrity: None,
             _temp: Some(temp),
         })
     }
 
-    /// The redb database of `dir`, both created if missing.
+    /// The redb database of `dir`, both created if missing, every checksum verified at open.
     ///
     /// # Errors
-    /// [`CliError::Datadir`] when the directory cannot be created, [`CliError::Database`] when
-    /// the file cannot be opened (not a redb file, held by another process).
+    /// [`CliError::Datadir`] when the directory cannot be created, [`CliError::NotADatadir`] when
+    /// `dir` is not a directory, [`CliError::Store`] when the file cannot be opened (not a redb
+    /// file, held by another process) or is damaged.
     pub(crate) fn create(dir: &Path) -> Result<Self, CliError> {
+        if dir.exists() && !dir.is_dir() {
+            return Err(not_a_directory(dir));
+        }
         std::fs::create_dir_all(dir)
             .map_err(|source| CliError::Datadir { path: dir.to_path_buf(), source })?;
-        Self::open_file(dir)
+        let file = dir.join(DB_FILE);
+        let db = RedbDatabase::open(&file, options())
+            .map_err(|source| CliError::Store { path: file, source })?;
+        Ok(Self::on_disk(dir, db))
     }
 
-    /// The redb database of an existing data directory, which is not created.
+    /// The redb database of an existing data directory, opened read-only (the file is never
+    /// written, so this works on a read-only mount and changes nothing), every checksum verified.
     ///
     /// # Errors
-    /// [`CliError::NothingToVerify`] when the directory or its database file does not exist;
-    /// otherwise as [`Storage::create`].
-    pub(crate) fn open_existing(dir: &Path) -> Result<Self, CliError> {
-        if !dir.is_dir() {
+    /// [`CliError::NothingToVerify`] when the directory or its database file does not exist or
+    /// the file is empty, naming the path; [`CliError::NotADatadir`] and [`CliError::Store`] as
+    /// [`Storage::create`].
+    pub(crate) fn open_read_only(dir: &Path) -> Result<Self, CliError> {
+        if !dir.exists() {
             return Err(CliError::NothingToVerify(format!(
                 "data directory {} does not exist",
                 dir.display()
             )));
         }
-        if !dir.join(DB_FILE).is_file() {
-            return Err(CliError::NothingToVerify(format!(
-                "data directory {} holds no snapsync database ({DB_FILE})",
-                dir.display()
-            )));
+        if !dir.is_dir() {
+            return Err(not_a_directory(dir));
         }
-        Self::open_file(dir)
+        let file = dir.join(DB_FILE);
+        let len = std::fs::metadata(&file).map(|meta| meta.is_file().then_some(meta.len()));
+        match len {
+            Ok(Some(len)) if len > 0 => {}
+            Ok(Some(_)) => {
+                return Err(CliError::NothingToVerify(format!(
+                    "{} is empty: data directory {} holds no snapsync database",
+                    file.display(),
+                    dir.display()
+                )));
+            }
+            Ok(None) | Err(_) => {
+                return Err(CliError::NothingToVerify(format!(
+                    "data directory {} holds no snapsync database ({} is missing or not a file)",
+                    dir.display(),
+                    file.display()
+                )));
+            }
+        }
+        let db = RedbDatabase::open_read_only(&file, options())
+            .map_err(|source| CliError::Store { path: file, source })?;
+        Ok(Self::on_disk(dir, db))
     }
 
-    fn open_file(dir: &Path) -> Result<Self, CliError> {
-        // The sync writes in sorted bulk and reads mostly sequentially: a small page cache
-        // serves it as well as redb's 1 GiB default, and keeps the process's memory bounded.
-        let options = RedbOptions { cache_size: CACHE_BYTES, ..RedbOptions::default() };
-        let db = RedbDatabase::open(dir.join(DB_FILE), options)?;
-        Ok(Self {
+    fn on_disk(dir: &Path, db: RedbDatabase) -> Self {
+        Self {
+            integrity: db.integrity(),
             db: Arc::new(db),
             dir: dir.to_path_buf(),
             label: format!("data directory {}", dir.display()),
             _temp: None,
-        })
+        }
     }
+}
+
+/// The redb settings of a data directory: a 128 MiB page cache (the sync writes in sorted bulk
+/// and reads mostly sequentially, so a small cache serves it as well as redb's 1 GiB default
+/// and keeps the process's memory bounded), and every checksum verified at open, so a damaged
+/// file is found before anything in it is read or reported.
+fn options() -> RedbOptions {
+    RedbOptions { cache_size: CACHE_BYTES, check_integrity: true, ..RedbOptions::default() }
+}
+
+/// The error for a `--datadir` that exists but is not a directory, saying what it is.
+fn not_a_directory(dir: &Path) -> CliError {
+    let kind = match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_file() => "a regular file",
+        Ok(_) => "not a directory",
+        Err(_) => "not accessible",
+    };
+    CliError::NotADatadir(format!(
+        "--datadir {} is {kind}, not a data directory (one holds {DB_FILE} and etl/)",
+        dir.display()
+    ))
 }

@@ -29,6 +29,24 @@ pub(crate) enum CliError {
     /// The data directory holds no snapsync database, or no sync record.
     #[error("{0}")]
     NothingToVerify(String),
+    /// The `--datadir` path exists but is not a directory.
+    #[error("{0}")]
+    NotADatadir(String),
+    /// The data directory's database file cannot be opened, or is damaged.
+    #[error("database {}: {source}", path.display())]
+    Store {
+        /// The database file.
+        path: PathBuf,
+        /// What the storage layer found.
+        source: snapsync_db::DbError,
+    },
+    /// The pipeline stopped on the local store: its database or spill files failed, or stored
+    /// data turned out damaged. No peer is at fault.
+    #[error("the local store failed (no peer is at fault): {0}")]
+    LocalStore(Box<snapsync_stages::PipelineError>),
+    /// Stored data no longer is what was verified: the database was damaged afterwards.
+    #[error("local corruption: {0}")]
+    Damaged(String),
     /// The database contradicts itself (a sync record without its pivot header, say).
     #[error("{0}")]
     Corrupt(String),

@@ -1,22 +1,23 @@
 //! `snapsync verify [--datadir DIR] [--json]`: checks a synced data directory without trusting the
 //! sync.
 //!
-//! Reopens the redb database, reads the snap sync record (which pivot), reads the pivot header
-//! from `Headers`, and recomputes the state root and every storage root from the stored leaves
-//! with `compute_state_root`, independently of the stage. Verified when the sync finished, the
-//! header is the record's pivot, the recomputed root is the header's state root, and every
-//! account's slots hash to its storage root.
+//! Opens the redb database read-only (the file is never written: a read-only mount works, and a
+//! missing or empty file is an error naming it), verifies every page checksum, reads the snap
+//! sync record (which pivot) and the pivot header from `Headers`, and hashes the stored leaves
+//! again with `check_stored_leaves` (state root, every storage root, every code), independently
+//! of the sync. Verified when the sync finished, the header is the record's pivot, the leaves
+//! make the header's state root, every account's slots make its storage root and every code is
+//! stored and hashes to its key.
 //!
 //! Exit 0 verified, 1 a mismatch (or an unfinished sync), 2 when it cannot run: no data
-//! directory, no database, no sync record, a corrupt database.
+//! directory, no database, no sync record, a damaged database.
 
 use super::{CliError, Outcome, datadir::Storage};
 use alloy_consensus::Header;
-use alloy_primitives::B256;
 use alloy_rlp::Decodable;
 use clap::Args;
-use snapsync_db::{Headers, StateReport, TableRead, compute_state_root};
-use snapsync_snap_sync::{SyncSummary, stored_summary};
+use snapsync_db::{Headers, TableRead};
+use snapsync_snap_sync::{LeafCheck, SyncSummary, check_stored_leaves, stored_summary};
 use std::{io::Write, path::PathBuf};
 
 /// Arguments of `snapsync verify`.
@@ -35,15 +36,12 @@ pub(crate) struct VerifyArgs {
 #[derive(Debug)]
 struct Verdict {
     summary: SyncSummary,
-    expected_root: B256,
-    report: StateReport,
+    check: LeafCheck,
 }
 
 impl Verdict {
     fn verified(&self) -> bool {
-        self.summary.is_done()
-            && self.report.state_root == self.expected_root
-            && self.report.is_consistent()
+        self.summary.is_done() && self.check.matches()
     }
 
     /// One JSON line with exactly the documented keys; only hex, integers and booleans.
@@ -54,23 +52,30 @@ impl Verdict {
                 r#""accounts":{},"storage_slots":{},"storage_root_mismatches":{}}}"#
             ),
             self.verified(),
-            self.report.state_root,
-            self.expected_root,
+            self.check.report.state_root,
+            self.check.expected_root,
             self.summary.pivot.number,
-            self.report.accounts,
-            self.report.storage_slots,
-            self.report.storage_mismatches.len()
+            self.check.report.accounts,
+            self.check.report.storage_slots,
+            self.check.report.storage_mismatches.len()
         )
     }
 
     fn write_human(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let report = &self.report;
+        let report = &self.check.report;
         let pivot = &self.summary.pivot;
         writeln!(out, "pivot block       {} ({})", pivot.number, pivot.hash)?;
         writeln!(out, "accounts          {}", report.accounts)?;
         writeln!(out, "storage slots     {}", report.storage_slots)?;
         writeln!(out, "storage roots     {} mismatching", report.storage_mismatches.len())?;
-        writeln!(out, "expected root     {}", self.expected_root)?;
+        writeln!(
+            out,
+            "bytecodes         {} ({} damaged, {} missing)",
+            self.check.codes,
+            self.check.damaged_codes.len(),
+            self.check.missing_codes.len()
+        )?;
+        writeln!(out, "expected root     {}", self.check.expected_root)?;
         let verdict = if self.verified() { "verified" } else { "MISMATCH" };
         writeln!(out, "{verdict}: the stored state's root is")?;
         writeln!(out, "{}", report.state_root)
@@ -78,16 +83,22 @@ impl Verdict {
 
     /// Every reason the state is not verified, for stderr.
     fn write_problems(&self, err: &mut dyn Write) -> std::io::Result<()> {
-        let report = &self.report;
+        let report = &self.check.report;
         if !self.summary.is_done() {
             writeln!(err, "error: the sync has not finished (phase {:?})", self.summary.phase)?;
         }
-        if report.state_root != self.expected_root {
+        if report.state_root != self.check.expected_root {
             writeln!(
                 err,
                 "error: the stored state's root {} is not the pivot header's state root {}",
-                report.state_root, self.expected_root
+                report.state_root, self.check.expected_root
             )?;
+        }
+        if let Some(first) = self.check.damaged_codes.first() {
+            writeln!(err, "error: stored codes do not hash to their key (first: {first})")?;
+        }
+        if let Some(first) = self.check.missing_codes.first() {
+            writeln!(err, "error: accounts' codes are not stored (first: {first})")?;
         }
         if let Some(first) = report.storage_mismatches.first() {
             writeln!(
@@ -115,14 +126,23 @@ impl Verdict {
 ///
 /// # Errors
 /// [`CliError::NothingToVerify`] without a data directory, database or sync record;
-/// [`CliError::Corrupt`], [`CliError::Database`], [`CliError::State`] and [`CliError::Sync`]
-/// for a corrupt database; [`CliError::Output`] when stdout or stderr fail.
+/// [`CliError::NotADatadir`] for a path that is not a directory; [`CliError::Store`],
+/// [`CliError::Corrupt`], [`CliError::Database`] and [`CliError::Sync`] for a damaged database;
+/// [`CliError::Output`] when stdout or stderr fail.
 pub(crate) fn run(
     args: &VerifyArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Outcome, CliError> {
-    let storage = Storage::open_existing(&args.datadir)?;
+    let storage = Storage::open_read_only(&args.datadir)?;
+    if storage.integrity == Some(snapsync_db::Integrity::Repaired) {
+        writeln!(
+            err,
+            "note: {} was not closed cleanly (or its last commit is damaged); checking the last \
+             intact commit, recovered in memory (the file is not changed)",
+            storage.label
+        )?;
+    }
     let view = storage.db.view()?;
     let Some(summary) = stored_summary(&view)? else {
         return Err(CliError::NothingToVerify(format!(
@@ -132,8 +152,8 @@ pub(crate) fn run(
         )));
     };
     let expected_root = pivot_header(&view, &summary)?.state_root;
-    let report = compute_state_root(&view)?;
-    let verdict = Verdict { summary, expected_root, report };
+    let check = check_stored_leaves(&view, expected_root)?;
+    let verdict = Verdict { summary, check };
     verdict.write_problems(err)?;
     if args.json {
         writeln!(out, "{}", verdict.json_line())?;

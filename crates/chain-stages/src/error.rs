@@ -227,6 +227,20 @@ pub enum StoredHeaderError {
         #[source]
         source: alloy_rlp::Error,
     },
+    /// A stored header's hash is not indexed under its number: the header or the index was
+    /// damaged after it was written (a stored header is checked before it was written).
+    #[error(
+        "stored header {number} hashes to {hash}, which the header index maps to {indexed:?}: \
+         the stored chain is damaged"
+    )]
+    Unindexed {
+        /// The block number.
+        number: u64,
+        /// The hash of the stored header.
+        hash: B256,
+        /// The number the index holds for that hash, if any.
+        indexed: Option<u64>,
+    },
 }
 
 /// The first block of a stage that starts after another could not be determined: that stage has
@@ -364,7 +378,13 @@ impl ExecutionError {
 
 impl From<ExecutionError> for StageError {
     fn from(error: ExecutionError) -> Self {
-        if error.is_recoverable() { Self::recoverable(error) } else { Self::fatal(error) }
+        match error {
+            ExecutionError::MissingBody { .. } | ExecutionError::CorruptBody { .. } => {
+                Self::local(error)
+            }
+            _ if error.is_recoverable() => Self::recoverable(error),
+            _ => Self::fatal(error),
+        }
     }
 }
 
@@ -379,7 +399,7 @@ impl From<StartError> for StageError {
 
 impl From<StoredHeaderError> for StageError {
     fn from(error: StoredHeaderError) -> Self {
-        Self::fatal(error)
+        Self::local(error)
     }
 }
 

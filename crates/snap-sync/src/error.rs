@@ -148,6 +148,19 @@ pub enum SnapSyncError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The stored leaves no longer make the state that was verified: the trie nodes stored as
+    /// ranges were proven hash to the pivot's root, but the leaves (or codes) stored beside them
+    /// do not. The database was damaged after the data was verified; no peer is at fault.
+    #[error(
+        "the stored state of pivot {pivot} is damaged (local corruption, not a peer's fault): \
+         {detail}"
+    )]
+    StoredStateDamaged {
+        /// The pivot block number.
+        pivot: u64,
+        /// What the re-hash found (see [`LeafCheck`](crate::LeafCheck)).
+        detail: String,
+    },
     /// Everything was verified and healed towards the pivot's root, yet the stored state's
     /// root is not the pivot's.
     #[error(
@@ -193,10 +206,31 @@ impl SnapSyncError {
     pub const fn is_recoverable(&self) -> bool {
         matches!(self, Self::Fetch { .. } | Self::Pivot(_))
     }
+
+    /// Whether this is a failure of the local store (the database, the ETL spill files, stored
+    /// data that does not decode or no longer hashes to what was verified): fatal, and never
+    /// blamed on a peer.
+    pub const fn is_local(&self) -> bool {
+        matches!(
+            self,
+            Self::Database(_)
+                | Self::Etl(_)
+                | Self::EtlDir { .. }
+                | Self::State(_)
+                | Self::CorruptState { .. }
+                | Self::StoredStateDamaged { .. }
+        )
+    }
 }
 
 impl From<SnapSyncError> for snapsync_stages::StageError {
     fn from(error: SnapSyncError) -> Self {
-        if error.is_recoverable() { Self::recoverable(error) } else { Self::fatal(error) }
+        if error.is_local() {
+            Self::local(error)
+        } else if error.is_recoverable() {
+            Self::recoverable(error)
+        } else {
+            Self::fatal(error)
+        }
     }
 }

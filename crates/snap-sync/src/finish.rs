@@ -1,16 +1,18 @@
 //! The verifying step: check the stored tries against the pivot's root.
 //!
 //! When every range was proven against the pivot's root into empty tables (see
-//! [`VerifiedNodes`]), the stored nodes are the ones verification computed, and checking them is
-//! enough: the root node hashes to the pivot's state root, every account with storage has a
-//! root node hashing to its storage root, every code is stored and the accounts are those the
-//! download counted. Otherwise (a pivot move, a resumed older sync, a failed check) the tries
+//! [`VerifiedNodes`]), the stored nodes are the ones verification computed: the root node hashes
+//! to the pivot's state root, every account with storage has a root node hashing to its storage
+//! root, every code is stored and the accounts are those the download counted. The stored leaves
+//! are then hashed once more ([`check_stored_leaves`]: a streaming pass, no writes) so that
+//! `Done` is a statement about the leaves, not only about the nodes stored beside them. Otherwise (a pivot move, a resumed older sync, a failed check) the tries
 //! are built from the stored leaves and compared with the pivot's root, and healing starts from
 //! whatever differs. `snapsync verify` recomputes the root independently either way.
 
 use crate::{
     SnapSyncError,
     heal::HealSeeds,
+    leaf_check::{check_stored_leaves, hash_stored_codes},
     scan::{missing_codes, scan_accounts},
     state::{SyncState, VerifiedNodes},
 };
@@ -56,6 +58,14 @@ pub(crate) fn build_and_check_tries(
 ) -> Result<Verdict, SnapSyncError> {
     if VerifiedNodes::hold(&*txn, state)? {
         if verified_nodes_complete(&*txn, state)? {
+            // The nodes are the pivot's: the leaves beside them must still make them.
+            let check = check_stored_leaves(&db.view()?, state.pivot.state_root)?;
+            if !check.matches() {
+                return Err(SnapSyncError::StoredStateDamaged {
+                    pivot: state.pivot.number,
+                    detail: check.to_string(),
+                });
+            }
             // Exact, whatever the step boundaries (steps write shared nodes again).
             state.counts.trie_nodes =
                 txn.count::<AccountTrieNodes>()? + txn.count::<StorageTrieNodes>()?;
@@ -85,6 +95,17 @@ pub(crate) fn build_and_check_tries(
         report.storage_mismatches.iter().map(|mismatch| mismatch.account).collect();
     storages.extend(&report.orphan_storages);
     let codes = missing_codes(&view)?;
+    let (_, damaged_codes) = hash_stored_codes(&view)?;
+    if let Some(first) = damaged_codes.first() {
+        // Codes are stored only after they hash to their key: this one changed on disk since.
+        return Err(SnapSyncError::StoredStateDamaged {
+            pivot: state.pivot.number,
+            detail: format!(
+                "stored code {first} (and {} more) no longer hashes to its key",
+                damaged_codes.len() - 1
+            ),
+        });
+    }
     if report.state_root == state.pivot.state_root && storages.is_empty() && codes.is_empty() {
         state.phase = SnapPhase::Done;
         info!(

@@ -29,11 +29,14 @@
 //!    account before the cursor is stored.
 //! 5. **Verifying**: while the pivot never moved, every step stored the trie nodes its ranges'
 //!    verification computed (each leaf is hashed once), and those nodes are the tries: the stage
-//!    completes if the stored root node hashes to the pivot's state root and every account with
-//!    storage has a root node hashing to its storage root. Otherwise the account trie and every
-//!    storage trie are built from the stored leaves and their nodes written by path; the stage
-//!    completes only if the root equals the pivot's state root and every account's slots hash
-//!    to its storage root (else healing starts).
+//!    completes if the stored root node hashes to the pivot's state root, every account with
+//!    storage has a root node hashing to its storage root, and the stored leaves, hashed again
+//!    in one streaming pass ([`check_stored_leaves`]), make the same root (else the database
+//!    was damaged after verification: [`SnapSyncError::StoredStateDamaged`]). Otherwise the
+//!    account trie and every storage trie are built from the stored leaves and their nodes
+//!    written by path; the stage completes only if the root equals the pivot's state root and
+//!    every account's slots hash to its storage root (else healing starts). Either way `Done`
+//!    means the stored leaves were hashed to the pivot's root in the step that set it.
 //!
 //! Each step gathers up to `etl.step_bytes` of verified data (through ETL collectors, so it is
 //! written as one sorted bulk append per table) and commits it in the same transaction as the
@@ -65,6 +68,7 @@ mod error;
 mod finish;
 mod heal;
 mod inflight;
+mod leaf_check;
 mod pivot;
 mod progress;
 mod scan;
@@ -79,6 +83,7 @@ pub use config::{
     StorageConfig,
 };
 pub use error::{ConfigError, SnapSyncError, TomlError};
+pub use leaf_check::{LeafCheck, check_stored_leaves};
 pub use progress::SyncProgress;
 pub use stage::SnapSyncStage;
 pub use state::{Counts, Pivot};

@@ -33,6 +33,14 @@ pub enum StageError {
     /// The database failed; treated as fatal.
     #[error("database: {0}")]
     Database(#[from] DbError),
+    /// The local store failed (a spill file, a full disk) or holds data that contradicts itself
+    /// (a damaged file): fatal, and never a peer's fault, so no peer is penalised for it.
+    #[error("local storage: {source}")]
+    LocalStore {
+        /// What went wrong.
+        #[source]
+        source: BoxError,
+    },
 }
 
 impl StageError {
@@ -46,9 +54,20 @@ impl StageError {
         Self::Fatal { source: source.into() }
     }
 
+    /// A failure of the local store (see [`StageError::LocalStore`]).
+    pub fn local(source: impl Into<BoxError>) -> Self {
+        Self::LocalStore { source: source.into() }
+    }
+
     /// Whether the pipeline retries this error.
     pub const fn is_recoverable(&self) -> bool {
         matches!(self, Self::Recoverable { .. })
+    }
+
+    /// Whether this is a failure of the local store ([`Database`](Self::Database) or
+    /// [`LocalStore`](Self::LocalStore)) rather than of the network or the stage's input.
+    pub const fn is_local(&self) -> bool {
+        matches!(self, Self::Database(_) | Self::LocalStore { .. })
     }
 }
 
@@ -106,6 +125,19 @@ pub enum StageSetError {
     /// An operation named a stage that is not in the set.
     #[error("no stage {0} in the set")]
     Unknown(StageId),
+}
+
+impl PipelineError {
+    /// Whether the pipeline stopped on its local store (its own database work, a corrupt
+    /// checkpoint, or a stage's [local](StageError::is_local) failure) rather than on the
+    /// network or a stage's input: an operator checks the disk, not the peers.
+    pub const fn is_local(&self) -> bool {
+        match self {
+            Self::Database { .. } | Self::CorruptCheckpoint { .. } => true,
+            Self::Fatal { source, .. } | Self::RetriesExhausted { source, .. } => source.is_local(),
+            Self::UnwindStalled { .. } => false,
+        }
+    }
 }
 
 /// Why the pipeline stopped.

@@ -28,11 +28,12 @@ use clap::{Args, value_parser};
 use display::ProgressView;
 use moves::TipSchedule;
 use peers::PeerArgs;
-use report::SyncReport;
+use report::{LeafVerdict, SyncReport};
 use snapsync_chain_stages::{BodiesConfig, BodiesStage, HeadersConfig, HeadersStage};
+use snapsync_db::Integrity;
 use snapsync_sim::Scenario;
 use snapsync_snap_sync::{
-    SnapSyncConfig, SnapSyncStage, SyncProgress, SyncSummary, stored_summary,
+    SnapSyncConfig, SnapSyncStage, SyncProgress, SyncSummary, check_stored_leaves, stored_summary,
 };
 use snapsync_stages::{Pipeline, PipelineError, RetryPolicy, StageId, StageSet};
 use snapsync_testing::GeneratedChain;
@@ -155,17 +156,25 @@ pub(crate) fn run(
     drop(tip_sender);
     let failed = match result {
         Ok(()) => false,
+        Err(error) if error.is_local() => return Err(CliError::LocalStore(Box::new(error))),
         Err(error @ (PipelineError::Fatal { .. } | PipelineError::RetriesExhausted { .. })) => {
             writeln!(err, "error: the sync failed: {error}")?;
-            write_penalties(&world.scenario, err)?;
             true
         }
         Err(error) => return Err(CliError::Pipeline(Box::new(error))),
     };
+    write_penalties(&world.scenario, err)?;
     let summary = stored_summary(&world.storage.db.view()?)?;
+    let check = match &summary {
+        Some(summary) if summary.is_done() && !failed => {
+            Some(verdict_of_this_run(&world.storage, summary, world.before.as_ref(), err)?)
+        }
+        _ => None,
+    };
     let network = &world.scenario.network;
     let report = SyncReport::new(
         summary.as_ref(),
+        check,
         (network.bytes_sent(), network.requests()),
         elapsed,
         world.before.is_some(),
@@ -177,6 +186,42 @@ pub(crate) fn run(
         report.write_human(out)?;
     }
     Ok(if report.verified && !failed { Outcome::Success } else { Outcome::Disagreement })
+}
+
+/// How the finished state's verdict was reached in this run: by the stage, which hashed the
+/// stored leaves in the step that finished it, or — for a data directory that was already
+/// finished — by hashing them again here.
+///
+/// # Errors
+/// [`CliError::Damaged`] when the stored leaves no longer make the pivot's root (the database
+/// changed after it was verified); database failures.
+fn verdict_of_this_run(
+    storage: &Storage,
+    summary: &SyncSummary,
+    before: Option<&SyncSummary>,
+    err: &mut dyn Write,
+) -> Result<LeafVerdict, CliError> {
+    if !before.is_some_and(SyncSummary::is_done) {
+        return Ok(LeafVerdict::CheckedByTheStage);
+    }
+    let started = Instant::now();
+    let check = check_stored_leaves(&storage.db.view()?, summary.pivot.state_root)?;
+    let took = started.elapsed();
+    if !check.matches() {
+        return Err(CliError::Damaged(format!(
+            "{} was synced to pivot block {}, but its stored state no longer matches: {check}; \
+             the database was damaged after it was verified (remove it and sync again)",
+            storage.label, summary.pivot.number
+        )));
+    }
+    writeln!(
+        err,
+        "{}: already synced; the stored leaves were hashed again in {:.1} s and make the pivot's \
+         root",
+        storage.label,
+        took.as_secs_f64()
+    )?;
+    Ok(LeafVerdict::RecheckedNow(took))
 }
 
 /// Builds the state, opens the database (refusing one of another chain) and the network.
@@ -192,6 +237,14 @@ fn prepare(
     let tips = TipSchedule::new(&config.pivot, args.pivot_moves, source.expected_bytes);
     writeln!(err, "source: {}", source.description)?;
     let storage = if args.memory { Storage::memory()? } else { Storage::create(&args.datadir)? };
+    if storage.integrity == Some(Integrity::Repaired) {
+        writeln!(
+            err,
+            "{}: the database was not closed cleanly (or its last commit was damaged) and was \
+             repaired to its last intact commit",
+            storage.label
+        )?;
+    }
     let before = same_chain_record(&storage, &source.chain)?;
     if let Some(summary) = &before {
         let state = if summary.is_done() { "finished" } else { "unfinished" };
@@ -326,11 +379,14 @@ async fn drive(
     }
 }
 
-/// How many peers the sync penalised, which explains most failures.
+/// How many peers the sync penalised (which explains most failures), if any.
 fn write_penalties(scenario: &Scenario, err: &mut dyn Write) -> std::io::Result<()> {
     let network = &scenario.network;
     let peers = network.peer_ids();
     let penalised = peers.iter().filter(|peer| !network.penalties_of(**peer).is_empty()).count();
+    if penalised == 0 {
+        return Ok(());
+    }
     writeln!(
         err,
         "note: {penalised} of {} peers were penalised for invalid or missing replies",

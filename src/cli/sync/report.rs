@@ -5,6 +5,17 @@ use alloy_primitives::B256;
 use snapsync_snap_sync::{Counts, SyncSummary};
 use std::{io::Write, time::Duration};
 
+/// How this run established that the stored state is the pivot's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LeafVerdict {
+    /// The stage finished in this run: its last step hashed the stored leaves to the pivot's
+    /// root.
+    CheckedByTheStage,
+    /// The data directory was already finished: its stored leaves were hashed again, taking
+    /// this long.
+    RecheckedNow(Duration),
+}
+
 /// What a sync ended with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct SyncReport {
@@ -13,8 +24,10 @@ pub(super) struct SyncReport {
     pub(super) state_root: Option<B256>,
     /// The pivot block, once one was chosen.
     pub(super) pivot_block: Option<u64>,
-    /// Whether the stage finished: the stored state's root is the pivot's.
+    /// Whether the stored leaves were hashed to the pivot's root in this run.
     pub(super) verified: bool,
+    /// How that was established, when it was.
+    pub(super) check: Option<LeafVerdict>,
     /// What is stored.
     pub(super) counts: Counts,
     /// Bytes peers sent in this run (state, headers and bodies, rejected replies included).
@@ -28,15 +41,19 @@ pub(super) struct SyncReport {
 }
 
 impl SyncReport {
-    /// The report of the stored `summary` (if any) and this run's network figures.
+    /// The report of the stored `summary` (if any), the check of its leaves made in this run
+    /// (`None`: none was), and this run's network figures. Verified only with both a finished
+    /// summary and a check.
     pub(super) fn new(
         summary: Option<&SyncSummary>,
+        check: Option<LeafVerdict>,
         network: (u64, u64),
         elapsed: Duration,
         resumed: bool,
     ) -> Self {
-        let verified = summary.is_some_and(SyncSummary::is_done);
+        let verified = summary.is_some_and(SyncSummary::is_done) && check.is_some();
         Self {
+            check: check.filter(|_| verified),
             state_root: summary.filter(|_| verified).map(|summary| summary.pivot.state_root),
             pivot_block: summary.map(|summary| summary.pivot.number),
             verified,
@@ -100,9 +117,18 @@ impl SyncReport {
             mib(rate(self.bytes_downloaded, self.elapsed))
         )?;
         writeln!(out, "resumed           {}", if self.resumed { "yes" } else { "no" })?;
-        match self.state_root {
-            Some(root) => writeln!(out, "verified: the stored state's root is the pivot's\n{root}"),
-            None => writeln!(out, "NOT verified: the sync did not finish"),
+        match (self.state_root, self.check) {
+            (Some(root), Some(LeafVerdict::RecheckedNow(took))) => writeln!(
+                out,
+                "verified: already synced; the stored leaves, hashed again in this run ({:.1} s), \
+                 make the pivot's root\n{root}",
+                took.as_secs_f64()
+            ),
+            (Some(root), _) => writeln!(
+                out,
+                "verified: the stored leaves, hashed in this run, make the pivot's root\n{root}"
+            ),
+            (None, _) => writeln!(out, "NOT verified: the sync did not finish"),
         }
     }
 }
@@ -125,6 +151,7 @@ mod tests {
     fn a_finished_sync_reports_its_root() {
         let report = SyncReport::new(
             Some(&summary(SnapPhase::Done)),
+            Some(LeafVerdict::CheckedByTheStage),
             (1000, 7),
             Duration::from_millis(1500),
             true,
@@ -144,14 +171,42 @@ mod tests {
     }
 
     #[test]
-    fn an_unfinished_sync_has_no_root() {
+    fn a_finished_sync_without_a_check_in_this_run_is_not_verified() {
         let report =
-            SyncReport::new(Some(&summary(SnapPhase::Storages)), (0, 0), Duration::ZERO, false);
+            SyncReport::new(Some(&summary(SnapPhase::Done)), None, (0, 0), Duration::ZERO, true);
+        let json: serde_json::Value = serde_json::from_str(&report.json_line()).unwrap();
+        assert_eq!(json["verified"], false);
+        assert_eq!(json["state_root"], serde_json::Value::Null);
+        let rechecked = SyncReport::new(
+            Some(&summary(SnapPhase::Done)),
+            Some(LeafVerdict::RecheckedNow(Duration::from_millis(1200))),
+            (0, 0),
+            Duration::ZERO,
+            true,
+        );
+        let mut text = Vec::new();
+        rechecked.write_human(&mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.contains("already synced; the stored leaves, hashed again in this run (1.2 s)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_unfinished_sync_has_no_root() {
+        let report = SyncReport::new(
+            Some(&summary(SnapPhase::Storages)),
+            None,
+            (0, 0),
+            Duration::ZERO,
+            false,
+        );
         let json: serde_json::Value = serde_json::from_str(&report.json_line()).unwrap();
         assert_eq!(json["state_root"], serde_json::Value::Null);
         assert_eq!(json["pivot_block"], 64);
         assert_eq!(json["verified"], false);
-        let none = SyncReport::new(None, (0, 0), Duration::ZERO, false);
+        let none = SyncReport::new(None, None, (0, 0), Duration::ZERO, false);
         let json: serde_json::Value = serde_json::from_str(&none.json_line()).unwrap();
         assert_eq!(json["pivot_block"], serde_json::Value::Null);
     }
