@@ -37,21 +37,45 @@ fn main() -> ExitCode {
     }
 }
 
-/// Fails when file descriptor 1 is closed: Rust's stdout then silently discards what is written
-/// to it (it treats `EBADF` as success), and a result nobody can read must not pass for one
-/// delivered.
+/// Fails when stdout cannot carry the result: file descriptor 1 closed (the Rust runtime then
+/// puts `/dev/null` there, opened read-write, and everything written to it is lost without an
+/// error) or unusable. A pipe whose reader has gone fails later, at the write, with `EPIPE`.
+/// Redirecting stdout to `/dev/null` on purpose (write-only, as shells do) is not an error.
 fn stdout_is_open() -> Result<(), cli::CliError> {
+    let closed = |detail: String| {
+        cli::CliError::Output(std::io::Error::other(format!(
+            "stdout is closed, so the result would be lost ({detail})"
+        )))
+    };
     #[cfg(unix)]
     {
         use std::os::fd::AsFd;
-        std::io::stdout().as_fd().try_clone_to_owned().map_err(|error| {
-            cli::CliError::Output(std::io::Error::new(
-                error.kind(),
-                format!("stdout is closed, so the result would be lost ({error})"),
-            ))
-        })?;
+        if let Err(error) = std::io::stdout().as_fd().try_clone_to_owned() {
+            return Err(closed(error.to_string()));
+        }
+    }
+    #[cfg(target_os = "linux")]
+    if stdout_was_closed_at_start() {
+        return Err(closed("file descriptor 1 was not open when snapsync started".to_owned()));
     }
     Ok(())
+}
+
+/// Whether fd 1 is `/dev/null` opened read-write: what the Rust runtime puts in place of a
+/// standard descriptor that was closed when the process started.
+#[cfg(target_os = "linux")]
+fn stdout_was_closed_at_start() -> bool {
+    const O_ACCMODE: u32 = 0o3;
+    const O_RDWR: u32 = 0o2;
+    let is_dev_null = std::fs::read_link("/proc/self/fd/1")
+        .is_ok_and(|target| target == std::path::Path::new("/dev/null"));
+    let read_write = std::fs::read_to_string("/proc/self/fdinfo/1").is_ok_and(|info| {
+        info.lines()
+            .find_map(|line| line.strip_prefix("flags:"))
+            .and_then(|flags| u32::from_str_radix(flags.trim(), 8).ok())
+            .is_some_and(|flags| flags & O_ACCMODE == O_RDWR)
+    });
+    is_dev_null && read_write
 }
 
 /// Keeps the panic hook quiet for panics inside redb: the storage layer contains those (a

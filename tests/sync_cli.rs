@@ -338,3 +338,115 @@ fn a_killed_sync_resumes_without_fetching_everything_again() {
     let verdict = json(&snapsync(&["verify", "--json", "--datadir", path(&datadir)]), 0);
     assert_eq!(verdict["state_root"], clean["state_root"]);
 }
+
+/// A finished data directory of a small generated state (seed 3), synced in this call.
+fn finished_datadir(dir: &Path) -> std::path::PathBuf {
+    let datadir = dir.join("finished");
+    synced(&["--accounts", "2000", "--seed", "3", "--datadir", path(&datadir)]);
+    datadir
+}
+
+fn sync_again(datadir: &Path) -> Output {
+    snapsync(&["sync", "--json", "--accounts", "2000", "--seed", "3", "--datadir", path(datadir)])
+}
+
+#[test]
+fn a_finished_datadir_is_verified_again_in_the_run_that_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let datadir = finished_datadir(dir.path());
+    let again = sync_again(&datadir);
+    let report = json(&again, 0);
+    assert_eq!(report["verified"], true, "{report}");
+    assert!(stderr(&again).contains("already synced; the stored leaves were hashed again"));
+
+    // One leaf changed behind redb's back but with valid checksums (what a bug, or a disk that
+    // the checksums cannot see, would leave): the stored nodes still hash to the pivot's root.
+    {
+        use snapsync_db::{Database, HashedAccounts, RedbDatabase, RedbOptions, TableRead};
+        let db = RedbDatabase::open(datadir.join("snapsync.redb"), RedbOptions::default()).unwrap();
+        let mut txn = db.write().unwrap();
+        let (hash, mut account) = txn.iter::<HashedAccounts>().unwrap().last().unwrap().unwrap();
+        account.nonce += 1;
+        txn.put::<HashedAccounts>(&hash, &account).unwrap();
+        txn.commit().unwrap();
+    }
+    let again = sync_again(&datadir);
+    let message = stderr(&again);
+    assert_eq!(again.status.code(), Some(2), "{message}");
+    assert!(message.contains("local corruption"), "{message}");
+    assert!(message.contains("no longer matches"), "{message}");
+    assert!(!message.contains("penalised"), "{message}");
+    assert!(!String::from_utf8_lossy(&again.stdout).contains("\"verified\":true"));
+    let verify = json(&snapsync(&["verify", "--json", "--datadir", path(&datadir)]), 1);
+    assert_eq!(verify["verified"], false);
+}
+
+#[test]
+fn a_flipped_bit_inside_a_stored_value_is_database_corruption_for_sync_and_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let datadir = finished_datadir(dir.path());
+    let file = datadir.join("snapsync.redb");
+    let code = {
+        use snapsync_db::{Bytecodes, Database, RedbDatabase, RedbOptions, TableRead};
+        let db = RedbDatabase::open_read_only(&file, RedbOptions::default()).unwrap();
+        let view = db.view().unwrap();
+        let codes = view.iter::<Bytecodes>().unwrap().map(Result::unwrap);
+        codes.max_by_key(|(_, code)| code.len()).unwrap().1
+    };
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = bytes.windows(code.len()).position(|window| window == &code[..]).unwrap();
+    bytes[at + code.len() / 2] ^= 0x04;
+    std::fs::write(&file, &bytes).unwrap();
+
+    for output in
+        [sync_again(&datadir), snapsync(&["verify", "--json", "--datadir", path(&datadir)])]
+    {
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{message}");
+        assert!(message.contains("database corrupted"), "{message}");
+        assert!(!message.contains("panicked"), "{message}");
+        assert!(output.stdout.is_empty(), "{}", String::from_utf8_lossy(&output.stdout));
+    }
+}
+
+#[test]
+fn verify_never_writes_and_names_what_it_cannot_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let datadir = finished_datadir(dir.path());
+    let file = datadir.join("snapsync.redb");
+    let before = std::fs::read(&file).unwrap();
+    json(&snapsync(&["verify", "--json", "--datadir", path(&datadir)]), 0);
+    assert!(std::fs::read(&file).unwrap() == before, "verify changed the database file");
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("snapsync.redb"), b"").unwrap();
+    let output = snapsync(&["verify", "--datadir", path(&empty)]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(message.contains(&format!("{} is empty", empty.join("snapsync.redb").display())));
+    assert_eq!(std::fs::read(empty.join("snapsync.redb")).unwrap(), b"");
+
+    let output = snapsync(&["verify", "--datadir", path(&file)]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(message.contains("is a regular file, not a data directory"), "{message}");
+    let output = snapsync(&["sync", "--accounts", "10", "--datadir", path(&file)]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("is a regular file, not a data directory"));
+}
+
+#[test]
+fn a_closed_stdout_is_an_error_not_a_lost_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let datadir = finished_datadir(dir.path());
+    let command = format!(
+        "exec >&-; exec '{}' verify --json --datadir '{}'",
+        env!("CARGO_BIN_EXE_snapsync"),
+        path(&datadir)
+    );
+    let output = Command::new("sh").args(["-c", &command]).output().unwrap();
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(message.contains("stdout is closed"), "{message}");
+}

@@ -34,15 +34,50 @@ fn scenario(seed: u64, peers: usize) -> Scenario {
 }
 
 async fn sync(scenario: &Scenario, db: &TestDb, config: SnapSyncConfig) -> Pipeline {
+    let (pipeline, result) = try_sync(scenario, db, config).await;
+    result.unwrap();
+    pipeline
+}
+
+/// A pipeline of the stage alone, run to its end: the pipeline and how the run ended.
+async fn try_sync(
+    scenario: &Scenario,
+    db: &TestDb,
+    config: SnapSyncConfig,
+) -> (Pipeline, Result<(), snapsync_stages::PipelineError>) {
+    let mut pipeline = stage_pipeline(scenario, db, config);
+    let result = pipeline.run(None).await;
+    (pipeline, result)
+}
+
+fn stage_pipeline(scenario: &Scenario, db: &TestDb, config: SnapSyncConfig) -> Pipeline {
     let etl = tempfile::tempdir().unwrap();
     let (_tip_tx, tip) = watch::channel(scenario.tip());
     let stage =
         SnapSyncStage::new(scenario.network.clone(), db.db.clone(), tip, config, etl.path())
             .unwrap();
-    let set = StageSet::builder().add(stage).unwrap().build();
-    let mut pipeline = Pipeline::new(db.db.clone(), set);
-    pipeline.run(None).await.unwrap();
-    pipeline
+    Pipeline::new(db.db.clone(), StageSet::builder().add(stage).unwrap().build())
+}
+
+/// Runs a pipeline of the stage until it has committed `steps` steps, then drops it between
+/// steps (as a crash would, less the durability).
+async fn interrupt_after(scenario: &Scenario, db: &TestDb, steps: usize) {
+    let mut pipeline = stage_pipeline(scenario, db, config());
+    let mut events = pipeline.subscribe();
+    let run = pipeline.run(None);
+    tokio::pin!(run);
+    let mut committed = 0;
+    while committed < steps {
+        tokio::select! {
+            biased;
+            event = events.recv() => {
+                if matches!(event.unwrap(), snapsync_stages::PipelineEvent::StageProgress { .. }) {
+                    committed += 1;
+                }
+            }
+            result = &mut run => panic!("finished before the interruption: {result:?}"),
+        }
+    }
 }
 
 fn assert_synced(scenario: &Scenario, db: &dyn Database) {
@@ -143,33 +178,8 @@ async fn an_interrupted_sync_resumes_without_refetching() {
     let full = scenario.network.bytes_sent();
 
     // Stop after a few committed steps (dropping the run future between steps), then resume.
-    let etl = tempfile::tempdir().unwrap();
-    let (_tip_tx, tip) = watch::channel(scenario.tip());
-    let stage =
-        SnapSyncStage::new(scenario.network.clone(), db.db.clone(), tip, config(), etl.path())
-            .unwrap();
-    let mut pipeline =
-        Pipeline::new(db.db.clone(), StageSet::builder().add(stage).unwrap().build());
-    let mut events = pipeline.subscribe();
     let start = scenario.network.bytes_sent();
-    {
-        let run = pipeline.run(None);
-        tokio::pin!(run);
-        let mut steps = 0;
-        loop {
-            tokio::select! {
-                biased;
-                event = events.recv() => {
-                    if matches!(event.unwrap(), snapsync_stages::PipelineEvent::StageProgress { .. }) {
-                        steps += 1;
-                        if steps == 3 { break; }
-                    }
-                }
-                result = &mut run => panic!("finished before the interruption: {result:?}"),
-            }
-        }
-    }
-    drop(pipeline);
+    interrupt_after(&scenario, &db, 3).await;
     let summary = stored_summary(&db.view().unwrap()).unwrap().unwrap();
     assert!(!summary.is_done());
     assert!(summary.counts.accounts > 0);
@@ -180,6 +190,29 @@ async fn an_interrupted_sync_resumes_without_refetching() {
         both_runs < full + full / 10,
         "interrupted + resumed {both_runs} B vs one full run {full} B"
     );
+}
+
+#[tokio::test]
+async fn a_leaf_damaged_after_verification_is_local_corruption_and_no_peer_is_penalised() {
+    let scenario = scenario(5, 2);
+    let db = memory_db();
+    interrupt_after(&scenario, &db, 3).await;
+    // Change one stored account behind the stage's back, as a damaged disk would.
+    let mut txn = db.write().unwrap();
+    let (hash, mut account) = txn.iter::<HashedAccounts>().unwrap().next().unwrap().unwrap();
+    account.balance += alloy_primitives::U256::from(1);
+    txn.put::<HashedAccounts>(&hash, &account).unwrap();
+    txn.commit().unwrap();
+
+    let (_, result) = try_sync(&scenario, &db, config()).await;
+    let error = result.unwrap_err();
+    assert!(error.is_local(), "not reported as a local failure: {error}");
+    let message = error.to_string();
+    assert!(message.contains("damaged (local corruption, not a peer's fault)"), "{message}");
+    assert!(!stored_summary(&db.view().unwrap()).unwrap().unwrap().is_done());
+    for peer in scenario.network.peer_ids() {
+        assert_eq!(scenario.network.penalties_of(peer), vec![], "peer {peer} was penalised");
+    }
 }
 
 /// Every hostile snap behaviour of the simulator, one peer each.
