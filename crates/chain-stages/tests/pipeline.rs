@@ -344,3 +344,43 @@ async fn no_pivot_without_an_honest_peer() {
     );
     assert!(started.elapsed() < Duration::from_secs(60));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_damaged_stored_header_is_a_local_error_and_no_peer_is_blamed() {
+    let Some(chain) = fixture("a_damaged_stored_header_is_a_local_error_and_no_peer_is_blamed")
+    else {
+        return;
+    };
+    let test_db = memory_db();
+    let net = network(&chain, &honest(2));
+    let (_tip_tx, tip) = watch::channel(tip_of(&chain, 600));
+    let config = HeadersConfig { batch_size: 64, ..HeadersConfig::new(1) };
+    let mut first = pipeline(&test_db.db, &net, tip.clone(), config.clone());
+    let mut events = first.subscribe();
+    let two_steps = async {
+        let mut steps = 0;
+        while steps < 2 {
+            if let Ok(PipelineEvent::StageProgress { .. }) = events.recv().await {
+                steps += 1;
+            }
+        }
+    };
+    tokio::select! {
+        result = first.run(None) => panic!("finished before the stop: {result:?}"),
+        () = two_steps => {}
+    }
+    drop(first);
+    // The lowest stored header (the round resumes below it) changes on disk, still decodable.
+    let lowest = 600 - 2 * 64 + 1;
+    let mut header = chain.header(lowest).unwrap().inner().clone();
+    header.gas_used ^= 1;
+    let mut txn = test_db.db.write().unwrap();
+    txn.put::<Headers>(&lowest, &alloy_rlp::encode(&header).into()).unwrap();
+    txn.commit().unwrap();
+
+    let mut second = pipeline(&test_db.db, &net, tip, config);
+    let error = second.run(None).await.unwrap_err();
+    assert!(error.is_local(), "{error}");
+    assert!(error.to_string().contains("the stored chain is damaged"), "{error}");
+    assert!(net.reports().is_empty(), "peers blamed: {:?}", net.reports());
+}
