@@ -153,6 +153,7 @@ impl<C: BodiesClient + SnapClient> BodiesStage<C> {
                     }
                     Err(_) => {
                         debug!(target: "sync::bodies", %peer, "request timed out");
+                        self.peers.timed_out(&self.client, peer, self.config.request_timeout);
                         continue;
                     }
                 };
@@ -207,12 +208,18 @@ impl<C: BodiesClient + SnapClient> Stage for BodiesStage<C> {
             _ => return Err(BodiesError::NotReady.into()),
         };
         let tried = self.client.peers().len();
+        self.peers.take_timeouts();
         let bodies = self.fetch(&headers).await;
         if bodies.is_empty() {
-            let banned = self.peers.banned();
-            return Err(
-                BodiesError::NoPeerDelivered { from: first, to: last, tried, banned }.into()
-            );
+            let (timed_out, banned) = (self.peers.take_timeouts(), self.peers.banned());
+            return Err(BodiesError::NoPeerDelivered {
+                from: first,
+                to: last,
+                tried,
+                timed_out,
+                banned,
+            }
+            .into());
         }
         self.pending = Some(Pending::Batch { first, tip, bodies });
         Ok(())

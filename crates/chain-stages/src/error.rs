@@ -70,7 +70,8 @@ pub enum HeadersError {
     },
     /// Every usable peer was asked and none delivered a valid reply.
     #[error(
-        "no peer delivered headers from {hash} (block {number:?}): {tried} asked, {banned} banned"
+        "no peer delivered headers from {hash} (block {number:?}): {tried} asked, {timed_out} \
+         timed out, {banned} banned"
     )]
     NoPeerDelivered {
         /// The requested start hash.
@@ -79,6 +80,8 @@ pub enum HeadersError {
         number: Option<u64>,
         /// Peers asked in this attempt.
         tried: usize,
+        /// Peers of this attempt that did not answer in time.
+        timed_out: usize,
         /// Peers banned by the stage so far.
         banned: usize,
     },
@@ -189,7 +192,10 @@ pub enum BodiesError {
         got: usize,
     },
     /// Every usable peer was asked and none delivered a valid body.
-    #[error("no peer delivered the bodies of blocks {from}..={to}: {tried} asked, {banned} banned")]
+    #[error(
+        "no peer delivered the bodies of blocks {from}..={to}: {tried} asked, {timed_out} timed \
+         out, {banned} banned"
+    )]
     NoPeerDelivered {
         /// First block asked.
         from: u64,
@@ -197,6 +203,8 @@ pub enum BodiesError {
         to: u64,
         /// Peers asked in this attempt.
         tried: usize,
+        /// Requests of this attempt that were not answered in time.
+        timed_out: usize,
         /// Peers banned by the stage so far.
         banned: usize,
     },

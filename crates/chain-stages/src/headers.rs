@@ -228,6 +228,7 @@ pub(crate) async fn fetch_falling<C: HeadersClient + SnapClient>(
 ) -> Result<Vec<Sealed<Header>>, Box<HeadersError>> {
     let candidates = peers.candidates(client.peers());
     let request = HeadersRequest::falling(hash, limit);
+    peers.take_timeouts();
     for &peer in &candidates {
         let reply = tokio::time::timeout(timeout, client.get_headers(peer, request)).await;
         let headers = match reply {
@@ -238,6 +239,7 @@ pub(crate) async fn fetch_falling<C: HeadersClient + SnapClient>(
             }
             Err(_) => {
                 debug!(target: "sync::headers", %peer, "request timed out");
+                peers.timed_out(client, peer, timeout);
                 continue;
             }
         };
@@ -257,6 +259,7 @@ pub(crate) async fn fetch_falling<C: HeadersClient + SnapClient>(
         hash,
         number,
         tried: candidates.len(),
+        timed_out: peers.take_timeouts(),
         banned: peers.banned(),
     }))
 }

@@ -7,13 +7,15 @@
 //! disconnects it) and banned for the stage's lifetime, even if the network keeps it.
 
 use snapsync_net::{PeerId, Penalty, SnapClient};
-use std::collections::HashSet;
+use std::{collections::HashSet, time::Duration};
 
 /// Round-robin over connected peers, minus a local ban set.
 #[derive(Debug, Default)]
 pub(crate) struct PeerRotation {
     banned: HashSet<PeerId>,
     cursor: usize,
+    /// Requests that timed out since the last [`take_timeouts`](Self::take_timeouts).
+    timeouts: usize,
 }
 
 impl PeerRotation {
@@ -34,6 +36,18 @@ impl PeerRotation {
     pub(crate) fn punish(&mut self, client: &impl SnapClient, peer: PeerId, reason: String) {
         self.banned.insert(peer);
         client.report(peer, Penalty::InvalidData { kind: None, reason });
+    }
+
+    /// Reports that `peer` did not answer within `elapsed` (a light penalty: the peer stays),
+    /// and counts it.
+    pub(crate) fn timed_out(&mut self, client: &impl SnapClient, peer: PeerId, elapsed: Duration) {
+        self.timeouts += 1;
+        client.report(peer, Penalty::Timeout { kind: None, elapsed });
+    }
+
+    /// Requests that timed out since the last call.
+    pub(crate) fn take_timeouts(&mut self) -> usize {
+        std::mem::take(&mut self.timeouts)
     }
 
     /// Peers banned so far.

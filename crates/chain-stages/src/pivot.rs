@@ -40,7 +40,13 @@ pub async fn resolve_pivot<C: HeadersClient + SnapClient>(
         remaining -= headers.len() as u64;
         // `fetch_falling` returns at least one header, linked from `hash` down.
         let Some(lowest) = headers.into_iter().last() else {
-            return Err(HeadersError::NoPeerDelivered { hash, number, tried: 0, banned: 0 });
+            return Err(HeadersError::NoPeerDelivered {
+                hash,
+                number,
+                tried: 0,
+                timed_out: 0,
+                banned: 0,
+            });
         };
         if remaining == 0 || lowest.number == 0 {
             return Ok(lowest);

@@ -154,7 +154,16 @@ async fn hostile_peers_are_penalised_and_routed_around() {
     assert!(broken[0].to_string().contains("hashes to"), "{}", broken[0]);
     let bad_body = invalid(3);
     assert!(bad_body[0].to_string().contains("does not match"), "{}", bad_body[0]);
-    for peer in [1, 2, 4] {
+    // The stalling peer is reported for its timeouts (a light penalty), and stays.
+    let stalled = net.penalties_of(PeerId::from_index(1));
+    assert!(!stalled.is_empty());
+    assert!(
+        stalled.iter().all(|p| matches!(p, Penalty::Timeout { kind: None, .. })),
+        "{stalled:?}"
+    );
+    assert!(net.is_connected(PeerId::from_index(1)));
+    assert_eq!(net.timeouts(), stalled.len() as u64);
+    for peer in [2, 4] {
         assert!(net.penalties_of(PeerId::from_index(peer)).is_empty(), "peer {peer}");
     }
     assert!(!net.is_connected(PeerId::from_index(0)));
@@ -383,4 +392,27 @@ async fn a_damaged_stored_header_is_a_local_error_and_no_peer_is_blamed() {
     assert!(error.is_local(), "{error}");
     assert!(error.to_string().contains("the stored chain is damaged"), "{error}");
     assert!(net.reports().is_empty(), "peers blamed: {:?}", net.reports());
+}
+
+/// With only stalling peers, each header request ends at its timeout: the error counts the
+/// timeouts, each is reported, and the whole wait is the peers times the timeout.
+#[tokio::test(start_paused = true)]
+async fn stalling_peers_time_out_in_bounded_time() {
+    let Some(chain) = fixture("stalling_peers_time_out_in_bounded_time") else { return };
+    let net = network(&chain, &[Behaviour::Stall, Behaviour::Stall, Behaviour::Stall]);
+    let started = Instant::now();
+    let timeout = Duration::from_secs(5);
+    let error = snapsync_chain_stages::resolve_pivot(&*net, tip_of(&chain, 600), 64, timeout)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            snapsync_chain_stages::HeadersError::NoPeerDelivered { tried: 3, timed_out: 3, .. }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("3 asked, 3 timed out, 0 banned"), "{error}");
+    assert_eq!(started.elapsed(), 3 * timeout);
+    assert_eq!(net.timeouts(), 3);
 }

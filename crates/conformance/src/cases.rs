@@ -133,13 +133,19 @@ pub enum TrieNodesExpect {
 }
 
 impl CaseFile {
-    /// Reads and parses the cases file at `path`.
+    /// Largest cases file [`load`](Self::load) reads: 16 MiB, over 400 times hive's (37 KiB).
+    /// The file is parsed as a whole, so this bounds the memory of its parse.
+    pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+    /// Reads and parses the cases file at `path`, if it is at most
+    /// [`MAX_FILE_BYTES`](Self::MAX_FILE_BYTES).
     ///
     /// # Errors
-    /// [`ConformanceError::Io`], [`ConformanceError::Json`], and for malformed content
+    /// [`ConformanceError::Io`] (past the cap too, with an
+    /// [`InputTooLarge`](snapsync_genesis::InputTooLarge) source), [`ConformanceError::Json`], and for malformed content
     /// [`ConformanceError::Field`] (the top level) or [`ConformanceError::Case`].
     pub fn load(path: &Path) -> Result<Self, ConformanceError> {
-        let json = std::fs::read(path)
+        let json = snapsync_genesis::read_capped(path, Self::MAX_FILE_BYTES)
             .map_err(|source| ConformanceError::Io { path: path.to_owned(), source })?;
         Self::parse(path, &json)
     }

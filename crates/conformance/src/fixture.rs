@@ -33,6 +33,8 @@ pub const GENESIS: &str = "genesis";
 
 /// Memory the ETL collectors of an import may hold (fixtures are small).
 const IMPORT_BUFFER: usize = 16 * 1024 * 1024;
+/// Largest `headblock.json` read: a header is a few hundred bytes of JSON.
+pub const MAX_HEAD_BLOCK_BYTES: u64 = 1024 * 1024;
 
 /// One imported state of a fixture.
 #[derive(Debug, Clone)]
@@ -185,8 +187,8 @@ fn import_account(account: HashedAccount) -> ImportAccount {
 /// The `number` and `stateRoot` of the header in `path`.
 fn read_head_block(path: &Path) -> Result<(u64, B256), ConformanceError> {
     let path_buf = || PathBuf::from(path);
-    let json =
-        std::fs::read(path).map_err(|source| ConformanceError::Io { path: path_buf(), source })?;
+    let json = snapsync_genesis::read_capped(path, MAX_HEAD_BLOCK_BYTES)
+        .map_err(|source| ConformanceError::Io { path: path_buf(), source })?;
     let header: Value = serde_json::from_slice(&json)
         .map_err(|source| ConformanceError::Json { path: path_buf(), source })?;
     let field_error = |error: fields::FieldError| ConformanceError::Field {

@@ -37,6 +37,6 @@ pub use cases::{
     ExpectedSlot, RootRef, StorageRangesCase, TrieNodesCase, TrieNodesExpect,
 };
 pub use error::ConformanceError;
-pub use fixture::{Fixture, FixtureState, GENESIS, HEAD};
+pub use fixture::{Fixture, FixtureState, GENESIS, HEAD, MAX_HEAD_BLOCK_BYTES};
 pub use report::{CaseOutcome, Report};
 pub use run::run;

@@ -377,7 +377,7 @@ impl<C: SnapClient> Fetcher<C> {
         let (peer, elapsed) = (lease.peer(), lease.elapsed(Instant::now()));
         debug!(target: "sync::snap::fetch", %peer, ?kind, ?elapsed, "request timed out");
         self.settle(|peers| peers.timed_out(lease, Instant::now()));
-        self.client.report(peer, Penalty::Timeout { kind, elapsed });
+        self.client.report(peer, Penalty::Timeout { kind: Some(kind), elapsed });
         format!("peer {peer} timed out after {elapsed:?}")
     }
 

@@ -14,7 +14,9 @@
 //! strings or JSON integers; code as hex; storage keys and values as hex words of any length up
 //! to 32 bytes, left-padded. Unknown fields are ignored. Anything else is an error that names the
 //! account and the field ([`GenesisError`], [`ValueError`]); nothing panics on any input, and
-//! memory stays proportional to the input.
+//! memory stays proportional to the input. [`StateFile::load`] refuses a file larger than
+//! [`StateFile::MAX_FILE_BYTES`] (256 MiB); [`CappedInput`] and [`read_capped`] are the capped
+//! reading every input file of snapsync goes through.
 //!
 //! # The state root
 //!
@@ -24,6 +26,9 @@
 //! A dump's own claims (`root`, `codeHash`, `key` per account, `root` at the top) and a genesis
 //! file's `stateRoot` are compared with the computed values; the [`StateRootReport`] lists every
 //! disagreement instead of failing, since the computed root is the answer either way.
+//! [`StateFile::check_claims`] lists every contradicted claim, the file's root included
+//! ([`ClaimCheck`]): it is the one check both `snapsync state-root` and `snapsync sync
+//! --from-dump` judge a file by.
 //!
 //! The counts of the report are accounts, non-zero storage slots, and distinct non-empty code
 //! hashes ("bytecodes": what a snap sync downloads, each once however many accounts share it).
@@ -43,11 +48,13 @@
 //! its key if that is an address, else its `key` field, else its key if that is a hash.
 
 mod account;
+mod claims;
 mod dump;
 mod error;
 mod genesis;
 mod hashed;
 mod hex;
+mod input;
 mod json;
 mod quantity;
 mod reader;
@@ -55,9 +62,11 @@ mod root;
 mod state_file;
 
 pub use account::{AccountId, GenesisAccount};
+pub use claims::{ClaimCheck, ClaimMismatch};
 pub use dump::{DumpAccount, StateDump};
 pub use error::{GenesisError, SlotPart, ValueError};
 pub use genesis::GenesisState;
 pub use hashed::HashedAccount;
+pub use input::{CappedInput, InputTooLarge, read_capped, read_capped_string};
 pub use root::{AccountMismatch, MismatchField, StateCounts, StateRootReport};
 pub use state_file::{Format, StateFile};

@@ -1,7 +1,9 @@
 //! Either format, detected from the file's content.
 
-use crate::{GenesisError, GenesisState, StateDump, StateRootReport, reader::read_state_file};
-use std::{fmt, fs::File, io, path::Path};
+use crate::{
+    CappedInput, GenesisError, GenesisState, StateDump, StateRootReport, reader::read_state_file,
+};
+use std::{fmt, io, path::Path};
 
 /// The two formats a state file comes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,16 +55,31 @@ impl StateFile {
         read_state_file(serde_json::de::IoRead::new(reader))
     }
 
-    /// Reads a state file from disk.
+    /// Largest state file [`load`](Self::load) reads: 256 MiB, about 800,000 dump accounts or
+    /// several times the largest public genesis file. The state read is held in memory (and,
+    /// by `snapsync sync`, served from memory), so a bound on the file bounds that memory.
+    pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+    /// Reads a state file from disk, refusing one larger than
+    /// [`MAX_FILE_BYTES`](Self::MAX_FILE_BYTES).
     ///
     /// # Errors
-    /// [`GenesisError::Io`] when the file cannot be opened or read; otherwise as
+    /// [`GenesisError::Io`] when the file cannot be opened or read, or is larger than the cap
+    /// (its source then carries an [`InputTooLarge`](crate::InputTooLarge)); otherwise as
     /// [`StateFile::from_slice`].
     pub fn load(path: impl AsRef<Path>) -> Result<Self, GenesisError> {
-        let path = path.as_ref();
+        Self::load_capped(path.as_ref(), Self::MAX_FILE_BYTES)
+    }
+
+    /// Reads a state file from disk, refusing one larger than `cap` bytes (see
+    /// [`CappedInput`]).
+    ///
+    /// # Errors
+    /// As [`StateFile::load`].
+    pub fn load_capped(path: &Path, cap: u64) -> Result<Self, GenesisError> {
         let io_error = |source| GenesisError::Io { path: path.to_owned(), source };
-        let file = File::open(path).map_err(io_error)?;
-        match Self::from_reader(io::BufReader::with_capacity(1 << 16, file)) {
+        let input = CappedInput::open(path, cap).map_err(io_error)?;
+        match Self::from_reader(input) {
             Err(GenesisError::Json(json)) if json.is_io() => Err(io_error(json.into())),
             result => result,
         }

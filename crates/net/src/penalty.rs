@@ -18,8 +18,8 @@ pub enum Penalty {
     /// The peer did not answer a request within its timeout. Slow peers are common and not
     /// malicious: a light reputation hit at most.
     Timeout {
-        /// What was asked.
-        kind: RequestKind,
+        /// The exchange that timed out, if a snap one (`None` for headers and bodies).
+        kind: Option<RequestKind>,
         /// How long snapsync waited.
         elapsed: Duration,
     },
@@ -60,7 +60,12 @@ impl Penalty {
 impl fmt::Display for Penalty {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Timeout { kind, elapsed } => write!(f, "{kind} timed out after {elapsed:?}"),
+            Self::Timeout { kind: Some(kind), elapsed } => {
+                write!(f, "{kind} timed out after {elapsed:?}")
+            }
+            Self::Timeout { kind: None, elapsed } => {
+                write!(f, "request timed out after {elapsed:?}")
+            }
             Self::EmptyForRoot { kind, root } => write!(f, "empty {kind} response for root {root}"),
             Self::InvalidData { kind: Some(kind), reason } => {
                 write!(f, "invalid {kind} response: {reason}")
@@ -78,7 +83,11 @@ mod tests {
     #[test]
     fn only_proven_bad_behaviour_disconnects() {
         let kind = RequestKind::AccountRange;
-        assert!(!Penalty::Timeout { kind, elapsed: Duration::from_secs(3) }.is_disconnect());
+        let timeout = Penalty::Timeout { kind: Some(kind), elapsed: Duration::from_secs(3) };
+        assert!(!timeout.is_disconnect());
+        assert_eq!(timeout.to_string(), "GetAccountRange timed out after 3s");
+        let headers = Penalty::Timeout { kind: None, elapsed: Duration::from_millis(1500) };
+        assert_eq!(headers.to_string(), "request timed out after 1.5s");
         assert!(!Penalty::EmptyForRoot { kind, root: B256::ZERO }.is_disconnect());
         let invalid = Penalty::InvalidData { kind: Some(kind), reason: "bad proof".into() };
         assert!(invalid.is_disconnect());

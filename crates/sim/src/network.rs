@@ -79,6 +79,7 @@ pub struct SimNetwork {
     reports: Mutex<Vec<Report>>,
     bytes_sent: AtomicU64,
     requests: AtomicU64,
+    timeouts: AtomicU64,
 }
 
 impl std::fmt::Debug for SimNetwork {
@@ -112,6 +113,7 @@ impl SimNetwork {
             reports: Mutex::new(Vec::new()),
             bytes_sent: AtomicU64::new(0),
             requests: AtomicU64::new(0),
+            timeouts: AtomicU64::new(0),
         }
     }
 
@@ -163,6 +165,11 @@ impl SimNetwork {
     /// Requests received.
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests reported as timed out ([`Penalty::Timeout`]), of every kind.
+    pub fn timeouts(&self) -> u64 {
+        self.timeouts.load(Ordering::Relaxed)
     }
 
     fn lock_peers(&self) -> MutexGuard<'_, Vec<PeerState>> {
@@ -298,6 +305,9 @@ impl SnapClient for SimNetwork {
     }
 
     fn report(&self, peer: PeerId, penalty: Penalty) {
+        if matches!(penalty, Penalty::Timeout { .. }) {
+            self.timeouts.fetch_add(1, Ordering::Relaxed);
+        }
         if penalty.is_disconnect()
             && let Some(state) = self.lock_peers().iter_mut().find(|state| state.id == peer)
         {

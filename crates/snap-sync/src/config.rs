@@ -1,7 +1,12 @@
 //! The settings of the snap sync stage, read from TOML.
 //!
 //! Durations are integer milliseconds in fields ending in `_ms`; sizes are integer bytes in
-//! fields ending in `_bytes`. Every field has a default, so a file names only what it changes.
+//! fields ending in `_bytes`. Every field has a default, so a file names only what it changes,
+//! and bounds (checked by [`SnapSyncConfig::validate`]): lower ones so that the sync can make
+//! progress, upper ones so that its memory and its waits stay bounded whatever a file says.
+//! Durations are at most an hour; the memory the settings allow (ETL buffers, replies in
+//! flight) stays within about 12 GiB at their bounds. A configuration file is at most
+//! [`SnapSyncConfig::MAX_FILE_BYTES`] (1 MiB).
 
 use std::{
     path::{Path, PathBuf},
@@ -17,6 +22,7 @@ use crate::{ConfigError, TomlError};
 
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
+const GIB: u64 = 1024 * MIB;
 
 /// Every setting of the snap sync stage.
 ///
@@ -28,12 +34,12 @@ const MIB: u64 = 1024 * KIB;
 #[serde(default, deny_unknown_fields)]
 pub struct SnapSyncConfig {
     /// Code hashes asked for in one `GetByteCodes` request. Default 128 (go-ethereum asks for
-    /// 84: its 512 KiB request size over 24 KiB codes, times 4); at most 1024, the most a
+    /// 84: its 512 KiB request size over 24 KiB codes, times 4); 1 to 1024, the most a
     /// go-ethereum server answers. Fewer codes per request give more requests to spread over
     /// the peers and a shorter tail; lower it if peers time out on bytecode requests.
     pub bytecodes_per_request: u64,
     /// Trie-node paths asked for in one `GetTrieNodes` request (healing). Default 384, as
-    /// go-ethereum; at most 1024. Lower it if healing requests time out.
+    /// go-ethereum; 1 to 1024. Lower it if healing requests time out.
     pub trie_nodes_per_request: u64,
     /// How many requests run at once.
     pub concurrency: ConcurrencyConfig,
@@ -57,11 +63,13 @@ pub struct ConcurrencyConfig {
     /// a few hundred milliseconds of latency to keep several requests each on the way (the
     /// peer set pipelines each link as deep as its bandwidth-delay product needs, and
     /// requests waiting for a peer cost nothing). Raise it with many fast peers (the sync is
-    /// then bound by peers, not by this cap); lower it to spare bandwidth.
+    /// then bound by peers, not by this cap); lower it to spare bandwidth. 1 to 1024, and at
+    /// most 4 GiB of replies in flight: `max_requests × requests.max_request_bytes` ≤ 4 GiB
+    /// (each reply in flight is held while it is verified).
     pub max_requests: u64,
     /// Most requests in flight to one peer. Default 8. The peer set pipelines a peer just
     /// deep enough to keep its link busy (see `requests.pipeline_slack_ms`); this caps it,
-    /// for fragile peers.
+    /// for fragile peers. 1 to 256 (a link is full long before).
     pub max_in_flight_per_peer: usize,
 }
 
@@ -70,7 +78,8 @@ pub struct ConcurrencyConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct RequestsConfig {
     /// Smallest response budget a request asks for, and a new peer's first budget. Default
-    /// 64 KiB (65536). Smaller requests are dominated by latency.
+    /// 64 KiB (65536); at least 1, at most `max_request_bytes`. Smaller requests are dominated
+    /// by latency.
     pub min_request_bytes: u64,
     /// Largest response budget a request asks for. Default 2 MiB (2097152), the most
     /// go-ethereum serves in one response; at most 16 MiB, the devp2p message limit.
@@ -78,7 +87,8 @@ pub struct RequestsConfig {
     /// How long one response should take to cross its peer's link, in ms: its budget is the
     /// link's measured rate times this. Default 500. Longer means fewer, larger requests;
     /// shorter means cheaper losses, finer scheduling and a shorter tail at the end of each
-    /// phase. Pipelining hides the latency, so it need not exceed the round trip.
+    /// phase. Pipelining hides the latency, so it need not exceed the round trip. 1 ms to one
+    /// hour, as every duration here.
     pub target_round_trip_ms: u64,
     /// Transfer time, in ms, the peer set keeps queued on a link beyond its latency: a peer
     /// takes another request once the responses already asked of it will have crossed its
@@ -86,17 +96,21 @@ pub struct RequestsConfig {
     /// ends. Default 50. Raise it if links idle between responses (a busy machine answering
     /// late); lower it for less queueing on each link.
     pub pipeline_slack_ms: u64,
-    /// Shortest request timeout, in ms. Default 2000. Raise it on high-latency links.
+    /// Shortest request timeout, in ms. Default 2000; at most `timeout_max_ms`. Raise it on
+    /// high-latency links.
     pub timeout_min_ms: u64,
-    /// Longest request timeout (and a peer's first timeout), in ms. Default 30000.
+    /// Longest request timeout (and a peer's first timeout), in ms. Default 30000; at most one
+    /// hour. Also the timeout of each header request choosing the pivot, so a reply must be
+    /// able to arrive within it.
     pub timeout_max_ms: u64,
     /// Rest after a peer's first consecutive failure, in ms; doubles with each further one.
-    /// Default 1000.
+    /// Default 1000; at most `backoff_cap_ms`.
     pub backoff_base_ms: u64,
-    /// Longest rest, in ms. Default 64000 (the base doubled six times).
+    /// Longest rest, in ms. Default 64000 (the base doubled six times); at most one hour.
     pub backoff_cap_ms: u64,
     /// Attempts (each to the best available peer) before a request, and the sync, fails.
-    /// Default 32. Raise it on networks with many unreliable peers.
+    /// Default 32; 1 to 1024, so that a request no peer answers fails within
+    /// `max_attempts × timeout_max_ms`. Raise it on networks with many unreliable peers.
     pub max_attempts: u32,
 }
 
@@ -108,6 +122,8 @@ pub struct AccountsConfig {
     /// resumed independently. Default 64 (go-ethereum: 16): each chunk is a chain of requests,
     /// one after another, so 8 peers with several requests each on the way need several
     /// dozen. More chunks give more parallelism with many peers, at more proof overhead.
+    /// 1 to 4096: every chunk is kept in memory and rewritten in the progress record of each
+    /// step, and more chunks than requests in flight (at most 1024) cannot all be busy.
     pub chunks: u64,
 }
 
@@ -117,14 +133,17 @@ pub struct AccountsConfig {
 pub struct StorageConfig {
     /// Accounts whose storage is asked for in one `GetStorageRanges` request. Default 256.
     /// Small contracts are batched so that a request carries more than proofs, and a batch
-    /// of them fills a good part of a link's bandwidth-delay product.
+    /// of them fills a good part of a link's bandwidth-delay product. 1 to 1024: a reply is
+    /// capped by its byte budget, so longer lists only grow the request.
     pub accounts_per_batch: u64,
     /// Storage slots beyond which a contract counts as huge and its slot hash space is split
     /// into [`split_sub_ranges`](Self::split_sub_ranges) ranges fetched concurrently. Default
     /// 20000 (go-ethereum splits from about 16384): a larger contract fetched range after
     /// range by one peer would leave the others idle. Lower it to parallelise more contracts.
+    /// 1 to 1,000,000,000 (beyond any contract: the largest on mainnet hold tens of millions).
     pub split_threshold_slots: u64,
-    /// Sub-ranges a huge contract's storage is split into. Default 16; at least 2.
+    /// Sub-ranges a huge contract's storage is split into. Default 16; 2 to 256 (each
+    /// sub-range is tracked in the progress record, and more cannot all be in flight).
     pub split_sub_ranges: u64,
 }
 
@@ -133,7 +152,8 @@ pub struct StorageConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct PivotConfig {
     /// Blocks between the chain tip and the pivot when it is chosen. Default 64, as
-    /// go-ethereum: deep enough to be past reorgs. At least 1.
+    /// go-ethereum: deep enough to be past reorgs. 1 to 126 (`move_distance` must lie between
+    /// it and 128).
     pub distance: u64,
     /// The pivot moves (to `distance` behind the tip) once the tip is this many blocks ahead
     /// of it. Default 120. Must exceed `distance` and stay below 128: peers serve the state of
@@ -146,11 +166,13 @@ pub struct PivotConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct EtlConfig {
     /// Memory of the in-memory sort buffer before it spills to a sorted run file. Default
-    /// 256 MiB (268435456); at least 1 MiB. Larger means fewer runs and a faster merge.
+    /// 256 MiB (268435456); 1 MiB to 2 GiB. Larger means fewer runs and a faster merge. A step
+    /// fills one buffer per table it writes (five), so the bound keeps them within 10 GiB.
     pub buffer_bytes: usize,
     /// Verified bytes one step gathers before it is written and committed. Default 32 MiB
-    /// (33554432); at least 64 KiB. A crash loses at most one step of downloads; smaller steps
-    /// resume more finely but commit (and fsync) more often.
+    /// (33554432); 64 KiB to 4 GiB. A crash loses at most one step of downloads; smaller steps
+    /// resume more finely but commit (and fsync) more often; beyond a few hundred MiB, larger
+    /// ones only lose more on a crash.
     pub step_bytes: u64,
     /// Directory the run files go to. Default (unset): `<datadir>/etl`. It must exist when the
     /// sync starts, be on a disk with room for the state, and not be a RAM-backed tmpfs.
@@ -167,12 +189,41 @@ impl SnapSyncConfig {
     pub const MAX_ITEMS_PER_REQUEST: u64 = 1024;
     /// Largest accepted `requests.max_request_bytes`: the devp2p message limit.
     pub const MAX_REQUEST_BYTES_LIMIT: u64 = 16 * MIB;
-    /// Longest accepted duration: one day, as [`PeerSetConfig::MAX_DURATION`].
-    pub const MAX_DURATION_MS: u64 = 24 * 60 * 60 * 1000;
+    /// Longest accepted duration: one hour (a peer silent longer is gone; every wait of the
+    /// sync is bounded by a few of these).
+    pub const MAX_DURATION_MS: u64 = 60 * 60 * 1000;
     /// Recent blocks whose state peers serve; the pivot must move before falling this far back.
     pub const SERVED_ROOTS: u64 = 128;
+    /// Largest accepted `pivot.distance`: `pivot.move_distance` must fit between it and 128.
+    pub const MAX_PIVOT_DISTANCE: u64 = Self::SERVED_ROOTS - 2;
     /// Smallest accepted `etl.buffer_bytes`: 1 MiB.
     pub const MIN_ETL_BUFFER_BYTES: usize = 1024 * 1024;
+    /// Largest accepted `etl.buffer_bytes`: 2 GiB (five buffers: 10 GiB).
+    pub const MAX_ETL_BUFFER_BYTES: usize = 2 * 1024 * 1024 * 1024;
+    /// Smallest accepted `etl.step_bytes`: 64 KiB.
+    pub const MIN_ETL_STEP_BYTES: u64 = 64 * KIB;
+    /// Largest accepted `etl.step_bytes`: 4 GiB.
+    pub const MAX_ETL_STEP_BYTES: u64 = 4 * GIB;
+    /// Largest accepted `concurrency.max_requests`.
+    pub const MAX_REQUESTS: u64 = 1024;
+    /// Largest accepted `concurrency.max_in_flight_per_peer`.
+    pub const MAX_IN_FLIGHT_PER_PEER: u64 = 256;
+    /// Most reply bytes the settings may keep in flight:
+    /// `concurrency.max_requests × requests.max_request_bytes`.
+    pub const MAX_IN_FLIGHT_BYTES: u64 = 4 * GIB;
+    /// Largest accepted `requests.max_attempts`.
+    pub const MAX_ATTEMPTS: u64 = 1024;
+    /// Largest accepted `accounts.chunks`.
+    pub const MAX_ACCOUNT_CHUNKS: u64 = 4096;
+    /// Largest accepted `storage.accounts_per_batch`.
+    pub const MAX_ACCOUNTS_PER_BATCH: u64 = 1024;
+    /// Largest accepted `storage.split_threshold_slots`.
+    pub const MAX_SPLIT_THRESHOLD_SLOTS: u64 = 1_000_000_000;
+    /// Largest accepted `storage.split_sub_ranges`.
+    pub const MAX_SPLIT_SUB_RANGES: u64 = 256;
+    /// Largest configuration file [`load`](Self::load) reads: 1 MiB (every setting written
+    /// out takes under 1 KiB).
+    pub const MAX_FILE_BYTES: u64 = MIB;
 
     /// Parses and [validates](Self::validate) a TOML configuration; missing fields keep their
     /// defaults.
@@ -187,14 +238,16 @@ impl SnapSyncConfig {
         Ok(config)
     }
 
-    /// Reads, parses and validates the TOML file at `path`.
+    /// Reads, parses and validates the TOML file at `path`, if it is at most
+    /// [`MAX_FILE_BYTES`](Self::MAX_FILE_BYTES).
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Read`] when the file cannot be read; otherwise as
-    /// [`from_toml_str`](Self::from_toml_str).
+    /// [`ConfigError::Read`] when the file cannot be read, is not UTF-8 or is larger than the
+    /// cap (its source then carries an [`InputTooLarge`](snapsync_genesis::InputTooLarge));
+    /// otherwise as [`from_toml_str`](Self::from_toml_str).
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
+        let text = snapsync_genesis::read_capped_string(path, Self::MAX_FILE_BYTES)
             .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
         Self::from_toml_str(&text)
     }
@@ -212,50 +265,101 @@ impl SnapSyncConfig {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Invalid`], naming the field, its value and the rule, for: a zero count,
-    /// size or duration; a duration over a day; `requests.min_request_bytes` above
-    /// `requests.max_request_bytes`, `requests.max_request_bytes` above 16 MiB;
+    /// [`ConfigError::Invalid`], naming the field, its value and the rule with its bound, for a
+    /// setting outside its bounds (each field's documentation gives them; durations 1 ms to one
+    /// hour), and for: `requests.min_request_bytes` above `requests.max_request_bytes`;
     /// `requests.timeout_min_ms` above `requests.timeout_max_ms`; `requests.backoff_base_ms`
-    /// above `requests.backoff_cap_ms`; `bytecodes_per_request` or `trie_nodes_per_request`
-    /// above 1024; `storage.split_sub_ranges` below 2; `pivot.move_distance` not above
-    /// `pivot.distance` or not below 128; `etl.buffer_bytes` below 1 MiB.
-    /// [`ConfigError::EmptyEtlDir`] for an empty `etl.dir`.
+    /// above `requests.backoff_cap_ms`; `concurrency.max_requests ×
+    /// requests.max_request_bytes` above 4 GiB; `pivot.move_distance` not above
+    /// `pivot.distance` or not below 128. [`ConfigError::EmptyEtlDir`] for an empty `etl.dir`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_counts()?;
         self.requests.validate()?;
+        self.validate_in_flight_bytes()?;
         self.pivot.validate()?;
         self.etl.validate()
     }
 
     fn validate_counts(&self) -> Result<(), ConfigError> {
-        let positive = [
-            ("bytecodes_per_request", self.bytecodes_per_request),
-            ("trie_nodes_per_request", self.trie_nodes_per_request),
-            ("concurrency.max_requests", self.concurrency.max_requests),
-            ("concurrency.max_in_flight_per_peer", as_u64(self.concurrency.max_in_flight_per_peer)),
-            ("accounts.chunks", self.accounts.chunks),
-            ("storage.accounts_per_batch", self.storage.accounts_per_batch),
-            ("storage.split_threshold_slots", self.storage.split_threshold_slots),
-        ];
-        for (field, value) in positive {
-            at_least(field, value, 1, "must be at least 1")?;
-        }
-        at_least(
-            "storage.split_sub_ranges",
-            self.storage.split_sub_ranges,
-            2,
-            "must be at least 2 (one range is no split)",
-        )?;
-        for (field, value) in [
-            ("bytecodes_per_request", self.bytecodes_per_request),
-            ("trie_nodes_per_request", self.trie_nodes_per_request),
-        ] {
-            at_most(
-                field,
-                value,
+        const SERVER: &str = "the most a snap/1 server answers";
+        let counts = [
+            (
+                "bytecodes_per_request",
+                self.bytecodes_per_request,
+                1,
                 Self::MAX_ITEMS_PER_REQUEST,
-                "must be at most 1024, the most a snap/1 server answers",
-            )?;
+                SERVER,
+            ),
+            (
+                "trie_nodes_per_request",
+                self.trie_nodes_per_request,
+                1,
+                Self::MAX_ITEMS_PER_REQUEST,
+                SERVER,
+            ),
+            (
+                "concurrency.max_requests",
+                self.concurrency.max_requests,
+                1,
+                Self::MAX_REQUESTS,
+                "every request in flight holds its reply",
+            ),
+            (
+                "concurrency.max_in_flight_per_peer",
+                as_u64(self.concurrency.max_in_flight_per_peer),
+                1,
+                Self::MAX_IN_FLIGHT_PER_PEER,
+                "a link is full long before",
+            ),
+            (
+                "accounts.chunks",
+                self.accounts.chunks,
+                1,
+                Self::MAX_ACCOUNT_CHUNKS,
+                "every chunk is held in memory and in each step's progress record",
+            ),
+            (
+                "storage.accounts_per_batch",
+                self.storage.accounts_per_batch,
+                1,
+                Self::MAX_ACCOUNTS_PER_BATCH,
+                "a reply is capped by its byte budget anyway",
+            ),
+            (
+                "storage.split_threshold_slots",
+                self.storage.split_threshold_slots,
+                1,
+                Self::MAX_SPLIT_THRESHOLD_SLOTS,
+                "beyond any contract",
+            ),
+            (
+                "storage.split_sub_ranges",
+                self.storage.split_sub_ranges,
+                2,
+                Self::MAX_SPLIT_SUB_RANGES,
+                "every sub-range is held in the progress record",
+            ),
+        ];
+        for (field, value, min, max, why) in counts {
+            within(field, value, min, max, why)?;
+        }
+        Ok(())
+    }
+
+    /// Replies in flight are held while they are verified: their total is bounded.
+    fn validate_in_flight_bytes(&self) -> Result<(), ConfigError> {
+        let in_flight =
+            self.concurrency.max_requests.saturating_mul(self.requests.max_request_bytes);
+        if in_flight > Self::MAX_IN_FLIGHT_BYTES {
+            return Err(ConfigError::Invalid {
+                field: "concurrency.max_requests",
+                value: self.concurrency.max_requests,
+                rule: format!(
+                    "times requests.max_request_bytes ({}) must be at most 4294967296 (4 GiB) \
+                     of replies in flight",
+                    self.requests.max_request_bytes
+                ),
+            });
         }
         Ok(())
     }
@@ -340,7 +444,7 @@ impl RequestsConfig {
                 field,
                 value,
                 SnapSyncConfig::MAX_DURATION_MS,
-                "must be at most 86400000 ms (one day)",
+                "must be at most 3600000 ms (one hour)",
             )?;
         }
         not_above(
@@ -351,7 +455,13 @@ impl RequestsConfig {
             ("requests.backoff_base_ms", self.backoff_base_ms),
             ("requests.backoff_cap_ms", self.backoff_cap_ms),
         )?;
-        at_least("requests.max_attempts", u64::from(self.max_attempts), 1, "must be at least 1")
+        within(
+            "requests.max_attempts",
+            u64::from(self.max_attempts),
+            1,
+            SnapSyncConfig::MAX_ATTEMPTS,
+            "a request no peer answers must fail in bounded time",
+        )
     }
 }
 
@@ -362,7 +472,13 @@ impl PivotConfig {
     pub const DEFAULT_MOVE_DISTANCE: u64 = 120;
 
     fn validate(&self) -> Result<(), ConfigError> {
-        at_least("pivot.distance", self.distance, 1, "must be at least 1")?;
+        within(
+            "pivot.distance",
+            self.distance,
+            1,
+            SnapSyncConfig::MAX_PIVOT_DISTANCE,
+            "pivot.move_distance must lie between it and 128",
+        )?;
         if self.move_distance <= self.distance {
             return Err(ConfigError::Invalid {
                 field: "pivot.move_distance",
@@ -400,7 +516,24 @@ impl EtlConfig {
             as_u64(SnapSyncConfig::MIN_ETL_BUFFER_BYTES),
             "must be at least 1048576 (1 MiB)",
         )?;
-        at_least("etl.step_bytes", self.step_bytes, 64 * KIB, "must be at least 65536 (64 KiB)")?;
+        at_most(
+            "etl.buffer_bytes",
+            as_u64(self.buffer_bytes),
+            as_u64(SnapSyncConfig::MAX_ETL_BUFFER_BYTES),
+            "must be at most 2147483648 (2 GiB): a step fills five such buffers",
+        )?;
+        at_least(
+            "etl.step_bytes",
+            self.step_bytes,
+            SnapSyncConfig::MIN_ETL_STEP_BYTES,
+            "must be at least 65536 (64 KiB)",
+        )?;
+        at_most(
+            "etl.step_bytes",
+            self.step_bytes,
+            SnapSyncConfig::MAX_ETL_STEP_BYTES,
+            "must be at most 4294967296 (4 GiB)",
+        )?;
         if self.dir.as_ref().is_some_and(|dir| dir.as_os_str().is_empty()) {
             return Err(ConfigError::EmptyEtlDir);
         }
@@ -492,6 +625,18 @@ fn at_most(field: &'static str, value: u64, max: u64, rule: &str) -> Result<(), 
         return Err(ConfigError::Invalid { field, value, rule: rule.to_owned() });
     }
     Ok(())
+}
+
+/// `value` must lie in `min..=max`; above it, the rule says `why` the bound is there.
+fn within(
+    field: &'static str,
+    value: u64,
+    min: u64,
+    max: u64,
+    why: &str,
+) -> Result<(), ConfigError> {
+    at_least(field, value, min, &format!("must be at least {min}"))?;
+    at_most(field, value, max, &format!("must be at most {max} ({why})"))
 }
 
 /// `low` must not exceed `high`; the error names `low`.

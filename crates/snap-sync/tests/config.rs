@@ -1,4 +1,5 @@
 //! `SnapSyncConfig`: defaults, TOML round trips, overrides, and every validation rule.
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -191,14 +192,125 @@ fn limits_are_enforced() {
     assert_eq!(invalid(&config).unwrap().0, "requests.max_request_bytes");
 
     let mut config = SnapSyncConfig::default();
-    config.requests.backoff_cap_ms = 24 * 60 * 60 * 1000 + 1;
+    config.requests.backoff_cap_ms = 60 * 60 * 1000 + 1;
     let (field, _, rule) = invalid(&config).unwrap();
     assert_eq!(field, "requests.backoff_cap_ms");
-    assert!(rule.contains("one day"), "{rule}");
+    assert_eq!(rule, "must be at most 3600000 ms (one hour)");
 
     let mut config = SnapSyncConfig::default();
     config.storage.split_sub_ranges = 1;
     assert_eq!(invalid(&config).unwrap().0, "storage.split_sub_ranges");
+}
+
+/// Sets one field of a default configuration.
+type Set = fn(&mut SnapSyncConfig, u64);
+
+/// Every bounded field, its largest accepted value, and the bound's text in the error.
+fn upper_bounds() -> Vec<(&'static str, u64, Set)> {
+    vec![
+        ("bytecodes_per_request", 1024, |c, v| c.bytecodes_per_request = v),
+        ("trie_nodes_per_request", 1024, |c, v| c.trie_nodes_per_request = v),
+        ("concurrency.max_requests", 1024, |c, v| c.concurrency.max_requests = v),
+        ("concurrency.max_in_flight_per_peer", 256, |c, v| {
+            c.concurrency.max_in_flight_per_peer = usize::try_from(v).unwrap();
+        }),
+        ("requests.max_request_bytes", 16 * 1024 * 1024, |c, v| c.requests.max_request_bytes = v),
+        ("requests.target_round_trip_ms", 3_600_000, |c, v| c.requests.target_round_trip_ms = v),
+        ("requests.pipeline_slack_ms", 3_600_000, |c, v| c.requests.pipeline_slack_ms = v),
+        ("requests.timeout_max_ms", 3_600_000, |c, v| c.requests.timeout_max_ms = v),
+        ("requests.backoff_cap_ms", 3_600_000, |c, v| c.requests.backoff_cap_ms = v),
+        ("requests.max_attempts", 1024, |c, v| {
+            c.requests.max_attempts = u32::try_from(v).unwrap();
+        }),
+        ("accounts.chunks", 4096, |c, v| c.accounts.chunks = v),
+        ("storage.accounts_per_batch", 1024, |c, v| c.storage.accounts_per_batch = v),
+        ("storage.split_threshold_slots", 1_000_000_000, |c, v| {
+            c.storage.split_threshold_slots = v;
+        }),
+        ("storage.split_sub_ranges", 256, |c, v| c.storage.split_sub_ranges = v),
+        ("pivot.distance", 126, |c, v| {
+            c.pivot.distance = v;
+            c.pivot.move_distance = 127;
+        }),
+        ("etl.buffer_bytes", 2 * 1024 * 1024 * 1024, |c, v| {
+            c.etl.buffer_bytes = usize::try_from(v).unwrap();
+        }),
+        ("etl.step_bytes", 4 * 1024 * 1024 * 1024, |c, v| c.etl.step_bytes = v),
+    ]
+}
+
+#[test]
+fn every_upper_bound_is_accepted_and_one_more_is_rejected_naming_it() {
+    for (field, max, set) in upper_bounds() {
+        let mut config = SnapSyncConfig::default();
+        set(&mut config, max);
+        assert!(config.validate().is_ok(), "{field} = {max}: {:?}", config.validate());
+        set(&mut config, max + 1);
+        let error = config.validate().unwrap_err();
+        let (named, value, rule) = invalid(&config).unwrap();
+        assert_eq!((named, value), (field, max + 1), "{error}");
+        assert!(rule.starts_with(&format!("must be at most {max}")), "{field}: {rule}");
+        assert!(error.to_string().starts_with(&format!("{field} = {} is invalid", max + 1)));
+    }
+}
+
+#[test]
+fn the_largest_numbers_are_rejected_not_allocated() {
+    // 10 million chunks took 6 GB within a minute; u64::MAX aborted the process.
+    for chunks in [10_000_000, u64::MAX] {
+        let text = format!("[accounts]\nchunks = {}\n", chunks.min(i64::MAX as u64));
+        let error = SnapSyncConfig::from_toml_str(&text).unwrap_err();
+        assert_eq!(error.field(), Some("accounts.chunks"), "{error}");
+        assert!(error.to_string().contains("must be at most 4096"), "{error}");
+    }
+    // u64::MAX itself, written out, is refused too (by the parser or by the bound).
+    let error =
+        SnapSyncConfig::from_toml_str("[accounts]\nchunks = 18446744073709551615\n").unwrap_err();
+    assert!(
+        matches!(error, ConfigError::Toml(_)) || error.field() == Some("accounts.chunks"),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn replies_in_flight_are_bounded_together() {
+    let mut config = SnapSyncConfig::default();
+    config.concurrency.max_requests = 256;
+    config.requests.max_request_bytes = 16 * 1024 * 1024;
+    config.validate().unwrap();
+    config.concurrency.max_requests = 257;
+    let (field, value, rule) = invalid(&config).unwrap();
+    assert_eq!((field, value), ("concurrency.max_requests", 257));
+    assert_eq!(
+        rule,
+        "times requests.max_request_bytes (16777216) must be at most 4294967296 (4 GiB) of \
+         replies in flight"
+    );
+}
+
+#[test]
+fn a_config_file_is_read_up_to_one_mib() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.toml");
+    let mut text = "# padding\n".repeat(104_858); // just over 1 MiB of comments
+    text.push_str("[accounts]\nchunks = 8\n");
+    std::fs::write(&path, &text).unwrap();
+    let error = SnapSyncConfig::load(&path).unwrap_err();
+    assert!(matches!(error, ConfigError::Read { .. }), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("big.toml"), "{message}");
+    assert!(message.contains("size cap of 1048576 bytes (1 MiB)"), "{message}");
+
+    let mut fits = "# padding\n".repeat(100_000); // 1,000,000 bytes
+    fits.push_str("[accounts]\nchunks = 8\n");
+    std::fs::write(&path, &fits).unwrap();
+    assert_eq!(SnapSyncConfig::load(&path).unwrap().accounts.chunks, 8);
+
+    if cfg!(unix) {
+        let error = SnapSyncConfig::load(Path::new("/dev/zero")).unwrap_err();
+        assert!(error.to_string().contains("/dev/zero"), "{error}");
+        assert!(error.to_string().contains("1 MiB"), "{error}");
+    }
 }
 
 #[test]
@@ -344,7 +456,7 @@ proptest! {
     fn valid_configs_round_trip(
         distance in 1u64..126,
         extra in 1u64..64,
-        chunks in 1u64..10_000,
+        chunks in 1u64..=4096,
         timeout_min_ms in 1u64..30_000,
     ) {
         let mut config = SnapSyncConfig::default();

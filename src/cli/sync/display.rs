@@ -1,8 +1,10 @@
 //! What `snapsync sync` shows while it runs: progress bars on a terminal, plain lines otherwise.
 //!
-//! Fed from two sources: the snap sync stage's [`SyncProgress`] snapshots (read at every tick)
-//! and the pipeline's [`PipelineEvent`]s (stage starts, finishes, failures, and the headers and
-//! bodies stages' committed blocks). Writing progress never fails the sync: a closed stderr only
+//! Fed from three sources: the snap sync stage's [`SyncProgress`] snapshots and the network's
+//! count of timed-out requests (read at every tick), and the pipeline's [`PipelineEvent`]s
+//! (stage starts, finishes, failures, and the headers and bodies stages' committed blocks).
+//! Timed-out requests show on every status line once there is one, so a sync whose peers
+//! answer too late says so while it waits. Writing progress never fails the sync: a closed stderr only
 //! loses the display.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -72,12 +74,17 @@ impl ProgressView {
         }
     }
 
-    /// Shows the stage's latest snapshot: redraws the bars, or writes a line.
-    pub(super) fn on_tick(&mut self, progress: &SyncProgress, err: &mut dyn Write) {
+    /// Shows the stage's latest snapshot and the requests timed out so far (all stages):
+    /// redraws the bars, or writes a line.
+    pub(super) fn on_tick(&mut self, progress: &SyncProgress, timeouts: u64, err: &mut dyn Write) {
         if progress.pivot.is_some() && progress.phase == snapsync_stages::SnapPhase::Accounts {
             self.start_fraction.get_or_insert(progress.accounts_fraction);
         }
-        let status = self.status(progress);
+        let mut status = self.status(progress);
+        if timeouts > 0 {
+            let requests = if timeouts == 1 { "request" } else { "requests" };
+            status.push_str(&format!(", {timeouts} {requests} timed out"));
+        }
         match &self.bars {
             Some(bars) => bars.update(progress, self.eta(progress), status),
             None => {
@@ -258,16 +265,20 @@ mod tests {
         let mut progress = SyncProgress::default();
         let mut view = ProgressView::new(false);
         let mut err = Vec::new();
-        view.on_tick(&progress, &mut err);
+        view.on_tick(&progress, 0, &mut err);
+        view.on_tick(&progress, 3, &mut err);
         progress.pivot =
             Some(Pivot { number: 64, hash: Default::default(), state_root: Default::default() });
         progress.accounts_fraction = 0.5;
         progress.counts.accounts = 1234;
         progress.bytes_downloaded = 3 * 1024 * 1024;
         progress.elapsed = Duration::from_secs(2);
-        view.on_tick(&progress, &mut err);
+        view.on_tick(&progress, 1, &mut err);
         let text = String::from_utf8(err).unwrap();
-        assert!(text.contains("choosing the pivot"), "{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].ends_with("SnapSync: choosing the pivot"), "{text}");
+        assert!(lines[1].ends_with("choosing the pivot, 3 requests timed out"), "{text}");
+        assert!(lines[2].ends_with(", 1 request timed out"), "{text}");
         assert!(text.contains("Accounts at pivot 64: 50.0% of the account hash space"), "{text}");
         assert!(text.contains("1234 accounts"), "{text}");
         assert!(text.contains("3.0 MiB (1.5 MiB/s)"), "{text}");
@@ -289,7 +300,7 @@ mod tests {
             },
             &mut err,
         );
-        view.on_tick(&SyncProgress::default(), &mut err);
+        view.on_tick(&SyncProgress::default(), 0, &mut err);
         view.on_event(
             &PipelineEvent::Error {
                 stage,

@@ -97,10 +97,12 @@ impl SyncArgs {
     /// Checks what clap cannot, and reads the configuration.
     fn config(&self) -> Result<SnapSyncConfig, CliError> {
         self.peers.validate()?;
-        match &self.config {
-            Some(path) => Ok(SnapSyncConfig::load(path)?),
-            None => Ok(SnapSyncConfig::default()),
-        }
+        let config = match &self.config {
+            Some(path) => SnapSyncConfig::load(path)?,
+            None => SnapSyncConfig::default(),
+        };
+        self.peers.validate_timing(&config.requests)?;
+        Ok(config)
     }
 }
 
@@ -233,7 +235,7 @@ fn prepare(
     let started = Instant::now();
     // The byte shares are fixed once the source is known; the head does not depend on them.
     let head = TipSchedule::new(&config.pivot, args.pivot_moves, 0).head();
-    let source = args.source.build(head, args.changes_per_block())?;
+    let source = args.source.build(head, args.changes_per_block(), args.pivot_moves)?;
     let tips = TipSchedule::new(&config.pivot, args.pivot_moves, source.expected_bytes);
     writeln!(err, "source: {}", source.description)?;
     let storage = if args.memory { Storage::memory()? } else { Storage::create(&args.datadir)? };
@@ -309,13 +311,21 @@ fn pipeline(
 ) -> Result<(Pipeline, watch::Receiver<SyncProgress>), CliError> {
     let client = world.scenario.network.clone();
     let db = &world.storage.db;
+    // Every request waits at most the configured longest timeout, whichever stage sends it.
+    let request_timeout = Duration::from_millis(config.requests.timeout_max_ms);
     let snap =
         SnapSyncStage::new(client.clone(), db.clone(), tip.clone(), config, &world.storage.dir)?;
     let progress = snap.progress();
     let after_pivot = HeadersConfig::after_stage(StageId::SNAP_SYNC);
-    let headers = HeadersStage::new(client.clone(), db.clone(), tip, after_pivot);
+    let headers = HeadersStage::new(
+        client.clone(),
+        db.clone(),
+        tip,
+        HeadersConfig { request_timeout, ..after_pivot },
+    );
+    let bodies_config = BodiesConfig::after_stage(StageId::SNAP_SYNC);
     let bodies =
-        BodiesStage::new(client, db.clone(), BodiesConfig::after_stage(StageId::SNAP_SYNC));
+        BodiesStage::new(client, db.clone(), BodiesConfig { request_timeout, ..bodies_config });
     let stages = StageSet::builder().add(snap)?.add(headers)?.add(bodies)?.build();
     Ok((Pipeline::new(db.clone(), stages).with_retry_policy(RETRY), progress))
 }
@@ -372,7 +382,7 @@ async fn drive(
             },
             _ = ticks.tick() => {
                 let snapshot = progress.borrow().clone();
-                view.on_tick(&snapshot, err);
+                view.on_tick(&snapshot, moving.scenario.network.timeouts(), err);
             }
             _ = tip_polls.tick() => moving.advance(),
         }

@@ -3,10 +3,12 @@
 use crate::cli::CliError;
 use clap::{Args, value_parser};
 use snapsync_sim::{Behaviour, Link, SimPeer};
+use snapsync_snap_sync::RequestsConfig;
 
-/// Most simulated peers.
+/// Most simulated peers (each is a task and a link queue over the one served state).
 const MAX_PEERS: u64 = 256;
-/// Longest simulated round trip: one minute.
+/// Longest simulated round trip: one minute (and below `requests.timeout_max_ms`, checked
+/// against the configuration).
 const MAX_LATENCY_MS: u64 = 60_000;
 /// Fastest simulated link: 1 Tbit/s (higher would overflow the byte rate computation).
 const MAX_MBPS: u64 = 1_000_000;
@@ -34,7 +36,8 @@ pub(crate) struct PeerArgs {
     /// Simulated peers, all serving the chain and the pivot's state.
     #[arg(long, default_value_t = 4, value_parser = value_parser!(u64).range(1..=MAX_PEERS))]
     peers: u64,
-    /// Round-trip latency of every peer's link, in milliseconds.
+    /// Round-trip latency of every peer's link, in milliseconds; below the configuration's
+    /// requests.timeout_max_ms (default 30000), so that a reply can arrive in time.
     #[arg(
         long,
         default_value_t = 0,
@@ -47,7 +50,7 @@ pub(crate) struct PeerArgs {
     /// How many of the peers are hostile, each with one of the simulated faults in turn (bad
     /// proofs, altered values, gaps, extra items, wrong storage, garbage code, oversized replies,
     /// wrong trie nodes, broken header links, bad bodies, random faults). Must be below --peers.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = value_parser!(u64).range(0..=MAX_PEERS))]
     faulty_peers: u64,
     /// Allow --faulty-peers to equal --peers: a sync with no honest peer, which must fail.
     #[arg(long)]
@@ -72,6 +75,24 @@ impl PeerArgs {
                 "--faulty-peers {} leaves no honest peer of {}: the sync could only fail; pass \
                  --allow-all-faulty to run it anyway",
                 self.faulty_peers, self.peers
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks that a reply can arrive within the longest request timeout (which is also the
+    /// first request's to each peer, and each header request's): at or above it, every
+    /// request would time out and the sync could only wait and fail.
+    ///
+    /// # Errors
+    /// [`CliError::Usage`] naming `--latency-ms` and `requests.timeout_max_ms` with their values.
+    pub(super) fn validate_timing(&self, requests: &RequestsConfig) -> Result<(), CliError> {
+        if self.latency_ms >= requests.timeout_max_ms {
+            return Err(CliError::Usage(format!(
+                "--latency-ms {} is not below requests.timeout_max_ms ({} ms), the longest a \
+                 request waits for its reply: no reply could arrive in time; lower --latency-ms \
+                 or raise requests.timeout_max_ms with --config",
+                self.latency_ms, requests.timeout_max_ms
             )));
         }
         Ok(())
@@ -147,6 +168,18 @@ mod tests {
         let many = args(12, 12, true).peers();
         assert_eq!(many[10].behaviour, Behaviour::Random);
         assert_eq!(many[11].behaviour, Behaviour::BadProof, "the rotation starts again");
+    }
+
+    #[test]
+    fn the_latency_must_stay_below_the_longest_timeout() {
+        let requests = RequestsConfig { timeout_max_ms: 21, ..RequestsConfig::default() };
+        assert!(args(4, 0, false).validate_timing(&requests).is_ok());
+        let requests = RequestsConfig { timeout_max_ms: 20, ..requests };
+        let error = args(4, 0, false).validate_timing(&requests).unwrap_err().to_string();
+        assert!(
+            error.starts_with("--latency-ms 20 is not below requests.timeout_max_ms (20 ms)"),
+            "{error}"
+        );
     }
 
     #[test]

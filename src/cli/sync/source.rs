@@ -5,11 +5,21 @@ use crate::cli::CliError;
 use clap::{Args, value_parser};
 use snapsync_genesis::{Format, StateFile};
 use snapsync_testing::{GeneratedChain, GeneratedState, StateSpec};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// Most accounts a generated state may have: the whole state is held in memory three times
-/// (the model, the served copy, the synced database when `--memory`).
-const MAX_ACCOUNTS: u64 = 20_000_000;
+/// Most accounts a generated state may have. The whole state is held in memory several times
+/// (the model, the chain's states, the served copy, and the synced database with `--memory`):
+/// a sync of 1,000,000 accounts peaks at about 2.8 GB resident with `--memory` and 2.5 GB with
+/// a data directory, so this bound keeps a sync under about 14 GB.
+pub(super) const MAX_ACCOUNTS: u64 = 5_000_000;
+/// Most account states the peers may serve: accounts times the states served (one per pivot,
+/// `--pivot-moves` + 1). Each pivot's state is a copy held in memory; 200,000 accounts with 16
+/// moves (3.4 million account states) peak at about 4.2 GB, so this keeps a sync within about
+/// the same 14 GB as the largest state without moves.
+pub(super) const MAX_ACCOUNT_STATES: u64 = MAX_ACCOUNTS;
+/// Most state changes over the whole chain (blocks times `--changes-per-block`): every block's
+/// changes are held in memory, and each is applied to the state and its root.
+pub(super) const MAX_CHAIN_CHANGES: u64 = 5_000_000;
 
 /// The state source options of `snapsync sync`.
 #[derive(Debug, Args)]
@@ -32,6 +42,11 @@ pub(crate) struct SourceArgs {
     /// Serve the state of a genesis file's alloc instead of a generated one.
     #[arg(long, value_name = "FILE", conflicts_with = "accounts")]
     from_genesis: Option<PathBuf>,
+    /// Serve a state file's data even when the file's own claims (a dump's root, each account's
+    /// key hash, storage root and code hash; a genesis file's stateRoot) disagree with it. The
+    /// claims are then not checked at all.
+    #[arg(long)]
+    ignore_dump_claims: bool,
 }
 
 /// A chain over the chosen state, and a line describing it.
@@ -52,13 +67,25 @@ const CODE_BYTES: u64 = 400;
 
 impl SourceArgs {
     /// Builds the state (the genesis state) and a chain of `blocks` blocks over it, each making
-    /// `changes_per_block` random changes to the state.
+    /// `changes_per_block` random changes to the state, whose state is served at
+    /// `pivot_moves + 1` pivots.
     ///
     /// # Errors
     /// [`CliError::Input`] for an unreadable or malformed file, [`CliError::Usage`] for a file
-    /// of the other format than its option says.
-    pub(super) fn build(&self, blocks: u64, changes_per_block: usize) -> Result<Source, CliError> {
+    /// of the other format than its option says, one whose claims disagree with its data, or
+    /// a world too large to hold in memory ([`MAX_ACCOUNT_STATES`], [`MAX_CHAIN_CHANGES`]).
+    pub(super) fn build(
+        &self,
+        blocks: u64,
+        changes_per_block: usize,
+        pivot_moves: u64,
+    ) -> Result<Source, CliError> {
+        check_chain_changes(blocks, changes_per_block)?;
+        if self.from_dump.is_none() && self.from_genesis.is_none() {
+            check_account_states(self.accounts, pivot_moves, "--accounts")?;
+        }
         let (state, what) = self.state()?;
+        check_account_states(state.len() as u64, pivot_moves, "the state file's accounts")?;
         let counts = state.counts();
         let description = format!(
             "{what}: {} accounts, {} storage slots, {} bytecodes; state root {}",
@@ -93,9 +120,69 @@ impl SourceArgs {
                 file.format()
             )));
         }
+        let claims = if self.ignore_dump_claims {
+            "its own claims NOT checked: --ignore-dump-claims"
+        } else {
+            check_claims(&file, option, path)?;
+            "its own claims agree with its data"
+        };
         let state = GeneratedState::from_state_file(&file)?;
-        Ok((state, format!("{format} {}", path.display())))
+        Ok((state, format!("{format} {} ({claims})", path.display())))
     }
+}
+
+/// Refuses a world whose served states would hold more than [`MAX_ACCOUNT_STATES`] accounts.
+///
+/// # Errors
+/// [`CliError::Usage`] naming `what` (the accounts' origin), `--pivot-moves` and the bound.
+fn check_account_states(accounts: u64, pivot_moves: u64, what: &str) -> Result<(), CliError> {
+    let states = pivot_moves.saturating_add(1);
+    let account_states = accounts.saturating_mul(states);
+    if account_states > MAX_ACCOUNT_STATES {
+        return Err(CliError::Usage(format!(
+            "{what} ({accounts}) times the {states} states served with --pivot-moves \
+             {pivot_moves} is {account_states} account states, above the bound of \
+             {MAX_ACCOUNT_STATES} that keeps the simulated peers' memory bounded; use fewer \
+             accounts or fewer --pivot-moves"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a chain whose blocks would hold more than [`MAX_CHAIN_CHANGES`] state changes.
+///
+/// # Errors
+/// [`CliError::Usage`] naming `--changes-per-block`, the blocks and the bound.
+fn check_chain_changes(blocks: u64, changes_per_block: usize) -> Result<(), CliError> {
+    let per_block = changes_per_block as u64;
+    let changes = blocks.saturating_mul(per_block);
+    if changes > MAX_CHAIN_CHANGES {
+        return Err(CliError::Usage(format!(
+            "--changes-per-block {per_block} over the chain's {blocks} blocks is {changes} state \
+             changes, above the bound of {MAX_CHAIN_CHANGES} that keeps the chain's memory \
+             bounded; use fewer --changes-per-block or --pivot-moves"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a state file whose own claims its data contradicts, naming the first such claim;
+/// the same check as `snapsync state-root`'s.
+///
+/// # Errors
+/// [`CliError::Usage`] naming the account and field (or the root) at fault.
+fn check_claims(file: &StateFile, option: &str, path: &Path) -> Result<(), CliError> {
+    let check = file.check_claims()?;
+    let Some(first) = check.mismatches.first() else { return Ok(()) };
+    let more = match check.mismatches.len() - 1 {
+        0 => String::new(),
+        more => format!(" (and {more} more claims disagree)"),
+    };
+    Err(CliError::Usage(format!(
+        "{option} {}: the file's own claims disagree with its data: {first}{more}; `snapsync \
+         state-root` lists them all; pass --ignore-dump-claims to serve the data anyway",
+        path.display()
+    )))
 }
 
 /// [`StateSpec::default`]'s shape (300,000 accounts, 5% contracts, 0.2% of those with 1,000 to
