@@ -23,12 +23,12 @@
 //! ([`ServeError::EmptyPathSet`](crate::ServeError::EmptyPathSet)).
 
 use crate::{ReadError, ServerLimits, limits::Deadline};
-use alloy_primitives::{B256, Bytes, keccak256};
+use alloy_primitives::{B256, Bytes};
 use snapsync_db::{AccountTrie, DbError, HashedAccounts, ReadView, StorageTrie, TableRead};
 use snapsync_primitives::{
     AccountHash, CompactPath, CompactPathError, EMPTY_ROOT_HASH, GetTrieNodes, TrieNodes,
 };
-use snapsync_trie::{ChildRef, Nibbles, NodeSource, TrieNodeRef, decode_node};
+use snapsync_trie::{Nibbles, NodeSource, PathEnd, TrieNodeRef, decode_node, walk_path};
 
 /// The answer to `request` from `view`, whose account trie has root `request.root_hash`.
 pub(crate) fn serve_trie_nodes(
@@ -128,17 +128,6 @@ impl Response {
     fn is_full(&self) -> bool {
         self.bytes > self.byte_budget || self.loads > self.max_loads || self.deadline.passed()
     }
-
-    /// The node at `path`, if it is the one `hash` names; one lookup.
-    fn fetch<S: NodeSource<Error = DbError>>(
-        &mut self,
-        source: &S,
-        path: &Nibbles,
-        hash: B256,
-    ) -> Result<Option<Bytes>, DbError> {
-        self.loads += 1;
-        Ok(source.node(path)?.filter(|node| keccak256(node) == hash))
-    }
 }
 
 /// Resolves the wire path `raw` in the trie of `source` with root `root`.
@@ -156,54 +145,32 @@ fn find_node<S: NodeSource<Error = DbError>>(
         response.loads += 1;
         return Ok(Found::Absent);
     }
-    let Some(mut node) = response.fetch(source, &Nibbles::default(), root)? else {
-        return Ok(Found::Unservable);
+    let fetch = |path: &Nibbles, _| {
+        response.loads += 1;
+        source.node(path)
     };
-    let mut hashed = true;
-    let mut depth = 0;
-    loop {
-        if !target.terminated && depth == target.nibbles.len() {
-            return Ok(if hashed { Found::Node(node) } else { Found::Unservable });
-        }
-        let Ok(decoded) = decode_node(&node) else { return Ok(Found::Unservable) };
-        let rest = target.nibbles.slice(depth..);
-        let child = match decoded {
-            TrieNodeRef::Leaf { key, .. } => {
-                // A terminated path that is exactly the leaf's key names its value, not a node.
-                let names_value = target.terminated && rest == key;
-                return Ok(if names_value { Found::Unservable } else { Found::Absent });
-            }
-            TrieNodeRef::Extension { key, child } => {
-                if !rest.starts_with(&key) {
-                    return Ok(Found::Absent);
-                }
-                depth += key.len();
-                child
-            }
-            TrieNodeRef::Branch { children, value } => {
-                // Only a terminated path ends at a branch: it names the value slot.
-                let Some(nibble) = rest.get(0) else {
-                    return Ok(if value.is_empty() { Found::Absent } else { Found::Unservable });
-                };
-                depth += 1;
-                children[usize::from(nibble)]
-            }
-        };
-        match child {
-            ChildRef::Empty => return Ok(Found::Absent),
-            ChildRef::Inline(inline) => {
-                node = node.slice_ref(inline);
-                hashed = false;
-            }
-            ChildRef::Hash(hash) => {
-                let path = target.nibbles.slice(..depth);
-                let Some(child) = response.fetch(source, &path, hash)? else {
-                    return Ok(Found::Unservable);
-                };
-                node = child;
-                hashed = true;
-            }
-        }
+    Ok(match walk_path(root, &target.nibbles, fetch, |_, _| {})? {
+        // A terminated path names a value, never a node.
+        PathEnd::At { node, .. } if target.terminated => names_value_at(&node),
+        PathEnd::At { node, hashed: true } => Found::Node(node),
+        // An embedded node has no hash of its own to be asked by.
+        PathEnd::At { hashed: false, .. } => Found::Unservable,
+        // A terminated path that is exactly the leaf's key names its value, not a node.
+        PathEnd::Absent { names_value } if names_value && target.terminated => Found::Unservable,
+        PathEnd::Absent { .. } => Found::Absent,
+        PathEnd::Unavailable { .. } | PathEnd::Invalid { .. } => Found::Unservable,
+    })
+}
+
+/// The answer for a terminated path that ends exactly at `node`: the value slot of a branch, or
+/// of a leaf with nothing left of its key, holds a value (not served); anything else has none.
+fn names_value_at(node: &[u8]) -> Found {
+    match decode_node(node) {
+        Ok(TrieNodeRef::Branch { value: [], .. }) => Found::Absent,
+        Ok(TrieNodeRef::Branch { .. }) => Found::Unservable,
+        Ok(TrieNodeRef::Leaf { key, .. }) if key.is_empty() => Found::Unservable,
+        Ok(_) => Found::Absent,
+        Err(_) => Found::Unservable,
     }
 }
 

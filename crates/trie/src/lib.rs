@@ -15,6 +15,7 @@
 mod builder;
 mod error;
 mod node;
+mod path_walk;
 mod prove;
 mod stored;
 mod verify;
@@ -22,6 +23,7 @@ mod verify;
 pub use builder::{CountingSink, NodeList, NodeSink, NoopSink, TrieBuilder, VecSink, trie_root};
 pub use error::{RangeProofError, StoredProofError, TrieBuildError};
 pub use node::{ChildRef, TrieNodeRef, decode_node};
+pub use path_walk::{PathEnd, Step, walk_path};
 pub use prove::prove_range;
 pub use stored::{NodeSource, prove_stored};
 pub use verify::{

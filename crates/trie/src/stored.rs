@@ -6,9 +6,9 @@
 
 use crate::{
     StoredProofError,
-    node::{ChildRef, TrieNodeRef, decode_node},
+    path_walk::{PathEnd, walk_path},
 };
-use alloy_primitives::{B256, Bytes, keccak256};
+use alloy_primitives::{B256, Bytes};
 use alloy_trie::{EMPTY_ROOT_HASH, Nibbles};
 use std::collections::BTreeMap;
 
@@ -69,61 +69,25 @@ fn collect_path<S: NodeSource>(
     target: &Nibbles,
     nodes: &mut BTreeMap<Nibbles, Bytes>,
 ) -> Result<(), StoredProofError> {
-    let mut path = Nibbles::default();
-    let mut hashed = fetch(source, &path, root).map_err(|err| {
-        if matches!(err, StoredProofError::MissingNode { .. } | StoredProofError::StaleNode { .. })
-        {
-            StoredProofError::RootNotStored { root }
-        } else {
-            err
+    let fetch = |path: &Nibbles, _| source.node(path);
+    let on_hashed = |path: &Nibbles, rlp: &Bytes| {
+        nodes.entry(*path).or_insert_with(|| rlp.clone());
+    };
+    let end = walk_path(root, target, fetch, on_hashed)
+        .map_err(|err| StoredProofError::Source(Box::new(err)))?;
+    match end {
+        PathEnd::At { .. } | PathEnd::Absent { .. } => Ok(()),
+        PathEnd::Unavailable { path, .. } if path.is_empty() => {
+            Err(StoredProofError::RootNotStored { root })
         }
-    })?;
-    loop {
-        nodes.entry(path).or_insert_with(|| hashed.clone());
-        // Follow the target through this node and any inline nodes below it.
-        let next = {
-            let mut rlp: &[u8] = &hashed;
-            loop {
-                let node = decode_node(rlp)
-                    .map_err(|reason| StoredProofError::InvalidNode { path, reason })?;
-                let child = match node {
-                    TrieNodeRef::Leaf { .. } => return Ok(()),
-                    TrieNodeRef::Extension { key, child } => {
-                        if path.len() + key.len() > target.len()
-                            || target.slice(path.len()..path.len() + key.len()) != key
-                        {
-                            return Ok(());
-                        }
-                        path = path.join(&key);
-                        child
-                    }
-                    TrieNodeRef::Branch { children, .. } => {
-                        let Some(nibble) = target.get(path.len()) else { return Ok(()) };
-                        path.push(nibble);
-                        children[usize::from(nibble)]
-                    }
-                };
-                match child {
-                    ChildRef::Empty => return Ok(()),
-                    ChildRef::Inline(inline) => rlp = inline,
-                    ChildRef::Hash(hash) => break hash,
-                }
-            }
-        };
-        hashed = fetch(source, &path, next)?;
+        PathEnd::Unavailable { path, hash, stale: false } => {
+            Err(StoredProofError::MissingNode { path, hash })
+        }
+        PathEnd::Unavailable { path, hash, stale: true } => {
+            Err(StoredProofError::StaleNode { path, expected: hash })
+        }
+        PathEnd::Invalid { path, reason } => Err(StoredProofError::InvalidNode { path, reason }),
     }
-}
-
-/// The node at `path`, which its parent references by `hash`.
-fn fetch<S: NodeSource>(source: &S, path: &Nibbles, hash: B256) -> Result<Bytes, StoredProofError> {
-    let node = source
-        .node(path)
-        .map_err(|err| StoredProofError::Source(Box::new(err)))?
-        .ok_or(StoredProofError::MissingNode { path: *path, hash })?;
-    if keccak256(&node) != hash {
-        return Err(StoredProofError::StaleNode { path: *path, expected: hash });
-    }
-    Ok(node)
 }
 
 #[cfg(test)]
