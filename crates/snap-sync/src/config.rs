@@ -152,6 +152,13 @@ pub struct EtlConfig {
     /// (33554432); at least 64 KiB. A crash loses at most one step of downloads; smaller steps
     /// resume more finely but commit (and fsync) more often.
     pub step_bytes: u64,
+    /// Longest time, in ms, one step gathers before it is written and committed, if it holds
+    /// anything by then. Default 2000; 100..=3600000 (one hour). Requests not yet sent to a
+    /// peer by then are given up unsent (their work stays for the next step), those on the
+    /// way are awaited, so the step commits about one response time later. Together with
+    /// `step_bytes` this bounds what a crash loses, in time and in bytes (see
+    /// `docs/configuration.md`). Shorter means finer resume on slow links, at more commits.
+    pub max_step_interval_ms: u64,
     /// Directory the run files go to. Default (unset): `<datadir>/etl`. It must exist when the
     /// sync starts, be on a disk with room for the state, and not be a RAM-backed tmpfs.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -218,7 +225,8 @@ impl SnapSyncConfig {
     /// `requests.timeout_min_ms` above `requests.timeout_max_ms`; `requests.backoff_base_ms`
     /// above `requests.backoff_cap_ms`; `bytecodes_per_request` or `trie_nodes_per_request`
     /// above 1024; `storage.split_sub_ranges` below 2; `pivot.move_distance` not above
-    /// `pivot.distance` or not below 128; `etl.buffer_bytes` below 1 MiB.
+    /// `pivot.distance` or not below 128; `etl.buffer_bytes` below 1 MiB;
+    /// `etl.max_step_interval_ms` outside 100..=3600000.
     /// [`ConfigError::EmptyEtlDir`] for an empty `etl.dir`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_counts()?;
@@ -387,6 +395,13 @@ impl EtlConfig {
     pub const DEFAULT_BUFFER_BYTES: usize = 256 * 1024 * 1024;
     /// Default [`step_bytes`](Self::step_bytes): 32 MiB.
     pub const DEFAULT_STEP_BYTES: u64 = 32 * MIB;
+    /// Default [`max_step_interval_ms`](Self::max_step_interval_ms): 2 s.
+    pub const DEFAULT_MAX_STEP_INTERVAL_MS: u64 = 2_000;
+    /// Smallest accepted [`max_step_interval_ms`](Self::max_step_interval_ms): 100 ms (each
+    /// step commits, and each commit syncs the disk).
+    pub const MIN_STEP_INTERVAL_MS: u64 = 100;
+    /// Largest accepted [`max_step_interval_ms`](Self::max_step_interval_ms): one hour.
+    pub const MAX_STEP_INTERVAL_MS: u64 = 60 * 60 * 1000;
 
     /// The run-file directory: [`dir`](Self::dir), or else `datadir/etl`.
     pub fn etl_dir(&self, datadir: &Path) -> PathBuf {
@@ -401,6 +416,18 @@ impl EtlConfig {
             "must be at least 1048576 (1 MiB)",
         )?;
         at_least("etl.step_bytes", self.step_bytes, 64 * KIB, "must be at least 65536 (64 KiB)")?;
+        at_least(
+            "etl.max_step_interval_ms",
+            self.max_step_interval_ms,
+            Self::MIN_STEP_INTERVAL_MS,
+            "must be at least 100 ms",
+        )?;
+        at_most(
+            "etl.max_step_interval_ms",
+            self.max_step_interval_ms,
+            Self::MAX_STEP_INTERVAL_MS,
+            "must be at most 3600000 ms (one hour)",
+        )?;
         if self.dir.as_ref().is_some_and(|dir| dir.as_os_str().is_empty()) {
             return Err(ConfigError::EmptyEtlDir);
         }
@@ -456,6 +483,7 @@ impl Default for EtlConfig {
         Self {
             buffer_bytes: Self::DEFAULT_BUFFER_BYTES,
             step_bytes: Self::DEFAULT_STEP_BYTES,
+            max_step_interval_ms: Self::DEFAULT_MAX_STEP_INTERVAL_MS,
             dir: None,
         }
     }
