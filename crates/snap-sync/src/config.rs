@@ -159,8 +159,10 @@ pub struct EtlConfig {
     /// `step_bytes` this bounds what a crash loses, in time and in bytes (see
     /// `docs/configuration.md`). Shorter means finer resume on slow links, at more commits.
     pub max_step_interval_ms: u64,
-    /// Directory the run files go to. Default (unset): `<datadir>/etl`. It must exist when the
-    /// sync starts, be on a disk with room for the state, and not be a RAM-backed tmpfs.
+    /// Directory the ETL run directories go in. Default (unset): `<datadir>/etl`. The stage
+    /// creates it if missing and, at start, removes the run directories processes that ended
+    /// without removing them left there (never a live one: several syncs may share it). Put it
+    /// on a disk with room for the state, not on a RAM-backed tmpfs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dir: Option<PathBuf>,
 }
