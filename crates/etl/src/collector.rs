@@ -6,13 +6,13 @@ use crate::{
     error::IoOperation,
     merge::{Merger, Source},
     run::{Run, RunReader, write_run},
+    run_dir::RunDir,
 };
 use std::{
-    fmt, fs, io,
+    fmt, fs,
     marker::PhantomData,
     path::{Path, PathBuf},
 };
-use tempfile::TempDir;
 
 /// Collects key-value entries in any order and gives them back sorted by encoded key, in bounded
 /// memory.
@@ -25,9 +25,11 @@ use tempfile::TempDir;
 /// one inserted last is yielded, whether the earlier ones are in the same run, in older runs, or in
 /// the buffer.
 ///
-/// The run directory and its files are deleted when the collector is dropped, including while a
-/// panic unwinds; a process that is killed or aborts leaves them behind, so point
-/// [`CollectorConfig::temp_dir`] at a directory the application clears at startup.
+/// The run directory holds a lock file the collector keeps locked while it lives. The directory
+/// and its files are deleted when the collector is dropped, including while a panic unwinds; a
+/// process that is killed or aborts leaves them behind, unlocked, and
+/// [`remove_stale_runs`](crate::remove_stale_runs) removes them (and only them: directories of
+/// live collectors, of any process, are kept).
 pub struct Collector<K, V> {
     config: CollectorConfig,
     buffer: SortBuffer,
@@ -35,7 +37,7 @@ pub struct Collector<K, V> {
     /// over every run.
     runs: Vec<Run>,
     /// The private run directory, created at the first spill.
-    dir: Option<TempDir>,
+    dir: Option<RunDir>,
     next_run_id: u64,
     len: usize,
     _types: PhantomData<fn() -> (K, V)>,
@@ -90,7 +92,7 @@ impl<K, V> Collector<K, V> {
 
     /// The private directory holding the run files, once the first spill has created it.
     pub fn run_dir(&self) -> Option<&Path> {
-        self.dir.as_ref().map(TempDir::path)
+        self.dir.as_ref().map(RunDir::path)
     }
 
     /// Removes every entry: frees the buffer and deletes the run files and the run directory.
@@ -103,16 +105,7 @@ impl<K, V> Collector<K, V> {
         self.buffer.release();
         self.runs.clear();
         self.len = 0;
-        let Some(dir) = self.dir.take() else {
-            return Ok(());
-        };
-        let path = dir.path().to_path_buf();
-        match dir.close() {
-            Err(source) if source.kind() != io::ErrorKind::NotFound => {
-                Err(EtlError::io(IoOperation::RemoveDir, path, source))
-            }
-            _ => Ok(()),
-        }
+        self.dir.take().map_or(Ok(()), RunDir::close)
     }
 
     /// Sorts the buffer and writes it to a new run file, then empties it.
@@ -142,7 +135,7 @@ impl<K, V> Collector<K, V> {
     fn next_run_path(&mut self) -> Result<PathBuf, EtlError> {
         let dir = match self.dir.take() {
             Some(dir) => dir,
-            None => create_run_dir(&self.config.base_dir())?,
+            None => RunDir::create(&self.config.base_dir())?,
         };
         let path = dir.path().join(format!("run-{:06}", self.next_run_id));
         self.dir = Some(dir);
@@ -261,45 +254,6 @@ impl<K, V> fmt::Debug for Collector<K, V> {
     }
 }
 
-/// The name prefix of every collector's private run directory.
-const RUN_DIR_PREFIX: &str = "snapsync-etl-";
-
-/// Removes the run directories collectors left in `base` when their process was killed (a
-/// collector removes its own on drop; `SIGKILL` gives it no chance). Only entries named like a
-/// collector's run directory are touched, so `base` may be shared. Returns how many were removed.
-/// Call it before creating collectors in `base`, never while one is live there.
-///
-/// # Errors
-/// [`EtlError::Io`] when `base` cannot be listed or a run directory cannot be removed. A missing
-/// `base` is not an error (nothing to remove).
-pub fn remove_stale_runs(base: &Path) -> Result<usize, EtlError> {
-    let entries = match std::fs::read_dir(base) {
-        Ok(entries) => entries,
-        Err(source) if source.kind() == io::ErrorKind::NotFound => return Ok(0),
-        Err(source) => return Err(EtlError::io(IoOperation::ReadDir, base, source)),
-    };
-    let mut removed = 0;
-    for entry in entries {
-        let entry = entry.map_err(|source| EtlError::io(IoOperation::ReadDir, base, source))?;
-        let stale = entry.file_name().to_str().is_some_and(|name| name.starts_with(RUN_DIR_PREFIX));
-        if stale {
-            let path = entry.path();
-            std::fs::remove_dir_all(&path)
-                .map_err(|source| EtlError::io(IoOperation::RemoveDir, path, source))?;
-            removed += 1;
-        }
-    }
-    Ok(removed)
-}
-
-/// Creates the private run directory inside `base`.
-fn create_run_dir(base: &Path) -> Result<TempDir, EtlError> {
-    tempfile::Builder::new()
-        .prefix(RUN_DIR_PREFIX)
-        .tempdir_in(base)
-        .map_err(|source| EtlError::io(IoOperation::CreateDir, base, source))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,12 +280,16 @@ mod tests {
         model
     }
 
-    /// Files anywhere under `dir`.
+    /// Run files anywhere under `dir` (a run directory's lock file is not one).
     fn files_under(dir: &Path) -> usize {
         fs::read_dir(dir)
             .unwrap()
             .map(|entry| entry.unwrap().path())
-            .map(|path| if path.is_dir() { files_under(&path) } else { 1 })
+            .map(|path| match path.file_name().and_then(|name| name.to_str()) {
+                _ if path.is_dir() => files_under(&path),
+                Some(crate::run_dir::LOCK_FILE) => 0,
+                _ => 1,
+            })
             .sum()
     }
 
@@ -347,15 +305,25 @@ mod tests {
     }
 
     #[test]
-    fn stale_run_dirs_are_removed_and_nothing_else() {
+    fn collectors_sharing_a_directory_keep_each_others_runs_through_clean_ups() {
         let base = tempfile::tempdir().unwrap();
-        std::fs::create_dir(base.path().join("snapsync-etl-abc")).unwrap();
-        std::fs::write(base.path().join("snapsync-etl-abc").join("run-0"), b"x").unwrap();
-        std::fs::create_dir(base.path().join("keep-me")).unwrap();
-        assert_eq!(remove_stale_runs(base.path()).unwrap(), 1);
-        assert!(base.path().join("keep-me").exists());
-        assert!(!base.path().join("snapsync-etl-abc").exists());
-        assert_eq!(remove_stale_runs(&base.path().join("missing")).unwrap(), 0);
+        let mut first = Collector::new(config(base.path(), 4096));
+        let mut second = Collector::new(config(base.path(), 4096));
+        fill(&mut first, 0, 100);
+        fill(&mut second, 1_000, 100);
+        assert_ne!(first.run_dir(), second.run_dir());
+        // What another process starting in the same directory does.
+        assert_eq!(crate::remove_stale_runs(base.path()).unwrap(), 0);
+        fill(&mut first, 100, 100);
+        fill(&mut second, 1_100, 100);
+        let keys = |pairs: Vec<(u64, Vec<u8>)>| -> Vec<u64> {
+            pairs.into_iter().map(|(key, _)| key).collect()
+        };
+        assert_eq!(keys(collect(&mut first)), (0..200).collect::<Vec<_>>());
+        assert_eq!(keys(collect(&mut second)), (1_000..1_200).collect::<Vec<_>>());
+        drop(first);
+        drop(second);
+        assert!(is_empty_dir(base.path()));
     }
 
     #[test]

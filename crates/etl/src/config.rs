@@ -14,8 +14,9 @@ pub struct CollectorConfig {
     pub buffer_capacity: usize,
     /// Existing directory in which the collector creates its private run directory at the first
     /// spill. `None` means [`std::env::temp_dir`], which may be a RAM-backed tmpfs: for a sync,
-    /// use a directory on the database's disk, cleared at startup (runs left by a killed process
-    /// are not reclaimed otherwise).
+    /// use a directory on the database's disk, and call
+    /// [`remove_stale_runs`](crate::remove_stale_runs) on it at startup (runs left by a killed
+    /// process are not reclaimed otherwise; live ones, of any process, are kept).
     pub temp_dir: Option<PathBuf>,
     /// Read buffer per run file during the merge.
     pub reader_buffer: usize,

@@ -99,6 +99,10 @@ pub enum IoOperation {
     RemoveDir,
     /// Listing the configured directory for stale run directories.
     ReadDir,
+    /// Opening or locking a run directory's lock file.
+    Lock,
+    /// Giving a newly made run directory its name.
+    Rename,
 }
 
 impl fmt::Display for IoOperation {
@@ -112,6 +116,8 @@ impl fmt::Display for IoOperation {
             Self::RemoveFile => "remove run file",
             Self::RemoveDir => "remove run directory",
             Self::ReadDir => "list run directories in",
+            Self::Lock => "lock",
+            Self::Rename => "name run directory",
         })
     }
 }

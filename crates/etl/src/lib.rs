@@ -15,8 +15,9 @@
 //!   accounting counts keys, values and a 24-byte per-entry index, against
 //!   [`CollectorConfig::buffer_capacity`].
 //! - When the next entry would not fit, the buffer is sorted by encoded key and written, once per
-//!   key, to a run file (length-prefixed records through a `BufWriter`) in a private temporary
-//!   directory that is deleted on drop.
+//!   key, to a run file (length-prefixed records through a `BufWriter`) in a private run
+//!   directory, locked by its collector while it lives and deleted on drop;
+//!   [`remove_stale_runs`] removes those of killed processes, never those of live collectors.
 //! - [`Collector::iter`] k-way merges the run files (through `BufReader`s, one record per run on a
 //!   binary heap) and the sorted remainder of the buffer into one stream of
 //!   `Result<(K, V), EtlError>`, decoded with [`Decode`]. With more runs than
@@ -55,9 +56,11 @@ mod iter;
 mod merge;
 mod record;
 mod run;
+mod run_dir;
 
 pub use codec::{Decode, Encode};
-pub use collector::{Collector, remove_stale_runs};
+pub use collector::Collector;
 pub use config::CollectorConfig;
 pub use error::{Corruption, DecodeError, EntryPart, EtlError, IoOperation};
 pub use iter::{Iter, RawEntry};
+pub use run_dir::remove_stale_runs;

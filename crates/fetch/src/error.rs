@@ -106,6 +106,16 @@ pub enum FetchError {
         /// What went wrong last.
         last: String,
     },
+    /// The request was given up unsent: its caller's stop signal came while it waited for its
+    /// first peer (see [`Fetcher::account_range_until`](crate::Fetcher::account_range_until)).
+    /// Nothing was asked of any peer and no peer is at fault; the work is still to do.
+    #[error("{kind:?} request given up unsent after waiting {waited:?} for a peer")]
+    NotStarted {
+        /// What was asked.
+        kind: RequestKind,
+        /// How long the request waited for a peer.
+        waited: Duration,
+    },
     /// The request cannot be put on the wire.
     #[error("invalid trie node request: {0}")]
     InvalidRequest(PathSetError),

@@ -127,7 +127,22 @@ impl<C: SnapClient> Fetcher<C> {
         &self,
         request: AccountRangeRequest,
     ) -> Result<VerifiedAccountRange, FetchError> {
-        self.fetch(request).await
+        self.fetch(request, std::future::pending()).await
+    }
+
+    /// As [`account_range`](Self::account_range), but given up unsent, with
+    /// [`FetchError::NotStarted`], if `stop` completes while the request still waits for its
+    /// first peer (a caller that no longer wants work begun). Once sent, the request runs to
+    /// its end as any other, retries included.
+    ///
+    /// # Errors
+    /// As [`account_range`](Self::account_range), and [`FetchError::NotStarted`].
+    pub async fn account_range_until(
+        &self,
+        request: AccountRangeRequest,
+        stop: impl Future<Output = ()> + Send,
+    ) -> Result<VerifiedAccountRange, FetchError> {
+        self.fetch(request, stop).await
     }
 
     /// Verified storage of `request`'s accounts (its byte budget is set per peer).
@@ -138,7 +153,20 @@ impl<C: SnapClient> Fetcher<C> {
         &self,
         request: StorageRangesRequest,
     ) -> Result<VerifiedStorageRanges, FetchError> {
-        self.fetch(request).await
+        self.fetch(request, std::future::pending()).await
+    }
+
+    /// As [`storage_ranges`](Self::storage_ranges), given up unsent if `stop` completes first
+    /// (see [`account_range_until`](Self::account_range_until)).
+    ///
+    /// # Errors
+    /// As [`account_range_until`](Self::account_range_until).
+    pub async fn storage_ranges_until(
+        &self,
+        request: StorageRangesRequest,
+        stop: impl Future<Output = ()> + Send,
+    ) -> Result<VerifiedStorageRanges, FetchError> {
+        self.fetch(request, stop).await
     }
 
     /// Verified bytecodes of `request` (its byte budget is set per peer).
@@ -149,7 +177,20 @@ impl<C: SnapClient> Fetcher<C> {
         &self,
         request: ByteCodesRequest,
     ) -> Result<VerifiedByteCodes, FetchError> {
-        self.fetch(request).await
+        self.fetch(request, std::future::pending()).await
+    }
+
+    /// As [`byte_codes`](Self::byte_codes), given up unsent if `stop` completes first (see
+    /// [`account_range_until`](Self::account_range_until)).
+    ///
+    /// # Errors
+    /// As [`account_range_until`](Self::account_range_until).
+    pub async fn byte_codes_until(
+        &self,
+        request: ByteCodesRequest,
+        stop: impl Future<Output = ()> + Send,
+    ) -> Result<VerifiedByteCodes, FetchError> {
+        self.fetch(request, stop).await
     }
 
     /// Verified trie nodes of `request` (its byte budget is set per peer).
@@ -161,8 +202,21 @@ impl<C: SnapClient> Fetcher<C> {
         &self,
         request: TrieNodesRequest,
     ) -> Result<VerifiedTrieNodes, FetchError> {
+        self.trie_nodes_until(request, std::future::pending()).await
+    }
+
+    /// As [`trie_nodes`](Self::trie_nodes), given up unsent if `stop` completes first (see
+    /// [`account_range_until`](Self::account_range_until)).
+    ///
+    /// # Errors
+    /// As [`trie_nodes`](Self::trie_nodes), and [`FetchError::NotStarted`].
+    pub async fn trie_nodes_until(
+        &self,
+        request: TrieNodesRequest,
+        stop: impl Future<Output = ()> + Send,
+    ) -> Result<VerifiedTrieNodes, FetchError> {
         request.to_message(0).map_err(FetchError::InvalidRequest)?;
-        self.fetch(request).await
+        self.fetch(request, stop).await
     }
 
     /// Attempts `request` on one peer after another until a reply verifies.
@@ -176,7 +230,16 @@ impl<C: SnapClient> Fetcher<C> {
     /// overdue, and every [`HEDGE_POLL`]. The first reply that verifies wins; the other
     /// attempt is dropped (its reply still checked if it is in), one taken for lost counting
     /// as timed out.
-    async fn fetch<R: Exchange>(&self, request: R) -> Result<R::Verified, FetchError> {
+    ///
+    /// If `stop` completes while the first attempt waits for its peer, the request is given up
+    /// unsent ([`FetchError::NotStarted`]); later attempts (after a failure) do not look at it,
+    /// so a failing request still fails after its attempts.
+    async fn fetch<R: Exchange>(
+        &self,
+        request: R,
+        stop: impl Future<Output = ()>,
+    ) -> Result<R::Verified, FetchError> {
+        let mut stop = std::pin::pin!(stop);
         let root = request.availability_key();
         let mut last_problem = String::from("no attempt made");
         let mut attempts = 0;
@@ -197,7 +260,8 @@ impl<C: SnapClient> Fetcher<C> {
                             last: last_problem,
                         });
                     }
-                    let lease = self.lease(R::KIND, root).await?;
+                    let stop = (attempts == 0).then_some(stop.as_mut());
+                    let lease = self.lease(R::KIND, root, stop).await?;
                     attempts += 1;
                     (self.start(&request, lease), None)
                 }
@@ -333,8 +397,13 @@ impl<C: SnapClient> Fetcher<C> {
 
     /// Waits for a peer that can take a `kind` request for `root`: woken when a lease is
     /// handed back, when the peer set predicts a peer's link will have room, or at the latest
-    /// after the idle poll.
-    async fn lease(&self, kind: RequestKind, root: B256) -> Result<Lease, FetchError> {
+    /// after the idle poll. Gives up without a lease once `stop` (if any) has completed.
+    async fn lease<S: Future<Output = ()>>(
+        &self,
+        kind: RequestKind,
+        root: B256,
+        mut stop: Option<Pin<&mut S>>,
+    ) -> Result<Lease, FetchError> {
         let started = Instant::now();
         let _waiting = Waiting::new(&self.waiting);
         loop {
@@ -344,6 +413,9 @@ impl<C: SnapClient> Fetcher<C> {
             released.as_mut().enable();
             let connected = self.client.peers();
             let now = Instant::now();
+            if has_completed(&mut stop) {
+                return Err(FetchError::NotStarted { kind, waited: now - started });
+            }
             let wake = {
                 let mut peers = self.peer_set();
                 peers.sync_peers(&connected);
@@ -362,6 +434,12 @@ impl<C: SnapClient> Fetcher<C> {
             tokio::select! {
                 () = &mut released => {}
                 () = sleep_until(wake) => {}
+                () = async {
+                    match stop.as_mut() {
+                        Some(stop) => stop.as_mut().await,
+                        None => std::future::pending().await,
+                    }
+                } => return Err(FetchError::NotStarted { kind, waited: Instant::now() - started }),
             }
         }
     }
@@ -422,6 +500,14 @@ impl<C: SnapClient> Fetcher<C> {
         // does (each is one short update), so a poisoned lock is safe to keep using.
         self.peers.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Whether `stop` is there and has completed. It is polled at most until it completes: a caller
+/// seeing `true` returns without polling it again.
+fn has_completed<S: Future<Output = ()>>(stop: &mut Option<Pin<&mut S>>) -> bool {
+    let Some(stop) = stop else { return false };
+    let mut context = Context::from_waker(Waker::noop());
+    stop.as_mut().poll(&mut context).is_ready()
 }
 
 /// One attempt of a request: its lease, and the request on its way to the lease's peer.

@@ -6,7 +6,7 @@
 use alloy_primitives::{B256, U256};
 use snapsync_db::MemoryDatabase;
 use snapsync_etl::CollectorConfig;
-use snapsync_fetch::{AccountRangeRequest, FetchConfig, Fetcher};
+use snapsync_fetch::{AccountRangeRequest, FetchConfig, FetchError, Fetcher};
 use snapsync_net::{PeerId, PeerSet, PeerSetConfig, Penalty};
 use snapsync_primitives::AccountHash;
 use snapsync_server::{ServerLimits, SnapServer};
@@ -153,4 +153,45 @@ async fn a_slow_peer_does_not_hold_up_the_end_of_the_work() {
     // 6.2 s without, here).
     let (without, with) = (elapsed[0], elapsed[1]);
     assert!(with * 2 < without, "with hedges {with:?}, without {without:?}");
+}
+
+/// Requests that must start before a stop signal: those a peer took by then run to their end,
+/// the rest are given up unsent (nothing asked of any peer, nobody penalised).
+#[tokio::test(start_paused = true)]
+async fn requests_still_waiting_for_a_peer_at_the_stop_are_given_up_unsent() {
+    let world = world(20_000, vec![SimPeer::honest(Link::new(20, 1))]);
+    let stop_at = Instant::now() + std::time::Duration::from_millis(300);
+    let mut tasks = JoinSet::new();
+    for chunk in 0..16u8 {
+        let origin = AccountHash::from(B256::repeat_byte(chunk << 4));
+        let request = AccountRangeRequest {
+            root: world.root,
+            origin,
+            limit: AccountHash::MAX,
+            response_bytes: 0,
+        };
+        let fetcher = Arc::clone(&world.fetcher);
+        let stop = tokio::time::sleep_until(stop_at);
+        tasks.spawn(async move { fetcher.account_range_until(request, stop).await });
+    }
+    let results = tasks.join_all().await;
+    let verified = results.iter().filter(|result| result.is_ok()).count();
+    let unsent = results
+        .iter()
+        .filter(|result| matches!(result, Err(FetchError::NotStarted { .. })))
+        .count();
+    // One 1 Mbit/s link pipelines two or so 64 KiB replies: most requests are still waiting.
+    assert!(verified >= 1 && unsent >= 8, "{verified} verified, {unsent} unsent: {results:?}");
+    assert_eq!(verified + unsent, 16, "{results:?}");
+    assert_eq!(world.net.requests(), verified as u64, "an unsent request reached the peer");
+    assert!(world.net.reports().is_empty(), "{:?}", world.net.reports());
+    // A stop that never comes changes nothing.
+    let request = AccountRangeRequest {
+        root: world.root,
+        origin: AccountHash::ZERO,
+        limit: AccountHash::MAX,
+        response_bytes: 0,
+    };
+    let never = std::future::pending();
+    assert!(world.fetcher.account_range_until(request, never).await.is_ok());
 }

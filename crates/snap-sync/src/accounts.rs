@@ -8,7 +8,7 @@ use crate::{
 };
 use alloy_rlp::Encodable;
 use snapsync_etl::EtlError;
-use snapsync_fetch::{AccountRangeRequest, Fetcher, VerifiedAccountRange};
+use snapsync_fetch::{AccountRangeRequest, FetchError, Fetcher, VerifiedAccountRange};
 use snapsync_net::SnapClient;
 use snapsync_stages::SnapPhase;
 use std::sync::Arc;
@@ -41,8 +41,8 @@ pub(crate) async fn download_accounts<C: SnapClient + 'static>(
                 limit: chunk.end,
                 response_bytes: 0,
             };
-            let fetcher = Arc::clone(fetcher);
-            inflight.spawn(index, async move { fetcher.account_range(request).await });
+            let (fetcher, full) = (Arc::clone(fetcher), writes.full_signal());
+            inflight.spawn(index, async move { fetcher.account_range_until(request, full).await });
         }
         let Some((index, result)) = inflight.next().await? else { break };
         busy[index] = false;
@@ -51,6 +51,8 @@ pub(crate) async fn download_accounts<C: SnapClient + 'static>(
                 apply_range(&mut state.chunks[index], &range, writes, &mut state.counts)?;
                 outcome.progressed();
             }
+            // Not sent before the step was full: the chunk continues in the next step.
+            Err(FetchError::NotStarted { .. }) => {}
             Err(error) => outcome.fail(error),
         }
     }

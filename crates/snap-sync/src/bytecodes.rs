@@ -2,9 +2,10 @@
 //!
 //! A step scans accounts from the cursor, collecting code hashes that are neither empty nor
 //! already stored, each once, until it has enough for all its concurrent requests; it asks for
-//! them `bytecodes_per_request` at a time and asks again for any a reply left out. Only when all
-//! of them are gathered does the cursor move past the scanned accounts, so a failed step leaves
-//! the scan to be repeated (codes already stored are skipped then).
+//! them `bytecodes_per_request` at a time and asks again for any a reply left out, until the
+//! step is full. Only when all of them are gathered does the cursor move past the scanned
+//! accounts, so a failed or full step leaves the scan to be repeated (codes already stored are
+//! skipped then).
 
 use crate::{
     SnapSyncConfig, SnapSyncError,
@@ -48,11 +49,11 @@ pub(crate) async fn download_bytecodes<C: SnapClient + 'static>(
     let mut inflight = InFlight::new(max_requests);
     let mut outcome = StepOutcome::default();
     loop {
-        while !outcome.failed() && inflight.has_room() {
+        while !outcome.failed() && !writes.is_full() && inflight.has_room() {
             let Some(hashes) = queue.pop() else { break };
             let request = ByteCodesRequest { hashes: hashes.clone(), response_bytes: 0 };
-            let fetcher = Arc::clone(fetcher);
-            inflight.spawn(hashes, async move { fetcher.byte_codes(request).await });
+            let (fetcher, full) = (Arc::clone(fetcher), writes.full_signal());
+            inflight.spawn(hashes, async move { fetcher.byte_codes_until(request, full).await });
         }
         let Some((asked, result)) = inflight.next().await? else { break };
         match result {
@@ -70,10 +71,15 @@ pub(crate) async fn download_bytecodes<C: SnapClient + 'static>(
                 debug!(target: "sync::snap::bytecodes", codes = asked.len(), "codes no peer serves, left to healing");
                 outcome.progressed();
             }
+            // Not sent before the step was full: asked again by the next step's scan.
+            Err(FetchError::NotStarted { .. }) => queue.push(asked),
             Err(error) => outcome.fail(error),
         }
     }
-    if !outcome.failed() {
+    // The cursor moves past the scanned accounts only once all their codes are gathered; a
+    // step that filled up first leaves the rest to the next step's scan, which skips the codes
+    // stored by now.
+    if !outcome.failed() && queue.is_empty() {
         debug!(target: "sync::snap::bytecodes", codes = scan.wanted.len(), next = %scan.after.next, "bytecodes stored");
         state.codes = scan.after;
     }

@@ -174,8 +174,17 @@ pub struct EtlConfig {
     /// resume more finely but commit (and fsync) more often; beyond a few hundred MiB, larger
     /// ones only lose more on a crash.
     pub step_bytes: u64,
-    /// Directory the run files go to. Default (unset): `<datadir>/etl`. It must exist when the
-    /// sync starts, be on a disk with room for the state, and not be a RAM-backed tmpfs.
+    /// Longest time, in ms, one step gathers before it is written and committed, if it holds
+    /// anything by then. Default 2000; 100..=3600000 (one hour). Requests not yet sent to a
+    /// peer by then are given up unsent (their work stays for the next step), those on the
+    /// way are awaited, so the step commits about one response time later. Together with
+    /// `step_bytes` this bounds what a crash loses, in time and in bytes (see
+    /// `docs/configuration.md`). Shorter means finer resume on slow links, at more commits.
+    pub max_step_interval_ms: u64,
+    /// Directory the ETL run directories go in. Default (unset): `<datadir>/etl`. The stage
+    /// creates it if missing and, at start, removes the run directories processes that ended
+    /// without removing them left there (never a live one: several syncs may share it). Put it
+    /// on a disk with room for the state, not on a RAM-backed tmpfs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dir: Option<PathBuf>,
 }
@@ -271,7 +280,8 @@ impl SnapSyncConfig {
     /// `requests.timeout_min_ms` above `requests.timeout_max_ms`; `requests.backoff_base_ms`
     /// above `requests.backoff_cap_ms`; `concurrency.max_requests ×
     /// requests.max_request_bytes` above 4 GiB; `pivot.move_distance` not above
-    /// `pivot.distance` or not below 128. [`ConfigError::EmptyEtlDir`] for an empty `etl.dir`.
+    /// `pivot.distance` or not below 128; `etl.max_step_interval_ms` outside 100..=3600000.
+    /// [`ConfigError::EmptyEtlDir`] for an empty `etl.dir`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_counts()?;
         self.requests.validate()?;
@@ -503,6 +513,13 @@ impl EtlConfig {
     pub const DEFAULT_BUFFER_BYTES: usize = 256 * 1024 * 1024;
     /// Default [`step_bytes`](Self::step_bytes): 32 MiB.
     pub const DEFAULT_STEP_BYTES: u64 = 32 * MIB;
+    /// Default [`max_step_interval_ms`](Self::max_step_interval_ms): 2 s.
+    pub const DEFAULT_MAX_STEP_INTERVAL_MS: u64 = 2_000;
+    /// Smallest accepted [`max_step_interval_ms`](Self::max_step_interval_ms): 100 ms (each
+    /// step commits, and each commit syncs the disk).
+    pub const MIN_STEP_INTERVAL_MS: u64 = 100;
+    /// Largest accepted [`max_step_interval_ms`](Self::max_step_interval_ms): one hour.
+    pub const MAX_STEP_INTERVAL_MS: u64 = 60 * 60 * 1000;
 
     /// The run-file directory: [`dir`](Self::dir), or else `datadir/etl`.
     pub fn etl_dir(&self, datadir: &Path) -> PathBuf {
@@ -533,6 +550,18 @@ impl EtlConfig {
             self.step_bytes,
             SnapSyncConfig::MAX_ETL_STEP_BYTES,
             "must be at most 4294967296 (4 GiB)",
+        )?;
+        at_least(
+            "etl.max_step_interval_ms",
+            self.max_step_interval_ms,
+            Self::MIN_STEP_INTERVAL_MS,
+            "must be at least 100 ms",
+        )?;
+        at_most(
+            "etl.max_step_interval_ms",
+            self.max_step_interval_ms,
+            Self::MAX_STEP_INTERVAL_MS,
+            "must be at most 3600000 ms (one hour)",
         )?;
         if self.dir.as_ref().is_some_and(|dir| dir.as_os_str().is_empty()) {
             return Err(ConfigError::EmptyEtlDir);
@@ -589,6 +618,7 @@ impl Default for EtlConfig {
         Self {
             buffer_bytes: Self::DEFAULT_BUFFER_BYTES,
             step_bytes: Self::DEFAULT_STEP_BYTES,
+            max_step_interval_ms: Self::DEFAULT_MAX_STEP_INTERVAL_MS,
             dir: None,
         }
     }

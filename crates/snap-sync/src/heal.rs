@@ -46,7 +46,9 @@ use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY, Nibbles};
 use snapsync_db::{
     AccountTrieNodes, Bytecodes, Database, HashedAccounts, StorageTrieNodes, TableRead,
 };
-use snapsync_fetch::{ByteCodesRequest, Fetcher, NodeTarget, TrieNodesRequest, VerifiedTrieNodes};
+use snapsync_fetch::{
+    ByteCodesRequest, FetchError, Fetcher, NodeTarget, TrieNodesRequest, VerifiedTrieNodes,
+};
 use snapsync_net::SnapClient;
 use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
 use snapsync_stages::SnapPhase;
@@ -452,19 +454,19 @@ pub(crate) async fn heal_step<C: SnapClient + 'static>(
     loop {
         while !outcome.failed() && !writes.is_full() && inflight.has_room() {
             let Some(work) = pass.next_work(limits.nodes, limits.codes) else { break };
-            let fetcher = Arc::clone(fetcher);
+            let (fetcher, full) = (Arc::clone(fetcher), writes.full_signal());
             match &work {
                 Work::Nodes(targets) => {
                     let request =
                         TrieNodesRequest { root, targets: targets.clone(), response_bytes: 0 };
                     inflight.spawn(work, async move {
-                        fetcher.trie_nodes(request).await.map(Fetched::Nodes)
+                        fetcher.trie_nodes_until(request, full).await.map(Fetched::Nodes)
                     });
                 }
                 Work::Codes(hashes) => {
                     let request = ByteCodesRequest { hashes: hashes.clone(), response_bytes: 0 };
                     inflight.spawn(work, async move {
-                        fetcher.byte_codes(request).await.map(Fetched::Codes)
+                        fetcher.byte_codes_until(request, full).await.map(Fetched::Codes)
                     });
                 }
             }
@@ -481,21 +483,18 @@ pub(crate) async fn heal_step<C: SnapClient + 'static>(
                 pass.codes.extend(missing);
                 outcome.progressed();
             }
-            // A failure (or, impossibly, the other kind of answer): the work goes back.
+            // A failure, a request not sent before the step was full (or, impossibly, the
+            // other kind of answer): the work goes back.
             (Work::Nodes(asked), result) => {
                 if asked.first().is_some_and(|target| target.account.is_none()) {
                     pass.accounts_in_flight = pass.accounts_in_flight.saturating_sub(1);
                 }
                 pass.requeue(asked);
-                if let Err(error) = result {
-                    outcome.fail(error);
-                }
+                fail_unless_unsent(&mut outcome, result);
             }
             (Work::Codes(asked), result) => {
                 pass.codes.extend(asked);
-                if let Err(error) = result {
-                    outcome.fail(error);
-                }
+                fail_unless_unsent(&mut outcome, result);
             }
         }
     }
@@ -508,6 +507,15 @@ pub(crate) async fn heal_step<C: SnapClient + 'static>(
     );
     let pivot = state.pivot.number;
     outcome.into_result(|source| SnapSyncError::Fetch { phase: SnapPhase::Healing, pivot, source })
+}
+
+/// Records `result`'s error as the step's failure, unless the request was merely not sent
+/// before the step was full.
+fn fail_unless_unsent<T>(outcome: &mut StepOutcome, result: Result<T, FetchError>) {
+    match result {
+        Err(FetchError::NotStarted { .. }) | Ok(_) => {}
+        Err(error) => outcome.fail(error),
+    }
 }
 
 /// A heal request's verified answer.

@@ -62,7 +62,9 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
     /// A stage asking `client`'s peers, writing into `db` (the pipeline's database), following
     /// the tip hashes sent on `tip` (`B256::ZERO`: none yet, the stage waits), configured by
     /// `config`. ETL run files go to `config.etl.dir`, or else `datadir/etl`; the directory is
-    /// created, and run directories a killed process left there are removed.
+    /// created, and the run directories whose owner is gone (a killed process's) are removed
+    /// from it, never those of live collectors, of this process or another (see
+    /// [`remove_stale_runs`]).
     ///
     /// # Errors
     /// [`SnapSyncError::Config`] for a configuration that fails validation,

@@ -10,7 +10,8 @@ use snapsync_db::{
 use snapsync_etl::{CollectorConfig, EtlError};
 use snapsync_primitives::{AccountHash, SlotHash};
 use snapsync_trie::NodeList;
-use tokio::sync::watch;
+use std::time::Duration;
+use tokio::{sync::watch, time::Instant};
 
 /// What one `ready` gathered and the matching `execute` writes, in one transaction with the
 /// state record that describes it.
@@ -27,6 +28,15 @@ pub(crate) struct Step {
     /// For the first step of a sync into empty state tables: the pivot root to record as the
     /// root every stored node and entry is proven against (see `state::VerifiedNodes`).
     pub(crate) verified_nodes: Option<B256>,
+}
+
+/// How full a step is, as its waiting requests watch it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Fill {
+    /// The step holds some verified bytes.
+    holds_any: bool,
+    /// The step holds its byte budget.
+    reached_budget: bool,
 }
 
 /// Entries healing found absent from the pivot's state: inclusive key ranges to remove.
@@ -75,6 +85,12 @@ pub(crate) struct StepWrites {
     pub(crate) bytes: u64,
     /// Bytes after which the step stops asking for more.
     budget: u64,
+    /// When the step stops asking for more if it holds anything: `etl.max_step_interval_ms`
+    /// after it began.
+    deadline: Instant,
+    /// Whether the step holds anything, and whether it holds `budget` bytes: watched by its
+    /// requests still waiting for a peer, which are given up once the step is full.
+    fill: watch::Sender<Fill>,
     /// The tip as of the step's start: when it changes, the step ends early, so that a pivot
     /// move is not held up by a long step.
     tip: Option<watch::Receiver<B256>>,
@@ -93,6 +109,8 @@ impl StepWrites {
             deletions: Vec::new(),
             bytes: 0,
             budget: config.etl.step_bytes,
+            deadline: Instant::now() + Duration::from_millis(config.etl.max_step_interval_ms),
+            fill: watch::Sender::new(Fill::default()),
             tip: None,
         }
     }
@@ -136,14 +154,43 @@ impl StepWrites {
     }
 
     /// Counts `bytes` of verified payload towards the step budget.
-    pub(crate) const fn add_bytes(&mut self, bytes: u64) {
+    pub(crate) fn add_bytes(&mut self, bytes: u64) {
         self.bytes = self.bytes.saturating_add(bytes);
+        let fill = Fill { holds_any: self.bytes > 0, reached_budget: self.bytes >= self.budget };
+        self.fill.send_if_modified(|current| std::mem::replace(current, fill) != fill);
     }
 
-    /// Whether the step has gathered enough (or the tip moved) and should stop asking.
+    /// Whether the step should stop asking: it holds `etl.step_bytes`, or it holds anything
+    /// and `etl.max_step_interval_ms` have passed since it began, or the tip moved.
     pub(crate) fn is_full(&self) -> bool {
         let tip_changed = self.tip.as_ref().is_some_and(|tip| tip.has_changed().unwrap_or(false));
-        self.bytes >= self.budget || tip_changed
+        let overdue = self.bytes > 0 && Instant::now() >= self.deadline;
+        self.bytes >= self.budget || overdue || tip_changed
+    }
+
+    /// A future that completes once the step is full by its bytes or by its interval (as
+    /// [`is_full`](Self::is_full), the tip aside): a request of the step still waiting for a
+    /// peer then is given up unsent
+    /// ([`FetchError::NotStarted`](snapsync_fetch::FetchError::NotStarted)), so the step ends
+    /// once the requests already on their way are in.
+    pub(crate) fn full_signal(&self) -> impl Future<Output = ()> + Send + 'static {
+        let deadline = self.deadline;
+        let mut by_bytes = self.fill.subscribe();
+        let mut by_time = self.fill.subscribe();
+        async move {
+            let reached_budget = async {
+                // An error means the step is gone: nothing waits for this request any more.
+                let _ = by_bytes.wait_for(|fill| fill.reached_budget).await;
+            };
+            let overdue = async {
+                tokio::time::sleep_until(deadline).await;
+                let _ = by_time.wait_for(|fill| fill.holds_any).await;
+            };
+            tokio::select! {
+                () = reached_budget => {}
+                () = overdue => {}
+            }
+        }
     }
 
     /// Applies the deletions, then appends every gathered entry, sorted, into its table.

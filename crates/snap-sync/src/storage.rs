@@ -28,7 +28,7 @@ use alloy_primitives::{B256, U256};
 use alloy_trie::EMPTY_ROOT_HASH;
 use snapsync_db::Database;
 use snapsync_etl::EtlError;
-use snapsync_fetch::{Fetcher, StorageRangesRequest, StorageTarget, VerifiedStorage};
+use snapsync_fetch::{FetchError, Fetcher, StorageRangesRequest, StorageTarget, VerifiedStorage};
 use snapsync_net::SnapClient;
 use snapsync_primitives::{AccountHash, SlotHash};
 use snapsync_stages::SnapPhase;
@@ -94,8 +94,8 @@ pub(crate) async fn download_storage<C: SnapClient + 'static>(
                 break;
             };
             let request = request_for(&work);
-            let fetcher = Arc::clone(fetcher);
-            inflight.spawn(work, async move { fetcher.storage_ranges(request).await });
+            let (fetcher, full) = (Arc::clone(fetcher), writes.full_signal());
+            inflight.spawn(work, async move { fetcher.storage_ranges_until(request, full).await });
         }
         let Some((work, result)) = inflight.next().await? else { break };
         let queue = &mut state.storage;
@@ -111,6 +111,8 @@ pub(crate) async fn download_storage<C: SnapClient + 'static>(
                 state.counts.slots += apply_range(queue, task, range, set.as_ref(), writes)?;
                 outcome.progressed();
             }
+            // Not sent before the step was full: the work goes back for the next step.
+            (work, Err(FetchError::NotStarted { .. })) => put_back(queue, &mut busy, work),
             // Work in an older state than the pivot's is best effort (peers forget old states):
             // healing takes over what it could not finish.
             (work, Err(error)) if work.state_root() != pivot_root => {
@@ -118,18 +120,27 @@ pub(crate) async fn download_storage<C: SnapClient + 'static>(
                 abandon(queue, &mut busy, work);
                 outcome.progressed();
             }
-            (Work::Batch(tasks), Err(error)) => {
-                queue.pending.splice(0..0, tasks);
-                outcome.fail(error);
-            }
-            (Work::Range(task, range), Err(error)) => {
-                busy.remove(&(task.account, range.end));
+            (work, Err(error)) => {
+                put_back(queue, &mut busy, work);
                 outcome.fail(error);
             }
         }
     }
     let pivot = state.pivot.number;
     outcome.into_result(|source| SnapSyncError::Fetch { phase: SnapPhase::Storages, pivot, source })
+}
+
+/// Returns unsent `work` to the queue: a batch to the front of the pending accounts, a
+/// sub-range to its contract's open ranges (where it stayed, marked busy).
+fn put_back(queue: &mut StorageQueue, busy: &mut HashSet<(AccountHash, SlotHash)>, work: Work) {
+    match work {
+        Work::Batch(tasks) => {
+            queue.pending.splice(0..0, tasks);
+        }
+        Work::Range(task, range) => {
+            busy.remove(&(task.account, range.end));
+        }
+    }
 }
 
 /// Gives up on `work` (its state is no longer served well): its accounts keep the slots stored

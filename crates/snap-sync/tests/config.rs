@@ -371,6 +371,28 @@ fn the_etl_buffer_and_dir_are_checked() {
 }
 
 #[test]
+fn the_step_interval_defaults_to_2_s_and_is_bounded() {
+    assert_eq!(SnapSyncConfig::default().etl.max_step_interval_ms, 2_000);
+    let parsed = SnapSyncConfig::from_toml_str("[etl]\nmax_step_interval_ms = 100\n").unwrap();
+    assert_eq!(parsed.etl.max_step_interval_ms, 100);
+    let mut config = SnapSyncConfig::default();
+    config.etl.max_step_interval_ms = 3_600_000;
+    config.validate().unwrap();
+    for (value, bound) in [(99, "at least 100 ms"), (0, "at least 100 ms"), (3_600_001, "one hour")]
+    {
+        config.etl.max_step_interval_ms = value;
+        let (field, got, rule) = invalid(&config).unwrap();
+        assert_eq!((field, got), ("etl.max_step_interval_ms", value));
+        assert!(rule.contains(bound), "{rule}");
+    }
+    let error = SnapSyncConfig::from_toml_str("[etl]\nmax_step_interval_ms = 50\n").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "etl.max_step_interval_ms = 50 is invalid: must be at least 100 ms"
+    );
+}
+
+#[test]
 fn conversions_carry_the_settings() {
     let text = "[concurrency]\nmax_in_flight_per_peer = 2\n\n[requests]\nmin_request_bytes = 1000\n\
                 max_request_bytes = 5000\ntarget_round_trip_ms = 1500\npipeline_slack_ms = 20\n\

@@ -28,7 +28,9 @@ mod accounts;
 mod chain;
 mod chain_fixture;
 mod db_check;
+mod db_compare;
 mod diff_generator;
+mod file_damage;
 mod fixtures;
 mod fuzz;
 mod generated_account;
@@ -54,6 +56,8 @@ pub use accounts::{SortedAccountLeaves, random_account_rlp};
 pub use chain::GeneratedChain;
 pub use chain_fixture::{ChainFixture, ChainFixtureError};
 pub use db_check::StateMismatch;
+pub use db_compare::{TableDifference, table_differences};
+pub use file_damage::Damage;
 pub use fixtures::{fixture_path, fixtures_dir, require_fixture};
 pub use fuzz::{
     ByteEdit, HeaderQuirk, RlpEdit, any_rlp_item, apply_byte_edit, apply_byte_edits,
