@@ -25,6 +25,8 @@ pub(crate) struct Storage {
     pub(crate) label: String,
     /// What the checksum walk at open found (`None` for an in-memory database).
     pub(crate) integrity: Option<Integrity>,
+    /// How long opening (and that walk) took.
+    pub(crate) open_took: std::time::Duration,
     /// Removes the temporary directory of an in-memory database when dropped.
     _temp: Option<TempDir>,
 }
@@ -36,6 +38,18 @@ impl std::fmt::Debug for Storage {
 }
 
 impl Storage {
+    /// One line for stderr on what opening checked, if it checked anything.
+    pub(crate) fn describe_open(&self) -> Option<String> {
+        let verdict = match self.integrity? {
+            Integrity::Clean => "every page checksum holds",
+            Integrity::Repaired => {
+                "it was not closed cleanly (or its last commit was damaged) and was repaired to its \
+                 last intact commit"
+            }
+        };
+        Some(format!("{}: opened in {:.1} s; {verdict}", self.label, self.open_took.as_secs_f64()))
+    }
+
     /// An empty in-memory database, with a temporary directory for the ETL runs.
     ///
     /// # Errors
@@ -48,6 +62,7 @@ impl Storage {
             dir: temp.path().to_path_buf(),
             label: "the in-memory database".to_owned(),
             integrity: None,
+            open_took: std::time::Duration::ZERO,
             _temp: Some(temp),
         })
     }
@@ -65,9 +80,10 @@ impl Storage {
         std::fs::create_dir_all(dir)
             .map_err(|source| CliError::Datadir { path: dir.to_path_buf(), source })?;
         let file = dir.join(DB_FILE);
+        let started = std::time::Instant::now();
         let db = RedbDatabase::open(&file, options())
             .map_err(|source| CliError::Store { path: file, source })?;
-        Ok(Self::on_disk(dir, db))
+        Ok(Self::on_disk(dir, db, started.elapsed()))
     }
 
     /// The redb database of an existing data directory, opened read-only (the file is never
@@ -106,14 +122,16 @@ impl Storage {
                 )));
             }
         }
+        let started = std::time::Instant::now();
         let db = RedbDatabase::open_read_only(&file, options())
             .map_err(|source| CliError::Store { path: file, source })?;
-        Ok(Self::on_disk(dir, db))
+        Ok(Self::on_disk(dir, db, started.elapsed()))
     }
 
-    fn on_disk(dir: &Path, db: RedbDatabase) -> Self {
+    fn on_disk(dir: &Path, db: RedbDatabase, open_took: std::time::Duration) -> Self {
         Self {
             integrity: db.integrity(),
+            open_took,
             db: Arc::new(db),
             dir: dir.to_path_buf(),
             label: format!("data directory {}", dir.display()),

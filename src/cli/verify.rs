@@ -135,13 +135,8 @@ pub(crate) fn run(
     err: &mut dyn Write,
 ) -> Result<Outcome, CliError> {
     let storage = Storage::open_read_only(&args.datadir)?;
-    if storage.integrity == Some(snapsync_db::Integrity::Repaired) {
-        writeln!(
-            err,
-            "note: {} was not closed cleanly (or its last commit is damaged); checking the last \
-             intact commit, recovered in memory (the file is not changed)",
-            storage.label
-        )?;
+    if let Some(line) = storage.describe_open() {
+        writeln!(err, "{line}")?;
     }
     let view = storage.db.view()?;
     let Some(summary) = stored_summary(&view)? else {

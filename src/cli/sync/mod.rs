@@ -30,7 +30,6 @@ use moves::TipSchedule;
 use peers::PeerArgs;
 use report::{LeafVerdict, SyncReport};
 use snapsync_chain_stages::{BodiesConfig, BodiesStage, HeadersConfig, HeadersStage};
-use snapsync_db::Integrity;
 use snapsync_sim::Scenario;
 use snapsync_snap_sync::{
     SnapSyncConfig, SnapSyncStage, SyncProgress, SyncSummary, check_stored_leaves, stored_summary,
@@ -239,13 +238,8 @@ fn prepare(
     let tips = TipSchedule::new(&config.pivot, args.pivot_moves, source.expected_bytes);
     writeln!(err, "source: {}", source.description)?;
     let storage = if args.memory { Storage::memory()? } else { Storage::create(&args.datadir)? };
-    if storage.integrity == Some(Integrity::Repaired) {
-        writeln!(
-            err,
-            "{}: the database was not closed cleanly (or its last commit was damaged) and was \
-             repaired to its last intact commit",
-            storage.label
-        )?;
+    if let Some(line) = storage.describe_open() {
+        writeln!(err, "{line}")?;
     }
     let before = same_chain_record(&storage, &source.chain)?;
     if let Some(summary) = &before {
