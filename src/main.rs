@@ -78,17 +78,13 @@ fn stdout_was_closed_at_start() -> bool {
     is_dev_null && read_write
 }
 
-/// Keeps the panic hook quiet for panics inside redb: the storage layer contains those (a
-/// damaged database file makes redb index out of bounds) and turns them into a "database
-/// corrupted" error, which is what the user sees. Every other panic is reported as usual.
+/// Keeps the panic hook quiet for panics the storage layer contains: redb indexes out of bounds
+/// on a damaged database file, and the redb backend turns that into a "database corrupted"
+/// error, which is what the user sees. Every other panic is reported as usual.
 fn quiet_contained_panics() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let in_redb = info.location().is_some_and(|location| {
-            let file = location.file();
-            file.contains("/redb-") || file.contains("\\redb-")
-        });
-        if !in_redb {
+        if !snapsync_db::panic_is_contained() {
             default(info);
         }
     }));

@@ -287,7 +287,9 @@ fn probe(originals: &Originals, datadir: Datadir, run: Run, dir: &Path) -> Outco
     let verdict = verdict(&output);
     let mut failures = Vec::new();
     if !matches!(output.status.code(), Some(0..=2)) {
-        failures.push(Failure::new("abnormal exit", format!("{:?}", output.status)));
+        let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
+        let detail = format!("{:?}; stderr ends: {:?}", output.status, tail);
+        failures.push(Failure::new("abnormal exit", detail));
     }
     if stderr.contains("panicked") || stderr.contains("RUST_BACKTRACE") {
         let line = stderr.lines().find(|line| line.contains("panicked")).unwrap_or("");

@@ -73,7 +73,7 @@ pub use kv::{
 };
 pub use memory::MemoryDatabase;
 pub use read_only_file::MAX_OVERLAY_BYTES;
-pub use redb_store::{Integrity, RedbDatabase, RedbOptions, SpaceUsage};
+pub use redb_store::{Integrity, RedbDatabase, RedbOptions, SpaceUsage, panic_is_contained};
 pub use state_root::{
     RebuiltTrie, StateReport, StorageRootMismatch, compute_state_root, compute_storage_root,
     rebuild_state_trie,

@@ -70,7 +70,11 @@ impl Health {
             let detail = format!("the file was found damaged earlier ({damage})");
             return Err(corrupted(operation, table, detail));
         }
-        match catch_unwind(AssertUnwindSafe(call)) {
+        let outcome = {
+            let _inside = Containing::enter();
+            catch_unwind(AssertUnwindSafe(call))
+        };
+        match outcome {
             Ok(Err(DbError::Corrupted { backend, operation, table, detail })) => {
                 let _ = self.damage.set(detail.clone());
                 Err(DbError::Corrupted { backend, operation, table, detail })
@@ -87,6 +91,72 @@ impl Health {
     }
 }
 
+thread_local! {
+    /// How many [`Health::guard`] calls this thread is inside.
+    static CONTAINING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks this thread as inside a [`Health::guard`] while it lives.
+struct Containing;
+
+impl Containing {
+    fn enter() -> Self {
+        CONTAINING.with(|depth| depth.set(depth.get().saturating_add(1)));
+        Self
+    }
+}
+
+impl Drop for Containing {
+    fn drop(&mut self) {
+        CONTAINING.with(|depth| depth.set(depth.get().saturating_sub(1)));
+    }
+}
+
+/// A redb object whose destructor runs inside the containment: once a panic was contained, redb's
+/// internal locks may be poisoned, and its destructors unwrap them.
+#[derive(Debug)]
+struct DropContained<T>(Option<T>);
+
+impl<T> DropContained<T> {
+    const fn new(value: T) -> Self {
+        Self(Some(value))
+    }
+
+    /// The object, to be consumed (a commit) rather than dropped here.
+    fn into_inner(mut self) -> Option<T> {
+        self.0.take()
+    }
+
+    fn get(&self) -> &T {
+        // `None` only after `into_inner` consumed `self`, or inside `drop`.
+        #[allow(clippy::expect_used)]
+        self.0.as_ref().expect("present until consumed or dropped")
+    }
+
+    fn get_mut(&mut self) -> &mut T {
+        // As in `get`.
+        #[allow(clippy::expect_used)]
+        self.0.as_mut().expect("present until consumed or dropped")
+    }
+}
+
+impl<T> Drop for DropContained<T> {
+    fn drop(&mut self) {
+        if let Some(value) = self.0.take() {
+            let _inside = Containing::enter();
+            // A panic here was redb failing on a damaged file; the value is gone either way.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
+        }
+    }
+}
+
+/// Whether a panic raised now, on this thread, would be contained by the redb backend and turned
+/// into [`DbError::Corrupted`]. A panic hook can use it to stay quiet about those panics (the
+/// `snapsync` binary does) while still reporting every other one.
+pub fn panic_is_contained() -> bool {
+    CONTAINING.with(std::cell::Cell::get) > 0
+}
+
 /// The message of a panic payload.
 fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     payload
@@ -99,7 +169,7 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 /// An iterator over redb entries whose every step runs through [`Health::guard`]; it ends after
 /// the first error.
 struct Guarded<'a> {
-    inner: KvIter<'a>,
+    inner: DropContained<KvIter<'a>>,
     health: Arc<Health>,
     table: &'static str,
     failed: bool,
@@ -112,7 +182,7 @@ impl Iterator for Guarded<'_> {
         if self.failed {
             return None;
         }
-        let inner = &mut self.inner;
+        let inner = self.inner.get_mut();
         let item = self.health.guard(Operation::Range, Some(self.table), || Ok(inner.next()));
         match item {
             Ok(Some(Ok(entry))) => Some(Ok(entry)),
@@ -211,7 +281,7 @@ pub enum Integrity {
 /// containment note on the private `Health`), and every later operation fails the same way.
 #[derive(Debug)]
 pub struct RedbDatabase {
-    db: redb::Database,
+    db: DropContained<redb::Database>,
     path: PathBuf,
     options: RedbOptions,
     health: Arc<Health>,
@@ -267,15 +337,17 @@ impl RedbDatabase {
 
     /// The opened database, after the integrity check if the options ask for it.
     fn checked(
-        mut db: redb::Database,
+        db: redb::Database,
         path: PathBuf,
         options: RedbOptions,
         health: Arc<Health>,
         read_only: bool,
     ) -> Result<Self, DbError> {
+        // From here on a drop after a contained panic is contained too.
+        let mut db = DropContained::new(db);
         let integrity = if options.check_integrity {
             let clean = health.guard(Operation::Check, None, || {
-                db.check_integrity().map_err(failed(Operation::Check, None))
+                db.get_mut().check_integrity().map_err(failed(Operation::Check, None))
             })?;
             Some(if clean { Integrity::Clean } else { Integrity::Repaired })
         } else {
@@ -304,8 +376,9 @@ impl RedbDatabase {
     /// Backend failures. Waits for any open write transaction, since redb reports space from one.
     pub fn space(&self) -> Result<SpaceUsage, DbError> {
         let stats = self.health.guard(Operation::Stats, None, || {
-            let txn = self.db.begin_write().map_err(failed(Operation::BeginWrite, None))?;
-            txn.stats().map_err(failed(Operation::Stats, None))
+            let txn = self.db.get().begin_write().map_err(failed(Operation::BeginWrite, None))?;
+            let txn = DropContained::new(txn);
+            txn.get().stats().map_err(failed(Operation::Stats, None))
         })?;
         let file_bytes = std::fs::metadata(&self.path)
             .map_err(|source| DbError::Open { path: self.path.clone(), source: source.into() })?
@@ -324,7 +397,7 @@ impl RedbDatabase {
     /// # Errors
     /// Backend failures, including damage that cannot be repaired.
     pub fn check_integrity(&mut self) -> Result<bool, DbError> {
-        let db = &mut self.db;
+        let db = self.db.get_mut();
         self.health.guard(Operation::Check, None, || {
             db.check_integrity().map_err(failed(Operation::Check, None))
         })
@@ -346,9 +419,13 @@ impl Database for RedbDatabase {
 
     fn begin_read(&self) -> Result<Box<dyn KvRead>, DbError> {
         let txn = self.health.guard(Operation::BeginRead, None, || {
-            self.db.begin_read().map_err(failed(Operation::BeginRead, None))
+            self.db.get().begin_read().map_err(failed(Operation::BeginRead, None))
         })?;
-        Ok(Box::new(RedbRead { txn, tables: Mutex::default(), health: self.health.clone() }))
+        Ok(Box::new(RedbRead {
+            txn: DropContained::new(txn),
+            tables: DropContained::new(Mutex::default()),
+            health: self.health.clone(),
+        }))
     }
 
     fn begin_write(&self) -> Result<Box<dyn KvWrite>, DbError> {
@@ -356,11 +433,12 @@ impl Database for RedbDatabase {
             return Err(DbError::ReadOnly { path: self.path.clone() });
         }
         let txn = self.health.guard(Operation::BeginWrite, None, || {
-            let mut txn = self.db.begin_write().map_err(failed(Operation::BeginWrite, None))?;
+            let mut txn =
+                self.db.get().begin_write().map_err(failed(Operation::BeginWrite, None))?;
             txn.set_quick_repair(self.options.quick_repair);
             Ok(txn)
         })?;
-        let mut write = RedbWrite { txn, health: self.health.clone() };
+        let mut write = RedbWrite { txn: DropContained::new(txn), health: self.health.clone() };
         write.set_durability(self.options.durability)?;
         Ok(Box::new(write))
     }
@@ -368,20 +446,20 @@ impl Database for RedbDatabase {
 
 /// A read transaction, with the tables it opened kept open.
 struct RedbRead {
-    txn: redb::ReadTransaction,
-    /// `None` for tables that do not exist in this snapshot.
-    tables: Mutex<HashMap<&'static str, Option<Arc<RawTable>>>>,
+    /// `None` for tables that do not exist in this snapshot (declared first: dropped first).
+    tables: DropContained<Mutex<HashMap<&'static str, Option<Arc<RawTable>>>>>,
+    txn: DropContained<redb::ReadTransaction>,
     health: Arc<Health>,
 }
 
 impl RedbRead {
     fn table(&self, name: &'static str) -> Result<Option<Arc<RawTable>>, DbError> {
-        let mut tables = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut tables = self.tables.get().lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(table) = tables.get(name) {
             return Ok(table.clone());
         }
         let table = self.health.guard(Operation::OpenTable, Some(name), || {
-            match self.txn.open_table(definition(name)) {
+            match self.txn.get().open_table(definition(name)) {
                 Ok(table) => Ok(Some(Arc::new(table))),
                 Err(TableError::TableDoesNotExist(_)) => Ok(None),
                 Err(err) => Err(failed(Operation::OpenTable, Some(name))(err)),
@@ -431,21 +509,21 @@ impl KvRead for RedbRead {
             Direction::Forward => Box::new(range.map(to_entry)),
             Direction::Reverse => Box::new(range.rev().map(to_entry)),
         };
+        let inner = DropContained::new(inner);
         Ok(Box::new(Guarded { inner, health: self.health.clone(), table, failed: false }))
     }
 }
 
 struct RedbWrite {
-    txn: redb::WriteTransaction,
+    txn: DropContained<redb::WriteTransaction>,
     health: Arc<Health>,
 }
 
 impl RedbWrite {
     fn open(&self, table: &'static str) -> Result<redb::Table<'_, Bytes, Bytes>, DbError> {
         self.health.guard(Operation::OpenTable, Some(table), || {
-            self.txn
-                .open_table(definition(table))
-                .map_err(failed(Operation::OpenTable, Some(table)))
+            let txn = self.txn.get();
+            txn.open_table(definition(table)).map_err(failed(Operation::OpenTable, Some(table)))
         })
     }
 
@@ -457,8 +535,8 @@ impl RedbWrite {
         direction: Direction,
         limit: usize,
     ) -> Result<Vec<Entry>, DbError> {
-        let handle = self.open(table)?;
         self.health.guard(Operation::Range, Some(table), || {
+            let handle = self.open(table)?;
             let range = handle
                 .range::<&[u8]>(bounds.as_slices())
                 .map_err(failed(Operation::Range, Some(table)))?;
@@ -478,8 +556,8 @@ impl RedbWrite {
 
 impl KvRead for RedbWrite {
     fn get(&self, table: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
-        let handle = self.open(table)?;
         self.health.guard(Operation::Get, Some(table), || {
+            let handle = self.open(table)?;
             let value = handle.get(key).map_err(failed(Operation::Get, Some(table)))?;
             Ok(value.map(|guard| guard.value().to_vec()))
         })
@@ -487,9 +565,8 @@ impl KvRead for RedbWrite {
 
     /// redb keeps each table's length in its root: no walk.
     fn len(&self, table: &'static str) -> Result<u64, DbError> {
-        let handle = self.open(table)?;
         self.health.guard(Operation::Range, Some(table), || {
-            handle.len().map_err(failed(Operation::Range, Some(table)))
+            self.open(table)?.len().map_err(failed(Operation::Range, Some(table)))
         })
     }
 
@@ -507,23 +584,23 @@ impl KvRead for RedbWrite {
 
 impl KvWrite for RedbWrite {
     fn put(&mut self, table: &'static str, key: &[u8], value: &[u8]) -> Result<(), DbError> {
-        let mut handle = self.open(table)?;
         self.health.guard(Operation::Put, Some(table), || {
+            let mut handle = self.open(table)?;
             handle.insert(key, value).map_err(failed(Operation::Put, Some(table)))?;
             Ok(())
         })
     }
 
     fn delete(&mut self, table: &'static str, key: &[u8]) -> Result<bool, DbError> {
-        let mut handle = self.open(table)?;
         self.health.guard(Operation::Delete, Some(table), || {
+            let mut handle = self.open(table)?;
             let removed = handle.remove(key).map_err(failed(Operation::Delete, Some(table)))?;
             Ok(removed.is_some())
         })
     }
 
     fn clear(&mut self, table: &'static str) -> Result<(), DbError> {
-        let txn = &self.txn;
+        let txn = self.txn.get();
         self.health.guard(Operation::Clear, Some(table), || {
             txn.delete_table(definition(table)).map_err(failed(Operation::Clear, Some(table)))?;
             Ok(())
@@ -545,13 +622,14 @@ impl KvWrite for RedbWrite {
             Durability::Immediate => redb::Durability::Immediate,
             Durability::Deferred => redb::Durability::None,
         };
-        self.txn.set_durability(level).map_err(failed(Operation::SetDurability, None))
+        self.txn.get_mut().set_durability(level).map_err(failed(Operation::SetDurability, None))
     }
 
     fn commit(self: Box<Self>) -> Result<(), DbError> {
         let Self { txn, health } = *self;
-        health.guard(Operation::Commit, None, || {
-            txn.commit().map_err(failed(Operation::Commit, None))
+        health.guard(Operation::Commit, None, || match txn.into_inner() {
+            Some(txn) => txn.commit().map_err(failed(Operation::Commit, None)),
+            None => Err(corrupted(Operation::Commit, None, "the transaction is gone".to_owned())),
         })
     }
 }
