@@ -13,8 +13,18 @@
 //! - [`snap_sync`]: the snap sync stage, which downloads and verifies the pivot's state;
 //! - [`genesis`]: genesis files and state dumps.
 //!
-//! The simulated network and test machinery (`snapsync-sim`, `snapsync-testing`) and the hive
-//! conformance runner are separate crates for tests and tools.
+//! # Features
+//!
+//! - `asm-keccak` (default): keccak256 in assembly, through alloy-primitives.
+//! - `cli` (default): the `snapsync` binary and what only it needs (argument parsing, progress
+//!   bars, the simulated network and generated chains it syncs from, the conformance runner). It
+//!   adds nothing to this library's API.
+//!
+//! An embedder depends on `snapsync = { version = "…", default-features = false }` (plus
+//! `features = ["asm-keccak"]` if wanted) and gets the library alone. The simulated network and
+//! test machinery (`snapsync-sim`, `snapsync-testing`) and the hive conformance runner
+//! (`snapsync-conformance`) are separate crates for tests and tools, never dependencies of the
+//! library.
 
 pub use snapsync_chain_stages as chain_stages;
 pub use snapsync_db as db;
