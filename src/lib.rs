@@ -11,7 +11,8 @@
 //! - [`server`]: a snap/1 server over a snapsync database;
 //! - [`stages`] and [`chain_stages`]: the staged pipeline and its headers and bodies stages;
 //! - [`snap_sync`]: the snap sync stage, which downloads and verifies the pivot's state;
-//! - [`genesis`]: genesis files and state dumps.
+//! - [`genesis`]: genesis files and state dumps;
+//! - [`prelude`]: the alloy types the API is written in (`B256`, `Header`, `Sealed`, ...).
 //!
 //! # Features
 //!
@@ -37,3 +38,5 @@ pub use snapsync_server as server;
 pub use snapsync_snap_sync as snap_sync;
 pub use snapsync_stages as stages;
 pub use snapsync_trie as trie;
+
+pub mod prelude;
