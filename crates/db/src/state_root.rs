@@ -98,14 +98,20 @@ fn hash_storage_tries(
     view: &impl TableRead,
     roots: &std::sync::mpsc::SyncSender<Result<StorageRoot, StateError>>,
 ) -> Result<(), StateError> {
-    let mut walk =
-        StorageWalk { slots: view.iter::<HashedStorages>()?.peekable(), leaf: Vec::new(), slots_seen: 0 };
+    let mut walk = StorageWalk {
+        slots: view.iter::<HashedStorages>()?.peekable(),
+        leaf: Vec::new(),
+        slots_seen: 0,
+    };
     loop {
         let next = match walk.next_account() {
             Ok(Some(account)) => {
                 let before = walk.slots_seen;
-                walk.storage_root(account, &mut NoStorageNodes)
-                    .map(|root| StorageRoot { account, root, slots: walk.slots_seen - before })
+                walk.storage_root(account, &mut NoStorageNodes).map(|root| StorageRoot {
+                    account,
+                    root,
+                    slots: walk.slots_seen - before,
+                })
             }
             Ok(None) => return Ok(()),
             Err(error) => Err(error.into()),
