@@ -27,6 +27,17 @@
 //! (`snapsync-conformance`) are separate crates for tests and tools, never dependencies of the
 //! library.
 
+// The unit tests are given every dev-dependency of the package, most of them for other test
+// targets; `.ci/check-dev-deps` checks that each is used by some target.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
+// The `cli` feature's dependencies are the binary's (src/main.rs); this library uses none of them.
+#[cfg(feature = "cli")]
+use {
+    clap as _, indicatif as _, metrics as _, snapsync_conformance as _, snapsync_sim as _,
+    snapsync_testing as _, tempfile as _, thiserror as _, tokio as _,
+};
+
 pub use snapsync_chain_stages as chain_stages;
 pub use snapsync_db as db;
 pub use snapsync_etl as etl;
