@@ -9,6 +9,10 @@
 //!
 //! Throughput is in leaves (accounts + storage slots), so the ratio of the two reads directly
 //! as "the sync costs this many hashing passes". `SYNC_BENCH_ACCOUNTS` overrides the state size.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_primitives::B256;

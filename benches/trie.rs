@@ -4,6 +4,10 @@
 //! - `verify_account_range`: verify a ~512 KiB AccountRange response (the size snap clients ask
 //!   for) taken from a 200k-account trie.
 //! - `build_1m`: build a trie over 1M sorted account leaves, emitting every hashed node to a sink.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_primitives::B256;

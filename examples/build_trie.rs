@@ -5,6 +5,10 @@
 //! ```sh
 //! cargo run --release --example build_trie -- 1000000
 //! ```
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use snapsync::trie::{CountingSink, TrieBuilder};

@@ -10,14 +10,17 @@
 //! Everything above the "demo world" line is what an embedder writes. Below it, a generated
 //! chain served by simulated peers stands in for mainnet, devp2p and the consensus client.
 
-use alloy_consensus::Header;
-use alloy_primitives::B256;
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
+
 use snapsync::chain_stages::{BodiesConfig, BodiesStage, HeadersConfig, HeadersStage};
 use snapsync::db::{Database, RedbDatabase, RedbOptions, WriteTxn};
 use snapsync::net::{
     BodiesClient, EthBlockBody, HeadersClient, HeadersRequest, PeerId, PeerResult, Penalty,
     SnapClient,
 };
+use snapsync::prelude::{B256, Header};
 use snapsync::primitives::{
     AccountRange, ByteCodes, GetAccountRange, GetByteCodes, GetStorageRanges, GetTrieNodes,
     StorageRanges, TrieNodes,

@@ -11,10 +11,32 @@
 //! - [`server`]: a snap/1 server over a snapsync database;
 //! - [`stages`] and [`chain_stages`]: the staged pipeline and its headers and bodies stages;
 //! - [`snap_sync`]: the snap sync stage, which downloads and verifies the pivot's state;
-//! - [`genesis`]: genesis files and state dumps.
+//! - [`genesis`]: genesis files and state dumps;
+//! - [`prelude`]: the alloy types the API is written in (`B256`, `Header`, `Sealed`, ...).
 //!
-//! The simulated network and test machinery (`snapsync-sim`, `snapsync-testing`) and the hive
-//! conformance runner are separate crates for tests and tools.
+//! # Features
+//!
+//! - `asm-keccak` (default): keccak256 in assembly, through alloy-primitives.
+//! - `cli` (default): the `snapsync` binary and what only it needs (argument parsing, progress
+//!   bars, the simulated network and generated chains it syncs from, the conformance runner). It
+//!   adds nothing to this library's API.
+//!
+//! An embedder depends on `snapsync = { version = "…", default-features = false }` (plus
+//! `features = ["asm-keccak"]` if wanted) and gets the library alone. The simulated network and
+//! test machinery (`snapsync-sim`, `snapsync-testing`) and the hive conformance runner
+//! (`snapsync-conformance`) are separate crates for tests and tools, never dependencies of the
+//! library.
+
+// The unit tests are given every dev-dependency of the package, most of them for other test
+// targets; `.ci/check-dev-deps` checks that each is used by some target.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
+// The `cli` feature's dependencies are the binary's (src/main.rs); this library uses none of them.
+#[cfg(feature = "cli")]
+use {
+    clap as _, indicatif as _, metrics as _, snapsync_conformance as _, snapsync_sim as _,
+    snapsync_testing as _, tempfile as _, thiserror as _, tokio as _,
+};
 
 pub use snapsync_chain_stages as chain_stages;
 pub use snapsync_db as db;
@@ -27,3 +49,5 @@ pub use snapsync_server as server;
 pub use snapsync_snap_sync as snap_sync;
 pub use snapsync_stages as stages;
 pub use snapsync_trie as trie;
+
+pub mod prelude;

@@ -9,7 +9,17 @@
 //!   damaged or failing local store (database or spill files, a full disk), or output that could
 //!   not be written. Nothing on stdout is to be trusted then.
 
+// The unit tests are given every dev-dependency of the package, most of them for other test
+// targets; `.ci/check-dev-deps` checks that each is used by some target.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 mod cli;
+
+// The library's crates the binary does not name: it uses the workspace crates directly.
+use {
+    snapsync as _, snapsync_etl as _, snapsync_fetch as _, snapsync_net as _,
+    snapsync_primitives as _, snapsync_server as _, snapsync_trie as _,
+};
 
 use clap::Parser;
 use std::{io::Write, process::ExitCode};

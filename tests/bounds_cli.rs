@@ -2,6 +2,10 @@
 //! out-of-bounds flag, configuration value and oversized input file is refused with exit code 2
 //! and a message naming it and its bound; a sync whose replies come too late says so and fails
 //! within bounded time; a state dump whose claims its data contradicts is refused unless asked.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use snapsync_testing::require_fixture;

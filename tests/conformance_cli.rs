@@ -1,5 +1,9 @@
 //! `snapsync conformance`, run as a process on the geth hive fixture: every case passes, a wrong
 //! expectation fails with its line, unusable input exits 2.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use snapsync_testing::require_fixture;

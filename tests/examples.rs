@@ -5,6 +5,10 @@
 //! `target/<profile>/examples/`; these tests run the built binaries from there. A filtered run
 //! (`cargo test --test examples`) does not build them: build them first with
 //! `cargo build --examples` (with `--release` for a release test run).
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use snapsync::snap_sync::SnapSyncConfig;

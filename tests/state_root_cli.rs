@@ -1,4 +1,8 @@
 //! `snapsync state-root`, run as a process: outputs, exit codes and messages.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use snapsync_testing::require_fixture;

@@ -1,6 +1,10 @@
 //! `snapsync sync` and `snapsync verify`, run as processes: verified syncs from generated states,
 //! a dump and a genesis file; resume (after a clean end and after SIGKILL); a data directory of
 //! another chain refused; hostile peers; unusable arguments.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::Value;

@@ -34,6 +34,10 @@
 //!
 //! Logs use the tracing targets `sync::headers`, `sync::bodies` and `sync::execution`.
 
+// The unit tests are given every dev-dependency of the package, most of them for other test
+// targets; `.ci/check-dev-deps` checks that each is used by some target.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 mod bodies;
 mod error;
 mod execution;

@@ -5,6 +5,9 @@
 //! has not finished or did not store the header, and a stored pivot header the chain does not
 //! link to.
 
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy_consensus::Header;

@@ -3,6 +3,9 @@
 //! from a pivot and from block 1, with hostile peers, resumed after a stop, following a new tip,
 //! and failing clearly when every peer is bad.
 
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy_consensus::Header;

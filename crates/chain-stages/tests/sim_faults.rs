@@ -1,5 +1,9 @@
 //! The simulated headers and bodies faults (`Behaviour::BrokenLink`, `Behaviour::BadBody`)
 //! produce replies the stages must reject, and only for their own request kind.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used)]
 
 use snapsync_net::{BodiesClient, HeadersClient, HeadersRequest, PeerId};

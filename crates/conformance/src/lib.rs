@@ -25,6 +25,10 @@
 //! Nothing here is specific to one fixture: any directory of the same shape with a cases file of
 //! the same format works.
 
+// The unit tests are given every dev-dependency of the package, most of them for other test
+// targets; `.ci/check-dev-deps` checks that each is used by some target.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 mod cases;
 mod error;
 mod fields;

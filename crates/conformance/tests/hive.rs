@@ -1,5 +1,8 @@
 //! The hive fixture's cases, run in process: every one passes, and a wrong expectation fails.
 
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use snapsync_conformance::{CaseFile, CaseKind, Fixture, run};

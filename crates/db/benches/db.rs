@@ -6,6 +6,9 @@
 //! load group runs 10 flat samples. For a single printed measurement with phase timings and the
 //! file size, run `cargo run --release -p snapsync-db --example db_figures`.
 
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "workload/mod.rs"]

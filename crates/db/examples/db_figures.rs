@@ -4,6 +4,9 @@
 //! `cargo run --release -p snapsync-db --example db_figures -- [N] [DIR]` (N defaults to
 //! 1,000,000; DIR, where the redb file goes, to a temporary directory).
 
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../benches/workload/mod.rs"]

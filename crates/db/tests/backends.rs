@@ -1,6 +1,9 @@
 //! One suite, run against both backends: every test below is instantiated once for the in-memory
 //! backend and once for redb (in a temporary directory), by `backend_tests!`.
 
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy_primitives::{B256, Bytes, U256, keccak256};

@@ -8,6 +8,9 @@
 //! stdout and keeps writing. The parent kills it then, reopens the file and checks that every
 //! durable commit is intact and nothing of the uncommitted write is visible.
 
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy_primitives::Bytes;

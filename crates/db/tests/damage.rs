@@ -2,6 +2,9 @@
 //! a value or an error, never a panic that escapes the storage layer; a read-only open never
 //! changes the file; the integrity check at open finds damage inside stored values.
 
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy_primitives::Bytes;

@@ -2,6 +2,9 @@
 //! independently from the same leaves, the stored view recomputes to it, and the nodes written are
 //! exactly those `rebuild_state_trie` writes.
 
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy_primitives::{B256, Bytes, U256, keccak256};

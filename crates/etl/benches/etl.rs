@@ -3,6 +3,9 @@
 //! load. One iteration takes seconds, so the group runs 10 flat samples; for a single measurement
 //! with peak RSS, run `cargo run --release -p snapsync-etl --example etl_throughput`.
 
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use alloy_primitives::B256;

@@ -6,6 +6,10 @@
 //! cargo run --release -p snapsync-etl --example etl_throughput -- [ENTRIES] [BUFFER_MIB] [TEMP_DIR]
 //! ```
 
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
+
 use alloy_primitives::B256;
 use snapsync_etl::{Collector, CollectorConfig};
 use snapsync_testing::TestRng;

@@ -4,6 +4,9 @@
 //!
 //! One test in this binary on purpose: the allocator counts every thread of the process.
 
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used)]
 
 use alloy_primitives::B256;

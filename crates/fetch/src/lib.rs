@@ -22,6 +22,10 @@
 //! through the embedder's `SnapClient`, verifies the reply, penalises the peer when it fails, and
 //! tries the next peer until a reply verifies.
 
+// The unit tests are given every dev-dependency of the package, most of them for other test
+// targets; `.ci/check-dev-deps` checks that each is used by some target.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 mod accounts;
 mod answer;
 mod budget;

@@ -1,4 +1,8 @@
 //! Every reply kind: honest replies verify; each kind of bad data is refused with its reason.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used)]
 
 use alloy_primitives::{B256, Bytes, U256, keccak256};

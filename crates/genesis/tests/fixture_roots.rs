@@ -1,4 +1,8 @@
 //! State roots of real files, against the roots their networks published.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_primitives::{Address, B256, U256, b256, keccak256};

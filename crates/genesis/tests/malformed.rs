@@ -1,4 +1,8 @@
 //! Malformed inputs are rejected with an error that names the account and the field.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_primitives::{B256, address, keccak256};

@@ -34,6 +34,10 @@
 //! Encoding is through [`alloy_rlp::Encodable`], byte-exact to the devp2p snap/1 spec as
 //! go-ethereum implements it.
 
+// The unit tests are given every dev-dependency of the package, most of them for other test
+// targets; `.ci/check-dev-deps` checks that each is used by some target.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 mod compact_path;
 mod decoder;
 mod error;

@@ -24,6 +24,10 @@
 //! binary of its own). Case counts are small for CI (a few seconds in release); `PROPTEST_CASES`
 //! raises them: `PROPTEST_CASES=100000 cargo test --release -p snapsync-primitives --test
 //! fuzz_messages`.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy_primitives::B256;

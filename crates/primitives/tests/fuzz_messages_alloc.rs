@@ -9,6 +9,10 @@
 //! [`BYTES_PER_INPUT_BYTE`] times the input length plus [`SLACK`]; the worst cases show how close
 //! the decoders come. `PROPTEST_CASES` sets the number of random inputs (default 5,000):
 //! `PROPTEST_CASES=100000 cargo test --release -p snapsync-primitives --test fuzz_messages_alloc`.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use peak_alloc::PeakAlloc;

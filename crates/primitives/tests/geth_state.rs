@@ -6,6 +6,9 @@
 //! account-range cases are replayed with go-ethereum's byte accounting over [`SlimAccount`]
 //! encodings, which pins both encodings to what go-ethereum produces.
 
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{path::PathBuf, str::FromStr};

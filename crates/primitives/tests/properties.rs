@@ -2,6 +2,9 @@
 //! mutations of valid messages) never panics and yields either an error or a value that
 //! re-encodes consistently.
 
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use proptest::{collection::vec, prelude::*};

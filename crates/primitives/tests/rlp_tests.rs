@@ -1,6 +1,9 @@
 //! The ethereum/tests RLP vectors (`RLPTests/rlptest.json`, `RLPTests/invalidRLPTest.json`)
 //! against [`RlpItem`].
 
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;

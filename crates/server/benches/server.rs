@@ -3,6 +3,9 @@
 //! `cargo bench -p snapsync-server` (the state is imported first, which takes a while);
 //! `examples/throughput.rs` prints the same figures once.
 
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

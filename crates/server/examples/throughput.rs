@@ -3,6 +3,9 @@
 //!
 //! `cargo run --release -p snapsync-server --example throughput [ACCOUNTS] [REQUESTS]`
 
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../benches/support/mod.rs"]

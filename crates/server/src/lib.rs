@@ -47,6 +47,10 @@
 //!   stop at [`ServerLimits::max_request_time`]; go-ethereum bounds only trie nodes by time.
 //! - Bytecodes are looked up in the databases of every state held (usually one), newest first.
 
+// The unit tests are given every dev-dependency of the package, most of them for other test
+// targets; `.ci/check-dev-deps` checks that each is used by some target.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 mod account_range;
 mod blocks;
 mod byte_codes;

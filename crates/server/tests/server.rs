@@ -1,6 +1,9 @@
 //! The server's answers, request kind by request kind, checked against the stored state and with
 //! `verify_range_proof`, on both backends where cheap.
 
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy_primitives::{B256, Bytes, U256, keccak256};

@@ -16,6 +16,10 @@
 //! loaded as a `ChainFixture`). The network records every penalty the
 //! client reports and disconnects peers it is told to, as a real network would.
 
+// The unit tests are given every dev-dependency of the package, most of them for other test
+// targets; `.ci/check-dev-deps` checks that each is used by some target.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 mod behaviour;
 mod blocks;
 mod link;

@@ -1,4 +1,8 @@
 //! Simulated peers serve a generated chain's headers and bodies through the eth client traits.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used)]
 
 use snapsync_net::{BodiesClient, HeadersClient, HeadersRequest, PeerId};

@@ -1,6 +1,10 @@
 //! Every peer behaviour of the simulated network against the client side (`Fetcher`): with one
 //! honest peer left, each request ends in data equal to the true state, every hostile peer is
 //! penalised, and nothing unverified is ever handed on. Time is paused, so runs are exact.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy_primitives::{B256, keccak256};

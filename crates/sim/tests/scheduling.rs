@@ -1,6 +1,10 @@
 //! The client side's scheduling against simulated links with latency and bandwidth: work spread
 //! over many concurrent requests keeps every peer's link busy, and a request a peer stalls on
 //! is taken over by another peer before it times out. Time is paused, so runs are exact.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy_primitives::{B256, U256};

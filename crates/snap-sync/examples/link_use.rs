@@ -8,6 +8,10 @@
 //!
 //! `--stalled-peer` makes one peer (not the first, which the pivot is fetched from) never
 //! answer; `--slow-peer` makes it that many times slower.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -2,6 +2,10 @@
 //! beside a bare HashBuilder root over the same leaves.
 //!
 //! `cargo run --release -p snapsync-snap-sync --example sync_figures -- [accounts]`
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, missing_docs)]
 
 use snapsync_db::{Database, RedbDatabase, RedbOptions};

@@ -10,6 +10,10 @@
 //!
 //! `cargo run --release -p snapsync-snap-sync --example sync_memory -- [accounts [etl_buffer_mib [redb_cache_mib]]]`
 //! (`etl_buffer_mib` 0: the default `etl.buffer_bytes`; `redb_cache_mib` default 128)
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, missing_docs)]
 
 use peak_alloc::PeakAlloc;

@@ -1,6 +1,10 @@
 //! `SnapSyncStage` on a chain that moves while it syncs: the pivot follows the tip, peers forget
 //! old states, hostile peers lie throughout, and the stored state still ends as the final
 //! pivot's, healed with (close to) the fewest trie nodes possible.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use proptest::prelude::*;

@@ -1,5 +1,9 @@
 //! `SnapSyncStage` in a pipeline against simulated peers: the stored state ends equal to the
 //! pivot's, on both backends, with large contracts split, and a restarted pipeline resumes.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use snapsync_db::{

@@ -2,6 +2,9 @@
 //! order, resume after a restart (memory and redb), atomicity of a failed step, retries, fatal
 //! errors, unwinding, events and the stage-set builder.
 
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use snapsync_db::{

@@ -2,6 +2,10 @@
 //! default (seconds of CPU and a few hundred MB); run them in release:
 //! `cargo test -p snapsync-testing --release --test generated_scale -- --ignored --nocapture`.
 
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
+
 use snapsync_testing::{GeneratedChain, GeneratedState, StateSpec};
 use std::time::Instant;
 

@@ -13,6 +13,10 @@
 //!
 //! Case counts are small for CI (about a second in release); `PROPTEST_CASES` raises them for a
 //! long run: `PROPTEST_CASES=200000 cargo test --release -p snapsync-trie --test fuzz_node`.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy_primitives::Bytes;

@@ -10,6 +10,10 @@
 //! - Where geth passes only through a quirk our contract deliberately drops (a `first_key` that is
 //!   not a key of the same length as the returned keys, or that lies after the first returned key),
 //!   the test asserts our stricter outcome and says why.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy_primitives::{Bytes, hex};

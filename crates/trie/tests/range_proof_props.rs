@@ -18,6 +18,10 @@
 //! Case counts (all run by `cargo test --workspace --release`): honest and mutated ranges 6,000;
 //! empty ranges 2,000; proofs against walked proofs 500; arbitrary bytes 2,000; well-formed garbage
 //! nodes 1,500; corrupted and re-hashed honest proofs 1,500. Total 13,500.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy_primitives::{B256, Bytes, keccak256};

@@ -7,6 +7,10 @@
 //! neighbours up in that order.
 //!
 //! Skipped, loudly, when `../shared/fixtures` is absent.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy_primitives::{B256, Bytes, hex, keccak256};
