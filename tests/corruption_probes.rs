@@ -11,6 +11,7 @@
 //! `PROBE_SEEDS` sets the seeds per data directory (default 32, eight of each kind of damage); each seed damages two copies,
 //! one for `verify --json`, one for `sync --json`. A tally of verdicts and error messages is
 //! printed at the end (run with `--nocapture` to see it).
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::Value;

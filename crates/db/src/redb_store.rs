@@ -22,6 +22,8 @@ const BACKEND: &str = "redb";
 
 type Bytes = &'static [u8];
 type RawTable = ReadOnlyTable<Bytes, Bytes>;
+/// The tables a read transaction opened, by name (`None`: not in this snapshot).
+type OpenTables = Mutex<HashMap<&'static str, Option<Arc<RawTable>>>>;
 
 /// The definition of the byte table `name`.
 const fn definition(name: &'static str) -> TableDefinition<'static, Bytes, Bytes> {
@@ -447,7 +449,7 @@ impl Database for RedbDatabase {
 /// A read transaction, with the tables it opened kept open.
 struct RedbRead {
     /// `None` for tables that do not exist in this snapshot (declared first: dropped first).
-    tables: DropContained<Mutex<HashMap<&'static str, Option<Arc<RawTable>>>>>,
+    tables: DropContained<OpenTables>,
     txn: DropContained<redb::ReadTransaction>,
     health: Arc<Health>,
 }

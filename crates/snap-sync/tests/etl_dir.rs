@@ -1,5 +1,6 @@
 //! The ETL directory shared by several syncs: a stage starting there removes the run directories
 //! a killed process left, never the live ones of another sync, which syncs on undisturbed.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use snapsync_etl::{Collector, CollectorConfig};

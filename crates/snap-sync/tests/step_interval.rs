@@ -2,6 +2,7 @@
 //! only once it holds `etl.step_bytes`, so what a crash loses is bounded in time as well as in
 //! bytes; requests given up unsent at a step's deadline are asked again and the sync still ends
 //! with the pivot's state. Under paused tokio time: the figures are simulated seconds.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use snapsync_db::compute_state_root;
