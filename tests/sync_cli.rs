@@ -454,3 +454,81 @@ fn a_closed_stdout_is_an_error_not_a_lost_result() {
     assert_eq!(output.status.code(), Some(2), "{message}");
     assert!(message.contains("stdout is closed"), "{message}");
 }
+
+/// A file system mounted for a test, unmounted when dropped; `None` (with a loud `SKIPPED`) where
+/// the test may not mount (not root, no `mount`).
+struct Mount(std::path::PathBuf);
+
+impl Mount {
+    fn new(test: &str, args: &[&str], at: &Path) -> Option<Self> {
+        std::fs::create_dir_all(at).unwrap();
+        let mounted = Command::new("mount").args(args).arg(at).output();
+        match mounted {
+            Ok(output) if output.status.success() => Some(Self(at.to_path_buf())),
+            Ok(output) => {
+                eprintln!("SKIPPED {test}: cannot mount ({})", stderr(&output).trim());
+                None
+            }
+            Err(error) => {
+                eprintln!("SKIPPED {test}: cannot run mount ({error})");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).output();
+    }
+}
+
+#[test]
+fn verify_works_on_a_read_only_mount() {
+    let dir = tempfile::tempdir().unwrap();
+    let datadir = finished_datadir(dir.path());
+    let at = dir.path().join("read-only");
+    let test = "verify_works_on_a_read_only_mount";
+    let Some(_bind) = Mount::new(test, &["--bind", path(&datadir)], &at) else { return };
+    let Some(_ro) = Mount::new(test, &["-o", "remount,bind,ro"], &at) else { return };
+    assert!(std::fs::write(at.join("probe"), b"x").is_err(), "the mount is writable");
+    let report = json(&snapsync(&["verify", "--json", "--datadir", path(&at)]), 0);
+    assert_eq!(report["verified"], true);
+}
+
+#[test]
+fn a_full_disk_is_a_local_error_whether_redb_or_an_etl_spill_meets_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small");
+    let test = "a_full_disk_is_a_local_error_whether_redb_or_an_etl_spill_meets_it";
+    let Some(_tmpfs) = Mount::new(test, &["-t", "tmpfs", "-o", "size=3m", "tmpfs"], &small) else {
+        return;
+    };
+    // The database on the full disk.
+    let output = snapsync(&["sync", "--accounts", "20000", "--datadir", path(&small.join("db"))]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(message.contains("the local store failed (no peer is at fault)"), "{message}");
+    assert!(message.contains("No space left on device"), "{message}");
+    std::fs::remove_dir_all(small.join("db")).unwrap();
+    // The spill files on the full disk, the database elsewhere.
+    let config = dir.path().join("etl.toml");
+    let etl = small.join("etl");
+    std::fs::write(&config, format!("[etl]\nbuffer_bytes = 1048576\ndir = {:?}\n", path(&etl)))
+        .unwrap();
+    let datadir = dir.path().join("roomy");
+    let output = snapsync(&[
+        "sync",
+        "--accounts",
+        "60000",
+        "--datadir",
+        path(&datadir),
+        "--config",
+        path(&config),
+    ]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(message.contains("the local store failed (no peer is at fault)"), "{message}");
+    assert!(message.contains("ETL") && message.contains("No space left on device"), "{message}");
+    assert!(!message.contains("penalised"), "{message}");
+}
