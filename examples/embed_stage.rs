@@ -1,7 +1,8 @@
 //! An execution client embedding snapsync: its own network behind the client traits, the snap
 //! sync stage ahead of the headers and bodies stages (and one stage of its own) in a pipeline,
-//! the tip fed through a watch channel, progress read from pipeline events and the stage's
-//! progress receiver.
+//! the tip fed through a watch channel, the pipeline driven by commands (`run_loop`) with a
+//! cancel token for shutdown, progress read from pipeline events and the stage's progress
+//! receiver.
 //!
 //! ```sh
 //! cargo run --release --example embed_stage
@@ -27,11 +28,11 @@ use snapsync::primitives::{
 };
 use snapsync::snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
 use snapsync::stages::{
-    ExecInput, ExecOutput, Pipeline, PipelineEvent, Stage, StageCheckpoint, StageError, StageId,
-    StageSet, UnwindInput, UnwindOutput,
+    Command, ControlFlow, ExecInput, ExecOutput, Pipeline, PipelineEvent, Stage, StageCheckpoint,
+    StageError, StageId, StageSet, UnwindInput, UnwindOutput,
 };
 use std::{error::Error, sync::Arc};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 // ---- the embedding client -----------------------------------------------------------------------
 
@@ -127,8 +128,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         while let Ok(event) = events.recv().await {
             if let PipelineEvent::StageFinished { stage, checkpoint } = &event {
                 println!("[pipeline] {stage} finished at block {}", checkpoint.block_number);
-            } else if let PipelineEvent::Error { stage, message, will_retry, .. } = &event {
-                println!("[pipeline] {stage} failed: {message} (retrying: {will_retry})");
+            } else if let PipelineEvent::Error { stage, error, will_retry, .. } = &event {
+                // A typed failure: a local one is the client's disk, not a peer.
+                let kind = error.kind();
+                println!("[pipeline] {stage} failed ({kind:?}): {error} (retrying: {will_retry})");
             }
         }
     });
@@ -143,8 +146,15 @@ async fn main() -> Result<(), Box<dyn Error>> {
         }
     });
 
+    // The client steers the pipeline: after each pass it sends `Command::Continue` (a new head),
+    // `Command::Unwind` (a reorg) or `Command::Stop`; its shutdown handler cancels the token,
+    // which stops the pipeline with every checkpoint matching the stored data.
+    let shutdown = pipeline.cancel_token();
+    let (commands, mut control) = mpsc::channel(4);
     tip_tx.send(forkchoice_head)?; // from the consensus client's forkchoice updates
-    pipeline.run(None).await?;
+    commands.send(Command::Stop).await?; // the demo has one head: stop after the first pass
+    let flow = pipeline.run_loop(None, &mut control).await?;
+    assert_eq!(flow, ControlFlow::Finished { target: None }, "cancelled: {shutdown:?}");
     drop(pipeline); // closes the event and progress channels, ending both tasks
     log.await?;
     status.await?;

@@ -481,8 +481,10 @@ mod tests {
         assert_eq!(log.lock().unwrap().executed, expected);
         assert_eq!(committed(&*db, &chain), (PIVOT + 1..=HEAD).collect::<Vec<_>>());
         let retried = std::iter::from_fn(|| events.try_recv().ok()).any(|event| {
-            matches!(event, PipelineEvent::Error { message, will_retry: true, .. }
-                if message.contains("executing block 11") && message.contains("cannot execute 11"))
+            matches!(event, PipelineEvent::Error { error, will_retry: true, .. }
+                if error.is_recoverable()
+                    && error.message().contains("executing block 11")
+                    && error.message().contains("cannot execute 11"))
         });
         assert!(retried);
     }
@@ -540,14 +542,14 @@ mod tests {
         let mut pipeline = pipeline(&db, executor, 4);
         pipeline.run(None).await.unwrap();
 
-        pipeline.unwind_to(12).unwrap();
+        pipeline.unwind_to(12).await.unwrap();
         assert_eq!(log.lock().unwrap().unwound, [17..=20, 13..=16]);
         assert_eq!(checkpoint(&pipeline), StageCheckpoint::new(12));
         assert_eq!(committed(&*db, &chain), (6..=12).collect::<Vec<_>>());
 
         // Below the pivot: blocks 6..=12 are reverted, the checkpoint drops to 2 without asking
         // the executor about blocks it never executed.
-        pipeline.unwind_to(2).unwrap();
+        pipeline.unwind_to(2).await.unwrap();
         assert_eq!(log.lock().unwrap().unwound, [17..=20, 13..=16, 9..=12, 6..=8]);
         assert_eq!(checkpoint(&pipeline), StageCheckpoint::new(2));
         assert!(committed(&*db, &chain).is_empty());

@@ -305,7 +305,7 @@ async fn unwind_removes_blocks_above_and_sync_refills_them() {
     let (_tip_tx, tip) = watch::channel(tip_of(&chain, 600));
     let mut pipeline = pipeline(&test_db.db, &net, tip, HeadersConfig::new(536));
     pipeline.run(None).await.unwrap();
-    pipeline.unwind_to(570).unwrap();
+    pipeline.unwind_to(570).await.unwrap();
     assert_chain_stored(&*test_db.db, &chain, 536, 570);
     assert_eq!(checkpoint(&pipeline, &StageId::HEADERS), 570);
     assert_eq!(checkpoint(&pipeline, &StageId::BODIES), 570);

@@ -112,6 +112,12 @@ pub struct RequestsConfig {
     /// Default 32; 1 to 1024, so that a request no peer answers fails within
     /// `max_attempts × timeout_max_ms`. Raise it on networks with many unreliable peers.
     pub max_attempts: u32,
+    /// Longest wait, in ms, for a peer to take a request (every peer serving the state busy or
+    /// resting after failures) before the request fails; the stage then fails the step
+    /// recoverably and the pipeline retries it. Default 60000; 1 ms to one hour. Raise it with
+    /// few peers that fail often (a rest can last `backoff_cap_ms`); lower it to hand a step
+    /// that no peer can serve back to the pipeline sooner.
+    pub peer_wait_ms: u64,
 }
 
 /// How the account hash space is divided (`[accounts]`).
@@ -393,10 +399,15 @@ impl SnapSyncConfig {
         }
     }
 
-    /// The fetcher's settings: [`requests.max_attempts`](RequestsConfig::max_attempts); the
-    /// peer wait and idle poll keep [`FetchConfig`]'s defaults.
+    /// The fetcher's settings: [`requests.max_attempts`](RequestsConfig::max_attempts) and
+    /// [`requests.peer_wait_ms`](RequestsConfig::peer_wait_ms); the idle poll and hedging keep
+    /// [`FetchConfig`]'s defaults.
     pub fn fetch_config(&self) -> FetchConfig {
-        FetchConfig { max_attempts: self.requests.max_attempts, ..FetchConfig::default() }
+        FetchConfig {
+            max_attempts: self.requests.max_attempts,
+            peer_wait: Duration::from_millis(self.requests.peer_wait_ms),
+            ..FetchConfig::default()
+        }
     }
 
     /// The ETL collectors' settings: [`etl.buffer_bytes`](EtlConfig::buffer_bytes), spilling
@@ -427,6 +438,8 @@ impl RequestsConfig {
     pub const DEFAULT_BACKOFF_CAP_MS: u64 = 64_000;
     /// Default [`max_attempts`](Self::max_attempts).
     pub const DEFAULT_MAX_ATTEMPTS: u32 = 32;
+    /// Default [`peer_wait_ms`](Self::peer_wait_ms): 60 s.
+    pub const DEFAULT_PEER_WAIT_MS: u64 = 60_000;
 
     fn validate(&self) -> Result<(), ConfigError> {
         at_least("requests.min_request_bytes", self.min_request_bytes, 1, "must be at least 1")?;
@@ -447,6 +460,7 @@ impl RequestsConfig {
             ("requests.timeout_max_ms", self.timeout_max_ms),
             ("requests.backoff_base_ms", self.backoff_base_ms),
             ("requests.backoff_cap_ms", self.backoff_cap_ms),
+            ("requests.peer_wait_ms", self.peer_wait_ms),
         ];
         for (field, value) in durations {
             at_least(field, value, 1, "must be at least 1 ms")?;
@@ -591,6 +605,7 @@ impl Default for RequestsConfig {
             backoff_base_ms: Self::DEFAULT_BACKOFF_BASE_MS,
             backoff_cap_ms: Self::DEFAULT_BACKOFF_CAP_MS,
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
+            peer_wait_ms: Self::DEFAULT_PEER_WAIT_MS,
         }
     }
 }

@@ -34,6 +34,7 @@ fn defaults_validate_and_match_the_documentation() {
     assert_eq!(config.requests.backoff_base_ms, 1_000);
     assert_eq!(config.requests.backoff_cap_ms, 64_000);
     assert_eq!(config.requests.max_attempts, 32);
+    assert_eq!(config.requests.peer_wait_ms, 60_000);
     assert_eq!(config.accounts.chunks, 64);
     assert_eq!(config.storage.accounts_per_batch, 256);
     assert_eq!(config.storage.split_threshold_slots, 20_000);
@@ -131,7 +132,7 @@ fn from_toml_str_validates() {
 #[test]
 fn zero_values_are_rejected_naming_the_field() {
     type Set = fn(&mut SnapSyncConfig);
-    let cases: [(&str, Set); 19] = [
+    let cases: [(&str, Set); 20] = [
         ("bytecodes_per_request", |c| c.bytecodes_per_request = 0),
         ("trie_nodes_per_request", |c| c.trie_nodes_per_request = 0),
         ("concurrency.max_requests", |c| c.concurrency.max_requests = 0),
@@ -155,6 +156,7 @@ fn zero_values_are_rejected_naming_the_field() {
             c.requests.backoff_cap_ms = 0;
         }),
         ("requests.max_attempts", |c| c.requests.max_attempts = 0),
+        ("requests.peer_wait_ms", |c| c.requests.peer_wait_ms = 0),
         ("pivot.distance", |c| c.pivot.distance = 0),
         ("etl.buffer_bytes", |c| c.etl.buffer_bytes = 0),
     ];
@@ -223,6 +225,7 @@ fn upper_bounds() -> Vec<(&'static str, u64, Set)> {
         ("requests.pipeline_slack_ms", 3_600_000, |c, v| c.requests.pipeline_slack_ms = v),
         ("requests.timeout_max_ms", 3_600_000, |c, v| c.requests.timeout_max_ms = v),
         ("requests.backoff_cap_ms", 3_600_000, |c, v| c.requests.backoff_cap_ms = v),
+        ("requests.peer_wait_ms", 3_600_000, |c, v| c.requests.peer_wait_ms = v),
         ("requests.max_attempts", 1024, |c, v| {
             c.requests.max_attempts = u32::try_from(v).unwrap();
         }),
@@ -402,7 +405,7 @@ fn conversions_carry_the_settings() {
                 max_request_bytes = 5000\ntarget_round_trip_ms = 1500\npipeline_slack_ms = 20\n\
                 timeout_min_ms = 300\ntimeout_max_ms = 9000\nbackoff_base_ms = 250\n\
                 backoff_cap_ms = 4000\n\
-                max_attempts = 7\n\n[etl]\nbuffer_bytes = 2097152\n";
+                max_attempts = 7\npeer_wait_ms = 2500\n\n[etl]\nbuffer_bytes = 2097152\n";
     let config = SnapSyncConfig::from_toml_str(text).unwrap();
 
     let peers = config.peer_set_config();
@@ -418,6 +421,7 @@ fn conversions_carry_the_settings() {
     assert_eq!(peers.backoff_cap, Duration::from_secs(4));
 
     assert_eq!(config.fetch_config().max_attempts, 7);
+    assert_eq!(config.fetch_config().peer_wait, Duration::from_millis(2500));
 
     let collector = config.collector_config(Path::new("/data"));
     assert_eq!(collector.buffer_capacity, 2 * 1024 * 1024);

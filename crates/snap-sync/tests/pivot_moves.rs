@@ -136,7 +136,7 @@ async fn run(
                         }
                     }
                 }
-                result = &mut run => break result,
+                result = &mut run => break result.map(drop),
             }
         }
     };

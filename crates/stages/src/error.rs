@@ -135,7 +135,7 @@ impl PipelineError {
         match self {
             Self::Database { .. } | Self::CorruptCheckpoint { .. } => true,
             Self::Fatal { source, .. } | Self::RetriesExhausted { source, .. } => source.is_local(),
-            Self::UnwindStalled { .. } => false,
+            Self::UnwindStalled { .. } | Self::StepAborted { .. } => false,
         }
     }
 }
@@ -188,6 +188,19 @@ pub enum PipelineError {
         /// What is wrong.
         #[source]
         source: CheckpointDecodeError,
+    },
+    /// The blocking task running a stage's `execute` or `unwind` (and the commit) did not
+    /// return: the stage panicked, or the runtime shut down. The step's transaction was dropped
+    /// uncommitted unless the commit had already been reached, so the stored checkpoint still
+    /// describes the stored data; the stage's in-memory state is unknown, so build a new pipeline
+    /// to go on.
+    #[error("stage {stage}: the step's blocking task failed: {source}")]
+    StepAborted {
+        /// The stage.
+        stage: StageId,
+        /// The panic or cancellation.
+        #[source]
+        source: tokio::task::JoinError,
     },
     /// An unwind step did not move the stage's checkpoint down, which would loop forever.
     #[error("stage {stage} did not unwind: checkpoint stayed at {from} (unwinding to {target})")]

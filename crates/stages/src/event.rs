@@ -6,9 +6,98 @@
 //! told so by `RecvError::Lagged`); with no receivers, events are dropped. Events are emitted
 //! after the commit they report, so a `StageProgress` checkpoint is always durable state.
 //!
+//! A failed step is reported as a [`StepFailure`]: the kind of failure ([`FailureKind`], which
+//! decides what the pipeline does with it) and the error's source chain, rendered. Events are
+//! cloned to every receiver, so they carry this summary rather than the error itself (which the
+//! pipeline still returns, typed, in [`PipelineError`](crate::PipelineError) when it stops).
+//!
 //! [`Pipeline::subscribe`]: crate::Pipeline::subscribe
 
-use crate::{StageCheckpoint, StageId};
+use crate::{StageCheckpoint, StageError, StageId};
+use snapsync_db::DbError;
+use std::{error::Error, fmt};
+
+/// How the pipeline classes a failed step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FailureKind {
+    /// [`StageError::Recoverable`]: expected to pass (a peer timed out or sent bad data, no peer
+    /// yet); `run` retries it per the retry policy.
+    Recoverable,
+    /// [`StageError::Fatal`], or a stage's `execute`/`unwind` panicking: retrying cannot help.
+    Fatal,
+    /// The local store failed or holds damaged data ([`StageError::Database`],
+    /// [`StageError::LocalStore`], the pipeline's own database work): fatal, and no peer's fault.
+    Local,
+}
+
+/// A failed step as events report it: its [`FailureKind`] and the error's source chain.
+///
+/// `chain()[0]` is the error's own message (for a [`StageError`] that includes its source's, as
+/// in `"recoverable: no peer"`), each next entry the message of the previous one's
+/// [`source`](Error::source). `Display` shows the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepFailure {
+    kind: FailureKind,
+    chain: Vec<String>,
+}
+
+impl StepFailure {
+    /// The failure `error` of kind `kind`, with its source chain rendered.
+    pub fn new(kind: FailureKind, error: &(dyn Error + 'static)) -> Self {
+        let chain = std::iter::successors(Some(error), |error| (*error).source())
+            .map(ToString::to_string)
+            .collect();
+        Self { kind, chain }
+    }
+
+    /// How the pipeline classes the failure.
+    pub const fn kind(&self) -> FailureKind {
+        self.kind
+    }
+
+    /// Whether the failure is [`FailureKind::Recoverable`].
+    pub const fn is_recoverable(&self) -> bool {
+        matches!(self.kind, FailureKind::Recoverable)
+    }
+
+    /// Whether the failure is [`FailureKind::Local`]: check the disk, not the peers.
+    pub const fn is_local(&self) -> bool {
+        matches!(self.kind, FailureKind::Local)
+    }
+
+    /// The error's own message.
+    pub fn message(&self) -> &str {
+        self.chain.first().map_or("", String::as_str)
+    }
+
+    /// The messages of the error and of each of its sources, outermost first (never empty).
+    pub fn chain(&self) -> &[String] {
+        &self.chain
+    }
+}
+
+impl fmt::Display for StepFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl From<&StageError> for StepFailure {
+    fn from(error: &StageError) -> Self {
+        let kind = match error {
+            StageError::Recoverable { .. } => FailureKind::Recoverable,
+            StageError::Fatal { .. } => FailureKind::Fatal,
+            StageError::Database(_) | StageError::LocalStore { .. } => FailureKind::Local,
+        };
+        Self::new(kind, error)
+    }
+}
+
+impl From<&DbError> for StepFailure {
+    fn from(error: &DbError) -> Self {
+        Self::new(FailureKind::Local, error)
+    }
+}
 
 /// Something the pipeline did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,11 +143,18 @@ pub enum PipelineEvent {
     Error {
         /// The stage.
         stage: StageId,
-        /// The error, rendered.
-        message: String,
+        /// What failed, and how the pipeline classes it.
+        error: StepFailure,
         /// Consecutive failed attempts of this step, this one included.
         attempt: u32,
         /// Whether the pipeline will retry (after a backoff) or stops.
         will_retry: bool,
+    },
+    /// The pipeline's [`CancelToken`](crate::CancelToken) was triggered and the pass stopped
+    /// (see [`ControlFlow::Cancelled`](crate::ControlFlow::Cancelled)); nothing uncommitted was
+    /// kept.
+    Cancelled {
+        /// The stage that was running or about to run, if any.
+        stage: Option<StageId>,
     },
 }

@@ -12,7 +12,11 @@
 //! - [`Pipeline`]: runs the stages in order, committing each step's data and checkpoint in one
 //!   transaction, resuming from stored checkpoints, retrying [`StageError::Recoverable`] failures
 //!   per [`RetryPolicy`], stopping on fatal ones, unwinding in reverse order, and broadcasting
-//!   [`PipelineEvent`]s.
+//!   [`PipelineEvent`]s (failures as typed [`StepFailure`]s). `execute`, `unwind` and the commit
+//!   run on tokio's blocking pool, so a long step does not stall the async runtime.
+//! - [`Pipeline::run_loop`] with a [`PipelineControl`]: run to a target, then continue, unwind or
+//!   stop as the client commands; a [`CancelToken`] stops the pipeline early, keeping every
+//!   checkpoint consistent with its data.
 //! - [`StageSet`] and [`StageSetBuilder`]: the ordered stages, edited by id.
 //!
 //! See `docs/pipeline.md` for the contract.
@@ -22,6 +26,7 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod checkpoint;
+mod control;
 mod error;
 mod event;
 mod id;
@@ -34,8 +39,9 @@ pub use checkpoint::{
     CHECKPOINT_VERSION, EntitiesCheckpoint, SnapPhase, SnapSyncCheckpoint, StageCheckpoint,
     StageProgress,
 };
+pub use control::{CancelToken, Command, ControlFlow, PipelineControl};
 pub use error::{BoxError, CheckpointDecodeError, PipelineError, StageError, StageSetError};
-pub use event::PipelineEvent;
+pub use event::{FailureKind, PipelineEvent, StepFailure};
 pub use id::StageId;
 pub use pipeline::{DEFAULT_EVENT_CAPACITY, Pipeline};
 pub use retry::RetryPolicy;

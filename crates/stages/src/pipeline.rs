@@ -8,26 +8,39 @@
 //! 3. the pipeline stores the returned checkpoint in that same transaction and commits;
 //! 4. it emits [`PipelineEvent::StageProgress`].
 //!
+//! Steps 2 and 3 (opening the transaction, which waits for any other writer, `execute`, storing
+//! the checkpoint and the commit) run on tokio's blocking thread pool
+//! ([`tokio::task::spawn_blocking`]), as does every unwind step: `execute` may run for seconds (a
+//! trie rebuild after a pivot move) and must not stall the async runtime's worker threads, on a
+//! current-thread runtime least of all. The stage and the transaction move into the blocking
+//! task and the stage comes back when it returns. Outside a tokio runtime they run inline.
+//!
 //! Because data and checkpoint commit together, the stored checkpoint always describes the
 //! stored data: a pipeline built again on the same database after a crash or a shutdown resumes
-//! each stage from its checkpoint and redoes no committed step. A failed step's transaction is
-//! dropped, so nothing of it is visible. Recoverable failures are retried per [`RetryPolicy`];
-//! fatal ones stop the pipeline with the stage's last committed checkpoint in the error.
+//! each stage from its checkpoint and redoes no committed step. A failed or cancelled step's
+//! transaction is dropped, so nothing of it is visible. Recoverable failures are retried per
+//! [`RetryPolicy`]; fatal ones stop the pipeline with the stage's last committed checkpoint in
+//! the error.
 //!
 //! [`Pipeline::unwind_to`] walks the stages in reverse, each unwind step in its own transaction
-//! with the lowered checkpoint.
+//! with the lowered checkpoint. [`Pipeline::run_loop`] chains runs and unwinds as a
+//! [`PipelineControl`] commands, and a [`CancelToken`] stops any of them early.
 //!
 //! The pipeline is the only writer of checkpoints: it reads a stage's checkpoint once when the
 //! stage starts and tracks it from the commits it makes.
 
 use crate::{
-    BoxedStage, ExecInput, ExecOutput, PipelineError, PipelineEvent, RetryPolicy, StageCheckpoint,
-    StageError, StageId, StageSet, UnwindInput,
+    BoxedStage, CancelToken, Command, ControlFlow, ExecInput, ExecOutput, FailureKind,
+    PipelineControl, PipelineError, PipelineEvent, RetryPolicy, StageCheckpoint, StageError,
+    StageId, StageSet, StepFailure, UnwindInput,
 };
 use alloy_primitives::Bytes;
 use snapsync_db::{Database, DbError, StageCheckpoints, TableRead};
 use std::{fmt, sync::Arc};
-use tokio::sync::broadcast;
+use tokio::{
+    sync::{Mutex, broadcast},
+    task::JoinError,
+};
 use tracing::{debug, info, warn};
 
 /// Events buffered per receiver before the oldest are dropped.
@@ -39,11 +52,33 @@ pub const DEFAULT_EVENT_CAPACITY: usize = 1024;
 /// also stores the returned checkpoint, then commit and a [`PipelineEvent::StageProgress`]),
 /// until it reports done. A new pipeline on the same database resumes from the stored
 /// checkpoints. Recoverable failures are retried per [`RetryPolicy`], fatal ones stop the run.
+///
+/// # Blocking work
+///
+/// `ready` runs on the caller's task. Everything synchronous that touches the database (opening
+/// the write transaction, which waits for any other writer, [`Stage::execute`] or
+/// [`Stage::unwind`], storing the checkpoint, the commit) runs in
+/// [`tokio::task::spawn_blocking`], so a step that takes seconds does not stall the runtime's
+/// worker threads; this works on current-thread and multi-thread runtimes alike. Outside a tokio
+/// runtime that work runs inline on the calling thread. Reading a checkpoint (one small read
+/// transaction) stays on the caller's task.
+///
+/// # Control and cancellation
+///
+/// [`run`](Self::run) and [`unwind_to`](Self::unwind_to) make one pass and return a
+/// [`ControlFlow`]; [`run_loop`](Self::run_loop) chains passes as a [`PipelineControl`] commands.
+/// The pipeline's [`CancelToken`] ([`cancel_token`](Self::cancel_token),
+/// [`with_cancel_token`](Self::with_cancel_token)) stops any of them with
+/// [`ControlFlow::Cancelled`], leaving the checkpoints describing the stored data.
+///
+/// [`Stage::execute`]: crate::Stage::execute
+/// [`Stage::unwind`]: crate::Stage::unwind
 pub struct Pipeline {
     db: Arc<dyn Database>,
-    stages: Vec<Box<dyn BoxedStage>>,
+    stages: Vec<Slot>,
     retry: RetryPolicy,
     events: broadcast::Sender<PipelineEvent>,
+    cancel: CancelToken,
 }
 
 impl fmt::Debug for Pipeline {
@@ -52,22 +87,59 @@ impl fmt::Debug for Pipeline {
             .field("db", &self.db)
             .field("stages", &self.stage_ids())
             .field("retry", &self.retry)
+            .field("cancelled", &self.cancel.is_cancelled())
             .finish_non_exhaustive()
     }
+}
+
+/// A stage with its id (read once: ids are stable). The stage sits behind an owned lock so that
+/// the blocking task running its `execute` or `unwind` can take it along and give it back; if
+/// the pipeline's future is dropped meanwhile, the task still finishes and releases it.
+struct Slot {
+    id: StageId,
+    stage: Arc<Mutex<Box<dyn BoxedStage>>>,
 }
 
 /// Why one step failed, before the pipeline decides what to do.
 enum StepError {
     Stage(StageError),
     Database(DbError),
+    /// The blocking task panicked or was cancelled by a runtime shutdown.
+    Aborted(JoinError),
+}
+
+impl StepError {
+    /// The failure as events report it.
+    fn failure(&self) -> StepFailure {
+        match self {
+            Self::Stage(error) => StepFailure::from(error),
+            Self::Database(error) => StepFailure::from(error),
+            Self::Aborted(error) => StepFailure::new(FailureKind::Fatal, error),
+        }
+    }
+}
+
+/// How a step without error ended.
+enum Stepped<T> {
+    /// Written and committed with its checkpoint.
+    Committed(T),
+    /// Abandoned on cancellation; its transaction was dropped, if one was open.
+    Cancelled,
+    /// An unwind step that did not lower the checkpoint; its transaction was dropped.
+    Stalled,
 }
 
 impl Pipeline {
-    /// A pipeline running `stages` against `db`, with the default [`RetryPolicy`] and an event
-    /// channel of [`DEFAULT_EVENT_CAPACITY`].
+    /// A pipeline running `stages` against `db`, with the default [`RetryPolicy`], an event
+    /// channel of [`DEFAULT_EVENT_CAPACITY`] and a fresh [`CancelToken`].
     pub fn new(db: Arc<dyn Database>, stages: StageSet) -> Self {
         let (events, _) = broadcast::channel(DEFAULT_EVENT_CAPACITY);
-        Self { db, stages: stages.into_stages(), retry: RetryPolicy::default(), events }
+        let stages = stages
+            .into_stages()
+            .into_iter()
+            .map(|stage| Slot { id: stage.id(), stage: Arc::new(Mutex::new(stage)) })
+            .collect();
+        Self { db, stages, retry: RetryPolicy::default(), events, cancel: CancelToken::new() }
     }
 
     /// This pipeline with `retry` for recoverable failures.
@@ -85,6 +157,20 @@ impl Pipeline {
         self
     }
 
+    /// This pipeline observing `token` (e.g. one shared with the rest of a client's shutdown)
+    /// instead of its own.
+    #[must_use]
+    pub fn with_cancel_token(mut self, token: CancelToken) -> Self {
+        self.cancel = token;
+        self
+    }
+
+    /// The pipeline's cancellation switch: [`CancelToken::cancel`] on it (or a clone) stops the
+    /// current and every later pass with [`ControlFlow::Cancelled`].
+    pub fn cancel_token(&self) -> CancelToken {
+        self.cancel.clone()
+    }
+
     /// A receiver of every event emitted from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<PipelineEvent> {
         self.events.subscribe()
@@ -92,7 +178,7 @@ impl Pipeline {
 
     /// The ids of the stages, in execution order.
     pub fn stage_ids(&self) -> Vec<StageId> {
-        self.stages.iter().map(|stage| stage.id()).collect()
+        self.stages.iter().map(|slot| slot.id.clone()).collect()
     }
 
     /// The database.
@@ -108,28 +194,87 @@ impl Pipeline {
         load_checkpoint(&*self.db, id)
     }
 
-    /// Runs every stage in order until each is done, resuming from the stored checkpoints.
-    /// `target` is passed to the stages; a stage whose checkpoint has reached it (see
-    /// [`ExecInput::target_reached`]) is skipped.
+    /// Runs every stage in order until each is done, resuming from the stored checkpoints, and
+    /// returns [`ControlFlow::Finished`]. `target` is passed to the stages; a stage whose
+    /// checkpoint has reached it (see [`ExecInput::target_reached`]) is skipped.
     ///
-    /// Dropping the returned future between steps (a shutdown) loses nothing committed; a later
-    /// run resumes from there.
+    /// On cancellation it returns [`ControlFlow::Cancelled`]: at the next step boundary, at
+    /// once while a stage's `ready` waits (its future is dropped) or during a retry's backoff,
+    /// and when a running `execute` returns (its transaction is then dropped uncommitted).
+    /// Dropping the returned future instead also loses nothing committed (a running `execute`
+    /// finishes in the background and commits or not, with its checkpoint); a later run
+    /// resumes from there.
     ///
     /// # Errors
-    /// [`PipelineError::Fatal`] or [`PipelineError::RetriesExhausted`] from a stage, database
-    /// and checkpoint errors. The stages before the failing one have finished and committed.
-    pub async fn run(&mut self, target: Option<u64>) -> Result<(), PipelineError> {
+    /// [`PipelineError::Fatal`] or [`PipelineError::RetriesExhausted`] from a stage,
+    /// [`PipelineError::StepAborted`] when a stage's `execute` panics, database and checkpoint
+    /// errors. The stages before the failing one have finished and committed.
+    pub async fn run(&mut self, target: Option<u64>) -> Result<ControlFlow, PipelineError> {
         for index in 0..self.stages.len() {
-            self.run_stage(index, target).await?;
+            if let Stepped::Cancelled = self.run_stage(index, target).await? {
+                let stage = self.stages[index].id.clone();
+                return Ok(self.cancelled(Some(stage)));
+            }
         }
-        Ok(())
+        Ok(ControlFlow::Finished { target })
     }
 
-    /// Runs stage number `index` until it is done.
-    async fn run_stage(&mut self, index: usize, target: Option<u64>) -> Result<(), PipelineError> {
-        let Self { db, stages, retry, events } = self;
-        let stage = &mut stages[index];
-        let id = stage.id();
+    /// Runs the stages to `target`, then asks `control` what to do next and does it, until it
+    /// says [`Command::Stop`] or the [`CancelToken`] fires: [`Command::Continue`] runs every
+    /// stage again to a new target (or, without one, to wherever the stages decide, e.g. a new
+    /// tip), [`Command::Unwind`] unwinds them as [`unwind_to`](Self::unwind_to) does.
+    ///
+    /// Returns the flow of the last pass when told to stop, or [`ControlFlow::Cancelled`] when
+    /// cancelled during a pass or while waiting for a command.
+    ///
+    /// # Errors
+    /// Those of [`run`](Self::run) and [`unwind_to`](Self::unwind_to): the loop ends on the
+    /// first failed pass. Everything committed before stays; calling `run_loop` again resumes
+    /// from the stored checkpoints.
+    pub async fn run_loop(
+        &mut self,
+        target: Option<u64>,
+        control: &mut impl PipelineControl,
+    ) -> Result<ControlFlow, PipelineError> {
+        let mut flow = self.run(target).await?;
+        loop {
+            if flow.is_cancelled() {
+                return Ok(flow);
+            }
+            let cancel = self.cancel.clone();
+            let command = tokio::select! {
+                biased;
+                () = cancel.cancelled() => return Ok(self.cancelled(None)),
+                command = control.next(&flow) => command,
+            };
+            debug!(target: "sync::pipeline", ?flow, ?command, "next command");
+            flow = match command {
+                Command::Continue { target } => self.run(target).await?,
+                Command::Unwind { to } => self.unwind_to(to).await?,
+                Command::Stop => return Ok(flow),
+            };
+        }
+    }
+
+    /// Reports a cancellation and returns its flow.
+    fn cancelled(&self, stage: Option<StageId>) -> ControlFlow {
+        info!(target: "sync::pipeline", stage = ?stage.as_ref().map(StageId::as_str), "cancelled");
+        emit(&self.events, PipelineEvent::Cancelled { stage: stage.clone() });
+        ControlFlow::Cancelled { stage }
+    }
+
+    /// Runs stage number `index` until it is done, or the pipeline is cancelled.
+    async fn run_stage(
+        &mut self,
+        index: usize,
+        target: Option<u64>,
+    ) -> Result<Stepped<()>, PipelineError> {
+        let Self { db, stages, retry, events, cancel } = self;
+        let slot = &stages[index];
+        let id = slot.id.clone();
+        if cancel.is_cancelled() {
+            return Ok(Stepped::Cancelled);
+        }
         let mut checkpoint = load_checkpoint(&**db, &id)?;
 
         let start = ExecInput { target, checkpoint: checkpoint.clone() };
@@ -137,7 +282,7 @@ impl Pipeline {
             let checkpoint = start.checkpoint();
             debug!(target: "sync::pipeline", stage = %id, block = checkpoint.block_number, "target reached, skipping");
             emit(events, PipelineEvent::StageSkipped { stage: id, checkpoint });
-            return Ok(());
+            return Ok(Stepped::Committed(()));
         }
         info!(
             target: "sync::pipeline",
@@ -157,9 +302,14 @@ impl Pipeline {
 
         let mut failures = 0u32;
         loop {
+            if cancel.is_cancelled() {
+                return Ok(Stepped::Cancelled);
+            }
             let input = ExecInput { target, checkpoint: checkpoint.clone() };
-            match step(&**db, &id, &mut **stage, input).await {
-                Ok(ExecOutput { checkpoint: committed, done }) => {
+            let error = match step(db, slot, input, cancel).await {
+                // `step` never reports a stall (only unwind steps are checked).
+                Ok(Stepped::Cancelled | Stepped::Stalled) => return Ok(Stepped::Cancelled),
+                Ok(Stepped::Committed(ExecOutput { checkpoint: committed, done })) => {
                     failures = 0;
                     debug!(target: "sync::pipeline", stage = %id, block = committed.block_number, done, "step committed");
                     emit(
@@ -176,140 +326,210 @@ impl Pipeline {
                             events,
                             PipelineEvent::StageFinished { stage: id, checkpoint: committed },
                         );
-                        return Ok(());
+                        return Ok(Stepped::Committed(()));
                     }
+                    continue;
                 }
-                Err(StepError::Stage(error)) if error.is_recoverable() => {
-                    failures = failures.saturating_add(1);
-                    let will_retry = failures <= retry.max_retries;
-                    warn!(target: "sync::pipeline", stage = %id, attempt = failures, will_retry, %error, "step failed");
-                    emit(
-                        events,
-                        PipelineEvent::Error {
-                            stage: id.clone(),
-                            message: error.to_string(),
-                            attempt: failures,
-                            will_retry,
-                        },
-                    );
-                    if !will_retry {
-                        return Err(PipelineError::RetriesExhausted {
-                            stage: id,
-                            checkpoint: Box::new(checkpoint.unwrap_or_default()),
-                            attempts: failures,
-                            source: error,
-                        });
-                    }
-                    tokio::time::sleep(retry.backoff(failures)).await;
-                }
-                Err(StepError::Stage(error)) => {
-                    warn!(target: "sync::pipeline", stage = %id, %error, "stage failed fatally");
-                    emit(
-                        events,
-                        PipelineEvent::Error {
-                            stage: id.clone(),
-                            message: error.to_string(),
-                            attempt: failures.saturating_add(1),
-                            will_retry: false,
-                        },
-                    );
-                    return Err(PipelineError::Fatal {
-                        stage: id,
-                        checkpoint: Box::new(checkpoint.unwrap_or_default()),
-                        source: error,
-                    });
-                }
-                Err(StepError::Database(source)) => {
-                    warn!(target: "sync::pipeline", stage = %id, %source, "pipeline database failure");
-                    emit(
-                        events,
-                        PipelineEvent::Error {
-                            stage: id.clone(),
-                            message: source.to_string(),
-                            attempt: failures.saturating_add(1),
-                            will_retry: false,
-                        },
-                    );
-                    return Err(PipelineError::Database { stage: id, source });
+                Err(error) => error,
+            };
+            failures = failures.saturating_add(1);
+            let will_retry = matches!(&error, StepError::Stage(e) if e.is_recoverable())
+                && failures <= retry.max_retries;
+            let failure = error.failure();
+            warn!(target: "sync::pipeline", stage = %id, attempt = failures, will_retry, error = %failure, "step failed");
+            emit(
+                events,
+                PipelineEvent::Error {
+                    stage: id.clone(),
+                    error: failure,
+                    attempt: failures,
+                    will_retry,
+                },
+            );
+            if will_retry {
+                tokio::select! {
+                    biased;
+                    () = cancel.cancelled() => return Ok(Stepped::Cancelled),
+                    () = tokio::time::sleep(retry.backoff(failures)) => continue,
                 }
             }
+            let checkpoint = Box::new(checkpoint.unwrap_or_default());
+            return Err(match error {
+                StepError::Stage(source) if source.is_recoverable() => {
+                    PipelineError::RetriesExhausted {
+                        stage: id,
+                        checkpoint,
+                        attempts: failures,
+                        source,
+                    }
+                }
+                StepError::Stage(source) => PipelineError::Fatal { stage: id, checkpoint, source },
+                StepError::Database(source) => PipelineError::Database { stage: id, source },
+                StepError::Aborted(source) => PipelineError::StepAborted { stage: id, source },
+            });
         }
     }
 
-    /// Unwinds every stage whose checkpoint is above `block` down to it, last stage first. Each
-    /// unwind step runs in its own transaction, committed with the stage's lowered checkpoint;
-    /// steps repeat until the checkpoint is at or below `block`. Stages that never committed are
-    /// left alone. Failures are not retried.
+    /// Unwinds every stage whose checkpoint is above `block` down to it, last stage first, and
+    /// returns [`ControlFlow::Unwound`]. Each unwind step runs in its own transaction (on the
+    /// blocking pool, see [`Pipeline`]), committed with the stage's lowered checkpoint; steps
+    /// repeat until the checkpoint is at or below `block`. Stages that never committed are left
+    /// alone. Failures are not retried.
+    ///
+    /// On cancellation it returns [`ControlFlow::Cancelled`] between unwind steps, or when the
+    /// running one returns (its transaction is then dropped uncommitted): every stage is left
+    /// at a committed checkpoint that describes its data, some possibly still above `block`.
     ///
     /// # Errors
     /// [`PipelineError::Fatal`] for any stage failure, [`PipelineError::UnwindStalled`] when a
-    /// step does not lower the checkpoint, database and checkpoint errors.
-    pub fn unwind_to(&mut self, block: u64) -> Result<(), PipelineError> {
-        let Self { db, stages, events, .. } = self;
-        for stage in stages.iter_mut().rev() {
-            let id = stage.id();
-            let Some(mut checkpoint) = load_checkpoint(&**db, &id)? else { continue };
+    /// step does not lower the checkpoint, [`PipelineError::StepAborted`] when `unwind` panics,
+    /// database and checkpoint errors.
+    pub async fn unwind_to(&mut self, block: u64) -> Result<ControlFlow, PipelineError> {
+        for slot in self.stages.iter().rev() {
+            let id = slot.id.clone();
+            if self.cancel.is_cancelled() {
+                return Ok(self.cancelled(Some(id)));
+            }
+            let Some(mut checkpoint) = load_checkpoint(&*self.db, &id)? else { continue };
             if checkpoint.block_number > block {
                 info!(target: "sync::pipeline", stage = %id, from = checkpoint.block_number, to = block, "unwinding");
             }
             while checkpoint.block_number > block {
-                let db_error = |source| PipelineError::Database { stage: id.clone(), source };
-                let mut txn = db.write().map_err(db_error)?;
+                if self.cancel.is_cancelled() {
+                    return Ok(self.cancelled(Some(id)));
+                }
+                let from = checkpoint.block_number;
                 let input = UnwindInput { checkpoint: checkpoint.clone(), unwind_to: block };
-                let output = match stage.unwind(&mut txn, input) {
-                    Ok(output) => output,
-                    Err(source) => {
+                let (failure, error) = match unwind_step(&self.db, slot, input, &self.cancel).await
+                {
+                    Ok(Stepped::Committed(lowered)) => {
+                        checkpoint = lowered;
+                        debug!(target: "sync::pipeline", stage = %id, block = checkpoint.block_number, "unwind step committed");
                         emit(
-                            events,
-                            PipelineEvent::Error {
+                            &self.events,
+                            PipelineEvent::Unwound {
                                 stage: id.clone(),
-                                message: source.to_string(),
-                                attempt: 1,
-                                will_retry: false,
+                                checkpoint: checkpoint.clone(),
                             },
                         );
-                        return Err(PipelineError::Fatal {
-                            stage: id,
-                            checkpoint: Box::new(checkpoint),
-                            source,
-                        });
+                        continue;
+                    }
+                    Ok(Stepped::Cancelled) => return Ok(self.cancelled(Some(id))),
+                    Ok(Stepped::Stalled) => {
+                        let error =
+                            PipelineError::UnwindStalled { stage: id.clone(), from, target: block };
+                        (StepFailure::new(FailureKind::Fatal, &error), error)
+                    }
+                    Err(error) => {
+                        let failure = error.failure();
+                        let error = match error {
+                            StepError::Stage(source) => PipelineError::Fatal {
+                                stage: id.clone(),
+                                checkpoint: Box::new(checkpoint),
+                                source,
+                            },
+                            StepError::Database(source) => {
+                                PipelineError::Database { stage: id.clone(), source }
+                            }
+                            StepError::Aborted(source) => {
+                                PipelineError::StepAborted { stage: id.clone(), source }
+                            }
+                        };
+                        (failure, error)
                     }
                 };
-                if output.checkpoint.block_number >= checkpoint.block_number {
-                    return Err(PipelineError::UnwindStalled {
-                        stage: id,
-                        from: checkpoint.block_number,
-                        target: block,
-                    });
-                }
-                store_checkpoint(&mut txn, &id, &output.checkpoint).map_err(db_error)?;
-                txn.commit().map_err(db_error)?;
-                checkpoint = output.checkpoint;
-                debug!(target: "sync::pipeline", stage = %id, block = checkpoint.block_number, "unwind step committed");
+                warn!(target: "sync::pipeline", stage = %id, from, error = %failure, "unwind failed");
                 emit(
-                    events,
-                    PipelineEvent::Unwound { stage: id.clone(), checkpoint: checkpoint.clone() },
+                    &self.events,
+                    PipelineEvent::Error {
+                        stage: id,
+                        error: failure,
+                        attempt: 1,
+                        will_retry: false,
+                    },
                 );
+                return Err(error);
             }
         }
-        Ok(())
+        Ok(ControlFlow::Unwound { block })
     }
 }
 
-/// One step: ready, execute in a transaction, store the checkpoint in it, commit.
+/// One step: ready, then on the blocking pool execute in a transaction, store the checkpoint in
+/// it, commit.
 async fn step(
-    db: &dyn Database,
-    id: &StageId,
-    stage: &mut dyn BoxedStage,
+    db: &Arc<dyn Database>,
+    slot: &Slot,
     input: ExecInput,
-) -> Result<ExecOutput, StepError> {
-    stage.ready_boxed(input.clone()).await.map_err(StepError::Stage)?;
-    let mut txn = db.write().map_err(StepError::Database)?;
-    // On any error below, `txn` is dropped uncommitted: nothing of the step is visible.
-    let output = stage.execute(&mut txn, input).map_err(StepError::Stage)?;
-    store_checkpoint(&mut txn, id, &output.checkpoint).map_err(StepError::Database)?;
-    txn.commit().map_err(StepError::Database)?;
-    Ok(output)
+    cancel: &CancelToken,
+) -> Result<Stepped<ExecOutput>, StepError> {
+    let mut stage = Arc::clone(&slot.stage).lock_owned().await;
+    tokio::select! {
+        biased;
+        () = cancel.cancelled() => return Ok(Stepped::Cancelled),
+        ready = stage.ready_boxed(input.clone()) => ready.map_err(StepError::Stage)?,
+    }
+    let (db, id, cancel) = (Arc::clone(db), slot.id.clone(), cancel.clone());
+    blocking(move || {
+        let mut txn = db.write().map_err(StepError::Database)?;
+        // On any error or cancellation below, `txn` is dropped uncommitted: nothing of the step
+        // is visible.
+        if cancel.is_cancelled() {
+            return Ok(Stepped::Cancelled);
+        }
+        let output = stage.execute(&mut txn, input).map_err(StepError::Stage)?;
+        if cancel.is_cancelled() {
+            return Ok(Stepped::Cancelled);
+        }
+        store_checkpoint(&mut txn, &id, &output.checkpoint).map_err(StepError::Database)?;
+        txn.commit().map_err(StepError::Database)?;
+        Ok(Stepped::Committed(output))
+    })
+    .await
+    .map_err(StepError::Aborted)?
+}
+
+/// One unwind step on the blocking pool: unwind in a transaction, check that the checkpoint went
+/// down, store it, commit. Returns the lowered checkpoint.
+async fn unwind_step(
+    db: &Arc<dyn Database>,
+    slot: &Slot,
+    input: UnwindInput,
+    cancel: &CancelToken,
+) -> Result<Stepped<StageCheckpoint>, StepError> {
+    let mut stage = Arc::clone(&slot.stage).lock_owned().await;
+    let (db, id, cancel) = (Arc::clone(db), slot.id.clone(), cancel.clone());
+    blocking(move || {
+        let mut txn = db.write().map_err(StepError::Database)?;
+        // On any error or cancellation below, `txn` is dropped uncommitted.
+        if cancel.is_cancelled() {
+            return Ok(Stepped::Cancelled);
+        }
+        let from = input.checkpoint.block_number;
+        let output = stage.unwind(&mut txn, input).map_err(StepError::Stage)?;
+        if output.checkpoint.block_number >= from {
+            return Ok(Stepped::Stalled);
+        }
+        if cancel.is_cancelled() {
+            return Ok(Stepped::Cancelled);
+        }
+        store_checkpoint(&mut txn, &id, &output.checkpoint).map_err(StepError::Database)?;
+        txn.commit().map_err(StepError::Database)?;
+        Ok(Stepped::Committed(output.checkpoint))
+    })
+    .await
+    .map_err(StepError::Aborted)?
+}
+
+/// Runs `work` where blocking is allowed: on the current tokio runtime's blocking pool, or inline
+/// when there is no runtime.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, JoinError> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => runtime.spawn_blocking(work).await,
+        Err(_) => Ok(work()),
+    }
 }
 
 fn store_checkpoint(

@@ -11,6 +11,10 @@
 //! [`Stage::unwind`] undoes a stage's work above a block (after a reorg, or to redo a pivot),
 //! again through a transaction the pipeline commits together with the lowered checkpoint.
 //!
+//! `execute` and `unwind` may block for seconds: the [`Pipeline`](crate::Pipeline) runs them
+//! (with the transaction and the commit) on tokio's blocking thread pool, never on the async
+//! runtime's worker threads. `ready` runs on the pipeline's task and must not block.
+//!
 //! `ready` returns a `Send` future (native async fn in trait), so a pipeline can run on a
 //! multi-threaded runtime. Such a trait is not object-safe; [`BoxedStage`] is the object-safe
 //! form the pipeline stores, implemented for every [`Stage`].
@@ -96,6 +100,9 @@ pub trait Stage: Send {
     /// Waits until the next [`execute`](Self::execute) can make progress, doing the network work
     /// of the step. The default is ready at once (stages that only read the database).
     ///
+    /// Runs on the pipeline's async task, so it must not block. The pipeline drops the future
+    /// unfinished when it is cancelled (see [`CancelToken`](crate::CancelToken)).
+    ///
     /// # Errors
     /// [`StageError::Recoverable`] to have the pipeline retry, anything else stops it.
     fn ready(&mut self, input: ExecInput) -> impl Future<Output = Result<(), StageError>> + Send {
@@ -104,15 +111,20 @@ pub trait Stage: Send {
     }
 
     /// Writes one step's worth of data through `txn` and returns the new checkpoint. The pipeline
-    /// stores the checkpoint in `txn` and commits; on error it drops `txn`, discarding the writes.
-    /// The stage must not commit `txn` itself (it cannot: it holds only a borrow).
+    /// stores the checkpoint in `txn` and commits; on error (or when cancelled meanwhile) it drops
+    /// `txn`, discarding the writes. The stage must not commit `txn` itself (it cannot: it holds
+    /// only a borrow).
+    ///
+    /// Runs on tokio's blocking thread pool (`spawn_blocking`; inline when there is no tokio
+    /// runtime), so it may take seconds (a trie rebuild) without stalling the async runtime.
     ///
     /// # Errors
     /// As [`ready`](Self::ready).
     fn execute(&mut self, txn: &mut WriteTxn, input: ExecInput) -> Result<ExecOutput, StageError>;
 
     /// Removes the stage's data above `input.unwind_to` (all of it, or one batch) through `txn`
-    /// and returns the lowered checkpoint, stored and committed with the removal.
+    /// and returns the lowered checkpoint, stored and committed with the removal. Runs where
+    /// blocking is allowed, as [`execute`](Self::execute) does.
     ///
     /// # Errors
     /// As [`ready`](Self::ready).

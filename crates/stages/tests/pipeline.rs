@@ -1,6 +1,7 @@
 //! The pipeline contract, with small counter stages writing one entry per step into a test table:
 //! order, resume after a restart (memory and redb), atomicity of a failed step, retries, fatal
-//! errors, unwinding, events and the stage-set builder.
+//! errors, unwinding, events and the stage-set builder; blocking work off the runtime's threads,
+//! cancellation and the command loop.
 
 // This target is given every dependency and dev-dependency of its package, most of them for
 // other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
@@ -12,12 +13,16 @@ use snapsync_db::{
     WriteTxn,
 };
 use snapsync_stages::{
-    ExecInput, ExecOutput, Pipeline, PipelineError, PipelineEvent, RetryPolicy, Stage,
-    StageCheckpoint, StageError, StageId, StageSet, StageSetError, UnwindInput, UnwindOutput,
+    CancelToken, Command, ControlFlow, ExecInput, ExecOutput, FailureKind, Pipeline,
+    PipelineControl, PipelineError, PipelineEvent, RetryPolicy, Stage, StageCheckpoint, StageError,
+    StageId, StageSet, StageSetError, UnwindInput, UnwindOutput,
 };
 use std::{
     collections::VecDeque,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
     time::Duration,
 };
 use tokio::sync::broadcast;
@@ -59,6 +64,8 @@ struct Counter {
     hang_at: Option<u64>,
     /// Blocks removed per unwind step (`u64::MAX`: all at once).
     unwind_batch: u64,
+    /// Whether the stage ends at the pipeline's target (if lower than `steps`).
+    stop_at_target: bool,
 }
 
 impl Counter {
@@ -70,7 +77,13 @@ impl Counter {
             faults: VecDeque::new(),
             hang_at: None,
             unwind_batch: u64::MAX,
+            stop_at_target: false,
         }
+    }
+
+    fn stop_at_target(mut self) -> Self {
+        self.stop_at_target = true;
+        self
     }
 
     fn fault(mut self, step: u64, fault: Fault) -> Self {
@@ -121,7 +134,11 @@ impl Stage for Counter {
 
     fn execute(&mut self, txn: &mut WriteTxn, input: ExecInput) -> Result<ExecOutput, StageError> {
         let at = input.checkpoint();
-        if at.block_number >= self.steps {
+        let end = match input.target {
+            Some(target) if self.stop_at_target => target.min(self.steps),
+            _ => self.steps,
+        };
+        if at.block_number >= end {
             // Already done (a rerun without a target): nothing to write.
             return Ok(ExecOutput::done(at));
         }
@@ -140,7 +157,7 @@ impl Stage for Counter {
             _ => {}
         }
         let checkpoint = StageCheckpoint::new(step);
-        Ok(if step >= self.steps {
+        Ok(if step >= end {
             ExecOutput::done(checkpoint)
         } else {
             ExecOutput::in_progress(checkpoint)
@@ -352,15 +369,15 @@ async fn failed_step_commits_nothing_and_fatal_stops() {
     assert_eq!(checkpoint_of(&pipeline, "A"), Some(2));
     assert_eq!(checkpoint_of(&pipeline, "B"), None);
     assert_eq!(take_log(&log), execs("A", 1..=3));
-    assert_eq!(
-        drain(&mut events).last(),
-        Some(&PipelineEvent::Error {
-            stage: StageId::new("A"),
-            message: "fatal: invariant broken".into(),
-            attempt: 1,
-            will_retry: false,
-        })
-    );
+    match drain(&mut events).last() {
+        Some(PipelineEvent::Error { stage, error, attempt: 1, will_retry: false }) => {
+            assert_eq!(stage, &StageId::new("A"));
+            assert_eq!(error.kind(), FailureKind::Fatal);
+            assert_eq!(error.chain(), ["fatal: invariant broken", "invariant broken"]);
+            assert_eq!(error.to_string(), "fatal: invariant broken");
+        }
+        other => panic!("expected the fatal error's event, got {other:?}"),
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -388,11 +405,21 @@ async fn recoverable_errors_are_retried_with_backoff() {
     let errors: Vec<_> = drain(&mut events)
         .into_iter()
         .filter_map(|e| match e {
-            PipelineEvent::Error { attempt, will_retry, .. } => Some((attempt, will_retry)),
+            PipelineEvent::Error { attempt, will_retry, error, .. } => {
+                Some((attempt, will_retry, error.kind(), error.chain()[1].clone()))
+            }
             _ => None,
         })
         .collect();
-    assert_eq!(errors, [(1, true), (2, true), (3, true)]);
+    let recoverable = FailureKind::Recoverable;
+    assert_eq!(
+        errors,
+        [
+            (1, true, recoverable, "peer vanished".to_owned()),
+            (2, true, recoverable, "no peer for step 2".to_owned()),
+            (3, true, recoverable, "peer vanished".to_owned()),
+        ]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -435,7 +462,7 @@ async fn unwinds_in_reverse_order_with_checkpoints() {
     take_log(&log);
     let mut events = pipeline.subscribe();
 
-    pipeline.unwind_to(2).unwrap();
+    assert_eq!(pipeline.unwind_to(2).await.unwrap(), ControlFlow::Unwound { block: 2 });
     // D is at 1, below the target: untouched. B unwinds one block per transaction.
     assert_eq!(
         take_log(&log),
@@ -488,7 +515,7 @@ async fn unwind_that_does_not_progress_is_an_error() {
     let stages = StageSet::builder().add(Stuck).unwrap().build();
     let mut pipeline = Pipeline::new(memory(), stages);
     pipeline.run(None).await.unwrap();
-    match pipeline.unwind_to(3).unwrap_err() {
+    match pipeline.unwind_to(3).await.unwrap_err() {
         PipelineError::UnwindStalled { stage, from: 9, target: 3 } => {
             assert_eq!(stage, StageId::new("Stuck"));
         }
@@ -591,4 +618,356 @@ async fn builder_edits_by_id() {
     let mut pipeline = Pipeline::new(memory(), set);
     pipeline.run(None).await.unwrap();
     assert_eq!(take_log(&log), ["A:exec:1", "T2:exec:1"]);
+}
+
+/// A stage whose `execute` blocks its thread for `pause` per step, flagging while it does.
+struct Sleeper {
+    steps: u64,
+    pause: Duration,
+    executing: Arc<AtomicBool>,
+}
+
+impl Stage for Sleeper {
+    fn id(&self) -> StageId {
+        StageId::new("Sleeper")
+    }
+
+    fn execute(&mut self, txn: &mut WriteTxn, input: ExecInput) -> Result<ExecOutput, StageError> {
+        self.executing.store(true, Ordering::SeqCst);
+        std::thread::sleep(self.pause);
+        self.executing.store(false, Ordering::SeqCst);
+        let step = input.checkpoint().block_number + 1;
+        txn.put::<Steps>(&step_key("Sleeper", step), &step)?;
+        let checkpoint = StageCheckpoint::new(step);
+        Ok(if step >= self.steps {
+            ExecOutput::done(checkpoint)
+        } else {
+            ExecOutput::in_progress(checkpoint)
+        })
+    }
+
+    fn unwind(&mut self, _: &mut WriteTxn, input: UnwindInput) -> Result<UnwindOutput, StageError> {
+        Ok(UnwindOutput { checkpoint: StageCheckpoint::new(input.unwind_to) })
+    }
+}
+
+/// On a current-thread runtime (the one thread that runs every task), a stage blocking in
+/// `execute` must not stop other tasks: the pipeline runs it on the blocking pool. Run inline,
+/// the ticker could not tick once while a step executes.
+#[tokio::test(flavor = "current_thread")]
+async fn a_blocking_execute_does_not_stall_other_tasks() {
+    let executing = Arc::new(AtomicBool::new(false));
+    let stage =
+        Sleeper { steps: 3, pause: Duration::from_millis(150), executing: Arc::clone(&executing) };
+    let db = memory();
+    let mut pipeline =
+        Pipeline::new(Arc::clone(&db), StageSet::builder().add(stage).unwrap().build());
+    let ticks_while_executing = Arc::new(AtomicU64::new(0));
+    let ticker = tokio::spawn({
+        let ticks = Arc::clone(&ticks_while_executing);
+        async move {
+            let mut interval = tokio::time::interval(Duration::from_millis(5));
+            loop {
+                interval.tick().await;
+                if executing.load(Ordering::SeqCst) {
+                    ticks.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }
+    });
+    let flow = pipeline.run(None).await.unwrap();
+    ticker.abort();
+    assert_eq!(flow, ControlFlow::Finished { target: None });
+    assert_eq!(stored_steps(&*db, "Sleeper"), [1, 2, 3]);
+    // 450 ms of blocked execution at a 5 ms tick: about 90 ticks; 10 leaves room for a busy
+    // machine, and inline execution would give 0.
+    let ticks = ticks_while_executing.load(Ordering::SeqCst);
+    assert!(ticks >= 10, "only {ticks} ticks while a step executed");
+}
+
+/// Waits for the `StageProgress` event of `stage` at `block`.
+async fn progress_of(
+    events: &mut broadcast::Receiver<PipelineEvent>,
+    stage: &'static str,
+    block: u64,
+) {
+    loop {
+        match events.recv().await.unwrap() {
+            PipelineEvent::StageProgress { stage: s, checkpoint }
+                if s == StageId::new(stage) && checkpoint.block_number == block =>
+            {
+                return;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Every stored step entry and checkpoint of stages A and B.
+fn outcome(db: &Arc<dyn Database>) -> (Vec<u64>, Vec<u64>, Option<u64>, Option<u64>) {
+    let pipeline = Pipeline::new(Arc::clone(db), StageSet::default());
+    (
+        stored_steps(&**db, "A"),
+        stored_steps(&**db, "B"),
+        checkpoint_of(&pipeline, "A"),
+        checkpoint_of(&pipeline, "B"),
+    )
+}
+
+#[tokio::test]
+async fn cancelled_in_ready_then_a_new_pipeline_resumes_to_the_same_result() {
+    // What an uninterrupted run stores.
+    let reference = memory();
+    let log = log();
+    let stages = set(vec![Counter::new("A", 10, &log), Counter::new("B", 2, &log)]);
+    Pipeline::new(Arc::clone(&reference), stages).run(None).await.unwrap();
+    take_log(&log);
+
+    // A hangs in `ready` after 4 commits (a network that never answers) until cancelled.
+    let db = memory();
+    let stages = set(vec![Counter::new("A", 10, &log).hang_at(4), Counter::new("B", 2, &log)]);
+    let mut pipeline = Pipeline::new(Arc::clone(&db), stages);
+    let token = pipeline.cancel_token();
+    let mut events = pipeline.subscribe();
+    let mut watcher = pipeline.subscribe();
+    let cancel_after_4 = async {
+        progress_of(&mut watcher, "A", 4).await;
+        token.cancel();
+    };
+    let (flow, ()) = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::join!(pipeline.run(None), cancel_after_4)
+    })
+    .await
+    .expect("the cancellation ends the hanging run");
+    assert_eq!(flow.unwrap(), ControlFlow::Cancelled { stage: Some(StageId::new("A")) });
+    assert_eq!(
+        drain(&mut events).last(),
+        Some(&PipelineEvent::Cancelled { stage: Some(StageId::new("A")) })
+    );
+    assert_eq!(take_log(&log), execs("A", 1..=4));
+    assert_eq!(outcome(&db), (vec![1, 2, 3, 4], vec![], Some(4), None));
+
+    // The token stays cancelled: the pipeline does nothing more.
+    let again = pipeline.run(None).await.unwrap();
+    assert_eq!(again, ControlFlow::Cancelled { stage: Some(StageId::new("A")) });
+    assert!(take_log(&log).is_empty());
+    drop(pipeline);
+
+    // A new pipeline resumes from the stored checkpoints and ends where the reference did.
+    let stages = set(vec![Counter::new("A", 10, &log), Counter::new("B", 2, &log)]);
+    let flow = Pipeline::new(Arc::clone(&db), stages).run(None).await.unwrap();
+    assert_eq!(flow, ControlFlow::Finished { target: None });
+    assert_eq!(take_log(&log), [execs("A", 5..=10), execs("B", 1..=2)].concat());
+    assert_eq!(outcome(&db), outcome(&reference));
+    assert_eq!(outcome(&db), ((1..=10).collect(), vec![1, 2], Some(10), Some(2)));
+}
+
+/// A stage whose step `at` writes its entry, says so, then blocks until released.
+struct Gated {
+    at: u64,
+    started: Option<tokio::sync::oneshot::Sender<()>>,
+    release: std::sync::mpsc::Receiver<()>,
+}
+
+impl Stage for Gated {
+    fn id(&self) -> StageId {
+        StageId::new("Gated")
+    }
+
+    fn execute(&mut self, txn: &mut WriteTxn, input: ExecInput) -> Result<ExecOutput, StageError> {
+        let step = input.checkpoint().block_number + 1;
+        txn.put::<Steps>(&step_key("Gated", step), &step)?;
+        if step == self.at {
+            if let Some(started) = self.started.take() {
+                started.send(()).unwrap();
+            }
+            self.release.recv().unwrap();
+        }
+        Ok(ExecOutput::in_progress(StageCheckpoint::new(step)))
+    }
+
+    fn unwind(&mut self, _: &mut WriteTxn, input: UnwindInput) -> Result<UnwindOutput, StageError> {
+        Ok(UnwindOutput { checkpoint: StageCheckpoint::new(input.unwind_to) })
+    }
+}
+
+#[tokio::test]
+async fn cancelled_during_execute_the_step_is_dropped() {
+    let (started_tx, started) = tokio::sync::oneshot::channel();
+    let (release_tx, release) = std::sync::mpsc::channel();
+    let stage = Gated { at: 3, started: Some(started_tx), release };
+    let db = memory();
+    let token = CancelToken::new();
+    let mut pipeline =
+        Pipeline::new(Arc::clone(&db), StageSet::builder().add(stage).unwrap().build())
+            .with_cancel_token(token.clone());
+    let cancel_in_step_3 = async {
+        started.await.unwrap();
+        // Step 3 has written its entry and is blocked in `execute`.
+        token.cancel();
+        release_tx.send(()).unwrap();
+    };
+    let (flow, ()) = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::join!(pipeline.run(None), cancel_in_step_3)
+    })
+    .await
+    .unwrap();
+    assert_eq!(flow.unwrap(), ControlFlow::Cancelled { stage: Some(StageId::new("Gated")) });
+    // Nothing of step 3 was committed: its entry is absent and the checkpoint is still 2.
+    assert_eq!(stored_steps(&*db, "Gated"), [1, 2]);
+    assert_eq!(pipeline.checkpoint(&StageId::new("Gated")).unwrap(), Some(StageCheckpoint::new(2)));
+}
+
+/// Serves queued commands (then [`Command::Stop`]) and records the flows it was shown.
+struct Script {
+    commands: VecDeque<Command>,
+    seen: Vec<ControlFlow>,
+}
+
+impl PipelineControl for Script {
+    async fn next(&mut self, flow: &ControlFlow) -> Command {
+        self.seen.push(flow.clone());
+        self.commands.pop_front().unwrap_or(Command::Stop)
+    }
+}
+
+#[tokio::test]
+async fn run_loop_follows_commands_until_stop() {
+    let db = memory();
+    let log = log();
+    let stages = set(vec![
+        Counter::new("A", 100, &log).stop_at_target(),
+        Counter::new("B", 100, &log).stop_at_target(),
+    ]);
+    let mut pipeline = Pipeline::new(Arc::clone(&db), stages);
+    let mut script = Script {
+        commands: VecDeque::from([
+            Command::Continue { target: Some(5) },
+            Command::Unwind { to: 2 },
+            Command::Continue { target: Some(4) },
+        ]),
+        seen: Vec::new(),
+    };
+    let last = pipeline.run_loop(Some(3), &mut script).await.unwrap();
+
+    assert_eq!(last, ControlFlow::Finished { target: Some(4) });
+    assert_eq!(
+        script.seen,
+        [
+            ControlFlow::Finished { target: Some(3) },
+            ControlFlow::Finished { target: Some(5) },
+            ControlFlow::Unwound { block: 2 },
+            ControlFlow::Finished { target: Some(4) },
+        ]
+    );
+    let mut expected =
+        [execs("A", 1..=3), execs("B", 1..=3), execs("A", 4..=5), execs("B", 4..=5)].concat();
+    expected.extend(["B:unwind:5->2".to_owned(), "A:unwind:5->2".to_owned()]);
+    expected.extend([execs("A", 3..=4), execs("B", 3..=4)].concat());
+    assert_eq!(take_log(&log), expected);
+    assert_eq!(outcome(&db), (vec![1, 2, 3, 4], vec![1, 2, 3, 4], Some(4), Some(4)));
+}
+
+#[tokio::test]
+async fn run_loop_waiting_for_a_command_is_cancellable() {
+    let log = log();
+    let mut pipeline = Pipeline::new(memory(), set(vec![Counter::new("A", 2, &log)]));
+    let token = pipeline.cancel_token();
+    let (commands, mut control) = tokio::sync::mpsc::channel(4);
+    let mut events = pipeline.subscribe();
+    let client = async {
+        // After the first pass, ask for another one; once it has finished too, the loop waits
+        // on the (still open) channel: cancel it there.
+        finished(&mut events).await;
+        commands.send(Command::Continue { target: None }).await.unwrap();
+        finished(&mut events).await;
+        token.cancel();
+    };
+    let (flow, ()) = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::join!(pipeline.run_loop(None, &mut control), client)
+    })
+    .await
+    .unwrap();
+    assert_eq!(flow.unwrap(), ControlFlow::Cancelled { stage: None });
+    // The second pass called A again (no target), which reported done at once.
+    assert_eq!(take_log(&log), execs("A", 1..=2));
+    assert_eq!(pipeline.checkpoint(&StageId::new("A")).unwrap(), Some(StageCheckpoint::new(2)));
+}
+
+/// Waits for the next `StageFinished` event.
+async fn finished(events: &mut broadcast::Receiver<PipelineEvent>) {
+    while !matches!(events.recv().await.unwrap(), PipelineEvent::StageFinished { .. }) {}
+}
+
+/// A stage whose `execute` panics.
+struct Panics;
+
+impl Stage for Panics {
+    fn id(&self) -> StageId {
+        StageId::new("Panics")
+    }
+
+    fn execute(&mut self, txn: &mut WriteTxn, _: ExecInput) -> Result<ExecOutput, StageError> {
+        txn.put::<Steps>(&step_key("Panics", 1), &1)?;
+        panic!("a bug in the stage");
+    }
+
+    fn unwind(&mut self, _: &mut WriteTxn, input: UnwindInput) -> Result<UnwindOutput, StageError> {
+        Ok(UnwindOutput { checkpoint: StageCheckpoint::new(input.unwind_to) })
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_execute_is_a_typed_error_and_commits_nothing() {
+    let db = memory();
+    let mut pipeline =
+        Pipeline::new(Arc::clone(&db), StageSet::builder().add(Panics).unwrap().build());
+    let mut events = pipeline.subscribe();
+    match pipeline.run(None).await.unwrap_err() {
+        PipelineError::StepAborted { stage, source } => {
+            assert_eq!(stage, StageId::new("Panics"));
+            assert!(source.is_panic());
+        }
+        other => panic!("expected an aborted step, got {other:?}"),
+    }
+    match drain(&mut events).last() {
+        Some(PipelineEvent::Error { error, will_retry: false, .. }) => {
+            assert_eq!(error.kind(), FailureKind::Fatal);
+            assert!(error.message().contains("a bug in the stage"), "{error}");
+        }
+        other => panic!("expected the failure's event, got {other:?}"),
+    }
+    assert!(stored_steps(&*db, "Panics").is_empty());
+    assert_eq!(pipeline.checkpoint(&StageId::new("Panics")).unwrap(), None);
+}
+
+/// Polls `future` to completion on this thread, without any runtime.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut context = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        std::thread::park();
+    }
+}
+
+#[test]
+fn without_a_runtime_steps_run_inline() {
+    assert!(tokio::runtime::Handle::try_current().is_err());
+    let db = memory();
+    let log = log();
+    let mut pipeline = Pipeline::new(Arc::clone(&db), set(vec![Counter::new("A", 3, &log)]));
+    assert_eq!(block_on(pipeline.run(None)).unwrap(), ControlFlow::Finished { target: None });
+    assert_eq!(block_on(pipeline.unwind_to(1)).unwrap(), ControlFlow::Unwound { block: 1 });
+    assert_eq!(take_log(&log), [execs("A", 1..=3), vec!["A:unwind:3->1".to_owned()]].concat());
+    assert_eq!(stored_steps(&*db, "A"), [1]);
 }

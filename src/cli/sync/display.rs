@@ -9,7 +9,7 @@
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use snapsync_snap_sync::SyncProgress;
-use snapsync_stages::{PipelineEvent, StageId};
+use snapsync_stages::{FailureKind, PipelineEvent, StageId};
 use std::{
     io::Write,
     time::{Duration, Instant},
@@ -213,10 +213,20 @@ fn event_line(event: &PipelineEvent) -> Option<String> {
         PipelineEvent::StageFinished { stage, checkpoint } => {
             format!("{stage}: finished at block {}", checkpoint.block_number)
         }
-        PipelineEvent::Error { stage, message, attempt, will_retry } => {
+        PipelineEvent::Error { stage, error, attempt, will_retry } => {
             let next = if *will_retry { "retrying" } else { "giving up" };
-            format!("warning: {stage} failed (attempt {attempt}, {next}): {message}")
+            let kind = match error.kind() {
+                FailureKind::Recoverable => "",
+                FailureKind::Fatal => "fatal, ",
+                FailureKind::Local => "local storage, ",
+            };
+            // The stage error's source: the stage error's own message only prefixes it with the
+            // kind, shown above.
+            let cause = error.chain().get(1).map_or(error.message(), String::as_str);
+            format!("warning: {stage} failed ({kind}attempt {attempt}, {next}): {cause}")
         }
+        PipelineEvent::Cancelled { stage: Some(stage) } => format!("{stage}: cancelled"),
+        PipelineEvent::Cancelled { stage: None } => "cancelled".to_owned(),
         PipelineEvent::StageProgress { .. } | PipelineEvent::Unwound { .. } => return None,
     })
 }
@@ -258,7 +268,7 @@ fn duration(duration: Duration) -> String {
 mod tests {
     use super::*;
     use snapsync_snap_sync::Pivot;
-    use snapsync_stages::StageCheckpoint;
+    use snapsync_stages::{StageCheckpoint, StageError, StepFailure};
 
     #[test]
     fn plain_lines_show_the_figures() {
@@ -303,9 +313,18 @@ mod tests {
         view.on_tick(&SyncProgress::default(), 0, &mut err);
         view.on_event(
             &PipelineEvent::Error {
-                stage,
-                message: "no peer".into(),
+                stage: stage.clone(),
+                error: StepFailure::from(&StageError::recoverable("no peer")),
                 attempt: 2,
+                will_retry: false,
+            },
+            &mut err,
+        );
+        view.on_event(
+            &PipelineEvent::Error {
+                stage,
+                error: StepFailure::from(&StageError::local("disk full")),
+                attempt: 1,
                 will_retry: false,
             },
             &mut err,
@@ -313,7 +332,16 @@ mod tests {
         let text = String::from_utf8(err).unwrap();
         assert!(text.contains("Headers: started\n"), "{text}");
         assert!(text.contains("Headers: up to block 70"), "{text}");
-        assert!(text.contains("warning: Headers failed (attempt 2, giving up): no peer"), "{text}");
+        assert!(
+            text.contains("warning: Headers failed (attempt 2, giving up): no peer\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "warning: Headers failed (local storage, attempt 1, giving up): disk full"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -367,7 +367,8 @@ async fn drive(
                 while let Ok(event) = events.try_recv() {
                     view.on_event(&event, err);
                 }
-                return result;
+                // Nothing cancels this pipeline: a finished run is the only `Ok`.
+                return result.map(drop);
             }
             event = events.recv(), if events_open => match event {
                 Ok(event) => view.on_event(&event, err),
