@@ -26,7 +26,7 @@ use snapsync::primitives::{
     AccountRange, ByteCodes, GetAccountRange, GetByteCodes, GetStorageRanges, GetTrieNodes,
     StorageRanges, TrieNodes,
 };
-use snapsync::snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
+use snapsync::snap_sync::{SNAP_SYNC, SnapSyncConfig, SnapSyncStage, stored_summary};
 use snapsync::stages::{
     Command, ControlFlow, ExecInput, ExecOutput, Pipeline, PipelineEvent, Stage, StageCheckpoint,
     StageError, StageId, StageSet, UnwindInput, UnwindOutput,
@@ -113,8 +113,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let snap =
         SnapSyncStage::new(network.clone(), db.clone(), tip.clone(), config, datadir.path())?;
     let mut progress = snap.progress();
-    let headers = HeadersConfig::after_stage(StageId::SNAP_SYNC); // from the pivot + 1
-    let bodies = BodiesConfig::after_stage(StageId::SNAP_SYNC);
+    let headers = HeadersConfig::after_stage(SNAP_SYNC); // from the pivot + 1
+    let bodies = BodiesConfig::after_stage(SNAP_SYNC);
     let stages = StageSet::builder()
         .add(snap)?
         .add(LogPivot)?

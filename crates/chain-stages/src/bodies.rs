@@ -46,7 +46,7 @@ pub struct BodiesConfig {
 
 impl BodiesConfig {
     /// The defaults, with bodies from the block after the one `stage`'s finished checkpoint
-    /// reached (for [`StageId::SNAP_SYNC`]: the pivot + 1).
+    /// reached (for the snap sync stage: the pivot + 1).
     pub fn after_stage(stage: StageId) -> Self {
         Self { start: StageStart::AfterStage(stage), ..Self::default() }
     }

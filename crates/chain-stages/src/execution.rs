@@ -10,8 +10,8 @@
 //!
 //! # Steps and checkpoints
 //!
-//! The first block to execute is the configured start ([`ExecutionConfig::start`], by default
-//! the block after the snap sync stage's finished checkpoint: the pivot + 1), then the block after
+//! The first block to execute is the configured start ([`ExecutionConfig::start`]; after a snap
+//! sync, the block after that stage's finished checkpoint: the pivot + 1), then the block after
 //! the stage's own checkpoint, never below the start (see [`StageStart`]). Each step executes at
 //! most [`ExecutionConfig::batch_size`] blocks, up to the highest block whose body is stored in
 //! `Bodies` (and at most the pipeline's target, when it has one), and returns the last executed
@@ -141,14 +141,6 @@ impl ExecutionConfig {
     }
 }
 
-impl Default for ExecutionConfig {
-    /// From the snap sync pivot + 1 ([`StageStart::AfterStage`] of [`StageId::SNAP_SYNC`]),
-    /// [`DEFAULT_BATCH_SIZE`](Self::DEFAULT_BATCH_SIZE) (1000) blocks per step.
-    fn default() -> Self {
-        Self::after_stage(StageId::SNAP_SYNC)
-    }
-}
-
 /// Executes the stored blocks with a [`BlockExecutor`]. See the module docs.
 #[derive(Debug)]
 pub struct ExecutionStage<E> {
@@ -271,6 +263,9 @@ mod tests {
     use snapsync_db::{Database, HeaderNumbers, Headers, SnapProgress, StageCheckpoints};
     use snapsync_stages::{Pipeline, PipelineError, PipelineEvent, RetryPolicy, StageSet};
     use snapsync_testing::{GeneratedChain, StateSpec, memory_db};
+
+    /// The id of the stand-in for the snap sync stage this stage follows.
+    const SNAP: StageId = StageId::new("SnapSync");
     use std::{
         sync::{Arc, Mutex},
         time::Duration,
@@ -359,7 +354,7 @@ mod tests {
         let db = memory_db().db;
         let mut txn = db.write().unwrap();
         let checkpoint = Bytes::from(StageCheckpoint::new(PIVOT).encode());
-        txn.put::<StageCheckpoints>(&StageId::SNAP_SYNC.to_string(), &checkpoint).unwrap();
+        txn.put::<StageCheckpoints>(&SNAP.to_string(), &checkpoint).unwrap();
         for number in PIVOT..=HEAD {
             let header = chain.header(number).unwrap();
             let rlp = Bytes::from(alloy_rlp::encode(header.inner()));
@@ -381,7 +376,7 @@ mod tests {
     }
 
     fn pipeline(db: &Arc<dyn Database>, executor: Recorder, batch_size: u64) -> Pipeline {
-        let config = ExecutionConfig { batch_size, ..ExecutionConfig::default() };
+        let config = ExecutionConfig { batch_size, ..ExecutionConfig::after_stage(SNAP) };
         let stages =
             StageSet::builder().add(ExecutionStage::new(executor, config)).unwrap().build();
         let retry = RetryPolicy {
@@ -510,7 +505,7 @@ mod tests {
         let chain = chain();
         let db = synced_db(&chain, HEAD);
         let mut txn = db.write().unwrap();
-        txn.delete::<StageCheckpoints>(&StageId::SNAP_SYNC.to_string()).unwrap();
+        txn.delete::<StageCheckpoints>(&SNAP.to_string()).unwrap();
         txn.commit().unwrap();
         let (executor, log) = Recorder::new();
         let error = pipeline(&db, executor, 4).run(None).await.unwrap_err();
@@ -561,9 +556,9 @@ mod tests {
     }
 
     #[test]
-    fn the_default_starts_after_snap_sync() {
-        let config = ExecutionConfig::default();
-        assert_eq!(config.start, StageStart::AfterStage(StageId::SNAP_SYNC));
+    fn a_config_starts_where_it_is_told() {
+        let config = ExecutionConfig::after_stage(SNAP);
+        assert_eq!(config.start, StageStart::AfterStage(SNAP));
         assert_eq!(config.batch_size, ExecutionConfig::DEFAULT_BATCH_SIZE);
         let config = ExecutionConfig::starting(StageStart::Block(1));
         assert_eq!(config.start, StageStart::Block(1));

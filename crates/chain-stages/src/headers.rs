@@ -32,7 +32,7 @@
 //!
 //! # Starting after the pivot
 //!
-//! With [`HeadersConfig::after_stage`] (`StageId::SNAP_SYNC` in the default pipeline) the first
+//! With [`HeadersConfig::after_stage`] (the snap sync stage's id, `snapsync_snap_sync::SNAP_SYNC`, in the default pipeline) the first
 //! round's floor is the block after the one that stage's finished checkpoint reached, the block
 //! after the pivot. That stage must have stored the pivot's header in `Headers` and
 //! `HeaderNumbers` (as this stage encodes them): a round starting there fails fatally without it
@@ -78,7 +78,7 @@ impl HeadersConfig {
     }
 
     /// Headers from the block after the one `stage`'s finished checkpoint reached (for
-    /// [`StageId::SNAP_SYNC`]: the pivot + 1), in batches of 512, waiting 10 s per request.
+    /// the snap sync stage: the pivot + 1), in batches of 512, waiting 10 s per request.
     pub const fn after_stage(stage: StageId) -> Self {
         Self::starting(StageStart::AfterStage(stage))
     }

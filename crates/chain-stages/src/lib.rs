@@ -17,8 +17,8 @@
 //!
 //! In the default pipeline (snap sync, headers, bodies, execution) the three start after the snap
 //! sync pivot, known only once the snap sync stage has committed: their configs take a
-//! [`StageStart`], and [`StageStart::AfterStage`]`(StageId::SNAP_SYNC)` (see
-//! [`HeadersConfig::after_stage`], [`BodiesConfig::after_stage`], [`ExecutionConfig::default`])
+//! [`StageStart`], and [`StageStart::AfterStage`] of the snap sync stage's id (`snapsync_snap_sync::SNAP_SYNC`) (see
+//! [`HeadersConfig::after_stage`], [`BodiesConfig::after_stage`], [`ExecutionConfig::after_stage`])
 //! makes them read that stage's finished checkpoint and start at its block + 1; an unfinished or
 //! missing one is a fatal [`StartError`].
 //!

@@ -95,11 +95,14 @@ mod tests {
     use snapsync_db::{Database, MemoryDatabase};
     use snapsync_stages::{EntitiesCheckpoint, StageError, StageProgress};
 
+    /// The id of the stage the starts below follow.
+    const SNAP: StageId = StageId::new("SnapSync");
+
     fn db_with(checkpoint: Option<Vec<u8>>) -> MemoryDatabase {
         let db = MemoryDatabase::new();
         if let Some(bytes) = checkpoint {
             let mut txn = db.write().unwrap();
-            txn.put::<StageCheckpoints>(&StageId::SNAP_SYNC.to_string(), &bytes.into()).unwrap();
+            txn.put::<StageCheckpoints>(&SNAP.to_string(), &bytes.into()).unwrap();
             txn.commit().unwrap();
         }
         db
@@ -107,7 +110,7 @@ mod tests {
 
     fn first_block(checkpoint: Option<Vec<u8>>) -> Result<u64, StartError> {
         let db = db_with(checkpoint);
-        StageStart::AfterStage(StageId::SNAP_SYNC).first_block(&db.view().unwrap())
+        StageStart::AfterStage(SNAP).first_block(&db.view().unwrap())
     }
 
     #[test]
@@ -121,16 +124,14 @@ mod tests {
     #[test]
     fn after_a_finished_stage_is_its_block_plus_one() {
         assert_eq!(first_block(Some(StageCheckpoint::new(536).encode())).unwrap(), 537);
-        let start = StageStart::AfterStage(StageId::SNAP_SYNC);
-        assert_eq!(start.after(), Some(&StageId::SNAP_SYNC));
+        let start = StageStart::AfterStage(SNAP);
+        assert_eq!(start.after(), Some(&SNAP));
     }
 
     #[test]
     fn an_unready_stage_is_a_fatal_ordering_error() {
         let missing = first_block(None).unwrap_err();
-        assert!(
-            matches!(&missing, StartError::NoCheckpoint { stage } if *stage == StageId::SNAP_SYNC)
-        );
+        assert!(matches!(&missing, StartError::NoCheckpoint { stage } if *stage == SNAP));
         assert!(missing.to_string().contains("SnapSync"), "{missing}");
 
         let progress = StageProgress::Entities(EntitiesCheckpoint { processed: 1, total: 2 });

@@ -35,6 +35,9 @@ use std::{
 };
 use tokio::sync::watch;
 
+/// The id of the snap sync stand-in (the real stage's id, `snapsync_snap_sync::SNAP_SYNC`).
+const SNAP: StageId = StageId::new("SnapSync");
+
 /// The chain's head.
 const HEAD: u64 = 40;
 /// Where the stand-in snap sync stage finishes.
@@ -59,7 +62,7 @@ struct SnapStandIn {
 
 impl Stage for SnapStandIn {
     fn id(&self) -> StageId {
-        StageId::SNAP_SYNC
+        SNAP
     }
 
     fn execute(&mut self, txn: &mut WriteTxn, input: ExecInput) -> Result<ExecOutput, StageError> {
@@ -131,15 +134,15 @@ fn pipeline(
     if let Some(snap) = snap {
         stages = stages.add(snap).unwrap();
     }
-    let headers = HeadersConfig { batch_size: 4, ..HeadersConfig::after_stage(StageId::SNAP_SYNC) };
-    let bodies = BodiesConfig { batch_size: 4, ..BodiesConfig::after_stage(StageId::SNAP_SYNC) };
+    let headers = HeadersConfig { batch_size: 4, ..HeadersConfig::after_stage(SNAP) };
+    let bodies = BodiesConfig { batch_size: 4, ..BodiesConfig::after_stage(SNAP) };
     let recorder = Recorder { chain: chain.clone(), executed: executed.clone() };
     let stages = stages
         .add(HeadersStage::new(net.clone(), db.clone(), tip, headers))
         .unwrap()
         .add(BodiesStage::new(net.clone(), db.clone(), bodies))
         .unwrap()
-        .add(ExecutionStage::new(recorder, ExecutionConfig::default()))
+        .add(ExecutionStage::new(recorder, ExecutionConfig::after_stage(SNAP)))
         .unwrap()
         .build();
     let retry = RetryPolicy {
@@ -196,8 +199,8 @@ async fn syncs_and_executes_from_the_pivot_to_the_tip() {
     pipeline.run(None).await.unwrap();
     assert_stored(&*db, &chain, 35);
     assert_eq!(*executed.lock().unwrap(), (PIVOT + 1..=35).collect::<Vec<_>>());
-    for id in [StageId::SNAP_SYNC, StageId::HEADERS, StageId::BODIES, StageId::EXECUTION] {
-        let expected = if id == StageId::SNAP_SYNC { PIVOT } else { 35 };
+    for id in [SNAP, StageId::HEADERS, StageId::BODIES, StageId::EXECUTION] {
+        let expected = if id == SNAP { PIVOT } else { 35 };
         assert_eq!(finished_at(&pipeline, &id), expected, "{id}");
     }
     // Five headers in two requests of four; five bodies in two.
@@ -256,7 +259,7 @@ async fn an_unfinished_snap_sync_is_a_fatal_ordering_error() {
     let progress = StageProgress::Entities(EntitiesCheckpoint { processed: 3, total: 9 });
     let checkpoint = StageCheckpoint::new(PIVOT).with_progress(progress);
     let mut txn = db.write().unwrap();
-    let key = StageId::SNAP_SYNC.to_string();
+    let key = SNAP.to_string();
     txn.put::<StageCheckpoints>(&key, &Bytes::from(checkpoint.encode())).unwrap();
     txn.commit().unwrap();
     let message = headers_failure(&chain, &db, None).await;

@@ -1,5 +1,6 @@
 //! The account phase: every chunk of the hash space downloaded in order, chunks concurrently.
 
+use crate::SnapPhase;
 use crate::{
     SnapSyncError,
     inflight::{InFlight, StepOutcome},
@@ -10,7 +11,6 @@ use alloy_rlp::Encodable;
 use snapsync_etl::EtlError;
 use snapsync_fetch::{AccountRangeRequest, FetchError, Fetcher, VerifiedAccountRange};
 use snapsync_net::SnapClient;
-use snapsync_stages::SnapPhase;
 use std::sync::Arc;
 use tracing::debug;
 

@@ -7,6 +7,7 @@
 //! accounts, so a failed or full step leaves the scan to be repeated (codes already stored are
 //! skipped then).
 
+use crate::SnapPhase;
 use crate::{
     SnapSyncConfig, SnapSyncError,
     inflight::{InFlight, StepOutcome},
@@ -20,7 +21,6 @@ use snapsync_db::{Bytecodes, Database, TableRead};
 use snapsync_etl::EtlError;
 use snapsync_fetch::{ByteCodesRequest, FetchError, Fetcher, VerifiedByteCodes};
 use snapsync_net::SnapClient;
-use snapsync_stages::SnapPhase;
 use std::{collections::HashSet, ops::ControlFlow, sync::Arc};
 use tracing::debug;
 

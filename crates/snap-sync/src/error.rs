@@ -120,7 +120,7 @@ pub enum SnapSyncError {
     #[error("{phase:?} phase at pivot {pivot}: {source}")]
     Fetch {
         /// The phase.
-        phase: snapsync_stages::SnapPhase,
+        phase: crate::SnapPhase,
         /// The pivot block number.
         pivot: u64,
         /// What the fetcher gave up on.

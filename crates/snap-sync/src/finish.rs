@@ -9,6 +9,7 @@
 //! are built from the stored leaves and compared with the pivot's root, and healing starts from
 //! whatever differs. `snapsync verify` recomputes the root independently either way.
 
+use crate::SnapPhase;
 use crate::{
     SnapSyncError,
     heal::HealSeeds,
@@ -24,7 +25,6 @@ use snapsync_db::{
 };
 use snapsync_etl::CollectorConfig;
 use snapsync_primitives::AccountHash;
-use snapsync_stages::SnapPhase;
 use std::{collections::HashSet, ops::ControlFlow, sync::Arc};
 use tracing::{info, warn};
 

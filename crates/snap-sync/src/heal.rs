@@ -32,6 +32,7 @@
 //! moves included: the pass is held in memory only, and a restart or a new pivot begins with a
 //! verifying step.
 
+use crate::SnapPhase;
 use crate::{
     SnapSyncConfig, SnapSyncError,
     bytecodes::store_codes,
@@ -51,7 +52,6 @@ use snapsync_fetch::{
 };
 use snapsync_net::SnapClient;
 use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
-use snapsync_stages::SnapPhase;
 use snapsync_trie::{ChildRef, TrieNodeRef, decode_node};
 use std::{
     collections::{HashSet, VecDeque},

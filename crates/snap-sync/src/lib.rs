@@ -73,6 +73,7 @@ mod finish;
 mod heal;
 mod inflight;
 mod leaf_check;
+mod phase;
 mod pivot;
 mod progress;
 mod scan;
@@ -88,6 +89,7 @@ pub use config::{
 };
 pub use error::{ConfigError, SnapSyncError, TomlError};
 pub use leaf_check::{LeafCheck, check_stored_leaves};
+pub use phase::{SNAP_SYNC, SnapPhase};
 pub use progress::SyncProgress;
 pub use stage::SnapSyncStage;
 pub use state::{Counts, Pivot};

@@ -5,8 +5,8 @@
 //! counters and gauges (names under `snapsync_sync_*`). Readers never slow the sync: a watch
 //! channel keeps only the latest value.
 
+use crate::SnapPhase;
 use crate::state::{Counts, Pivot, SyncState};
-use snapsync_stages::SnapPhase;
 use std::time::Duration;
 
 /// A snapshot of what the stage has done.

@@ -1,7 +1,7 @@
 //! [`SnapSyncStage`]: the pipeline stage that downloads, verifies and stores the pivot's state.
 
 use crate::{
-    SnapSyncConfig, SnapSyncError, SyncProgress,
+    SnapPhase, SnapSyncConfig, SnapSyncError, SyncProgress,
     accounts::download_accounts,
     bytecodes::download_bytecodes,
     finish::{Verdict, build_and_check_tries},
@@ -21,8 +21,7 @@ use snapsync_etl::{CollectorConfig, remove_stale_runs};
 use snapsync_fetch::{FetchError, Fetcher};
 use snapsync_net::{HeadersClient, PeerSet, SnapClient};
 use snapsync_stages::{
-    ExecInput, ExecOutput, SnapPhase, Stage, StageCheckpoint, StageError, StageId, UnwindInput,
-    UnwindOutput,
+    ExecInput, ExecOutput, Stage, StageCheckpoint, StageError, StageId, UnwindInput, UnwindOutput,
 };
 use std::{path::Path, sync::Arc, time::Duration};
 use tokio::sync::watch;
@@ -341,7 +340,7 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
 
 impl<C: SnapClient + HeadersClient + 'static> Stage for SnapSyncStage<C> {
     fn id(&self) -> StageId {
-        StageId::SNAP_SYNC
+        crate::SNAP_SYNC
     }
 
     async fn ready(&mut self, _input: ExecInput) -> Result<(), StageError> {

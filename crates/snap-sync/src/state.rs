@@ -18,6 +18,7 @@
 //! Decoding is strict (unknown version, malformed RLP, trailing bytes are errors) and allocates no
 //! more than the input holds.
 
+use crate::SnapPhase;
 use crate::SnapSyncError;
 use alloy_primitives::{B256, U256, U512};
 use alloy_rlp::{Decodable, Encodable, RlpDecodable, RlpEncodable};
@@ -26,7 +27,7 @@ use snapsync_db::{
     TableRead, WriteTxn,
 };
 use snapsync_primitives::{AccountHash, SlotHash};
-use snapsync_stages::{SnapPhase, SnapSyncCheckpoint, StageCheckpoint, StageProgress};
+use snapsync_stages::{StageCheckpoint, StageProgress};
 
 /// The block whose state is being synced, trusted through the hash chain from the tip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, RlpEncodable, RlpDecodable)]
@@ -234,8 +235,8 @@ impl SyncState {
         if !rest.is_empty() {
             return Err(corrupt(format!("{} trailing bytes", rest.len())));
         }
-        let phase =
-            SnapPhase::from_byte(record.phase).map_err(|error| corrupt(error.to_string()))?;
+        let phase = SnapPhase::from_byte(record.phase)
+            .ok_or_else(|| corrupt(format!("unknown snap sync phase {}", record.phase)))?;
         Ok(Self {
             pivot: record.pivot,
             phase,
@@ -270,21 +271,8 @@ impl SyncState {
         if self.phase == SnapPhase::Done {
             return StageCheckpoint::new(self.pivot.number);
         }
-        StageCheckpoint::new(0).with_progress(StageProgress::SnapSync(SnapSyncCheckpoint {
-            phase: self.phase,
-            pivot_number: self.pivot.number,
-            pivot_hash: self.pivot.hash,
-            next_hashes: self
-                .chunks
-                .iter()
-                .filter(|chunk| !chunk.done)
-                .map(|chunk| B256::from(chunk.next))
-                .collect(),
-            accounts: self.counts.accounts,
-            slots: self.counts.slots,
-            codes: self.counts.codes,
-            nodes: self.counts.trie_nodes + self.counts.healed_nodes,
-        }))
+        // Where the sync stands is this record itself, stored beside the checkpoint.
+        StageCheckpoint::new(0).with_progress(StageProgress::Recorded)
     }
 
     /// The fraction of the account hash space downloaded, 0 to 1.

@@ -15,6 +15,7 @@
 //! accounts' storage is left as it is: the verification finds their slots inconsistent and
 //! healing fetches them from the current pivot's trie.
 
+use crate::SnapPhase;
 use crate::{
     SnapSyncConfig, SnapSyncError,
     inflight::{InFlight, StepOutcome},
@@ -31,7 +32,6 @@ use snapsync_etl::EtlError;
 use snapsync_fetch::{FetchError, Fetcher, StorageRangesRequest, StorageTarget, VerifiedStorage};
 use snapsync_net::SnapClient;
 use snapsync_primitives::{AccountHash, SlotHash};
-use snapsync_stages::SnapPhase;
 use std::{collections::HashSet, ops::ControlFlow, sync::Arc};
 use tracing::debug;
 

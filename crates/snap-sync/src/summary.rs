@@ -1,12 +1,12 @@
 //! What a database's snap sync record says, for tools that reopen a datadir (`snapsync verify`,
 //! resume checks) without running the stage.
 
+use crate::SnapPhase;
 use crate::{
     Counts, Pivot, SnapSyncError,
     state::{SyncState, VerifiedNodes},
 };
 use snapsync_db::TableRead;
-use snapsync_stages::SnapPhase;
 
 /// The stored state of a snap sync.
 #[derive(Debug, Clone, PartialEq, Eq)]

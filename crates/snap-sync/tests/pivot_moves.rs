@@ -14,9 +14,9 @@ use snapsync_db::{
 };
 use snapsync_etl::CollectorConfig;
 use snapsync_sim::{Behaviour, Link, Scenario, SimPeer};
-use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, SyncSummary, stored_summary};
+use snapsync_snap_sync::{SnapPhase, SnapSyncConfig, SnapSyncStage, SyncSummary, stored_summary};
 use snapsync_stages::{
-    Pipeline, PipelineError, PipelineEvent, RetryPolicy, SnapPhase, StageProgress, StageSet,
+    Pipeline, PipelineError, PipelineEvent, RetryPolicy, StageProgress, StageSet,
 };
 use snapsync_testing::{GeneratedChain, StateMismatch, StateSpec, TestDb, memory_db, redb_db};
 use std::time::Duration;
@@ -118,16 +118,18 @@ async fn run(
                 biased;
                 event = events.recv() => {
                     let Ok(PipelineEvent::StageProgress { checkpoint, .. }) = event else { continue };
-                    let Some(StageProgress::SnapSync(progress)) = checkpoint.progress else { continue };
+                    if checkpoint.progress != Some(StageProgress::Recorded) { continue }
+                    // The phase that step left the stage in, from the stage's own record.
+                    let phase = stored_summary(&db.db.view().unwrap()).unwrap().unwrap().phase;
                     steps += 1;
-                    if progress.phase == SnapPhase::Healing && seen.differing_at_heal.is_none() {
+                    if phase == SnapPhase::Healing && seen.differing_at_heal.is_none() {
                         // The run future is not polled while this arm runs: the stored trie is the
                         // one the healing pass starts from.
                         let differing = differing_nodes(scenario, seen.moves, &*db.db);
                         seen.differing_at_heal = Some(differing);
                         seen.differing_per_pass.push(differing);
                     }
-                    if seen.moves < moves && plan(steps, progress.phase) {
+                    if seen.moves < moves && plan(steps, phase) {
                         seen.moves += 1;
                         seen.differing_at_heal = None;
                         tip_tx.send(tip_hash(seen.moves)).unwrap();

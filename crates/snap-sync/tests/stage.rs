@@ -13,7 +13,7 @@ use snapsync_db::{
 use snapsync_etl::CollectorConfig;
 use snapsync_sim::{Behaviour, Link, Scenario, SimPeer};
 use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
-use snapsync_stages::{Pipeline, RetryPolicy, StageId, StageSet};
+use snapsync_stages::{Pipeline, RetryPolicy, StageSet};
 use snapsync_testing::{GeneratedChain, StateSpec, TestDb, memory_db, redb_db};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -131,7 +131,7 @@ async fn syncs_the_pivot_state_into_memory() {
     assert_synced(&scenario, &*db);
     // Without a pivot move the nodes are the ones range verification computed (not rebuilt).
     assert!(stored_summary(&db.view().unwrap()).unwrap().unwrap().verified_nodes);
-    let checkpoint = pipeline.checkpoint(&StageId::SNAP_SYNC).unwrap().unwrap();
+    let checkpoint = pipeline.checkpoint(&snapsync_snap_sync::SNAP_SYNC).unwrap().unwrap();
     assert_eq!(checkpoint.block_number, 6);
     assert!(checkpoint.progress.is_none());
 }

@@ -8,7 +8,7 @@
 use snapsync_db::compute_state_root;
 use snapsync_sim::{Link, Scenario, SimPeer};
 use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
-use snapsync_stages::{Pipeline, PipelineEvent, StageId, StageSet};
+use snapsync_stages::{Pipeline, PipelineEvent, StageSet};
 use snapsync_testing::{GeneratedChain, StateSpec, memory_db};
 use std::time::Duration;
 use tokio::{sync::watch, time::Instant};
@@ -50,7 +50,7 @@ async fn commit_times(scenario: &Scenario, config: SnapSyncConfig) -> Vec<Durati
             match event {
                 PipelineEvent::StageProgress { stage, checkpoint }
                 | PipelineEvent::StageFinished { stage, checkpoint }
-                    if stage == StageId::SNAP_SYNC =>
+                    if stage == snapsync_snap_sync::SNAP_SYNC =>
                 {
                     if std::env::var("DEBUG_STEPS").is_ok() {
                         eprintln!("{:?} {checkpoint:?}", start.elapsed());

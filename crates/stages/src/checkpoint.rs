@@ -14,18 +14,21 @@
 //! ```text
 //! version: u8 (= 1)
 //! block_number: u64
-//! progress tag: u8          0 = none, 1 = snap sync, 2 = entities
-//! snap sync:  phase: u8, pivot_number: u64, pivot_hash: [u8; 32],
-//!             range count: u32, next hash per range: count × [u8; 32],
-//!             accounts: u64, slots: u64, codes: u64, nodes: u64
+//! progress tag: u8          0 = none, 2 = entities, 3 = recorded (no payload)
 //! entities:   processed: u64, total: u64
+//! ```
+//!
+//! Tag 1 held a copy of snap sync's position, written by earlier versions; the snap stage now
+//! keeps its position only in its own record, and a stored tag 1 is reported as
+//! [`CheckpointDecodeError::RetiredTag`] (such a data directory cannot be resumed).
+//!
+//! ```text
 //! ```
 //!
 //! Decoding rejects unknown versions, tags and phases, short input and trailing bytes with a
 //! [`CheckpointDecodeError`]; it never panics and never allocates more than the input can hold.
 
 use crate::CheckpointDecodeError;
-use alloy_primitives::B256;
 
 /// The current version of the stored checkpoint record.
 pub const CHECKPOINT_VERSION: u8 = 1;
@@ -54,31 +57,15 @@ impl StageCheckpoint {
     }
 
     /// The stored encoding: a version byte ([`CHECKPOINT_VERSION`]), the block number (8 bytes,
-    /// big-endian), a progress tag (0 none, 1 snap sync, 2 entities) and the progress fields in
-    /// declaration order, the range list prefixed by its length as 4 big-endian bytes.
+    /// big-endian), a progress tag (0 none, 2 entities, 3 recorded) and the progress fields in
+    /// declaration order.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64);
         out.push(CHECKPOINT_VERSION);
         out.extend_from_slice(&self.block_number.to_be_bytes());
         match &self.progress {
             None => out.push(0),
-            Some(StageProgress::SnapSync(snap)) => {
-                out.push(1);
-                out.push(snap.phase.to_byte());
-                out.extend_from_slice(&snap.pivot_number.to_be_bytes());
-                out.extend_from_slice(snap.pivot_hash.as_slice());
-                // The list is bounded by the range count a stage chooses (a handful); a list that
-                // does not fit a u32 cannot be encoded faithfully, so it is capped and the
-                // decoder sees a consistent (shorter) record.
-                let count = u32::try_from(snap.next_hashes.len()).unwrap_or(u32::MAX);
-                out.extend_from_slice(&count.to_be_bytes());
-                for hash in snap.next_hashes.iter().take(count as usize) {
-                    out.extend_from_slice(hash.as_slice());
-                }
-                for n in [snap.accounts, snap.slots, snap.codes, snap.nodes] {
-                    out.extend_from_slice(&n.to_be_bytes());
-                }
-            }
+            Some(StageProgress::Recorded) => out.push(3),
             Some(StageProgress::Entities(entities)) => {
                 out.push(2);
                 out.extend_from_slice(&entities.processed.to_be_bytes());
@@ -102,36 +89,12 @@ impl StageCheckpoint {
         let block_number = r.u64("block_number")?;
         let progress = match r.u8("progress tag")? {
             0 => None,
-            1 => {
-                let phase = SnapPhase::from_byte(r.u8("phase")?)?;
-                let pivot_number = r.u64("pivot_number")?;
-                let pivot_hash = r.hash("pivot_hash")?;
-                let count = r.u32("range count")? as usize;
-                if count > r.remaining() / 32 {
-                    return Err(CheckpointDecodeError::BadLength {
-                        count,
-                        remaining: r.remaining(),
-                    });
-                }
-                let mut next_hashes = Vec::with_capacity(count);
-                for _ in 0..count {
-                    next_hashes.push(r.hash("next hash")?);
-                }
-                Some(StageProgress::SnapSync(SnapSyncCheckpoint {
-                    phase,
-                    pivot_number,
-                    pivot_hash,
-                    next_hashes,
-                    accounts: r.u64("accounts")?,
-                    slots: r.u64("slots")?,
-                    codes: r.u64("codes")?,
-                    nodes: r.u64("nodes")?,
-                }))
-            }
+            1 => return Err(CheckpointDecodeError::RetiredTag { tag: 1 }),
             2 => Some(StageProgress::Entities(EntitiesCheckpoint {
                 processed: r.u64("processed")?,
                 total: r.u64("total")?,
             })),
+            3 => Some(StageProgress::Recorded),
             tag => return Err(CheckpointDecodeError::UnknownTag { tag }),
         };
         if r.remaining() != 0 {
@@ -144,89 +107,12 @@ impl StageCheckpoint {
 /// Progress within a stage's next unit of work.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StageProgress {
-    /// Snap sync's position in downloading the state at its pivot.
-    SnapSync(SnapSyncCheckpoint),
+    /// The stage has not finished, and keeps where it stands in a record of its own, written in
+    /// the same transaction as this checkpoint (the snap sync stage's progress record): one
+    /// record per stage, never a copy here that could drift from it.
+    Recorded,
     /// A count of processed entities, for stages that walk a known amount of work.
     Entities(EntitiesCheckpoint),
-}
-
-/// Where snap sync stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SnapSyncCheckpoint {
-    /// The current phase.
-    pub phase: SnapPhase,
-    /// The pivot block number.
-    pub pivot_number: u64,
-    /// The pivot block hash.
-    pub pivot_hash: B256,
-    /// For each account-hash range the key space is split into, the next hash to request (the
-    /// range is done when it passes the range's end).
-    pub next_hashes: Vec<B256>,
-    /// Accounts stored so far.
-    pub accounts: u64,
-    /// Storage slots stored so far.
-    pub slots: u64,
-    /// Bytecodes stored so far.
-    pub codes: u64,
-    /// Trie nodes healed so far.
-    pub nodes: u64,
-}
-
-/// The phases of snap sync, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum SnapPhase {
-    /// Downloading account ranges.
-    Accounts,
-    /// Downloading storage ranges.
-    Storages,
-    /// Downloading bytecodes.
-    Bytecodes,
-    /// Healing the trie after the pivot moved.
-    Healing,
-    /// Verifying the stored state root against the pivot's.
-    Verifying,
-    /// Finished.
-    Done,
-}
-
-impl SnapPhase {
-    /// Every phase, in order.
-    pub const ALL: [Self; 6] = [
-        Self::Accounts,
-        Self::Storages,
-        Self::Bytecodes,
-        Self::Healing,
-        Self::Verifying,
-        Self::Done,
-    ];
-
-    /// The phase's stored byte (its position in [`SnapPhase::ALL`]).
-    pub const fn to_byte(self) -> u8 {
-        match self {
-            Self::Accounts => 0,
-            Self::Storages => 1,
-            Self::Bytecodes => 2,
-            Self::Healing => 3,
-            Self::Verifying => 4,
-            Self::Done => 5,
-        }
-    }
-
-    /// The phase stored as `byte`.
-    ///
-    /// # Errors
-    /// [`CheckpointDecodeError::UnknownPhase`] for a byte no phase has.
-    pub const fn from_byte(byte: u8) -> Result<Self, CheckpointDecodeError> {
-        Ok(match byte {
-            0 => Self::Accounts,
-            1 => Self::Storages,
-            2 => Self::Bytecodes,
-            3 => Self::Healing,
-            4 => Self::Verifying,
-            5 => Self::Done,
-            phase => return Err(CheckpointDecodeError::UnknownPhase { phase }),
-        })
-    }
 }
 
 /// A count of processed entities out of a known total.
@@ -266,16 +152,8 @@ impl Reader<'_> {
         Ok(self.take::<1>(field)?[0])
     }
 
-    fn u32(&mut self, field: &'static str) -> Result<u32, CheckpointDecodeError> {
-        self.take(field).map(u32::from_be_bytes)
-    }
-
     fn u64(&mut self, field: &'static str) -> Result<u64, CheckpointDecodeError> {
         self.take(field).map(u64::from_be_bytes)
-    }
-
-    fn hash(&mut self, field: &'static str) -> Result<B256, CheckpointDecodeError> {
-        self.take::<32>(field).map(B256::from)
     }
 }
 
@@ -285,31 +163,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn arb_progress() -> impl Strategy<Value = Option<StageProgress>> {
-        let snap = (
-            prop::sample::select(SnapPhase::ALL.to_vec()),
-            any::<u64>(),
-            any::<[u8; 32]>(),
-            prop::collection::vec(any::<[u8; 32]>(), 0..20),
-            any::<[u64; 4]>(),
-        )
-            .prop_map(
-                |(phase, pivot_number, hash, next, [accounts, slots, codes, nodes])| {
-                    StageProgress::SnapSync(SnapSyncCheckpoint {
-                        phase,
-                        pivot_number,
-                        pivot_hash: B256::from(hash),
-                        next_hashes: next.into_iter().map(B256::from).collect(),
-                        accounts,
-                        slots,
-                        codes,
-                        nodes,
-                    })
-                },
-            );
         let entities = (any::<u64>(), any::<u64>()).prop_map(|(processed, total)| {
             StageProgress::Entities(EntitiesCheckpoint { processed, total })
         });
-        prop_oneof![Just(None), snap.prop_map(Some), entities.prop_map(Some)]
+        prop_oneof![Just(None), Just(Some(StageProgress::Recorded)), entities.prop_map(Some)]
     }
 
     fn arb_checkpoint() -> impl Strategy<Value = StageCheckpoint> {
@@ -349,7 +206,7 @@ mod tests {
     }
 
     #[test]
-    fn rejects_unknown_version_tag_and_phase() {
+    fn rejects_unknown_versions_and_tags_and_names_the_retired_one() {
         let mut bytes = StageCheckpoint::new(7).encode();
         bytes[0] = 2;
         assert_eq!(
@@ -357,43 +214,22 @@ mod tests {
             Err(CheckpointDecodeError::UnknownVersion { version: 2 })
         );
         let mut bytes = StageCheckpoint::new(7).encode();
-        bytes[9] = 3;
+        bytes[9] = 4;
         assert_eq!(
             StageCheckpoint::decode(&bytes),
-            Err(CheckpointDecodeError::UnknownTag { tag: 3 })
+            Err(CheckpointDecodeError::UnknownTag { tag: 4 })
         );
-        let snap = SnapSyncCheckpoint {
-            phase: SnapPhase::Healing,
-            pivot_number: 1,
-            pivot_hash: B256::ZERO,
-            next_hashes: vec![],
-            accounts: 0,
-            slots: 0,
-            codes: 0,
-            nodes: 0,
-        };
-        let mut bytes =
-            StageCheckpoint::new(7).with_progress(StageProgress::SnapSync(snap)).encode();
-        bytes[10] = 9;
-        assert_eq!(
-            StageCheckpoint::decode(&bytes),
-            Err(CheckpointDecodeError::UnknownPhase { phase: 9 })
-        );
+        bytes[9] = 1;
+        let error = StageCheckpoint::decode(&bytes).unwrap_err();
+        assert_eq!(error, CheckpointDecodeError::RetiredTag { tag: 1 });
+        assert!(error.to_string().contains("older version"), "{error}");
     }
 
     #[test]
-    fn huge_range_count_is_rejected_before_allocating() {
-        let mut bytes = vec![CHECKPOINT_VERSION];
-        bytes.extend_from_slice(&0u64.to_be_bytes());
-        bytes.push(1);
-        bytes.push(0);
-        bytes.extend_from_slice(&0u64.to_be_bytes());
-        bytes.extend_from_slice(&[0; 32]);
-        bytes.extend_from_slice(&u32::MAX.to_be_bytes());
-        assert!(matches!(
-            StageCheckpoint::decode(&bytes),
-            Err(CheckpointDecodeError::BadLength { count, .. }) if count == u32::MAX as usize
-        ));
+    fn a_recorded_checkpoint_is_the_tag_alone() {
+        let checkpoint = StageCheckpoint::new(0).with_progress(StageProgress::Recorded);
+        assert_eq!(checkpoint.encode().len(), 10);
+        assert_eq!(StageCheckpoint::decode(&checkpoint.encode()), Ok(checkpoint));
     }
 
     #[test]

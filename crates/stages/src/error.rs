@@ -86,11 +86,15 @@ pub enum CheckpointDecodeError {
         /// The stored tag byte.
         tag: u8,
     },
-    /// The snap sync phase is unknown.
-    #[error("unknown snap sync phase {phase}")]
-    UnknownPhase {
-        /// The stored phase byte.
-        phase: u8,
+    /// The progress tag was written by an older version and is no longer read (tag 1: a copy of
+    /// snap sync's position, now kept only in the stage's own record).
+    #[error(
+        "progress tag {tag} was written by an older version of snapsync and is no longer read; \
+         this data directory cannot be resumed (remove it and sync again)"
+    )]
+    RetiredTag {
+        /// The stored tag byte.
+        tag: u8,
     },
     /// The record ends inside a field.
     #[error("truncated at byte {offset} reading {field}")]
@@ -99,14 +103,6 @@ pub enum CheckpointDecodeError {
         field: &'static str,
         /// Where it started.
         offset: usize,
-    },
-    /// A list length exceeds what the remaining bytes can hold.
-    #[error("range count {count} does not fit the {remaining} remaining bytes")]
-    BadLength {
-        /// The stored count.
-        count: usize,
-        /// Bytes left after it.
-        remaining: usize,
     },
     /// Bytes follow the record.
     #[error("{extra} trailing bytes")]

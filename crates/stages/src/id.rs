@@ -11,8 +11,6 @@ use std::{borrow::Cow, fmt};
 pub struct StageId(Cow<'static, str>);
 
 impl StageId {
-    /// The snap sync stage: downloads and verifies the state at a pivot block.
-    pub const SNAP_SYNC: Self = Self::new("SnapSync");
     /// The headers stage.
     pub const HEADERS: Self = Self::new("Headers");
     /// The bodies stage.

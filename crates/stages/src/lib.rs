@@ -35,10 +35,7 @@ mod retry;
 mod set;
 mod stage;
 
-pub use checkpoint::{
-    CHECKPOINT_VERSION, EntitiesCheckpoint, SnapPhase, SnapSyncCheckpoint, StageCheckpoint,
-    StageProgress,
-};
+pub use checkpoint::{CHECKPOINT_VERSION, EntitiesCheckpoint, StageCheckpoint, StageProgress};
 pub use control::{CancelToken, Command, ControlFlow, PipelineControl};
 pub use error::{BoxError, CheckpointDecodeError, PipelineError, StageError, StageSetError};
 pub use event::{FailureKind, PipelineEvent, StepFailure};

@@ -566,7 +566,7 @@ async fn builder_edits_by_id() {
         .build();
     assert_eq!(
         set.ids(),
-        [id("First"), StageId::HEADERS, StageId::BODIES, StageId::SNAP_SYNC, StageId::EXECUTION]
+        [id("First"), StageId::HEADERS, StageId::BODIES, id("SnapSync"), StageId::EXECUTION]
     );
 
     // Disable keeps the position for later edits; enable brings the stage back.
@@ -575,7 +575,7 @@ async fn builder_edits_by_id() {
     let set = builder.build();
     assert_eq!(
         set.ids(),
-        [id("First"), StageId::HEADERS, id("AfterBodies"), StageId::SNAP_SYNC, StageId::EXECUTION]
+        [id("First"), StageId::HEADERS, id("AfterBodies"), id("SnapSync"), StageId::EXECUTION]
     );
 
     // Replacing keeps the position; a new id must be free.

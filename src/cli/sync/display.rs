@@ -8,7 +8,7 @@
 //! loses the display.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use snapsync_snap_sync::SyncProgress;
+use snapsync_snap_sync::{SNAP_SYNC, SyncProgress};
 use snapsync_stages::{FailureKind, PipelineEvent, StageId};
 use std::{
     io::Write,
@@ -65,7 +65,7 @@ impl ProgressView {
             self.block = None;
         }
         if let PipelineEvent::StageProgress { stage, checkpoint } = event
-            && *stage != StageId::SNAP_SYNC
+            && *stage != SNAP_SYNC
         {
             self.block = Some(checkpoint.block_number);
         }
@@ -77,7 +77,7 @@ impl ProgressView {
     /// Shows the stage's latest snapshot and the requests timed out so far (all stages):
     /// redraws the bars, or writes a line.
     pub(super) fn on_tick(&mut self, progress: &SyncProgress, timeouts: u64, err: &mut dyn Write) {
-        if progress.pivot.is_some() && progress.phase == snapsync_stages::SnapPhase::Accounts {
+        if progress.pivot.is_some() && progress.phase == snapsync_snap_sync::SnapPhase::Accounts {
             self.start_fraction.get_or_insert(progress.accounts_fraction);
         }
         let mut status = self.status(progress);
@@ -121,7 +121,7 @@ impl ProgressView {
     /// The one-line status: the snap sync figures, or the chain stage's block.
     fn status(&self, progress: &SyncProgress) -> String {
         match &self.stage {
-            Some(stage) if *stage != StageId::SNAP_SYNC => match self.block {
+            Some(stage) if *stage != SNAP_SYNC => match self.block {
                 Some(block) => format!("{stage}: up to block {block}"),
                 None => format!("{stage}: starting"),
             },
@@ -169,7 +169,7 @@ fn snap_status(progress: &SyncProgress, eta: Option<Duration>) -> String {
         return "SnapSync: choosing the pivot".to_owned();
     };
     let counts = &progress.counts;
-    if progress.phase == snapsync_stages::SnapPhase::Healing {
+    if progress.phase == snapsync_snap_sync::SnapPhase::Healing {
         return format!(
             "Healing at pivot {} (moved {} times): {} trie nodes healed, {} items pending, {} \
              ({}/s), {} requests",

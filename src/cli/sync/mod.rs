@@ -32,9 +32,10 @@ use report::{LeafVerdict, SyncReport};
 use snapsync_chain_stages::{BodiesConfig, BodiesStage, HeadersConfig, HeadersStage};
 use snapsync_sim::Scenario;
 use snapsync_snap_sync::{
-    SnapSyncConfig, SnapSyncStage, SyncProgress, SyncSummary, check_stored_leaves, stored_summary,
+    SNAP_SYNC, SnapSyncConfig, SnapSyncStage, SyncProgress, SyncSummary, check_stored_leaves,
+    stored_summary,
 };
-use snapsync_stages::{Pipeline, PipelineError, RetryPolicy, StageId, StageSet};
+use snapsync_stages::{Pipeline, PipelineError, RetryPolicy, StageSet};
 use snapsync_testing::GeneratedChain;
 use source::SourceArgs;
 use std::{
@@ -310,14 +311,14 @@ fn pipeline(
     let snap =
         SnapSyncStage::new(client.clone(), db.clone(), tip.clone(), config, &world.storage.dir)?;
     let progress = snap.progress();
-    let after_pivot = HeadersConfig::after_stage(StageId::SNAP_SYNC);
+    let after_pivot = HeadersConfig::after_stage(SNAP_SYNC);
     let headers = HeadersStage::new(
         client.clone(),
         db.clone(),
         tip,
         HeadersConfig { request_timeout, ..after_pivot },
     );
-    let bodies_config = BodiesConfig::after_stage(StageId::SNAP_SYNC);
+    let bodies_config = BodiesConfig::after_stage(SNAP_SYNC);
     let bodies =
         BodiesStage::new(client, db.clone(), BodiesConfig { request_timeout, ..bodies_config });
     let stages = StageSet::builder().add(snap)?.add(headers)?.add(bodies)?.build();

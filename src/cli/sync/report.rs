@@ -137,7 +137,7 @@ impl SyncReport {
 mod tests {
     use super::*;
     use snapsync_snap_sync::Pivot;
-    use snapsync_stages::SnapPhase;
+    use snapsync_snap_sync::SnapPhase;
 
     fn summary(phase: SnapPhase) -> SyncSummary {
         let pivot =
