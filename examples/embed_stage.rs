@@ -110,16 +110,16 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let (tip_tx, tip) = watch::channel(B256::ZERO); // zero: no tip yet, the stages wait
 
     let config = SnapSyncConfig::default(); // or SnapSyncConfig::load(path) from TOML
-    let snap =
-        SnapSyncStage::new(network.clone(), db.clone(), tip.clone(), config, datadir.path())?;
+    let snap = SnapSyncStage::new(network, db.clone(), tip.clone(), config, datadir.path())?;
     let mut progress = snap.progress();
     let headers = HeadersConfig::after_stage(SNAP_SYNC); // from the pivot + 1
     let bodies = BodiesConfig::after_stage(SNAP_SYNC);
+    let fetcher = snap.fetcher().clone(); // one peer set for snap, headers and bodies requests
     let stages = StageSet::builder()
         .add(snap)?
         .add(LogPivot)?
-        .add(HeadersStage::new(network.clone(), db.clone(), tip, headers))?
-        .add(BodiesStage::new(network, db.clone(), bodies))?
+        .add(HeadersStage::new(fetcher.clone(), db.clone(), tip, headers))?
+        .add(BodiesStage::new(fetcher, db.clone(), bodies))?
         .build();
     let mut pipeline = Pipeline::new(db.clone(), stages);
 

@@ -5,9 +5,11 @@
 //! The headers stage stored only headers linked to the trusted tip, and a header commits to its
 //! body (transactions root, ommers hash, withdrawals root; see [`verify_body`]). So a body that
 //! matches its stored header is the block's body whoever sent it, and one that does not is proof
-//! of a bad peer: it is reported, banned, and the rest of the batch is asked from the next peer.
-//! An empty or short answer (the peer lacks the blocks) is not a fault: the missing bodies go to
-//! the next peer.
+//! of a bad peer. The requests go through the stage's [`Fetcher`], which checks the replies
+//! ([`verify_block_bodies`](snapsync_fetch::verify_block_bodies)), reports and bans a bad peer
+//! and asks the next one, with the timeouts, backoff and hedging of every other request. An
+//! empty answer (the peer lacks the blocks) is not a fault: the peer is marked and the bodies go
+//! to another; after a short answer the missing bodies are asked for again.
 //!
 //! # Steps and checkpoints
 //!
@@ -20,16 +22,17 @@
 //! block written as the checkpoint, done when it is the headers' tip. Resuming continues above
 //! the checkpoint, so no stored body is fetched again.
 
-use crate::{BodiesError, StageStart, peers::PeerRotation, stored::stored_header, verify_body};
+use crate::{BodiesError, StageStart, stored::stored_header};
 use alloy_consensus::Header;
 use alloy_primitives::{Bytes, Sealable, Sealed};
 use snapsync_db::{Bodies, Database, Headers, StageCheckpoints, TableRead, WriteTxn};
+use snapsync_fetch::{BlockBodiesRequest, FetchError, Fetcher};
 use snapsync_net::{BodiesClient, EthBlockBody, SnapClient};
 use snapsync_stages::{
     ExecInput, ExecOutput, Stage, StageCheckpoint, StageError, StageId, UnwindInput, UnwindOutput,
 };
-use std::{sync::Arc, time::Duration};
-use tracing::{debug, info, warn};
+use std::sync::Arc;
+use tracing::{debug, info};
 
 /// Settings of the [`BodiesStage`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,8 +43,6 @@ pub struct BodiesConfig {
     pub start: StageStart,
     /// Bodies per committed step (and most per request).
     pub batch_size: u64,
-    /// How long to wait for one peer's answer before asking the next.
-    pub request_timeout: Duration,
 }
 
 impl BodiesConfig {
@@ -54,13 +55,9 @@ impl BodiesConfig {
 
 impl Default for BodiesConfig {
     /// Bodies of every stored header (start block 0), 128 per step (eth's soft limit per
-    /// request), 10 s per request.
+    /// request).
     fn default() -> Self {
-        Self {
-            start: StageStart::Block(0),
-            batch_size: 128,
-            request_timeout: Duration::from_secs(10),
-        }
+        Self { start: StageStart::Block(0), batch_size: 128 }
     }
 }
 
@@ -79,10 +76,9 @@ enum Pending {
 /// Downloads and verifies the bodies of the stored headers. See the module docs.
 #[derive(Debug)]
 pub struct BodiesStage<C> {
-    client: C,
+    fetcher: Arc<Fetcher<C>>,
     db: Arc<dyn Database>,
     config: BodiesConfig,
-    peers: PeerRotation,
     pending: Option<Pending>,
 }
 
@@ -93,10 +89,15 @@ enum Plan {
 }
 
 impl<C: BodiesClient + SnapClient> BodiesStage<C> {
-    /// A bodies stage asking `client`'s peers for the bodies of the headers stored in `db` (the
+    /// A bodies stage asking peers through `fetcher` (in a pipeline with the snap sync stage,
+    /// that stage's `SnapSyncStage::fetcher`) for the bodies of the headers stored in `db` (the
     /// pipeline's database) below the headers stage's checkpoint.
-    pub fn new(client: C, db: Arc<dyn Database>, config: BodiesConfig) -> Self {
-        Self { client, db, config, peers: PeerRotation::default(), pending: None }
+    pub const fn new(
+        fetcher: Arc<Fetcher<C>>,
+        db: Arc<dyn Database>,
+        config: BodiesConfig,
+    ) -> Self {
+        Self { fetcher, db, config, pending: None }
     }
 
     fn plan(&self, input: &ExecInput) -> Result<Plan, StageError> {
@@ -131,61 +132,23 @@ impl<C: BodiesClient + SnapClient> BodiesStage<C> {
         Ok(Plan::Fetch { tip, headers })
     }
 
-    /// Collects verified bodies for `headers`, in order, from the peers in turn, until all are
-    /// in or no peer adds one.
-    async fn fetch(&mut self, headers: &[Sealed<Header>]) -> Vec<EthBlockBody> {
+    /// Verified bodies for `headers`, in order, through the fetcher: after a short reply the
+    /// rest is asked for again, until all are in or a request fails. A failure after some bodies
+    /// came in ends the batch there (the rest is the next step's).
+    async fn fetch(&self, headers: &[Sealed<Header>]) -> Result<Vec<EthBlockBody>, FetchError> {
         let mut bodies: Vec<EthBlockBody> = Vec::with_capacity(headers.len());
-        loop {
-            let candidates = self.peers.candidates(self.client.peers());
-            let before = bodies.len();
-            for &peer in &candidates {
-                let wanted = &headers[bodies.len()..];
-                if wanted.is_empty() {
-                    return bodies;
+        while let Some(wanted) = headers.get(bodies.len()..).filter(|wanted| !wanted.is_empty()) {
+            let request = BlockBodiesRequest::new(wanted.to_vec());
+            match self.fetcher.block_bodies(request).await {
+                Ok(verified) => bodies.extend(verified.into_bodies()),
+                Err(error) if bodies.is_empty() => return Err(error),
+                Err(error) => {
+                    debug!(target: "sync::bodies", got = bodies.len(), %error, "batch cut short");
+                    break;
                 }
-                let hashes: Vec<_> = wanted.iter().map(Sealed::hash).collect();
-                let request = self.client.get_block_bodies(peer, hashes);
-                let reply = match tokio::time::timeout(self.config.request_timeout, request).await {
-                    Ok(Ok(reply)) => reply.data,
-                    Ok(Err(error)) => {
-                        debug!(target: "sync::bodies", %peer, %error, "request failed");
-                        continue;
-                    }
-                    Err(_) => {
-                        debug!(target: "sync::bodies", %peer, "request timed out");
-                        self.peers.timed_out(&self.client, peer, self.config.request_timeout);
-                        continue;
-                    }
-                };
-                if reply.len() > wanted.len() {
-                    let error =
-                        BodiesError::TooMany { peer, asked: wanted.len(), got: reply.len() };
-                    warn!(target: "sync::bodies", %error, "banning peer");
-                    self.peers.punish(&self.client, peer, error.to_string());
-                    continue;
-                }
-                if reply.is_empty() {
-                    debug!(target: "sync::bodies", %peer, first = wanted[0].number, "empty reply");
-                }
-                for (header, body) in wanted.iter().zip(reply) {
-                    if let Err(mismatch) = verify_body(header, &body) {
-                        let error = BodiesError::Mismatch {
-                            peer,
-                            number: header.number,
-                            hash: header.hash(),
-                            mismatch,
-                        };
-                        warn!(target: "sync::bodies", %error, "banning peer");
-                        self.peers.punish(&self.client, peer, error.to_string());
-                        break;
-                    }
-                    bodies.push(body);
-                }
-            }
-            if bodies.len() == headers.len() || bodies.len() == before {
-                return bodies;
             }
         }
+        Ok(bodies)
     }
 }
 
@@ -207,19 +170,13 @@ impl<C: BodiesClient + SnapClient> Stage for BodiesStage<C> {
             (Some(first), Some(last)) => (first.number, last.number),
             _ => return Err(BodiesError::NotReady.into()),
         };
-        let tried = self.client.peers().len();
-        self.peers.take_timeouts();
-        let bodies = self.fetch(&headers).await;
+        let bodies = self.fetch(&headers).await.map_err(|source| BodiesError::NoPeerDelivered {
+            from: first,
+            to: last,
+            source,
+        })?;
         if bodies.is_empty() {
-            let (timed_out, banned) = (self.peers.take_timeouts(), self.peers.banned());
-            return Err(BodiesError::NoPeerDelivered {
-                from: first,
-                to: last,
-                tried,
-                timed_out,
-                banned,
-            }
-            .into());
+            return Err(BodiesError::NotReady.into());
         }
         self.pending = Some(Pending::Batch { first, tip, bodies });
         Ok(())

@@ -1,12 +1,13 @@
 //! The errors of the headers and bodies stages, each with the facts to act on: the peer, the
 //! block number, the expected and received hashes.
 //!
-//! Peer faults ([`HeadersError::WrongStart`], [`HeadersError::BrokenLink`],
-//! [`BodiesError::Mismatch`], …) are reported to the network as the reason of a
-//! [`Penalty::InvalidData`](snapsync_net::Penalty::InvalidData) and never stop the stage: the
-//! request goes to another peer. What stops a step is that no peer delivered
-//! ([`HeadersError::NoPeerDelivered`], [`BodiesError::NoPeerDelivered`], recoverable: the pipeline
-//! retries with backoff) or that the stored chain or the trusted tip is inconsistent (fatal).
+//! Peer faults are no errors of the stages: the [`Fetcher`](snapsync_fetch::Fetcher) reports them
+//! to the network as the typed [`Fault`](snapsync_net::Fault) of a
+//! [`Penalty::InvalidData`](snapsync_net::Penalty::InvalidData), bans the peer and asks another.
+//! What stops a step is that no peer delivered ([`HeadersError::NoPeerDelivered`],
+//! [`BodiesError::NoPeerDelivered`], carrying the fetcher's [`FetchError`]; recoverable: the
+//! pipeline retries with backoff) or that the stored chain or the trusted tip is inconsistent
+//! (fatal).
 //!
 //! A stage that starts after another ([`StageStart::AfterStage`](crate::StageStart)) fails
 //! fatally with a [`StartError`] when that stage has not finished: the pipeline's order is wrong.
@@ -15,75 +16,26 @@
 
 use alloy_primitives::B256;
 use snapsync_db::DbError;
-use snapsync_net::PeerId;
+use snapsync_fetch::FetchError;
 use snapsync_stages::{BoxError, CheckpointDecodeError, StageError, StageId};
 
-/// Why the headers stage rejected a reply or could not make progress.
+/// Why the headers stage could not make progress.
 #[derive(Debug, thiserror::Error)]
 pub enum HeadersError {
     /// The tip channel closed before any tip was sent.
     #[error("the tip channel closed before a tip was given")]
     TipChannelClosed,
-    /// The first header is not the one requested.
-    #[error("peer {peer} answered a request for {expected} with header {got}")]
-    WrongStart {
-        /// The peer.
-        peer: PeerId,
-        /// The requested hash.
-        expected: B256,
-        /// The hash of the first header sent.
-        got: B256,
-    },
-    /// A header's hash is not its child's parent hash.
-    #[error(
-        "peer {peer}: header {number} hashes to {got}, but its child's parent hash is {expected}"
-    )]
-    BrokenLink {
-        /// The peer.
-        peer: PeerId,
-        /// The number the header claims.
-        number: u64,
-        /// The child's parent hash.
-        expected: B256,
-        /// The header's hash.
-        got: B256,
-    },
-    /// A header's number is not one below its child's.
-    #[error("peer {peer}: header {got} follows where header {expected} belongs")]
-    NotConsecutive {
-        /// The peer.
-        peer: PeerId,
-        /// The number the header must have.
-        expected: u64,
-        /// The number it has.
-        got: u64,
-    },
-    /// More headers than asked for.
-    #[error("peer {peer} sent {got} headers for a request of {limit}")]
-    TooMany {
-        /// The peer.
-        peer: PeerId,
-        /// The request's limit.
-        limit: u64,
-        /// Headers received.
-        got: usize,
-    },
-    /// Every usable peer was asked and none delivered a valid reply.
-    #[error(
-        "no peer delivered headers from {hash} (block {number:?}): {tried} asked, {timed_out} \
-         timed out, {banned} banned"
-    )]
+    /// The fetcher gave the request up: no peer delivered a valid reply.
+    #[error("no peer delivered headers from {hash} (block {number:?}): {source}")]
     NoPeerDelivered {
         /// The requested start hash.
         hash: B256,
         /// Its block number, when known.
         number: Option<u64>,
-        /// Peers asked in this attempt.
-        tried: usize,
-        /// Peers of this attempt that did not answer in time.
-        timed_out: usize,
-        /// Peers banned by the stage so far.
-        banned: usize,
+        /// Why the fetcher gave up (no peer serves the blocks, none free in time, attempts
+        /// exhausted).
+        #[source]
+        source: FetchError,
     },
     /// The trusted tip is below the blocks still to be downloaded: it is not above the stored
     /// chain (a reorg below the checkpoint, which this stage does not handle).
@@ -133,80 +85,20 @@ pub enum HeadersError {
     NotReady,
 }
 
-/// Which commitment of a header a body fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyField {
-    /// The transactions root.
-    TransactionsRoot,
-    /// The ommers hash.
-    OmmersHash,
-    /// The withdrawals root (present in one of header and body only, or different).
-    WithdrawalsRoot,
-}
-
-impl std::fmt::Display for BodyField {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::TransactionsRoot => "transactions root",
-            Self::OmmersHash => "ommers hash",
-            Self::WithdrawalsRoot => "withdrawals root",
-        })
-    }
-}
-
-/// A body that does not match its header.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: header has {expected:?}, body gives {got:?}")]
-pub struct BodyMismatch {
-    /// The commitment that differs.
-    pub field: BodyField,
-    /// The header's value (`None`: the header has no withdrawals root).
-    pub expected: Option<B256>,
-    /// The body's value (`None`: the body has no withdrawals list).
-    pub got: Option<B256>,
-}
-
-/// Why the bodies stage rejected a reply or could not make progress.
+/// Why the bodies stage could not make progress.
 #[derive(Debug, thiserror::Error)]
 pub enum BodiesError {
-    /// A body does not match its header.
-    #[error("peer {peer}: body of block {number} ({hash}) does not match: {mismatch}")]
-    Mismatch {
-        /// The peer.
-        peer: PeerId,
-        /// The block.
-        number: u64,
-        /// The block's hash.
-        hash: B256,
-        /// What differs.
-        mismatch: BodyMismatch,
-    },
-    /// More bodies than asked for.
-    #[error("peer {peer} sent {got} bodies for {asked} hashes")]
-    TooMany {
-        /// The peer.
-        peer: PeerId,
-        /// Hashes asked.
-        asked: usize,
-        /// Bodies received.
-        got: usize,
-    },
-    /// Every usable peer was asked and none delivered a valid body.
-    #[error(
-        "no peer delivered the bodies of blocks {from}..={to}: {tried} asked, {timed_out} timed \
-         out, {banned} banned"
-    )]
+    /// The fetcher gave the request up: no peer delivered a valid body.
+    #[error("no peer delivered the bodies of blocks {from}..={to}: {source}")]
     NoPeerDelivered {
         /// First block asked.
         from: u64,
         /// Last block asked.
         to: u64,
-        /// Peers asked in this attempt.
-        tried: usize,
-        /// Requests of this attempt that were not answered in time.
-        timed_out: usize,
-        /// Peers banned by the stage so far.
-        banned: usize,
+        /// Why the fetcher gave up (no peer serves the blocks, none free in time, attempts
+        /// exhausted).
+        #[source]
+        source: FetchError,
     },
     /// The headers stage's stored checkpoint does not decode.
     #[error("headers checkpoint does not decode: {0}")]
@@ -414,11 +306,7 @@ impl From<StoredHeaderError> for StageError {
 impl From<HeadersError> for StageError {
     fn from(error: HeadersError) -> Self {
         match error {
-            HeadersError::WrongStart { .. }
-            | HeadersError::BrokenLink { .. }
-            | HeadersError::NotConsecutive { .. }
-            | HeadersError::TooMany { .. }
-            | HeadersError::NoPeerDelivered { .. } => Self::recoverable(error),
+            HeadersError::NoPeerDelivered { .. } => Self::recoverable(error),
             _ => Self::fatal(error),
         }
     }
@@ -427,9 +315,7 @@ impl From<HeadersError> for StageError {
 impl From<BodiesError> for StageError {
     fn from(error: BodiesError) -> Self {
         match error {
-            BodiesError::Mismatch { .. }
-            | BodiesError::TooMany { .. }
-            | BodiesError::NoPeerDelivered { .. } => Self::recoverable(error),
+            BodiesError::NoPeerDelivered { .. } => Self::recoverable(error),
             _ => Self::fatal(error),
         }
     }

@@ -6,9 +6,11 @@
 //! forkchoice, through a [`watch`] channel), and everything else is derived from it by hash
 //! links: the first header of a round must hash to the tip, and every next header (walking down)
 //! must hash to the `parent_hash` of the one above it, with its number one below. A header that
-//! passes is the canonical one whoever sent it; a reply that fails is proof of a bad peer, which
-//! is reported ([`Penalty::InvalidData`](snapsync_net::Penalty::InvalidData)), banned, and the
-//! request goes to the next peer.
+//! passes is the canonical one whoever sent it; a reply that fails is proof of a bad peer. The
+//! requests go through the stage's [`Fetcher`], which checks the replies
+//! ([`verify_block_headers`](snapsync_fetch::verify_block_headers)), reports a bad peer
+//! ([`Penalty::InvalidData`](snapsync_net::Penalty::InvalidData)), bans it, and asks the next
+//! peer, with the timeouts, backoff and hedging of every other request.
 //!
 //! # Rounds and checkpoints
 //!
@@ -42,21 +44,21 @@
 
 use crate::{
     HeadersError, StageStart,
-    peers::PeerRotation,
     stored::{decode_stored_header, store_header, stored_header},
     wait_for_tip,
 };
 use alloy_consensus::Header;
-use alloy_primitives::{B256, Sealable, Sealed};
+use alloy_primitives::{B256, Sealed};
 use snapsync_db::{Database, HeaderNumbers, Headers, TableRead, WriteTxn};
-use snapsync_net::{HeadersClient, HeadersRequest, PeerId, SnapClient};
+use snapsync_fetch::{BlockHeadersRequest, Fetcher};
+use snapsync_net::{HeadersClient, SnapClient};
 use snapsync_stages::{
     EntitiesCheckpoint, ExecInput, ExecOutput, Stage, StageCheckpoint, StageError, StageId,
     StageProgress, UnwindInput, UnwindOutput,
 };
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 use tokio::sync::watch;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 /// Settings of the [`HeadersStage`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,25 +69,23 @@ pub struct HeadersConfig {
     pub start: StageStart,
     /// Headers per request and per committed step.
     pub batch_size: u64,
-    /// How long to wait for one peer's answer before asking the next.
-    pub request_timeout: Duration,
 }
 
 impl HeadersConfig {
-    /// Headers from block `start` up, in batches of 512, waiting 10 s per request.
+    /// Headers from block `start` up, in batches of 512.
     pub const fn new(start: u64) -> Self {
         Self::starting(StageStart::Block(start))
     }
 
     /// Headers from the block after the one `stage`'s finished checkpoint reached (for
-    /// the snap sync stage: the pivot + 1), in batches of 512, waiting 10 s per request.
+    /// the snap sync stage: the pivot + 1), in batches of 512.
     pub const fn after_stage(stage: StageId) -> Self {
         Self::starting(StageStart::AfterStage(stage))
     }
 
-    /// Headers from `start` up, in batches of 512, waiting 10 s per request.
+    /// Headers from `start` up, in batches of 512.
     pub const fn starting(start: StageStart) -> Self {
-        Self { start, batch_size: 512, request_timeout: Duration::from_secs(10) }
+        Self { start, batch_size: 512 }
     }
 }
 
@@ -121,25 +121,26 @@ enum Pending {
 /// Downloads and verifies headers from a trusted tip down to a start block. See the module docs.
 #[derive(Debug)]
 pub struct HeadersStage<C> {
-    client: C,
+    fetcher: Arc<Fetcher<C>>,
     db: Arc<dyn Database>,
     tip: watch::Receiver<B256>,
     config: HeadersConfig,
-    peers: PeerRotation,
     pending: Option<Pending>,
 }
 
 impl<C: HeadersClient + SnapClient> HeadersStage<C> {
-    /// A headers stage asking `client`'s peers, reading its stored headers from `db` (the
-    /// pipeline's database), following the tip hashes sent on `tip` (`B256::ZERO`: none yet; the
-    /// stage waits for one).
-    pub fn new(
-        client: C,
+    /// A headers stage asking peers through `fetcher` (in a pipeline with the snap sync stage,
+    /// that stage's `SnapSyncStage::fetcher`, so that one peer set scores, rests and bans the
+    /// peers for every request), reading its stored headers from
+    /// `db` (the pipeline's database), following the tip hashes sent on `tip` (`B256::ZERO`:
+    /// none yet; the stage waits for one).
+    pub const fn new(
+        fetcher: Arc<Fetcher<C>>,
         db: Arc<dyn Database>,
         tip: watch::Receiver<B256>,
         config: HeadersConfig,
     ) -> Self {
-        Self { client, db, tip, config, peers: PeerRotation::default(), pending: None }
+        Self { fetcher, db, tip, config, pending: None }
     }
 
     /// The current tip, waiting for the first one.
@@ -180,15 +181,14 @@ impl<C: HeadersClient + SnapClient> HeadersStage<C> {
         Ok(Cursor::NewRound { tip, floor })
     }
 
-    /// Asks the peers in turn for `limit` headers falling from `hash`; see [`fetch_falling`].
+    /// Up to `limit` verified headers falling from `hash`; see [`fetch_falling`].
     async fn fetch(
-        &mut self,
+        &self,
         hash: B256,
         number: Option<u64>,
         limit: u64,
-    ) -> Result<Vec<Sealed<Header>>, Box<HeadersError>> {
-        let timeout = self.config.request_timeout;
-        fetch_falling(&self.client, &mut self.peers, hash, number, limit, timeout).await
+    ) -> Result<Vec<Sealed<Header>>, HeadersError> {
+        fetch_falling(&self.fetcher, hash, number, limit).await
     }
 }
 
@@ -216,108 +216,20 @@ fn resume_round(
     })
 }
 
-/// Asks `client`'s peers in turn for `limit` headers falling from `hash` until one sends a valid
-/// reply; penalises and bans the ones whose reply is provably wrong.
+/// Up to `limit` headers falling from `hash` (block `number`, when known), linked by hash from
+/// it, through `fetcher`: it asks one peer after another until a reply verifies, banning and
+/// reporting the peers whose reply is provably wrong.
 pub(crate) async fn fetch_falling<C: HeadersClient + SnapClient>(
-    client: &C,
-    peers: &mut PeerRotation,
+    fetcher: &Fetcher<C>,
     hash: B256,
     number: Option<u64>,
     limit: u64,
-    timeout: std::time::Duration,
-) -> Result<Vec<Sealed<Header>>, Box<HeadersError>> {
-    let candidates = peers.candidates(client.peers());
-    let request = HeadersRequest::falling(hash, limit);
-    peers.take_timeouts();
-    for &peer in &candidates {
-        let reply = tokio::time::timeout(timeout, client.get_headers(peer, request)).await;
-        let headers = match reply {
-            Ok(Ok(reply)) => reply.data,
-            Ok(Err(error)) => {
-                debug!(target: "sync::headers", %peer, %error, "request failed");
-                continue;
-            }
-            Err(_) => {
-                debug!(target: "sync::headers", %peer, "request timed out");
-                peers.timed_out(client, peer, timeout);
-                continue;
-            }
-        };
-        if headers.is_empty() {
-            debug!(target: "sync::headers", %peer, %hash, "empty reply");
-            continue;
-        }
-        match check_headers(peer, hash, number, limit, headers) {
-            Ok(headers) => return Ok(headers),
-            Err(error) => {
-                warn!(target: "sync::headers", %peer, %error, "invalid headers, banning peer");
-                peers.punish(client, peer, error.to_string());
-            }
-        }
+) -> Result<Vec<Sealed<Header>>, HeadersError> {
+    let request = BlockHeadersRequest::falling(hash, number, limit);
+    match fetcher.block_headers(request).await {
+        Ok(headers) => Ok(headers.into_headers()),
+        Err(source) => Err(HeadersError::NoPeerDelivered { hash, number, source }),
     }
-    Err(Box::new(HeadersError::NoPeerDelivered {
-        hash,
-        number,
-        tried: candidates.len(),
-        timed_out: peers.take_timeouts(),
-        banned: peers.banned(),
-    }))
-}
-
-/// Checks a falling reply: at most `limit` headers, the first hashing to `hash` (with `number`,
-/// when known), each next one hashing to the parent hash of the one before and numbered one
-/// below it.
-fn check_headers(
-    peer: PeerId,
-    hash: B256,
-    number: Option<u64>,
-    limit: u64,
-    headers: Vec<Header>,
-) -> Result<Vec<Sealed<Header>>, Box<HeadersError>> {
-    if u64::try_from(headers.len()).map_or(true, |len| len > limit) {
-        return Err(Box::new(HeadersError::TooMany { peer, limit, got: headers.len() }));
-    }
-    let mut sealed: Vec<Sealed<Header>> = Vec::with_capacity(headers.len());
-    for header in headers {
-        let header = header.seal_slow();
-        match sealed.last() {
-            None => {
-                if header.hash() != hash {
-                    return Err(Box::new(HeadersError::WrongStart {
-                        peer,
-                        expected: hash,
-                        got: header.hash(),
-                    }));
-                }
-                if let Some(expected) = number.filter(|&expected| expected != header.number) {
-                    return Err(Box::new(HeadersError::NotConsecutive {
-                        peer,
-                        expected,
-                        got: header.number,
-                    }));
-                }
-            }
-            Some(child) => {
-                if header.hash() != child.parent_hash {
-                    return Err(Box::new(HeadersError::BrokenLink {
-                        peer,
-                        number: header.number,
-                        expected: child.parent_hash,
-                        got: header.hash(),
-                    }));
-                }
-                if child.number.checked_sub(1) != Some(header.number) {
-                    return Err(Box::new(HeadersError::NotConsecutive {
-                        peer,
-                        expected: child.number.saturating_sub(1),
-                        got: header.number,
-                    }));
-                }
-            }
-        }
-        sealed.push(header);
-    }
-    Ok(sealed)
 }
 
 impl<C: HeadersClient + SnapClient> Stage for HeadersStage<C> {
@@ -333,12 +245,11 @@ impl<C: HeadersClient + SnapClient> Stage for HeadersStage<C> {
             Cursor::Done(checkpoint) => Pending::Done(checkpoint),
             Cursor::Continue { round, hash, number } => {
                 let limit = batch.min(number - round.floor + 1);
-                let headers =
-                    self.fetch(hash, Some(number), limit).await.map_err(|error| *error)?;
+                let headers = self.fetch(hash, Some(number), limit).await?;
                 Pending::Batch { round, headers }
             }
             Cursor::NewRound { tip, floor } => {
-                let mut headers = self.fetch(tip, None, batch).await.map_err(|error| *error)?;
+                let mut headers = self.fetch(tip, None, batch).await?;
                 let number = headers.first().map_or(0, |header| header.number);
                 if number < floor {
                     return Err(HeadersError::TipBelowFloor { tip, number, floor }.into());

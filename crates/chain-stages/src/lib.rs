@@ -26,11 +26,16 @@
 //! [`Stage::ready`](snapsync_stages::Stage::ready) and write in
 //! [`Stage::execute`](snapsync_stages::Stage::execute) one batch per committed step, so a
 //! restarted pipeline resumes from their checkpoints without fetching anything committed again
-//! (the execution stage, likewise, executes no committed block again). A peer whose reply is
-//! provably wrong is reported
-//! ([`Penalty::InvalidData`](snapsync_net::Penalty::InvalidData)) and not asked again; the
-//! request goes to the next peer. When no peer delivers, the step fails recoverably and the
-//! pipeline retries it with backoff, up to its retry bound.
+//! (the execution stage, likewise, executes no committed block again).
+//!
+//! Their requests, and those of [`resolve_pivot`], go through a [`Fetcher`](snapsync_fetch::Fetcher)
+//! (shared with the snap sync stage in the default pipeline): it picks the peer, times the
+//! request out, verifies the reply (`snapsync_fetch::verify_block_headers`,
+//! `snapsync_fetch::verify_block_bodies`), and bans and reports
+//! ([`Penalty::InvalidData`](snapsync_net::Penalty::InvalidData), with its typed
+//! [`Fault`](snapsync_net::Fault)) a peer whose reply is provably wrong; the request goes to the
+//! next peer. When no peer delivers, the step fails recoverably and the pipeline retries it with
+//! backoff, up to its retry bound.
 //!
 //! Logs use the tracing targets `sync::headers`, `sync::bodies` and `sync::execution`.
 
@@ -42,22 +47,20 @@ mod bodies;
 mod error;
 mod execution;
 mod headers;
-mod peers;
 mod pivot;
 mod start;
 mod stored;
 mod tip;
-mod verify;
 
 pub use bodies::{BodiesConfig, BodiesStage};
 pub use error::{
-    BodiesError, BodyField, BodyMismatch, ExecutionError, ExecutorError, HeadersError, StartError,
-    StoredHeaderError,
+    BodiesError, ExecutionError, ExecutorError, HeadersError, StartError, StoredHeaderError,
 };
 pub use execution::{BlockExecutor, ExecutionConfig, ExecutionStage, StoredBlock};
 pub use headers::{HeadersConfig, HeadersStage};
 pub use pivot::resolve_pivot;
+pub use snapsync_fetch::verify_body;
+pub use snapsync_net::{BodyField, BodyMismatch};
 pub use start::StageStart;
 pub use stored::store_header;
 pub use tip::wait_for_tip;
-pub use verify::verify_body;

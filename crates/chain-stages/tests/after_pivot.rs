@@ -20,7 +20,8 @@ use snapsync_chain_stages::{
 use snapsync_db::{
     Bodies, Database, HeaderNumbers, Headers, StageCheckpoints, TableRead, WriteTxn,
 };
-use snapsync_net::EthBlockBody;
+use snapsync_fetch::{FetchConfig, Fetcher};
+use snapsync_net::{EthBlockBody, PeerSet, PeerSetConfig};
 use snapsync_server::{ServerLimits, SnapServer};
 use snapsync_sim::{Behaviour, Link, SimNetwork, SimPeer};
 use snapsync_stages::{
@@ -137,10 +138,16 @@ fn pipeline(
     let headers = HeadersConfig { batch_size: 4, ..HeadersConfig::after_stage(SNAP) };
     let bodies = BodiesConfig { batch_size: 4, ..BodiesConfig::after_stage(SNAP) };
     let recorder = Recorder { chain: chain.clone(), executed: executed.clone() };
+    // One fetcher, as in the default pipeline, where it is the snap sync stage's.
+    let fetcher = Arc::new(Fetcher::new(
+        net.clone(),
+        PeerSet::new(PeerSetConfig::default()).unwrap(),
+        FetchConfig::default(),
+    ));
     let stages = stages
-        .add(HeadersStage::new(net.clone(), db.clone(), tip, headers))
+        .add(HeadersStage::new(fetcher.clone(), db.clone(), tip, headers))
         .unwrap()
-        .add(BodiesStage::new(net.clone(), db.clone(), bodies))
+        .add(BodiesStage::new(fetcher, db.clone(), bodies))
         .unwrap()
         .add(ExecutionStage::new(recorder, ExecutionConfig::after_stage(SNAP)))
         .unwrap()

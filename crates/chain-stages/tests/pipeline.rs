@@ -11,9 +11,14 @@
 use alloy_consensus::Header;
 use alloy_primitives::B256;
 use alloy_rlp::Decodable;
+use snapsync_chain_stages::HeadersError;
 use snapsync_chain_stages::{BodiesConfig, BodiesStage, HeadersConfig, HeadersStage, verify_body};
 use snapsync_db::{Bodies, Database, HeaderNumbers, Headers, TableRead};
-use snapsync_net::{EthBlockBody, PeerId, Penalty};
+use snapsync_fetch::{FetchConfig, FetchError, Fetcher};
+use snapsync_net::{
+    BodiesFault, EthBlockBody, Fault, HeadersFault, PeerId, PeerSet, PeerSetConfig, Penalty,
+    RequestKind,
+};
 use snapsync_server::{ServerLimits, SnapServer};
 use snapsync_sim::{Behaviour, Link, SimNetwork, SimPeer};
 use snapsync_stages::{Pipeline, PipelineError, PipelineEvent, RetryPolicy, StageId, StageSet};
@@ -35,6 +40,16 @@ fn network(chain: &Arc<ChainFixture>, behaviours: &[Behaviour]) -> Arc<SimNetwor
     Arc::new(SimNetwork::new(server, peers).with_blocks(chain.clone()))
 }
 
+/// The longest a request waits for its peer (the stages' former per-request timeout).
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The fetcher the stages share, timing requests out after [`TIMEOUT`] at the latest.
+fn fetcher(net: &Arc<SimNetwork>) -> Arc<Fetcher<Arc<SimNetwork>>> {
+    let config = PeerSetConfig { timeout_max: TIMEOUT, ..PeerSetConfig::default() };
+    let peers = PeerSet::new(config).unwrap();
+    Arc::new(Fetcher::new(net.clone(), peers, FetchConfig::default()))
+}
+
 fn honest(count: usize) -> Vec<Behaviour> {
     vec![Behaviour::Honest; count]
 }
@@ -50,10 +65,11 @@ fn pipeline(
     tip: watch::Receiver<B256>,
     headers: HeadersConfig,
 ) -> Pipeline {
+    let fetcher = fetcher(net);
     let stages = StageSet::builder()
-        .add(HeadersStage::new(net.clone(), db.clone(), tip, headers))
+        .add(HeadersStage::new(fetcher.clone(), db.clone(), tip, headers))
         .unwrap()
-        .add(BodiesStage::new(net.clone(), db.clone(), BodiesConfig::default()))
+        .add(BodiesStage::new(fetcher, db.clone(), BodiesConfig::default()))
         .unwrap()
         .build();
     let retry = RetryPolicy {
@@ -144,24 +160,40 @@ async fn hostile_peers_are_penalised_and_routed_around() {
     pipeline.run(None).await.unwrap();
     assert_chain_stored(&*test_db.db, &chain, 1, 600);
 
-    let invalid = |peer: u64| {
-        let penalties = net.penalties_of(PeerId::from_index(peer));
-        assert!(!penalties.is_empty(), "peer {peer} not penalised");
-        assert!(
-            penalties.iter().all(|p| matches!(p, Penalty::InvalidData { kind: None, .. })),
-            "peer {peer}: {penalties:?}"
-        );
-        penalties
-    };
-    let broken = invalid(0);
+    // Each hostile peer is reported once, with the typed fault of its own request kind, and
+    // banned (never asked again).
+    let broken = net.penalties_of(PeerId::from_index(0));
+    assert!(
+        matches!(
+            broken.as_slice(),
+            [Penalty::InvalidData {
+                kind: RequestKind::BlockHeaders,
+                fault: Fault::Headers(HeadersFault::BrokenLink { .. }),
+            }]
+        ),
+        "{broken:?}"
+    );
     assert!(broken[0].to_string().contains("hashes to"), "{}", broken[0]);
-    let bad_body = invalid(3);
+    let bad_body = net.penalties_of(PeerId::from_index(3));
+    assert!(
+        matches!(
+            bad_body.as_slice(),
+            [Penalty::InvalidData {
+                kind: RequestKind::BlockBodies,
+                fault: Fault::Bodies(BodiesFault::Mismatch { .. }),
+            }]
+        ),
+        "{bad_body:?}"
+    );
     assert!(bad_body[0].to_string().contains("does not match"), "{}", bad_body[0]);
     // The stalling peer is reported for its timeouts (a light penalty), and stays.
     let stalled = net.penalties_of(PeerId::from_index(1));
     assert!(!stalled.is_empty());
     assert!(
-        stalled.iter().all(|p| matches!(p, Penalty::Timeout { kind: None, .. })),
+        stalled.iter().all(|p| matches!(
+            p,
+            Penalty::Timeout { kind: RequestKind::BlockHeaders | RequestKind::BlockBodies, .. }
+        )),
         "{stalled:?}"
     );
     assert!(net.is_connected(PeerId::from_index(1)));
@@ -323,17 +355,21 @@ async fn resolves_the_pivot_from_the_tip() {
     let Some(chain) = fixture("resolves_the_pivot_from_the_tip") else { return };
     let net = network(&chain, &[Behaviour::BrokenLink, Behaviour::Honest, Behaviour::Honest]);
     let tip = tip_of(&chain, 600);
+    let fetcher = fetcher(&net);
     for distance in [64, 200] {
-        let pivot =
-            snapsync_chain_stages::resolve_pivot(&*net, tip, distance, Duration::from_secs(5))
-                .await
-                .unwrap();
+        let pivot = snapsync_chain_stages::resolve_pivot(&fetcher, tip, distance).await.unwrap();
         let expected = chain.header(600 - distance).unwrap();
         assert_eq!(pivot.hash(), expected.hash());
         assert_eq!(pivot.state_root, expected.state_root);
     }
     let penalties = net.penalties_of(PeerId::from_index(0));
-    assert!(penalties.iter().any(|p| matches!(p, Penalty::InvalidData { .. })), "{penalties:?}");
+    assert!(
+        matches!(
+            penalties.as_slice(),
+            [Penalty::InvalidData { kind: RequestKind::BlockHeaders, fault: Fault::Headers(_) }]
+        ),
+        "{penalties:?}"
+    );
 }
 
 /// With only chain-breaking peers, no pivot is trusted: a clear error, in bounded time.
@@ -342,19 +378,21 @@ async fn no_pivot_without_an_honest_peer() {
     let Some(chain) = fixture("no_pivot_without_an_honest_peer") else { return };
     let net = network(&chain, &[Behaviour::BrokenLink, Behaviour::BrokenLink]);
     let started = Instant::now();
-    let error = snapsync_chain_stages::resolve_pivot(
-        &*net,
-        tip_of(&chain, 600),
-        64,
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap_err();
+    let error = snapsync_chain_stages::resolve_pivot(&fetcher(&net), tip_of(&chain, 600), 64)
+        .await
+        .unwrap_err();
     assert!(
-        matches!(error, snapsync_chain_stages::HeadersError::NoPeerDelivered { .. }),
+        matches!(
+            error,
+            HeadersError::NoPeerDelivered { source: FetchError::NoPeerServes { .. }, .. }
+        ),
         "{error}"
     );
     assert!(started.elapsed() < Duration::from_secs(60));
+    for peer in [0, 1] {
+        assert_eq!(net.penalties_of(PeerId::from_index(peer)).len(), 1, "peer {peer}");
+        assert!(!net.is_connected(PeerId::from_index(peer)));
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -397,25 +435,42 @@ async fn a_damaged_stored_header_is_a_local_error_and_no_peer_is_blamed() {
     assert!(net.reports().is_empty(), "peers blamed: {:?}", net.reports());
 }
 
-/// With only stalling peers, each header request ends at its timeout: the error counts the
-/// timeouts, each is reported, and the whole wait is the peers times the timeout.
+/// With only stalling peers, each header request ends at its timeout and the peer rests; the
+/// request fails once every peer has timed out `PeerSet::STALLED_AFTER` times in a row (none
+/// counts as serving any more), or after the fetcher's attempts at the latest: each timeout is
+/// reported as a light penalty, the peers stay connected, and the whole wait is the timeouts
+/// one after another (the rests pass while other peers are asked).
 #[tokio::test(start_paused = true)]
 async fn stalling_peers_time_out_in_bounded_time() {
     let Some(chain) = fixture("stalling_peers_time_out_in_bounded_time") else { return };
     let net = network(&chain, &[Behaviour::Stall, Behaviour::Stall, Behaviour::Stall]);
     let started = Instant::now();
-    let timeout = Duration::from_secs(5);
-    let error = snapsync_chain_stages::resolve_pivot(&*net, tip_of(&chain, 600), 64, timeout)
+    let error = snapsync_chain_stages::resolve_pivot(&fetcher(&net), tip_of(&chain, 600), 64)
         .await
         .unwrap_err();
     assert!(
         matches!(
-            error,
-            snapsync_chain_stages::HeadersError::NoPeerDelivered { tried: 3, timed_out: 3, .. }
+            &error,
+            HeadersError::NoPeerDelivered { source: FetchError::NoPeerServes { .. }, .. }
         ),
         "{error:?}"
     );
-    assert!(error.to_string().contains("3 asked, 3 timed out, 0 banned"), "{error}");
-    assert_eq!(started.elapsed(), 3 * timeout);
-    assert_eq!(net.timeouts(), 3);
+    assert!(error.to_string().contains("no peer delivered headers"), "{error}");
+    let timeouts = net.timeouts();
+    let attempts = u64::from(FetchConfig::default().max_attempts);
+    assert!((3 * u64::from(PeerSet::STALLED_AFTER)..=attempts).contains(&timeouts), "{timeouts}");
+    assert_eq!(net.reports().len() as u64, timeouts);
+    assert_eq!(started.elapsed(), TIMEOUT * u32::try_from(timeouts).unwrap());
+    for peer in 0..3 {
+        let penalties = net.penalties_of(PeerId::from_index(peer));
+        assert!(penalties.len() >= PeerSet::STALLED_AFTER as usize, "peer {peer}: {penalties:?}");
+        assert!(
+            penalties.iter().all(|p| matches!(
+                p,
+                Penalty::Timeout { kind: RequestKind::BlockHeaders, elapsed } if *elapsed == TIMEOUT
+            )),
+            "peer {peer}: {penalties:?}"
+        );
+        assert!(net.is_connected(PeerId::from_index(peer)));
+    }
 }

@@ -1,10 +1,13 @@
 //! Running one request to a verified answer across peers.
 //!
 //! The [`Fetcher`] owns the [`PeerSet`]: for each attempt it leases the best peer for the request
-//! kind and root (which sizes the byte budget and the timeout), sends the request through the
-//! embedder's [`SnapClient`], and verifies the reply. A timeout rests the peer, an empty reply
-//! marks it stateless for the root, bad data bans it and is reported to the client so the network
-//! can disconnect it; then the next attempt goes to another peer. A request its peer is overdue
+//! kind and what it reads (which sizes the byte budget and the timeout), sends the request
+//! through the embedder's [`SnapClient`] (or [`HeadersClient`], [`BodiesClient`]), and verifies
+//! the reply. A timeout rests the peer, an empty reply marks it as lacking what was asked
+//! ([`Availability`]), bad data bans it and is reported to the client with its typed [`Fault`]
+//! so the network can disconnect it; then the next attempt goes to another peer. Snap requests,
+//! headers and bodies all go this way: one peer layer, one place where replies are checked and
+//! peers penalised. A request its peer is overdue
 //! with is sent to another peer as well (a hedge), without waiting for the timeout, and so is,
 //! when no other work waits, one a much faster peer would deliver first. Only verified data is
 //! returned.
@@ -13,15 +16,18 @@
 //! link will have room, so a free pipeline slot is filled at once.
 
 use crate::{
-    AccountRangeRequest, Answer, ByteCodesRequest, FetchError, InvalidResponse,
-    StorageRangesRequest, TrieNodesRequest, VerifiedAccountRange, VerifiedByteCodes,
-    VerifiedStorageRanges, VerifiedTrieNodes, verify_account_range, verify_byte_codes,
+    AccountRangeRequest, Answer, BlockBodiesRequest, BlockHeadersRequest, ByteCodesRequest,
+    FetchError, StorageRangesRequest, TrieNodesRequest, VerifiedAccountRange, VerifiedBodies,
+    VerifiedByteCodes, VerifiedHeaders, VerifiedStorageRanges, VerifiedTrieNodes,
+    verify_account_range, verify_block_bodies, verify_block_headers, verify_byte_codes,
     verify_storage_ranges, verify_trie_nodes,
 };
+use alloy_consensus::Header;
 use alloy_primitives::B256;
 use alloy_rlp::Encodable;
 use snapsync_net::{
-    Hedge, Lease, PeerId, PeerResult, PeerSet, PeerStats, Penalty, RequestKind, SnapClient,
+    Availability, Ban, BodiesClient, EthBlockBody, Fault, HeadersClient, Hedge, Lease, PeerId,
+    PeerResult, PeerSet, PeerStats, Penalty, RequestError, RequestKind, SnapClient,
 };
 use snapsync_primitives::{AccountRange, ByteCodes, StorageRanges, TrieNodes};
 use std::{
@@ -114,8 +120,8 @@ impl<C: SnapClient> Fetcher<C> {
     }
 
     /// The peers banned so far, with the reason.
-    pub fn banned(&self) -> Vec<(PeerId, String)> {
-        self.peer_set().banned().map(|(peer, reason)| (peer, reason.to_owned())).collect()
+    pub fn banned(&self) -> Vec<(PeerId, Ban)> {
+        self.peer_set().banned().map(|(peer, ban)| (peer, ban.clone())).collect()
     }
 
     /// Verified accounts of `request` (its byte budget is set per peer).
@@ -234,19 +240,19 @@ impl<C: SnapClient> Fetcher<C> {
     /// If `stop` completes while the first attempt waits for its peer, the request is given up
     /// unsent ([`FetchError::NotStarted`]); later attempts (after a failure) do not look at it,
     /// so a failing request still fails after its attempts.
-    async fn fetch<R: Exchange>(
+    async fn fetch<R: Exchange<C>>(
         &self,
         request: R,
         stop: impl Future<Output = ()>,
     ) -> Result<R::Verified, FetchError> {
         let mut stop = std::pin::pin!(stop);
-        let root = request.availability_key();
+        let key = request.availability_key();
         let mut last_problem = String::from("no attempt made");
         let mut attempts = 0;
         // Whether the first attempt was taken for lost when the hedge in flight was sent.
         let mut first_lost = false;
-        let mut primary: Option<Attempt<'_, R>> = None;
-        let mut hedge: Option<Attempt<'_, R>> = None;
+        let mut primary: Option<Attempt<'_, C, R>> = None;
+        let mut hedge: Option<Attempt<'_, C, R>> = None;
         loop {
             let current = match (primary.take(), hedge.take()) {
                 (Some(primary), hedge) => (primary, hedge),
@@ -261,7 +267,17 @@ impl<C: SnapClient> Fetcher<C> {
                         });
                     }
                     let stop = (attempts == 0).then_some(stop.as_mut());
-                    let lease = self.lease(R::KIND, root, stop).await?;
+                    let lease = match self.lease(R::KIND, key, stop).await {
+                        Ok(lease) => lease,
+                        Err(error) => {
+                            if key.is_blocks() {
+                                // Blocks a peer lacked may reach it later: the next request
+                                // for them asks every peer again.
+                                self.settle(|peers| peers.forget_unavailable(key));
+                            }
+                            return Err(error);
+                        }
+                    };
                     attempts += 1;
                     (self.start(&request, lease), None)
                 }
@@ -343,7 +359,7 @@ impl<C: SnapClient> Fetcher<C> {
     }
 
     /// Sends `request`, with `lease`'s budget, to `lease`'s peer, bounded by its deadline.
-    fn start<'a, R: Exchange>(&'a self, request: &R, lease: Lease) -> Attempt<'a, R> {
+    fn start<'a, R: Exchange<C>>(&'a self, request: &R, lease: Lease) -> Attempt<'a, C, R> {
         let mut request = request.clone();
         request.set_budget(lease.response_bytes());
         let id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
@@ -359,7 +375,11 @@ impl<C: SnapClient> Fetcher<C> {
 
     /// Verifies an attempt's reply and hands its lease back with the outcome: the data, or
     /// why there is none.
-    fn conclude<R: Exchange>(&self, lease: Lease, done: Done<R>) -> Result<R::Verified, String> {
+    fn conclude<R: Exchange<C>>(
+        &self,
+        lease: Lease,
+        done: Done<C, R>,
+    ) -> Result<R::Verified, String> {
         let Done { request, outcome, arrived } = done;
         match outcome {
             None => Err(self.on_timeout(lease, R::KIND)),
@@ -372,7 +392,7 @@ impl<C: SnapClient> Fetcher<C> {
                         Ok(data)
                     }
                     Ok(Answer::Unavailable) => Err(self.on_empty(lease, R::KIND, arrived)),
-                    Err(invalid) => Err(self.on_invalid(lease, R::KIND, &invalid)),
+                    Err(fault) => Err(self.on_invalid(lease, R::KIND, fault)),
                 }
             }
         }
@@ -381,7 +401,7 @@ impl<C: SnapClient> Fetcher<C> {
     /// Abandons `attempt` after the other one verified. A reply already in is still
     /// concluded (so a hostile peer is caught even when another peer answered first);
     /// otherwise an attempt taken for `lost` counts as timed out, any other is cancelled.
-    fn drop_attempt<R: Exchange>(&self, mut attempt: Attempt<'_, R>, lost: bool) {
+    fn drop_attempt<R: Exchange<C>>(&self, mut attempt: Attempt<'_, C, R>, lost: bool) {
         let mut context = Context::from_waker(Waker::noop());
         if let Poll::Ready(done) = attempt.future.as_mut().poll(&mut context) {
             // Verified or not, the data is not needed: only the peer's record changes.
@@ -395,13 +415,13 @@ impl<C: SnapClient> Fetcher<C> {
         }
     }
 
-    /// Waits for a peer that can take a `kind` request for `root`: woken when a lease is
+    /// Waits for a peer that can take a `kind` request for `key`: woken when a lease is
     /// handed back, when the peer set predicts a peer's link will have room, or at the latest
     /// after the idle poll. Gives up without a lease once `stop` (if any) has completed.
     async fn lease<S: Future<Output = ()>>(
         &self,
         kind: RequestKind,
-        root: B256,
+        key: Availability,
         mut stop: Option<Pin<&mut S>>,
     ) -> Result<Lease, FetchError> {
         let started = Instant::now();
@@ -419,14 +439,14 @@ impl<C: SnapClient> Fetcher<C> {
             let wake = {
                 let mut peers = self.peer_set();
                 peers.sync_peers(&connected);
-                if let Some(lease) = peers.acquire(kind, root, now) {
+                if let Some(lease) = peers.acquire(kind, key, now) {
                     return Ok(lease);
                 }
-                if peers.peers_serving(root) == 0 {
-                    return Err(FetchError::NoPeerServes { kind, root });
+                if peers.peers_serving(key) == 0 {
+                    return Err(FetchError::NoPeerServes { kind, key });
                 }
                 let poll = now + self.config.idle_poll;
-                peers.next_opening(root, now).map_or(poll, |opening| opening.min(poll))
+                peers.next_opening(key, now).map_or(poll, |opening| opening.min(poll))
             };
             if now.duration_since(started) >= self.config.peer_wait {
                 return Err(FetchError::NoPeerAvailable { kind, waited: now - started });
@@ -453,52 +473,89 @@ impl<C: SnapClient> Fetcher<C> {
 
     fn on_timeout(&self, lease: Lease, kind: RequestKind) -> String {
         let (peer, elapsed) = (lease.peer(), lease.elapsed(Instant::now()));
-        debug!(target: "sync::snap::fetch", %peer, ?kind, ?elapsed, "request timed out");
+        debug!(target: "sync::snap::fetch", %peer, %kind, ?elapsed, "request timed out");
         self.settle(|peers| peers.timed_out(lease, Instant::now()));
-        self.client.report(peer, Penalty::Timeout { kind: Some(kind), elapsed });
+        self.client.report(peer, Penalty::Timeout { kind, elapsed });
         format!("peer {peer} timed out after {elapsed:?}")
     }
 
-    fn on_request_error(
-        &self,
-        lease: Lease,
-        kind: RequestKind,
-        error: &snapsync_net::RequestError,
-    ) -> String {
+    /// A request the network could not complete: the peer rests; a timeout the network saw
+    /// is reported as one, an answer it could not decode as invalid data.
+    fn on_request_error(&self, lease: Lease, kind: RequestKind, error: &RequestError) -> String {
         let peer = lease.peer();
-        debug!(target: "sync::snap::fetch", %peer, ?kind, %error, "request failed");
+        debug!(target: "sync::snap::fetch", %peer, %kind, %error, "request failed");
         self.settle(|peers| peers.failed(lease, Instant::now()));
-        if error.is_peer_fault() {
-            let reason = error.to_string();
-            self.client.report(peer, Penalty::InvalidData { kind: Some(kind), reason });
+        let penalty = match error {
+            RequestError::Timeout { elapsed, .. } => {
+                Some(Penalty::Timeout { kind, elapsed: *elapsed })
+            }
+            RequestError::InvalidResponse { .. } => {
+                Some(Penalty::InvalidData { kind, fault: Fault::Malformed })
+            }
+            _ => None,
+        };
+        if let Some(penalty) = penalty {
+            self.client.report(peer, penalty);
         }
         error.to_string()
     }
 
     fn on_empty(&self, lease: Lease, kind: RequestKind, arrived: Instant) -> String {
-        let (peer, root) = (lease.peer(), lease.root());
-        debug!(target: "sync::snap::fetch", %peer, ?kind, %root, "peer does not serve root");
-        self.settle(|peers| peers.empty_for_root(lease, arrived));
-        self.client.report(peer, Penalty::EmptyForRoot { kind, root });
-        format!("peer {peer} does not serve root {root}")
+        let (peer, key) = (lease.peer(), lease.availability());
+        debug!(target: "sync::snap::fetch", %peer, %kind, %key, "peer lacks what was asked");
+        self.settle(|peers| peers.unavailable(lease, arrived));
+        self.client.report(peer, Penalty::Unavailable { kind, key });
+        format!("peer {peer} does not serve the {key}")
     }
 
-    fn on_invalid(&self, lease: Lease, kind: RequestKind, invalid: &InvalidResponse) -> String {
+    fn on_invalid(&self, lease: Lease, kind: RequestKind, fault: Fault) -> String {
         let peer = lease.peer();
-        let reason = invalid.to_string();
-        warn!(target: "sync::snap::fetch", %peer, ?kind, %reason, "invalid reply, banning peer");
+        warn!(target: "sync::snap::fetch", %peer, %kind, %fault, "invalid reply, banning peer");
+        let problem = format!("peer {peer} sent invalid data: {fault}");
         self.settle(|peers| {
             peers.failed(lease, Instant::now());
-            peers.ban(peer, reason.clone());
+            peers.ban(peer, kind, fault.clone());
         });
-        self.client.report(peer, Penalty::InvalidData { kind: Some(kind), reason: reason.clone() });
-        format!("peer {peer} sent invalid data: {reason}")
+        self.client.report(peer, Penalty::InvalidData { kind, fault });
+        problem
     }
 
     fn peer_set(&self) -> MutexGuard<'_, PeerSet> {
         // A panic while holding the lock leaves the peer set as consistent as any single call
         // does (each is one short update), so a poisoned lock is safe to keep using.
         self.peers.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl<C: SnapClient + HeadersClient> Fetcher<C> {
+    /// Verified headers falling from `request.from`: a reply whose headers link by hash from
+    /// the requested hash down ([`verify_block_headers`]), possibly shorter than asked, never
+    /// empty. Peers are leased, timed out, rested, marked (an empty reply: the peer lacks the
+    /// block), banned and reported exactly as for snap requests.
+    ///
+    /// # Errors
+    /// As [`Fetcher::account_range`]; [`FetchError::NoPeerServes`] when no peer has the
+    /// blocks (the marks are then forgotten, so a later request asks every peer again).
+    pub async fn block_headers(
+        &self,
+        request: BlockHeadersRequest,
+    ) -> Result<VerifiedHeaders, FetchError> {
+        self.fetch(request, std::future::pending()).await
+    }
+}
+
+impl<C: SnapClient + BodiesClient> Fetcher<C> {
+    /// Verified bodies of a prefix (at least the first) of `request`'s blocks, each matching
+    /// its header ([`verify_block_bodies`]). Peers are handled as for
+    /// [`block_headers`](Self::block_headers).
+    ///
+    /// # Errors
+    /// As [`block_headers`](Self::block_headers).
+    pub async fn block_bodies(
+        &self,
+        request: BlockBodiesRequest,
+    ) -> Result<VerifiedBodies, FetchError> {
+        self.fetch(request, std::future::pending()).await
     }
 }
 
@@ -511,23 +568,23 @@ fn has_completed<S: Future<Output = ()>>(stop: &mut Option<Pin<&mut S>>) -> bool
 }
 
 /// One attempt of a request: its lease, and the request on its way to the lease's peer.
-struct Attempt<'a, R: Exchange> {
+struct Attempt<'a, C, R: Exchange<C>> {
     lease: Lease,
-    future: Pin<Box<dyn Future<Output = Done<R>> + Send + 'a>>,
+    future: Pin<Box<dyn Future<Output = Done<C, R>> + Send + 'a>>,
 }
 
 /// A finished attempt: the request as sent (with its budget), the reply (`None`: timed out)
 /// and when it arrived.
-struct Done<R: Exchange> {
+struct Done<C, R: Exchange<C>> {
     request: R,
     outcome: Option<PeerResult<R::Reply>>,
     arrived: Instant,
 }
 
 /// What the fetch loop woke up for.
-enum Event<R: Exchange> {
-    First(Done<R>),
-    Second(Done<R>),
+enum Event<C, R: Exchange<C>> {
+    First(Done<C, R>),
+    Second(Done<C, R>),
     /// Time to see whether the first attempt is worth hedging.
     HedgeCheck,
 }
@@ -549,28 +606,29 @@ impl Drop for Waiting<'_> {
 }
 
 /// One request kind, as the fetch loop needs it.
-trait Exchange: Clone + Send + Sync + 'static {
+/// One request kind, sent through a client of type `C`.
+trait Exchange<C>: Clone + Send + Sync + 'static {
     type Reply: Encodable + Send;
     type Verified;
     const KIND: RequestKind;
 
-    /// The state root the request is about (`None` for bytecodes).
-    fn root(&self) -> Option<B256>;
-
     /// What an empty reply says the peer lacks, so that it is not asked again for it: the
-    /// state root, or for requests of no state (bytecodes) a key of this request's items (a
-    /// peer lacking some codes may well have others).
-    fn availability_key(&self) -> B256 {
-        self.root().unwrap_or(B256::ZERO)
-    }
+    /// state root, a key of a bytecode batch (a peer lacking some codes may well have others),
+    /// the blocks asked.
+    fn availability_key(&self) -> Availability;
+
+    /// Puts the lease's response budget into the request (eth block requests have none: their
+    /// size is their count).
     fn set_budget(&mut self, bytes: u64);
-    fn send<C: SnapClient>(
+    fn send(
         &self,
         client: &C,
         peer: PeerId,
         id: u64,
     ) -> impl Future<Output = PeerResult<Self::Reply>> + Send;
-    fn verify(&self, reply: Self::Reply) -> Result<Answer<Self::Verified>, InvalidResponse>;
+
+    /// The reply checked against the request.
+    fn verify(&self, reply: Self::Reply) -> Result<Answer<Self::Verified>, Fault>;
 
     /// The reply's size on the wire, for the peer's link estimate.
     fn reply_bytes(reply: &Self::Reply) -> u64 {
@@ -578,20 +636,20 @@ trait Exchange: Clone + Send + Sync + 'static {
     }
 }
 
-impl Exchange for AccountRangeRequest {
+impl<C: SnapClient> Exchange<C> for AccountRangeRequest {
     type Reply = AccountRange;
     type Verified = VerifiedAccountRange;
     const KIND: RequestKind = RequestKind::AccountRange;
 
-    fn root(&self) -> Option<B256> {
-        Some(self.root)
+    fn availability_key(&self) -> Availability {
+        Availability::State(self.root)
     }
 
     fn set_budget(&mut self, bytes: u64) {
         self.response_bytes = bytes;
     }
 
-    fn send<C: SnapClient>(
+    fn send(
         &self,
         client: &C,
         peer: PeerId,
@@ -600,25 +658,25 @@ impl Exchange for AccountRangeRequest {
         client.get_account_range(peer, self.to_message(id))
     }
 
-    fn verify(&self, reply: AccountRange) -> Result<Answer<VerifiedAccountRange>, InvalidResponse> {
-        verify_account_range(self, reply)
+    fn verify(&self, reply: AccountRange) -> Result<Answer<VerifiedAccountRange>, Fault> {
+        verify_account_range(self, reply).map_err(Fault::Snap)
     }
 }
 
-impl Exchange for StorageRangesRequest {
+impl<C: SnapClient> Exchange<C> for StorageRangesRequest {
     type Reply = StorageRanges;
     type Verified = VerifiedStorageRanges;
     const KIND: RequestKind = RequestKind::StorageRanges;
 
-    fn root(&self) -> Option<B256> {
-        Some(self.root)
+    fn availability_key(&self) -> Availability {
+        Availability::State(self.root)
     }
 
     fn set_budget(&mut self, bytes: u64) {
         self.response_bytes = bytes;
     }
 
-    fn send<C: SnapClient>(
+    fn send(
         &self,
         client: &C,
         peer: PeerId,
@@ -627,34 +685,27 @@ impl Exchange for StorageRangesRequest {
         client.get_storage_ranges(peer, self.to_message(id))
     }
 
-    fn verify(
-        &self,
-        reply: StorageRanges,
-    ) -> Result<Answer<VerifiedStorageRanges>, InvalidResponse> {
-        verify_storage_ranges(self, reply)
+    fn verify(&self, reply: StorageRanges) -> Result<Answer<VerifiedStorageRanges>, Fault> {
+        verify_storage_ranges(self, reply).map_err(Fault::Snap)
     }
 }
 
-impl Exchange for ByteCodesRequest {
+impl<C: SnapClient> Exchange<C> for ByteCodesRequest {
     type Reply = ByteCodes;
     type Verified = VerifiedByteCodes;
     const KIND: RequestKind = RequestKind::ByteCodes;
 
-    fn root(&self) -> Option<B256> {
-        None
-    }
-
-    fn availability_key(&self) -> B256 {
+    fn availability_key(&self) -> Availability {
         let mut hashes = Vec::with_capacity(32 * self.hashes.len());
         self.hashes.iter().for_each(|hash| hashes.extend_from_slice(hash.as_slice()));
-        alloy_primitives::keccak256(hashes)
+        Availability::Codes(alloy_primitives::keccak256(hashes))
     }
 
     fn set_budget(&mut self, bytes: u64) {
         self.response_bytes = bytes;
     }
 
-    fn send<C: SnapClient>(
+    fn send(
         &self,
         client: &C,
         peer: PeerId,
@@ -663,25 +714,25 @@ impl Exchange for ByteCodesRequest {
         client.get_byte_codes(peer, self.to_message(id))
     }
 
-    fn verify(&self, reply: ByteCodes) -> Result<Answer<VerifiedByteCodes>, InvalidResponse> {
-        verify_byte_codes(self, reply)
+    fn verify(&self, reply: ByteCodes) -> Result<Answer<VerifiedByteCodes>, Fault> {
+        verify_byte_codes(self, reply).map_err(Fault::Snap)
     }
 }
 
-impl Exchange for TrieNodesRequest {
+impl<C: SnapClient> Exchange<C> for TrieNodesRequest {
     type Reply = TrieNodes;
     type Verified = VerifiedTrieNodes;
     const KIND: RequestKind = RequestKind::TrieNodes;
 
-    fn root(&self) -> Option<B256> {
-        Some(self.root)
+    fn availability_key(&self) -> Availability {
+        Availability::State(self.root)
     }
 
     fn set_budget(&mut self, bytes: u64) {
         self.response_bytes = bytes;
     }
 
-    fn send<C: SnapClient>(
+    fn send(
         &self,
         client: &C,
         peer: PeerId,
@@ -698,7 +749,57 @@ impl Exchange for TrieNodesRequest {
         client.get_trie_nodes(peer, message)
     }
 
-    fn verify(&self, reply: TrieNodes) -> Result<Answer<VerifiedTrieNodes>, InvalidResponse> {
-        verify_trie_nodes(self, reply)
+    fn verify(&self, reply: TrieNodes) -> Result<Answer<VerifiedTrieNodes>, Fault> {
+        verify_trie_nodes(self, reply).map_err(Fault::Snap)
+    }
+}
+
+impl<C: HeadersClient> Exchange<C> for BlockHeadersRequest {
+    type Reply = Vec<Header>;
+    type Verified = VerifiedHeaders;
+    const KIND: RequestKind = RequestKind::BlockHeaders;
+
+    fn availability_key(&self) -> Availability {
+        self.availability()
+    }
+
+    fn set_budget(&mut self, _bytes: u64) {}
+
+    fn send(
+        &self,
+        client: &C,
+        peer: PeerId,
+        _id: u64,
+    ) -> impl Future<Output = PeerResult<Vec<Header>>> + Send {
+        client.get_headers(peer, self.to_message())
+    }
+
+    fn verify(&self, reply: Vec<Header>) -> Result<Answer<VerifiedHeaders>, Fault> {
+        verify_block_headers(self, reply).map_err(Fault::Headers)
+    }
+}
+
+impl<C: BodiesClient> Exchange<C> for BlockBodiesRequest {
+    type Reply = Vec<EthBlockBody>;
+    type Verified = VerifiedBodies;
+    const KIND: RequestKind = RequestKind::BlockBodies;
+
+    fn availability_key(&self) -> Availability {
+        self.availability()
+    }
+
+    fn set_budget(&mut self, _bytes: u64) {}
+
+    fn send(
+        &self,
+        client: &C,
+        peer: PeerId,
+        _id: u64,
+    ) -> impl Future<Output = PeerResult<Vec<EthBlockBody>>> + Send {
+        client.get_block_bodies(peer, self.hashes())
+    }
+
+    fn verify(&self, reply: Vec<EthBlockBody>) -> Result<Answer<VerifiedBodies>, Fault> {
+        verify_block_bodies(self, reply).map_err(Fault::Bodies)
     }
 }

@@ -11,15 +11,19 @@
 //! | [`StorageRangesRequest`] | each slot set against its account's storage root (only the last may carry a proof), budget, no extra sets | [`VerifiedStorageRanges`] |
 //! | [`ByteCodesRequest`] | every code hashes to a requested hash, in request order | [`VerifiedByteCodes`] |
 //! | [`TrieNodesRequest`] | every node hashes to the hash expected at its path | [`VerifiedTrieNodes`] |
+//! | [`BlockHeadersRequest`] | headers falling from the requested hash, each hashing to its child's parent hash, numbered one below it | [`VerifiedHeaders`] |
+//! | [`BlockBodiesRequest`] | each body matches its header's transactions root, ommers hash and withdrawals root | [`VerifiedBodies`] |
 //!
 //! The verified types have private fields and no constructor other than their `verify_*`
 //! function, so code that holds one holds data proven against a trusted root or hash. An empty
 //! reply is [`Answer::Unavailable`]: the peer does not have that state (peers keep ~128 recent
-//! roots), which is not misbehaviour. Everything else wrong is an [`InvalidResponse`], which
-//! proves the peer sent bad data.
+//! roots) or those blocks, which is not misbehaviour. Everything else wrong is a fault
+//! ([`InvalidResponse`] for snap replies, [`HeadersFault`](snapsync_net::HeadersFault),
+//! [`BodiesFault`](snapsync_net::BodiesFault)), which proves the peer sent bad data.
 //!
 //! The [`Fetcher`] puts this to work: it leases the best peer from a `PeerSet`, sends the request
-//! through the embedder's `SnapClient`, verifies the reply, penalises the peer when it fails, and
+//! through the embedder's `SnapClient` (`HeadersClient`, `BodiesClient`), verifies the reply,
+//! penalises the peer when it fails (reporting the typed [`Fault`](snapsync_net::Fault)), and
 //! tries the next peer until a reply verifies.
 
 // The unit tests are given every dev-dependency of the package, most of them for other test
@@ -28,18 +32,23 @@
 
 mod accounts;
 mod answer;
+mod bodies;
 mod budget;
 mod bytecodes;
 mod error;
 mod fetcher;
+mod headers;
 mod storage;
 mod trie_nodes;
 
 pub use accounts::{AccountRangeRequest, VerifiedAccountRange, verify_account_range};
 pub use answer::Answer;
+pub use bodies::{BlockBodiesRequest, VerifiedBodies, verify_block_bodies, verify_body};
 pub use bytecodes::{ByteCodesRequest, VerifiedByteCodes, verify_byte_codes};
-pub use error::{FetchError, InvalidResponse};
+pub use error::FetchError;
 pub use fetcher::{FetchConfig, Fetcher};
+pub use headers::{BlockHeadersRequest, VerifiedHeaders, verify_block_headers};
+pub use snapsync_net::InvalidResponse;
 pub use storage::{
     StorageRangesRequest, StorageTarget, VerifiedStorage, VerifiedStorageRanges,
     verify_storage_ranges,

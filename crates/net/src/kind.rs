@@ -1,28 +1,44 @@
-//! The kinds of snap/1 request, which the peer set measures separately.
+//! The kinds of request the peer set schedules: the four snap/1 requests and the two eth block
+//! requests.
 
 use std::fmt;
 
-/// A kind of snap/1 request.
+/// A kind of request a peer is asked.
 ///
 /// Peers serve each kind at a different speed (an account range is one trie walk, bytecodes
-/// are random database reads, trie nodes are many small lookups), so the
-/// [`PeerSet`](crate::PeerSet) keeps one capacity estimate per peer and kind.
+/// are random database reads, trie nodes are many small lookups, headers and bodies are block
+/// reads), and responses of each kind have their own typical size, so the
+/// [`PeerSet`](crate::PeerSet) keeps round trips, counters and size estimates per kind; the
+/// link's rate and latency are shared by all of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RequestKind {
-    /// `GetAccountRange` → `AccountRange`.
+    /// snap `GetAccountRange` → `AccountRange`.
     AccountRange,
-    /// `GetStorageRanges` → `StorageRanges`.
+    /// snap `GetStorageRanges` → `StorageRanges`.
     StorageRanges,
-    /// `GetByteCodes` → `ByteCodes`.
+    /// snap `GetByteCodes` → `ByteCodes`.
     ByteCodes,
-    /// `GetTrieNodes` → `TrieNodes`.
+    /// snap `GetTrieNodes` → `TrieNodes`.
     TrieNodes,
+    /// eth `GetBlockHeaders` → `BlockHeaders`.
+    BlockHeaders,
+    /// eth `GetBlockBodies` → `BlockBodies`.
+    BlockBodies,
 }
 
 impl RequestKind {
+    /// Number of kinds: the length of [`ALL`](Self::ALL) and of per-kind arrays.
+    pub const COUNT: usize = 6;
+
     /// Every kind, in [`index`](Self::index) order.
-    pub const ALL: [Self; 4] =
-        [Self::AccountRange, Self::StorageRanges, Self::ByteCodes, Self::TrieNodes];
+    pub const ALL: [Self; Self::COUNT] = [
+        Self::AccountRange,
+        Self::StorageRanges,
+        Self::ByteCodes,
+        Self::TrieNodes,
+        Self::BlockHeaders,
+        Self::BlockBodies,
+    ];
 
     /// Position of the kind in [`ALL`](Self::ALL), for per-kind arrays.
     pub const fn index(self) -> usize {
@@ -31,16 +47,20 @@ impl RequestKind {
             Self::StorageRanges => 1,
             Self::ByteCodes => 2,
             Self::TrieNodes => 3,
+            Self::BlockHeaders => 4,
+            Self::BlockBodies => 5,
         }
     }
 
-    /// The name of the request message, as in the snap/1 spec.
+    /// The name of the request message, as in the snap/1 and eth specs.
     pub const fn message_name(self) -> &'static str {
         match self {
             Self::AccountRange => "GetAccountRange",
             Self::StorageRanges => "GetStorageRanges",
             Self::ByteCodes => "GetByteCodes",
             Self::TrieNodes => "GetTrieNodes",
+            Self::BlockHeaders => "GetBlockHeaders",
+            Self::BlockBodies => "GetBlockBodies",
         }
     }
 }
@@ -60,5 +80,6 @@ mod tests {
         for (position, kind) in RequestKind::ALL.into_iter().enumerate() {
             assert_eq!(kind.index(), position, "{kind}");
         }
+        assert_eq!(RequestKind::BlockBodies.to_string(), "GetBlockBodies");
     }
 }

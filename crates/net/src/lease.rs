@@ -2,10 +2,9 @@
 
 use std::{fmt, time::Duration};
 
-use alloy_primitives::B256;
 use tokio::time::Instant;
 
-use crate::{PeerId, RequestKind};
+use crate::{Availability, PeerId, RequestKind};
 
 /// Identifies a [`Lease`]; unique within its [`PeerSet`](crate::PeerSet).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -24,7 +23,7 @@ impl fmt::Display for LeaseId {
 /// ([`response_bytes`](Self::response_bytes), the request's `response_bytes` field) and how
 /// long to wait ([`deadline`](Self::deadline)). Hand it back exactly once, with what happened:
 /// [`complete`](crate::PeerSet::complete), [`timed_out`](crate::PeerSet::timed_out),
-/// [`failed`](crate::PeerSet::failed), [`empty_for_root`](crate::PeerSet::empty_for_root) or
+/// [`failed`](crate::PeerSet::failed), [`unavailable`](crate::PeerSet::unavailable) or
 /// [`cancel`](crate::PeerSet::cancel); until then it occupies one of the peer's in-flight
 /// slots. It cannot be cloned or built outside the peer set.
 #[derive(Debug, PartialEq, Eq)]
@@ -39,7 +38,7 @@ pub(crate) struct LeaseTerms {
     pub(crate) id: LeaseId,
     pub(crate) peer: PeerId,
     pub(crate) kind: RequestKind,
-    pub(crate) root: B256,
+    pub(crate) key: Availability,
     pub(crate) response_bytes: u64,
     pub(crate) issued_at: Instant,
     pub(crate) timeout: Duration,
@@ -80,9 +79,10 @@ impl Lease {
         self.terms.kind
     }
 
-    /// The state root the request reads.
-    pub const fn root(&self) -> B256 {
-        self.terms.root
+    /// What the request reads, as far as the peer may lack it (the state root, for snap
+    /// requests of state).
+    pub const fn availability(&self) -> Availability {
+        self.terms.key
     }
 
     /// The response budget: the soft limit to put in the request's `response_bytes` field.

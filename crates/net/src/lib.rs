@@ -22,7 +22,7 @@
 //! - For each piece of work, [`PeerSet::acquire`] grants a [`Lease`]: the peer, the response
 //!   byte budget to put in the request and the deadline to wait until.
 //! - The outcome goes back to the peer set ([`PeerSet::complete`], [`PeerSet::timed_out`],
-//!   [`PeerSet::failed`], [`PeerSet::empty_for_root`], [`PeerSet::ban`]), which updates the
+//!   [`PeerSet::failed`], [`PeerSet::unavailable`], [`PeerSet::ban`]), which updates the
 //!   peer's estimates, backoff and marks; misbehaviour also goes to the network through
 //!   [`SnapClient::report`] as a [`Penalty`].
 //!
@@ -74,11 +74,13 @@
 //! response, queued behind the first, measures the rate) with the `timeout_max` timeout. A
 //! timeout halves `B`.
 
+mod availability;
 mod backoff;
 mod bodies;
 mod config;
 mod error;
 mod estimate;
+mod fault;
 mod headers;
 mod kind;
 mod lease;
@@ -92,14 +94,16 @@ mod stats;
 #[cfg(test)]
 mod mock;
 
+pub use availability::Availability;
 pub use bodies::{BodiesClient, EthBlockBody};
 pub use config::PeerSetConfig;
 pub use error::{ConfigError, RequestError};
+pub use fault::{BodiesFault, BodyField, BodyMismatch, Fault, HeadersFault, InvalidResponse};
 pub use headers::{BlockHashOrNumber, HeadersClient, HeadersDirection, HeadersRequest};
 pub use kind::RequestKind;
 pub use lease::{Lease, LeaseId, LeaseStatus};
 pub use peer_id::{PeerId, WithPeer};
-pub use peer_set::{Hedge, PeerChanges, PeerSet};
+pub use peer_set::{Ban, Hedge, PeerChanges, PeerSet};
 pub use penalty::Penalty;
 pub use snap_client::{PeerResult, SnapClient};
 pub use stats::{KindStats, PeerStats};

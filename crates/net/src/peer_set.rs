@@ -1,5 +1,5 @@
 //! The sync's scheduling state over the connected peers: who gets the next request, how large
-//! it is, how long to wait for it, and who rests, skips a root or is banned.
+//! it is, how long to wait for it, and who rests, skips what it lacks or is banned.
 
 use std::collections::BTreeMap;
 
@@ -7,7 +7,8 @@ use alloy_primitives::B256;
 use tokio::time::Instant;
 
 use crate::{
-    ConfigError, Lease, LeaseId, LeaseStatus, PeerId, PeerSetConfig, PeerStats, RequestKind,
+    Availability, ConfigError, Fault, Lease, LeaseId, LeaseStatus, PeerId, PeerSetConfig,
+    PeerStats, RequestKind,
     estimate::SizeEstimate,
     lease::LeaseTerms,
     peer_state::{PeerState, Pending},
@@ -21,7 +22,7 @@ const TARGET: &str = "sync::net::peers";
 const HEDGE_GAIN: u32 = 2;
 
 /// The peers the sync may ask, with per-peer capacity estimates, in-flight slots, backoff,
-/// stateless-for-root marks and bans.
+/// marks of what each peer lacks ([`Availability`]) and bans.
 ///
 /// Pure bookkeeping: it does no I/O and reads no clock, every time is an argument, so a
 /// simulation or a test under paused tokio time is deterministic. The sync loop:
@@ -31,7 +32,7 @@ const HEDGE_GAIN: u32 = 2;
 /// 3. send the request with [`Lease::response_bytes`] to [`Lease::peer`], bounded by
 ///    [`Lease::deadline`];
 /// 4. hand the lease back with the outcome: [`complete`](Self::complete),
-///    [`empty_for_root`](Self::empty_for_root), [`timed_out`](Self::timed_out),
+///    [`unavailable`](Self::unavailable), [`timed_out`](Self::timed_out),
 ///    [`failed`](Self::failed), or [`ban`](Self::ban) the peer for proven-bad data (and
 ///    [`report`](crate::SnapClient::report) it: the peer set calls nothing).
 ///
@@ -43,11 +44,20 @@ pub struct PeerSet {
     config: PeerSetConfig,
     peers: BTreeMap<PeerId, PeerState>,
     /// Banned peers and why; they stay banned across reconnections.
-    banned: BTreeMap<PeerId, String>,
+    banned: BTreeMap<PeerId, Ban>,
     pivot_root: Option<B256>,
     next_lease: u64,
     /// Response sizes per kind in [`RequestKind::ALL`] order, over all peers.
-    sizes: [SizeEstimate; 4],
+    sizes: [SizeEstimate; RequestKind::COUNT],
+}
+
+/// Why a peer was banned: the first reply it sent that was proven wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ban {
+    /// The request the reply answered.
+    pub kind: RequestKind,
+    /// What was wrong with it.
+    pub fault: Fault,
 }
 
 /// A second lease for a request already leased to a stalled or much slower peer, from
@@ -168,16 +178,16 @@ impl PeerSet {
     /// Bans `peer` for good: it leaves the set, its outstanding leases become stale, and
     /// [`sync_peers`](Self::sync_peers) never adds it again. For proven-bad data only (a slow
     /// or stateless peer is not malicious). The caller reports the peer to the network with
-    /// [`SnapClient::report`](crate::SnapClient::report). Returns `false` if it was already
-    /// banned (the first reason stays).
-    pub fn ban(&mut self, peer: PeerId, reason: impl Into<String>) -> bool {
+    /// [`SnapClient::report`](crate::SnapClient::report). `fault` is what was wrong with its
+    /// reply to a `kind` request. Returns `false` if it was already banned (the first reason
+    /// stays).
+    pub fn ban(&mut self, peer: PeerId, kind: RequestKind, fault: Fault) -> bool {
         if self.banned.contains_key(&peer) {
             return false;
         }
-        let reason = reason.into();
         let in_flight = self.peers.remove(&peer).map_or(0, |state| state.in_flight());
-        tracing::warn!(target: TARGET, %peer, %reason, in_flight, "peer banned");
-        self.banned.insert(peer, reason);
+        tracing::warn!(target: TARGET, %peer, %kind, %fault, in_flight, "peer banned");
+        self.banned.insert(peer, Ban { kind, fault });
         true
     }
 
@@ -187,13 +197,13 @@ impl PeerSet {
     }
 
     /// Why `peer` was banned, if it was.
-    pub fn ban_reason(&self, peer: PeerId) -> Option<&str> {
-        self.banned.get(&peer).map(String::as_str)
+    pub fn ban_reason(&self, peer: PeerId) -> Option<&Ban> {
+        self.banned.get(&peer)
     }
 
     /// The banned peers and why, in id order.
-    pub fn banned(&self) -> impl Iterator<Item = (PeerId, &str)> + '_ {
-        self.banned.iter().map(|(peer, reason)| (*peer, reason.as_str()))
+    pub fn banned(&self) -> impl Iterator<Item = (PeerId, &Ban)> + '_ {
+        self.banned.iter().map(|(peer, ban)| (*peer, ban))
     }
 
     // --- pivot ---
@@ -203,9 +213,9 @@ impl PeerSet {
         self.pivot_root
     }
 
-    /// Moves the sync to state `root`. When it differs from the current pivot, every
-    /// stateless-for-root mark is cleared: peers that lacked the old root may serve the new
-    /// one. Returns whether the pivot changed.
+    /// Moves the sync to state `root`. When it differs from the current pivot, every mark of
+    /// what a peer lacks is cleared: peers that lacked the old root may serve the new one.
+    /// Returns whether the pivot changed.
     pub fn set_pivot_root(&mut self, root: B256) -> bool {
         if self.pivot_root == Some(root) {
             return false;
@@ -216,17 +226,27 @@ impl PeerSet {
         true
     }
 
-    /// Number of peers in the set that may still serve `root`: they have not answered it with
-    /// an empty response, and have not failed (timed out, errored) [`Self::STALLED_AFTER`]
-    /// times in a row. Zero while peers are connected means no one serves the root (time to
-    /// move the pivot), rather than waiting on peers that keep stalling.
-    pub fn peers_serving(&self, root: B256) -> usize {
+    /// Number of peers in the set that may still serve `key` (a state root, blocks, …): they
+    /// have not answered it with an empty response, and have not failed (timed out, errored)
+    /// [`Self::STALLED_AFTER`] times in a row. Zero while peers are connected means no one
+    /// serves it (for the pivot's root: time to move the pivot), rather than waiting on peers
+    /// that keep stalling.
+    pub fn peers_serving(&self, key: impl Into<Availability>) -> usize {
+        let key = key.into();
         self.peers
             .values()
             .filter(|state| {
-                !state.is_stateless_for(root) && state.consecutive_failures() < Self::STALLED_AFTER
+                !state.lacks(&key) && state.consecutive_failures() < Self::STALLED_AFTER
             })
             .count()
+    }
+
+    /// Forgets that any peer lacks `key`, so that the next request for it asks them all again.
+    /// For data a peer may get later (a block it had not received yet); state roots are
+    /// forgotten when the pivot moves. Returns how many marks were removed.
+    pub fn forget_unavailable(&mut self, key: impl Into<Availability>) -> usize {
+        let key = key.into();
+        self.peers.values_mut().map(|state| usize::from(state.forget(&key))).sum()
     }
 
     /// Consecutive failures after which a peer no longer counts as serving (it is still asked
@@ -235,10 +255,11 @@ impl PeerSet {
 
     // --- leases ---
 
-    /// A slot for a request of `kind` reading state `root`, on the best peer that can take
-    /// it at `now`, or `None` if no peer can.
+    /// A slot for a request of `kind` reading `key` (for snap requests of state, the state
+    /// root: a [`B256`] converts), on the best peer that can take it at `now`, or `None` if no
+    /// peer can.
     ///
-    /// A peer can take it if it is not resting after a failure, has not answered `root`
+    /// A peer can take it if it is not resting after a failure, has not answered `key`
     /// with an empty response, has fewer than `max_in_flight_per_peer` requests in flight,
     /// and its link has room: a peer not yet measured takes four probes; a measured one takes
     /// two, and another once the responses already asked of it will have crossed its link
@@ -249,8 +270,13 @@ impl PeerSet {
     /// the highest rate (counting the wait for its queue and latency), so faster and less
     /// loaded peers get more work; peers not yet measured win over measured ones (to measure
     /// them); ties go to the lowest id.
-    pub fn acquire(&mut self, kind: RequestKind, root: B256, now: Instant) -> Option<Lease> {
-        self.acquire_from(kind, root, now, None)
+    pub fn acquire(
+        &mut self,
+        kind: RequestKind,
+        key: impl Into<Availability>,
+        now: Instant,
+    ) -> Option<Lease> {
+        self.acquire_from(kind, key.into(), now, None)
     }
 
     /// A second lease for the request `lease` was granted for, on another peer, if sending it
@@ -271,7 +297,7 @@ impl PeerSet {
     /// it was [`Hedge::lost`], else [`cancel`](Self::cancel)led; if `lease` wins, the hedge is
     /// cancelled.
     pub fn hedge(&mut self, lease: &Lease, now: Instant, others_waiting: bool) -> Option<Hedge> {
-        let (kind, root, peer) = (lease.kind(), lease.root(), lease.peer());
+        let (kind, root, peer) = (lease.kind(), lease.availability(), lease.peer());
         let other = self.best_peer(kind, root, now, Some(peer))?;
         let plan = self.peers.get(&other)?.plan(kind, &self.sizes, now, &self.config);
         let alternative = plan.expected_at?.saturating_duration_since(now);
@@ -295,7 +321,7 @@ impl PeerSet {
     fn acquire_from(
         &mut self,
         kind: RequestKind,
-        root: B256,
+        root: Availability,
         now: Instant,
         not: Option<PeerId>,
     ) -> Option<Lease> {
@@ -322,7 +348,7 @@ impl PeerSet {
             id,
             peer,
             kind,
-            root,
+            key: root,
             response_bytes: plan.budget,
             issued_at: now,
             timeout: plan.timeout,
@@ -335,13 +361,13 @@ impl PeerSet {
     fn best_peer(
         &self,
         kind: RequestKind,
-        root: B256,
+        root: Availability,
         now: Instant,
         not: Option<PeerId>,
     ) -> Option<PeerId> {
         let mut best: Option<(PeerId, (bool, f64))> = None;
         for (peer, state) in &self.peers {
-            if not == Some(*peer) || !state.can_take(root, &self.sizes, now, &self.config) {
+            if not == Some(*peer) || !state.can_take(&root, &self.sizes, now, &self.config) {
                 continue;
             }
             let rank = (!state.was_asked(kind), state.score(kind, &self.sizes, now, &self.config));
@@ -418,22 +444,23 @@ impl PeerSet {
     }
 
     /// Hands back a lease whose peer answered at `now` with an empty response: it does not
-    /// have the lease's root, and is not asked for that root again until
-    /// [`set_pivot_root`](Self::set_pivot_root) moves to another. The response measures the
-    /// link's latency, not its rate.
-    pub fn empty_for_root(&mut self, lease: Lease, now: Instant) -> LeaseStatus {
+    /// have the lease's [`availability`](Lease::availability) key, and is not asked for it
+    /// again until [`set_pivot_root`](Self::set_pivot_root) moves to another root (or
+    /// [`forget_unavailable`](Self::forget_unavailable) forgets the key). The response measures
+    /// the link's latency, not its rate.
+    pub fn unavailable(&mut self, lease: Lease, now: Instant) -> LeaseStatus {
         let lease = lease.hand_back();
         let config = &self.config;
         let Some((state, pending)) = outstanding(&mut self.peers, &lease) else {
             return stale(&lease, "answered empty");
         };
-        state.record_empty(&pending, lease.root, now, config);
+        state.record_empty(&pending, lease.key, now, config);
         tracing::debug!(
             target: TARGET,
             peer = %lease.peer,
             kind = %lease.kind,
-            root = %lease.root,
-            "peer is stateless for root"
+            key = %lease.key,
+            "peer lacks what was asked"
         );
         LeaseStatus::Settled
     }
@@ -472,14 +499,15 @@ impl PeerSet {
         self.peers.values().filter_map(|state| state.resting_until(now)).min()
     }
 
-    /// The earliest time after `now` at which a peer may be able to take a request for `root`
+    /// The earliest time after `now` at which a peer may be able to take a request for `key`
     /// without any lease being handed back: a rest ends, or a link's queue becomes short
     /// enough for another request. `None` if only a handed back lease can open a slot. A
     /// caller waiting for a lease sleeps until then (or until a lease is handed back).
-    pub fn next_opening(&self, root: B256, now: Instant) -> Option<Instant> {
+    pub fn next_opening(&self, key: impl Into<Availability>, now: Instant) -> Option<Instant> {
+        let key = key.into();
         self.peers
             .values()
-            .filter_map(|state| state.next_room(root, &self.sizes, now, &self.config))
+            .filter_map(|state| state.next_room(&key, &self.sizes, now, &self.config))
             .min()
     }
 

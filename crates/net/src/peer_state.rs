@@ -6,7 +6,7 @@ use alloy_primitives::B256;
 use tokio::time::Instant;
 
 use crate::{
-    KindStats, LeaseId, PeerId, PeerSetConfig, PeerStats, RequestKind,
+    Availability, KindStats, LeaseId, PeerId, PeerSetConfig, PeerStats, RequestKind,
     backoff::Backoff,
     estimate::{KindEstimate, LinkEstimate, SizeEstimate, duration_from_secs},
 };
@@ -82,13 +82,13 @@ pub(crate) struct PeerState {
     /// Rate and latency of the peer's link, over all kinds.
     link: LinkEstimate,
     /// Round trip, per kind in [`RequestKind::ALL`] order.
-    kinds: [KindEstimate; 4],
+    kinds: [KindEstimate; RequestKind::COUNT],
     /// Counters, per kind in [`RequestKind::ALL`] order.
-    counters: [KindCounters; 4],
+    counters: [KindCounters; RequestKind::COUNT],
     /// Rest after failures.
     backoff: Backoff,
-    /// Roots the peer answered with an empty response (usually just the pivot).
-    stateless_roots: Vec<B256>,
+    /// What the peer answered with an empty response (usually just the pivot's root).
+    unavailable: Vec<Availability>,
     /// Leases granted and not yet handed back, in grant order.
     outstanding: BTreeMap<LeaseId, Pending>,
     /// The last time the link was known to carry nothing ahead of the outstanding responses
@@ -135,7 +135,7 @@ impl PeerState {
     fn arrivals<'a>(
         &'a self,
         link: Link,
-        sizes: &'a [SizeEstimate; 4],
+        sizes: &'a [SizeEstimate; RequestKind::COUNT],
     ) -> impl Iterator<Item = (LeaseId, Instant)> + 'a {
         let mut cursor = self.free_at;
         self.outstanding.iter().map(move |(id, pending)| {
@@ -149,7 +149,7 @@ impl PeerState {
     }
 
     /// When the responses asked of the peer are predicted to have crossed its link.
-    fn queue_end(&self, link: Link, sizes: &[SizeEstimate; 4]) -> Option<Instant> {
+    fn queue_end(&self, link: Link, sizes: &[SizeEstimate; RequestKind::COUNT]) -> Option<Instant> {
         self.arrivals(link, sizes).last().map(|(_, done)| done)
     }
 
@@ -162,7 +162,7 @@ impl PeerState {
     pub(crate) fn plan(
         &self,
         kind: RequestKind,
-        sizes: &[SizeEstimate; 4],
+        sizes: &[SizeEstimate; RequestKind::COUNT],
         now: Instant,
         config: &PeerSetConfig,
     ) -> Plan {
@@ -193,17 +193,17 @@ impl PeerState {
         }
     }
 
-    /// Whether a request for `root` may go to the peer at `now`: it is not resting, serves
-    /// the root, has a free slot, and its link has room (see [`Self::room_at`]).
+    /// Whether a request for `key` may go to the peer at `now`: it is not resting, does not
+    /// lack `key`, has a free slot, and its link has room (see [`Self::room_at`]).
     pub(crate) fn can_take(
         &self,
-        root: B256,
-        sizes: &[SizeEstimate; 4],
+        key: &Availability,
+        sizes: &[SizeEstimate; RequestKind::COUNT],
         now: Instant,
         config: &PeerSetConfig,
     ) -> bool {
         !self.backoff.is_resting(now)
-            && !self.is_stateless_for(root)
+            && !self.lacks(key)
             && self.in_flight() < config.max_in_flight_per_peer
             && self.room_at(sizes, now, config).is_some_and(|room| room <= now)
     }
@@ -216,7 +216,7 @@ impl PeerState {
     /// queued before it, and at least half `timeout_min`).
     fn room_at(
         &self,
-        sizes: &[SizeEstimate; 4],
+        sizes: &[SizeEstimate; RequestKind::COUNT],
         now: Instant,
         config: &PeerSetConfig,
     ) -> Option<Instant> {
@@ -239,17 +239,17 @@ impl PeerState {
         self.outstanding.values().any(|pending| pending.is_overdue(now))
     }
 
-    /// When, after `now`, the peer may be able to take a request for `root` without any lease
+    /// When, after `now`, the peer may be able to take a request for `key` without any lease
     /// being handed back (its rest ends, or its link's queue shortens); `None` if only a
     /// handed back lease or a new pivot can change that.
     pub(crate) fn next_room(
         &self,
-        root: B256,
-        sizes: &[SizeEstimate; 4],
+        key: &Availability,
+        sizes: &[SizeEstimate; RequestKind::COUNT],
         now: Instant,
         config: &PeerSetConfig,
     ) -> Option<Instant> {
-        if self.is_stateless_for(root) || self.in_flight() >= config.max_in_flight_per_peer {
+        if self.lacks(key) || self.in_flight() >= config.max_in_flight_per_peer {
             return None;
         }
         let room = self.room_at(sizes, now, config)?;
@@ -263,7 +263,7 @@ impl PeerState {
     pub(crate) fn score(
         &self,
         kind: RequestKind,
-        sizes: &[SizeEstimate; 4],
+        sizes: &[SizeEstimate; RequestKind::COUNT],
         now: Instant,
         config: &PeerSetConfig,
     ) -> f64 {
@@ -301,7 +301,11 @@ impl PeerState {
     }
 
     /// The current prediction of when outstanding lease `id`'s response arrives.
-    pub(crate) fn expected_at(&self, id: LeaseId, sizes: &[SizeEstimate; 4]) -> Option<Instant> {
+    pub(crate) fn expected_at(
+        &self,
+        id: LeaseId,
+        sizes: &[SizeEstimate; RequestKind::COUNT],
+    ) -> Option<Instant> {
         let link = self.measured()?;
         self.arrivals(link, sizes).find(|(lease, _)| *lease == id).map(|(_, at)| at)
     }
@@ -360,12 +364,12 @@ impl PeerState {
         self.backoff.fail(now, config)
     }
 
-    /// Enters an empty response to released request `pending` for `root`, arrived at
+    /// Enters an empty response to released request `pending` for `key`, arrived at
     /// `arrived`: it measures the latency, not the rate.
     pub(crate) fn record_empty(
         &mut self,
         pending: &Pending,
-        root: B256,
+        key: Availability,
         arrived: Instant,
         config: &PeerSetConfig,
     ) {
@@ -376,8 +380,8 @@ impl PeerState {
         let counters = &mut self.counters[kind.index()];
         counters.completed = counters.completed.saturating_add(1);
         counters.empty = counters.empty.saturating_add(1);
-        if !self.stateless_roots.contains(&root) {
-            self.stateless_roots.push(root);
+        if !self.unavailable.contains(&key) {
+            self.unavailable.push(key);
         }
         self.link_free_at(arrived);
     }
@@ -387,14 +391,21 @@ impl PeerState {
         self.backoff.consecutive_failures()
     }
 
-    /// Whether the peer answered `root` with an empty response.
-    pub(crate) fn is_stateless_for(&self, root: B256) -> bool {
-        self.stateless_roots.contains(&root)
+    /// Whether the peer answered `key` with an empty response.
+    pub(crate) fn lacks(&self, key: &Availability) -> bool {
+        self.unavailable.contains(key)
     }
 
-    /// Forgets every stateless-for-root mark.
+    /// Forgets that the peer lacks `key`; whether it was marked.
+    pub(crate) fn forget(&mut self, key: &Availability) -> bool {
+        let before = self.unavailable.len();
+        self.unavailable.retain(|marked| marked != key);
+        self.unavailable.len() != before
+    }
+
+    /// Forgets every mark of what the peer lacks.
     pub(crate) fn clear_stateless(&mut self) {
-        self.stateless_roots.clear();
+        self.unavailable.clear();
     }
 
     /// When the peer's rest ends, if it is resting at `now`.
@@ -407,7 +418,7 @@ impl PeerState {
         &self,
         peer: PeerId,
         pivot: Option<B256>,
-        sizes: &[SizeEstimate; 4],
+        sizes: &[SizeEstimate; RequestKind::COUNT],
         now: Instant,
         config: &PeerSetConfig,
     ) -> PeerStats {
@@ -417,7 +428,7 @@ impl PeerState {
             in_flight: self.in_flight(),
             consecutive_failures: self.backoff.consecutive_failures(),
             resting_until: self.resting_until(now),
-            stateless_for_pivot: pivot.is_some_and(|root| self.is_stateless_for(root)),
+            stateless_for_pivot: pivot.is_some_and(|root| self.lacks(&Availability::State(root))),
             rate: self.link.rate(),
             latency: self.link.latency(),
             queued: queue_end.map_or(Duration::ZERO, |end| end.saturating_duration_since(now)),
@@ -428,7 +439,7 @@ impl PeerState {
     fn kind_stats(
         &self,
         kind: RequestKind,
-        sizes: &[SizeEstimate; 4],
+        sizes: &[SizeEstimate; RequestKind::COUNT],
         now: Instant,
         config: &PeerSetConfig,
     ) -> KindStats {

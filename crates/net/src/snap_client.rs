@@ -256,10 +256,8 @@ mod tests {
     fn reports_reach_the_network() {
         let network = MockNetwork::with_peers(1);
         let peer = PeerId::from_index(0);
-        let penalty = Penalty::Timeout {
-            kind: Some(RequestKind::ByteCodes),
-            elapsed: Duration::from_secs(4),
-        };
+        let penalty =
+            Penalty::Timeout { kind: RequestKind::ByteCodes, elapsed: Duration::from_secs(4) };
         Arc::new(&network).report(peer, penalty.clone());
         assert_eq!(*network.reports.lock().unwrap(), [(peer, penalty)]);
     }

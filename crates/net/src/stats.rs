@@ -27,7 +27,7 @@ pub struct PeerStats {
     /// How long the responses asked of it are expected to keep its link busy from now.
     pub queued: Duration,
     /// Per request kind, in [`RequestKind::ALL`] order.
-    pub kinds: [KindStats; 4],
+    pub kinds: [KindStats; RequestKind::COUNT],
 }
 
 impl PeerStats {

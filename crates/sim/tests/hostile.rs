@@ -14,7 +14,7 @@ use snapsync_fetch::{
     AccountRangeRequest, ByteCodesRequest, FetchConfig, FetchError, Fetcher, NodeTarget,
     StorageRangesRequest, StorageTarget, TrieNodesRequest,
 };
-use snapsync_net::{PeerId, PeerSet, PeerSetConfig, Penalty, RequestKind};
+use snapsync_net::{Availability, Fault, PeerId, PeerSet, PeerSetConfig, Penalty, RequestKind};
 use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
 use snapsync_server::{ServerLimits, SnapServer};
 use snapsync_sim::{Behaviour, Link, SimNetwork, SimPeer};
@@ -251,13 +251,16 @@ async fn faulty_data_is_detected_and_the_peer_banned() {
             assert!(
                 penalties.iter().any(|penalty| matches!(
                     penalty,
-                    Penalty::InvalidData { kind: Some(k), .. } if *k == kind.request_kind()
+                    Penalty::InvalidData { kind: k, fault: Fault::Snap(_) }
+                        if *k == kind.request_kind()
                 )),
                 "{behaviour:?} on {kind:?} went unnoticed: {penalties:?}"
             );
             let banned = world.fetcher.banned();
             assert_eq!(banned.len(), 1, "{behaviour:?} on {kind:?}: {banned:?}");
             assert_eq!(banned[0].0, hostile);
+            assert_eq!(banned[0].1.kind, kind.request_kind());
+            assert!(matches!(banned[0].1.fault, Fault::Snap(_)), "{banned:?}");
             assert!(!world.net.is_connected(hostile));
         }
     }
@@ -284,9 +287,11 @@ async fn stateless_and_partial_peers_are_marked_not_banned() {
         let world = run_all_kinds(behaviour.clone()).await;
         let penalties = world.net.penalties_of(PeerId::from_index(HOSTILE));
         assert!(
-            penalties
-                .iter()
-                .any(|p| matches!(p, Penalty::EmptyForRoot { root, .. } if *root == world.root)),
+            penalties.iter().any(|p| matches!(
+                p,
+                Penalty::Unavailable { key: Availability::State(root), .. }
+                    if *root == world.root
+            )),
             "{behaviour:?}: {penalties:?}"
         );
         assert!(world.fetcher.banned().is_empty());
@@ -386,4 +391,67 @@ fn world_with_staller() -> World {
         SimPeer::new(Link::new(10, 100), Behaviour::Stall, 1),
         SimPeer::new(Link::new(10, 100), Behaviour::Gap, 2),
     ])
+}
+
+/// Headers and bodies go through the same peer layer as snap requests: a peer breaking the hash
+/// chain and one sending a body that does not match its header are each banned and reported with
+/// the typed fault of their kind, a stalling peer is taken over and reported for its timeout,
+/// and the data returned is the chain's.
+#[tokio::test(start_paused = true)]
+async fn block_faults_are_typed_banned_and_routed_around() {
+    use snapsync_fetch::{BlockBodiesRequest, BlockHeadersRequest};
+    use snapsync_net::{BodiesFault, HeadersFault};
+    use snapsync_testing::GeneratedChain;
+    let chain = Arc::new(GeneratedChain::new(3, &StateSpec::small().with_accounts(50), 40, 5));
+    let peers = vec![
+        SimPeer::new(Link::new(10, 100), Behaviour::BrokenLink, 1),
+        SimPeer::new(Link::new(10, 100), Behaviour::BadBody, 2),
+        SimPeer::new(Link::new(10, 100), Behaviour::Stall, 3),
+        SimPeer::honest(Link::new(10, 100)),
+    ];
+    let server = Arc::new(SnapServer::new(ServerLimits::default()));
+    let net = Arc::new(SimNetwork::new(server, peers).with_blocks(chain.clone()));
+    let fetcher = Fetcher::new(net.clone(), peer_set(), FetchConfig::default());
+    let tip = chain.header(40).unwrap();
+
+    // Every peer is tried on each kind early, so each fault shows up at once.
+    for _ in 0..3 {
+        let request = BlockHeadersRequest::falling(tip.hash(), Some(40), 16);
+        let headers = fetcher.block_headers(request).await.unwrap().into_headers();
+        let expected: Vec<_> = (25..=40).rev().map(|n| chain.header(n).unwrap().clone()).collect();
+        assert_eq!(headers, expected);
+        let request = BlockBodiesRequest::new(headers.into_iter().rev().collect());
+        let bodies = fetcher.block_bodies(request).await.unwrap().into_bodies();
+        for (number, body) in (25..).zip(&bodies) {
+            assert_eq!(Some(body.clone()), chain.body(number), "body {number}");
+        }
+    }
+
+    let banned = fetcher.banned();
+    assert_eq!(banned.len(), 2, "{banned:?}");
+    let (broken, bad_body) = (PeerId::from_index(0), PeerId::from_index(1));
+    assert_eq!(banned[0].0, broken);
+    assert_eq!(banned[0].1.kind, RequestKind::BlockHeaders);
+    assert!(matches!(banned[0].1.fault, Fault::Headers(HeadersFault::BrokenLink { .. })));
+    assert_eq!(banned[1].0, bad_body);
+    assert_eq!(banned[1].1.kind, RequestKind::BlockBodies);
+    assert!(matches!(banned[1].1.fault, Fault::Bodies(BodiesFault::Mismatch { .. })));
+    for (peer, kind) in [(broken, RequestKind::BlockHeaders), (bad_body, RequestKind::BlockBodies)]
+    {
+        let penalties = world_penalties(&net, peer);
+        assert!(
+            matches!(penalties.as_slice(), [Penalty::InvalidData { kind: k, .. }] if *k == kind),
+            "{peer}: {penalties:?}"
+        );
+        assert!(!net.is_connected(peer));
+    }
+    let stalled = world_penalties(&net, PeerId::from_index(2));
+    assert!(!stalled.is_empty());
+    assert!(stalled.iter().all(|p| matches!(p, Penalty::Timeout { .. })), "{stalled:?}");
+    assert!(net.is_connected(PeerId::from_index(2)));
+    assert!(world_penalties(&net, PeerId::from_index(3)).is_empty());
+}
+
+fn world_penalties(net: &SimNetwork, peer: PeerId) -> Vec<Penalty> {
+    net.penalties_of(peer)
 }

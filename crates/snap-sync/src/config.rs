@@ -100,8 +100,9 @@ pub struct RequestsConfig {
     /// high-latency links.
     pub timeout_min_ms: u64,
     /// Longest request timeout (and a peer's first timeout), in ms. Default 30000; at most one
-    /// hour. Also the timeout of each header request choosing the pivot, so a reply must be
-    /// able to arrive within it.
+    /// hour. Every request of the stage's fetcher is timed by these settings: snap requests,
+    /// the header requests choosing the pivot, and those of the headers and bodies stages given
+    /// the same fetcher; a reply must be able to arrive within it.
     pub timeout_max_ms: u64,
     /// Rest after a peer's first consecutive failure, in ms; doubles with each further one.
     /// Default 1000; at most `backoff_cap_ms`.

@@ -5,8 +5,8 @@ use crate::{PivotConfig, SnapSyncError, state::Pivot};
 use alloy_consensus::{Header, Sealed};
 use alloy_primitives::B256;
 use snapsync_chain_stages::{resolve_pivot, wait_for_tip};
+use snapsync_fetch::Fetcher;
 use snapsync_net::{HeadersClient, SnapClient};
-use std::time::Duration;
 use tokio::sync::watch;
 use tracing::info;
 
@@ -15,14 +15,14 @@ pub(crate) async fn current_tip(tip: &mut watch::Receiver<B256>) -> Result<B256,
     wait_for_tip(tip).await.ok_or(SnapSyncError::TipChannelClosed)
 }
 
-/// The header `distance` below `tip`, reached through checked hash links.
+/// The header `distance` below `tip`, reached through checked hash links, asked through
+/// `fetcher`.
 async fn candidate<C: HeadersClient + SnapClient>(
-    client: &C,
+    fetcher: &Fetcher<C>,
     tip: B256,
     distance: u64,
-    request_timeout: Duration,
 ) -> Result<(Pivot, Sealed<Header>), SnapSyncError> {
-    let header = resolve_pivot(client, tip, distance, request_timeout)
+    let header = resolve_pivot(fetcher, tip, distance)
         .await
         .map_err(|error| SnapSyncError::Pivot(Box::new(error)))?;
     let pivot = Pivot { number: header.number, hash: header.hash(), state_root: header.state_root };
@@ -31,12 +31,11 @@ async fn candidate<C: HeadersClient + SnapClient>(
 
 /// The first pivot: the header `distance` below `tip`.
 pub(crate) async fn choose_pivot<C: HeadersClient + SnapClient>(
-    client: &C,
+    fetcher: &Fetcher<C>,
     tip: B256,
     distance: u64,
-    request_timeout: Duration,
 ) -> Result<(Pivot, Sealed<Header>), SnapSyncError> {
-    let (pivot, header) = candidate(client, tip, distance, request_timeout).await?;
+    let (pivot, header) = candidate(fetcher, tip, distance).await?;
     info!(target: "sync::snap::pivot", number = pivot.number, hash = %pivot.hash, root = %pivot.state_root, "pivot chosen");
     Ok((pivot, header))
 }
@@ -53,14 +52,13 @@ pub(crate) enum MoveReason {
 /// The pivot to move to from `current`, given `tip`: the header `config.distance` below it, if
 /// that is newer than `current` and `reason` holds. `None` to stay.
 pub(crate) async fn newer_pivot<C: HeadersClient + SnapClient>(
-    client: &C,
+    fetcher: &Fetcher<C>,
     tip: B256,
     current: &Pivot,
     config: &PivotConfig,
     reason: MoveReason,
-    request_timeout: Duration,
 ) -> Result<Option<(Pivot, Sealed<Header>)>, SnapSyncError> {
-    let (pivot, header) = candidate(client, tip, config.distance, request_timeout).await?;
+    let (pivot, header) = candidate(fetcher, tip, config.distance).await?;
     let tip_number = pivot.number.saturating_add(config.distance);
     let behind = tip_number.saturating_sub(current.number);
     let due = match reason {

@@ -19,11 +19,11 @@ use snapsync_db::{
 };
 use snapsync_etl::{CollectorConfig, remove_stale_runs};
 use snapsync_fetch::{FetchError, Fetcher};
-use snapsync_net::{HeadersClient, PeerSet, SnapClient};
+use snapsync_net::{Availability, HeadersClient, PeerSet, SnapClient};
 use snapsync_stages::{
     ExecInput, ExecOutput, Stage, StageCheckpoint, StageError, StageId, UnwindInput, UnwindOutput,
 };
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{path::Path, sync::Arc};
 use tokio::sync::watch;
 use tracing::{Instrument, debug, info, warn};
 
@@ -209,10 +209,8 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
             return Ok(None);
         }
         self.last_tip = Some(tip);
-        let timeout = Duration::from_millis(self.config.requests.timeout_max_ms);
-        let client = self.fetcher.client();
         let config = &self.config.pivot;
-        let found = match newer_pivot(client, tip, &state.pivot, config, reason, timeout).await {
+        let found = match newer_pivot(&self.fetcher, tip, &state.pivot, config, reason).await {
             Ok(found) => found,
             Err(error) if reason == MoveReason::TipAdvanced => {
                 // The current pivot is still served: keep syncing it, look again next step.
@@ -240,10 +238,7 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
     /// stored in the state tables), the step records that the nodes to come are verified ones.
     async fn pivot_step(&mut self, empty_tables: bool) -> Result<Step, SnapSyncError> {
         let tip = current_tip(&mut self.tip).await?;
-        let timeout = Duration::from_millis(self.config.requests.timeout_max_ms);
-        let client = self.fetcher.client();
-        let (pivot, header) =
-            choose_pivot(client, tip, self.config.pivot.distance, timeout).await?;
+        let (pivot, header) = choose_pivot(&self.fetcher, tip, self.config.pivot.distance).await?;
         self.last_tip = Some(tip);
         self.fetcher.set_pivot_root(pivot.state_root);
         let state = SyncState::new(pivot, self.config.accounts.chunks);
@@ -387,7 +382,9 @@ impl<C: SnapClient + HeadersClient + 'static> Stage for SnapSyncStage<C> {
 fn is_unserved_pivot(error: &SnapSyncError, pivot_root: B256) -> bool {
     matches!(
         error,
-        SnapSyncError::Fetch { source: FetchError::NoPeerServes { root, .. }, .. }
-            if *root == pivot_root
+        SnapSyncError::Fetch {
+            source: FetchError::NoPeerServes { key: Availability::State(root), .. },
+            ..
+        } if *root == pivot_root
     )
 }

@@ -306,21 +306,14 @@ fn pipeline(
 ) -> Result<(Pipeline, watch::Receiver<SyncProgress>), CliError> {
     let client = world.scenario.network.clone();
     let db = &world.storage.db;
-    // Every request waits at most the configured longest timeout, whichever stage sends it.
-    let request_timeout = Duration::from_millis(config.requests.timeout_max_ms);
-    let snap =
-        SnapSyncStage::new(client.clone(), db.clone(), tip.clone(), config, &world.storage.dir)?;
+    let snap = SnapSyncStage::new(client, db.clone(), tip.clone(), config, &world.storage.dir)?;
     let progress = snap.progress();
+    // One peer layer: headers and bodies go through the snap stage's fetcher, so one peer set
+    // times, rests, scores and bans the peers for every request.
+    let fetcher = snap.fetcher().clone();
     let after_pivot = HeadersConfig::after_stage(SNAP_SYNC);
-    let headers = HeadersStage::new(
-        client.clone(),
-        db.clone(),
-        tip,
-        HeadersConfig { request_timeout, ..after_pivot },
-    );
-    let bodies_config = BodiesConfig::after_stage(SNAP_SYNC);
-    let bodies =
-        BodiesStage::new(client, db.clone(), BodiesConfig { request_timeout, ..bodies_config });
+    let headers = HeadersStage::new(fetcher.clone(), db.clone(), tip, after_pivot);
+    let bodies = BodiesStage::new(fetcher, db.clone(), BodiesConfig::after_stage(SNAP_SYNC));
     let stages = StageSet::builder().add(snap)?.add(headers)?.add(bodies)?.build();
     Ok((Pipeline::new(db.clone(), stages).with_retry_policy(RETRY), progress))
 }

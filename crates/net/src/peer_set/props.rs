@@ -94,13 +94,13 @@ impl Harness {
             }
             Event::Empty { lease } => {
                 let now = self.now;
-                self.resolve(lease, |set, lease| set.empty_for_root(lease, now));
+                self.resolve(lease, |set, lease| set.unavailable(lease, now));
             }
             Event::Cancel { lease } => self.resolve(lease, PeerSet::cancel),
             Event::Hedge { lease, others_waiting } => self.hedge(lease, others_waiting),
             Event::Ban { peer } => {
                 let peer = PeerId::from_index(peer);
-                self.set.ban(peer, "test");
+                self.set.ban(peer, RequestKind::AccountRange, crate::Fault::Malformed);
                 self.forget_leases_of(peer);
             }
             Event::Pivot { root } => {
@@ -167,7 +167,10 @@ impl Harness {
             return;
         };
         assert_ne!(hedge.lease.peer(), lease.peer(), "a hedge goes to another peer");
-        assert_eq!((hedge.lease.kind(), hedge.lease.root()), (lease.kind(), lease.root()));
+        assert_eq!(
+            (hedge.lease.kind(), hedge.lease.availability()),
+            (lease.kind(), lease.availability())
+        );
         if others_waiting {
             assert!(hedge.lost, "with requests waiting, only a lost request is hedged");
         }

@@ -301,7 +301,7 @@ fn stateless_peer_is_skipped_for_its_root_until_the_pivot_moves() {
     let now = Instant::now();
     let lease = set.acquire(AccountRange, ROOT, now).unwrap();
     assert_eq!(lease.peer(), peer(0));
-    assert_eq!(set.empty_for_root(lease, now), LeaseStatus::Settled);
+    assert_eq!(set.unavailable(lease, now), LeaseStatus::Settled);
     assert_eq!(set.peers_serving(ROOT), 1);
     assert!(set.peer_stats(peer(0), now).unwrap().stateless_for_pivot);
     // Peer 0 is skipped for the root, for every kind, but still serves other roots.
@@ -327,7 +327,7 @@ fn all_peers_stateless_leaves_no_one_serving() {
     let now = Instant::now();
     for _ in 0..2 {
         let lease = set.acquire(TrieNodes, ROOT, now).unwrap();
-        set.empty_for_root(lease, now + ms(80));
+        set.unavailable(lease, now + ms(80));
     }
     assert_eq!(set.peers_serving(ROOT), 0);
     assert!(set.acquire(TrieNodes, ROOT, now).is_none());
@@ -342,9 +342,11 @@ fn bans_are_permanent() {
     let now = Instant::now();
     let lease = set.acquire(AccountRange, ROOT, now).unwrap();
     assert_eq!(lease.peer(), peer(0));
-    assert!(set.ban(peer(0), "range proof does not verify"));
-    assert!(!set.ban(peer(0), "again"));
-    assert_eq!(set.ban_reason(peer(0)), Some("range proof does not verify"));
+    let fault = crate::Fault::Snap(crate::InvalidResponse::Oversized { bytes: 9, budget: 4 });
+    let ban = crate::Ban { kind: AccountRange, fault: fault.clone() };
+    assert!(set.ban(peer(0), AccountRange, fault));
+    assert!(!set.ban(peer(0), TrieNodes, crate::Fault::Malformed));
+    assert_eq!(set.ban_reason(peer(0)), Some(&ban));
     assert_eq!(set.complete(lease, 1_000, now + ms(10)), LeaseStatus::Stale);
     // Reconnecting does not bring it back.
     let changes = set.sync_peers(&[peer(0), peer(1)]);
@@ -357,7 +359,7 @@ fn bans_are_permanent() {
         assert_eq!(lease.peer(), peer(1));
         set.cancel(lease);
     }
-    assert_eq!(set.banned().collect::<Vec<_>>(), [(peer(0), "range proof does not verify")]);
+    assert_eq!(set.banned().collect::<Vec<_>>(), [(peer(0), &ban)]);
 }
 
 #[test]
@@ -393,7 +395,7 @@ fn every_outcome_of_a_stale_lease_is_ignored() {
     let mut next = || leases.next().unwrap();
     assert_eq!(set.failed(next(), now), LeaseStatus::Stale);
     assert_eq!(set.timed_out(next(), now), LeaseStatus::Stale);
-    assert_eq!(set.empty_for_root(next(), now), LeaseStatus::Stale);
+    assert_eq!(set.unavailable(next(), now), LeaseStatus::Stale);
     assert_eq!(set.cancel(next()), LeaseStatus::Stale);
     assert!(set.stats(now).is_empty());
 }
