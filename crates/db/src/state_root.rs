@@ -59,117 +59,11 @@ impl StateReport {
 
 /// Recomputes the state root and every storage root from the hashed tables of `view`.
 ///
-/// Two threads share the work: one walks [`HashedStorages`] and hashes each account's storage
-/// trie, handing the roots over in account order through a bounded channel; the caller's walks
-/// [`HashedAccounts`], builds the account trie and compares each account's storage root as its
-/// turn comes. Each stored leaf is read once and hashed once, memory stays bounded, and on two
-/// cores the pass takes about half as long as one thread doing both.
-///
 /// # Errors
 /// Database failures (including corrupt entries) and [`StateError::Trie`]; mismatching storage
 /// roots are not errors but are listed in the report.
-pub fn compute_state_root(view: &(impl TableRead + Sync)) -> Result<StateReport, StateError> {
-    std::thread::scope(|scope| {
-        let (sender, roots) = std::sync::mpsc::sync_channel(STORAGE_ROOTS_AHEAD);
-        let storage = scope.spawn(move || hash_storage_tries(view, &sender));
-        let accounts = walk_accounts(view, &roots);
-        // Unblock the storage thread if the account walk stopped early, then join it.
-        drop(roots);
-        let storage = storage.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        let report = accounts?;
-        storage?;
-        Ok(report)
-    })
-}
-
-/// Storage roots the storage thread may compute ahead of the account walk.
-const STORAGE_ROOTS_AHEAD: usize = 4096;
-
-/// One account's storage trie, as the storage thread found it.
-struct StorageRoot {
-    account: AccountHash,
-    root: B256,
-    slots: u64,
-}
-
-/// Walks [`HashedStorages`] account by account, sending each account's storage root in order;
-/// stops early when the receiver is gone.
-fn hash_storage_tries(
-    view: &impl TableRead,
-    roots: &std::sync::mpsc::SyncSender<Result<StorageRoot, StateError>>,
-) -> Result<(), StateError> {
-    let mut walk = StorageWalk {
-        slots: view.iter::<HashedStorages>()?.peekable(),
-        leaf: Vec::new(),
-        slots_seen: 0,
-    };
-    loop {
-        let next = match walk.next_account() {
-            Ok(Some(account)) => {
-                let before = walk.slots_seen;
-                walk.storage_root(account, &mut NoStorageNodes).map(|root| StorageRoot {
-                    account,
-                    root,
-                    slots: walk.slots_seen - before,
-                })
-            }
-            Ok(None) => return Ok(()),
-            Err(error) => Err(error.into()),
-        };
-        let failed = next.is_err();
-        if roots.send(next).is_err() || failed {
-            return Ok(());
-        }
-    }
-}
-
-/// Walks [`HashedAccounts`] into the account trie, matching each account with the storage root
-/// the storage thread computed for it (none: the empty root).
-fn walk_accounts(
-    view: &impl TableRead,
-    roots: &std::sync::mpsc::Receiver<Result<StorageRoot, StateError>>,
-) -> Result<StateReport, StateError> {
-    let trie_error = |source| StateError::Trie { account: None, source };
-    let mut pending = roots.recv().ok().transpose()?;
-    let mut report = StateReport {
-        state_root: B256::ZERO,
-        accounts: 0,
-        storage_slots: 0,
-        storage_mismatches: Vec::new(),
-        orphan_storages: Vec::new(),
-    };
-    let mut builder = TrieBuilder::new(NoopSink);
-    let mut leaf = Vec::with_capacity(110);
-    for entry in view.iter::<HashedAccounts>()? {
-        let (hash, account) = entry?;
-        let mut computed = alloy_trie::EMPTY_ROOT_HASH;
-        while let Some(storage) = pending.take_if(|storage| storage.account <= hash) {
-            report.storage_slots += storage.slots;
-            if storage.account == hash {
-                computed = storage.root;
-            } else {
-                report.orphan_storages.push(storage.account);
-            }
-            pending = roots.recv().ok().transpose()?;
-        }
-        if computed != account.storage_root {
-            report.storage_mismatches.push(StorageRootMismatch {
-                account: hash,
-                stored: account.storage_root,
-                computed,
-            });
-        }
-        leaf.clear();
-        alloy_rlp::Encodable::encode(&account, &mut leaf);
-        builder.add_leaf(hash.as_ref(), &leaf).map_err(trie_error)?;
-        report.accounts += 1;
-    }
-    while let Some(storage) = pending {
-        report.storage_slots += storage.slots;
-        report.orphan_storages.push(storage.account);
-        pending = roots.recv().ok().transpose()?;
-    }
-    (report.state_root, NoopSink) = builder.finish().map_err(trie_error)?;
+pub fn compute_state_root(view: &impl TableRead) -> Result<StateReport, StateError> {
+    let (report, NoopSink) = walk_state(view, NoopSink, &mut NoStorageNodes)?;
     Ok(report)
 }
 

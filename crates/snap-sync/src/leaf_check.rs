@@ -68,7 +68,7 @@ impl fmt::Display for LeafCheck {
 /// Database failures, including entries that do not decode (damage the caller reports as
 /// such: see [`SnapSyncError::is_local`]).
 pub fn check_stored_leaves(
-    view: &(impl TableRead + Sync),
+    view: &impl TableRead,
     expected_root: B256,
 ) -> Result<LeafCheck, SnapSyncError> {
     let report = compute_state_root(view)?;
