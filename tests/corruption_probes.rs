@@ -14,6 +14,7 @@
 #![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
 use serde_json::Value;
 use snapsync::db::{
     AccountTrieNodes, Bytecodes, HashedAccounts, HashedStorages, RedbDatabase, RedbOptions,
@@ -23,18 +24,17 @@ use snapsync_testing::{Damage, TestRng, table_differences};
 use std::{
     collections::BTreeMap,
     fmt,
-    io::{BufRead, BufReader},
     panic::{AssertUnwindSafe, catch_unwind},
     path::{Path, PathBuf},
-    process::{Command, Output, Stdio},
+    process::{Command, Output},
     sync::{
         Mutex,
         atomic::{AtomicUsize, Ordering},
-        mpsc,
     },
     thread,
     time::{Duration, Instant},
 };
+use support::Child;
 
 /// The chain every probe syncs: the same accounts and seed for both data directories.
 const SOURCE: [&str; 4] = ["--accounts", "3000", "--seed", "5"];
@@ -138,42 +138,6 @@ struct Failure {
 impl Failure {
     fn new(kind: impl Into<String>, detail: impl Into<String>) -> Self {
         Self { kind: kind.into(), detail: detail.into() }
-    }
-}
-
-/// A sync child whose stderr lines arrive on a channel.
-struct Child {
-    child: std::process::Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Child {
-    fn spawn(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_snapsync"))
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (send, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self { child, lines }
-    }
-
-    fn wait_for(&self, prefix: &str) {
-        loop {
-            let line = self.lines.recv_timeout(Duration::from_secs(30)).unwrap();
-            if line.starts_with(prefix) {
-                return;
-            }
-        }
     }
 }
 

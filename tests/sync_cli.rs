@@ -7,16 +7,16 @@
 #![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
 use serde_json::Value;
 use snapsync_testing::require_fixture;
 use std::{
-    io::{BufRead, BufReader},
     path::Path,
-    process::{Command, Output, Stdio},
-    sync::mpsc,
+    process::{Command, Output},
     thread,
     time::{Duration, Instant},
 };
+use support::Child;
 
 const MAINNET_ROOT: &str = "0xd7f8974fb5ac78d9ac099b9ad5018bedc2ce0a72dad1827a1709da30580f0544";
 const HEAD_ROOT: &str = "0x8fcfb02cfca007773bd55bc1c3e50a3c8612a59c87ce057e5957e8bf17c1728b";
@@ -245,43 +245,6 @@ fn unusable_arguments_exit_2_with_a_message() {
         assert_eq!(output.status.code(), Some(2), "{extra:?}: {message}");
         assert!(output.stdout.is_empty(), "{extra:?}");
         assert!(message.contains(needle), "{extra:?}: {needle:?} not in {message}");
-    }
-}
-
-/// A sync child whose stderr lines arrive on a channel.
-struct Child {
-    child: std::process::Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Child {
-    fn spawn(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_snapsync"))
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (send, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self { child, lines }
-    }
-
-    /// Waits for a stderr line starting with `prefix`.
-    fn wait_for(&self, prefix: &str) {
-        loop {
-            let line = self.lines.recv_timeout(Duration::from_secs(30)).unwrap();
-            if line.starts_with(prefix) {
-                return;
-            }
-        }
     }
 }
 
