@@ -16,10 +16,7 @@
 
 mod support;
 use serde_json::Value;
-use snapsync::db::{
-    AccountTrieNodes, Bytecodes, HashedAccounts, HashedStorages, RedbDatabase, RedbOptions,
-    StorageTrieNodes, TABLE_NAMES, Table,
-};
+use snapsync::db::{RedbDatabase, RedbOptions, STATE_TABLES, TABLE_NAMES};
 use snapsync_testing::{Damage, TestRng, table_differences};
 use std::{
     collections::BTreeMap,
@@ -44,14 +41,6 @@ const DB_FILE: &str = "snapsync.redb";
 const DEFAULT_SEEDS: usize = 32;
 /// Probes running at once (each runs one process at a time).
 const PARALLEL: usize = 2;
-/// The state tables a verified sync must have filled exactly as an honest one.
-const STATE_TABLES: [&str; 5] = [
-    HashedAccounts::NAME,
-    HashedStorages::NAME,
-    Bytecodes::NAME,
-    AccountTrieNodes::NAME,
-    StorageTrieNodes::NAME,
-];
 
 fn snapsync(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_snapsync")).args(args).output().unwrap()

@@ -104,6 +104,23 @@ fn assert_chain_stored(db: &dyn Database, chain: &ChainFixture, from: u64, to: u
     assert_eq!(bodies, (from..=to).collect::<Vec<_>>());
 }
 
+/// Runs `pipeline` until it has committed `steps` steps, then stops polling it (between steps).
+async fn run_until_steps(pipeline: &mut Pipeline, steps: usize) {
+    let mut events = pipeline.subscribe();
+    let committed = async {
+        let mut seen = 0;
+        while seen < steps {
+            if let Ok(PipelineEvent::StageProgress { .. }) = events.recv().await {
+                seen += 1;
+            }
+        }
+    };
+    tokio::select! {
+        result = pipeline.run(None) => panic!("finished before the stop: {result:?}"),
+        () = committed => {}
+    }
+}
+
 fn checkpoint(pipeline: &Pipeline, id: &StageId) -> u64 {
     let checkpoint = pipeline.checkpoint(id).unwrap().unwrap();
     assert!(checkpoint.progress.is_none(), "{id} unfinished: {checkpoint:?}");
@@ -214,19 +231,7 @@ async fn resumes_without_fetching_again() {
     let config = HeadersConfig { batch_size: 64, ..HeadersConfig::new(1) };
 
     let mut first = pipeline(&test_db.db, &net, tip.clone(), config.clone());
-    let mut events = first.subscribe();
-    let three_steps = async {
-        let mut steps = 0;
-        while steps < 3 {
-            if let Ok(PipelineEvent::StageProgress { .. }) = events.recv().await {
-                steps += 1;
-            }
-        }
-    };
-    tokio::select! {
-        result = first.run(None) => panic!("finished before the stop: {result:?}"),
-        () = three_steps => {}
-    }
+    run_until_steps(&mut first, 3).await;
     let stored = first.checkpoint(&StageId::HEADERS).unwrap().unwrap();
     assert_eq!(stored.block_number, 600);
     assert!(stored.progress.is_some());
@@ -406,19 +411,7 @@ async fn a_damaged_stored_header_is_a_local_error_and_no_peer_is_blamed() {
     let (_tip_tx, tip) = watch::channel(tip_of(&chain, 600));
     let config = HeadersConfig { batch_size: 64, ..HeadersConfig::new(1) };
     let mut first = pipeline(&test_db.db, &net, tip.clone(), config.clone());
-    let mut events = first.subscribe();
-    let two_steps = async {
-        let mut steps = 0;
-        while steps < 2 {
-            if let Ok(PipelineEvent::StageProgress { .. }) = events.recv().await {
-                steps += 1;
-            }
-        }
-    };
-    tokio::select! {
-        result = first.run(None) => panic!("finished before the stop: {result:?}"),
-        () = two_steps => {}
-    }
+    run_until_steps(&mut first, 2).await;
     drop(first);
     // The lowest stored header (the round resumes below it) changes on disk, still decodable.
     let lowest = 600 - 2 * 64 + 1;

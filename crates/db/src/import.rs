@@ -26,8 +26,8 @@
 //! sorted in place).
 
 use crate::{
-    AccountTrieNodes, Bytecodes, Database, HashedAccounts, HashedStorages, ImportError, StateError,
-    StorageTrieNodes, Table, TableKey, TableRead, TableValue, WriteTxn,
+    AccountTrieNodes, Bytecodes, Database, HashedAccounts, HashedStorages, ImportError,
+    STATE_TABLES, StateError, StorageTrieNodes, Table, TableKey, TableRead, TableValue, WriteTxn,
 };
 use alloy_primitives::{B256, Bytes, U256, keccak256};
 use alloy_trie::Nibbles;
@@ -64,15 +64,6 @@ pub struct ImportReport {
     /// Distinct non-empty codes written.
     pub bytecodes: u64,
 }
-
-/// The tables an import fills, which must be empty before it.
-const STATE_TABLES: [&str; 5] = [
-    HashedAccounts::NAME,
-    HashedStorages::NAME,
-    Bytecodes::NAME,
-    AccountTrieNodes::NAME,
-    StorageTrieNodes::NAME,
-];
 
 /// Imports a whole state into an empty database (accounts and slots in any order; zero slot
 /// values skipped; duplicate account hashes are an error): the hashed tables, the bytecodes (by

@@ -86,6 +86,6 @@ pub use stored_trie::{AccountTrie, StorageTrie, prove_account_range, prove_stora
 pub use table_collector::TableCollector;
 pub use tables::{
     AccountTrieNodes, Bodies, Bytecodes, HashedAccounts, HashedStorages, HeaderNumbers, Headers,
-    SnapProgress, StageCheckpoints, StorageTrieNodes, TABLE_NAMES, Table,
+    STATE_TABLES, SnapProgress, StageCheckpoints, StorageTrieNodes, TABLE_NAMES, Table,
 };
 pub use typed::{ReadView, TableEntry, TableIter, TableRead, WriteTxn};

@@ -61,3 +61,13 @@ tables! {
     /// snap stage.
     SnapProgress: String => Bytes;
 }
+
+/// The tables that hold a state: its leaves (accounts, slots, codes) and its trie nodes. An
+/// import fills them (and needs them empty); a synced state is compared by them.
+pub const STATE_TABLES: [&str; 5] = [
+    HashedAccounts::NAME,
+    HashedStorages::NAME,
+    Bytecodes::NAME,
+    AccountTrieNodes::NAME,
+    StorageTrieNodes::NAME,
+];
