@@ -64,6 +64,7 @@ mod memory;
 mod read_only_file;
 mod redb_store;
 mod state_root;
+mod state_store;
 mod stored_trie;
 mod table_collector;
 mod tables;
@@ -82,6 +83,7 @@ pub use state_root::{
     RebuiltTrie, StateReport, StorageRootMismatch, compute_state_root, compute_storage_root,
     rebuild_state_trie,
 };
+pub use state_store::collection_of;
 pub use stored_trie::{AccountTrie, StorageTrie, prove_account_range, prove_storage_range};
 pub use table_collector::TableCollector;
 pub use tables::{
