@@ -322,6 +322,11 @@ impl StateWrite for WriteTxn {
         Ok(self.clear::<StorageTrieNodes>()?)
     }
 
+    fn clear_trie_nodes(&mut self) -> Result<(), StoreError> {
+        self.clear::<AccountTrieNodes>()?;
+        Ok(self.clear::<StorageTrieNodes>()?)
+    }
+
     fn put_header(&mut self, number: u64, hash: &B256, header: &Bytes) -> Result<(), StoreError> {
         self.put::<Headers>(&number, header)?;
         Ok(self.put::<HeaderNumbers>(hash, &number)?)
@@ -393,3 +398,9 @@ macro_rules! state_store {
 state_store!(RedbDatabase);
 state_store!(MemoryDatabase);
 state_store!(dyn Database);
+
+impl From<DbError> for snapsync_storage::StateError {
+    fn from(error: DbError) -> Self {
+        Self::Store(error.into())
+    }
+}

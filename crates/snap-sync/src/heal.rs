@@ -44,14 +44,12 @@ use crate::{
 use alloy_primitives::{B256, U256, keccak256};
 use alloy_rlp::Decodable;
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY, Nibbles};
-use snapsync_db::{
-    AccountTrieNodes, Bytecodes, Database, HashedAccounts, StorageTrieNodes, TableRead,
-};
 use snapsync_fetch::{
     ByteCodesRequest, FetchError, Fetcher, NodeTarget, TrieNodesRequest, VerifiedTrieNodes,
 };
 use snapsync_net::SnapClient;
 use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
+use snapsync_storage::StateRead;
 use snapsync_trie::{ChildRef, TrieNodeRef, decode_node};
 use std::{
     collections::{HashSet, VecDeque},
@@ -105,7 +103,7 @@ impl HealPass {
     /// Database failures.
     pub(crate) fn new(
         root: B256,
-        view: &impl TableRead,
+        view: &(impl StateRead + ?Sized),
         seeds: HealSeeds,
     ) -> Result<Self, SnapSyncError> {
         let mut pass = Self {
@@ -146,7 +144,7 @@ impl HealPass {
 
     /// Once the account trie is healed and committed: the storage tries of accounts whose slots
     /// disagree with the storage root they hold now, and every code a stored account lacks.
-    fn seed(&mut self, view: &impl TableRead) -> Result<(), SnapSyncError> {
+    fn seed(&mut self, view: &(impl StateRead + ?Sized)) -> Result<(), SnapSyncError> {
         if !self.seeded {
             self.seeded = true;
             for code in missing_codes(view)? {
@@ -157,9 +155,8 @@ impl HealPass {
             if self.queued.contains(&account) {
                 continue;
             }
-            let storage_root = view
-                .get::<HashedAccounts>(&account)?
-                .map_or(EMPTY_ROOT_HASH, |stored| stored.storage_root);
+            let storage_root =
+                view.account(&account)?.map_or(EMPTY_ROOT_HASH, |stored| stored.storage_root);
             if storage_root == EMPTY_ROOT_HASH {
                 self.deletions.push(Deletion::Slots(account, SlotHash::ZERO, SlotHash::MAX));
             } else {
@@ -172,7 +169,7 @@ impl HealPass {
     /// Queues `account`'s storage trie with root `storage_root`, unless it is already stored.
     fn heal_storage(
         &mut self,
-        view: &impl TableRead,
+        view: &(impl StateRead + ?Sized),
         account: AccountHash,
         storage_root: B256,
     ) -> Result<(), SnapSyncError> {
@@ -227,7 +224,7 @@ impl HealPass {
     /// nodes taken.
     fn take_reply(
         &mut self,
-        view: &impl TableRead,
+        view: &(impl StateRead + ?Sized),
         asked: Vec<NodeTarget>,
         reply: VerifiedTrieNodes,
         writes: &mut StepWrites,
@@ -250,7 +247,7 @@ impl HealPass {
     /// `account`'s storage trie; see the module docs.
     fn walk_node(
         &mut self,
-        view: &impl TableRead,
+        view: &(impl StateRead + ?Sized),
         account: Option<AccountHash>,
         path: Nibbles,
         rlp: &[u8],
@@ -288,7 +285,7 @@ impl HealPass {
 
     fn walk_child(
         &mut self,
-        view: &impl TableRead,
+        view: &(impl StateRead + ?Sized),
         account: Option<AccountHash>,
         path: Nibbles,
         child: ChildRef<'_>,
@@ -314,7 +311,7 @@ impl HealPass {
     /// needs beyond itself (its storage trie, its code).
     fn write_leaf(
         &mut self,
-        view: &impl TableRead,
+        view: &(impl StateRead + ?Sized),
         account: Option<AccountHash>,
         key: B256,
         mut value: &[u8],
@@ -332,7 +329,7 @@ impl HealPass {
                     self.heal_storage(view, hash, trie_account.storage_root)?;
                 }
                 let code = trie_account.code_hash;
-                if code != KECCAK_EMPTY && view.get::<Bytecodes>(&code)?.is_none() {
+                if code != KECCAK_EMPTY && view.code(&code)?.is_none() {
                     self.want_code(code);
                 }
             }
@@ -405,10 +402,13 @@ fn prefix_bounds(path: &Nibbles) -> (U256, U256) {
 }
 
 /// Whether the node stored at `target`'s path has `target`'s hash (so the subtree is right).
-fn stored_matches(view: &impl TableRead, target: &NodeTarget) -> Result<bool, SnapSyncError> {
+fn stored_matches(
+    view: &(impl StateRead + ?Sized),
+    target: &NodeTarget,
+) -> Result<bool, SnapSyncError> {
     let stored = match target.account {
-        None => view.get::<AccountTrieNodes>(&target.path)?,
-        Some(account) => view.get::<StorageTrieNodes>(&(account, target.path))?,
+        None => view.account_node(&target.path)?,
+        Some(account) => view.storage_node(&account, &target.path)?,
     };
     Ok(stored.is_some_and(|node| keccak256(&node) == target.hash))
 }
@@ -436,16 +436,15 @@ impl Limits {
 /// deletions gathered into `writes`, until the step is full or nothing can be asked.
 pub(crate) async fn heal_step<C: SnapClient + 'static>(
     fetcher: &Arc<Fetcher<C>>,
-    db: &Arc<dyn Database>,
+    view: &(impl StateRead + Sync + ?Sized),
     config: &SnapSyncConfig,
     pass: &mut HealPass,
     state: &mut SyncState,
     writes: &mut StepWrites,
 ) -> Result<(), SnapSyncError> {
     let limits = Limits::new(config);
-    let view = db.view()?;
     if pass.accounts.is_empty() && pass.accounts_in_flight == 0 {
-        pass.seed(&view)?;
+        pass.seed(view)?;
     }
     writes.deletions.append(&mut pass.deletions);
     let root = pass.root;
@@ -474,7 +473,7 @@ pub(crate) async fn heal_step<C: SnapClient + 'static>(
         let Some((work, result)) = inflight.next().await? else { break };
         match (work, result) {
             (Work::Nodes(asked), Ok(Fetched::Nodes(reply))) => {
-                let taken = pass.take_reply(&view, asked, reply, writes)?;
+                let taken = pass.take_reply(view, asked, reply, writes)?;
                 state.counts.healed_nodes += taken;
                 outcome.progressed();
             }

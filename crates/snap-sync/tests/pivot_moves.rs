@@ -102,9 +102,7 @@ async fn run(
     let etl = tempfile::tempdir().unwrap();
     let tip_hash = |moves| scenario.chain.header(tip_after(moves)).unwrap().hash();
     let (tip_tx, tip) = watch::channel(tip_hash(0));
-    let stage =
-        SnapSyncStage::new(scenario.network.clone(), db.db.clone(), tip, config(), etl.path())
-            .unwrap();
+    let stage = SnapSyncStage::new(scenario.network.clone(), tip, config(), etl.path()).unwrap();
     let set = StageSet::builder().add(stage).unwrap().build();
     let mut pipeline = Pipeline::new(db.db.clone(), set).with_retry_policy(retry);
     let mut events = pipeline.subscribe();

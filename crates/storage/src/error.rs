@@ -163,3 +163,44 @@ impl StoreError {
         true
     }
 }
+
+/// Errors of the trie passes over the stored state ([`compute_state_root`](crate::compute_state_root),
+/// [`rebuild_state_trie`](crate::rebuild_state_trie)).
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Reading or writing the store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Building a trie failed: the stored leaves are not a valid trie input, or the node sink
+    /// failed. `account` is `None` for the account trie.
+    #[error("building the {} trie failed: {source}", account.map_or_else(|| "account".to_owned(), |a| format!("storage of account {a}")))]
+    Trie {
+        /// The account whose storage trie was being built, `None` for the account trie.
+        account: Option<snapsync_primitives::AccountHash>,
+        /// The builder's error.
+        #[source]
+        source: snapsync_trie::TrieBuildError,
+    },
+    /// Sorting the trie nodes through an ETL collector failed.
+    #[error("sorting {collection} failed: {source}")]
+    Etl {
+        /// The collection being sorted for.
+        collection: Collection,
+        /// The collector's error.
+        #[source]
+        source: snapsync_etl::EtlError,
+    },
+}
+
+impl StateError {
+    /// Whether this error shows damaged stored data: a corrupt entry, or stored leaves that are
+    /// not a valid trie input (which the store's order and typed values rule out unless its
+    /// data was damaged).
+    pub const fn is_corruption(&self) -> bool {
+        match self {
+            Self::Store(error) => error.is_corruption(),
+            Self::Trie { source, .. } => !matches!(source, snapsync_trie::TrieBuildError::Sink(_)),
+            Self::Etl { .. } => false,
+        }
+    }
+}

@@ -14,18 +14,36 @@
 //!   commit.
 //! - [`StoreError`] says what failed; every store failure is local (no peer is at fault).
 //!
+//! Over the interface, so every implementation gets them: [`compute_state_root`] (the state
+//! root and every storage root, streamed in one merge-join pass), [`rebuild_state_trie`] (every
+//! hashed node written by path), [`AccountTrie`] / [`StorageTrie`] (the stored trie as a
+//! `NodeSource`, for healing) and [`prove_account_range`] / [`prove_storage_range`] (range
+//! proofs from the stored trie, for serving), and [`SortedCollector`] (entries in any order,
+//! sorted through ETL with bounded memory, landing through one sorted append).
+//!
 //! `snapsync-db` implements the interface over redb on disk and over an in-memory twin (the
 //! defaults); `snapsync-testing` has a second, independent implementation over plain ordered
 //! maps (`MapStore`) that the test suites run against to keep the seam honest.
 
+mod collector;
 mod error;
 mod range;
 mod read;
+mod state_root;
 mod store;
+mod stored_trie;
 mod write;
 
-pub use error::{BoxError, Collection, StoreError};
+pub use collector::{
+    AccountNodes, Accounts, Codes, CollectedKind, Slots, SortedCollector, StorageNodes,
+};
+pub use error::{BoxError, Collection, StateError, StoreError};
 pub use range::KeyRange;
 pub use read::{SlotEntry, StateRead, StorageNodeEntry, StoreIter, account_slots};
+pub use state_root::{
+    RebuiltTrie, StateReport, StorageRootMismatch, compute_state_root, compute_storage_root,
+    rebuild_state_trie, rebuild_state_trie_in,
+};
 pub use store::StateStore;
+pub use stored_trie::{AccountTrie, StorageTrie, prove_account_range, prove_storage_range};
 pub use write::{Durability, Sorted, StateWrite};

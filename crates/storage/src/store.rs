@@ -6,10 +6,11 @@ use crate::{StateRead, StateWrite, StoreError};
 ///
 /// The associated types keep the seam zero-cost and let a client's own stage reach its
 /// concrete transaction type (to write a table of its own atomically with its checkpoint).
-/// Both are `'static` and `Send`, so a pipeline can move a transaction onto a blocking thread.
+/// Both are `'static` and `Send`, so a pipeline can move a transaction onto a blocking thread;
+/// a reader is also `Sync`, so an async stage can hold one across its awaits.
 pub trait StateStore: Send + Sync + 'static {
     /// A consistent snapshot.
-    type Reader: StateRead + 'static;
+    type Reader: StateRead + Sync + 'static;
     /// A write transaction.
     type Writer: StateWrite + 'static;
 

@@ -114,6 +114,9 @@ pub trait StateWrite: StateRead {
     /// and valid under any state root.
     fn clear_state(&mut self) -> Result<(), StoreError>;
 
+    /// Removes every account-trie and storage-trie node (before a rebuild of the stored trie).
+    fn clear_trie_nodes(&mut self) -> Result<(), StoreError>;
+
     /// Stores the header of block `number` with hash `hash` (its RLP), and the number by hash.
     fn put_header(&mut self, number: u64, hash: &B256, header: &Bytes) -> Result<(), StoreError>;
 

@@ -414,6 +414,12 @@ impl StateWrite for MapWriter {
         Ok(())
     }
 
+    fn clear_trie_nodes(&mut self) -> Result<(), StoreError> {
+        self.state.account_nodes = Arc::default();
+        self.state.storage_nodes = Arc::default();
+        Ok(())
+    }
+
     fn put_header(&mut self, number: u64, hash: &B256, header: &Bytes) -> Result<(), StoreError> {
         Arc::make_mut(&mut self.state.headers).insert(number, header.clone());
         Arc::make_mut(&mut self.state.header_numbers).insert(*hash, number);
