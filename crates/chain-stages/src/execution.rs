@@ -350,7 +350,7 @@ mod tests {
             txn.put_header(number, &header.hash(), &rlp).unwrap();
         }
         txn.commit().unwrap();
-        store_bodies(&*db, chain, PIVOT + 1..=bodies_to);
+        store_bodies(&db, chain, PIVOT + 1..=bodies_to);
         db
     }
 
@@ -402,7 +402,7 @@ mod tests {
         pipeline.run(None).await.unwrap();
         let expected: Vec<u64> = (PIVOT + 1..=HEAD).collect();
         assert_eq!(log.lock().unwrap().executed, expected);
-        assert_eq!(committed(&*db, &chain), expected);
+        assert_eq!(committed(&db, &chain), expected);
         assert_eq!(checkpoint(&pipeline), StageCheckpoint::new(HEAD));
         // 15 blocks in steps of 4: 6..=9, 10..=13, 14..=17, 18..=20.
         let mut steps = Vec::new();
@@ -433,10 +433,10 @@ mod tests {
         assert_eq!(log.lock().unwrap().executed, [13, 14, 15]);
         assert_eq!(checkpoint(&second), StageCheckpoint::new(15));
 
-        store_bodies(&*db, &chain, 16..=HEAD);
+        store_bodies(&db, &chain, 16..=HEAD);
         second.run(None).await.unwrap();
         assert_eq!(log.lock().unwrap().executed, (13..=HEAD).collect::<Vec<_>>());
-        assert_eq!(committed(&*db, &chain), (PIVOT + 1..=HEAD).collect::<Vec<_>>());
+        assert_eq!(committed(&db, &chain), (PIVOT + 1..=HEAD).collect::<Vec<_>>());
     }
 
     #[tokio::test]
@@ -462,7 +462,7 @@ mod tests {
         let mut expected: Vec<u64> = (6..=11).collect();
         expected.extend(10..=HEAD);
         assert_eq!(log.lock().unwrap().executed, expected);
-        assert_eq!(committed(&*db, &chain), (PIVOT + 1..=HEAD).collect::<Vec<_>>());
+        assert_eq!(committed(&db, &chain), (PIVOT + 1..=HEAD).collect::<Vec<_>>());
         let retried = std::iter::from_fn(|| events.try_recv().ok()).any(|event| {
             matches!(event, PipelineEvent::Error { error, will_retry: true, .. }
                 if error.is_recoverable()
@@ -485,7 +485,7 @@ mod tests {
         let message = source.to_string();
         assert!(message.contains("executing block 11") && message.contains("fatal"), "{message}");
         assert_eq!(log.lock().unwrap().executed, (6..=11).collect::<Vec<_>>());
-        assert_eq!(committed(&*db, &chain), (6..=9).collect::<Vec<_>>());
+        assert_eq!(committed(&db, &chain), (6..=9).collect::<Vec<_>>());
     }
 
     #[tokio::test]
@@ -514,7 +514,7 @@ mod tests {
         let error = pipeline(&db, executor, 4).run(None).await.unwrap_err();
         let PipelineError::Fatal { source, .. } = &error else { panic!("{error}") };
         assert!(source.to_string().contains("body of block 8 is missing"), "{source}");
-        assert_eq!(committed(&*db, &chain), Vec::<u64>::new());
+        assert_eq!(committed(&db, &chain), Vec::<u64>::new());
     }
 
     #[tokio::test]
@@ -528,14 +528,14 @@ mod tests {
         pipeline.unwind_to(12).await.unwrap();
         assert_eq!(log.lock().unwrap().unwound, [17..=20, 13..=16]);
         assert_eq!(checkpoint(&pipeline), StageCheckpoint::new(12));
-        assert_eq!(committed(&*db, &chain), (6..=12).collect::<Vec<_>>());
+        assert_eq!(committed(&db, &chain), (6..=12).collect::<Vec<_>>());
 
         // Below the pivot: blocks 6..=12 are reverted, the checkpoint drops to 2 without asking
         // the executor about blocks it never executed.
         pipeline.unwind_to(2).await.unwrap();
         assert_eq!(log.lock().unwrap().unwound, [17..=20, 13..=16, 9..=12, 6..=8]);
         assert_eq!(checkpoint(&pipeline), StageCheckpoint::new(2));
-        assert!(committed(&*db, &chain).is_empty());
+        assert!(committed(&db, &chain).is_empty());
 
         // The state is still the pivot's: execution restarts after it, not at block 3.
         log.lock().unwrap().executed.clear();

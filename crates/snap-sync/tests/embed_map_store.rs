@@ -33,8 +33,8 @@ async fn a_client_store_that_is_not_snapsync_db_holds_the_synced_state_and_chain
     let (_tip_tx, tip) = watch::channel(scenario.tip());
     let mut config = SnapSyncConfig::default();
     config.etl.step_bytes = 256 * 1024;
-    let snap = SnapSyncStage::new(scenario.network.clone(), tip.clone(), config, datadir.path())
-        .unwrap();
+    let snap =
+        SnapSyncStage::new(scenario.network.clone(), tip.clone(), config, datadir.path()).unwrap();
     let fetcher = snap.fetcher().clone();
     let headers = HeadersStage::new(fetcher.clone(), tip, HeadersConfig::after_stage(SNAP_SYNC));
     let bodies = BodiesStage::new(fetcher, BodiesConfig::after_stage(SNAP_SYNC));
