@@ -156,7 +156,7 @@ macro_rules! state_read {
                 account: &AccountHash,
                 range: KeyRange<Nibbles>,
             ) -> Result<StoreIter<'_, (Nibbles, Bytes)>, StoreError> {
-                let range = range.map(|path| (*account, path));
+                let range = snapsync_storage::account_storage_nodes(*account, range);
                 Ok(boxed(self.range::<StorageTrieNodes>(range)?, |((_, path), node)| (path, node)))
             }
 

@@ -39,7 +39,9 @@ pub use collector::{
 };
 pub use error::{BoxError, Collection, StateError, StoreError};
 pub use range::KeyRange;
-pub use read::{SlotEntry, StateRead, StorageNodeEntry, StoreIter, account_slots};
+pub use read::{
+    SlotEntry, StateRead, StorageNodeEntry, StoreIter, account_slots, account_storage_nodes,
+};
 pub use state_root::{
     RebuiltTrie, StateReport, StorageRootMismatch, compute_state_root, compute_storage_root,
     rebuild_state_trie, rebuild_state_trie_in,

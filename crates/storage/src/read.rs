@@ -152,10 +152,61 @@ fn count<T>(entries: StoreIter<'_, T>) -> Result<u64, StoreError> {
     Ok(count)
 }
 
-/// The slots of one account as a range over the global (account, slot) order.
+/// The slots of one account in `range`, as a range over the global (account, slot) order (an
+/// unbounded end stays within the account).
 pub fn account_slots(
     account: AccountHash,
     range: KeyRange<SlotHash>,
 ) -> KeyRange<(AccountHash, SlotHash)> {
-    range.map(|slot| (account, slot))
+    within(account, range, SlotHash::ZERO, SlotHash::MAX)
+}
+
+/// The storage-trie nodes of one account in `range`, as a range over the global (account, path)
+/// order (an unbounded end stays within the account: the longest all-`f` path is the last).
+pub fn account_storage_nodes(
+    account: AccountHash,
+    range: KeyRange<Nibbles>,
+) -> KeyRange<(AccountHash, Nibbles)> {
+    let last = Nibbles::from_nibbles([0x0f; 64]);
+    within(account, range, Nibbles::new(), last)
+}
+
+fn within<K>(
+    account: AccountHash,
+    range: KeyRange<K>,
+    first: K,
+    last: K,
+) -> KeyRange<(AccountHash, K)> {
+    use std::ops::Bound;
+    let start = match range.start {
+        Bound::Unbounded => Bound::Included((account, first)),
+        bound => bound.map(|key| (account, key)),
+    };
+    let end = match range.end {
+        Bound::Unbounded => Bound::Included((account, last)),
+        bound => bound.map(|key| (account, key)),
+    };
+    KeyRange::new(start, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_primitives::B256;
+    use std::ops::Bound;
+
+    #[test]
+    fn one_accounts_ranges_stay_within_the_account() {
+        let account = AccountHash(B256::repeat_byte(7));
+        let slots = account_slots(account, KeyRange::all());
+        assert_eq!(slots.start, Bound::Included((account, SlotHash::ZERO)));
+        assert_eq!(slots.end, Bound::Included((account, SlotHash::MAX)));
+        let next = AccountHash(B256::repeat_byte(8));
+        let nodes = account_storage_nodes(account, KeyRange::all());
+        assert!(nodes.contains_key(&(account, Nibbles::new())));
+        assert!(nodes.contains_key(&(account, Nibbles::from_nibbles([0x0f; 64]))));
+        assert!(!nodes.contains_key(&(next, Nibbles::new())));
+        let from = account_slots(account, (SlotHash::MAX..).into());
+        assert!(!from.contains_key(&(next, SlotHash::ZERO)));
+    }
 }

@@ -203,7 +203,7 @@ macro_rules! map_read {
                 account: &AccountHash,
                 r: KeyRange<Nibbles>,
             ) -> Result<StoreIter<'_, (Nibbles, Bytes)>, StoreError> {
-                let r = r.map(|path| (*account, path));
+                let r = snapsync_storage::account_storage_nodes(*account, r);
                 Ok(range(&self.state().storage_nodes, r, |(_, p), v| (*p, v.clone())))
             }
 
