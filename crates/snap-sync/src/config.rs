@@ -15,8 +15,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 use snapsync_etl::CollectorConfig;
-use snapsync_fetch::FetchConfig;
-use snapsync_net::PeerSetConfig;
+use snapsync_fetch::{FetchConfig, PeerSetConfig};
 
 use crate::{ConfigError, TomlError};
 

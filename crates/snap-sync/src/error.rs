@@ -1,4 +1,4 @@
-//! Why a configuration was rejected.
+//! Why a configuration was rejected, why no pivot was found, and why the stage stopped.
 
 use std::{fmt, path::PathBuf};
 
@@ -89,6 +89,21 @@ impl fmt::Display for TomlError {
     }
 }
 
+/// Why no pivot was resolved ([`resolve_pivot`](crate::resolve_pivot)): the fetcher gave up a
+/// request for the headers from the tip down to it. Recoverable: peers may deliver later.
+#[derive(Debug, thiserror::Error)]
+#[error("no peer delivered headers from {hash} (block {number:?}): {source}")]
+pub struct PivotError {
+    /// The hash the request started from (the tip, or the parent of a verified header).
+    pub hash: alloy_primitives::B256,
+    /// Its block number, when known.
+    pub number: Option<u64>,
+    /// Why the fetcher gave up (no peer serves the blocks, none free in time, attempts
+    /// exhausted).
+    #[source]
+    pub source: snapsync_fetch::FetchError,
+}
+
 /// Why the snap sync stage could not go on.
 ///
 /// [`is_recoverable`](Self::is_recoverable) tells the pipeline whether retrying can help:
@@ -101,7 +116,7 @@ pub enum SnapSyncError {
     Config(#[from] ConfigError),
     /// The peer-set settings derived from the configuration were refused.
     #[error("invalid peer-set settings: {0}")]
-    PeerSet(#[from] snapsync_net::ConfigError),
+    PeerSet(#[from] snapsync_fetch::ConfigError),
     /// The ETL directory could not be prepared.
     #[error("cannot prepare the ETL directory {}: {source}", path.display())]
     EtlDir {
@@ -115,7 +130,7 @@ pub enum SnapSyncError {
     TipChannelClosed,
     /// No peer delivered the headers from the tip down to the pivot.
     #[error("choosing the pivot: {0}")]
-    Pivot(#[source] Box<snapsync_chain_stages::HeadersError>),
+    Pivot(#[source] Box<PivotError>),
     /// A request of the current phase could not be served by any peer.
     #[error("{phase:?} phase at pivot {pivot}: {source}")]
     Fetch {

@@ -87,9 +87,10 @@ pub use config::{
     AccountsConfig, ConcurrencyConfig, EtlConfig, PivotConfig, RequestsConfig, SnapSyncConfig,
     StorageConfig,
 };
-pub use error::{ConfigError, SnapSyncError, TomlError};
+pub use error::{ConfigError, PivotError, SnapSyncError, TomlError};
 pub use leaf_check::{LeafCheck, check_stored_leaves};
 pub use phase::{SNAP_SYNC, SnapPhase};
+pub use pivot::resolve_pivot;
 pub use progress::SyncProgress;
 pub use stage::SnapSyncStage;
 pub use state::{Counts, Pivot};

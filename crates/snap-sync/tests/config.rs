@@ -438,7 +438,7 @@ fn conversions_carry_the_settings() {
 #[test]
 fn default_conversions_match_the_components_defaults() {
     let config = SnapSyncConfig::default();
-    assert_eq!(config.peer_set_config(), snapsync_net::PeerSetConfig::default());
+    assert_eq!(config.peer_set_config(), snapsync_fetch::PeerSetConfig::default());
     assert_eq!(config.fetch_config(), snapsync_fetch::FetchConfig::default());
 }
 
