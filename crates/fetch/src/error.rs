@@ -52,8 +52,8 @@ pub enum FetchError {
     InvalidRequest(PathSetError),
 }
 
-/// Why a [`PeerSetConfig`](crate::PeerSetConfig) was rejected by
-/// [`validate`](crate::PeerSetConfig::validate).
+/// Why a [`PeerSetConfig`](crate::PeerSetConfig) or [`FetchConfig`](crate::FetchConfig) was
+/// rejected by its `validate`.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -97,6 +97,16 @@ pub enum ConfigError {
         /// The longest accepted.
         limit: Duration,
     },
+    /// A size or count is over its limit.
+    #[error("{field} is {value}, over the {limit} limit")]
+    TooLarge {
+        /// The setting.
+        field: &'static str,
+        /// Its value.
+        value: u64,
+        /// The largest accepted.
+        limit: u64,
+    },
     /// A factor is outside its range, or not a number.
     #[error("{field} is {value}, outside {range}")]
     OutOfRange {
@@ -107,4 +117,19 @@ pub enum ConfigError {
         /// The accepted range, for the message.
         range: &'static str,
     },
+}
+
+impl ConfigError {
+    /// The setting the error names (for an inverted pair, the lower bound's).
+    pub const fn field(&self) -> &'static str {
+        match self {
+            Self::Zero { field }
+            | Self::TooLong { field, .. }
+            | Self::TooLarge { field, .. }
+            | Self::OutOfRange { field, .. } => field,
+            Self::RequestBytesInverted { .. } => "min_request_bytes",
+            Self::TimeoutsInverted { .. } => "timeout_min",
+            Self::BackoffInverted { .. } => "backoff_base",
+        }
+    }
 }

@@ -22,10 +22,11 @@ use crate::{
     verify_account_range, verify_block_bodies, verify_block_headers, verify_byte_codes,
     verify_storage_ranges, verify_trie_nodes,
 };
-use crate::{Ban, Hedge, Lease, PeerSet, PeerStats};
+use crate::{Ban, ConfigError, Hedge, Lease, PeerSet, PeerStats, config::check_durations};
 use alloy_consensus::Header;
 use alloy_primitives::B256;
 use alloy_rlp::Encodable;
+use serde::{Deserialize, Serialize};
 use snapsync_net::{
     Availability, BodiesRequest, EthBlockBody, Fault, HeadersRequest, Message, PeerId,
     PeerRequests, PeerRequestsExt, PeerResult, PeerSource, Penalty, RequestError, RequestKind,
@@ -56,20 +57,55 @@ use tracing::{debug, warn};
 const HEDGE_POLL: Duration = Duration::from_millis(100);
 
 /// How hard the [`Fetcher`] tries before giving a request up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Also the `[fetch]` section of the snap sync stage's TOML: durations are human-readable
+/// strings (`"60s"`), every field has a default, unknown fields are refused, and
+/// [`validate`](Self::validate) is the one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct FetchConfig {
-    /// Attempts (each to the best available peer) before a request fails. Default 32.
+    /// Attempts (each to the best available peer) before a request fails. Default 32; 1 to
+    /// [`MAX_ATTEMPTS_LIMIT`](Self::MAX_ATTEMPTS_LIMIT), so that a request no peer answers
+    /// fails within `max_attempts × timeout_max`.
     pub max_attempts: u32,
     /// Longest wait for a peer to become free (all busy or resting) before a request fails.
-    /// Default 60 s.
+    /// Default 60 s; 1 ms to one hour.
+    #[serde(with = "humantime_serde")]
     pub peer_wait: Duration,
     /// Longest sleep while waiting for a free peer, between the wake-ups on a handed back lease
-    /// and on a predicted opening (peers joining are only seen this way). Default 20 ms.
+    /// and on a predicted opening (peers joining are only seen this way). Default 20 ms; 1 ms to one hour.
+    #[serde(with = "humantime_serde")]
     pub idle_poll: Duration,
     /// Whether a request taken for lost (overdue with its peer, [`Lease::overdue_at`]), or
     /// much slower with its peer than another would be when no other request waits, is sent
     /// to a second peer as well ([`PeerSet::hedge`]). Default `true`.
     pub hedge: bool,
+}
+
+impl FetchConfig {
+    /// Largest accepted [`max_attempts`](Self::max_attempts).
+    pub const MAX_ATTEMPTS_LIMIT: u32 = 1024;
+
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// [`ConfigError::Zero`] for no attempts or a zero duration, [`ConfigError::TooLarge`] for
+    /// more than [`MAX_ATTEMPTS_LIMIT`](Self::MAX_ATTEMPTS_LIMIT) attempts,
+    /// [`ConfigError::TooLong`] for a duration over an hour
+    /// ([`PeerSetConfig::MAX_DURATION`](crate::PeerSetConfig::MAX_DURATION)).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_attempts == 0 {
+            return Err(ConfigError::Zero { field: "max_attempts" });
+        }
+        if self.max_attempts > Self::MAX_ATTEMPTS_LIMIT {
+            return Err(ConfigError::TooLarge {
+                field: "max_attempts",
+                value: u64::from(self.max_attempts),
+                limit: u64::from(Self::MAX_ATTEMPTS_LIMIT),
+            });
+        }
+        check_durations(&[("peer_wait", self.peer_wait), ("idle_poll", self.idle_poll)])
+    }
 }
 
 impl Default for FetchConfig {

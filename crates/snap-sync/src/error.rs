@@ -30,6 +30,24 @@ pub enum ConfigError {
         /// The rule it breaks, with the bound it was checked against.
         rule: String,
     },
+    /// A `[peers]` or `[fetch]` setting was refused by its own check
+    /// ([`PeerSetConfig::validate`](snapsync_fetch::PeerSetConfig::validate),
+    /// [`FetchConfig::validate`](snapsync_fetch::FetchConfig::validate)).
+    #[error("{field} is invalid: {source}")]
+    Setting {
+        /// The setting, as written in TOML (`section.field`).
+        field: &'static str,
+        /// What is wrong with it, with its value and bound.
+        source: snapsync_fetch::ConfigError,
+    },
+    /// A setting of an earlier version: it moved or was renamed.
+    #[error("`{old}` is no longer a setting: use `{new}` (durations as strings such as \"2s\")")]
+    Renamed {
+        /// The old key (`section.field`).
+        old: String,
+        /// The key that replaced it.
+        new: &'static str,
+    },
     /// `etl.dir` is set to the empty path.
     #[error("etl.dir is invalid: must not be empty (omit it for <datadir>/etl)")]
     EmptyEtlDir,
@@ -39,12 +57,44 @@ impl ConfigError {
     /// The setting a validation error names (`section.field`), if it is one.
     pub const fn field(&self) -> Option<&'static str> {
         match self {
-            Self::Invalid { field, .. } => Some(field),
+            Self::Invalid { field, .. } | Self::Setting { field, .. } => Some(field),
             Self::EmptyEtlDir => Some("etl.dir"),
-            Self::Toml(_) | Self::Read { .. } | Self::Serialize(_) => None,
+            Self::Toml(_) | Self::Read { .. } | Self::Serialize(_) | Self::Renamed { .. } => None,
         }
     }
+
+    /// A [`Setting`](Self::Setting) error of `section`, its field named as in TOML.
+    pub(crate) fn setting(section: &'static str, source: snapsync_fetch::ConfigError) -> Self {
+        let name = source.field();
+        let field = SECTION_FIELDS
+            .iter()
+            .find(|full| {
+                full.strip_prefix(section).and_then(|rest| rest.strip_prefix('.')) == Some(name)
+            })
+            .copied()
+            .unwrap_or(section);
+        Self::Setting { field, source }
+    }
 }
+
+/// Every `[peers]` and `[fetch]` setting as written in TOML, so errors can name them in full.
+const SECTION_FIELDS: [&str; 15] = [
+    "peers.min_request_bytes",
+    "peers.max_request_bytes",
+    "peers.target_round_trip",
+    "peers.max_in_flight_per_peer",
+    "peers.pipeline_slack",
+    "peers.timeout_rtt_multiple",
+    "peers.timeout_min",
+    "peers.timeout_max",
+    "peers.backoff_base",
+    "peers.backoff_cap",
+    "peers.measurement_impact",
+    "fetch.max_attempts",
+    "fetch.peer_wait",
+    "fetch.idle_poll",
+    "fetch.hedge",
+];
 
 /// Malformed TOML, or TOML that does not fit the configuration, with where it went wrong.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

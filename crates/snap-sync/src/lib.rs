@@ -38,7 +38,7 @@
 //!    every account's slots hash to its storage root (else healing starts). Either way `Done`
 //!    means the stored leaves were hashed to the pivot's root in the step that set it.
 //!
-//! Each step gathers up to `etl.step_bytes` of verified data (through ETL collectors, so it is
+//! Each step gathers up to `step.max_bytes` of verified data (through ETL collectors, so it is
 //! written as one sorted bulk append per table) and commits it in the same transaction as the
 //! stage's progress record (`SnapProgress`) and its pipeline checkpoint. A crash loses at most
 //! the step being gathered; a restart reads the record and fetches nothing committed again.
@@ -84,7 +84,7 @@ mod storage;
 mod summary;
 
 pub use config::{
-    AccountsConfig, ConcurrencyConfig, EtlConfig, PivotConfig, RequestsConfig, SnapSyncConfig,
+    AccountsConfig, ConcurrencyConfig, EtlConfig, PivotConfig, SnapSyncConfig, StepConfig,
     StorageConfig,
 };
 pub use error::{ConfigError, PivotError, SnapSyncError, TomlError};

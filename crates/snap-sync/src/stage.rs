@@ -85,8 +85,8 @@ impl SnapSyncStage {
         if stale > 0 {
             info!(target: "sync::snap", stale, dir = %etl_dir.display(), "removed ETL runs of an earlier process");
         }
-        let peers = PeerSet::new(config.peer_set_config())?;
-        let fetcher = Arc::new(Fetcher::new(network, peers, config.fetch_config()));
+        let peers = PeerSet::new(config.peers.clone())?;
+        let fetcher = Arc::new(Fetcher::new(network, peers, config.fetch));
         Ok(Self {
             fetcher,
             db,
