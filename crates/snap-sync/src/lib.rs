@@ -9,7 +9,8 @@
 //!
 //! The only input trusted is the tip hash sent on the stage's `watch` channel (what a consensus
 //! client's forkchoice says). The stage fetches the headers from the tip down to `tip - distance`
-//! and accepts them only if each hashes to its child's parent hash; the pivot header's state root
+//! ([`resolve_pivot`], through the same [`Fetcher`](snapsync_fetch::Fetcher) as its state
+//! requests) and accepts them only if each hashes to its child's parent hash; the pivot header's state root
 //! is then trusted, and nothing else. Every account range is proven against that root, every
 //! storage range against its (proven) account's storage root, every bytecode against its hash,
 //! before anything is written. Peers that send anything else are penalised and banned by the
