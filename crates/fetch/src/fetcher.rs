@@ -845,3 +845,30 @@ impl Exchange for BlockBodiesRequest {
         verify_block_bodies(self, reply).map_err(Fault::Bodies)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fetch_config_bounds_name_the_field() {
+        assert_eq!(FetchConfig::default().validate(), Ok(()));
+        let none = FetchConfig { max_attempts: 0, ..FetchConfig::default() };
+        assert_eq!(none.validate(), Err(ConfigError::Zero { field: "max_attempts" }));
+        let many = FetchConfig { max_attempts: 1025, ..FetchConfig::default() };
+        assert!(matches!(
+            many.validate(),
+            Err(ConfigError::TooLarge { field: "max_attempts", .. })
+        ));
+        let at_limit = FetchConfig {
+            max_attempts: 1024,
+            peer_wait: Duration::from_secs(3600),
+            ..FetchConfig::default()
+        };
+        assert_eq!(at_limit.validate(), Ok(()));
+        let long = FetchConfig { peer_wait: Duration::from_secs(3601), ..FetchConfig::default() };
+        assert!(matches!(long.validate(), Err(ConfigError::TooLong { field: "peer_wait", .. })));
+        let busy = FetchConfig { idle_poll: Duration::ZERO, ..FetchConfig::default() };
+        assert_eq!(busy.validate(), Err(ConfigError::Zero { field: "idle_poll" }));
+    }
+}

@@ -105,3 +105,46 @@ async fn with_no_snap_peer_state_is_served_by_no_one() {
     assert!(matches!(error, FetchError::NoPeerServes { kind: RequestKind::AccountRange, .. }));
     assert_eq!(net.requests(), 0);
 }
+
+/// A transport of its own in front of the simulated one, recording each request's deadline.
+struct Recorder {
+    inner: Arc<SimNetwork>,
+    deadlines: std::sync::Mutex<Vec<(RequestKind, tokio::time::Instant)>>,
+}
+
+impl PeerRequests for Recorder {
+    fn request(
+        &self,
+        peer: PeerId,
+        request: snapsync_net::Request,
+        deadline: tokio::time::Instant,
+    ) -> snapsync_net::BoxFuture<'_, snapsync_net::PeerResult<snapsync_net::Response>> {
+        self.deadlines.lock().unwrap().push((request.kind(), deadline));
+        self.inner.request(peer, request, deadline)
+    }
+}
+
+/// The fetcher hands each request the deadline of its lease: after the send, and no later than
+/// the longest timeout. The peer list and the transport come from different values.
+#[tokio::test(start_paused = true)]
+async fn each_request_carries_its_leases_deadline() {
+    let chain = Arc::new(GeneratedChain::new(5, &StateSpec::small().with_accounts(20), 6, 2));
+    let server = Arc::new(SnapServer::new(ServerLimits::default()));
+    let peers = vec![SimPeer::honest(Link::new(40, 10)); 2];
+    let net = Arc::new(SimNetwork::new(server, peers).with_blocks(chain.clone()));
+    let recorder = Arc::new(Recorder { inner: net.clone(), deadlines: Default::default() });
+    let config = PeerSetConfig::default();
+    let timeout_max = config.timeout_max;
+    let peer_set = PeerSet::new(config).unwrap();
+    let fetcher = Fetcher::with_parts(net, recorder.clone(), peer_set, FetchConfig::default());
+    let head = chain.head();
+    let started = tokio::time::Instant::now();
+    let request = BlockHeadersRequest::falling(head.hash(), Some(head.number), 4);
+    assert_eq!(fetcher.block_headers(request).await.unwrap().len(), 4);
+    let deadlines = recorder.deadlines.lock().unwrap().clone();
+    assert!(!deadlines.is_empty());
+    for (kind, deadline) in deadlines {
+        assert_eq!(kind, RequestKind::BlockHeaders);
+        assert!(deadline > started && deadline <= started + timeout_max, "{deadline:?}");
+    }
+}
