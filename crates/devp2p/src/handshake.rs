@@ -219,6 +219,11 @@ enum Opened {
     Legacy(Vec<u8>),
 }
 
+/// Whether `wire` is a complete legacy-format message for this node.
+pub(crate) fn is_legacy(key: &NodeKey, wire: &[u8]) -> bool {
+    ecies::decrypt(key.secret(), wire, &[]).is_ok()
+}
+
 /// Decrypts a whole handshake message in either format.
 fn open(key: &NodeKey, message: Message, wire: &[u8]) -> Result<Opened, HandshakeError> {
     if wire.len() == message.legacy_len() {

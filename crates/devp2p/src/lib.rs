@@ -29,11 +29,18 @@
 
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+mod config;
 mod ecies;
 mod error;
+mod frame;
 mod handshake;
+mod mac;
 mod node;
+mod stream;
 
+pub use config::RlpxConfig;
+pub use stream::{RlpxReader, RlpxStream, RlpxWriter};
 pub use ecies::{ECIES_OVERHEAD, decrypt as ecies_decrypt, encrypt as ecies_encrypt};
+pub use frame::{FrameReader, FrameWriter, HEADER_LEN, MAX_FRAME_SIZE, body_len};
 pub use error::{EciesError, FrameError, HandshakeError, P2pError};
 pub use node::{Enode, EnodeError, NodeId, NodeKey};
