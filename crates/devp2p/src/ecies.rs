@@ -58,7 +58,11 @@ pub(crate) fn encrypt_with(
 /// # Errors
 ///
 /// [`EciesError::TooShort`], [`EciesError::InvalidPublicKey`], [`EciesError::TagMismatch`].
-pub fn decrypt(secret: &SecretKey, message: &[u8], auth_data: &[u8]) -> Result<Vec<u8>, EciesError> {
+pub fn decrypt(
+    secret: &SecretKey,
+    message: &[u8],
+    auth_data: &[u8],
+) -> Result<Vec<u8>, EciesError> {
     if message.len() < ECIES_OVERHEAD {
         return Err(EciesError::TooShort { len: message.len(), min: ECIES_OVERHEAD });
     }

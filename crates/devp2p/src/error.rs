@@ -116,8 +116,8 @@ pub enum P2pError {
     #[error("snappy: {0}")]
     Snappy(String),
     /// The peer disconnected, giving a reason.
-    #[error("the peer disconnected (reason {0:#04x})")]
-    Disconnected(u8),
+    #[error("the peer disconnected: {0}")]
+    Disconnected(crate::DisconnectReason),
     /// The first message after the handshake was not Hello.
     #[error("expected Hello, the peer sent message id {0:#x}")]
     ExpectedHello(u64),
@@ -130,6 +130,9 @@ pub enum P2pError {
         /// The peer's capabilities, as `name/version` list.
         offered: String,
     },
+    /// A message id outside p2p's and every shared capability's range.
+    #[error("message id {0:#x} belongs to no shared capability")]
+    UnknownMessage(u64),
     /// The peer did not send its Hello in time, or was silent for too long.
     #[error("the peer was silent for {0:?}")]
     Timeout(std::time::Duration),

@@ -50,7 +50,8 @@ pub(crate) fn frame_codec(secrets: Secrets, max_frame: usize) -> (FrameReader, F
         mac: MacState::new(secrets.mac, secrets.ingress_mac),
         max_frame: max_frame.min(MAX_FRAME_SIZE),
     };
-    let writer = FrameWriter { cipher: cipher(), mac: MacState::new(secrets.mac, secrets.egress_mac) };
+    let writer =
+        FrameWriter { cipher: cipher(), mac: MacState::new(secrets.mac, secrets.egress_mac) };
     (reader, writer)
 }
 
@@ -66,7 +67,7 @@ impl FrameWriter {
         }
         let mut header = [0u8; 16];
         // `data.len()` fits 24 bits (checked above): the low three bytes of its big-endian form.
-        header[..3].copy_from_slice(&(data.len() as u32).to_be_bytes()[1..]);
+        header[..3].copy_from_slice(&data.len().to_be_bytes()[size_of::<usize>() - 3..]);
         header[3..6].copy_from_slice(&HEADER_DATA);
         self.cipher.apply_keystream(&mut header);
         let header_mac = self.mac.header(&header);

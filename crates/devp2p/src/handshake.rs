@@ -124,13 +124,15 @@ pub(crate) fn read_auth(key: &NodeKey, auth: &[u8]) -> Result<ReceivedAuth, Hand
         }
         Opened::Legacy(body) => decode_legacy_auth(&body)?,
     };
-    let remote = remote_id.public_key().ok_or_else(|| malformed(Message::Auth, "id is not a curve point"))?;
+    let remote = remote_id
+        .public_key()
+        .ok_or_else(|| malformed(Message::Auth, "id is not a curve point"))?;
     let signed = xor(ecies::agree(key.secret(), &remote), remote_nonce);
     let remote_ephemeral = recover(&signature, &signed)?;
-    if let Some(hash) = claimed_hash {
-        if keccak256(NodeId::from_public_key(&remote_ephemeral).as_bytes()) != hash {
-            return Err(malformed(Message::Auth, "ephemeral key hash does not match"));
-        }
+    if let Some(hash) = claimed_hash
+        && keccak256(NodeId::from_public_key(&remote_ephemeral).as_bytes()) != hash
+    {
+        return Err(malformed(Message::Auth, "ephemeral key hash does not match"));
     }
     Ok(ReceivedAuth { remote_id, remote_ephemeral, remote_nonce })
 }
@@ -226,12 +228,13 @@ pub(crate) fn is_legacy(key: &NodeKey, wire: &[u8]) -> bool {
 
 /// Decrypts a whole handshake message in either format.
 fn open(key: &NodeKey, message: Message, wire: &[u8]) -> Result<Opened, HandshakeError> {
-    if wire.len() == message.legacy_len() {
-        if let Ok(plain) = ecies::decrypt(key.secret(), wire, &[]) {
-            return Ok(Opened::Legacy(plain));
-        }
+    if wire.len() == message.legacy_len()
+        && let Ok(plain) = ecies::decrypt(key.secret(), wire, &[])
+    {
+        return Ok(Opened::Legacy(plain));
     }
-    let (prefix, sealed) = wire.split_at_checked(2).ok_or_else(|| malformed(message, "no size prefix"))?;
+    let (prefix, sealed) =
+        wire.split_at_checked(2).ok_or_else(|| malformed(message, "no size prefix"))?;
     if usize::from(u16::from_be_bytes([prefix[0], prefix[1]])) != sealed.len() {
         return Err(malformed(message, "size prefix does not match the message"));
     }
@@ -271,8 +274,11 @@ fn list_payload(mut body: &[u8]) -> Result<&[u8], alloy_rlp::Error> {
 }
 
 /// Legacy auth: `sig(65) || keccak256(ephemeral-pubk)(32) || pubk(64) || nonce(32) || 0x00`.
-fn decode_legacy_auth(body: &[u8]) -> Result<([u8; 65], NodeId, B256, Option<B256>), HandshakeError> {
-    let body: &[u8; 194] = body.try_into().map_err(|_| malformed(Message::Auth, "legacy length"))?;
+fn decode_legacy_auth(
+    body: &[u8],
+) -> Result<([u8; 65], NodeId, B256, Option<B256>), HandshakeError> {
+    let body: &[u8; 194] =
+        body.try_into().map_err(|_| malformed(Message::Auth, "legacy length"))?;
     let mut signature = [0u8; 65];
     signature.copy_from_slice(&body[..65]);
     let hash = B256::from_slice(&body[65..97]);
@@ -304,7 +310,8 @@ fn sign(key: &SecretKey, prehash: &B256) -> Result<[u8; 65], HandshakeError> {
 }
 
 fn recover(signature: &[u8; 65], prehash: &B256) -> Result<PublicKey, HandshakeError> {
-    let mut parsed = Signature::from_slice(&signature[..64]).map_err(|_| HandshakeError::BadSignature)?;
+    let mut parsed =
+        Signature::from_slice(&signature[..64]).map_err(|_| HandshakeError::BadSignature)?;
     let mut recovery = RecoveryId::from_byte(signature[64]).ok_or(HandshakeError::BadSignature)?;
     // Signers need not normalise s; the recovered key is the same for (r, n - s) with the
     // y parity flipped.

@@ -36,11 +36,17 @@ mod frame;
 mod handshake;
 mod mac;
 mod node;
+mod p2p;
+mod session;
 mod stream;
 
 pub use config::RlpxConfig;
-pub use stream::{RlpxReader, RlpxStream, RlpxWriter};
 pub use ecies::{ECIES_OVERHEAD, decrypt as ecies_decrypt, encrypt as ecies_encrypt};
-pub use frame::{FrameReader, FrameWriter, HEADER_LEN, MAX_FRAME_SIZE, body_len};
 pub use error::{EciesError, FrameError, HandshakeError, P2pError};
+pub use frame::{FrameReader, FrameWriter, HEADER_LEN, MAX_FRAME_SIZE, body_len};
 pub use node::{Enode, EnodeError, NodeId, NodeKey};
+pub use p2p::{
+    Capability, DisconnectReason, Hello, P2P_VERSION, Protocol, SharedCapability, negotiate,
+};
+pub use session::{Incoming, Message, Session, SessionInfo, SessionReader, SessionWriter};
+pub use stream::{RlpxReader, RlpxStream, RlpxWriter};

@@ -42,7 +42,7 @@ impl NodeId {
 
 impl fmt::Debug for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "NodeId({})", self)
+        write!(f, "NodeId({self})")
     }
 }
 
@@ -138,7 +138,8 @@ impl FromStr for Enode {
         id.public_key().ok_or(EnodeError::NotOnCurve)?;
         // Discovery parameters (`?discport=N`) do not concern the TCP connection.
         let addr = addr.split_once('?').map_or(addr, |(addr, _)| addr);
-        let addr = addr.parse().map_err(|e: std::net::AddrParseError| EnodeError::Addr(e.to_string()))?;
+        let addr =
+            addr.parse().map_err(|e: std::net::AddrParseError| EnodeError::Addr(e.to_string()))?;
         Ok(Self { id, addr })
     }
 }
@@ -172,7 +173,10 @@ mod tests {
         assert_eq!("http://x".parse::<Enode>(), Err(EnodeError::Scheme));
         assert_eq!("enode://abcd@1.2.3.4:1".parse::<Enode>(), Err(EnodeError::Id));
         let zeros = "0".repeat(128);
-        assert_eq!(format!("enode://{zeros}@1.2.3.4:1").parse::<Enode>(), Err(EnodeError::NotOnCurve));
+        assert_eq!(
+            format!("enode://{zeros}@1.2.3.4:1").parse::<Enode>(),
+            Err(EnodeError::NotOnCurve)
+        );
         assert!(matches!(
             format!("enode://{}@localhost:1", key.id()).parse::<Enode>(),
             Err(EnodeError::Addr(_))

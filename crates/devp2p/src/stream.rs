@@ -55,7 +55,11 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> RlpxStream<Io> {
     /// # Errors
     ///
     /// As [`connect`](Self::connect).
-    pub async fn accept(mut io: Io, key: &NodeKey, config: &RlpxConfig) -> Result<Self, HandshakeError> {
+    pub async fn accept(
+        mut io: Io,
+        key: &NodeKey,
+        config: &RlpxConfig,
+    ) -> Result<Self, HandshakeError> {
         let exchange = async {
             let auth = read_handshake_message(&mut io, key, Message::Auth, config).await?;
             let received = handshake::read_auth(key, &auth)?;
@@ -94,7 +98,10 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> RlpxStream<Io> {
     /// Splits the connection so frames can be read and written from different tasks.
     pub fn into_split(self) -> (RlpxReader<ReadHalf<Io>>, RlpxWriter<WriteHalf<Io>>) {
         let (read, write) = tokio::io::split(self.io);
-        (RlpxReader { io: read, reader: self.reader }, RlpxWriter { io: write, writer: self.writer })
+        (
+            RlpxReader { io: read, reader: self.reader },
+            RlpxWriter { io: write, writer: self.writer },
+        )
     }
 }
 
@@ -141,7 +148,10 @@ async fn bounded<T>(
         .map_err(|_| HandshakeError::Timeout(config.handshake_timeout))?
 }
 
-async fn read_frame(io: &mut (impl AsyncRead + Unpin), reader: &mut FrameReader) -> Result<Vec<u8>, FrameError> {
+async fn read_frame(
+    io: &mut (impl AsyncRead + Unpin),
+    reader: &mut FrameReader,
+) -> Result<Vec<u8>, FrameError> {
     let mut header = [0u8; HEADER_LEN];
     io.read_exact(&mut header).await?;
     let size = reader.header(&header)?;
@@ -228,9 +238,13 @@ mod tests {
     async fn dialling_the_wrong_identity_fails_the_handshake() {
         let (client, server) = tokio::io::duplex(4096);
         let (a, b, c) = (NodeKey::generate(), NodeKey::generate(), NodeKey::generate());
-        let config = RlpxConfig { handshake_timeout: std::time::Duration::from_millis(500), ..RlpxConfig::default() };
+        let config = RlpxConfig {
+            handshake_timeout: std::time::Duration::from_millis(500),
+            ..RlpxConfig::default()
+        };
         let server_config = config.clone();
-        let accept = tokio::spawn(async move { RlpxStream::accept(server, &b, &server_config).await });
+        let accept =
+            tokio::spawn(async move { RlpxStream::accept(server, &b, &server_config).await });
         // `a` believes it talks to `c`, but `b` answers: `b` cannot decrypt the auth.
         let connect = RlpxStream::connect(client, &a, c.id(), &config).await;
         assert!(connect.is_err());
@@ -241,7 +255,10 @@ mod tests {
     async fn a_silent_peer_costs_the_handshake_timeout_and_no_more() {
         let (client, _server) = tokio::io::duplex(4096);
         let (a, b) = (NodeKey::generate(), NodeKey::generate());
-        let config = RlpxConfig { handshake_timeout: std::time::Duration::from_millis(200), ..RlpxConfig::default() };
+        let config = RlpxConfig {
+            handshake_timeout: std::time::Duration::from_millis(200),
+            ..RlpxConfig::default()
+        };
         let started = std::time::Instant::now();
         let result = RlpxStream::connect(client, &a, b.id(), &config).await;
         assert!(matches!(result, Err(HandshakeError::Timeout(_))));
@@ -252,7 +269,10 @@ mod tests {
     async fn an_oversized_handshake_is_refused_before_reading_it() {
         let (mut client, server) = tokio::io::duplex(4096);
         let b = NodeKey::generate();
-        let accept = tokio::spawn(async move { RlpxStream::accept(server, &b, &RlpxConfig::default()).await });
+        let accept =
+            tokio::spawn(
+                async move { RlpxStream::accept(server, &b, &RlpxConfig::default()).await },
+            );
         client.write_all(&[0xff, 0xff]).await.unwrap();
         assert!(matches!(accept.await.unwrap(), Err(HandshakeError::TooLarge { size: 65537, .. })));
     }

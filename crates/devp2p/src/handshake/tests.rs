@@ -138,8 +138,14 @@ fn b_derives_the_published_secrets_for_auth2_and_ack2() {
     let received = read_auth(&b, &auth).unwrap();
     let nonce_b = B256::from_slice(&hex(NONCE_B));
     let secrets = respond_secrets(&secret(EPHEMERAL_B), nonce_b, &received, &auth, &ack);
-    assert_eq!(secrets.aes.as_slice(), hex("80e8632c05fed6fc2a13b0f8d31a3cf645366239170ea067065aba8e28bac487"));
-    assert_eq!(secrets.mac.as_slice(), hex("2ea74ec5dae199227dff1af715362700e989d889d7a493cb0639691efb8e5f98"));
+    assert_eq!(
+        secrets.aes.as_slice(),
+        hex("80e8632c05fed6fc2a13b0f8d31a3cf645366239170ea067065aba8e28bac487")
+    );
+    assert_eq!(
+        secrets.mac.as_slice(),
+        hex("2ea74ec5dae199227dff1af715362700e989d889d7a493cb0639691efb8e5f98")
+    );
     let mut ingress = secrets.ingress_mac;
     ingress.update(b"foo");
     assert_eq!(
@@ -157,7 +163,10 @@ fn a_derives_the_same_secrets_as_b_from_the_vectors() {
         auth: hex(AUTH_2),
     };
     let secrets = initiator.finish(&a, &hex(ACK_2)).unwrap();
-    assert_eq!(secrets.aes.as_slice(), hex("80e8632c05fed6fc2a13b0f8d31a3cf645366239170ea067065aba8e28bac487"));
+    assert_eq!(
+        secrets.aes.as_slice(),
+        hex("80e8632c05fed6fc2a13b0f8d31a3cf645366239170ea067065aba8e28bac487")
+    );
     // A's egress is B's ingress.
     let mut egress = secrets.egress_mac;
     egress.update(b"foo");
@@ -174,7 +183,8 @@ fn digest(state: &Keccak256) -> B256 {
 #[test]
 fn our_own_messages_round_trip_with_mirrored_secrets() {
     let (a, b) = (NodeKey::generate(), NodeKey::generate());
-    let (initiator, auth) = Initiator::start(&a, &b.id().public_key().unwrap(), &mut OsRng).unwrap();
+    let (initiator, auth) =
+        Initiator::start(&a, &b.id().public_key().unwrap(), &mut OsRng).unwrap();
     let received = read_auth(&b, &auth).unwrap();
     assert_eq!(received.remote_id, a.id());
     let (ack, b_secrets) = respond(&received, &auth, &mut OsRng).unwrap();
