@@ -124,15 +124,18 @@ impl<R: AsyncRead + Unpin> SessionReader<R> {
     pub async fn recv(&mut self) -> Result<Incoming, P2pError> {
         let data = self.reader.read_frame().await?;
         let (id, payload) = split_id(&data)?;
+        if id == ids::DISCONNECT {
+            // Some clients (ethereumjs) send Disconnect uncompressed even after p2p v5.
+            let payload = decompress(payload, self.config.max_message_bytes)
+                .unwrap_or_else(|_| payload.to_vec());
+            return Err(P2pError::Disconnected(DisconnectReason::decode_payload(&payload)));
+        }
         let payload = if self.compressed && id != ids::HELLO {
             decompress(payload, self.config.max_message_bytes)?
         } else {
             payload.to_vec()
         };
         match id {
-            ids::DISCONNECT => {
-                Err(P2pError::Disconnected(DisconnectReason::decode_payload(&payload)))
-            }
             ids::PING => Ok(Incoming::Ping),
             ids::PONG => Ok(Incoming::Pong),
             id => self.capability_message(id, payload),

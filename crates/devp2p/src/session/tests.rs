@@ -137,3 +137,13 @@ async fn messages_outside_every_capability_and_corrupt_snappy_are_errors() {
     peer.write_frame(&frame(0x10, &[0x05, 0xff, 0xff])).await.unwrap();
     assert!(matches!(reader.recv().await, Err(P2pError::Snappy(_))));
 }
+
+#[tokio::test]
+async fn an_uncompressed_disconnect_after_v5_is_still_understood() {
+    let (mut reader, mut peer) = raw_peer().await;
+    peer.write_frame(&frame(ids::DISCONNECT, &[0xc1, 0x04])).await.unwrap();
+    assert!(matches!(
+        reader.recv().await,
+        Err(P2pError::Disconnected(DisconnectReason::TooManyPeers))
+    ));
+}
