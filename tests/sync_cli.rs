@@ -252,7 +252,7 @@ fn unusable_arguments_exit_2_with_a_message() {
 fn a_killed_sync_resumes_without_fetching_everything_again() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("steps.toml");
-    std::fs::write(&config, "[etl]\nstep_bytes = 65536\n").unwrap();
+    std::fs::write(&config, "[step]\nmax_bytes = 65536\n").unwrap();
     let source = [
         "--accounts",
         "30000",

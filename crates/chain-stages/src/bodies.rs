@@ -27,7 +27,7 @@ use alloy_consensus::Header;
 use alloy_primitives::{Bytes, Sealable, Sealed};
 use snapsync_db::{Bodies, Database, Headers, StageCheckpoints, TableRead, WriteTxn};
 use snapsync_fetch::{BlockBodiesRequest, FetchError, Fetcher};
-use snapsync_net::{BodiesClient, EthBlockBody, SnapClient};
+use snapsync_net::EthBlockBody;
 use snapsync_stages::{
     ExecInput, ExecOutput, Stage, StageCheckpoint, StageError, StageId, UnwindInput, UnwindOutput,
 };
@@ -75,8 +75,8 @@ enum Pending {
 
 /// Downloads and verifies the bodies of the stored headers. See the module docs.
 #[derive(Debug)]
-pub struct BodiesStage<C> {
-    fetcher: Arc<Fetcher<C>>,
+pub struct BodiesStage {
+    fetcher: Arc<Fetcher>,
     db: Arc<dyn Database>,
     config: BodiesConfig,
     pending: Option<Pending>,
@@ -88,15 +88,11 @@ enum Plan {
     Fetch { tip: u64, headers: Vec<Sealed<Header>> },
 }
 
-impl<C: BodiesClient + SnapClient> BodiesStage<C> {
+impl BodiesStage {
     /// A bodies stage asking peers through `fetcher` (in a pipeline with the snap sync stage,
     /// that stage's `SnapSyncStage::fetcher`) for the bodies of the headers stored in `db` (the
     /// pipeline's database) below the headers stage's checkpoint.
-    pub const fn new(
-        fetcher: Arc<Fetcher<C>>,
-        db: Arc<dyn Database>,
-        config: BodiesConfig,
-    ) -> Self {
+    pub const fn new(fetcher: Arc<Fetcher>, db: Arc<dyn Database>, config: BodiesConfig) -> Self {
         Self { fetcher, db, config, pending: None }
     }
 
@@ -152,7 +148,7 @@ impl<C: BodiesClient + SnapClient> BodiesStage<C> {
     }
 }
 
-impl<C: BodiesClient + SnapClient> Stage for BodiesStage<C> {
+impl Stage for BodiesStage {
     fn id(&self) -> StageId {
         StageId::BODIES
     }

@@ -44,17 +44,15 @@
 
 use crate::{
     HeadersError, StageStart,
-    stored::{decode_stored_header, store_header, stored_header},
-    wait_for_tip,
+    stored::{decode_stored_header, stored_header},
 };
 use alloy_consensus::Header;
 use alloy_primitives::{B256, Sealed};
-use snapsync_db::{Database, HeaderNumbers, Headers, TableRead, WriteTxn};
+use snapsync_db::{Database, HeaderNumbers, Headers, TableRead, WriteTxn, store_header};
 use snapsync_fetch::{BlockHeadersRequest, Fetcher};
-use snapsync_net::{HeadersClient, SnapClient};
 use snapsync_stages::{
     EntitiesCheckpoint, ExecInput, ExecOutput, Stage, StageCheckpoint, StageError, StageId,
-    StageProgress, UnwindInput, UnwindOutput,
+    StageProgress, UnwindInput, UnwindOutput, wait_for_tip,
 };
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -120,22 +118,22 @@ enum Pending {
 
 /// Downloads and verifies headers from a trusted tip down to a start block. See the module docs.
 #[derive(Debug)]
-pub struct HeadersStage<C> {
-    fetcher: Arc<Fetcher<C>>,
+pub struct HeadersStage {
+    fetcher: Arc<Fetcher>,
     db: Arc<dyn Database>,
     tip: watch::Receiver<B256>,
     config: HeadersConfig,
     pending: Option<Pending>,
 }
 
-impl<C: HeadersClient + SnapClient> HeadersStage<C> {
+impl HeadersStage {
     /// A headers stage asking peers through `fetcher` (in a pipeline with the snap sync stage,
     /// that stage's `SnapSyncStage::fetcher`, so that one peer set scores, rests and bans the
     /// peers for every request), reading its stored headers from
     /// `db` (the pipeline's database), following the tip hashes sent on `tip` (`B256::ZERO`:
     /// none yet; the stage waits for one).
     pub const fn new(
-        fetcher: Arc<Fetcher<C>>,
+        fetcher: Arc<Fetcher>,
         db: Arc<dyn Database>,
         tip: watch::Receiver<B256>,
         config: HeadersConfig,
@@ -219,8 +217,8 @@ fn resume_round(
 /// Up to `limit` headers falling from `hash` (block `number`, when known), linked by hash from
 /// it, through `fetcher`: it asks one peer after another until a reply verifies, banning and
 /// reporting the peers whose reply is provably wrong.
-pub(crate) async fn fetch_falling<C: HeadersClient + SnapClient>(
-    fetcher: &Fetcher<C>,
+async fn fetch_falling(
+    fetcher: &Fetcher,
     hash: B256,
     number: Option<u64>,
     limit: u64,
@@ -232,7 +230,7 @@ pub(crate) async fn fetch_falling<C: HeadersClient + SnapClient>(
     }
 }
 
-impl<C: HeadersClient + SnapClient> Stage for HeadersStage<C> {
+impl Stage for HeadersStage {
     fn id(&self) -> StageId {
         StageId::HEADERS
     }

@@ -1,10 +1,9 @@
-//! Headers in the database: written where the headers stage keeps them, and read back.
+//! Headers in the database, read back (they are written with `snapsync_db::store_header`).
 
 use crate::StoredHeaderError;
 use alloy_consensus::Header;
-use alloy_primitives::{Bytes, Sealed};
 use alloy_rlp::Decodable;
-use snapsync_db::{DbError, HeaderNumbers, Headers, TableRead, WriteTxn};
+use snapsync_db::{HeaderNumbers, Headers, TableRead};
 use snapsync_stages::StageError;
 
 /// Reads and decodes stored header `number`, and checks that the header index maps its hash to
@@ -25,15 +24,4 @@ pub(crate) fn stored_header(view: &impl TableRead, number: u64) -> Result<Header
 /// Decodes the stored RLP of header `number`.
 pub(crate) fn decode_stored_header(number: u64, rlp: &[u8]) -> Result<Header, StoredHeaderError> {
     Header::decode(&mut &rlp[..]).map_err(|source| StoredHeaderError::Corrupt { number, source })
-}
-
-/// Stores `header` in `Headers` (RLP by number) and `HeaderNumbers` (number by hash), as the
-/// headers stage does; the snap sync stage stores its pivot this way so the chain above links.
-///
-/// # Errors
-/// Database failures.
-pub fn store_header(txn: &mut WriteTxn, header: &Sealed<Header>) -> Result<(), DbError> {
-    let rlp = Bytes::from(alloy_rlp::encode(header.inner()));
-    txn.put::<Headers>(&header.number, &rlp)?;
-    txn.put::<HeaderNumbers>(&header.hash(), &header.number)
 }

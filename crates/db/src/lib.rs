@@ -58,6 +58,7 @@
 
 mod codec;
 mod error;
+mod headers;
 mod import;
 mod kv;
 mod memory;
@@ -71,6 +72,7 @@ mod typed;
 
 pub use codec::{MAX_PATH_NIBBLES, TableKey, TableValue};
 pub use error::{BoxError, DbError, DecodeError, ImportError, Operation, StateError};
+pub use headers::store_header;
 pub use import::{ImportAccount, ImportReport, import_state};
 pub use kv::{
     Database, Direction, Durability, Entry, EntrySource, KeyBounds, KvIter, KvRead, KvWrite,

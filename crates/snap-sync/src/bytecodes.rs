@@ -20,7 +20,6 @@ use alloy_trie::KECCAK_EMPTY;
 use snapsync_db::{Bytecodes, Database, TableRead};
 use snapsync_etl::EtlError;
 use snapsync_fetch::{ByteCodesRequest, FetchError, Fetcher, VerifiedByteCodes};
-use snapsync_net::SnapClient;
 use std::{collections::HashSet, ops::ControlFlow, sync::Arc};
 use tracing::debug;
 
@@ -35,8 +34,8 @@ struct Scan {
 }
 
 /// Downloads the bytecodes of the next scanned accounts into `writes`.
-pub(crate) async fn download_bytecodes<C: SnapClient + 'static>(
-    fetcher: &Arc<Fetcher<C>>,
+pub(crate) async fn download_bytecodes(
+    fetcher: &Arc<Fetcher>,
     db: &Arc<dyn Database>,
     config: &SnapSyncConfig,
     state: &mut SyncState,

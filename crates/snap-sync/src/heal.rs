@@ -50,7 +50,6 @@ use snapsync_db::{
 use snapsync_fetch::{
     ByteCodesRequest, FetchError, Fetcher, NodeTarget, TrieNodesRequest, VerifiedTrieNodes,
 };
-use snapsync_net::SnapClient;
 use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
 use snapsync_trie::{ChildRef, TrieNodeRef, decode_node};
 use std::{
@@ -434,8 +433,8 @@ impl Limits {
 
 /// One healing step: trie nodes (and codes) of `pass` fetched, walked, and their leaves and
 /// deletions gathered into `writes`, until the step is full or nothing can be asked.
-pub(crate) async fn heal_step<C: SnapClient + 'static>(
-    fetcher: &Arc<Fetcher<C>>,
+pub(crate) async fn heal_step(
+    fetcher: &Arc<Fetcher>,
     db: &Arc<dyn Database>,
     config: &SnapSyncConfig,
     pass: &mut HealPass,

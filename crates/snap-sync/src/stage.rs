@@ -12,14 +12,13 @@ use crate::{
     storage::download_storage,
 };
 use alloy_primitives::B256;
-use snapsync_chain_stages::store_header;
 use snapsync_db::{
     AccountTrieNodes, Database, HashedAccounts, HashedStorages, SnapProgress, StorageTrieNodes,
-    WriteTxn,
+    WriteTxn, store_header,
 };
 use snapsync_etl::{CollectorConfig, remove_stale_runs};
-use snapsync_fetch::{FetchError, Fetcher};
-use snapsync_net::{Availability, HeadersClient, PeerSet, SnapClient};
+use snapsync_fetch::{FetchError, Fetcher, PeerSet};
+use snapsync_net::{Availability, PeerRequests, PeerSource};
 use snapsync_stages::{
     ExecInput, ExecOutput, Stage, StageCheckpoint, StageError, StageId, UnwindInput, UnwindOutput,
 };
@@ -29,8 +28,8 @@ use tracing::{Instrument, debug, info, warn};
 
 /// Downloads the state at a pivot block over snap/1, verified against the pivot header's state
 /// root, into the database. See the crate docs for the phases and their invariants.
-pub struct SnapSyncStage<C> {
-    fetcher: Arc<Fetcher<C>>,
+pub struct SnapSyncStage {
+    fetcher: Arc<Fetcher>,
     db: Arc<dyn Database>,
     tip: watch::Receiver<B256>,
     config: SnapSyncConfig,
@@ -48,7 +47,7 @@ pub struct SnapSyncStage<C> {
     resumed: Option<bool>,
 }
 
-impl<C> std::fmt::Debug for SnapSyncStage<C> {
+impl std::fmt::Debug for SnapSyncStage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SnapSyncStage")
             .field("config", &self.config)
@@ -57,8 +56,9 @@ impl<C> std::fmt::Debug for SnapSyncStage<C> {
     }
 }
 
-impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
-    /// A stage asking `client`'s peers, writing into `db` (the pipeline's database), following
+impl SnapSyncStage {
+    /// A stage asking the peers of `network` (which lists them and carries the requests),
+    /// writing into `db` (the pipeline's database), following
     /// the tip hashes sent on `tip` (`B256::ZERO`: none yet, the stage waits), configured by
     /// `config`. ETL run files go to `config.etl.dir`, or else `datadir/etl`; the directory is
     /// created, and the run directories whose owner is gone (a killed process's) are removed
@@ -69,8 +69,8 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
     /// [`SnapSyncError::Config`] for a configuration that fails validation,
     /// [`SnapSyncError::EtlDir`] / [`SnapSyncError::Etl`] when the ETL directory cannot be
     /// prepared.
-    pub fn new(
-        client: C,
+    pub fn new<N: PeerSource + PeerRequests + 'static>(
+        network: Arc<N>,
         db: Arc<dyn Database>,
         tip: watch::Receiver<B256>,
         config: SnapSyncConfig,
@@ -85,8 +85,8 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
         if stale > 0 {
             info!(target: "sync::snap", stale, dir = %etl_dir.display(), "removed ETL runs of an earlier process");
         }
-        let peers = PeerSet::new(config.peer_set_config())?;
-        let fetcher = Arc::new(Fetcher::new(client, peers, config.fetch_config()));
+        let peers = PeerSet::new(config.peers.clone())?;
+        let fetcher = Arc::new(Fetcher::new(network, peers, config.fetch));
         Ok(Self {
             fetcher,
             db,
@@ -109,7 +109,7 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
     }
 
     /// The fetcher (peer statistics, bans).
-    pub fn fetcher(&self) -> &Arc<Fetcher<C>> {
+    pub fn fetcher(&self) -> &Arc<Fetcher> {
         &self.fetcher
     }
 
@@ -314,7 +314,7 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
     /// Sends a progress snapshot of `state` and this process's network figures.
     fn publish(&self, state: &SyncState) {
         let stats = self.fetcher.peer_stats();
-        let bytes = stats.iter().map(snapsync_net::PeerStats::bytes_received).sum();
+        let bytes = stats.iter().map(snapsync_fetch::PeerStats::bytes_received).sum();
         let requests = stats
             .iter()
             .flat_map(|peer| peer.kinds.iter())
@@ -333,7 +333,7 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
     }
 }
 
-impl<C: SnapClient + HeadersClient + 'static> Stage for SnapSyncStage<C> {
+impl Stage for SnapSyncStage {
     fn id(&self) -> StageId {
         crate::SNAP_SYNC
     }

@@ -30,7 +30,6 @@ use alloy_trie::EMPTY_ROOT_HASH;
 use snapsync_db::Database;
 use snapsync_etl::EtlError;
 use snapsync_fetch::{FetchError, Fetcher, StorageRangesRequest, StorageTarget, VerifiedStorage};
-use snapsync_net::SnapClient;
 use snapsync_primitives::{AccountHash, SlotHash};
 use std::{collections::HashSet, ops::ControlFlow, sync::Arc};
 use tracing::debug;
@@ -75,8 +74,8 @@ impl Limits {
 }
 
 /// Downloads storage into `writes` until the step is full or every account's storage is stored.
-pub(crate) async fn download_storage<C: SnapClient + 'static>(
-    fetcher: &Arc<Fetcher<C>>,
+pub(crate) async fn download_storage(
+    fetcher: &Arc<Fetcher>,
     db: &Arc<dyn Database>,
     config: &SnapSyncConfig,
     state: &mut SyncState,

@@ -34,6 +34,7 @@ mod pipeline;
 mod retry;
 mod set;
 mod stage;
+mod tip;
 
 pub use checkpoint::{CHECKPOINT_VERSION, EntitiesCheckpoint, StageCheckpoint, StageProgress};
 pub use control::{CancelToken, Command, ControlFlow, PipelineControl};
@@ -44,3 +45,4 @@ pub use pipeline::{DEFAULT_EVENT_CAPACITY, Pipeline};
 pub use retry::RetryPolicy;
 pub use set::{StageSet, StageSetBuilder};
 pub use stage::{BoxedStage, ExecInput, ExecOutput, ReadyFuture, Stage, UnwindInput, UnwindOutput};
+pub use tip::wait_for_tip;

@@ -101,7 +101,7 @@ impl SyncArgs {
             Some(path) => SnapSyncConfig::load(path)?,
             None => SnapSyncConfig::default(),
         };
-        self.peers.validate_timing(&config.requests)?;
+        self.peers.validate_timing(&config.peers)?;
         Ok(config)
     }
 }
