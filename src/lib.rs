@@ -34,7 +34,7 @@
 // The `cli` feature's dependencies are the binary's (src/main.rs); this library uses none of them.
 #[cfg(feature = "cli")]
 use {
-    clap as _, indicatif as _, metrics as _, snapsync_conformance as _, snapsync_sim as _,
+    clap as _, indicatif as _, metrics as _, mimalloc as _, snapsync_conformance as _, snapsync_sim as _,
     snapsync_testing as _, tempfile as _, thiserror as _, tokio as _,
 };
 
