@@ -25,6 +25,11 @@
 //! through the embedder's `SnapClient` (`HeadersClient`, `BodiesClient`), verifies the reply,
 //! penalises the peer when it fails (reporting the typed [`Fault`](snapsync_net::Fault)), and
 //! tries the next peer until a reply verifies.
+//!
+//! The fetcher records what it sees of its peers (requests by kind and outcome, timeouts,
+//! hedges, bans, penalties, peer counts) as `snapsync_peers_*` metrics through the `metrics`
+//! facade; [`METRIC_NAMES`] lists them, [`describe_metrics`] describes them, and
+//! `docs/metrics.md` documents them.
 
 // The unit tests are given every dev-dependency of the package, most of them for other test
 // targets; `.ci/check-dev-deps` checks that each is used by some target.
@@ -38,6 +43,7 @@ mod bytecodes;
 mod error;
 mod fetcher;
 mod headers;
+mod metrics;
 mod storage;
 mod trie_nodes;
 
@@ -48,6 +54,7 @@ pub use bytecodes::{ByteCodesRequest, VerifiedByteCodes, verify_byte_codes};
 pub use error::FetchError;
 pub use fetcher::{FetchConfig, Fetcher};
 pub use headers::{BlockHeadersRequest, VerifiedHeaders, verify_block_headers};
+pub use metrics::{METRIC_NAMES, describe_metrics, fault_label, kind_label};
 pub use snapsync_net::InvalidResponse;
 pub use storage::{
     StorageRangesRequest, StorageTarget, VerifiedStorage, VerifiedStorageRanges,

@@ -46,7 +46,8 @@
 //! # Observability
 //!
 //! [`SnapSyncStage::progress`] publishes [`SyncProgress`] snapshots; the same figures go to
-//! `metrics` gauges named `snapsync_sync_*`; logs use the `sync::snap::*` tracing targets
+//! `metrics` gauges named `snapsync_sync_*` ([`METRIC_NAMES`], [`describe_metrics`]; the peer
+//! layer, database, ETL and pipeline record their own, see `docs/metrics.md`); logs use the `sync::snap::*` tracing targets
 //! (`accounts`, `storage`, `bytecodes`, `pivot`, `verify`, `fetch`).
 //!
 //! [`SnapSyncConfig`] holds every knob, read from TOML and checked by
@@ -73,6 +74,7 @@ mod finish;
 mod heal;
 mod inflight;
 mod leaf_check;
+mod metrics;
 mod phase;
 mod pivot;
 mod progress;
@@ -89,6 +91,7 @@ pub use config::{
 };
 pub use error::{ConfigError, SnapSyncError, TomlError};
 pub use leaf_check::{LeafCheck, check_stored_leaves};
+pub use metrics::{METRIC_NAMES, describe_metrics};
 pub use phase::{SNAP_SYNC, SnapPhase};
 pub use progress::SyncProgress;
 pub use stage::SnapSyncStage;
