@@ -28,15 +28,8 @@ const APPENDED_BYTES: &str = "snapsync_db_appended_bytes_total";
 const FILE_BYTES: &str = "snapsync_db_file_bytes";
 
 /// Every metric this crate records.
-pub const METRIC_NAMES: &[&str] = &[
-    WRITES,
-    COMMITS,
-    COMMIT_DURATION,
-    READ_VIEWS,
-    APPENDED_ENTRIES,
-    APPENDED_BYTES,
-    FILE_BYTES,
-];
+pub const METRIC_NAMES: &[&str] =
+    &[WRITES, COMMITS, COMMIT_DURATION, READ_VIEWS, APPENDED_ENTRIES, APPENDED_BYTES, FILE_BYTES];
 
 /// Describes this crate's metrics (type, unit, meaning) to the installed recorder.
 pub fn describe_metrics() {

@@ -16,9 +16,9 @@
 //! link will have room, so a free pipeline slot is filled at once.
 
 use crate::{
-    metrics, AccountRangeRequest, Answer, BlockBodiesRequest, BlockHeadersRequest, ByteCodesRequest,
+    AccountRangeRequest, Answer, BlockBodiesRequest, BlockHeadersRequest, ByteCodesRequest,
     FetchError, StorageRangesRequest, TrieNodesRequest, VerifiedAccountRange, VerifiedBodies,
-    VerifiedByteCodes, VerifiedHeaders, VerifiedStorageRanges, VerifiedTrieNodes,
+    VerifiedByteCodes, VerifiedHeaders, VerifiedStorageRanges, VerifiedTrieNodes, metrics,
     verify_account_range, verify_block_bodies, verify_block_headers, verify_byte_codes,
     verify_storage_ranges, verify_trie_nodes,
 };
