@@ -105,6 +105,77 @@ impl EntrySource for Counted<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{
+        Database, HashedAccounts, MemoryDatabase, RedbDatabase, RedbOptions, Table, TableValue,
+    };
+    use alloy_primitives::B256;
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use snapsync_primitives::{AccountHash, TrieAccount};
+    use std::collections::HashMap;
+
+    /// Runs `work` with a recorder of its own; what it recorded, by name and first label value
+    /// (histograms as their number of observations, gauges truncated).
+    fn recorded(work: impl FnOnce()) -> HashMap<(String, Option<String>), u64> {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        ::metrics::with_local_recorder(&recorder, work);
+        let values = snapshotter.snapshot().into_vec().into_iter();
+        values
+            .map(|(key, _, _, value)| {
+                let value = match value {
+                    DebugValue::Counter(count) => count,
+                    DebugValue::Histogram(values) => values.len() as u64,
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    DebugValue::Gauge(value) => value.into_inner() as u64,
+                };
+                let label = key.key().labels().next().map(|label| label.value().to_owned());
+                ((key.key().name().to_owned(), label), value)
+            })
+            .collect()
+    }
+
+    fn name(name: &str) -> (String, Option<String>) {
+        (name.to_owned(), None)
+    }
+
+    /// Writes 100 accounts through the sorted path, aborts a transaction, reads them back.
+    fn exercise(db: &dyn Database) {
+        let accounts =
+            (0..100u8).map(|i| (AccountHash::new(B256::repeat_byte(i)), TrieAccount::EMPTY));
+        let mut txn = db.write().unwrap();
+        assert_eq!(txn.append_sorted::<HashedAccounts, _, _, _>(accounts).unwrap(), 100);
+        txn.commit().unwrap();
+        drop(db.write().unwrap());
+        let _view = db.view().unwrap();
+    }
+
+    #[test]
+    fn transactions_commits_and_sorted_appends_are_counted() {
+        let mut value = Vec::new();
+        TrieAccount::EMPTY.encode_value(&mut value);
+        let bytes = 100 * (32 + value.len() as u64);
+        for on_disk in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let values = recorded(|| {
+                if on_disk {
+                    let path = dir.path().join("db.redb");
+                    exercise(&RedbDatabase::open(path, RedbOptions::default()).unwrap());
+                } else {
+                    exercise(&MemoryDatabase::new());
+                }
+            });
+            let table = Some(HashedAccounts::NAME.to_owned());
+            assert_eq!(values[&name(WRITES)], 2, "on disk: {on_disk}");
+            assert_eq!(values[&name(COMMITS)], 1);
+            assert_eq!(values[&name(COMMIT_DURATION)], 1);
+            assert_eq!(values[&name(READ_VIEWS)], 1);
+            assert_eq!(values[&(APPENDED_ENTRIES.to_owned(), table.clone())], 100);
+            assert_eq!(values[&(APPENDED_BYTES.to_owned(), table)], bytes);
+            // The redb file has grown by the first commit when the second write begins.
+            let file = values.get(&name(FILE_BYTES)).copied();
+            assert_eq!(file.is_some_and(|size| size > bytes), on_disk, "{file:?}");
+        }
+    }
 
     #[test]
     fn names_are_unique_and_follow_the_scheme() {

@@ -64,6 +64,62 @@ pub(crate) fn merged(runs: usize, elapsed: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Collector, CollectorConfig};
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use std::collections::HashMap;
+
+    /// Runs `work` with a recorder of its own; the counters and histogram sizes it recorded.
+    fn recorded(work: impl FnOnce()) -> HashMap<String, u64> {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        ::metrics::with_local_recorder(&recorder, work);
+        let values = snapshotter.snapshot().into_vec().into_iter();
+        values
+            .map(|(key, _, _, value)| {
+                let value = match value {
+                    DebugValue::Counter(count) => count,
+                    DebugValue::Histogram(values) => values.len() as u64,
+                    DebugValue::Gauge(_) => unreachable!("the collector sets no gauge"),
+                };
+                (key.key().name().to_owned(), value)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn spills_merges_and_entries_are_counted_once_each() {
+        let base = tempfile::tempdir().unwrap();
+        // 300 records of 2 + 8 + 100 bytes in a 4096-byte buffer: nine runs of 30, and 30 left
+        // in the buffer (see the collector's `spills_a_run_file_each_time_the_buffer_is_full`).
+        let config = CollectorConfig::new(4096).with_temp_dir(base.path()).with_max_merge_runs(3);
+        let mut run_bytes = 0;
+        let values = recorded(|| {
+            let mut collector = Collector::<u64, Vec<u8>>::new(config);
+            for key in 0..300u64 {
+                collector.insert(&key, &vec![0x5a; 100]).unwrap();
+            }
+            let dir = collector.run_dir().unwrap().to_path_buf();
+            run_bytes = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|entry| entry.unwrap().metadata().unwrap().len())
+                .sum();
+            assert_eq!(collector.iter().unwrap().count(), 300);
+            // Iterating again counts nothing more; clearing counts the 30 buffered entries.
+            assert_eq!(collector.iter().unwrap().count(), 300);
+            collector.clear().unwrap();
+            collector.insert(&7, &vec![1; 100]).unwrap();
+            // Dropped with one entry buffered: it counts too.
+        });
+        assert_eq!(values[ENTRIES], 301);
+        assert_eq!(values[BYTES], 301 * 110);
+        assert_eq!(values[SPILLS], 9);
+        assert_eq!(values[SPILL_BYTES], run_bytes);
+        // Nine runs, at most three read at once: merges of consecutive runs until three are left.
+        let merges = values[MERGES];
+        assert!(merges >= 3, "{merges} merges");
+        assert_eq!(values[MERGE_DURATION], merges);
+        assert!(values[MERGED_RUNS] >= 2 * merges);
+    }
 
     #[test]
     fn names_are_unique_and_follow_the_scheme() {
