@@ -35,8 +35,9 @@
 // The `cli` feature's dependencies are the binary's (src/main.rs); this library uses none of them.
 #[cfg(feature = "cli")]
 use {
-    ::metrics as _, clap as _, indicatif as _, mimalloc as _, snapsync_conformance as _,
-    snapsync_sim as _, snapsync_testing as _, tempfile as _, thiserror as _, tokio as _,
+    ::metrics as _, clap as _, indicatif as _, metrics_exporter_prometheus as _, mimalloc as _,
+    snapsync_conformance as _, snapsync_sim as _, snapsync_testing as _, tempfile as _,
+    thiserror as _, tokio as _,
 };
 
 pub use snapsync_chain_stages as chain_stages;
