@@ -18,7 +18,7 @@
 use crate::{
     AccountRangeRequest, Answer, BlockBodiesRequest, BlockHeadersRequest, ByteCodesRequest,
     FetchError, StorageRangesRequest, TrieNodesRequest, VerifiedAccountRange, VerifiedBodies,
-    VerifiedByteCodes, VerifiedHeaders, VerifiedStorageRanges, VerifiedTrieNodes,
+    VerifiedByteCodes, VerifiedHeaders, VerifiedStorageRanges, VerifiedTrieNodes, metrics,
     verify_account_range, verify_block_bodies, verify_block_headers, verify_byte_codes,
     verify_storage_ranges, verify_trie_nodes,
 };
@@ -336,11 +336,13 @@ impl Fetcher {
                 (None, Some(hedge)) => (hedge, None),
                 (None, None) => {
                     if attempts >= self.config.max_attempts {
-                        return Err(FetchError::AttemptsExhausted {
+                        let error = FetchError::AttemptsExhausted {
                             kind: R::KIND,
                             attempts: self.config.max_attempts,
                             last: last_problem,
-                        });
+                        };
+                        metrics::abandoned(R::KIND, &error);
+                        return Err(error);
                     }
                     let stop = (attempts == 0).then_some(stop.as_mut());
                     let lease = match self.lease(R::KIND, key, stop).await {
@@ -351,11 +353,12 @@ impl Fetcher {
                                 // for them asks every peer again.
                                 self.settle(|peers| peers.forget_unavailable(key));
                             }
+                            metrics::abandoned(R::KIND, &error);
                             return Err(error);
                         }
                     };
                     attempts += 1;
-                    (self.start(&request, lease), None)
+                    (self.start(&request, lease, None), None)
                 }
             };
             let (mut first, mut second) = current;
@@ -402,13 +405,16 @@ impl Fetcher {
                             lost,
                             "request sent to another peer too"
                         );
-                        second = Some(self.start(&request, lease));
+                        second = Some(self.start(&request, lease, Some(lost)));
                     }
                     (primary, hedge) = (Some(first), second);
                 }
                 Event::First(done) => {
                     match self.conclude(first.lease, done) {
                         Ok(data) => {
+                            if first.hedge {
+                                metrics::hedge_won(R::KIND);
+                            }
                             if let Some(other) = second {
                                 self.drop_attempt(other, false);
                             }
@@ -422,6 +428,7 @@ impl Fetcher {
                     if let Some(won) = second {
                         match self.conclude(won.lease, done) {
                             Ok(data) => {
+                                metrics::hedge_won(R::KIND);
                                 self.drop_attempt(first, first_lost);
                                 return Ok(data);
                             }
@@ -434,8 +441,15 @@ impl Fetcher {
         }
     }
 
-    /// Sends `request`, with `lease`'s budget, to `lease`'s peer, bounded by its deadline.
-    fn start<'a, R: Exchange>(&'a self, request: &R, lease: Lease) -> Attempt<'a, R> {
+    /// Sends `request`, with `lease`'s budget, to `lease`'s peer, bounded by its deadline;
+    /// `hedge` as for [`metrics::sent`].
+    fn start<'a, R: Exchange>(
+        &'a self,
+        request: &R,
+        lease: Lease,
+        hedge: Option<bool>,
+    ) -> Attempt<'a, R> {
+        metrics::sent(R::KIND, hedge);
         let mut request = request.clone();
         request.set_budget(lease.response_bytes());
         let id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
@@ -448,7 +462,7 @@ impl Fetcher {
             let arrived = Instant::now();
             Done { request, outcome: outcome.ok(), arrived }
         });
-        Attempt { lease, future }
+        Attempt { lease, future, hedge: hedge.is_some() }
     }
 
     /// Verifies an attempt's reply and hands its lease back with the outcome: the data, or
@@ -462,6 +476,7 @@ impl Fetcher {
                 let bytes = R::reply_bytes(&reply.data);
                 match request.verify(reply.data) {
                     Ok(Answer::Verified(data)) => {
+                        metrics::verified(R::KIND, bytes, lease.elapsed(arrived));
                         self.settle(|peers| peers.complete(lease, bytes, arrived));
                         Ok(data)
                     }
@@ -485,6 +500,7 @@ impl Fetcher {
         if lost {
             self.on_timeout(attempt.lease, R::KIND);
         } else {
+            metrics::cancelled(R::KIND);
             self.settle(|peers| peers.cancel(attempt.lease));
         }
     }
@@ -513,6 +529,7 @@ impl Fetcher {
             let wake = {
                 let mut peers = self.peer_set();
                 peers.sync_peers(&connected);
+                metrics::peers(&peers, connected.len(), now);
                 if let Some(lease) = peers.acquire(kind, key, now) {
                     return Ok(lease);
                 }
@@ -548,8 +565,9 @@ impl Fetcher {
     fn on_timeout(&self, lease: Lease, kind: RequestKind) -> String {
         let (peer, elapsed) = (lease.peer(), lease.elapsed(Instant::now()));
         debug!(target: "sync::snap::fetch", %peer, %kind, ?elapsed, "request timed out");
+        metrics::timed_out(kind);
         self.settle(|peers| peers.timed_out(lease, Instant::now()));
-        self.source.report(peer, Penalty::Timeout { kind, elapsed });
+        self.report(peer, Penalty::Timeout { kind, elapsed });
         format!("peer {peer} timed out after {elapsed:?}")
     }
 
@@ -558,6 +576,7 @@ impl Fetcher {
     fn on_request_error(&self, lease: Lease, kind: RequestKind, error: &RequestError) -> String {
         let peer = lease.peer();
         debug!(target: "sync::snap::fetch", %peer, %kind, %error, "request failed");
+        metrics::failed(kind);
         self.settle(|peers| peers.failed(lease, Instant::now()));
         let penalty = match error {
             RequestError::Timeout { elapsed, .. } => {
@@ -569,7 +588,7 @@ impl Fetcher {
             _ => None,
         };
         if let Some(penalty) = penalty {
-            self.source.report(peer, penalty);
+            self.report(peer, penalty);
         }
         error.to_string()
     }
@@ -577,8 +596,9 @@ impl Fetcher {
     fn on_empty(&self, lease: Lease, kind: RequestKind, arrived: Instant) -> String {
         let (peer, key) = (lease.peer(), lease.availability());
         debug!(target: "sync::snap::fetch", %peer, %kind, %key, "peer lacks what was asked");
+        metrics::unavailable(kind);
         self.settle(|peers| peers.unavailable(lease, arrived));
-        self.source.report(peer, Penalty::Unavailable { kind, key });
+        self.report(peer, Penalty::Unavailable { kind, key });
         format!("peer {peer} does not serve the {key}")
     }
 
@@ -588,10 +608,17 @@ impl Fetcher {
         let problem = format!("peer {peer} sent invalid data: {fault}");
         self.settle(|peers| {
             peers.failed(lease, Instant::now());
-            peers.ban(peer, kind, fault.clone());
+            let banned = peers.ban(peer, kind, fault.clone());
+            metrics::invalid(kind, &fault, banned, peers.banned().count());
         });
-        self.source.report(peer, Penalty::InvalidData { kind, fault });
+        self.report(peer, Penalty::InvalidData { kind, fault });
         problem
+    }
+
+    /// Tells the client about `peer`'s `penalty`.
+    fn report(&self, peer: PeerId, penalty: Penalty) {
+        metrics::penalty(&penalty);
+        self.source.report(peer, penalty);
     }
 
     fn peer_set(&self) -> MutexGuard<'_, PeerSet> {
@@ -641,6 +668,8 @@ fn has_completed<S: Future<Output = ()>>(stop: &mut Option<Pin<&mut S>>) -> bool
 struct Attempt<'a, R: Exchange> {
     lease: Lease,
     future: Pin<Box<dyn Future<Output = Done<R>> + Send + 'a>>,
+    /// Whether it is a hedge.
+    hedge: bool,
 }
 
 /// A finished attempt: the request as sent (with its budget), the reply (`None`: timed out)

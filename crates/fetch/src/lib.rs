@@ -96,6 +96,11 @@
 //! A peer not yet measured gets four probes of `min_request_bytes` at once (the second
 //! response, queued behind the first, measures the rate) with the `timeout_max` timeout. A
 //! timeout halves `B`.
+//!
+//! The fetcher records what it sees of its peers (requests by kind and outcome, timeouts,
+//! hedges, bans, penalties, peer counts) as `snapsync_peers_*` metrics through the `metrics`
+//! facade; [`METRIC_NAMES`] lists them, [`describe_metrics`] describes them, and
+//! `docs/metrics.md` documents them.
 
 // The unit tests are given every dev-dependency of the package, most of them for other test
 // targets; `.ci/check-dev-deps` checks that each is used by some target.
@@ -116,6 +121,7 @@ mod lease;
 mod peer_set;
 mod peer_state;
 mod stats;
+mod metrics;
 mod storage;
 mod trie_nodes;
 
@@ -132,6 +138,7 @@ pub use fetcher::{FetchConfig, Fetcher};
 pub use headers::{BlockHeadersRequest, VerifiedHeaders, verify_block_headers};
 pub use lease::{Lease, LeaseId, LeaseStatus};
 pub use peer_set::{Ban, Hedge, PeerChanges, PeerSet};
+pub use metrics::{METRIC_NAMES, describe_metrics, fault_label, kind_label};
 pub use snapsync_net::InvalidResponse;
 pub use stats::{KindStats, PeerStats};
 pub use storage::{

@@ -47,7 +47,8 @@
 //! # Observability
 //!
 //! [`SnapSyncStage::progress`] publishes [`SyncProgress`] snapshots; the same figures go to
-//! `metrics` gauges named `snapsync_sync_*`; logs use the `sync::snap::*` tracing targets
+//! `metrics` gauges named `snapsync_sync_*` ([`METRIC_NAMES`], [`describe_metrics`]; the peer
+//! layer, database, ETL and pipeline record their own, see `docs/metrics.md`); logs use the `sync::snap::*` tracing targets
 //! (`accounts`, `storage`, `bytecodes`, `pivot`, `verify`, `fetch`).
 //!
 //! [`SnapSyncConfig`] holds every knob, read from TOML and checked by
@@ -74,6 +75,7 @@ mod finish;
 mod heal;
 mod inflight;
 mod leaf_check;
+mod metrics;
 mod phase;
 mod pivot;
 mod progress;
@@ -90,6 +92,7 @@ pub use config::{
 };
 pub use error::{ConfigError, PivotError, SnapSyncError, TomlError};
 pub use leaf_check::{LeafCheck, check_stored_leaves};
+pub use metrics::{METRIC_NAMES, describe_metrics};
 pub use phase::{SNAP_SYNC, SnapPhase};
 pub use pivot::resolve_pivot;
 pub use progress::SyncProgress;

@@ -18,6 +18,9 @@
 //!   stop as the client commands; a [`CancelToken`] stops the pipeline early, keeping every
 //!   checkpoint consistent with its data.
 //! - [`StageSet`] and [`StageSetBuilder`]: the ordered stages, edited by id.
+//! - Metrics: the step loop counts steps (and their duration), unwinds, retries and errors and
+//!   sets each stage's checkpoint block, as `snapsync_pipeline_*` metrics labelled by stage
+//!   through the `metrics` facade ([`METRIC_NAMES`], [`describe_metrics`], `docs/metrics.md`).
 //!
 //! See `docs/pipeline.md` for the contract.
 
@@ -30,6 +33,7 @@ mod control;
 mod error;
 mod event;
 mod id;
+mod metrics;
 mod pipeline;
 mod retry;
 mod set;
@@ -41,6 +45,7 @@ pub use control::{CancelToken, Command, ControlFlow, PipelineControl};
 pub use error::{BoxError, CheckpointDecodeError, PipelineError, StageError, StageSetError};
 pub use event::{FailureKind, PipelineEvent, StepFailure};
 pub use id::StageId;
+pub use metrics::{METRIC_NAMES, describe_metrics};
 pub use pipeline::{DEFAULT_EVENT_CAPACITY, Pipeline};
 pub use retry::RetryPolicy;
 pub use set::{StageSet, StageSetBuilder};

@@ -32,11 +32,11 @@
 use crate::{
     BoxedStage, CancelToken, Command, ControlFlow, ExecInput, ExecOutput, FailureKind,
     PipelineControl, PipelineError, PipelineEvent, RetryPolicy, StageCheckpoint, StageError,
-    StageId, StageSet, StepFailure, UnwindInput,
+    StageId, StageSet, StepFailure, UnwindInput, metrics,
 };
 use alloy_primitives::Bytes;
 use snapsync_db::{Database, DbError, StageCheckpoints, TableRead};
-use std::{fmt, sync::Arc};
+use std::{fmt, sync::Arc, time::Instant};
 use tokio::{
     sync::{Mutex, broadcast},
     task::JoinError,
@@ -306,11 +306,13 @@ impl Pipeline {
                 return Ok(Stepped::Cancelled);
             }
             let input = ExecInput { target, checkpoint: checkpoint.clone() };
+            let started = Instant::now();
             let error = match step(db, slot, input, cancel).await {
                 // `step` never reports a stall (only unwind steps are checked).
                 Ok(Stepped::Cancelled | Stepped::Stalled) => return Ok(Stepped::Cancelled),
                 Ok(Stepped::Committed(ExecOutput { checkpoint: committed, done })) => {
                     failures = 0;
+                    metrics::step(&id, started.elapsed(), &committed);
                     debug!(target: "sync::pipeline", stage = %id, block = committed.block_number, done, "step committed");
                     emit(
                         events,
@@ -336,6 +338,7 @@ impl Pipeline {
             let will_retry = matches!(&error, StepError::Stage(e) if e.is_recoverable())
                 && failures <= retry.max_retries;
             let failure = error.failure();
+            metrics::failed(&id, failure.kind(), will_retry);
             warn!(target: "sync::pipeline", stage = %id, attempt = failures, will_retry, error = %failure, "step failed");
             emit(
                 events,
@@ -404,6 +407,7 @@ impl Pipeline {
                 {
                     Ok(Stepped::Committed(lowered)) => {
                         checkpoint = lowered;
+                        metrics::unwound(&id, &checkpoint);
                         debug!(target: "sync::pipeline", stage = %id, block = checkpoint.block_number, "unwind step committed");
                         emit(
                             &self.events,
@@ -438,6 +442,7 @@ impl Pipeline {
                         (failure, error)
                     }
                 };
+                metrics::failed(&id, failure.kind(), false);
                 warn!(target: "sync::pipeline", stage = %id, from, error = %failure, "unwind failed");
                 emit(
                     &self.events,
