@@ -118,10 +118,10 @@ mod estimate;
 mod fetcher;
 mod headers;
 mod lease;
+mod metrics;
 mod peer_set;
 mod peer_state;
 mod stats;
-mod metrics;
 mod storage;
 mod trie_nodes;
 
@@ -137,8 +137,8 @@ pub use error::{ConfigError, FetchError};
 pub use fetcher::{FetchConfig, Fetcher};
 pub use headers::{BlockHeadersRequest, VerifiedHeaders, verify_block_headers};
 pub use lease::{Lease, LeaseId, LeaseStatus};
-pub use peer_set::{Ban, Hedge, PeerChanges, PeerSet};
 pub use metrics::{METRIC_NAMES, describe_metrics, fault_label, kind_label};
+pub use peer_set::{Ban, Hedge, PeerChanges, PeerSet};
 pub use snapsync_net::InvalidResponse;
 pub use stats::{KindStats, PeerStats};
 pub use storage::{

@@ -9,8 +9,8 @@
 //! documented in `docs/metrics.md`.
 
 use crate::FetchError;
-use ::metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge};
 use crate::PeerSet;
+use ::metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge};
 use snapsync_net::{Fault, InvalidResponse, Penalty, RequestKind};
 use std::time::Duration;
 use tokio::time::Instant;
