@@ -1,8 +1,8 @@
-//! An execution client embedding snapsync: its own network behind the client traits, the snap
-//! sync stage ahead of the headers and bodies stages (and one stage of its own) in a pipeline,
-//! the tip fed through a watch channel, the pipeline driven by commands (`run_loop`) with a
-//! cancel token for shutdown, progress read from pipeline events and the stage's progress
-//! receiver.
+//! An execution client embedding snapsync: its own network behind the peer seam (`PeerSource`,
+//! `PeerRequests`: one method), the snap sync stage ahead of the headers and bodies stages (and
+//! one stage of its own) in a pipeline, the tip fed through a watch channel, the pipeline driven
+//! by commands (`run_loop`) with a cancel token for shutdown, progress read from pipeline events
+//! and the stage's progress receiver.
 //!
 //! ```sh
 //! cargo run --release --example embed_stage
@@ -18,14 +18,9 @@
 use snapsync::chain_stages::{BodiesConfig, BodiesStage, HeadersConfig, HeadersStage};
 use snapsync::db::{Database, RedbDatabase, RedbOptions, Table, TableRead, WriteTxn};
 use snapsync::net::{
-    BodiesClient, EthBlockBody, HeadersClient, HeadersRequest, PeerId, PeerResult, Penalty,
-    SnapClient,
+    BoxFuture, PeerId, PeerInfo, PeerRequests, PeerResult, PeerSource, Penalty, Request, Response,
 };
-use snapsync::prelude::{B256, Header};
-use snapsync::primitives::{
-    AccountRange, ByteCodes, GetAccountRange, GetByteCodes, GetStorageRanges, GetTrieNodes,
-    StorageRanges, TrieNodes,
-};
+use snapsync::prelude::B256;
 use snapsync::snap_sync::{SNAP_SYNC, SnapSyncConfig, SnapSyncStage, stored_summary};
 use snapsync::stages::{
     Command, ControlFlow, ExecInput, ExecOutput, Pipeline, PipelineEvent, Stage, StageCheckpoint,
@@ -37,35 +32,15 @@ use tokio::sync::{mpsc, watch};
 
 // ---- the embedding client -----------------------------------------------------------------------
 
-/// The client's network handle. Each method sends one message to `peer` and returns its
-/// decoded reply; snapsync chooses the peers, verifies the replies and retries elsewhere.
-#[derive(Clone)]
+/// The client's network handle: it lists the connected peers (with the head and the eth/snap
+/// capabilities each announced) and sends one message to one peer, returning its decoded reply;
+/// snapsync chooses the peers, verifies the replies and retries elsewhere.
 struct MyNetwork {
     handle: Arc<snapsync_sim::SimNetwork>, // in a real client: its devp2p handle
 }
 
-impl SnapClient for MyNetwork {
-    async fn get_account_range(
-        &self,
-        peer: PeerId,
-        r: GetAccountRange,
-    ) -> PeerResult<AccountRange> {
-        self.handle.get_account_range(peer, r).await
-    }
-    async fn get_storage_ranges(
-        &self,
-        peer: PeerId,
-        r: GetStorageRanges,
-    ) -> PeerResult<StorageRanges> {
-        self.handle.get_storage_ranges(peer, r).await
-    }
-    async fn get_byte_codes(&self, peer: PeerId, r: GetByteCodes) -> PeerResult<ByteCodes> {
-        self.handle.get_byte_codes(peer, r).await
-    }
-    async fn get_trie_nodes(&self, peer: PeerId, r: GetTrieNodes) -> PeerResult<TrieNodes> {
-        self.handle.get_trie_nodes(peer, r).await
-    }
-    fn peers(&self) -> Vec<PeerId> {
+impl PeerSource for MyNetwork {
+    fn peers(&self) -> Vec<PeerInfo> {
         self.handle.peers()
     }
     fn report(&self, peer: PeerId, penalty: Penalty) {
@@ -73,15 +48,16 @@ impl SnapClient for MyNetwork {
     }
 }
 
-impl HeadersClient for MyNetwork {
-    async fn get_headers(&self, peer: PeerId, r: HeadersRequest) -> PeerResult<Vec<Header>> {
-        self.handle.get_headers(peer, r).await
-    }
-}
-
-impl BodiesClient for MyNetwork {
-    async fn get_block_bodies(&self, peer: PeerId, h: Vec<B256>) -> PeerResult<Vec<EthBlockBody>> {
-        self.handle.get_block_bodies(peer, h).await
+impl PeerRequests for MyNetwork {
+    /// One method for the six messages: a real client matches on `request` and sends the eth or
+    /// snap message, dropping the request at `deadline`.
+    fn request(
+        &self,
+        peer: PeerId,
+        request: Request,
+        deadline: tokio::time::Instant,
+    ) -> BoxFuture<'_, PeerResult<Response>> {
+        self.handle.request(peer, request, deadline)
     }
 }
 
@@ -206,7 +182,7 @@ const PEERS: u64 = 4;
 
 /// The client's network over simulated peers serving the chain and the pivot's state, and the
 /// head's hash (what the consensus client would announce).
-fn demo_world() -> Result<(MyNetwork, B256), snapsync_sim::ScenarioError> {
+fn demo_world() -> Result<(Arc<MyNetwork>, B256), snapsync_sim::ScenarioError> {
     use snapsync_sim::{Behaviour, Link, Scenario, SimPeer};
     let spec = snapsync_testing::StateSpec::small().with_accounts(ACCOUNTS);
     let chain = snapsync_testing::GeneratedChain::new(SEED, &spec, HEAD, 0);
@@ -214,5 +190,5 @@ fn demo_world() -> Result<(MyNetwork, B256), snapsync_sim::ScenarioError> {
     let peers = (0..PEERS).map(|seed| SimPeer::new(Link::new(10, 1_000), Behaviour::Honest, seed));
     let scenario = Scenario::new(chain, peers.collect(), [pivot])?;
     println!("[demo] {PEERS} simulated peers, head {HEAD}, pivot {pivot}");
-    Ok((MyNetwork { handle: scenario.network.clone() }, scenario.tip()))
+    Ok((Arc::new(MyNetwork { handle: scenario.network.clone() }), scenario.tip()))
 }

@@ -15,7 +15,8 @@
 //! - [`stages`] and [`chain_stages`]: the staged pipeline and its headers and bodies stages;
 //! - [`snap_sync`]: the snap sync stage, which downloads and verifies the pivot's state;
 //! - [`genesis`]: genesis files and state dumps;
-//! - [`prelude`]: the alloy types the API is written in (`B256`, `Header`, `Sealed`, ...).
+//! - [`prelude`]: the alloy types the API is written in (`B256`, `Header`, `Sealed`, ...);
+//! - [`metrics`]: the names of every metric the library records, and [`metrics::describe`].
 //!
 //! # Features
 //!
@@ -37,8 +38,9 @@
 // The `cli` feature's dependencies are the binary's (src/main.rs); this library uses none of them.
 #[cfg(feature = "cli")]
 use {
-    clap as _, indicatif as _, metrics as _, snapsync_conformance as _, snapsync_sim as _,
-    snapsync_testing as _, tempfile as _, thiserror as _, tokio as _,
+    ::metrics as _, clap as _, indicatif as _, metrics_exporter_prometheus as _, mimalloc as _,
+    snapsync_conformance as _, snapsync_sim as _, snapsync_testing as _, tempfile as _,
+    thiserror as _, tokio as _,
 };
 
 pub use snapsync_chain_stages as chain_stages;
@@ -54,4 +56,5 @@ pub use snapsync_stages as stages;
 pub use snapsync_storage as storage;
 pub use snapsync_trie as trie;
 
+pub mod metrics;
 pub mod prelude;

@@ -22,6 +22,15 @@ use {
 };
 
 use clap::Parser;
+
+/// mimalloc rather than the system allocator. With glibc every thread that allocates gets an
+/// arena of its own (up to eight per core) that keeps what was freed in it; the pipeline's
+/// execute and commit run on tokio's blocking threads, so peak memory rose by a quarter
+/// (1.22 GB against 0.95 GB for a 150k-account sync). mimalloc hands freed pages back and
+/// bounds that at 0.88 GB, no slower. Only the binary sets an allocator: the library leaves it
+/// to the embedder (docs/embedding.md, "Threads").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::{io::Write, process::ExitCode};
 
 fn main() -> ExitCode {

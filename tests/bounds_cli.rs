@@ -114,14 +114,14 @@ fn a_latency_no_reply_can_beat_is_refused_up_front() {
     let started = Instant::now();
     refused(
         &["sync", "--memory", "--accounts", "1000", "--latency-ms", "30000"],
-        &["--latency-ms 30000", "requests.timeout_max_ms (30000 ms)", "no reply could arrive"],
+        &["--latency-ms 30000", "peers.timeout_max (30s)", "no reply could arrive"],
     );
     let scratch = Scratch::new("latency");
     let config =
-        scratch.file("short.toml", "[requests]\ntimeout_min_ms = 100\ntimeout_max_ms = 500\n");
+        scratch.file("short.toml", "[peers]\ntimeout_min = \"100ms\"\ntimeout_max = \"500ms\"\n");
     refused(
         &["sync", "--memory", "--accounts", "1000", "--latency-ms", "800", "--config", &config],
-        &["--latency-ms 800", "requests.timeout_max_ms (500 ms)"],
+        &["--latency-ms 800", "peers.timeout_max (500ms)"],
     );
     assert!(started.elapsed() < Duration::from_secs(5), "refused before building anything");
 }
@@ -133,7 +133,7 @@ fn a_latency_no_reply_can_beat_is_refused_up_front() {
 fn a_sync_that_keeps_timing_out_says_so_and_fails_in_bounded_time() {
     let scratch = Scratch::new("timeouts");
     let config =
-        scratch.file("short.toml", "[requests]\ntimeout_min_ms = 50\ntimeout_max_ms = 100\n");
+        scratch.file("short.toml", "[peers]\ntimeout_min = \"50ms\"\ntimeout_max = \"100ms\"\n");
     let started = Instant::now();
     let output = snapsync(&[
         "sync",
@@ -170,8 +170,18 @@ fn config_values_are_bounded_with_the_field_and_the_bound() {
     let scratch = Scratch::new("config");
     for (toml, needles) in [
         ("[accounts]\nchunks = 10000000\n", ["accounts.chunks = 10000000", "at most 4096"]),
-        ("[requests]\nmax_attempts = 5000\n", ["requests.max_attempts = 5000", "at most 1024"]),
-        ("[requests]\nbackoff_cap_ms = 3600001\n", ["requests.backoff_cap_ms", "one hour"]),
+        (
+            "[fetch]\nmax_attempts = 5000\n",
+            ["fetch.max_attempts is invalid", "over the 1024 limit"],
+        ),
+        (
+            "[peers]\nbackoff_cap = \"1h 1ms\"\n",
+            ["peers.backoff_cap is invalid", "the 3600s limit"],
+        ),
+        (
+            "[etl]\nstep_bytes = 65536\n",
+            ["`etl.step_bytes` is no longer a setting", "`step.max_bytes`"],
+        ),
         ("[etl]\nbuffer_bytes = 4294967296\n", ["etl.buffer_bytes", "2 GiB"]),
         ("[storage]\nsplit_sub_ranges = 100000\n", ["storage.split_sub_ranges", "at most 256"]),
         ("[pivot]\ndistance = 127\nmove_distance = 127\n", ["pivot.distance = 127", "at most 126"]),

@@ -143,7 +143,7 @@ fn synced_datadir(dir: &Path) -> Value {
 /// commit of data: one slow peer and steps of at most 200 ms make the sync last seconds.
 fn interrupted_datadir(base: &Path) -> PathBuf {
     let config = base.join("slow-steps.toml");
-    std::fs::write(&config, "[etl]\nstep_bytes = 65536\nmax_step_interval_ms = 200\n").unwrap();
+    std::fs::write(&config, "[step]\nmax_bytes = 65536\nmax_interval = \"200ms\"\n").unwrap();
     let network = ["--peers", "1", "--bandwidth-mbps", "1", "--config", path(&config)];
     for delay_ms in [1_200, 2_000, 800, 3_000, 500] {
         let dir = base.join(format!("interrupted-{delay_ms}"));

@@ -1,6 +1,6 @@
 //! `snapsync sync` and `snapsync verify`, run as processes: verified syncs from generated states,
 //! a dump and a genesis file; resume (after a clean end and after SIGKILL); a data directory of
-//! another chain refused; hostile peers; unusable arguments.
+//! another chain refused; hostile peers; unusable arguments; the metrics file.
 
 // This target is given every dependency and dev-dependency of its package, most of them for
 // other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
@@ -252,7 +252,7 @@ fn unusable_arguments_exit_2_with_a_message() {
 fn a_killed_sync_resumes_without_fetching_everything_again() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("steps.toml");
-    std::fs::write(&config, "[etl]\nstep_bytes = 65536\n").unwrap();
+    std::fs::write(&config, "[step]\nmax_bytes = 65536\n").unwrap();
     let source = [
         "--accounts",
         "30000",
@@ -494,4 +494,46 @@ fn a_full_disk_is_a_local_error_whether_redb_or_an_etl_spill_meets_it() {
     assert!(message.contains("the local store failed (no peer is at fault)"), "{message}");
     assert!(message.contains("ETL") && message.contains("No space left on device"), "{message}");
     assert!(!message.contains("penalised"), "{message}");
+}
+
+/// The sum of the series of `name` in Prometheus text `prom` (one series if `name` has labels).
+fn prom_sum(prom: &str, name: &str) -> f64 {
+    prom.lines()
+        .filter(|line| {
+            line.starts_with(&format!("{name} "))
+                || (!name.contains('{') && line.starts_with(&format!("{name}{{")))
+        })
+        .map(|line| line.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum()
+}
+
+#[test]
+fn metrics_file_holds_every_component_s_metrics_at_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("metrics.prom");
+    let args =
+        ["--memory", "--accounts", "3000", "--seed", "5", "--peers", "4", "--faulty-peers", "1"];
+    let mut all = args.to_vec();
+    all.extend(["--metrics-file", path(&file)]);
+    let report = synced(&all);
+    let prom = std::fs::read_to_string(&file).unwrap();
+    // Every request the network received was counted, by kind; every verified byte too.
+    let sent = prom_sum(&prom, "snapsync_peers_requests_sent_total");
+    assert_eq!(sent, report["requests"].as_f64().unwrap(), "{prom}");
+    assert!(prom.contains("snapsync_peers_requests_sent_total{kind=\"account_range\"}"));
+    let bytes = prom_sum(&prom, "snapsync_cli_sync_bytes_downloaded");
+    assert_eq!(bytes, report["bytes_downloaded"].as_f64().unwrap());
+    // A step per stage at least, each committed.
+    for stage in ["Headers", "Bodies", "SnapSync"] {
+        let steps = prom_sum(&prom, &format!("snapsync_pipeline_steps_total{{stage=\"{stage}\"}}"));
+        assert!(steps >= 1.0, "{stage}: {prom}");
+    }
+    let steps = prom_sum(&prom, "snapsync_pipeline_steps_total");
+    assert!(prom_sum(&prom, "snapsync_db_commits_total") >= steps);
+    assert!(prom_sum(&prom, "snapsync_etl_collected_entries_total") >= 3000.0);
+    assert_eq!(prom_sum(&prom, "snapsync_sync_accounts"), 3000.0);
+    assert_eq!(prom_sum(&prom, "snapsync_cli_sync_verified"), 1.0);
+    // Described: types and help lines for the library's metrics.
+    assert!(prom.contains("# TYPE snapsync_peers_requests_sent_total counter"), "{prom}");
+    assert!(prom.contains("# TYPE snapsync_pipeline_step_duration_seconds"), "{prom}");
 }

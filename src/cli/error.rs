@@ -71,6 +71,14 @@ pub(crate) enum CliError {
     /// The simulated network could not be built.
     #[error("building the simulated network: {0}")]
     Scenario(#[from] snapsync_sim::ScenarioError),
+    /// `--metrics-file`: the recorder could not be installed or the file written.
+    #[error("metrics file {}: {reason}", path.display())]
+    MetricsFile {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
     /// The async runtime could not be started.
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),

@@ -26,7 +26,7 @@ use crate::{BodiesError, StageStart, stored::stored_header};
 use alloy_consensus::Header;
 use alloy_primitives::{Bytes, Sealable, Sealed};
 use snapsync_fetch::{BlockBodiesRequest, FetchError, Fetcher};
-use snapsync_net::{BodiesClient, EthBlockBody, SnapClient};
+use snapsync_net::EthBlockBody;
 use snapsync_stages::{
     ExecInput, ExecOutput, Stage, StageCheckpoint, StageError, StageId, UnwindInput, UnwindOutput,
 };
@@ -75,8 +75,8 @@ enum Pending {
 
 /// Downloads and verifies the bodies of the stored headers. See the module docs.
 #[derive(Debug)]
-pub struct BodiesStage<C> {
-    fetcher: Arc<Fetcher<C>>,
+pub struct BodiesStage {
+    fetcher: Arc<Fetcher>,
     config: BodiesConfig,
     pending: Option<Pending>,
 }
@@ -87,11 +87,11 @@ enum Plan {
     Fetch { tip: u64, headers: Vec<Sealed<Header>> },
 }
 
-impl<C: BodiesClient + SnapClient> BodiesStage<C> {
+impl BodiesStage {
     /// A bodies stage asking peers through `fetcher` (in a pipeline with the snap sync stage,
     /// that stage's `SnapSyncStage::fetcher`) for the bodies of the stored headers (read
     /// through the views the pipeline hands it) below the headers stage's checkpoint.
-    pub const fn new(fetcher: Arc<Fetcher<C>>, config: BodiesConfig) -> Self {
+    pub const fn new(fetcher: Arc<Fetcher>, config: BodiesConfig) -> Self {
         Self { fetcher, config, pending: None }
     }
 
@@ -149,7 +149,7 @@ impl<C: BodiesClient + SnapClient> BodiesStage<C> {
     }
 }
 
-impl<S: StateStore + ?Sized, C: BodiesClient + SnapClient> Stage<S> for BodiesStage<C> {
+impl<S: StateStore + ?Sized> Stage<S> for BodiesStage {
     fn id(&self) -> StageId {
         StageId::BODIES
     }

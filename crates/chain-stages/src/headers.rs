@@ -45,15 +45,13 @@
 use crate::{
     HeadersError, StageStart,
     stored::{decode_stored_header, store_header, stored_header},
-    wait_for_tip,
 };
 use alloy_consensus::Header;
 use alloy_primitives::{B256, Sealed};
 use snapsync_fetch::{BlockHeadersRequest, Fetcher};
-use snapsync_net::{HeadersClient, SnapClient};
 use snapsync_stages::{
     EntitiesCheckpoint, ExecInput, ExecOutput, Stage, StageCheckpoint, StageError, StageId,
-    StageProgress, UnwindInput, UnwindOutput,
+    StageProgress, UnwindInput, UnwindOutput, wait_for_tip,
 };
 use snapsync_storage::{StateRead, StateStore, StateWrite};
 use std::sync::Arc;
@@ -120,21 +118,21 @@ enum Pending {
 
 /// Downloads and verifies headers from a trusted tip down to a start block. See the module docs.
 #[derive(Debug)]
-pub struct HeadersStage<C> {
-    fetcher: Arc<Fetcher<C>>,
+pub struct HeadersStage {
+    fetcher: Arc<Fetcher>,
     tip: watch::Receiver<B256>,
     config: HeadersConfig,
     pending: Option<Pending>,
 }
 
-impl<C: HeadersClient + SnapClient> HeadersStage<C> {
+impl HeadersStage {
     /// A headers stage asking peers through `fetcher` (in a pipeline with the snap sync stage,
     /// that stage's `SnapSyncStage::fetcher`, so that one peer set scores, rests and bans the
     /// peers for every request), following the tip hashes sent on `tip` (`B256::ZERO`: none
     /// yet; the stage waits for one). Its stored headers it reads through the views the
     /// pipeline hands it.
     pub const fn new(
-        fetcher: Arc<Fetcher<C>>,
+        fetcher: Arc<Fetcher>,
         tip: watch::Receiver<B256>,
         config: HeadersConfig,
     ) -> Self {
@@ -221,8 +219,8 @@ fn resume_round(
 /// Up to `limit` headers falling from `hash` (block `number`, when known), linked by hash from
 /// it, through `fetcher`: it asks one peer after another until a reply verifies, banning and
 /// reporting the peers whose reply is provably wrong.
-pub(crate) async fn fetch_falling<C: HeadersClient + SnapClient>(
-    fetcher: &Fetcher<C>,
+async fn fetch_falling(
+    fetcher: &Fetcher,
     hash: B256,
     number: Option<u64>,
     limit: u64,
@@ -234,7 +232,7 @@ pub(crate) async fn fetch_falling<C: HeadersClient + SnapClient>(
     }
 }
 
-impl<S: StateStore + ?Sized, C: HeadersClient + SnapClient> Stage<S> for HeadersStage<C> {
+impl<S: StateStore + ?Sized> Stage<S> for HeadersStage {
     fn id(&self) -> StageId {
         StageId::HEADERS
     }

@@ -33,8 +33,8 @@
 //! restarted pipeline resumes from their checkpoints without fetching anything committed again
 //! (the execution stage, likewise, executes no committed block again).
 //!
-//! Their requests, and those of [`resolve_pivot`], go through a [`Fetcher`](snapsync_fetch::Fetcher)
-//! (shared with the snap sync stage in the default pipeline): it picks the peer, times the
+//! Their requests go through a [`Fetcher`](snapsync_fetch::Fetcher) (shared with the snap sync
+//! stage, which resolves its pivot through it, in the default pipeline): it picks the peer, times the
 //! request out, verifies the reply (`snapsync_fetch::verify_block_headers`,
 //! `snapsync_fetch::verify_block_bodies`), and bans and reports
 //! ([`Penalty::InvalidData`](snapsync_net::Penalty::InvalidData), with its typed
@@ -52,10 +52,8 @@ mod bodies;
 mod error;
 mod execution;
 mod headers;
-mod pivot;
 mod start;
 mod stored;
-mod tip;
 
 pub use bodies::{BodiesConfig, BodiesStage};
 pub use error::{
@@ -63,9 +61,6 @@ pub use error::{
 };
 pub use execution::{BlockExecutor, ExecutionConfig, ExecutionStage, StoredBlock};
 pub use headers::{HeadersConfig, HeadersStage};
-pub use pivot::resolve_pivot;
 pub use snapsync_fetch::verify_body;
 pub use snapsync_net::{BodyField, BodyMismatch};
 pub use start::StageStart;
-pub use stored::store_header;
-pub use tip::wait_for_tip;

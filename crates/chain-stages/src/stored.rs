@@ -1,4 +1,4 @@
-//! Headers in the database: written where the headers stage keeps them, and read back.
+//! Headers in the store: read back, and written (by the headers stage) with `store_header`.
 
 use crate::StoredHeaderError;
 use alloy_consensus::Header;
@@ -35,7 +35,7 @@ pub(crate) fn decode_stored_header(number: u64, rlp: &[u8]) -> Result<Header, St
 ///
 /// # Errors
 /// Database failures.
-pub fn store_header<W: StateWrite + ?Sized>(
+pub(crate) fn store_header<W: StateWrite + ?Sized>(
     txn: &mut W,
     header: &Sealed<Header>,
 ) -> Result<(), StoreError> {

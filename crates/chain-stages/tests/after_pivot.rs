@@ -18,8 +18,8 @@ use snapsync_chain_stages::{
     HeadersConfig, HeadersStage, StoredBlock,
 };
 use snapsync_db::{Bodies, Database, HeaderNumbers, Headers, StageCheckpoints, TableRead};
-use snapsync_fetch::{FetchConfig, Fetcher};
-use snapsync_net::{EthBlockBody, PeerSet, PeerSetConfig};
+use snapsync_fetch::{FetchConfig, Fetcher, PeerSet, PeerSetConfig};
+use snapsync_net::EthBlockBody;
 use snapsync_server::{ServerLimits, SnapServer};
 use snapsync_sim::{Behaviour, Link, SimNetwork, SimPeer};
 use snapsync_stages::{

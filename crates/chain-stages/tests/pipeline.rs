@@ -1,7 +1,8 @@
 //! The headers and bodies stages in the pipeline, against simulated peers serving the real hive
 //! chain (`geth-hive/chain.rlp`, 600 blocks with typed and blob transactions and withdrawals):
 //! from a pivot and from block 1, with hostile peers, resumed after a stop, following a new tip,
-//! and failing clearly when every peer is bad.
+//! and failing clearly when every peer is bad. (Resolving the pivot itself is tested in
+//! `snapsync-snap-sync`, which owns it.)
 
 // This target is given every dependency and dev-dependency of its package, most of them for
 // other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
@@ -11,14 +12,10 @@
 use alloy_consensus::Header;
 use alloy_primitives::B256;
 use alloy_rlp::Decodable;
-use snapsync_chain_stages::HeadersError;
 use snapsync_chain_stages::{BodiesConfig, BodiesStage, HeadersConfig, HeadersStage, verify_body};
 use snapsync_db::{Bodies, Database, HeaderNumbers, Headers, TableRead};
-use snapsync_fetch::{FetchConfig, FetchError, Fetcher};
-use snapsync_net::{
-    BodiesFault, EthBlockBody, Fault, HeadersFault, PeerId, PeerSet, PeerSetConfig, Penalty,
-    RequestKind,
-};
+use snapsync_fetch::{FetchConfig, Fetcher, PeerSet, PeerSetConfig};
+use snapsync_net::{BodiesFault, EthBlockBody, Fault, HeadersFault, PeerId, Penalty, RequestKind};
 use snapsync_server::{ServerLimits, SnapServer};
 use snapsync_sim::{Behaviour, Link, SimNetwork, SimPeer};
 use snapsync_stages::{Pipeline, PipelineError, PipelineEvent, RetryPolicy, StageId, StageSet};
@@ -44,7 +41,7 @@ fn network(chain: &Arc<ChainFixture>, behaviours: &[Behaviour]) -> Arc<SimNetwor
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The fetcher the stages share, timing requests out after [`TIMEOUT`] at the latest.
-fn fetcher(net: &Arc<SimNetwork>) -> Arc<Fetcher<Arc<SimNetwork>>> {
+fn fetcher(net: &Arc<SimNetwork>) -> Arc<Fetcher> {
     let config = PeerSetConfig { timeout_max: TIMEOUT, ..PeerSetConfig::default() };
     let peers = PeerSet::new(config).unwrap();
     Arc::new(Fetcher::new(net.clone(), peers, FetchConfig::default()))
@@ -353,53 +350,6 @@ async fn unwind_removes_blocks_above_and_sync_refills_them() {
     assert_chain_stored(&*test_db.db, &chain, 536, 600);
 }
 
-/// The pivot 64 (and 200, over two requests) below the trusted tip, through honest peers and
-/// around a peer that breaks the hash chain; its state root is the chain's.
-#[tokio::test(start_paused = true)]
-async fn resolves_the_pivot_from_the_tip() {
-    let Some(chain) = fixture("resolves_the_pivot_from_the_tip") else { return };
-    let net = network(&chain, &[Behaviour::BrokenLink, Behaviour::Honest, Behaviour::Honest]);
-    let tip = tip_of(&chain, 600);
-    let fetcher = fetcher(&net);
-    for distance in [64, 200] {
-        let pivot = snapsync_chain_stages::resolve_pivot(&fetcher, tip, distance).await.unwrap();
-        let expected = chain.header(600 - distance).unwrap();
-        assert_eq!(pivot.hash(), expected.hash());
-        assert_eq!(pivot.state_root, expected.state_root);
-    }
-    let penalties = net.penalties_of(PeerId::from_index(0));
-    assert!(
-        matches!(
-            penalties.as_slice(),
-            [Penalty::InvalidData { kind: RequestKind::BlockHeaders, fault: Fault::Headers(_) }]
-        ),
-        "{penalties:?}"
-    );
-}
-
-/// With only chain-breaking peers, no pivot is trusted: a clear error, in bounded time.
-#[tokio::test(start_paused = true)]
-async fn no_pivot_without_an_honest_peer() {
-    let Some(chain) = fixture("no_pivot_without_an_honest_peer") else { return };
-    let net = network(&chain, &[Behaviour::BrokenLink, Behaviour::BrokenLink]);
-    let started = Instant::now();
-    let error = snapsync_chain_stages::resolve_pivot(&fetcher(&net), tip_of(&chain, 600), 64)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            error,
-            HeadersError::NoPeerDelivered { source: FetchError::NoPeerServes { .. }, .. }
-        ),
-        "{error}"
-    );
-    assert!(started.elapsed() < Duration::from_secs(60));
-    for peer in [0, 1] {
-        assert_eq!(net.penalties_of(PeerId::from_index(peer)).len(), 1, "peer {peer}");
-        assert!(!net.is_connected(PeerId::from_index(peer)));
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_damaged_stored_header_is_a_local_error_and_no_peer_is_blamed() {
     let Some(chain) = fixture("a_damaged_stored_header_is_a_local_error_and_no_peer_is_blamed")
@@ -426,44 +376,4 @@ async fn a_damaged_stored_header_is_a_local_error_and_no_peer_is_blamed() {
     assert!(error.is_local(), "{error}");
     assert!(error.to_string().contains("the stored chain is damaged"), "{error}");
     assert!(net.reports().is_empty(), "peers blamed: {:?}", net.reports());
-}
-
-/// With only stalling peers, each header request ends at its timeout and the peer rests; the
-/// request fails once every peer has timed out `PeerSet::STALLED_AFTER` times in a row (none
-/// counts as serving any more), or after the fetcher's attempts at the latest: each timeout is
-/// reported as a light penalty, the peers stay connected, and the whole wait is the timeouts
-/// one after another (the rests pass while other peers are asked).
-#[tokio::test(start_paused = true)]
-async fn stalling_peers_time_out_in_bounded_time() {
-    let Some(chain) = fixture("stalling_peers_time_out_in_bounded_time") else { return };
-    let net = network(&chain, &[Behaviour::Stall, Behaviour::Stall, Behaviour::Stall]);
-    let started = Instant::now();
-    let error = snapsync_chain_stages::resolve_pivot(&fetcher(&net), tip_of(&chain, 600), 64)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            &error,
-            HeadersError::NoPeerDelivered { source: FetchError::NoPeerServes { .. }, .. }
-        ),
-        "{error:?}"
-    );
-    assert!(error.to_string().contains("no peer delivered headers"), "{error}");
-    let timeouts = net.timeouts();
-    let attempts = u64::from(FetchConfig::default().max_attempts);
-    assert!((3 * u64::from(PeerSet::STALLED_AFTER)..=attempts).contains(&timeouts), "{timeouts}");
-    assert_eq!(net.reports().len() as u64, timeouts);
-    assert_eq!(started.elapsed(), TIMEOUT * u32::try_from(timeouts).unwrap());
-    for peer in 0..3 {
-        let penalties = net.penalties_of(PeerId::from_index(peer));
-        assert!(penalties.len() >= PeerSet::STALLED_AFTER as usize, "peer {peer}: {penalties:?}");
-        assert!(
-            penalties.iter().all(|p| matches!(
-                p,
-                Penalty::Timeout { kind: RequestKind::BlockHeaders, elapsed } if *elapsed == TIMEOUT
-            )),
-            "peer {peer}: {penalties:?}"
-        );
-        assert!(net.is_connected(PeerId::from_index(peer)));
-    }
 }

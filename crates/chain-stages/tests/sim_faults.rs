@@ -6,7 +6,7 @@
 #![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used)]
 
-use snapsync_net::{BodiesClient, HeadersClient, HeadersRequest, PeerId};
+use snapsync_net::{HeadersRequest, PeerId, PeerRequestsExt};
 use snapsync_server::{ServerLimits, SnapServer};
 use snapsync_sim::{Link, SimNetwork, SimPeer};
 use snapsync_testing::{GeneratedChain, StateSpec};
@@ -25,13 +25,14 @@ async fn broken_link_and_bad_body_corrupt_replies() {
     let net = SimNetwork::new(server, peers).with_blocks(chain.clone());
     let tip = chain.header(8).unwrap().hash();
 
-    let headers = net.get_headers(PeerId::from_index(0), HeadersRequest::falling(tip, 4)).await;
+    let headers =
+        net.get_headers(PeerId::from_index(0), HeadersRequest::falling(tip, 4), far()).await;
     let headers = headers.unwrap().data;
     assert_eq!(headers.len(), 4);
     assert!(headers.windows(2).any(|pair| pair[0].parent_hash != pair[1].hash_slow()));
 
     let hashes: Vec<_> = (5..=8).map(|n| chain.header(n).unwrap().hash()).collect();
-    let bodies = net.get_block_bodies(PeerId::from_index(1), hashes).await.unwrap().data;
+    let bodies = net.get_block_bodies(PeerId::from_index(1), hashes, far()).await.unwrap().data;
     assert_eq!(bodies.len(), 4);
     let mismatched = (5..=8).zip(&bodies).filter(|(number, body)| {
         let header = chain.header(*number).unwrap();
@@ -41,7 +42,13 @@ async fn broken_link_and_bad_body_corrupt_replies() {
     });
     assert_eq!(mismatched.count(), 1);
     // Headers from a BadBody peer are honest.
-    let honest = net.get_headers(PeerId::from_index(1), HeadersRequest::falling(tip, 4)).await;
+    let honest =
+        net.get_headers(PeerId::from_index(1), HeadersRequest::falling(tip, 4), far()).await;
     let honest = honest.unwrap().data;
     assert!(honest.windows(2).all(|pair| pair[0].parent_hash == pair[1].hash_slow()));
+}
+
+/// A deadline the simulated requests never reach.
+fn far() -> tokio::time::Instant {
+    tokio::time::Instant::now() + std::time::Duration::from_secs(3600)
 }

@@ -23,6 +23,13 @@
 //!    read nodes back by path as a `NodeSource` (healing), and [`prove_account_range`] /
 //!    [`prove_storage_range`] serve range proofs from them.
 //!
+//! # Metrics
+//!
+//! The typed layer counts write transactions, commits (and their duration), read views and
+//! sorted appends (entries and bytes per table), and the redb backend the size of its file, as
+//! `snapsync_db_*` metrics through the `metrics` facade; [`METRIC_NAMES`] lists them,
+//! [`describe_metrics`] describes them, `docs/metrics.md` documents them.
+//!
 //! # Key encodings
 //!
 //! Backends compare keys bytewise, so every key encodes to bytes whose order is the intended
@@ -58,9 +65,11 @@
 
 mod codec;
 mod error;
+mod headers;
 mod import;
 mod kv;
 mod memory;
+mod metrics;
 mod read_only_file;
 mod redb_store;
 mod state_store;
@@ -70,11 +79,13 @@ mod typed;
 
 pub use codec::{MAX_PATH_NIBBLES, TableKey, TableValue};
 pub use error::{BoxError, DbError, DecodeError, ImportError, Operation};
+pub use headers::store_header;
 pub use import::{ImportAccount, ImportReport, import_state};
 pub use kv::{
     Database, Direction, Durability, Entry, EntrySource, KeyBounds, KvIter, KvRead, KvWrite,
 };
 pub use memory::MemoryDatabase;
+pub use metrics::{METRIC_NAMES, describe_metrics};
 pub use read_only_file::MAX_OVERLAY_BYTES;
 pub use redb_store::{Integrity, RedbDatabase, RedbOptions, SpaceUsage, panic_is_contained};
 // The algorithms over stored state live on the storage seam (any store gets them); re-exported

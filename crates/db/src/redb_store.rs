@@ -453,6 +453,7 @@ impl Database for RedbDatabase {
             txn.set_quick_repair(self.options.quick_repair);
             Ok(txn)
         })?;
+        crate::metrics::file_size(&self.path);
         let mut write = RedbWrite { txn: DropContained::new(txn), health: self.health.clone() };
         write.set_durability(self.options.durability)?;
         Ok(Box::new(write))

@@ -8,6 +8,7 @@ use crate::{
     DbError, Direction, Durability, EntrySource, KeyBounds, KvIter, KvRead, KvWrite, Table,
     TableKey, TableValue,
     error::{BoxError, hex},
+    metrics,
 };
 use std::{borrow::Borrow, fmt, marker::PhantomData, ops::RangeBounds};
 
@@ -156,6 +157,7 @@ pub struct ReadView {
 impl ReadView {
     /// Wraps a backend's read transaction.
     pub fn new(kv: Box<dyn KvRead>) -> Self {
+        metrics::read_view_opened();
         Self { kv }
     }
 }
@@ -193,6 +195,7 @@ impl TableRead for WriteTxn {
 impl WriteTxn {
     /// Wraps a backend's write transaction.
     pub fn new(kv: Box<dyn KvWrite>) -> Self {
+        metrics::write_begun();
         Self { kv }
     }
 
@@ -286,7 +289,7 @@ impl WriteTxn {
         E: Into<BoxError>,
     {
         let mut source = TypedSource::<T, _> { entries: entries.into_iter(), table: PhantomData };
-        self.kv.append_sorted(T::NAME, &mut source)
+        metrics::append(T::NAME, &mut source, |source| self.kv.append_sorted(T::NAME, source))
     }
 
     /// [`append_sorted`](Self::append_sorted) of entries already encoded with `T`'s key and value
@@ -304,7 +307,7 @@ impl WriteTxn {
         E: Into<BoxError>,
     {
         let mut source = EncodedSource { entries: entries.into_iter(), table: T::NAME };
-        self.kv.append_sorted(T::NAME, &mut source)
+        metrics::append(T::NAME, &mut source, |source| self.kv.append_sorted(T::NAME, source))
     }
 
     /// [`append_sorted_encoded`](Self::append_sorted_encoded) from a source that fills the
@@ -313,7 +316,7 @@ impl WriteTxn {
         &mut self,
         source: &mut dyn EntrySource,
     ) -> Result<u64, DbError> {
-        self.kv.append_sorted(T::NAME, source)
+        metrics::append(T::NAME, source, |source| self.kv.append_sorted(T::NAME, source))
     }
 
     /// Sets how the commit reaches the disk (see [`Durability`]).
@@ -329,7 +332,7 @@ impl WriteTxn {
     /// # Errors
     /// Backend failures; nothing of the transaction is visible then.
     pub fn commit(self) -> Result<(), DbError> {
-        self.kv.commit()
+        metrics::commit(|| self.kv.commit())
     }
 }
 

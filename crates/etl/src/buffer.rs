@@ -85,6 +85,11 @@ impl SortBuffer {
         self.records == 0
     }
 
+    /// Bytes of the records held (headers, keys and values as encoded).
+    pub(crate) fn record_bytes(&self) -> usize {
+        self.chunks.iter().map(Vec::len).sum()
+    }
+
     /// Bytes charged to the budget: chunk capacities plus one index entry per record.
     pub(crate) fn accounted_bytes(&self) -> usize {
         self.chunk_bytes.saturating_add(index_bytes(self.records))

@@ -5,6 +5,7 @@ use crate::{
     buffer::SortBuffer,
     error::IoOperation,
     merge::{Merger, Source},
+    metrics,
     run::{Run, RunReader, write_run},
     run_dir::RunDir,
 };
@@ -12,6 +13,7 @@ use std::{
     fmt, fs,
     marker::PhantomData,
     path::{Path, PathBuf},
+    time::Instant,
 };
 
 /// Collects key-value entries in any order and gives them back sorted by encoded key, in bounded
@@ -102,6 +104,7 @@ impl<K, V> Collector<K, V> {
     /// [`EtlError::Io`] if the run directory cannot be removed (one already gone is fine). The
     /// collector is empty either way.
     pub fn clear(&mut self) -> Result<(), EtlError> {
+        metrics::collected(self.buffer.len(), self.buffer.record_bytes());
         self.buffer.release();
         self.runs.clear();
         self.len = 0;
@@ -114,7 +117,7 @@ impl<K, V> Collector<K, V> {
             return Ok(());
         }
         let path = self.next_run_path()?;
-        let inserted = self.buffer.len();
+        let (inserted, record_bytes) = (self.buffer.len(), self.buffer.record_bytes());
         let entries = self.buffer.sorted()?;
         let run = write_run(&path, self.config.writer_buffer, |writer| {
             entries.into_iter().try_for_each(|(key, value)| writer.write(key, value))
@@ -126,6 +129,7 @@ impl<K, V> Collector<K, V> {
             bytes = run.bytes(),
             "spilled sorted run"
         );
+        metrics::spilled(inserted, record_bytes, run.bytes());
         self.runs.push(run);
         self.buffer.reset();
         Ok(())
@@ -163,6 +167,7 @@ impl<K, V> Collector<K, V> {
     /// Replaces the `count` runs from `start` on by one run holding their merge. Consecutive runs
     /// merge into a run of their age, so "later run wins" still holds.
     fn merge_runs(&mut self, start: usize, count: usize) -> Result<(), EtlError> {
+        let started = Instant::now();
         let path = self.next_run_path()?;
         let end = start + count;
         let reader_buffer = self.config.reader_buffer;
@@ -185,6 +190,7 @@ impl<K, V> Collector<K, V> {
             bytes = merged.bytes(),
             "merged runs"
         );
+        metrics::merged(count, started.elapsed());
         let replaced: Vec<Run> = self.runs.splice(start..end, [merged]).collect();
         for run in replaced {
             fs::remove_file(run.path())
@@ -238,6 +244,13 @@ impl<K: Decode, V: Decode> Collector<K, V> {
         }
         sources.push(Source::Memory(self.buffer.sorted()?));
         Ok(Iter::new(Merger::new(sources)?))
+    }
+}
+
+impl<K, V> Drop for Collector<K, V> {
+    /// Counts the entries still buffered (the metrics count each insert once).
+    fn drop(&mut self) {
+        metrics::collected(self.buffer.len(), self.buffer.record_bytes());
     }
 }
 

@@ -24,6 +24,12 @@
 //!   [`CollectorConfig::max_merge_runs`], groups of the oldest are merged first, so open files and
 //!   reader memory stay bounded however much is collected.
 //!
+//! # Metrics
+//!
+//! Collectors count what they collect, spill and merge as `snapsync_etl_*` metrics through the
+//! `metrics` facade, per spill, merge and clear (never per entry); [`METRIC_NAMES`] lists them,
+//! [`describe_metrics`] describes them, `docs/metrics.md` documents them.
+//!
 //! # Contract
 //!
 //! - **Order** is the byte order of the encoded keys (shorter first on a common prefix), which is
@@ -58,6 +64,7 @@ mod config;
 mod error;
 mod iter;
 mod merge;
+mod metrics;
 mod record;
 mod run;
 mod run_dir;
@@ -67,4 +74,5 @@ pub use collector::Collector;
 pub use config::CollectorConfig;
 pub use error::{Corruption, DecodeError, EntryPart, EtlError, IoOperation};
 pub use iter::{Iter, RawEntry};
+pub use metrics::{METRIC_NAMES, describe_metrics};
 pub use run_dir::remove_stale_runs;

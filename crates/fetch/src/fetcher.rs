@@ -1,9 +1,9 @@
 //! Running one request to a verified answer across peers.
 //!
 //! The [`Fetcher`] owns the [`PeerSet`]: for each attempt it leases the best peer for the request
-//! kind and what it reads (which sizes the byte budget and the timeout), sends the request
-//! through the embedder's [`SnapClient`] (or [`HeadersClient`], [`BodiesClient`]), and verifies
-//! the reply. A timeout rests the peer, an empty reply marks it as lacking what was asked
+//! kind and what it reads (which sizes the byte budget and the timeout) among the peers the
+//! embedder's [`PeerSource`] lists as speaking the request's protocol, sends the request through
+//! the embedder's [`PeerRequests`] with the lease's deadline, and verifies the reply. A timeout rests the peer, an empty reply marks it as lacking what was asked
 //! ([`Availability`]), bad data bans it and is reported to the client with its typed [`Fault`]
 //! so the network can disconnect it; then the next attempt goes to another peer. Snap requests,
 //! headers and bodies all go this way: one peer layer, one place where replies are checked and
@@ -18,23 +18,29 @@
 use crate::{
     AccountRangeRequest, Answer, BlockBodiesRequest, BlockHeadersRequest, ByteCodesRequest,
     FetchError, StorageRangesRequest, TrieNodesRequest, VerifiedAccountRange, VerifiedBodies,
-    VerifiedByteCodes, VerifiedHeaders, VerifiedStorageRanges, VerifiedTrieNodes,
+    VerifiedByteCodes, VerifiedHeaders, VerifiedStorageRanges, VerifiedTrieNodes, metrics,
     verify_account_range, verify_block_bodies, verify_block_headers, verify_byte_codes,
     verify_storage_ranges, verify_trie_nodes,
 };
+use crate::{Ban, ConfigError, Hedge, Lease, PeerSet, PeerStats, config::check_durations};
 use alloy_consensus::Header;
 use alloy_primitives::B256;
 use alloy_rlp::Encodable;
+use serde::{Deserialize, Serialize};
 use snapsync_net::{
-    Availability, Ban, BodiesClient, EthBlockBody, Fault, HeadersClient, Hedge, Lease, PeerId,
-    PeerResult, PeerSet, PeerStats, Penalty, RequestError, RequestKind, SnapClient,
+    Availability, BodiesRequest, EthBlockBody, Fault, HeadersRequest, Message, PeerId,
+    PeerRequests, PeerRequestsExt, PeerResult, PeerSource, Penalty, RequestError, RequestKind,
 };
-use snapsync_primitives::{AccountRange, ByteCodes, StorageRanges, TrieNodes};
+use snapsync_primitives::{
+    AccountRange, ByteCodes, GetAccountRange, GetByteCodes, GetStorageRanges, GetTrieNodes,
+    StorageRanges, TrieNodes,
+};
 use std::{
+    fmt,
     future::Future,
     pin::Pin,
     sync::{
-        Mutex, MutexGuard,
+        Arc, Mutex, MutexGuard,
         atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     task::{Context, Poll, Waker},
@@ -51,20 +57,55 @@ use tracing::{debug, warn};
 const HEDGE_POLL: Duration = Duration::from_millis(100);
 
 /// How hard the [`Fetcher`] tries before giving a request up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Also the `[fetch]` section of the snap sync stage's TOML: durations are human-readable
+/// strings (`"60s"`), every field has a default, unknown fields are refused, and
+/// [`validate`](Self::validate) is the one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct FetchConfig {
-    /// Attempts (each to the best available peer) before a request fails. Default 32.
+    /// Attempts (each to the best available peer) before a request fails. Default 32; 1 to
+    /// [`MAX_ATTEMPTS_LIMIT`](Self::MAX_ATTEMPTS_LIMIT), so that a request no peer answers
+    /// fails within `max_attempts × timeout_max`.
     pub max_attempts: u32,
     /// Longest wait for a peer to become free (all busy or resting) before a request fails.
-    /// Default 60 s.
+    /// Default 60 s; 1 ms to one hour.
+    #[serde(with = "humantime_serde")]
     pub peer_wait: Duration,
     /// Longest sleep while waiting for a free peer, between the wake-ups on a handed back lease
-    /// and on a predicted opening (peers joining are only seen this way). Default 20 ms.
+    /// and on a predicted opening (peers joining are only seen this way). Default 20 ms; 1 ms to one hour.
+    #[serde(with = "humantime_serde")]
     pub idle_poll: Duration,
     /// Whether a request taken for lost (overdue with its peer, [`Lease::overdue_at`]), or
     /// much slower with its peer than another would be when no other request waits, is sent
     /// to a second peer as well ([`PeerSet::hedge`]). Default `true`.
     pub hedge: bool,
+}
+
+impl FetchConfig {
+    /// Largest accepted [`max_attempts`](Self::max_attempts).
+    pub const MAX_ATTEMPTS_LIMIT: u32 = 1024;
+
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// [`ConfigError::Zero`] for no attempts or a zero duration, [`ConfigError::TooLarge`] for
+    /// more than [`MAX_ATTEMPTS_LIMIT`](Self::MAX_ATTEMPTS_LIMIT) attempts,
+    /// [`ConfigError::TooLong`] for a duration over an hour
+    /// ([`PeerSetConfig::MAX_DURATION`](crate::PeerSetConfig::MAX_DURATION)).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_attempts == 0 {
+            return Err(ConfigError::Zero { field: "max_attempts" });
+        }
+        if self.max_attempts > Self::MAX_ATTEMPTS_LIMIT {
+            return Err(ConfigError::TooLarge {
+                field: "max_attempts",
+                value: u64::from(self.max_attempts),
+                limit: u64::from(Self::MAX_ATTEMPTS_LIMIT),
+            });
+        }
+        check_durations(&[("peer_wait", self.peer_wait), ("idle_poll", self.idle_poll)])
+    }
 }
 
 impl Default for FetchConfig {
@@ -78,10 +119,14 @@ impl Default for FetchConfig {
     }
 }
 
-/// Requests snap data from the best peers and returns it only once verified.
-#[derive(Debug)]
-pub struct Fetcher<C> {
-    client: C,
+/// Requests snap data, headers and bodies from the best peers and returns them only once
+/// verified.
+///
+/// Holds the network as two trait objects: the [`PeerSource`] it lists peers from and reports
+/// them to, and the [`PeerRequests`] it sends through (often the same value).
+pub struct Fetcher {
+    source: Arc<dyn PeerSource>,
+    requests: Arc<dyn PeerRequests>,
     peers: Mutex<PeerSet>,
     /// Notified whenever a lease is handed back: requests waiting for a peer look again.
     released: Notify,
@@ -91,11 +136,37 @@ pub struct Fetcher<C> {
     next_request_id: AtomicU64,
 }
 
-impl<C: SnapClient> Fetcher<C> {
-    /// A fetcher over `client`'s peers, scheduled by `peers`.
-    pub fn new(client: C, peers: PeerSet, config: FetchConfig) -> Self {
+impl fmt::Debug for Fetcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fetcher")
+            .field("peers", &self.peers)
+            .field("waiting", &self.waiting)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Fetcher {
+    /// A fetcher over `network`, which both lists the peers and carries the requests,
+    /// scheduled by `peers`.
+    pub fn new<N>(network: Arc<N>, peers: PeerSet, config: FetchConfig) -> Self
+    where
+        N: PeerSource + PeerRequests + 'static,
+    {
+        Self::with_parts(network.clone(), network, peers, config)
+    }
+
+    /// A fetcher listing peers from `source` and sending requests through `requests`,
+    /// scheduled by `peers`.
+    pub fn with_parts(
+        source: Arc<dyn PeerSource>,
+        requests: Arc<dyn PeerRequests>,
+        peers: PeerSet,
+        config: FetchConfig,
+    ) -> Self {
         Self {
-            client,
+            source,
+            requests,
             peers: Mutex::new(peers),
             released: Notify::new(),
             waiting: AtomicUsize::new(0),
@@ -104,9 +175,14 @@ impl<C: SnapClient> Fetcher<C> {
         }
     }
 
-    /// The embedder's client.
-    pub const fn client(&self) -> &C {
-        &self.client
+    /// Where the peers come from and where they are reported.
+    pub fn source(&self) -> &Arc<dyn PeerSource> {
+        &self.source
+    }
+
+    /// Where the requests go.
+    pub fn requests(&self) -> &Arc<dyn PeerRequests> {
+        &self.requests
     }
 
     /// Sets the state root being synced: peers' stateless marks for older roots clear.
@@ -240,7 +316,7 @@ impl<C: SnapClient> Fetcher<C> {
     /// If `stop` completes while the first attempt waits for its peer, the request is given up
     /// unsent ([`FetchError::NotStarted`]); later attempts (after a failure) do not look at it,
     /// so a failing request still fails after its attempts.
-    async fn fetch<R: Exchange<C>>(
+    async fn fetch<R: Exchange>(
         &self,
         request: R,
         stop: impl Future<Output = ()>,
@@ -251,8 +327,8 @@ impl<C: SnapClient> Fetcher<C> {
         let mut attempts = 0;
         // Whether the first attempt was taken for lost when the hedge in flight was sent.
         let mut first_lost = false;
-        let mut primary: Option<Attempt<'_, C, R>> = None;
-        let mut hedge: Option<Attempt<'_, C, R>> = None;
+        let mut primary: Option<Attempt<'_, R>> = None;
+        let mut hedge: Option<Attempt<'_, R>> = None;
         loop {
             let current = match (primary.take(), hedge.take()) {
                 (Some(primary), hedge) => (primary, hedge),
@@ -260,11 +336,13 @@ impl<C: SnapClient> Fetcher<C> {
                 (None, Some(hedge)) => (hedge, None),
                 (None, None) => {
                     if attempts >= self.config.max_attempts {
-                        return Err(FetchError::AttemptsExhausted {
+                        let error = FetchError::AttemptsExhausted {
                             kind: R::KIND,
                             attempts: self.config.max_attempts,
                             last: last_problem,
-                        });
+                        };
+                        metrics::abandoned(R::KIND, &error);
+                        return Err(error);
                     }
                     let stop = (attempts == 0).then_some(stop.as_mut());
                     let lease = match self.lease(R::KIND, key, stop).await {
@@ -275,11 +353,12 @@ impl<C: SnapClient> Fetcher<C> {
                                 // for them asks every peer again.
                                 self.settle(|peers| peers.forget_unavailable(key));
                             }
+                            metrics::abandoned(R::KIND, &error);
                             return Err(error);
                         }
                     };
                     attempts += 1;
-                    (self.start(&request, lease), None)
+                    (self.start(&request, lease, None), None)
                 }
             };
             let (mut first, mut second) = current;
@@ -326,13 +405,16 @@ impl<C: SnapClient> Fetcher<C> {
                             lost,
                             "request sent to another peer too"
                         );
-                        second = Some(self.start(&request, lease));
+                        second = Some(self.start(&request, lease, Some(lost)));
                     }
                     (primary, hedge) = (Some(first), second);
                 }
                 Event::First(done) => {
                     match self.conclude(first.lease, done) {
                         Ok(data) => {
+                            if first.hedge {
+                                metrics::hedge_won(R::KIND);
+                            }
                             if let Some(other) = second {
                                 self.drop_attempt(other, false);
                             }
@@ -346,6 +428,7 @@ impl<C: SnapClient> Fetcher<C> {
                     if let Some(won) = second {
                         match self.conclude(won.lease, done) {
                             Ok(data) => {
+                                metrics::hedge_won(R::KIND);
                                 self.drop_attempt(first, first_lost);
                                 return Ok(data);
                             }
@@ -358,28 +441,33 @@ impl<C: SnapClient> Fetcher<C> {
         }
     }
 
-    /// Sends `request`, with `lease`'s budget, to `lease`'s peer, bounded by its deadline.
-    fn start<'a, R: Exchange<C>>(&'a self, request: &R, lease: Lease) -> Attempt<'a, C, R> {
+    /// Sends `request`, with `lease`'s budget, to `lease`'s peer, bounded by its deadline;
+    /// `hedge` as for [`metrics::sent`].
+    fn start<'a, R: Exchange>(
+        &'a self,
+        request: &R,
+        lease: Lease,
+        hedge: Option<bool>,
+    ) -> Attempt<'a, R> {
+        metrics::sent(R::KIND, hedge);
         let mut request = request.clone();
         request.set_budget(lease.response_bytes());
         let id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
-        let (client, peer, deadline) = (&self.client, lease.peer(), lease.deadline());
+        let (requests, peer, deadline) = (&self.requests, lease.peer(), lease.deadline());
+        let message = request.message(id);
         let future = Box::pin(async move {
-            let outcome = timeout_at(deadline, request.send(client, peer, id)).await;
+            let reply = requests.send(peer, message, deadline);
+            let outcome = timeout_at(deadline, reply).await;
             // The arrival, before verification: the link estimate must not count our CPU.
             let arrived = Instant::now();
             Done { request, outcome: outcome.ok(), arrived }
         });
-        Attempt { lease, future }
+        Attempt { lease, future, hedge: hedge.is_some() }
     }
 
     /// Verifies an attempt's reply and hands its lease back with the outcome: the data, or
     /// why there is none.
-    fn conclude<R: Exchange<C>>(
-        &self,
-        lease: Lease,
-        done: Done<C, R>,
-    ) -> Result<R::Verified, String> {
+    fn conclude<R: Exchange>(&self, lease: Lease, done: Done<R>) -> Result<R::Verified, String> {
         let Done { request, outcome, arrived } = done;
         match outcome {
             None => Err(self.on_timeout(lease, R::KIND)),
@@ -388,6 +476,7 @@ impl<C: SnapClient> Fetcher<C> {
                 let bytes = R::reply_bytes(&reply.data);
                 match request.verify(reply.data) {
                     Ok(Answer::Verified(data)) => {
+                        metrics::verified(R::KIND, bytes, lease.elapsed(arrived));
                         self.settle(|peers| peers.complete(lease, bytes, arrived));
                         Ok(data)
                     }
@@ -401,7 +490,7 @@ impl<C: SnapClient> Fetcher<C> {
     /// Abandons `attempt` after the other one verified. A reply already in is still
     /// concluded (so a hostile peer is caught even when another peer answered first);
     /// otherwise an attempt taken for `lost` counts as timed out, any other is cancelled.
-    fn drop_attempt<R: Exchange<C>>(&self, mut attempt: Attempt<'_, C, R>, lost: bool) {
+    fn drop_attempt<R: Exchange>(&self, mut attempt: Attempt<'_, R>, lost: bool) {
         let mut context = Context::from_waker(Waker::noop());
         if let Poll::Ready(done) = attempt.future.as_mut().poll(&mut context) {
             // Verified or not, the data is not needed: only the peer's record changes.
@@ -411,6 +500,7 @@ impl<C: SnapClient> Fetcher<C> {
         if lost {
             self.on_timeout(attempt.lease, R::KIND);
         } else {
+            metrics::cancelled(R::KIND);
             self.settle(|peers| peers.cancel(attempt.lease));
         }
     }
@@ -431,7 +521,7 @@ impl<C: SnapClient> Fetcher<C> {
             tokio::pin!(released);
             // Registered before looking, so a lease handed back meanwhile still wakes us.
             released.as_mut().enable();
-            let connected = self.client.peers();
+            let connected = self.source.peers();
             let now = Instant::now();
             if has_completed(&mut stop) {
                 return Err(FetchError::NotStarted { kind, waited: now - started });
@@ -439,6 +529,7 @@ impl<C: SnapClient> Fetcher<C> {
             let wake = {
                 let mut peers = self.peer_set();
                 peers.sync_peers(&connected);
+                metrics::peers(&peers, connected.len(), now);
                 if let Some(lease) = peers.acquire(kind, key, now) {
                     return Ok(lease);
                 }
@@ -474,8 +565,9 @@ impl<C: SnapClient> Fetcher<C> {
     fn on_timeout(&self, lease: Lease, kind: RequestKind) -> String {
         let (peer, elapsed) = (lease.peer(), lease.elapsed(Instant::now()));
         debug!(target: "sync::snap::fetch", %peer, %kind, ?elapsed, "request timed out");
+        metrics::timed_out(kind);
         self.settle(|peers| peers.timed_out(lease, Instant::now()));
-        self.client.report(peer, Penalty::Timeout { kind, elapsed });
+        self.report(peer, Penalty::Timeout { kind, elapsed });
         format!("peer {peer} timed out after {elapsed:?}")
     }
 
@@ -484,18 +576,19 @@ impl<C: SnapClient> Fetcher<C> {
     fn on_request_error(&self, lease: Lease, kind: RequestKind, error: &RequestError) -> String {
         let peer = lease.peer();
         debug!(target: "sync::snap::fetch", %peer, %kind, %error, "request failed");
+        metrics::failed(kind);
         self.settle(|peers| peers.failed(lease, Instant::now()));
         let penalty = match error {
             RequestError::Timeout { elapsed, .. } => {
                 Some(Penalty::Timeout { kind, elapsed: *elapsed })
             }
-            RequestError::InvalidResponse { .. } => {
+            RequestError::InvalidResponse { .. } | RequestError::WrongResponse { .. } => {
                 Some(Penalty::InvalidData { kind, fault: Fault::Malformed })
             }
             _ => None,
         };
         if let Some(penalty) = penalty {
-            self.client.report(peer, penalty);
+            self.report(peer, penalty);
         }
         error.to_string()
     }
@@ -503,8 +596,9 @@ impl<C: SnapClient> Fetcher<C> {
     fn on_empty(&self, lease: Lease, kind: RequestKind, arrived: Instant) -> String {
         let (peer, key) = (lease.peer(), lease.availability());
         debug!(target: "sync::snap::fetch", %peer, %kind, %key, "peer lacks what was asked");
+        metrics::unavailable(kind);
         self.settle(|peers| peers.unavailable(lease, arrived));
-        self.client.report(peer, Penalty::Unavailable { kind, key });
+        self.report(peer, Penalty::Unavailable { kind, key });
         format!("peer {peer} does not serve the {key}")
     }
 
@@ -514,10 +608,17 @@ impl<C: SnapClient> Fetcher<C> {
         let problem = format!("peer {peer} sent invalid data: {fault}");
         self.settle(|peers| {
             peers.failed(lease, Instant::now());
-            peers.ban(peer, kind, fault.clone());
+            let banned = peers.ban(peer, kind, fault.clone());
+            metrics::invalid(kind, &fault, banned, peers.banned().count());
         });
-        self.client.report(peer, Penalty::InvalidData { kind, fault });
+        self.report(peer, Penalty::InvalidData { kind, fault });
         problem
+    }
+
+    /// Tells the client about `peer`'s `penalty`.
+    fn report(&self, peer: PeerId, penalty: Penalty) {
+        metrics::penalty(&penalty);
+        self.source.report(peer, penalty);
     }
 
     fn peer_set(&self) -> MutexGuard<'_, PeerSet> {
@@ -525,9 +626,7 @@ impl<C: SnapClient> Fetcher<C> {
         // does (each is one short update), so a poisoned lock is safe to keep using.
         self.peers.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-}
 
-impl<C: SnapClient + HeadersClient> Fetcher<C> {
     /// Verified headers falling from `request.from`: a reply whose headers link by hash from
     /// the requested hash down ([`verify_block_headers`]), possibly shorter than asked, never
     /// empty. Peers are leased, timed out, rested, marked (an empty reply: the peer lacks the
@@ -542,9 +641,7 @@ impl<C: SnapClient + HeadersClient> Fetcher<C> {
     ) -> Result<VerifiedHeaders, FetchError> {
         self.fetch(request, std::future::pending()).await
     }
-}
 
-impl<C: SnapClient + BodiesClient> Fetcher<C> {
     /// Verified bodies of a prefix (at least the first) of `request`'s blocks, each matching
     /// its header ([`verify_block_bodies`]). Peers are handled as for
     /// [`block_headers`](Self::block_headers).
@@ -568,23 +665,25 @@ fn has_completed<S: Future<Output = ()>>(stop: &mut Option<Pin<&mut S>>) -> bool
 }
 
 /// One attempt of a request: its lease, and the request on its way to the lease's peer.
-struct Attempt<'a, C, R: Exchange<C>> {
+struct Attempt<'a, R: Exchange> {
     lease: Lease,
-    future: Pin<Box<dyn Future<Output = Done<C, R>> + Send + 'a>>,
+    future: Pin<Box<dyn Future<Output = Done<R>> + Send + 'a>>,
+    /// Whether it is a hedge.
+    hedge: bool,
 }
 
 /// A finished attempt: the request as sent (with its budget), the reply (`None`: timed out)
 /// and when it arrived.
-struct Done<C, R: Exchange<C>> {
+struct Done<R: Exchange> {
     request: R,
     outcome: Option<PeerResult<R::Reply>>,
     arrived: Instant,
 }
 
 /// What the fetch loop woke up for.
-enum Event<C, R: Exchange<C>> {
-    First(Done<C, R>),
-    Second(Done<C, R>),
+enum Event<R: Exchange> {
+    First(Done<R>),
+    Second(Done<R>),
     /// Time to see whether the first attempt is worth hedging.
     HedgeCheck,
 }
@@ -606,8 +705,9 @@ impl Drop for Waiting<'_> {
 }
 
 /// One request kind, as the fetch loop needs it.
-/// One request kind, sent through a client of type `C`.
-trait Exchange<C>: Clone + Send + Sync + 'static {
+trait Exchange: Clone + Send + Sync + 'static {
+    /// The wire message it is sent as.
+    type Message: Message<Reply = Self::Reply> + Send;
     type Reply: Encodable + Send;
     type Verified;
     const KIND: RequestKind;
@@ -620,12 +720,8 @@ trait Exchange<C>: Clone + Send + Sync + 'static {
     /// Puts the lease's response budget into the request (eth block requests have none: their
     /// size is their count).
     fn set_budget(&mut self, bytes: u64);
-    fn send(
-        &self,
-        client: &C,
-        peer: PeerId,
-        id: u64,
-    ) -> impl Future<Output = PeerResult<Self::Reply>> + Send;
+    /// The message to send, with request id `id` (snap requests carry one).
+    fn message(&self, id: u64) -> Self::Message;
 
     /// The reply checked against the request.
     fn verify(&self, reply: Self::Reply) -> Result<Answer<Self::Verified>, Fault>;
@@ -636,7 +732,8 @@ trait Exchange<C>: Clone + Send + Sync + 'static {
     }
 }
 
-impl<C: SnapClient> Exchange<C> for AccountRangeRequest {
+impl Exchange for AccountRangeRequest {
+    type Message = GetAccountRange;
     type Reply = AccountRange;
     type Verified = VerifiedAccountRange;
     const KIND: RequestKind = RequestKind::AccountRange;
@@ -649,13 +746,8 @@ impl<C: SnapClient> Exchange<C> for AccountRangeRequest {
         self.response_bytes = bytes;
     }
 
-    fn send(
-        &self,
-        client: &C,
-        peer: PeerId,
-        id: u64,
-    ) -> impl Future<Output = PeerResult<AccountRange>> + Send {
-        client.get_account_range(peer, self.to_message(id))
+    fn message(&self, id: u64) -> GetAccountRange {
+        self.to_message(id)
     }
 
     fn verify(&self, reply: AccountRange) -> Result<Answer<VerifiedAccountRange>, Fault> {
@@ -663,7 +755,8 @@ impl<C: SnapClient> Exchange<C> for AccountRangeRequest {
     }
 }
 
-impl<C: SnapClient> Exchange<C> for StorageRangesRequest {
+impl Exchange for StorageRangesRequest {
+    type Message = GetStorageRanges;
     type Reply = StorageRanges;
     type Verified = VerifiedStorageRanges;
     const KIND: RequestKind = RequestKind::StorageRanges;
@@ -676,13 +769,8 @@ impl<C: SnapClient> Exchange<C> for StorageRangesRequest {
         self.response_bytes = bytes;
     }
 
-    fn send(
-        &self,
-        client: &C,
-        peer: PeerId,
-        id: u64,
-    ) -> impl Future<Output = PeerResult<StorageRanges>> + Send {
-        client.get_storage_ranges(peer, self.to_message(id))
+    fn message(&self, id: u64) -> GetStorageRanges {
+        self.to_message(id)
     }
 
     fn verify(&self, reply: StorageRanges) -> Result<Answer<VerifiedStorageRanges>, Fault> {
@@ -690,7 +778,8 @@ impl<C: SnapClient> Exchange<C> for StorageRangesRequest {
     }
 }
 
-impl<C: SnapClient> Exchange<C> for ByteCodesRequest {
+impl Exchange for ByteCodesRequest {
+    type Message = GetByteCodes;
     type Reply = ByteCodes;
     type Verified = VerifiedByteCodes;
     const KIND: RequestKind = RequestKind::ByteCodes;
@@ -705,13 +794,8 @@ impl<C: SnapClient> Exchange<C> for ByteCodesRequest {
         self.response_bytes = bytes;
     }
 
-    fn send(
-        &self,
-        client: &C,
-        peer: PeerId,
-        id: u64,
-    ) -> impl Future<Output = PeerResult<ByteCodes>> + Send {
-        client.get_byte_codes(peer, self.to_message(id))
+    fn message(&self, id: u64) -> GetByteCodes {
+        self.to_message(id)
     }
 
     fn verify(&self, reply: ByteCodes) -> Result<Answer<VerifiedByteCodes>, Fault> {
@@ -719,7 +803,8 @@ impl<C: SnapClient> Exchange<C> for ByteCodesRequest {
     }
 }
 
-impl<C: SnapClient> Exchange<C> for TrieNodesRequest {
+impl Exchange for TrieNodesRequest {
+    type Message = GetTrieNodes;
     type Reply = TrieNodes;
     type Verified = VerifiedTrieNodes;
     const KIND: RequestKind = RequestKind::TrieNodes;
@@ -732,21 +817,15 @@ impl<C: SnapClient> Exchange<C> for TrieNodesRequest {
         self.response_bytes = bytes;
     }
 
-    fn send(
-        &self,
-        client: &C,
-        peer: PeerId,
-        id: u64,
-    ) -> impl Future<Output = PeerResult<TrieNodes>> + Send {
+    fn message(&self, id: u64) -> GetTrieNodes {
         // `Fetcher::trie_nodes` checked that the request encodes; an empty path list is what
         // an unencodable request would become, and servers reject it.
-        let message = self.to_message(id).unwrap_or_else(|_| snapsync_primitives::GetTrieNodes {
+        self.to_message(id).unwrap_or_else(|_| snapsync_primitives::GetTrieNodes {
             request_id: id,
             root_hash: self.root,
             paths: Vec::new(),
             response_bytes: self.response_bytes,
-        });
-        client.get_trie_nodes(peer, message)
+        })
     }
 
     fn verify(&self, reply: TrieNodes) -> Result<Answer<VerifiedTrieNodes>, Fault> {
@@ -754,7 +833,8 @@ impl<C: SnapClient> Exchange<C> for TrieNodesRequest {
     }
 }
 
-impl<C: HeadersClient> Exchange<C> for BlockHeadersRequest {
+impl Exchange for BlockHeadersRequest {
+    type Message = HeadersRequest;
     type Reply = Vec<Header>;
     type Verified = VerifiedHeaders;
     const KIND: RequestKind = RequestKind::BlockHeaders;
@@ -765,13 +845,8 @@ impl<C: HeadersClient> Exchange<C> for BlockHeadersRequest {
 
     fn set_budget(&mut self, _bytes: u64) {}
 
-    fn send(
-        &self,
-        client: &C,
-        peer: PeerId,
-        _id: u64,
-    ) -> impl Future<Output = PeerResult<Vec<Header>>> + Send {
-        client.get_headers(peer, self.to_message())
+    fn message(&self, _id: u64) -> HeadersRequest {
+        self.to_message()
     }
 
     fn verify(&self, reply: Vec<Header>) -> Result<Answer<VerifiedHeaders>, Fault> {
@@ -779,7 +854,8 @@ impl<C: HeadersClient> Exchange<C> for BlockHeadersRequest {
     }
 }
 
-impl<C: BodiesClient> Exchange<C> for BlockBodiesRequest {
+impl Exchange for BlockBodiesRequest {
+    type Message = BodiesRequest;
     type Reply = Vec<EthBlockBody>;
     type Verified = VerifiedBodies;
     const KIND: RequestKind = RequestKind::BlockBodies;
@@ -790,16 +866,38 @@ impl<C: BodiesClient> Exchange<C> for BlockBodiesRequest {
 
     fn set_budget(&mut self, _bytes: u64) {}
 
-    fn send(
-        &self,
-        client: &C,
-        peer: PeerId,
-        _id: u64,
-    ) -> impl Future<Output = PeerResult<Vec<EthBlockBody>>> + Send {
-        client.get_block_bodies(peer, self.hashes())
+    fn message(&self, _id: u64) -> BodiesRequest {
+        BodiesRequest { hashes: self.hashes() }
     }
 
     fn verify(&self, reply: Vec<EthBlockBody>) -> Result<Answer<VerifiedBodies>, Fault> {
         verify_block_bodies(self, reply).map_err(Fault::Bodies)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fetch_config_bounds_name_the_field() {
+        assert_eq!(FetchConfig::default().validate(), Ok(()));
+        let none = FetchConfig { max_attempts: 0, ..FetchConfig::default() };
+        assert_eq!(none.validate(), Err(ConfigError::Zero { field: "max_attempts" }));
+        let many = FetchConfig { max_attempts: 1025, ..FetchConfig::default() };
+        assert!(matches!(
+            many.validate(),
+            Err(ConfigError::TooLarge { field: "max_attempts", .. })
+        ));
+        let at_limit = FetchConfig {
+            max_attempts: 1024,
+            peer_wait: Duration::from_secs(3600),
+            ..FetchConfig::default()
+        };
+        assert_eq!(at_limit.validate(), Ok(()));
+        let long = FetchConfig { peer_wait: Duration::from_secs(3601), ..FetchConfig::default() };
+        assert!(matches!(long.validate(), Err(ConfigError::TooLong { field: "peer_wait", .. })));
+        let busy = FetchConfig { idle_poll: Duration::ZERO, ..FetchConfig::default() };
+        assert_eq!(busy.validate(), Err(ConfigError::Zero { field: "idle_poll" }));
     }
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use alloy_primitives::B256;
 
 /// The data a request reads, as far as a peer may lack it: the key under which an empty reply
-/// marks the peer in the [`PeerSet`](crate::PeerSet), so that it is not asked for the same data
+/// marks the peer in the scheduler (`snapsync_fetch::PeerSet`), so that it is not asked for the same data
 /// again while other peers may have it.
 ///
 /// An empty reply is allowed by both protocols (a snap peer keeps only ~128 recent states, an
@@ -13,7 +13,7 @@ use alloy_primitives::B256;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Availability {
     /// The state at this root (account ranges, storage ranges, trie nodes). Marks for state
-    /// roots are cleared when the pivot moves ([`PeerSet::set_pivot_root`](crate::PeerSet)).
+    /// roots are cleared when the pivot moves (`PeerSet::set_pivot_root`).
     State(B256),
     /// A batch of bytecodes, by the keccak256 of its requested code hashes concatenated: a peer
     /// lacking some codes may well have others.

@@ -1,22 +1,20 @@
-//! Errors of the client traits and of the peer set configuration, each carrying the facts needed
-//! to act on it: the peer, how long was waited, what was wrong, which setting and its value.
+//! Why a request to a peer produced no response, with the facts needed to act on it: the peer,
+//! how long was waited, what was wrong.
 
 use std::time::Duration;
 
-use crate::PeerId;
+use crate::{PeerId, RequestKind};
 
 /// Why a client request produced no response.
 ///
-/// Returned by the embedding network's implementations of [`SnapClient`](crate::SnapClient),
-/// [`HeadersClient`](crate::HeadersClient) and [`BodiesClient`](crate::BodiesClient). The sync
-/// maps them onto its [`PeerSet`](crate::PeerSet): [`Timeout`](Self::Timeout) to
-/// [`PeerSet::timed_out`](crate::PeerSet::timed_out), the others to
-/// [`PeerSet::failed`](crate::PeerSet::failed) (or a ban, for data it proves wrong itself).
+/// Returned by the embedding network's [`PeerRequests`](crate::PeerRequests). The sync's
+/// scheduler (`snapsync_fetch`) rests the peer on any of them, and reports the ones that are the
+/// peer's fault ([`is_peer_fault`](Self::is_peer_fault)) as a [`Penalty`](crate::Penalty).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RequestError {
     /// The peer did not answer in time (the network's own timeout; snapsync also enforces
-    /// the [`Lease`](crate::Lease) deadline around the call).
+    /// the deadline it passed to the request around the call).
     #[error("peer {peer} did not answer within {elapsed:?}")]
     Timeout {
         /// The peer asked.
@@ -39,6 +37,18 @@ pub enum RequestError {
         /// What is wrong with the response.
         reason: String,
     },
+    /// The peer answered with a response to another kind of request than the one sent (an
+    /// adapter's [`Response`](crate::Response) variant that does not match the
+    /// [`Request`](crate::Request)). Counted against the peer, as any reply that is not one.
+    #[error("peer {peer} answered a {expected} request with a reply to {got}")]
+    WrongResponse {
+        /// The peer that answered.
+        peer: PeerId,
+        /// The request sent.
+        expected: RequestKind,
+        /// The request the reply belongs to.
+        got: RequestKind,
+    },
     /// The network has no such peer, or the peer does not speak the protocol asked for.
     #[error("peer {peer} is not connected or lacks the capability")]
     UnknownPeer {
@@ -57,6 +67,7 @@ impl RequestError {
             Self::Timeout { peer, .. }
             | Self::Disconnected { peer }
             | Self::InvalidResponse { peer, .. }
+            | Self::WrongResponse { peer, .. }
             | Self::UnknownPeer { peer } => Some(*peer),
             Self::NetworkClosed => None,
         }
@@ -65,65 +76,11 @@ impl RequestError {
     /// Whether the peer is to blame (it was slow or sent garbage), as opposed to having gone
     /// away or never been there.
     pub const fn is_peer_fault(&self) -> bool {
-        matches!(self, Self::Timeout { .. } | Self::InvalidResponse { .. })
+        matches!(
+            self,
+            Self::Timeout { .. } | Self::InvalidResponse { .. } | Self::WrongResponse { .. }
+        )
     }
-}
-
-/// Why a [`PeerSetConfig`](crate::PeerSetConfig) was rejected by
-/// [`validate`](crate::PeerSetConfig::validate).
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// A size, count or duration that must be positive is zero.
-    #[error("{field} must be positive")]
-    Zero {
-        /// The setting.
-        field: &'static str,
-    },
-    /// The smallest request is larger than the largest.
-    #[error("min_request_bytes ({min}) exceeds max_request_bytes ({max})")]
-    RequestBytesInverted {
-        /// `min_request_bytes`.
-        min: u64,
-        /// `max_request_bytes`.
-        max: u64,
-    },
-    /// The shortest timeout is longer than the longest.
-    #[error("timeout_min ({min:?}) exceeds timeout_max ({max:?})")]
-    TimeoutsInverted {
-        /// `timeout_min`.
-        min: Duration,
-        /// `timeout_max`.
-        max: Duration,
-    },
-    /// The first backoff is longer than the cap.
-    #[error("backoff_base ({base:?}) exceeds backoff_cap ({cap:?})")]
-    BackoffInverted {
-        /// `backoff_base`.
-        base: Duration,
-        /// `backoff_cap`.
-        cap: Duration,
-    },
-    /// A duration is longer than any sensible setting (and than deadline arithmetic handles).
-    #[error("{field} is {value:?}, longer than the {limit:?} limit")]
-    TooLong {
-        /// The setting.
-        field: &'static str,
-        /// Its value.
-        value: Duration,
-        /// The longest accepted.
-        limit: Duration,
-    },
-    /// A factor is outside its range, or not a number.
-    #[error("{field} is {value}, outside {range}")]
-    OutOfRange {
-        /// The setting.
-        field: &'static str,
-        /// Its value.
-        value: f64,
-        /// The accepted range, for the message.
-        range: &'static str,
-    },
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! What was wrong with a peer's reply: the typed fault carried by
 //! [`Penalty::InvalidData`](crate::Penalty::InvalidData) to the embedding network and kept with
-//! a ban in the [`PeerSet`](crate::PeerSet).
+//! a ban in the `snapsync_fetch::PeerSet`.
 //!
 //! Every variant is proof of a bad peer, found by checking the reply against what was asked:
 //! snap replies against the trusted state root and hashes ([`InvalidResponse`]), header replies

@@ -1,11 +1,6 @@
-//! Block header requests (eth `GetBlockHeaders`), addressed to a peer.
+//! Block header requests (eth `GetBlockHeaders`).
 
-use std::{future::Future, sync::Arc};
-
-use alloy_consensus::Header;
 use alloy_primitives::B256;
-
-use crate::{PeerId, PeerResult};
 
 /// The first block of a header request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -74,49 +69,6 @@ impl HeadersRequest {
             HeadersDirection::Rising => first.checked_add(distance),
             HeadersDirection::Falling => first.checked_sub(distance),
         }
-    }
-}
-
-/// The eth header side of the embedding client's network.
-///
-/// Addressed to a peer like [`SnapClient`](crate::SnapClient), whose
-/// [`peers`](crate::SnapClient::peers) and [`report`](crate::SnapClient::report) also cover
-/// header requests (every snap peer speaks eth).
-pub trait HeadersClient: Send + Sync {
-    /// Sends `GetBlockHeaders` to `peer`.
-    ///
-    /// The response holds at most `limit` headers in request order and may hold fewer, down
-    /// to none, when the peer lacks blocks; snapsync checks numbers, order and hash links
-    /// itself.
-    ///
-    /// # Errors
-    ///
-    /// [`RequestError`](crate::RequestError) when no response arrives: timeout,
-    /// disconnection, an undecodable answer, an unknown peer or a closed network.
-    fn get_headers(
-        &self,
-        peer: PeerId,
-        request: HeadersRequest,
-    ) -> impl Future<Output = PeerResult<Vec<Header>>> + Send;
-}
-
-impl<C: HeadersClient> HeadersClient for Arc<C> {
-    fn get_headers(
-        &self,
-        peer: PeerId,
-        request: HeadersRequest,
-    ) -> impl Future<Output = PeerResult<Vec<Header>>> + Send {
-        self.as_ref().get_headers(peer, request)
-    }
-}
-
-impl<C: HeadersClient> HeadersClient for &C {
-    fn get_headers(
-        &self,
-        peer: PeerId,
-        request: HeadersRequest,
-    ) -> impl Future<Output = PeerResult<Vec<Header>>> + Send {
-        (**self).get_headers(peer, request)
     }
 }
 

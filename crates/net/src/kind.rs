@@ -8,7 +8,7 @@ use std::fmt;
 /// Peers serve each kind at a different speed (an account range is one trie walk, bytecodes
 /// are random database reads, trie nodes are many small lookups, headers and bodies are block
 /// reads), and responses of each kind have their own typical size, so the
-/// [`PeerSet`](crate::PeerSet) keeps round trips, counters and size estimates per kind; the
+/// scheduler (`snapsync_fetch::PeerSet`) keeps round trips, counters and size estimates per kind; the
 /// link's rate and latency are shared by all of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RequestKind {
@@ -50,6 +50,11 @@ impl RequestKind {
             Self::BlockHeaders => 4,
             Self::BlockBodies => 5,
         }
+    }
+
+    /// Whether the request is a snap/1 one (state), as opposed to an eth block request.
+    pub const fn is_snap(self) -> bool {
+        matches!(self, Self::AccountRange | Self::StorageRanges | Self::ByteCodes | Self::TrieNodes)
     }
 
     /// The name of the request message, as in the snap/1 and eth specs.

@@ -1,26 +1,26 @@
-//! A test network implementing every client trait over canned data, to check the traits are
-//! usable as the sync will use them (generically, through `Arc`, from spawned tasks).
+//! A test network implementing the seam over canned data, to check it is usable as the sync
+//! will use it (as trait objects, through `Arc`, from spawned tasks).
 
 use std::sync::Mutex;
 
 use alloy_consensus::Header;
-use alloy_primitives::B256;
-use snapsync_primitives::{
-    AccountRange, ByteCodes, GetAccountRange, GetByteCodes, GetStorageRanges, GetTrieNodes,
-    StorageRanges, TrieNodes,
-};
+use snapsync_primitives::{AccountRange, ByteCodes, StorageRanges, TrieNodes};
+use tokio::time::Instant;
 
 use crate::{
-    BlockHashOrNumber, BodiesClient, EthBlockBody, HeadersClient, HeadersRequest, PeerId,
-    PeerResult, Penalty, RequestError, SnapClient, WithPeer,
+    BlockHashOrNumber, BoxFuture, EthBlockBody, HeadersRequest, PeerId, PeerInfo, PeerRequests,
+    PeerResult, PeerSource, Penalty, Request, RequestError, Response, WithPeer,
 };
 
 /// Connected peers answer everything with empty responses echoing the request id; other
-/// peers are unknown. Reports are recorded.
+/// peers are unknown. Reports and deadlines are recorded.
 #[derive(Debug, Default)]
 pub(crate) struct MockNetwork {
     pub(crate) connected: Vec<PeerId>,
     pub(crate) reports: Mutex<Vec<(PeerId, Penalty)>>,
+    pub(crate) deadlines: Mutex<Vec<Instant>>,
+    /// Answer every request with a `TrieNodes` response, as a confused adapter would.
+    pub(crate) swap_replies: bool,
 }
 
 impl MockNetwork {
@@ -28,43 +28,52 @@ impl MockNetwork {
         Self { connected: (0..count).map(PeerId::from_index).collect(), ..Self::default() }
     }
 
-    fn answer<T>(&self, peer: PeerId, data: T) -> PeerResult<T> {
-        if self.connected.contains(&peer) {
-            Ok(WithPeer::new(peer, data))
-        } else {
-            Err(RequestError::UnknownPeer { peer })
+    fn answer(&self, peer: PeerId, request: Request) -> PeerResult<Response> {
+        if !self.connected.contains(&peer) {
+            return Err(RequestError::UnknownPeer { peer });
         }
+        if self.swap_replies {
+            return Ok(WithPeer::new(peer, Response::TrieNodes(TrieNodes::default())));
+        }
+        let response = match request {
+            Request::AccountRange(request) => Response::AccountRange(AccountRange {
+                request_id: request.request_id,
+                ..Default::default()
+            }),
+            Request::StorageRanges(request) => Response::StorageRanges(StorageRanges {
+                request_id: request.request_id,
+                ..Default::default()
+            }),
+            Request::ByteCodes(request) => {
+                Response::ByteCodes(ByteCodes { request_id: request.request_id, codes: Vec::new() })
+            }
+            Request::TrieNodes(request) => {
+                Response::TrieNodes(TrieNodes { request_id: request.request_id, nodes: Vec::new() })
+            }
+            Request::BlockHeaders(request) => Response::BlockHeaders(headers(&request)),
+            Request::BlockBodies(request) => Response::BlockBodies(
+                request.hashes.iter().map(|_| EthBlockBody::default()).collect(),
+            ),
+        };
+        Ok(WithPeer::new(peer, response))
     }
 }
 
-impl SnapClient for MockNetwork {
-    async fn get_account_range(
-        &self,
-        peer: PeerId,
-        request: GetAccountRange,
-    ) -> PeerResult<AccountRange> {
-        tokio::task::yield_now().await;
-        self.answer(peer, AccountRange { request_id: request.request_id, ..Default::default() })
-    }
+/// Headers numbered as the request walks from block 100 (or the requested number).
+fn headers(request: &HeadersRequest) -> Vec<Header> {
+    let first = match request.start {
+        BlockHashOrNumber::Number(number) => number,
+        BlockHashOrNumber::Hash(_) => 100,
+    };
+    (0..request.limit.min(16))
+        .map_while(|index| request.nth_number(first, index))
+        .map(|number| Header { number, ..Header::default() })
+        .collect()
+}
 
-    async fn get_storage_ranges(
-        &self,
-        peer: PeerId,
-        request: GetStorageRanges,
-    ) -> PeerResult<StorageRanges> {
-        self.answer(peer, StorageRanges { request_id: request.request_id, ..Default::default() })
-    }
-
-    async fn get_byte_codes(&self, peer: PeerId, request: GetByteCodes) -> PeerResult<ByteCodes> {
-        self.answer(peer, ByteCodes { request_id: request.request_id, codes: Vec::new() })
-    }
-
-    async fn get_trie_nodes(&self, peer: PeerId, request: GetTrieNodes) -> PeerResult<TrieNodes> {
-        self.answer(peer, TrieNodes { request_id: request.request_id, nodes: Vec::new() })
-    }
-
-    fn peers(&self) -> Vec<PeerId> {
-        self.connected.clone()
+impl PeerSource for MockNetwork {
+    fn peers(&self) -> Vec<PeerInfo> {
+        self.connected.iter().copied().map(PeerInfo::from).collect()
     }
 
     fn report(&self, peer: PeerId, penalty: Penalty) {
@@ -74,27 +83,19 @@ impl SnapClient for MockNetwork {
     }
 }
 
-impl HeadersClient for MockNetwork {
-    /// Headers numbered as the request walks from block 100 (or the requested number).
-    async fn get_headers(&self, peer: PeerId, request: HeadersRequest) -> PeerResult<Vec<Header>> {
-        let first = match request.start {
-            BlockHashOrNumber::Number(number) => number,
-            BlockHashOrNumber::Hash(_) => 100,
-        };
-        let headers = (0..request.limit.min(16))
-            .map_while(|index| request.nth_number(first, index))
-            .map(|number| Header { number, ..Header::default() })
-            .collect();
-        self.answer(peer, headers)
-    }
-}
-
-impl BodiesClient for MockNetwork {
-    async fn get_block_bodies(
+impl PeerRequests for MockNetwork {
+    fn request(
         &self,
         peer: PeerId,
-        hashes: Vec<B256>,
-    ) -> PeerResult<Vec<EthBlockBody>> {
-        self.answer(peer, hashes.iter().map(|_| EthBlockBody::default()).collect())
+        request: Request,
+        deadline: Instant,
+    ) -> BoxFuture<'_, PeerResult<Response>> {
+        if let Ok(mut deadlines) = self.deadlines.lock() {
+            deadlines.push(deadline);
+        }
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            self.answer(peer, request)
+        })
     }
 }

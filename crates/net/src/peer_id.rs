@@ -8,7 +8,7 @@ use alloy_primitives::B512;
 /// `0x04` prefix) that the RLPx handshake authenticates.
 ///
 /// snapsync never dials or identifies peers itself; the embedding client's network hands out
-/// these ids (through [`SnapClient::peers`](crate::SnapClient::peers)) and snapsync addresses its
+/// these ids (through [`PeerSource::peers`](crate::PeerSource::peers)) and snapsync addresses its
 /// requests with them.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct PeerId(pub B512);

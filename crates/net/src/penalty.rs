@@ -4,11 +4,11 @@ use std::{fmt, time::Duration};
 
 use crate::{Availability, Fault, RequestKind};
 
-/// A peer's misbehaviour, reported through [`SnapClient::report`](crate::SnapClient::report) so
+/// A peer's misbehaviour, reported through [`PeerSource::report`](crate::PeerSource::report) so
 /// the embedding network can adjust the peer's reputation, and disconnect it on
 /// [`is_disconnect`](Self::is_disconnect).
 ///
-/// snapsync acts on the same facts in its own [`PeerSet`](crate::PeerSet) (backoff, skipping
+/// snapsync acts on the same facts in its own scheduler (`snapsync_fetch::PeerSet`) (backoff, skipping
 /// what the peer lacks, banning) whatever the network does with the report.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

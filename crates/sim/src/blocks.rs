@@ -1,4 +1,4 @@
-//! Headers and bodies for the simulated peers' `HeadersClient`/`BodiesClient` side.
+//! Headers and bodies for the simulated peers' eth side (`GetBlockHeaders`, `GetBlockBodies`).
 
 use alloy_consensus::Header;
 use alloy_primitives::B256;

@@ -1,7 +1,7 @@
 //! A simulated snap/1 network, to show what the sync does against peers we control.
 //!
 //! snapsync never opens a socket, so every claim about sync behaviour is shown against in-process
-//! peers. [`SimNetwork`] implements the embedder-facing `SnapClient` over any number of
+//! peers. [`SimNetwork`] implements the embedder-facing seam (`PeerSource`, `PeerRequests`) over any number of
 //! [`SimPeer`]s. Each peer answers from a [`SnapResponder`] (a snap/1 server over a real
 //! database), delays its replies by its [`Link`] (round-trip latency, and bandwidth shared by its
 //! concurrent replies), and then applies its [`Behaviour`]: honest, slow, stalling, stateless,

@@ -1,4 +1,4 @@
-//! The simulated network: `SnapClient` over in-process peers.
+//! The simulated network: the peer seam (`PeerSource`, `PeerRequests`) over in-process peers.
 
 use crate::{
     Behaviour, BlockSource, Link, SnapResponder,
@@ -9,8 +9,9 @@ use alloy_consensus::Header;
 use alloy_primitives::B256;
 use alloy_rlp::Encodable;
 use snapsync_net::{
-    BodiesClient, EthBlockBody, HeadersClient, HeadersRequest, PeerId, PeerResult, Penalty,
-    RequestError, SnapClient, WithPeer,
+    BodiesRequest, BoxFuture, Capabilities, EthBlockBody, HeadersRequest, PeerId, PeerInfo,
+    PeerRequests, PeerResult, PeerSource, Penalty, Request, RequestError, RequestKind, Response,
+    WithPeer,
 };
 use snapsync_primitives::{
     AccountRange, ByteCodes, GetAccountRange, GetByteCodes, GetStorageRanges, GetTrieNodes,
@@ -35,17 +36,27 @@ pub struct SimPeer {
     pub behaviour: Behaviour,
     /// Seed of its random choices ([`Behaviour::Random`]).
     pub seed: u64,
+    /// The protocols it speaks (listed by [`PeerSource::peers`]); a request of another
+    /// protocol is refused with [`RequestError::UnknownPeer`]. Default eth and snap/1.
+    pub capabilities: Capabilities,
 }
 
 impl SimPeer {
-    /// An honest peer on `link`.
+    /// An honest peer on `link`, speaking eth and snap/1.
     pub const fn honest(link: Link) -> Self {
-        Self { link, behaviour: Behaviour::Honest, seed: 0 }
+        Self::new(link, Behaviour::Honest, 0)
     }
 
-    /// A peer on `link` behaving as `behaviour`, its random choices seeded by `seed`.
+    /// A peer on `link` behaving as `behaviour`, its random choices seeded by `seed`, speaking
+    /// eth and snap/1.
     pub const fn new(link: Link, behaviour: Behaviour, seed: u64) -> Self {
-        Self { link, behaviour, seed }
+        Self { link, behaviour, seed, capabilities: Capabilities::ETH_AND_SNAP }
+    }
+
+    /// The same peer speaking only `capabilities`.
+    #[must_use]
+    pub fn with_capabilities(self, capabilities: Capabilities) -> Self {
+        Self { capabilities, ..self }
     }
 }
 
@@ -68,9 +79,11 @@ struct PeerState {
     bytes_sent: u64,
     /// Requests received so far.
     requests: u64,
+    /// Requests received so far, per kind in [`RequestKind::ALL`] order (refused ones too).
+    requests_by_kind: [u64; RequestKind::COUNT],
 }
 
-/// A `SnapClient` whose peers are simulated in-process; peer `i` has id
+/// The peer seam ([`PeerSource`] and [`PeerRequests`]) over peers simulated in-process; peer `i` has id
 /// `PeerId::from_index(i)`.
 pub struct SimNetwork {
     responder: Arc<dyn SnapResponder>,
@@ -104,6 +117,7 @@ impl SimNetwork {
                 connected: true,
                 bytes_sent: 0,
                 requests: 0,
+                requests_by_kind: [0; RequestKind::COUNT],
             })
             .collect();
         Self {
@@ -162,6 +176,15 @@ impl SimNetwork {
         self.lock_peers().iter().find(|state| state.id == peer).map_or(0, |state| state.bytes_sent)
     }
 
+    /// Requests of `kind` `peer` received (including ones it refused for lack of the
+    /// capability).
+    pub fn requests_of(&self, peer: PeerId, kind: RequestKind) -> u64 {
+        self.lock_peers()
+            .iter()
+            .find(|state| state.id == peer)
+            .map_or(0, |state| state.requests_by_kind[kind.index()])
+    }
+
     /// Requests received.
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
@@ -177,9 +200,11 @@ impl SimNetwork {
     }
 
     /// One request: the peer's behaviour picks the answer, its link delays it.
+    #[expect(clippy::too_many_arguments, reason = "one private helper of the six requests")]
     async fn exchange<R: Encodable>(
         &self,
         peer: PeerId,
+        kind: RequestKind,
         root: Option<B256>,
         budget: u64,
         ask: impl FnOnce(u64) -> R,
@@ -195,6 +220,10 @@ impl SimNetwork {
                 .ok_or(RequestError::UnknownPeer { peer })?;
             if !state.connected {
                 return Err(RequestError::Disconnected { peer });
+            }
+            state.requests_by_kind[kind.index()] += 1;
+            if !state.config.capabilities.serves(kind) {
+                return Err(RequestError::UnknownPeer { peer });
             }
             let served = state.requests;
             state.requests += 1;
@@ -227,16 +256,19 @@ impl SimNetwork {
     }
 }
 
-impl SnapClient for SimNetwork {
-    fn get_account_range(
+/// The six requests, each through [`SimNetwork::exchange`].
+impl SimNetwork {
+    fn serve_account_range(
         &self,
         peer: PeerId,
-        request: GetAccountRange,
+        request: &GetAccountRange,
     ) -> impl Future<Output = PeerResult<AccountRange>> + Send {
+        let request = request.clone();
         let (root, budget, id) = (request.root_hash, request.response_bytes, request.request_id);
         let server = self.responder.as_ref();
         self.exchange(
             peer,
+            RequestKind::AccountRange,
             Some(root),
             budget,
             move |bytes| {
@@ -247,7 +279,7 @@ impl SnapClient for SimNetwork {
         )
     }
 
-    fn get_storage_ranges(
+    fn serve_storage_ranges(
         &self,
         peer: PeerId,
         request: GetStorageRanges,
@@ -256,6 +288,7 @@ impl SnapClient for SimNetwork {
         let server = self.responder.as_ref();
         self.exchange(
             peer,
+            RequestKind::StorageRanges,
             Some(root),
             budget,
             move |bytes| {
@@ -266,7 +299,7 @@ impl SnapClient for SimNetwork {
         )
     }
 
-    fn get_byte_codes(
+    fn serve_byte_codes(
         &self,
         peer: PeerId,
         request: GetByteCodes,
@@ -275,6 +308,7 @@ impl SnapClient for SimNetwork {
         let server = self.responder.as_ref();
         self.exchange(
             peer,
+            RequestKind::ByteCodes,
             None,
             budget,
             move |bytes| server.byte_codes(&GetByteCodes { response_bytes: bytes, ..request }),
@@ -283,7 +317,7 @@ impl SnapClient for SimNetwork {
         )
     }
 
-    fn get_trie_nodes(
+    fn serve_trie_nodes(
         &self,
         peer: PeerId,
         request: GetTrieNodes,
@@ -292,6 +326,7 @@ impl SnapClient for SimNetwork {
         let server = self.responder.as_ref();
         self.exchange(
             peer,
+            RequestKind::TrieNodes,
             Some(root),
             budget,
             move |bytes| server.trie_nodes(&GetTrieNodes { response_bytes: bytes, ..request }),
@@ -300,8 +335,48 @@ impl SnapClient for SimNetwork {
         )
     }
 
-    fn peers(&self) -> Vec<PeerId> {
-        self.lock_peers().iter().filter(|state| state.connected).map(|state| state.id).collect()
+    fn serve_headers(
+        &self,
+        peer: PeerId,
+        request: HeadersRequest,
+    ) -> impl Future<Output = PeerResult<Vec<Header>>> + Send {
+        let blocks = self.blocks.as_deref();
+        self.exchange(
+            peer,
+            RequestKind::BlockHeaders,
+            None,
+            0,
+            move |_| blocks.map(|blocks| serve_headers(blocks, &request)).unwrap_or_default(),
+            Vec::new,
+            |behaviour, reply| behaviour.corrupt_headers(reply),
+        )
+    }
+
+    fn serve_block_bodies(
+        &self,
+        peer: PeerId,
+        hashes: Vec<B256>,
+    ) -> impl Future<Output = PeerResult<Vec<EthBlockBody>>> + Send {
+        let blocks = self.blocks.as_deref();
+        self.exchange(
+            peer,
+            RequestKind::BlockBodies,
+            None,
+            0,
+            move |_| blocks.map(|blocks| serve_bodies(blocks, &hashes)).unwrap_or_default(),
+            Vec::new,
+            |behaviour, reply| behaviour.corrupt_bodies(reply),
+        )
+    }
+}
+
+impl PeerSource for SimNetwork {
+    fn peers(&self) -> Vec<PeerInfo> {
+        self.lock_peers()
+            .iter()
+            .filter(|state| state.connected)
+            .map(|state| PeerInfo::new(state.id, state.config.capabilities))
+            .collect()
     }
 
     fn report(&self, peer: PeerId, penalty: Penalty) {
@@ -317,38 +392,38 @@ impl SnapClient for SimNetwork {
     }
 }
 
-impl HeadersClient for SimNetwork {
-    fn get_headers(
+impl PeerRequests for SimNetwork {
+    /// Served at once from the responder or block source, delayed by the peer's link; the
+    /// deadline is left to the caller (snapsync drops the future then), as a network that
+    /// ignores it would.
+    fn request(
         &self,
         peer: PeerId,
-        request: HeadersRequest,
-    ) -> impl Future<Output = PeerResult<Vec<Header>>> + Send {
-        let blocks = self.blocks.as_deref();
-        self.exchange(
-            peer,
-            None,
-            0,
-            move |_| blocks.map(|blocks| serve_headers(blocks, &request)).unwrap_or_default(),
-            Vec::new,
-            |behaviour, reply| behaviour.corrupt_headers(reply),
-        )
-    }
-}
-
-impl BodiesClient for SimNetwork {
-    fn get_block_bodies(
-        &self,
-        peer: PeerId,
-        hashes: Vec<B256>,
-    ) -> impl Future<Output = PeerResult<Vec<EthBlockBody>>> + Send {
-        let blocks = self.blocks.as_deref();
-        self.exchange(
-            peer,
-            None,
-            0,
-            move |_| blocks.map(|blocks| serve_bodies(blocks, &hashes)).unwrap_or_default(),
-            Vec::new,
-            |behaviour, reply| behaviour.corrupt_bodies(reply),
-        )
+        request: Request,
+        _deadline: Instant,
+    ) -> BoxFuture<'_, PeerResult<Response>> {
+        Box::pin(async move {
+            let response = match request {
+                Request::AccountRange(request) => {
+                    self.serve_account_range(peer, &request).await?.map(Response::AccountRange)
+                }
+                Request::StorageRanges(request) => {
+                    self.serve_storage_ranges(peer, request).await?.map(Response::StorageRanges)
+                }
+                Request::ByteCodes(request) => {
+                    self.serve_byte_codes(peer, request).await?.map(Response::ByteCodes)
+                }
+                Request::TrieNodes(request) => {
+                    self.serve_trie_nodes(peer, request).await?.map(Response::TrieNodes)
+                }
+                Request::BlockHeaders(request) => {
+                    self.serve_headers(peer, request).await?.map(Response::BlockHeaders)
+                }
+                Request::BlockBodies(BodiesRequest { hashes }) => {
+                    self.serve_block_bodies(peer, hashes).await?.map(Response::BlockBodies)
+                }
+            };
+            Ok(response)
+        })
     }
 }

@@ -11,10 +11,10 @@ use alloy_primitives::{B256, keccak256};
 use snapsync_db::{AccountTrie, Database, MemoryDatabase};
 use snapsync_etl::CollectorConfig;
 use snapsync_fetch::{
-    AccountRangeRequest, ByteCodesRequest, FetchConfig, FetchError, Fetcher, NodeTarget,
-    StorageRangesRequest, StorageTarget, TrieNodesRequest,
+    AccountRangeRequest, ByteCodesRequest, FetchConfig, FetchError, Fetcher, NodeTarget, PeerSet,
+    PeerSetConfig, StorageRangesRequest, StorageTarget, TrieNodesRequest,
 };
-use snapsync_net::{Availability, Fault, PeerId, PeerSet, PeerSetConfig, Penalty, RequestKind};
+use snapsync_net::{Availability, Fault, PeerId, Penalty, RequestKind};
 use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
 use snapsync_server::{ServerLimits, SnapServer};
 use snapsync_sim::{Behaviour, Link, SimNetwork, SimPeer};
@@ -25,7 +25,7 @@ use tokio::time::Instant;
 
 struct World {
     net: Arc<SimNetwork>,
-    fetcher: Fetcher<Arc<SimNetwork>>,
+    fetcher: Fetcher,
     state: GeneratedState,
     db: Arc<MemoryDatabase>,
     root: B256,

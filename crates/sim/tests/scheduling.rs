@@ -10,8 +10,10 @@
 use alloy_primitives::{B256, U256};
 use snapsync_db::MemoryDatabase;
 use snapsync_etl::CollectorConfig;
-use snapsync_fetch::{AccountRangeRequest, FetchConfig, FetchError, Fetcher};
-use snapsync_net::{PeerId, PeerSet, PeerSetConfig, Penalty};
+use snapsync_fetch::{
+    AccountRangeRequest, FetchConfig, FetchError, Fetcher, PeerSet, PeerSetConfig,
+};
+use snapsync_net::{PeerId, Penalty};
 use snapsync_primitives::AccountHash;
 use snapsync_server::{ServerLimits, SnapServer};
 use snapsync_sim::{Behaviour, Link, SimNetwork, SimPeer};
@@ -24,7 +26,7 @@ const LINK_RATE: f64 = 1_000_000.0;
 
 struct World {
     net: Arc<SimNetwork>,
-    fetcher: Arc<Fetcher<Arc<SimNetwork>>>,
+    fetcher: Arc<Fetcher>,
     state: GeneratedState,
     root: B256,
 }

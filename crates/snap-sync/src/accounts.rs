@@ -10,14 +10,13 @@ use crate::{
 use alloy_rlp::Encodable;
 use snapsync_etl::EtlError;
 use snapsync_fetch::{AccountRangeRequest, FetchError, Fetcher, VerifiedAccountRange};
-use snapsync_net::SnapClient;
 use std::sync::Arc;
 use tracing::debug;
 
 /// Downloads account ranges into `writes` until the step is full or every chunk is done; one
 /// request per chunk at a time (a chunk's next request starts where its last reply ended).
-pub(crate) async fn download_accounts<C: SnapClient + 'static>(
-    fetcher: &Arc<Fetcher<C>>,
+pub(crate) async fn download_accounts(
+    fetcher: &Arc<Fetcher>,
     state: &mut SyncState,
     writes: &mut StepWrites,
     max_requests: usize,

@@ -19,7 +19,6 @@ use alloy_primitives::B256;
 use alloy_trie::KECCAK_EMPTY;
 use snapsync_etl::EtlError;
 use snapsync_fetch::{ByteCodesRequest, FetchError, Fetcher, VerifiedByteCodes};
-use snapsync_net::SnapClient;
 use snapsync_storage::StateRead;
 use std::{collections::HashSet, ops::ControlFlow, sync::Arc};
 use tracing::debug;
@@ -35,8 +34,8 @@ struct Scan {
 }
 
 /// Downloads the bytecodes of the next scanned accounts into `writes`.
-pub(crate) async fn download_bytecodes<C: SnapClient + 'static>(
-    fetcher: &Arc<Fetcher<C>>,
+pub(crate) async fn download_bytecodes(
+    fetcher: &Arc<Fetcher>,
     view: &(impl StateRead + Sync + ?Sized),
     config: &SnapSyncConfig,
     state: &mut SyncState,

@@ -1,10 +1,13 @@
 //! The settings of the snap sync stage, read from TOML.
 //!
-//! Durations are integer milliseconds in fields ending in `_ms`; sizes are integer bytes in
-//! fields ending in `_bytes`. Every field has a default, so a file names only what it changes,
-//! and bounds (checked by [`SnapSyncConfig::validate`]): lower ones so that the sync can make
-//! progress, upper ones so that its memory and its waits stay bounded whatever a file says.
-//! Durations are at most an hour; the memory the settings allow (ETL buffers, replies in
+//! Durations are human-readable strings (`"500ms"`, `"2s"`, `"1m 4s"`); sizes are integer bytes
+//! in fields ending in `_bytes`. Every field has a default, so a file names only what it
+//! changes, and bounds (checked by [`SnapSyncConfig::validate`], the one check a file and a
+//! value built in code both go through): lower ones so that the sync can make progress, upper
+//! ones so that its memory and its waits stay bounded whatever a file says. The `[peers]` and
+//! `[fetch]` sections are the scheduler's own settings types ([`PeerSetConfig`],
+//! [`FetchConfig`]), embedded as they are, so there is one definition, default and bound of
+//! each. Durations are at most an hour; the memory the settings allow (ETL buffers, replies in
 //! flight) stays within about 12 GiB at their bounds. A configuration file is at most
 //! [`SnapSyncConfig::MAX_FILE_BYTES`] (1 MiB).
 
@@ -15,8 +18,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 use snapsync_etl::CollectorConfig;
-use snapsync_fetch::FetchConfig;
-use snapsync_net::PeerSetConfig;
+use snapsync_fetch::{FetchConfig, PeerSetConfig};
 
 use crate::{ConfigError, TomlError};
 
@@ -30,7 +32,7 @@ const GIB: u64 = 1024 * MIB;
 /// a built or edited value is checked with [`validate`](Self::validate). Missing fields and
 /// sections take their defaults; unknown ones are errors, so a misspelt setting is never
 /// silently ignored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SnapSyncConfig {
     /// Code hashes asked for in one `GetByteCodes` request. Default 128 (go-ethereum asks for
@@ -43,14 +45,18 @@ pub struct SnapSyncConfig {
     pub trie_nodes_per_request: u64,
     /// How many requests run at once.
     pub concurrency: ConcurrencyConfig,
-    /// Request sizing, timeouts, backoff and retries.
-    pub requests: RequestsConfig,
+    /// The peer set: request sizing, pipelining, timeouts and backoff (`[peers]`).
+    pub peers: PeerSetConfig,
+    /// Retries and the wait for a free peer (`[fetch]`).
+    pub fetch: FetchConfig,
     /// How the account hash space is divided.
     pub accounts: AccountsConfig,
     /// How storage is requested.
     pub storage: StorageConfig,
     /// Which block's state is synced, and when it moves.
     pub pivot: PivotConfig,
+    /// How much one step gathers before it is written and committed.
+    pub step: StepConfig,
     /// Sorting downloaded data before it is written.
     pub etl: EtlConfig,
 }
@@ -64,61 +70,10 @@ pub struct ConcurrencyConfig {
     /// peer set pipelines each link as deep as its bandwidth-delay product needs, and
     /// requests waiting for a peer cost nothing). Raise it with many fast peers (the sync is
     /// then bound by peers, not by this cap); lower it to spare bandwidth. 1 to 1024, and at
-    /// most 4 GiB of replies in flight: `max_requests × requests.max_request_bytes` ≤ 4 GiB
-    /// (each reply in flight is held while it is verified).
+    /// most 4 GiB of replies in flight: `max_requests × peers.max_request_bytes` ≤ 4 GiB
+    /// (each reply in flight is held while it is verified). (Requests in flight to one peer:
+    /// `peers.max_in_flight_per_peer`.)
     pub max_requests: u64,
-    /// Most requests in flight to one peer. Default 8. The peer set pipelines a peer just
-    /// deep enough to keep its link busy (see `requests.pipeline_slack_ms`); this caps it,
-    /// for fragile peers. 1 to 256 (a link is full long before).
-    pub max_in_flight_per_peer: usize,
-}
-
-/// Request sizing, timeouts, backoff and retries (`[requests]`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RequestsConfig {
-    /// Smallest response budget a request asks for, and a new peer's first budget. Default
-    /// 64 KiB (65536); at least 1, at most `max_request_bytes`. Smaller requests are dominated
-    /// by latency.
-    pub min_request_bytes: u64,
-    /// Largest response budget a request asks for. Default 2 MiB (2097152), the most
-    /// go-ethereum serves in one response; at most 16 MiB, the devp2p message limit.
-    pub max_request_bytes: u64,
-    /// How long one response should take to cross its peer's link, in ms: its budget is the
-    /// link's measured rate times this. Default 500. Longer means fewer, larger requests;
-    /// shorter means cheaper losses, finer scheduling and a shorter tail at the end of each
-    /// phase. Pipelining hides the latency, so it need not exceed the round trip. 1 ms to one
-    /// hour, as every duration here.
-    pub target_round_trip_ms: u64,
-    /// Transfer time, in ms, the peer set keeps queued on a link beyond its latency: a peer
-    /// takes another request once the responses already asked of it will have crossed its
-    /// link within `latency + pipeline_slack_ms`, so the next response starts as the last one
-    /// ends. Default 50. Raise it if links idle between responses (a busy machine answering
-    /// late); lower it for less queueing on each link.
-    pub pipeline_slack_ms: u64,
-    /// Shortest request timeout, in ms. Default 2000; at most `timeout_max_ms`. Raise it on
-    /// high-latency links.
-    pub timeout_min_ms: u64,
-    /// Longest request timeout (and a peer's first timeout), in ms. Default 30000; at most one
-    /// hour. Every request of the stage's fetcher is timed by these settings: snap requests,
-    /// the header requests choosing the pivot, and those of the headers and bodies stages given
-    /// the same fetcher; a reply must be able to arrive within it.
-    pub timeout_max_ms: u64,
-    /// Rest after a peer's first consecutive failure, in ms; doubles with each further one.
-    /// Default 1000; at most `backoff_cap_ms`.
-    pub backoff_base_ms: u64,
-    /// Longest rest, in ms. Default 64000 (the base doubled six times); at most one hour.
-    pub backoff_cap_ms: u64,
-    /// Attempts (each to the best available peer) before a request, and the sync, fails.
-    /// Default 32; 1 to 1024, so that a request no peer answers fails within
-    /// `max_attempts × timeout_max_ms`. Raise it on networks with many unreliable peers.
-    pub max_attempts: u32,
-    /// Longest wait, in ms, for a peer to take a request (every peer serving the state busy or
-    /// resting after failures) before the request fails; the stage then fails the step
-    /// recoverably and the pipeline retries it. Default 60000; 1 ms to one hour. Raise it with
-    /// few peers that fail often (a rest can last `backoff_cap_ms`); lower it to hand a step
-    /// that no peer can serve back to the pipeline sooner.
-    pub peer_wait_ms: u64,
 }
 
 /// How the account hash space is divided (`[accounts]`).
@@ -168,6 +123,25 @@ pub struct PivotConfig {
     pub move_distance: u64,
 }
 
+/// How much one sync step gathers before it is written and committed (`[step]`): together
+/// these bound what a crash loses, in bytes and in time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StepConfig {
+    /// Verified bytes one step gathers before it is written and committed. Default 32 MiB
+    /// (33554432); 64 KiB to 4 GiB. A crash loses at most one step of downloads; smaller steps
+    /// resume more finely but commit (and fsync) more often; beyond a few hundred MiB, larger
+    /// ones only lose more on a crash.
+    pub max_bytes: u64,
+    /// Longest time one step gathers before it is written and committed, if it holds anything
+    /// by then. Default `"2s"`; 100 ms to one hour. Requests not yet sent to a peer by then are
+    /// given up unsent (their work stays for the next step), those on the way are awaited, so
+    /// the step commits about one response time later. Shorter means finer resume on slow
+    /// links, at more commits.
+    #[serde(with = "humantime_serde")]
+    pub max_interval: Duration,
+}
+
 /// Sorting downloaded data before it is written (`[etl]`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -176,18 +150,6 @@ pub struct EtlConfig {
     /// 256 MiB (268435456); 1 MiB to 2 GiB. Larger means fewer runs and a faster merge. A step
     /// fills one buffer per table it writes (five), so the bound keeps them within 10 GiB.
     pub buffer_bytes: usize,
-    /// Verified bytes one step gathers before it is written and committed. Default 32 MiB
-    /// (33554432); 64 KiB to 4 GiB. A crash loses at most one step of downloads; smaller steps
-    /// resume more finely but commit (and fsync) more often; beyond a few hundred MiB, larger
-    /// ones only lose more on a crash.
-    pub step_bytes: u64,
-    /// Longest time, in ms, one step gathers before it is written and committed, if it holds
-    /// anything by then. Default 2000; 100..=3600000 (one hour). Requests not yet sent to a
-    /// peer by then are given up unsent (their work stays for the next step), those on the
-    /// way are awaited, so the step commits about one response time later. Together with
-    /// `step_bytes` this bounds what a crash loses, in time and in bytes (see
-    /// `docs/configuration.md`). Shorter means finer resume on slow links, at more commits.
-    pub max_step_interval_ms: u64,
     /// Directory the ETL run directories go in. Default (unset): `<datadir>/etl`. The stage
     /// creates it if missing and, at start, removes the run directories processes that ended
     /// without removing them left there (never a live one: several syncs may share it). Put it
@@ -203,11 +165,6 @@ impl SnapSyncConfig {
     pub const DEFAULT_TRIE_NODES_PER_REQUEST: u64 = 384;
     /// Most bytecodes or trie nodes one request may ask for: go-ethereum serves no more.
     pub const MAX_ITEMS_PER_REQUEST: u64 = 1024;
-    /// Largest accepted `requests.max_request_bytes`: the devp2p message limit.
-    pub const MAX_REQUEST_BYTES_LIMIT: u64 = 16 * MIB;
-    /// Longest accepted duration: one hour (a peer silent longer is gone; every wait of the
-    /// sync is bounded by a few of these).
-    pub const MAX_DURATION_MS: u64 = 60 * 60 * 1000;
     /// Recent blocks whose state peers serve; the pivot must move before falling this far back.
     pub const SERVED_ROOTS: u64 = 128;
     /// Largest accepted `pivot.distance`: `pivot.move_distance` must fit between it and 128.
@@ -216,19 +173,11 @@ impl SnapSyncConfig {
     pub const MIN_ETL_BUFFER_BYTES: usize = 1024 * 1024;
     /// Largest accepted `etl.buffer_bytes`: 2 GiB (five buffers: 10 GiB).
     pub const MAX_ETL_BUFFER_BYTES: usize = 2 * 1024 * 1024 * 1024;
-    /// Smallest accepted `etl.step_bytes`: 64 KiB.
-    pub const MIN_ETL_STEP_BYTES: u64 = 64 * KIB;
-    /// Largest accepted `etl.step_bytes`: 4 GiB.
-    pub const MAX_ETL_STEP_BYTES: u64 = 4 * GIB;
     /// Largest accepted `concurrency.max_requests`.
     pub const MAX_REQUESTS: u64 = 1024;
-    /// Largest accepted `concurrency.max_in_flight_per_peer`.
-    pub const MAX_IN_FLIGHT_PER_PEER: u64 = 256;
     /// Most reply bytes the settings may keep in flight:
-    /// `concurrency.max_requests × requests.max_request_bytes`.
+    /// `concurrency.max_requests × peers.max_request_bytes`.
     pub const MAX_IN_FLIGHT_BYTES: u64 = 4 * GIB;
-    /// Largest accepted `requests.max_attempts`.
-    pub const MAX_ATTEMPTS: u64 = 1024;
     /// Largest accepted `accounts.chunks`.
     pub const MAX_ACCOUNT_CHUNKS: u64 = 4096;
     /// Largest accepted `storage.accounts_per_batch`.
@@ -247,8 +196,12 @@ impl SnapSyncConfig {
     /// # Errors
     ///
     /// [`ConfigError::Toml`] (with line and column) for malformed TOML, a wrong type or an
-    /// unknown field; the errors of [`validate`](Self::validate).
+    /// unknown field; [`ConfigError::Renamed`] for a setting of an earlier version, naming its
+    /// new key; the errors of [`validate`](Self::validate).
     pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        let table: toml::Table =
+            toml::from_str(text).map_err(|error| TomlError::new(&error, text))?;
+        refuse_renamed(&table)?;
         let config: Self = toml::from_str(text).map_err(|error| TomlError::new(&error, text))?;
         config.validate()?;
         Ok(config)
@@ -282,18 +235,20 @@ impl SnapSyncConfig {
     /// # Errors
     ///
     /// [`ConfigError::Invalid`], naming the field, its value and the rule with its bound, for a
-    /// setting outside its bounds (each field's documentation gives them; durations 1 ms to one
-    /// hour), and for: `requests.min_request_bytes` above `requests.max_request_bytes`;
-    /// `requests.timeout_min_ms` above `requests.timeout_max_ms`; `requests.backoff_base_ms`
-    /// above `requests.backoff_cap_ms`; `concurrency.max_requests ×
-    /// requests.max_request_bytes` above 4 GiB; `pivot.move_distance` not above
-    /// `pivot.distance` or not below 128; `etl.max_step_interval_ms` outside 100..=3600000.
-    /// [`ConfigError::EmptyEtlDir`] for an empty `etl.dir`.
+    /// setting outside its bounds (each field's documentation gives them), and for
+    /// `concurrency.max_requests × peers.max_request_bytes` above 4 GiB, `pivot.move_distance`
+    /// not above `pivot.distance` or not below 128, `step.max_interval` outside 100 ms to one
+    /// hour; [`ConfigError::Setting`] for a `[peers]` or `[fetch]` setting its own `validate`
+    /// refuses ([`PeerSetConfig::validate`], [`FetchConfig::validate`]: durations 1 ms to one
+    /// hour, a minimum above its maximum, …); [`ConfigError::EmptyEtlDir`] for an empty
+    /// `etl.dir`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_counts()?;
-        self.requests.validate()?;
+        self.peers.validate().map_err(|source| ConfigError::setting("peers", source))?;
+        self.fetch.validate().map_err(|source| ConfigError::setting("fetch", source))?;
         self.validate_in_flight_bytes()?;
         self.pivot.validate()?;
+        self.step.validate()?;
         self.etl.validate()
     }
 
@@ -320,13 +275,6 @@ impl SnapSyncConfig {
                 1,
                 Self::MAX_REQUESTS,
                 "every request in flight holds its reply",
-            ),
-            (
-                "concurrency.max_in_flight_per_peer",
-                as_u64(self.concurrency.max_in_flight_per_peer),
-                1,
-                Self::MAX_IN_FLIGHT_PER_PEER,
-                "a link is full long before",
             ),
             (
                 "accounts.chunks",
@@ -365,50 +313,19 @@ impl SnapSyncConfig {
 
     /// Replies in flight are held while they are verified: their total is bounded.
     fn validate_in_flight_bytes(&self) -> Result<(), ConfigError> {
-        let in_flight =
-            self.concurrency.max_requests.saturating_mul(self.requests.max_request_bytes);
+        let in_flight = self.concurrency.max_requests.saturating_mul(self.peers.max_request_bytes);
         if in_flight > Self::MAX_IN_FLIGHT_BYTES {
             return Err(ConfigError::Invalid {
                 field: "concurrency.max_requests",
                 value: self.concurrency.max_requests,
                 rule: format!(
-                    "times requests.max_request_bytes ({}) must be at most 4294967296 (4 GiB) \
+                    "times peers.max_request_bytes ({}) must be at most 4294967296 (4 GiB) \
                      of replies in flight",
-                    self.requests.max_request_bytes
+                    self.peers.max_request_bytes
                 ),
             });
         }
         Ok(())
-    }
-
-    /// The peer set's settings: request sizes, in-flight limit, timeouts and backoff from
-    /// [`requests`](Self::requests) and [`concurrency`](Self::concurrency); the timeout multiple
-    /// and measurement impact keep [`PeerSetConfig`]'s defaults.
-    pub fn peer_set_config(&self) -> PeerSetConfig {
-        let requests = &self.requests;
-        PeerSetConfig {
-            min_request_bytes: requests.min_request_bytes,
-            max_request_bytes: requests.max_request_bytes,
-            target_round_trip: Duration::from_millis(requests.target_round_trip_ms),
-            pipeline_slack: Duration::from_millis(requests.pipeline_slack_ms),
-            max_in_flight_per_peer: self.concurrency.max_in_flight_per_peer,
-            timeout_min: Duration::from_millis(requests.timeout_min_ms),
-            timeout_max: Duration::from_millis(requests.timeout_max_ms),
-            backoff_base: Duration::from_millis(requests.backoff_base_ms),
-            backoff_cap: Duration::from_millis(requests.backoff_cap_ms),
-            ..PeerSetConfig::default()
-        }
-    }
-
-    /// The fetcher's settings: [`requests.max_attempts`](RequestsConfig::max_attempts) and
-    /// [`requests.peer_wait_ms`](RequestsConfig::peer_wait_ms); the idle poll and hedging keep
-    /// [`FetchConfig`]'s defaults.
-    pub fn fetch_config(&self) -> FetchConfig {
-        FetchConfig {
-            max_attempts: self.requests.max_attempts,
-            peer_wait: Duration::from_millis(self.requests.peer_wait_ms),
-            ..FetchConfig::default()
-        }
     }
 
     /// The ETL collectors' settings: [`etl.buffer_bytes`](EtlConfig::buffer_bytes), spilling
@@ -417,76 +334,6 @@ impl SnapSyncConfig {
     /// [`CollectorConfig`]'s defaults.
     pub fn collector_config(&self, datadir: &Path) -> CollectorConfig {
         CollectorConfig::new(self.etl.buffer_bytes).with_temp_dir(self.etl.etl_dir(datadir))
-    }
-}
-
-impl RequestsConfig {
-    /// Default [`min_request_bytes`](Self::min_request_bytes): 64 KiB.
-    pub const DEFAULT_MIN_REQUEST_BYTES: u64 = 64 * KIB;
-    /// Default [`max_request_bytes`](Self::max_request_bytes): 2 MiB.
-    pub const DEFAULT_MAX_REQUEST_BYTES: u64 = 2 * MIB;
-    /// Default [`target_round_trip_ms`](Self::target_round_trip_ms): 500 ms.
-    pub const DEFAULT_TARGET_ROUND_TRIP_MS: u64 = 500;
-    /// Default [`pipeline_slack_ms`](Self::pipeline_slack_ms): 50 ms.
-    pub const DEFAULT_PIPELINE_SLACK_MS: u64 = 50;
-    /// Default [`timeout_min_ms`](Self::timeout_min_ms): 2 s.
-    pub const DEFAULT_TIMEOUT_MIN_MS: u64 = 2_000;
-    /// Default [`timeout_max_ms`](Self::timeout_max_ms): 30 s.
-    pub const DEFAULT_TIMEOUT_MAX_MS: u64 = 30_000;
-    /// Default [`backoff_base_ms`](Self::backoff_base_ms): 1 s.
-    pub const DEFAULT_BACKOFF_BASE_MS: u64 = 1_000;
-    /// Default [`backoff_cap_ms`](Self::backoff_cap_ms): 64 s.
-    pub const DEFAULT_BACKOFF_CAP_MS: u64 = 64_000;
-    /// Default [`max_attempts`](Self::max_attempts).
-    pub const DEFAULT_MAX_ATTEMPTS: u32 = 32;
-    /// Default [`peer_wait_ms`](Self::peer_wait_ms): 60 s.
-    pub const DEFAULT_PEER_WAIT_MS: u64 = 60_000;
-
-    fn validate(&self) -> Result<(), ConfigError> {
-        at_least("requests.min_request_bytes", self.min_request_bytes, 1, "must be at least 1")?;
-        at_most(
-            "requests.max_request_bytes",
-            self.max_request_bytes,
-            SnapSyncConfig::MAX_REQUEST_BYTES_LIMIT,
-            "must be at most 16777216 (16 MiB), the devp2p message limit",
-        )?;
-        not_above(
-            ("requests.min_request_bytes", self.min_request_bytes),
-            ("requests.max_request_bytes", self.max_request_bytes),
-        )?;
-        let durations = [
-            ("requests.target_round_trip_ms", self.target_round_trip_ms),
-            ("requests.pipeline_slack_ms", self.pipeline_slack_ms),
-            ("requests.timeout_min_ms", self.timeout_min_ms),
-            ("requests.timeout_max_ms", self.timeout_max_ms),
-            ("requests.backoff_base_ms", self.backoff_base_ms),
-            ("requests.backoff_cap_ms", self.backoff_cap_ms),
-            ("requests.peer_wait_ms", self.peer_wait_ms),
-        ];
-        for (field, value) in durations {
-            at_least(field, value, 1, "must be at least 1 ms")?;
-            at_most(
-                field,
-                value,
-                SnapSyncConfig::MAX_DURATION_MS,
-                "must be at most 3600000 ms (one hour)",
-            )?;
-        }
-        not_above(
-            ("requests.timeout_min_ms", self.timeout_min_ms),
-            ("requests.timeout_max_ms", self.timeout_max_ms),
-        )?;
-        not_above(
-            ("requests.backoff_base_ms", self.backoff_base_ms),
-            ("requests.backoff_cap_ms", self.backoff_cap_ms),
-        )?;
-        within(
-            "requests.max_attempts",
-            u64::from(self.max_attempts),
-            1,
-            SnapSyncConfig::MAX_ATTEMPTS,
-            "a request no peer answers must fail in bounded time",
-        )
     }
 }
 
@@ -523,18 +370,49 @@ impl PivotConfig {
     }
 }
 
+impl StepConfig {
+    /// Default [`max_bytes`](Self::max_bytes): 32 MiB.
+    pub const DEFAULT_MAX_BYTES: u64 = 32 * MIB;
+    /// Smallest accepted [`max_bytes`](Self::max_bytes): 64 KiB.
+    pub const MIN_MAX_BYTES: u64 = 64 * KIB;
+    /// Largest accepted [`max_bytes`](Self::max_bytes): 4 GiB.
+    pub const MAX_MAX_BYTES: u64 = 4 * GIB;
+    /// Default [`max_interval`](Self::max_interval): 2 s.
+    pub const DEFAULT_MAX_INTERVAL: Duration = Duration::from_secs(2);
+    /// Shortest accepted [`max_interval`](Self::max_interval): 100 ms (each step commits, and
+    /// each commit syncs the disk).
+    pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+    /// Longest accepted [`max_interval`](Self::max_interval): one hour.
+    pub const MAX_INTERVAL: Duration = Duration::from_secs(60 * 60);
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        at_least(
+            "step.max_bytes",
+            self.max_bytes,
+            Self::MIN_MAX_BYTES,
+            "must be at least 65536 (64 KiB)",
+        )?;
+        at_most(
+            "step.max_bytes",
+            self.max_bytes,
+            Self::MAX_MAX_BYTES,
+            "must be at most 4294967296 (4 GiB)",
+        )?;
+        let interval = u64::try_from(self.max_interval.as_millis()).unwrap_or(u64::MAX);
+        if self.max_interval < Self::MIN_INTERVAL {
+            return Err(ConfigError::Invalid {
+                field: "step.max_interval",
+                value: interval,
+                rule: "must be at least 100ms (value in ms)".to_owned(),
+            });
+        }
+        at_most("step.max_interval", interval, 3_600_000, "must be at most 1h (value in ms)")
+    }
+}
+
 impl EtlConfig {
     /// Default [`buffer_bytes`](Self::buffer_bytes): 256 MiB.
     pub const DEFAULT_BUFFER_BYTES: usize = 256 * 1024 * 1024;
-    /// Default [`step_bytes`](Self::step_bytes): 32 MiB.
-    pub const DEFAULT_STEP_BYTES: u64 = 32 * MIB;
-    /// Default [`max_step_interval_ms`](Self::max_step_interval_ms): 2 s.
-    pub const DEFAULT_MAX_STEP_INTERVAL_MS: u64 = 2_000;
-    /// Smallest accepted [`max_step_interval_ms`](Self::max_step_interval_ms): 100 ms (each
-    /// step commits, and each commit syncs the disk).
-    pub const MIN_STEP_INTERVAL_MS: u64 = 100;
-    /// Largest accepted [`max_step_interval_ms`](Self::max_step_interval_ms): one hour.
-    pub const MAX_STEP_INTERVAL_MS: u64 = 60 * 60 * 1000;
 
     /// The run-file directory: [`dir`](Self::dir), or else `datadir/etl`.
     pub fn etl_dir(&self, datadir: &Path) -> PathBuf {
@@ -554,30 +432,6 @@ impl EtlConfig {
             as_u64(SnapSyncConfig::MAX_ETL_BUFFER_BYTES),
             "must be at most 2147483648 (2 GiB): a step fills five such buffers",
         )?;
-        at_least(
-            "etl.step_bytes",
-            self.step_bytes,
-            SnapSyncConfig::MIN_ETL_STEP_BYTES,
-            "must be at least 65536 (64 KiB)",
-        )?;
-        at_most(
-            "etl.step_bytes",
-            self.step_bytes,
-            SnapSyncConfig::MAX_ETL_STEP_BYTES,
-            "must be at most 4294967296 (4 GiB)",
-        )?;
-        at_least(
-            "etl.max_step_interval_ms",
-            self.max_step_interval_ms,
-            Self::MIN_STEP_INTERVAL_MS,
-            "must be at least 100 ms",
-        )?;
-        at_most(
-            "etl.max_step_interval_ms",
-            self.max_step_interval_ms,
-            Self::MAX_STEP_INTERVAL_MS,
-            "must be at most 3600000 ms (one hour)",
-        )?;
         if self.dir.as_ref().is_some_and(|dir| dir.as_os_str().is_empty()) {
             return Err(ConfigError::EmptyEtlDir);
         }
@@ -587,27 +441,7 @@ impl EtlConfig {
 
 impl Default for ConcurrencyConfig {
     fn default() -> Self {
-        Self {
-            max_requests: 64,
-            max_in_flight_per_peer: PeerSetConfig::DEFAULT_MAX_IN_FLIGHT_PER_PEER,
-        }
-    }
-}
-
-impl Default for RequestsConfig {
-    fn default() -> Self {
-        Self {
-            min_request_bytes: Self::DEFAULT_MIN_REQUEST_BYTES,
-            max_request_bytes: Self::DEFAULT_MAX_REQUEST_BYTES,
-            target_round_trip_ms: Self::DEFAULT_TARGET_ROUND_TRIP_MS,
-            pipeline_slack_ms: Self::DEFAULT_PIPELINE_SLACK_MS,
-            timeout_min_ms: Self::DEFAULT_TIMEOUT_MIN_MS,
-            timeout_max_ms: Self::DEFAULT_TIMEOUT_MAX_MS,
-            backoff_base_ms: Self::DEFAULT_BACKOFF_BASE_MS,
-            backoff_cap_ms: Self::DEFAULT_BACKOFF_CAP_MS,
-            max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
-            peer_wait_ms: Self::DEFAULT_PEER_WAIT_MS,
-        }
+        Self { max_requests: 64 }
     }
 }
 
@@ -629,14 +463,15 @@ impl Default for PivotConfig {
     }
 }
 
+impl Default for StepConfig {
+    fn default() -> Self {
+        Self { max_bytes: Self::DEFAULT_MAX_BYTES, max_interval: Self::DEFAULT_MAX_INTERVAL }
+    }
+}
+
 impl Default for EtlConfig {
     fn default() -> Self {
-        Self {
-            buffer_bytes: Self::DEFAULT_BUFFER_BYTES,
-            step_bytes: Self::DEFAULT_STEP_BYTES,
-            max_step_interval_ms: Self::DEFAULT_MAX_STEP_INTERVAL_MS,
-            dir: None,
-        }
+        Self { buffer_bytes: Self::DEFAULT_BUFFER_BYTES, dir: None }
     }
 }
 
@@ -646,13 +481,46 @@ impl Default for SnapSyncConfig {
             bytecodes_per_request: Self::DEFAULT_BYTECODES_PER_REQUEST,
             trie_nodes_per_request: Self::DEFAULT_TRIE_NODES_PER_REQUEST,
             concurrency: ConcurrencyConfig::default(),
-            requests: RequestsConfig::default(),
+            peers: PeerSetConfig::default(),
+            fetch: FetchConfig::default(),
             accounts: AccountsConfig::default(),
             storage: StorageConfig::default(),
             pivot: PivotConfig::default(),
+            step: StepConfig::default(),
             etl: EtlConfig::default(),
         }
     }
+}
+
+/// Settings of earlier versions, by section and key, with the key that replaced each.
+const RENAMED: [(&str, &str, &str); 13] = [
+    ("requests", "min_request_bytes", "peers.min_request_bytes"),
+    ("requests", "max_request_bytes", "peers.max_request_bytes"),
+    ("requests", "target_round_trip_ms", "peers.target_round_trip"),
+    ("requests", "pipeline_slack_ms", "peers.pipeline_slack"),
+    ("requests", "timeout_min_ms", "peers.timeout_min"),
+    ("requests", "timeout_max_ms", "peers.timeout_max"),
+    ("requests", "backoff_base_ms", "peers.backoff_base"),
+    ("requests", "backoff_cap_ms", "peers.backoff_cap"),
+    ("requests", "max_attempts", "fetch.max_attempts"),
+    ("requests", "peer_wait_ms", "fetch.peer_wait"),
+    ("concurrency", "max_in_flight_per_peer", "peers.max_in_flight_per_peer"),
+    ("etl", "step_bytes", "step.max_bytes"),
+    ("etl", "max_step_interval_ms", "step.max_interval"),
+];
+
+/// Refuses a setting of an earlier version with [`ConfigError::Renamed`], naming its new key.
+fn refuse_renamed(table: &toml::Table) -> Result<(), ConfigError> {
+    for (section, key, new) in RENAMED {
+        let present = table
+            .get(section)
+            .and_then(toml::Value::as_table)
+            .is_some_and(|section| section.contains_key(key));
+        if present {
+            return Err(ConfigError::Renamed { old: format!("{section}.{key}"), new });
+        }
+    }
+    Ok(())
 }
 
 fn as_u64(value: usize) -> u64 {
@@ -683,16 +551,4 @@ fn within(
 ) -> Result<(), ConfigError> {
     at_least(field, value, min, &format!("must be at least {min}"))?;
     at_most(field, value, max, &format!("must be at most {max} ({why})"))
-}
-
-/// `low` must not exceed `high`; the error names `low`.
-fn not_above(low: (&'static str, u64), high: (&'static str, u64)) -> Result<(), ConfigError> {
-    if low.1 > high.1 {
-        return Err(ConfigError::Invalid {
-            field: low.0,
-            value: low.1,
-            rule: format!("must not exceed {} ({})", high.0, high.1),
-        });
-    }
-    Ok(())
 }

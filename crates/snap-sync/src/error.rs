@@ -1,4 +1,4 @@
-//! Why a configuration was rejected.
+//! Why a configuration was rejected, why no pivot was found, and why the stage stopped.
 
 use std::{fmt, path::PathBuf};
 
@@ -30,6 +30,24 @@ pub enum ConfigError {
         /// The rule it breaks, with the bound it was checked against.
         rule: String,
     },
+    /// A `[peers]` or `[fetch]` setting was refused by its own check
+    /// ([`PeerSetConfig::validate`](snapsync_fetch::PeerSetConfig::validate),
+    /// [`FetchConfig::validate`](snapsync_fetch::FetchConfig::validate)).
+    #[error("{field} is invalid: {source}")]
+    Setting {
+        /// The setting, as written in TOML (`section.field`).
+        field: &'static str,
+        /// What is wrong with it, with its value and bound.
+        source: snapsync_fetch::ConfigError,
+    },
+    /// A setting of an earlier version: it moved or was renamed.
+    #[error("`{old}` is no longer a setting: use `{new}` (durations as strings such as \"2s\")")]
+    Renamed {
+        /// The old key (`section.field`).
+        old: String,
+        /// The key that replaced it.
+        new: &'static str,
+    },
     /// `etl.dir` is set to the empty path.
     #[error("etl.dir is invalid: must not be empty (omit it for <datadir>/etl)")]
     EmptyEtlDir,
@@ -39,12 +57,44 @@ impl ConfigError {
     /// The setting a validation error names (`section.field`), if it is one.
     pub const fn field(&self) -> Option<&'static str> {
         match self {
-            Self::Invalid { field, .. } => Some(field),
+            Self::Invalid { field, .. } | Self::Setting { field, .. } => Some(field),
             Self::EmptyEtlDir => Some("etl.dir"),
-            Self::Toml(_) | Self::Read { .. } | Self::Serialize(_) => None,
+            Self::Toml(_) | Self::Read { .. } | Self::Serialize(_) | Self::Renamed { .. } => None,
         }
     }
+
+    /// A [`Setting`](Self::Setting) error of `section`, its field named as in TOML.
+    pub(crate) fn setting(section: &'static str, source: snapsync_fetch::ConfigError) -> Self {
+        let name = source.field();
+        let field = SECTION_FIELDS
+            .iter()
+            .find(|full| {
+                full.strip_prefix(section).and_then(|rest| rest.strip_prefix('.')) == Some(name)
+            })
+            .copied()
+            .unwrap_or(section);
+        Self::Setting { field, source }
+    }
 }
+
+/// Every `[peers]` and `[fetch]` setting as written in TOML, so errors can name them in full.
+const SECTION_FIELDS: [&str; 15] = [
+    "peers.min_request_bytes",
+    "peers.max_request_bytes",
+    "peers.target_round_trip",
+    "peers.max_in_flight_per_peer",
+    "peers.pipeline_slack",
+    "peers.timeout_rtt_multiple",
+    "peers.timeout_min",
+    "peers.timeout_max",
+    "peers.backoff_base",
+    "peers.backoff_cap",
+    "peers.measurement_impact",
+    "fetch.max_attempts",
+    "fetch.peer_wait",
+    "fetch.idle_poll",
+    "fetch.hedge",
+];
 
 /// Malformed TOML, or TOML that does not fit the configuration, with where it went wrong.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -89,6 +139,21 @@ impl fmt::Display for TomlError {
     }
 }
 
+/// Why no pivot was resolved ([`resolve_pivot`](crate::resolve_pivot)): the fetcher gave up a
+/// request for the headers from the tip down to it. Recoverable: peers may deliver later.
+#[derive(Debug, thiserror::Error)]
+#[error("no peer delivered headers from {hash} (block {number:?}): {source}")]
+pub struct PivotError {
+    /// The hash the request started from (the tip, or the parent of a verified header).
+    pub hash: alloy_primitives::B256,
+    /// Its block number, when known.
+    pub number: Option<u64>,
+    /// Why the fetcher gave up (no peer serves the blocks, none free in time, attempts
+    /// exhausted).
+    #[source]
+    pub source: snapsync_fetch::FetchError,
+}
+
 /// Why the snap sync stage could not go on.
 ///
 /// [`is_recoverable`](Self::is_recoverable) tells the pipeline whether retrying can help:
@@ -101,7 +166,7 @@ pub enum SnapSyncError {
     Config(#[from] ConfigError),
     /// The peer-set settings derived from the configuration were refused.
     #[error("invalid peer-set settings: {0}")]
-    PeerSet(#[from] snapsync_net::ConfigError),
+    PeerSet(#[from] snapsync_fetch::ConfigError),
     /// The ETL directory could not be prepared.
     #[error("cannot prepare the ETL directory {}: {source}", path.display())]
     EtlDir {
@@ -115,7 +180,7 @@ pub enum SnapSyncError {
     TipChannelClosed,
     /// No peer delivered the headers from the tip down to the pivot.
     #[error("choosing the pivot: {0}")]
-    Pivot(#[source] Box<snapsync_chain_stages::HeadersError>),
+    Pivot(#[source] Box<PivotError>),
     /// A request of the current phase could not be served by any peer.
     #[error("{phase:?} phase at pivot {pivot}: {source}")]
     Fetch {

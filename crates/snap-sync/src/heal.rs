@@ -47,7 +47,6 @@ use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY, Nibbles};
 use snapsync_fetch::{
     ByteCodesRequest, FetchError, Fetcher, NodeTarget, TrieNodesRequest, VerifiedTrieNodes,
 };
-use snapsync_net::SnapClient;
 use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
 use snapsync_storage::StateRead;
 use snapsync_trie::{ChildRef, TrieNodeRef, decode_node};
@@ -434,8 +433,8 @@ impl Limits {
 
 /// One healing step: trie nodes (and codes) of `pass` fetched, walked, and their leaves and
 /// deletions gathered into `writes`, until the step is full or nothing can be asked.
-pub(crate) async fn heal_step<C: SnapClient + 'static>(
-    fetcher: &Arc<Fetcher<C>>,
+pub(crate) async fn heal_step(
+    fetcher: &Arc<Fetcher>,
     view: &(impl StateRead + Sync + ?Sized),
     config: &SnapSyncConfig,
     pass: &mut HealPass,

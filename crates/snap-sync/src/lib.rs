@@ -9,7 +9,8 @@
 //!
 //! The only input trusted is the tip hash sent on the stage's `watch` channel (what a consensus
 //! client's forkchoice says). The stage fetches the headers from the tip down to `tip - distance`
-//! and accepts them only if each hashes to its child's parent hash; the pivot header's state root
+//! ([`resolve_pivot`], through the same [`Fetcher`](snapsync_fetch::Fetcher) as its state
+//! requests) and accepts them only if each hashes to its child's parent hash; the pivot header's state root
 //! is then trusted, and nothing else. Every account range is proven against that root, every
 //! storage range against its (proven) account's storage root, every bytecode against its hash,
 //! before anything is written. Peers that send anything else are penalised and banned by the
@@ -38,7 +39,7 @@
 //!    every account's slots hash to its storage root (else healing starts). Either way `Done`
 //!    means the stored leaves were hashed to the pivot's root in the step that set it.
 //!
-//! Each step gathers up to `etl.step_bytes` of verified data (through ETL collectors, so it is
+//! Each step gathers up to `step.max_bytes` of verified data (through ETL collectors, so it is
 //! written as one sorted bulk append per table) and commits it in the same transaction as the
 //! stage's progress record (`SnapProgress`) and its pipeline checkpoint. A crash loses at most
 //! the step being gathered; a restart reads the record and fetches nothing committed again.
@@ -54,7 +55,8 @@
 //! # Observability
 //!
 //! [`SnapSyncStage::progress`] publishes [`SyncProgress`] snapshots; the same figures go to
-//! `metrics` gauges named `snapsync_sync_*`; logs use the `sync::snap::*` tracing targets
+//! `metrics` gauges named `snapsync_sync_*` ([`METRIC_NAMES`], [`describe_metrics`]; the peer
+//! layer, database, ETL and pipeline record their own, see `docs/metrics.md`); logs use the `sync::snap::*` tracing targets
 //! (`accounts`, `storage`, `bytecodes`, `pivot`, `verify`, `fetch`).
 //!
 //! [`SnapSyncConfig`] holds every knob, read from TOML and checked by
@@ -81,6 +83,7 @@ mod finish;
 mod heal;
 mod inflight;
 mod leaf_check;
+mod metrics;
 mod phase;
 mod pivot;
 mod progress;
@@ -92,12 +95,14 @@ mod storage;
 mod summary;
 
 pub use config::{
-    AccountsConfig, ConcurrencyConfig, EtlConfig, PivotConfig, RequestsConfig, SnapSyncConfig,
+    AccountsConfig, ConcurrencyConfig, EtlConfig, PivotConfig, SnapSyncConfig, StepConfig,
     StorageConfig,
 };
-pub use error::{ConfigError, SnapSyncError, TomlError};
+pub use error::{ConfigError, PivotError, SnapSyncError, TomlError};
 pub use leaf_check::{LeafCheck, check_stored_leaves};
+pub use metrics::{METRIC_NAMES, describe_metrics};
 pub use phase::{SNAP_SYNC, SnapPhase};
+pub use pivot::resolve_pivot;
 pub use progress::SyncProgress;
 pub use stage::SnapSyncStage;
 pub use state::{Counts, Pivot};

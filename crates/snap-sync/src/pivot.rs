@@ -1,14 +1,59 @@
-//! Choosing and moving the pivot: the tip hash from outside, the hash chain down to
-//! `tip - distance`.
+//! Choosing and moving the pivot: the one step that turns a trusted tip hash into a trusted
+//! state root.
+//!
+//! Snap sync trusts exactly one thing from outside: the tip hash a consensus client hands over.
+//! The pivot is the header `distance` blocks below the tip (peers keep ~128 recent states, so a
+//! pivot 64 behind stays servable for a while). Its state root is trusted only because the
+//! headers from the tip down to it link by hash: each must hash to its child's parent hash, the
+//! first to the tip (the [`Fetcher`] checks each reply with
+//! [`verify_block_headers`](snapsync_fetch::verify_block_headers)). No other root is ever
+//! trusted.
 
-use crate::{PivotConfig, SnapSyncError, state::Pivot};
+use crate::{PivotConfig, PivotError, SnapSyncError, state::Pivot};
 use alloy_consensus::{Header, Sealed};
 use alloy_primitives::B256;
-use snapsync_chain_stages::{resolve_pivot, wait_for_tip};
-use snapsync_fetch::Fetcher;
-use snapsync_net::{HeadersClient, SnapClient};
+use snapsync_fetch::{BlockHeadersRequest, Fetcher};
+use snapsync_stages::wait_for_tip;
 use tokio::sync::watch;
 use tracing::info;
+
+/// Most headers one request asks for.
+const BATCH: u64 = 128;
+
+/// The header `distance` blocks below the block with hash `tip` (the genesis-most header when
+/// the chain is shorter), reached through headers whose hash links to `tip` were each checked.
+/// The requests go through `fetcher`, which bans and reports peers that send unlinked headers
+/// and asks another.
+///
+/// # Errors
+/// [`PivotError`] when the fetcher gives a request up (no peer has the blocks, none is free in
+/// time, or every attempt failed).
+pub async fn resolve_pivot(
+    fetcher: &Fetcher,
+    tip: B256,
+    distance: u64,
+) -> Result<Sealed<Header>, PivotError> {
+    let mut hash = tip;
+    let mut number = None;
+    let mut remaining = distance.saturating_add(1);
+    loop {
+        let batch = remaining.min(BATCH);
+        let request = BlockHeadersRequest::falling(hash, number, batch);
+        let headers = match fetcher.block_headers(request).await {
+            Ok(headers) => headers.into_headers(),
+            Err(source) => return Err(PivotError { hash, number, source }),
+        };
+        remaining = remaining.saturating_sub(headers.len() as u64);
+        // A verified reply holds at least one header, linked from `hash` down (an empty reply
+        // is never verified): were it empty, asking again is all there is to do.
+        let Some(lowest) = headers.into_iter().last() else { continue };
+        if remaining == 0 || lowest.number == 0 {
+            return Ok(lowest);
+        }
+        hash = lowest.parent_hash;
+        number = lowest.number.checked_sub(1);
+    }
+}
 
 /// The current tip hash, waiting for the first one (`B256::ZERO` means none yet).
 pub(crate) async fn current_tip(tip: &mut watch::Receiver<B256>) -> Result<B256, SnapSyncError> {
@@ -17,8 +62,8 @@ pub(crate) async fn current_tip(tip: &mut watch::Receiver<B256>) -> Result<B256,
 
 /// The header `distance` below `tip`, reached through checked hash links, asked through
 /// `fetcher`.
-async fn candidate<C: HeadersClient + SnapClient>(
-    fetcher: &Fetcher<C>,
+async fn candidate(
+    fetcher: &Fetcher,
     tip: B256,
     distance: u64,
 ) -> Result<(Pivot, Sealed<Header>), SnapSyncError> {
@@ -30,8 +75,8 @@ async fn candidate<C: HeadersClient + SnapClient>(
 }
 
 /// The first pivot: the header `distance` below `tip`.
-pub(crate) async fn choose_pivot<C: HeadersClient + SnapClient>(
-    fetcher: &Fetcher<C>,
+pub(crate) async fn choose_pivot(
+    fetcher: &Fetcher,
     tip: B256,
     distance: u64,
 ) -> Result<(Pivot, Sealed<Header>), SnapSyncError> {
@@ -51,8 +96,8 @@ pub(crate) enum MoveReason {
 
 /// The pivot to move to from `current`, given `tip`: the header `config.distance` below it, if
 /// that is newer than `current` and `reason` holds. `None` to stay.
-pub(crate) async fn newer_pivot<C: HeadersClient + SnapClient>(
-    fetcher: &Fetcher<C>,
+pub(crate) async fn newer_pivot(
+    fetcher: &Fetcher,
     tip: B256,
     current: &Pivot,
     config: &PivotConfig,

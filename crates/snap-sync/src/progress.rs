@@ -81,25 +81,6 @@ impl SyncProgress {
 
     /// Mirrors the snapshot into the `metrics` recorder, if one is installed.
     pub(crate) fn record_metrics(&self) {
-        let counts = &self.counts;
-        let gauges = [
-            ("snapsync_sync_accounts", counts.accounts),
-            ("snapsync_sync_storage_slots", counts.slots),
-            ("snapsync_sync_bytecodes", counts.codes),
-            ("snapsync_sync_trie_nodes", counts.trie_nodes),
-            ("snapsync_sync_healed_trie_nodes", counts.healed_nodes),
-            ("snapsync_sync_pivot_moves", counts.pivot_moves),
-            ("snapsync_sync_bytes_downloaded", self.bytes_downloaded),
-            ("snapsync_sync_requests", self.requests),
-            ("snapsync_sync_storage_pending", self.storage_pending),
-            ("snapsync_sync_heal_pending", self.heal_pending),
-            ("snapsync_sync_pivot_block", self.pivot.map_or(0, |pivot| pivot.number)),
-        ];
-        for (name, value) in gauges {
-            #[allow(clippy::cast_precision_loss)] // a gauge is an f64 by definition
-            metrics::gauge!(name).set(value as f64);
-        }
-        metrics::gauge!("snapsync_sync_phase").set(f64::from(self.phase.to_byte()));
-        metrics::gauge!("snapsync_sync_accounts_fraction").set(self.accounts_fraction);
+        crate::metrics::progress(self);
     }
 }

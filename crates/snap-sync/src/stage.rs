@@ -11,11 +11,10 @@ use crate::{
     step::{Step, StepWrites},
     storage::download_storage,
 };
-use alloy_primitives::B256;
-use snapsync_chain_stages::store_header;
+use alloy_primitives::{B256, Bytes};
 use snapsync_etl::{CollectorConfig, remove_stale_runs};
-use snapsync_fetch::{FetchError, Fetcher};
-use snapsync_net::{Availability, HeadersClient, PeerSet, SnapClient};
+use snapsync_fetch::{FetchError, Fetcher, PeerSet};
+use snapsync_net::{Availability, PeerRequests, PeerSource};
 use snapsync_stages::{
     ExecInput, ExecOutput, Stage, StageCheckpoint, StageError, StageId, UnwindInput, UnwindOutput,
 };
@@ -31,8 +30,8 @@ use tracing::{Instrument, debug, info, warn};
 /// [`Stage::ready`] while gathering a step, and reads and writes the step's transaction in
 /// [`Stage::execute`] (the verifying step re-hashes the leaves and rebuilds the tries from that
 /// same transaction).
-pub struct SnapSyncStage<C> {
-    fetcher: Arc<Fetcher<C>>,
+pub struct SnapSyncStage {
+    fetcher: Arc<Fetcher>,
     tip: watch::Receiver<B256>,
     config: SnapSyncConfig,
     etl: CollectorConfig,
@@ -49,7 +48,7 @@ pub struct SnapSyncStage<C> {
     resumed: Option<bool>,
 }
 
-impl<C> std::fmt::Debug for SnapSyncStage<C> {
+impl std::fmt::Debug for SnapSyncStage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SnapSyncStage")
             .field("config", &self.config)
@@ -58,8 +57,9 @@ impl<C> std::fmt::Debug for SnapSyncStage<C> {
     }
 }
 
-impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
-    /// A stage asking `client`'s peers, writing into the pipeline's store, following
+impl SnapSyncStage {
+    /// A stage asking the peers of `network` (which lists them and carries the requests),
+    /// writing into the pipeline's store, following
     /// the tip hashes sent on `tip` (`B256::ZERO`: none yet, the stage waits), configured by
     /// `config`. ETL run files go to `config.etl.dir`, or else `datadir/etl`; the directory is
     /// created, and the run directories whose owner is gone (a killed process's) are removed
@@ -70,8 +70,8 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
     /// [`SnapSyncError::Config`] for a configuration that fails validation,
     /// [`SnapSyncError::EtlDir`] / [`SnapSyncError::Etl`] when the ETL directory cannot be
     /// prepared.
-    pub fn new(
-        client: C,
+    pub fn new<N: PeerSource + PeerRequests + 'static>(
+        network: Arc<N>,
         tip: watch::Receiver<B256>,
         config: SnapSyncConfig,
         datadir: &Path,
@@ -85,8 +85,8 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
         if stale > 0 {
             info!(target: "sync::snap", stale, dir = %etl_dir.display(), "removed ETL runs of an earlier process");
         }
-        let peers = PeerSet::new(config.peer_set_config())?;
-        let fetcher = Arc::new(Fetcher::new(client, peers, config.fetch_config()));
+        let peers = PeerSet::new(config.peers.clone())?;
+        let fetcher = Arc::new(Fetcher::new(network, peers, config.fetch));
         Ok(Self {
             fetcher,
             tip,
@@ -108,7 +108,7 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
     }
 
     /// The fetcher (peer statistics, bans).
-    pub fn fetcher(&self) -> &Arc<Fetcher<C>> {
+    pub fn fetcher(&self) -> &Arc<Fetcher> {
         &self.fetcher
     }
 
@@ -256,7 +256,8 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
             return Ok(ExecOutput::in_progress(checkpoint));
         };
         if let Some(header) = &step.pivot_header {
-            store_header(txn, header)?;
+            let rlp = Bytes::from(alloy_rlp::encode(header.inner()));
+            txn.put_header(header.number, &header.hash(), &rlp)?;
         }
         if let Some(root) = step.verified_nodes {
             VerifiedNodes::store(txn, root)?;
@@ -317,7 +318,7 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
     /// Sends a progress snapshot of `state` and this process's network figures.
     fn publish(&self, state: &SyncState) {
         let stats = self.fetcher.peer_stats();
-        let bytes = stats.iter().map(snapsync_net::PeerStats::bytes_received).sum();
+        let bytes = stats.iter().map(snapsync_fetch::PeerStats::bytes_received).sum();
         let requests = stats
             .iter()
             .flat_map(|peer| peer.kinds.iter())
@@ -336,10 +337,9 @@ impl<C: SnapClient + HeadersClient + 'static> SnapSyncStage<C> {
     }
 }
 
-impl<S, C> Stage<S> for SnapSyncStage<C>
+impl<S> Stage<S> for SnapSyncStage
 where
     S: StateStore + ?Sized,
-    C: SnapClient + HeadersClient + 'static,
 {
     fn id(&self) -> StageId {
         crate::SNAP_SYNC

@@ -10,7 +10,6 @@ use snapsync_storage::{
     StoreError,
 };
 use snapsync_trie::NodeList;
-use std::time::Duration;
 use tokio::{sync::watch, time::Instant};
 
 /// What one `ready` gathered and the matching `execute` writes, in one transaction with the
@@ -85,7 +84,7 @@ pub(crate) struct StepWrites {
     pub(crate) bytes: u64,
     /// Bytes after which the step stops asking for more.
     budget: u64,
-    /// When the step stops asking for more if it holds anything: `etl.max_step_interval_ms`
+    /// When the step stops asking for more if it holds anything: `step.max_interval`
     /// after it began.
     deadline: Instant,
     /// Whether the step holds anything, and whether it holds `budget` bytes: watched by its
@@ -108,8 +107,8 @@ impl StepWrites {
             keep_nodes: false,
             deletions: Vec::new(),
             bytes: 0,
-            budget: config.etl.step_bytes,
-            deadline: Instant::now() + Duration::from_millis(config.etl.max_step_interval_ms),
+            budget: config.step.max_bytes,
+            deadline: Instant::now() + config.step.max_interval,
             fill: watch::Sender::new(Fill::default()),
             tip: None,
         }
@@ -160,8 +159,8 @@ impl StepWrites {
         self.fill.send_if_modified(|current| std::mem::replace(current, fill) != fill);
     }
 
-    /// Whether the step should stop asking: it holds `etl.step_bytes`, or it holds anything
-    /// and `etl.max_step_interval_ms` have passed since it began, or the tip moved.
+    /// Whether the step should stop asking: it holds `step.max_bytes`, or it holds anything
+    /// and `step.max_interval` have passed since it began, or the tip moved.
     pub(crate) fn is_full(&self) -> bool {
         let tip_changed = self.tip.as_ref().is_some_and(|tip| tip.has_changed().unwrap_or(false));
         let overdue = self.bytes > 0 && Instant::now() >= self.deadline;

@@ -29,7 +29,6 @@ use alloy_primitives::{B256, U256};
 use alloy_trie::EMPTY_ROOT_HASH;
 use snapsync_etl::EtlError;
 use snapsync_fetch::{FetchError, Fetcher, StorageRangesRequest, StorageTarget, VerifiedStorage};
-use snapsync_net::SnapClient;
 use snapsync_primitives::{AccountHash, SlotHash};
 use snapsync_storage::StateRead;
 use std::{collections::HashSet, ops::ControlFlow, sync::Arc};
@@ -75,8 +74,8 @@ impl Limits {
 }
 
 /// Downloads storage into `writes` until the step is full or every account's storage is stored.
-pub(crate) async fn download_storage<C: SnapClient + 'static>(
-    fetcher: &Arc<Fetcher<C>>,
+pub(crate) async fn download_storage(
+    fetcher: &Arc<Fetcher>,
     view: &(impl StateRead + Sync + ?Sized),
     config: &SnapSyncConfig,
     state: &mut SyncState,

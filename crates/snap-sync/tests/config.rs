@@ -19,22 +19,32 @@ fn invalid(config: &SnapSyncConfig) -> Option<(&'static str, u64, String)> {
     }
 }
 
+/// The field `config`'s validation error names, whatever its variant.
+fn field_of(config: &SnapSyncConfig) -> &'static str {
+    config.validate().unwrap_err().field().unwrap()
+}
+
 #[test]
 fn defaults_validate_and_match_the_documentation() {
     let config = SnapSyncConfig::default();
     config.validate().unwrap();
     assert_eq!(config.concurrency.max_requests, 64);
-    assert_eq!(config.concurrency.max_in_flight_per_peer, 8);
-    assert_eq!(config.requests.min_request_bytes, 64 * 1024);
-    assert_eq!(config.requests.max_request_bytes, 2 * 1024 * 1024);
-    assert_eq!(config.requests.target_round_trip_ms, 500);
-    assert_eq!(config.requests.pipeline_slack_ms, 50);
-    assert_eq!(config.requests.timeout_min_ms, 2_000);
-    assert_eq!(config.requests.timeout_max_ms, 30_000);
-    assert_eq!(config.requests.backoff_base_ms, 1_000);
-    assert_eq!(config.requests.backoff_cap_ms, 64_000);
-    assert_eq!(config.requests.max_attempts, 32);
-    assert_eq!(config.requests.peer_wait_ms, 60_000);
+    assert_eq!(config.peers.max_in_flight_per_peer, 8);
+    assert_eq!(config.peers.min_request_bytes, 64 * 1024);
+    assert_eq!(config.peers.max_request_bytes, 2 * 1024 * 1024);
+    assert_eq!(config.peers.target_round_trip, Duration::from_millis(500));
+    assert_eq!(config.peers.pipeline_slack, Duration::from_millis(50));
+    assert_eq!(config.peers.timeout_min, Duration::from_secs(2));
+    assert_eq!(config.peers.timeout_max, Duration::from_secs(30));
+    assert_eq!(config.peers.backoff_base, Duration::from_secs(1));
+    assert_eq!(config.peers.backoff_cap, Duration::from_secs(64));
+    assert_eq!(config.fetch.max_attempts, 32);
+    assert_eq!(config.fetch.peer_wait, Duration::from_secs(60));
+    assert_eq!(config.step.max_bytes, 32 * 1024 * 1024);
+    assert_eq!(config.step.max_interval, Duration::from_secs(2));
+    // One source: the sections are the scheduler's own settings, with its defaults.
+    assert_eq!(config.peers, snapsync_fetch::PeerSetConfig::default());
+    assert_eq!(config.fetch, snapsync_fetch::FetchConfig::default());
     assert_eq!(config.accounts.chunks, 64);
     assert_eq!(config.storage.accounts_per_batch, 256);
     assert_eq!(config.storage.split_threshold_slots, 20_000);
@@ -59,7 +69,15 @@ fn default_round_trips_through_toml_exactly() {
     assert_eq!(parsed, SnapSyncConfig::default());
     assert_eq!(parsed.to_toml_string().unwrap(), text);
     // Every field is written out.
-    for name in ["bytecodes_per_request", "[concurrency]", "timeout_min_ms", "move_distance"] {
+    for name in [
+        "bytecodes_per_request",
+        "[concurrency]",
+        "timeout_min = \"2s\"",
+        "move_distance",
+        "[step]",
+        "max_interval = \"2s\"",
+        "peer_wait = \"1m\"",
+    ] {
         assert!(text.contains(name), "{name} missing from\n{text}");
     }
 }
@@ -69,17 +87,17 @@ fn a_custom_config_with_an_etl_dir_round_trips() {
     let mut config = SnapSyncConfig::default();
     config.etl.dir = Some(PathBuf::from("/var/lib/snapsync/etl"));
     config.pivot.distance = 10;
-    config.requests.max_attempts = 5;
+    config.fetch.max_attempts = 5;
     let text = config.to_toml_string().unwrap();
     assert_eq!(SnapSyncConfig::from_toml_str(&text).unwrap(), config);
 }
 
 #[test]
 fn a_partial_toml_overrides_only_what_it_names() {
-    let text = "trie_nodes_per_request = 100\n\n[requests]\ntimeout_min_ms = 500\n\n[etl]\ndir = \"/tmp/etl\"\n";
+    let text = "trie_nodes_per_request = 100\n\n[peers]\ntimeout_min = \"500ms\"\n\n[etl]\ndir = \"/tmp/etl\"\n";
     let config = SnapSyncConfig::from_toml_str(text).unwrap();
     let mut expected = SnapSyncConfig { trie_nodes_per_request: 100, ..Default::default() };
-    expected.requests.timeout_min_ms = 500;
+    expected.peers.timeout_min = Duration::from_millis(500);
     expected.etl.dir = Some(PathBuf::from("/tmp/etl"));
     assert_eq!(config, expected);
 }
@@ -88,7 +106,8 @@ fn a_partial_toml_overrides_only_what_it_names() {
 fn unknown_fields_are_errors_naming_them() {
     for (text, name, line) in [
         ("typo_field = 1\n", "typo_field", 1),
-        ("[requests]\ntimeout_ms = 5\n", "timeout_ms", 2),
+        ("[peers]\ntimeout_ms = 5\n", "timeout_ms", 2),
+        ("[requests]\n", "requests", 1),
         ("[nonsense]\n", "nonsense", 1),
     ] {
         let error = SnapSyncConfig::from_toml_str(text).unwrap_err();
@@ -97,6 +116,38 @@ fn unknown_fields_are_errors_naming_them() {
         assert_eq!(toml.line, Some(line), "{error}");
         assert!(error.to_string().contains(name));
     }
+}
+
+#[test]
+fn settings_of_earlier_versions_name_their_new_key() {
+    for (text, old, new) in [
+        ("[etl]\nstep_bytes = 65536\n", "etl.step_bytes", "step.max_bytes"),
+        ("[etl]\nmax_step_interval_ms = 200\n", "etl.max_step_interval_ms", "step.max_interval"),
+        ("[requests]\ntimeout_max_ms = 500\n", "requests.timeout_max_ms", "peers.timeout_max"),
+        ("[requests]\nmax_attempts = 5\n", "requests.max_attempts", "fetch.max_attempts"),
+        (
+            "[concurrency]\nmax_in_flight_per_peer = 2\n",
+            "concurrency.max_in_flight_per_peer",
+            "peers.max_in_flight_per_peer",
+        ),
+    ] {
+        let error = SnapSyncConfig::from_toml_str(text).unwrap_err();
+        assert!(
+            matches!(&error, ConfigError::Renamed { old: got, new: want } if got == old && *want == new),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains(&format!("use `{new}`")), "{error}");
+    }
+}
+
+#[test]
+fn durations_must_be_strings_with_units() {
+    let error = SnapSyncConfig::from_toml_str("[peers]\ntimeout_min = 2000\n").unwrap_err();
+    assert!(matches!(error, ConfigError::Toml(_)), "{error}");
+    let error =
+        SnapSyncConfig::from_toml_str("[step]\nmax_interval = \"2 parsecs\"\n").unwrap_err();
+    let ConfigError::Toml(toml) = &error else { panic!("{error:?}") };
+    assert_eq!(toml.line, Some(2), "{error}");
 }
 
 #[test]
@@ -132,76 +183,81 @@ fn from_toml_str_validates() {
 #[test]
 fn zero_values_are_rejected_naming_the_field() {
     type Set = fn(&mut SnapSyncConfig);
-    let cases: [(&str, Set); 20] = [
+    let cases: [(&str, Set); 22] = [
         ("bytecodes_per_request", |c| c.bytecodes_per_request = 0),
         ("trie_nodes_per_request", |c| c.trie_nodes_per_request = 0),
         ("concurrency.max_requests", |c| c.concurrency.max_requests = 0),
-        ("concurrency.max_in_flight_per_peer", |c| c.concurrency.max_in_flight_per_peer = 0),
+        ("peers.max_in_flight_per_peer", |c| c.peers.max_in_flight_per_peer = 0),
         ("accounts.chunks", |c| c.accounts.chunks = 0),
         ("storage.accounts_per_batch", |c| c.storage.accounts_per_batch = 0),
         ("storage.split_threshold_slots", |c| c.storage.split_threshold_slots = 0),
         ("storage.split_sub_ranges", |c| c.storage.split_sub_ranges = 0),
-        ("requests.min_request_bytes", |c| c.requests.min_request_bytes = 0),
-        ("requests.min_request_bytes", |c| c.requests.max_request_bytes = 0),
-        ("requests.target_round_trip_ms", |c| c.requests.target_round_trip_ms = 0),
-        ("requests.pipeline_slack_ms", |c| c.requests.pipeline_slack_ms = 0),
-        ("requests.timeout_min_ms", |c| c.requests.timeout_min_ms = 0),
-        ("requests.timeout_max_ms", |c| {
-            c.requests.timeout_min_ms = 1;
-            c.requests.timeout_max_ms = 0;
+        ("peers.min_request_bytes", |c| c.peers.min_request_bytes = 0),
+        ("peers.min_request_bytes", |c| c.peers.max_request_bytes = 0),
+        ("peers.target_round_trip", |c| c.peers.target_round_trip = Duration::ZERO),
+        ("peers.pipeline_slack", |c| c.peers.pipeline_slack = Duration::ZERO),
+        ("peers.timeout_min", |c| c.peers.timeout_min = Duration::ZERO),
+        ("peers.timeout_max", |c| {
+            c.peers.timeout_min = Duration::from_millis(1);
+            c.peers.timeout_max = Duration::ZERO;
         }),
-        ("requests.backoff_base_ms", |c| c.requests.backoff_base_ms = 0),
-        ("requests.backoff_cap_ms", |c| {
-            c.requests.backoff_base_ms = 1;
-            c.requests.backoff_cap_ms = 0;
+        ("peers.backoff_base", |c| c.peers.backoff_base = Duration::ZERO),
+        ("peers.backoff_cap", |c| {
+            c.peers.backoff_base = Duration::from_millis(1);
+            c.peers.backoff_cap = Duration::ZERO;
         }),
-        ("requests.max_attempts", |c| c.requests.max_attempts = 0),
-        ("requests.peer_wait_ms", |c| c.requests.peer_wait_ms = 0),
+        ("fetch.max_attempts", |c| c.fetch.max_attempts = 0),
+        ("fetch.peer_wait", |c| c.fetch.peer_wait = Duration::ZERO),
+        ("fetch.idle_poll", |c| c.fetch.idle_poll = Duration::ZERO),
         ("pivot.distance", |c| c.pivot.distance = 0),
         ("etl.buffer_bytes", |c| c.etl.buffer_bytes = 0),
+        ("step.max_bytes", |c| c.step.max_bytes = 0),
     ];
     for (field, set) in cases {
         let mut config = SnapSyncConfig::default();
         set(&mut config);
-        let (named, _, rule) = invalid(&config).unwrap();
-        assert_eq!(named, field, "rule: {rule}");
+        let error = config.validate().unwrap_err();
+        assert_eq!(error.field(), Some(field), "{error}");
     }
 }
 
 #[test]
 fn inverted_bounds_name_both_fields() {
     let mut config = SnapSyncConfig::default();
-    config.requests.min_request_bytes = 4 * 1024 * 1024;
+    config.peers.min_request_bytes = 4 * 1024 * 1024;
     assert_eq!(
         config.validate().unwrap_err().to_string(),
-        "requests.min_request_bytes = 4194304 is invalid: must not exceed \
-         requests.max_request_bytes (2097152)"
+        "peers.min_request_bytes is invalid: min_request_bytes (4194304) exceeds \
+         max_request_bytes (2097152)"
     );
 
     let mut config = SnapSyncConfig::default();
-    config.requests.timeout_min_ms = 40_000;
-    let (field, value, rule) = invalid(&config).unwrap();
-    assert_eq!((field, value), ("requests.timeout_min_ms", 40_000));
-    assert_eq!(rule, "must not exceed requests.timeout_max_ms (30000)");
+    config.peers.timeout_min = Duration::from_secs(40);
+    let error = config.validate().unwrap_err();
+    assert_eq!(error.field(), Some("peers.timeout_min"));
+    assert_eq!(
+        error.to_string(),
+        "peers.timeout_min is invalid: timeout_min (40s) exceeds timeout_max (30s)"
+    );
 
     let mut config = SnapSyncConfig::default();
-    config.requests.backoff_base_ms = 100_000;
-    let (field, _, rule) = invalid(&config).unwrap();
-    assert_eq!(field, "requests.backoff_base_ms");
-    assert!(rule.contains("requests.backoff_cap_ms (64000)"), "{rule}");
+    config.peers.backoff_base = Duration::from_secs(100);
+    let error = config.validate().unwrap_err();
+    assert_eq!(error.field(), Some("peers.backoff_base"));
+    assert!(error.to_string().contains("backoff_cap (64s)"), "{error}");
 }
 
 #[test]
 fn limits_are_enforced() {
     let mut config = SnapSyncConfig::default();
-    config.requests.max_request_bytes = 16 * 1024 * 1024 + 1;
-    assert_eq!(invalid(&config).unwrap().0, "requests.max_request_bytes");
+    config.peers.max_request_bytes = 16 * 1024 * 1024 + 1;
+    assert_eq!(field_of(&config), "peers.max_request_bytes");
 
     let mut config = SnapSyncConfig::default();
-    config.requests.backoff_cap_ms = 60 * 60 * 1000 + 1;
-    let (field, _, rule) = invalid(&config).unwrap();
-    assert_eq!(field, "requests.backoff_cap_ms");
-    assert_eq!(rule, "must be at most 3600000 ms (one hour)");
+    config.peers.backoff_cap = Duration::from_millis(60 * 60 * 1000 + 1);
+    let error = config.validate().unwrap_err();
+    assert_eq!(error.field(), Some("peers.backoff_cap"));
+    assert!(error.to_string().ends_with("longer than the 3600s limit"), "{error}");
 
     let mut config = SnapSyncConfig::default();
     config.storage.split_sub_ranges = 1;
@@ -217,18 +273,6 @@ fn upper_bounds() -> Vec<(&'static str, u64, Set)> {
         ("bytecodes_per_request", 1024, |c, v| c.bytecodes_per_request = v),
         ("trie_nodes_per_request", 1024, |c, v| c.trie_nodes_per_request = v),
         ("concurrency.max_requests", 1024, |c, v| c.concurrency.max_requests = v),
-        ("concurrency.max_in_flight_per_peer", 256, |c, v| {
-            c.concurrency.max_in_flight_per_peer = usize::try_from(v).unwrap();
-        }),
-        ("requests.max_request_bytes", 16 * 1024 * 1024, |c, v| c.requests.max_request_bytes = v),
-        ("requests.target_round_trip_ms", 3_600_000, |c, v| c.requests.target_round_trip_ms = v),
-        ("requests.pipeline_slack_ms", 3_600_000, |c, v| c.requests.pipeline_slack_ms = v),
-        ("requests.timeout_max_ms", 3_600_000, |c, v| c.requests.timeout_max_ms = v),
-        ("requests.backoff_cap_ms", 3_600_000, |c, v| c.requests.backoff_cap_ms = v),
-        ("requests.peer_wait_ms", 3_600_000, |c, v| c.requests.peer_wait_ms = v),
-        ("requests.max_attempts", 1024, |c, v| {
-            c.requests.max_attempts = u32::try_from(v).unwrap();
-        }),
         ("accounts.chunks", 4096, |c, v| c.accounts.chunks = v),
         ("storage.accounts_per_batch", 1024, |c, v| c.storage.accounts_per_batch = v),
         ("storage.split_threshold_slots", 1_000_000_000, |c, v| {
@@ -242,8 +286,43 @@ fn upper_bounds() -> Vec<(&'static str, u64, Set)> {
         ("etl.buffer_bytes", 2 * 1024 * 1024 * 1024, |c, v| {
             c.etl.buffer_bytes = usize::try_from(v).unwrap();
         }),
-        ("etl.step_bytes", 4 * 1024 * 1024 * 1024, |c, v| c.etl.step_bytes = v),
+        ("step.max_bytes", 4 * 1024 * 1024 * 1024, |c, v| c.step.max_bytes = v),
     ]
+}
+
+/// The `[peers]` and `[fetch]` bounds, checked by their own `validate`: the largest accepted
+/// value (durations in ms) and a setter.
+fn section_upper_bounds() -> Vec<(&'static str, u64, Set)> {
+    vec![
+        ("peers.max_in_flight_per_peer", 256, |c, v| {
+            c.peers.max_in_flight_per_peer = usize::try_from(v).unwrap();
+        }),
+        ("peers.max_request_bytes", 16 * 1024 * 1024, |c, v| c.peers.max_request_bytes = v),
+        ("peers.target_round_trip", 3_600_000, |c, v| {
+            c.peers.target_round_trip = Duration::from_millis(v);
+        }),
+        ("peers.pipeline_slack", 3_600_000, |c, v| {
+            c.peers.pipeline_slack = Duration::from_millis(v);
+        }),
+        ("peers.timeout_max", 3_600_000, |c, v| c.peers.timeout_max = Duration::from_millis(v)),
+        ("peers.backoff_cap", 3_600_000, |c, v| c.peers.backoff_cap = Duration::from_millis(v)),
+        ("fetch.peer_wait", 3_600_000, |c, v| c.fetch.peer_wait = Duration::from_millis(v)),
+        ("fetch.max_attempts", 1024, |c, v| c.fetch.max_attempts = u32::try_from(v).unwrap()),
+    ]
+}
+
+#[test]
+fn every_section_upper_bound_is_accepted_and_one_more_is_rejected_naming_it() {
+    for (field, max, set) in section_upper_bounds() {
+        let mut config = SnapSyncConfig::default();
+        set(&mut config, max);
+        assert!(config.validate().is_ok(), "{field} = {max}: {:?}", config.validate());
+        set(&mut config, max + 1);
+        let error = config.validate().unwrap_err();
+        assert!(matches!(error, ConfigError::Setting { .. }), "{error:?}");
+        assert_eq!(error.field(), Some(field), "{error}");
+        assert!(error.to_string().starts_with(&format!("{field} is invalid")), "{error}");
+    }
 }
 
 #[test]
@@ -283,14 +362,14 @@ fn the_largest_numbers_are_rejected_not_allocated() {
 fn replies_in_flight_are_bounded_together() {
     let mut config = SnapSyncConfig::default();
     config.concurrency.max_requests = 256;
-    config.requests.max_request_bytes = 16 * 1024 * 1024;
+    config.peers.max_request_bytes = 16 * 1024 * 1024;
     config.validate().unwrap();
     config.concurrency.max_requests = 257;
     let (field, value, rule) = invalid(&config).unwrap();
     assert_eq!((field, value), ("concurrency.max_requests", 257));
     assert_eq!(
         rule,
-        "times requests.max_request_bytes (16777216) must be at most 4294967296 (4 GiB) of \
+        "times peers.max_request_bytes (16777216) must be at most 4294967296 (4 GiB) of \
          replies in flight"
     );
 }
@@ -379,37 +458,36 @@ fn the_etl_buffer_and_dir_are_checked() {
 
 #[test]
 fn the_step_interval_defaults_to_2_s_and_is_bounded() {
-    assert_eq!(SnapSyncConfig::default().etl.max_step_interval_ms, 2_000);
-    let parsed = SnapSyncConfig::from_toml_str("[etl]\nmax_step_interval_ms = 100\n").unwrap();
-    assert_eq!(parsed.etl.max_step_interval_ms, 100);
+    assert_eq!(SnapSyncConfig::default().step.max_interval, Duration::from_secs(2));
+    let parsed = SnapSyncConfig::from_toml_str("[step]\nmax_interval = \"100ms\"\n").unwrap();
+    assert_eq!(parsed.step.max_interval, Duration::from_millis(100));
     let mut config = SnapSyncConfig::default();
-    config.etl.max_step_interval_ms = 3_600_000;
+    config.step.max_interval = Duration::from_secs(3600);
     config.validate().unwrap();
-    for (value, bound) in [(99, "at least 100 ms"), (0, "at least 100 ms"), (3_600_001, "one hour")]
+    for (value, bound) in [(99, "at least 100ms"), (0, "at least 100ms"), (3_600_001, "at most 1h")]
     {
-        config.etl.max_step_interval_ms = value;
+        config.step.max_interval = Duration::from_millis(value);
         let (field, got, rule) = invalid(&config).unwrap();
-        assert_eq!((field, got), ("etl.max_step_interval_ms", value));
+        assert_eq!((field, got), ("step.max_interval", value));
         assert!(rule.contains(bound), "{rule}");
     }
-    let error = SnapSyncConfig::from_toml_str("[etl]\nmax_step_interval_ms = 50\n").unwrap_err();
+    let error = SnapSyncConfig::from_toml_str("[step]\nmax_interval = \"50ms\"\n").unwrap_err();
     assert_eq!(
         error.to_string(),
-        "etl.max_step_interval_ms = 50 is invalid: must be at least 100 ms"
+        "step.max_interval = 50 is invalid: must be at least 100ms (value in ms)"
     );
 }
 
 #[test]
-fn conversions_carry_the_settings() {
-    let text = "[concurrency]\nmax_in_flight_per_peer = 2\n\n[requests]\nmin_request_bytes = 1000\n\
-                max_request_bytes = 5000\ntarget_round_trip_ms = 1500\npipeline_slack_ms = 20\n\
-                timeout_min_ms = 300\ntimeout_max_ms = 9000\nbackoff_base_ms = 250\n\
-                backoff_cap_ms = 4000\n\
-                max_attempts = 7\npeer_wait_ms = 2500\n\n[etl]\nbuffer_bytes = 2097152\n";
+fn sections_carry_the_settings() {
+    let text = "[peers]\nmax_in_flight_per_peer = 2\nmin_request_bytes = 1000\n\
+                max_request_bytes = 5000\ntarget_round_trip = \"1500ms\"\npipeline_slack = \"20ms\"\n\
+                timeout_min = \"300ms\"\ntimeout_max = \"9s\"\nbackoff_base = \"250ms\"\n\
+                backoff_cap = \"4s\"\n\n[fetch]\nmax_attempts = 7\npeer_wait = \"2.5s\"\n\n\
+                [etl]\nbuffer_bytes = 2097152\n";
     let config = SnapSyncConfig::from_toml_str(text).unwrap();
 
-    let peers = config.peer_set_config();
-    peers.validate().unwrap();
+    let peers = &config.peers;
     assert_eq!(peers.min_request_bytes, 1000);
     assert_eq!(peers.max_request_bytes, 5000);
     assert_eq!(peers.target_round_trip, Duration::from_millis(1500));
@@ -420,8 +498,8 @@ fn conversions_carry_the_settings() {
     assert_eq!(peers.backoff_base, Duration::from_millis(250));
     assert_eq!(peers.backoff_cap, Duration::from_secs(4));
 
-    assert_eq!(config.fetch_config().max_attempts, 7);
-    assert_eq!(config.fetch_config().peer_wait, Duration::from_millis(2500));
+    assert_eq!(config.fetch.max_attempts, 7);
+    assert_eq!(config.fetch.peer_wait, Duration::from_millis(2500));
 
     let collector = config.collector_config(Path::new("/data"));
     assert_eq!(collector.buffer_capacity, 2 * 1024 * 1024);
@@ -433,13 +511,6 @@ fn conversions_carry_the_settings() {
         custom.collector_config(Path::new("/data")).temp_dir,
         Some(PathBuf::from("/fast/etl"))
     );
-}
-
-#[test]
-fn default_conversions_match_the_components_defaults() {
-    let config = SnapSyncConfig::default();
-    assert_eq!(config.peer_set_config(), snapsync_net::PeerSetConfig::default());
-    assert_eq!(config.fetch_config(), snapsync_fetch::FetchConfig::default());
 }
 
 #[test]
@@ -475,7 +546,7 @@ proptest! {
 
     #[test]
     fn toml_like_text_never_panics(
-        text in "([a-z_\\[\\]. =\"0-9\n#-]|pivot|requests|etl|dir|distance|move_distance){0,80}"
+        text in "([a-z_\\[\\]. =\"0-9\n#-]|pivot|peers|fetch|step|etl|dir|distance|ms|max_interval){0,80}"
     ) {
         if let Err(error) = SnapSyncConfig::from_toml_str(&text) {
             prop_assert!(!error.to_string().is_empty());
@@ -488,12 +559,14 @@ proptest! {
         extra in 1u64..64,
         chunks in 1u64..=4096,
         timeout_min_ms in 1u64..30_000,
+        interval_ms in 100u64..3_600_000,
     ) {
         let mut config = SnapSyncConfig::default();
         config.pivot.distance = distance;
         config.pivot.move_distance = (distance + extra).min(127);
         config.accounts.chunks = chunks;
-        config.requests.timeout_min_ms = timeout_min_ms;
+        config.peers.timeout_min = Duration::from_millis(timeout_min_ms);
+        config.step.max_interval = Duration::from_millis(interval_ms);
         prop_assume!(config.validate().is_ok());
         let text = config.to_toml_string().unwrap();
         prop_assert_eq!(SnapSyncConfig::from_toml_str(&text).unwrap(), config);

@@ -32,7 +32,7 @@ async fn a_client_store_that_is_not_snapsync_db_holds_the_synced_state_and_chain
     let datadir = tempfile::tempdir().unwrap();
     let (_tip_tx, tip) = watch::channel(scenario.tip());
     let mut config = SnapSyncConfig::default();
-    config.etl.step_bytes = 256 * 1024;
+    config.step.max_bytes = 256 * 1024;
     let snap =
         SnapSyncStage::new(scenario.network.clone(), tip.clone(), config, datadir.path()).unwrap();
     let fetcher = snap.fetcher().clone();

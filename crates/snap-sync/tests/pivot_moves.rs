@@ -35,11 +35,11 @@ fn config() -> SnapSyncConfig {
     let mut config = SnapSyncConfig::default();
     config.pivot.distance = DISTANCE;
     config.pivot.move_distance = MOVE_DISTANCE;
-    config.requests.min_request_bytes = 16 * 1024;
-    config.requests.max_request_bytes = 64 * 1024;
-    config.requests.timeout_min_ms = 200;
-    config.requests.timeout_max_ms = 1_000;
-    config.etl.step_bytes = 64 * 1024;
+    config.peers.min_request_bytes = 16 * 1024;
+    config.peers.max_request_bytes = 64 * 1024;
+    config.peers.timeout_min = Duration::from_millis(200);
+    config.peers.timeout_max = Duration::from_secs(1);
+    config.step.max_bytes = 64 * 1024;
     config.storage.split_threshold_slots = 500;
     config.storage.accounts_per_batch = 16;
     config.concurrency.max_requests = 4;

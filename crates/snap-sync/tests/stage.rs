@@ -20,9 +20,9 @@ use tokio::sync::watch;
 /// Small steps and requests so that even a small state spans many of each.
 fn config() -> SnapSyncConfig {
     let mut config = SnapSyncConfig::default();
-    config.requests.min_request_bytes = 16 * 1024;
-    config.requests.max_request_bytes = 64 * 1024;
-    config.etl.step_bytes = 64 * 1024;
+    config.peers.min_request_bytes = 16 * 1024;
+    config.peers.max_request_bytes = 64 * 1024;
+    config.step.max_bytes = 64 * 1024;
     config.storage.split_threshold_slots = 500;
     config.storage.accounts_per_batch = 16;
     config.concurrency.max_requests = 4;
@@ -365,9 +365,9 @@ async fn a_contract_of_100k_slots_is_split_and_synced_into_redb() {
     let peers = (0..4).map(|_| SimPeer::honest(Link::INSTANT)).collect();
     let scenario = Scenario::new(chain, peers, [6]).unwrap();
     let mut config = SnapSyncConfig::default();
-    config.requests.max_request_bytes = 256 * 1024;
+    config.peers.max_request_bytes = 256 * 1024;
     config.storage.split_threshold_slots = 20_000;
-    config.etl.step_bytes = 1024 * 1024;
+    config.step.max_bytes = 1024 * 1024;
     let db = redb_db();
     sync(&scenario, &db.db, config).await;
     assert_synced(&scenario, &*db.db);

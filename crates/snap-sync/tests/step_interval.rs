@@ -1,5 +1,5 @@
-//! `etl.max_step_interval_ms`: on slow links a step commits once the interval has passed, not
-//! only once it holds `etl.step_bytes`, so what a crash loses is bounded in time as well as in
+//! `step.max_interval`: on slow links a step commits once the interval has passed, not
+//! only once it holds `step.max_bytes`, so what a crash loses is bounded in time as well as in
 //! bytes; requests given up unsent at a step's deadline are asked again and the sync still ends
 //! with the pivot's state. Under paused tokio time: the figures are simulated seconds.
 #![allow(unused_crate_dependencies)]
@@ -22,11 +22,11 @@ fn slow_scenario() -> Scenario {
     Scenario::new(chain, peers, [6]).unwrap()
 }
 
-/// Default settings, except the interval; `step_bytes` (32 MiB) is more than the whole state,
+/// Default settings, except the interval; `step.max_bytes` (32 MiB) is more than the whole state,
 /// so only the interval can end a step before its phase does.
 fn config(interval_ms: u64) -> SnapSyncConfig {
     let mut config = SnapSyncConfig::default();
-    config.etl.max_step_interval_ms = interval_ms;
+    config.step.max_interval = Duration::from_millis(interval_ms);
     config
 }
 

@@ -20,6 +20,9 @@
 //!   stop as the client commands; a [`CancelToken`] stops the pipeline early, keeping every
 //!   checkpoint consistent with its data.
 //! - [`StageSet`] and [`StageSetBuilder`]: the ordered stages, edited by id.
+//! - Metrics: the step loop counts steps (and their duration), unwinds, retries and errors and
+//!   sets each stage's checkpoint block, as `snapsync_pipeline_*` metrics labelled by stage
+//!   through the `metrics` facade ([`METRIC_NAMES`], [`describe_metrics`], `docs/metrics.md`).
 //!
 //! See `docs/pipeline.md` for the contract.
 
@@ -32,17 +35,21 @@ mod control;
 mod error;
 mod event;
 mod id;
+mod metrics;
 mod pipeline;
 mod retry;
 mod set;
 mod stage;
+mod tip;
 
 pub use checkpoint::{CHECKPOINT_VERSION, EntitiesCheckpoint, StageCheckpoint, StageProgress};
 pub use control::{CancelToken, Command, ControlFlow, PipelineControl};
 pub use error::{BoxError, CheckpointDecodeError, PipelineError, StageError, StageSetError};
 pub use event::{FailureKind, PipelineEvent, StepFailure};
 pub use id::StageId;
+pub use metrics::{METRIC_NAMES, describe_metrics};
 pub use pipeline::{DEFAULT_EVENT_CAPACITY, Pipeline};
 pub use retry::RetryPolicy;
 pub use set::{StageSet, StageSetBuilder};
 pub use stage::{BoxedStage, ExecInput, ExecOutput, ReadyFuture, Stage, UnwindInput, UnwindOutput};
+pub use tip::wait_for_tip;

@@ -32,11 +32,11 @@
 use crate::{
     BoxedStage, CancelToken, Command, ControlFlow, ExecInput, ExecOutput, FailureKind,
     PipelineControl, PipelineError, PipelineEvent, RetryPolicy, StageCheckpoint, StageError,
-    StageId, StageSet, StepFailure, UnwindInput,
+    StageId, StageSet, StepFailure, UnwindInput, metrics,
 };
 use alloy_primitives::Bytes;
 use snapsync_storage::{StateRead, StateStore, StateWrite, StoreError};
-use std::{fmt, sync::Arc};
+use std::{fmt, sync::Arc, time::Instant};
 use tokio::{
     sync::{Mutex, broadcast},
     task::JoinError,
@@ -314,11 +314,13 @@ impl<S: StateStore + ?Sized> Pipeline<S> {
                 return Ok(Stepped::Cancelled);
             }
             let input = ExecInput { target, checkpoint: checkpoint.clone() };
+            let started = Instant::now();
             let error = match step(db, slot, input, cancel).await {
                 // `step` never reports a stall (only unwind steps are checked).
                 Ok(Stepped::Cancelled | Stepped::Stalled) => return Ok(Stepped::Cancelled),
                 Ok(Stepped::Committed(ExecOutput { checkpoint: committed, done })) => {
                     failures = 0;
+                    metrics::step(&id, started.elapsed(), &committed);
                     debug!(target: "sync::pipeline", stage = %id, block = committed.block_number, done, "step committed");
                     emit(
                         events,
@@ -344,6 +346,7 @@ impl<S: StateStore + ?Sized> Pipeline<S> {
             let will_retry = matches!(&error, StepError::Stage(e) if e.is_recoverable())
                 && failures <= retry.max_retries;
             let failure = error.failure();
+            metrics::failed(&id, failure.kind(), will_retry);
             warn!(target: "sync::pipeline", stage = %id, attempt = failures, will_retry, error = %failure, "step failed");
             emit(
                 events,
@@ -412,6 +415,7 @@ impl<S: StateStore + ?Sized> Pipeline<S> {
                 {
                     Ok(Stepped::Committed(lowered)) => {
                         checkpoint = lowered;
+                        metrics::unwound(&id, &checkpoint);
                         debug!(target: "sync::pipeline", stage = %id, block = checkpoint.block_number, "unwind step committed");
                         emit(
                             &self.events,
@@ -446,6 +450,7 @@ impl<S: StateStore + ?Sized> Pipeline<S> {
                         (failure, error)
                     }
                 };
+                metrics::failed(&id, failure.kind(), false);
                 warn!(target: "sync::pipeline", stage = %id, from, error = %failure, "unwind failed");
                 emit(
                     &self.events,

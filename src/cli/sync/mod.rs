@@ -18,6 +18,7 @@
 //! run.
 
 mod display;
+mod metrics_file;
 mod moves;
 mod peers;
 mod report;
@@ -26,6 +27,7 @@ mod source;
 use super::{CliError, Outcome, datadir::Storage};
 use clap::{Args, value_parser};
 use display::ProgressView;
+use metrics_file::MetricsFile;
 use moves::TipSchedule;
 use peers::PeerArgs;
 use report::{LeafVerdict, SyncReport};
@@ -92,6 +94,10 @@ pub(crate) struct SyncArgs {
     /// "bytes_downloaded","requests","elapsed_ms","resumed"}.
     #[arg(long)]
     json: bool,
+    /// Write every metric (docs/metrics.md) to FILE in Prometheus' text format when the sync
+    /// ends.
+    #[arg(long, value_name = "FILE")]
+    metrics_file: Option<PathBuf>,
 }
 
 impl SyncArgs {
@@ -102,7 +108,7 @@ impl SyncArgs {
             Some(path) => SnapSyncConfig::load(path)?,
             None => SnapSyncConfig::default(),
         };
-        self.peers.validate_timing(&config.requests)?;
+        self.peers.validate_timing(&config.peers)?;
         Ok(config)
     }
 }
@@ -137,6 +143,7 @@ pub(crate) fn run(
     err: &mut dyn Write,
 ) -> Result<Outcome, CliError> {
     let config = args.config()?;
+    let metrics = args.metrics_file.as_deref().map(MetricsFile::install).transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_time()
         .build()
@@ -182,7 +189,8 @@ pub(crate) fn run(
         elapsed,
         world.before.is_some(),
     );
-    record_metrics(&report);
+    metrics_file::record(&report);
+    metrics.as_ref().map_or(Ok(()), MetricsFile::write)?;
     if args.json {
         writeln!(out, "{}", report.json_line())?;
     } else {
@@ -392,13 +400,4 @@ fn write_penalties(scenario: &Scenario, err: &mut dyn Write) -> std::io::Result<
         "note: {penalised} of {} peers were penalised for invalid or missing replies",
         peers.len()
     )
-}
-
-/// The run's figures as `metrics` gauges (the stage records its own as `snapsync_sync_*`); no
-/// exporter is installed by the CLI, so this costs nothing unless an embedder adds one.
-fn record_metrics(report: &SyncReport) {
-    metrics::gauge!("snapsync_cli_sync_elapsed_seconds").set(report.elapsed.as_secs_f64());
-    metrics::gauge!("snapsync_cli_sync_verified").set(if report.verified { 1.0 } else { 0.0 });
-    #[allow(clippy::cast_precision_loss, reason = "a gauge is an f64")]
-    metrics::gauge!("snapsync_cli_sync_bytes_downloaded").set(report.bytes_downloaded as f64);
 }

@@ -2,12 +2,13 @@
 
 use crate::cli::CliError;
 use clap::{Args, value_parser};
+use snapsync_fetch::PeerSetConfig;
 use snapsync_sim::{Behaviour, Link, SimPeer};
-use snapsync_snap_sync::RequestsConfig;
+use std::time::Duration;
 
 /// Most simulated peers (each is a task and a link queue over the one served state).
 const MAX_PEERS: u64 = 256;
-/// Longest simulated round trip: one minute (and below `requests.timeout_max_ms`, checked
+/// Longest simulated round trip: one minute (and below `peers.timeout_max`, checked
 /// against the configuration).
 const MAX_LATENCY_MS: u64 = 60_000;
 /// Fastest simulated link: 1 Tbit/s (higher would overflow the byte rate computation).
@@ -37,7 +38,7 @@ pub(crate) struct PeerArgs {
     #[arg(long, default_value_t = 4, value_parser = value_parser!(u64).range(1..=MAX_PEERS))]
     peers: u64,
     /// Round-trip latency of every peer's link, in milliseconds; below the configuration's
-    /// requests.timeout_max_ms (default 30000), so that a reply can arrive in time.
+    /// peers.timeout_max (default "30s"), so that a reply can arrive in time.
     #[arg(
         long,
         default_value_t = 0,
@@ -85,14 +86,14 @@ impl PeerArgs {
     /// request would time out and the sync could only wait and fail.
     ///
     /// # Errors
-    /// [`CliError::Usage`] naming `--latency-ms` and `requests.timeout_max_ms` with their values.
-    pub(super) fn validate_timing(&self, requests: &RequestsConfig) -> Result<(), CliError> {
-        if self.latency_ms >= requests.timeout_max_ms {
+    /// [`CliError::Usage`] naming `--latency-ms` and `peers.timeout_max` with their values.
+    pub(super) fn validate_timing(&self, peers: &PeerSetConfig) -> Result<(), CliError> {
+        if Duration::from_millis(self.latency_ms) >= peers.timeout_max {
             return Err(CliError::Usage(format!(
-                "--latency-ms {} is not below requests.timeout_max_ms ({} ms), the longest a \
-                 request waits for its reply: no reply could arrive in time; lower --latency-ms \
-                 or raise requests.timeout_max_ms with --config",
-                self.latency_ms, requests.timeout_max_ms
+                "--latency-ms {} is not below peers.timeout_max ({:?}), the longest a request \
+                 waits for its reply: no reply could arrive in time; lower --latency-ms or raise \
+                 peers.timeout_max with --config",
+                self.latency_ms, peers.timeout_max
             )));
         }
         Ok(())
@@ -120,7 +121,7 @@ impl PeerArgs {
 
     /// The link every peer has.
     fn link(&self) -> Link {
-        let latency = std::time::Duration::from_millis(self.latency_ms);
+        let latency = Duration::from_millis(self.latency_ms);
         match self.bandwidth_mbps {
             Some(mbps) => Link { latency, ..Link::new(0, mbps) },
             None => Link { latency, bandwidth: None },
@@ -172,12 +173,13 @@ mod tests {
 
     #[test]
     fn the_latency_must_stay_below_the_longest_timeout() {
-        let requests = RequestsConfig { timeout_max_ms: 21, ..RequestsConfig::default() };
+        let requests =
+            PeerSetConfig { timeout_max: Duration::from_millis(21), ..PeerSetConfig::default() };
         assert!(args(4, 0, false).validate_timing(&requests).is_ok());
-        let requests = RequestsConfig { timeout_max_ms: 20, ..requests };
+        let requests = PeerSetConfig { timeout_max: Duration::from_millis(20), ..requests };
         let error = args(4, 0, false).validate_timing(&requests).unwrap_err().to_string();
         assert!(
-            error.starts_with("--latency-ms 20 is not below requests.timeout_max_ms (20 ms)"),
+            error.starts_with("--latency-ms 20 is not below peers.timeout_max (20ms)"),
             "{error}"
         );
     }

@@ -1,14 +1,23 @@
 //! The knobs of the peer set's request sizing, pipelining, timeouts and backoff.
+//!
+//! [`PeerSetConfig`] is itself the configuration-file type (the `[peers]` section of the snap
+//! sync stage's TOML): durations are human-readable strings (`"500ms"`, `"2s"`, `"1m 4s"`),
+//! every field has a default, unknown fields are refused, and [`PeerSetConfig::validate`] is the
+//! one check both a file and a value built in code go through.
 
 use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use crate::ConfigError;
 
 /// Settings of a [`PeerSet`](crate::PeerSet).
 ///
 /// The defaults suit mainnet peers (tens of milliseconds to a second of latency, hundreds of
-/// KB/s to tens of MB/s); each one's rationale is on its constant.
-#[derive(Clone, Debug, PartialEq)]
+/// KB/s to tens of MB/s); each one's rationale is on its constant. In TOML, durations are
+/// strings such as `"500ms"` or `"2s"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PeerSetConfig {
     /// Smallest response budget a request asks for, and the budget of a peer's first request
     /// of a kind (before anything is measured). Requests smaller than this are dominated by
@@ -22,6 +31,7 @@ pub struct PeerSetConfig {
     /// the peer delivers in this time (its measured rate times this). Longer means fewer,
     /// larger requests; shorter means finer-grained scheduling, cheaper losses and shorter
     /// tails when the work runs out.
+    #[serde(with = "humantime_serde")]
     pub target_round_trip: Duration,
     /// Most requests in flight to one peer, all kinds together: a cap on the pipelining that
     /// keeps a link busy (see [`pipeline_slack`](Self::pipeline_slack)).
@@ -31,6 +41,7 @@ pub struct PeerSetConfig {
     /// less than `latency + pipeline_slack` from now: the new response then starts as the
     /// last one ends, so the link never idles, and no more than this waits behind it. It
     /// covers the time between a slot opening and the request being sent.
+    #[serde(with = "humantime_serde")]
     pub pipeline_slack: Duration,
     /// A request's timeout is this multiple of the time it is expected to take (the wait for
     /// the responses queued before it on the link, its latency, and its whole budget at the
@@ -38,13 +49,17 @@ pub struct PeerSetConfig {
     /// [`timeout_min`](Self::timeout_min)..=[`timeout_max`](Self::timeout_max). At least 1.
     pub timeout_rtt_multiple: f64,
     /// Shortest timeout, whatever the estimates: absorbs jitter and server-side hiccups.
+    #[serde(with = "humantime_serde")]
     pub timeout_min: Duration,
     /// Longest timeout, and the timeout of a peer's first request of a kind.
+    #[serde(with = "humantime_serde")]
     pub timeout_max: Duration,
     /// Backoff after a peer's first consecutive failure or timeout; it doubles with each
     /// further one.
+    #[serde(with = "humantime_serde")]
     pub backoff_base: Duration,
     /// Longest backoff.
+    #[serde(with = "humantime_serde")]
     pub backoff_cap: Duration,
     /// Weight of a new measurement in the per-kind round-trip average (EWMA), in
     /// `(0, 1]`. Until `1 / measurement_impact` responses are measured, each weighs
@@ -81,14 +96,24 @@ impl PeerSetConfig {
     /// Default [`measurement_impact`](Self::measurement_impact): 0.1, as go-ethereum's
     /// `msgrate`.
     pub const DEFAULT_MEASUREMENT_IMPACT: f64 = 0.1;
-    /// Longest duration any setting accepts: one day.
-    pub const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+    /// Longest duration any setting accepts: one hour (a peer silent longer is gone; every
+    /// wait of the sync is bounded by a few of these).
+    pub const MAX_DURATION: Duration = Duration::from_secs(60 * 60);
+    /// Largest accepted [`max_request_bytes`](Self::max_request_bytes): 16 MiB, the devp2p
+    /// message limit.
+    pub const MAX_REQUEST_BYTES_LIMIT: u64 = 16 * 1024 * 1024;
+    /// Largest accepted [`max_in_flight_per_peer`](Self::max_in_flight_per_peer): 256 (a link
+    /// is full long before).
+    pub const MAX_IN_FLIGHT_PER_PEER_LIMIT: usize = 256;
 
     /// Checks the settings against each other.
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Zero`] for a zero size, count or duration;
+    /// [`ConfigError::Zero`] for a zero size, count or duration; [`ConfigError::TooLarge`] for
+    /// `max_request_bytes` over [`MAX_REQUEST_BYTES_LIMIT`](Self::MAX_REQUEST_BYTES_LIMIT) or
+    /// `max_in_flight_per_peer` over
+    /// [`MAX_IN_FLIGHT_PER_PEER_LIMIT`](Self::MAX_IN_FLIGHT_PER_PEER_LIMIT);
     /// [`ConfigError::RequestBytesInverted`], [`ConfigError::TimeoutsInverted`] and
     /// [`ConfigError::BackoffInverted`] when a minimum exceeds its maximum;
     /// [`ConfigError::TooLong`] for a duration over [`MAX_DURATION`](Self::MAX_DURATION);
@@ -110,29 +135,35 @@ impl PeerSetConfig {
                 max: self.max_request_bytes,
             });
         }
+        if self.max_request_bytes > Self::MAX_REQUEST_BYTES_LIMIT {
+            return Err(ConfigError::TooLarge {
+                field: "max_request_bytes",
+                value: self.max_request_bytes,
+                limit: Self::MAX_REQUEST_BYTES_LIMIT,
+            });
+        }
         if self.max_in_flight_per_peer == 0 {
             return Err(ConfigError::Zero { field: "max_in_flight_per_peer" });
+        }
+        if self.max_in_flight_per_peer > Self::MAX_IN_FLIGHT_PER_PEER_LIMIT {
+            return Err(ConfigError::TooLarge {
+                field: "max_in_flight_per_peer",
+                value: u64::try_from(self.max_in_flight_per_peer).unwrap_or(u64::MAX),
+                limit: Self::MAX_IN_FLIGHT_PER_PEER_LIMIT as u64,
+            });
         }
         Ok(())
     }
 
     fn validate_durations(&self) -> Result<(), ConfigError> {
-        let durations = [
+        check_durations(&[
             ("target_round_trip", self.target_round_trip),
             ("pipeline_slack", self.pipeline_slack),
             ("timeout_min", self.timeout_min),
             ("timeout_max", self.timeout_max),
             ("backoff_base", self.backoff_base),
             ("backoff_cap", self.backoff_cap),
-        ];
-        for (field, value) in durations {
-            if value.is_zero() {
-                return Err(ConfigError::Zero { field });
-            }
-            if value > Self::MAX_DURATION {
-                return Err(ConfigError::TooLong { field, value, limit: Self::MAX_DURATION });
-            }
-        }
+        ])?;
         if self.timeout_min > self.timeout_max {
             return Err(ConfigError::TimeoutsInverted {
                 min: self.timeout_min,
@@ -187,6 +218,19 @@ impl Default for PeerSetConfig {
     }
 }
 
+/// Each duration must be positive and at most [`PeerSetConfig::MAX_DURATION`].
+pub(crate) fn check_durations(durations: &[(&'static str, Duration)]) -> Result<(), ConfigError> {
+    for &(field, value) in durations {
+        if value.is_zero() {
+            return Err(ConfigError::Zero { field });
+        }
+        if value > PeerSetConfig::MAX_DURATION {
+            return Err(ConfigError::TooLong { field, value, limit: PeerSetConfig::MAX_DURATION });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,13 +272,52 @@ mod tests {
     }
 
     #[test]
-    fn durations_over_a_day_are_rejected() {
+    fn durations_over_an_hour_are_rejected() {
         let config =
             PeerSetConfig { backoff_cap: Duration::from_secs(u64::MAX), ..Default::default() };
         assert!(matches!(
             config.validate(),
             Err(ConfigError::TooLong { field: "backoff_cap", .. })
         ));
+    }
+
+    #[test]
+    fn sizes_over_their_limits_are_rejected() {
+        let config =
+            PeerSetConfig { max_request_bytes: 16 * 1024 * 1024 + 1, ..Default::default() };
+        assert!(matches!(
+            config.validate(),
+            Err(ConfigError::TooLarge { field: "max_request_bytes", limit: 16_777_216, .. })
+        ));
+        let config = PeerSetConfig { max_in_flight_per_peer: 257, ..Default::default() };
+        assert!(matches!(
+            config.validate(),
+            Err(ConfigError::TooLarge { field: "max_in_flight_per_peer", value: 257, .. })
+        ));
+        let at_limits = PeerSetConfig {
+            max_request_bytes: 16 * 1024 * 1024,
+            max_in_flight_per_peer: 256,
+            timeout_max: PeerSetConfig::MAX_DURATION,
+            backoff_cap: PeerSetConfig::MAX_DURATION,
+            ..Default::default()
+        };
+        assert_eq!(at_limits.validate(), Ok(()));
+    }
+
+    #[test]
+    fn durations_read_and_write_as_human_readable_strings() {
+        let config: PeerSetConfig =
+            toml::from_str("timeout_min = \"1s 500ms\"\nbackoff_cap = \"2m\"\n").unwrap();
+        assert_eq!(config.timeout_min, Duration::from_millis(1500));
+        assert_eq!(config.backoff_cap, Duration::from_secs(120));
+        assert_eq!(config.timeout_max, PeerSetConfig::DEFAULT_TIMEOUT_MAX);
+        let written = toml::to_string(&PeerSetConfig::default()).unwrap();
+        assert!(written.contains("target_round_trip = \"500ms\""), "{written}");
+        assert_eq!(toml::from_str::<PeerSetConfig>(&written).unwrap(), PeerSetConfig::default());
+        let error = toml::from_str::<PeerSetConfig>("timeout_min = 2000\n").unwrap_err();
+        assert!(error.to_string().contains("timeout_min"), "{error}");
+        let error = toml::from_str::<PeerSetConfig>("timeout_min_ms = \"2s\"\n").unwrap_err();
+        assert!(error.to_string().contains("unknown field `timeout_min_ms`"), "{error}");
     }
 
     #[test]

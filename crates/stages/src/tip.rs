@@ -1,4 +1,5 @@
-//! Waiting for the trusted tip a consensus client sends.
+//! Waiting for the trusted tip a consensus client sends: the target of the stages that download
+//! towards it (the headers stage, the snap sync stage's pivot).
 
 use alloy_primitives::B256;
 use tokio::sync::watch;

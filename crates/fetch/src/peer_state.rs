@@ -6,7 +6,7 @@ use alloy_primitives::B256;
 use tokio::time::Instant;
 
 use crate::{
-    Availability, KindStats, LeaseId, PeerId, PeerSetConfig, PeerStats, RequestKind,
+    Availability, Capabilities, KindStats, LeaseId, PeerId, PeerSetConfig, PeerStats, RequestKind,
     backoff::Backoff,
     estimate::{KindEstimate, LinkEstimate, SizeEstimate, duration_from_secs},
 };
@@ -79,6 +79,8 @@ impl Pending {
 /// A connected, unbanned peer.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PeerState {
+    /// What the peer speaks, as the network last listed it: it is asked only what they cover.
+    pub(crate) capabilities: Capabilities,
     /// Rate and latency of the peer's link, over all kinds.
     link: LinkEstimate,
     /// Round trip, per kind in [`RequestKind::ALL`] order.
@@ -104,6 +106,11 @@ struct Link {
 }
 
 impl PeerState {
+    /// A peer speaking `capabilities`, nothing measured yet.
+    pub(crate) fn new(capabilities: Capabilities) -> Self {
+        Self { capabilities, ..Self::default() }
+    }
+
     /// Requests in flight, all kinds.
     pub(crate) fn in_flight(&self) -> usize {
         self.outstanding.len()
@@ -203,6 +210,7 @@ impl PeerState {
         config: &PeerSetConfig,
     ) -> bool {
         !self.backoff.is_resting(now)
+            && self.capabilities.covers(key)
             && !self.lacks(key)
             && self.in_flight() < config.max_in_flight_per_peer
             && self.room_at(sizes, now, config).is_some_and(|room| room <= now)

@@ -390,7 +390,7 @@ fn every_outcome_of_a_stale_lease_is_ignored() {
     let leases: Vec<_> =
         RequestKind::ALL.iter().filter_map(|kind| set.acquire(*kind, ROOT, now)).collect();
     assert_eq!(leases.len(), 4);
-    set.sync_peers(&[]);
+    set.sync_peers(&[] as &[PeerId]);
     let mut leases = leases.into_iter();
     let mut next = || leases.next().unwrap();
     assert_eq!(set.failed(next(), now), LeaseStatus::Stale);
@@ -410,6 +410,36 @@ fn sync_peers_reports_joins_and_departures() {
     assert_eq!((changes.joined, changes.left), (vec![peer(3)], vec![peer(2)]));
     assert_eq!(set.peer_ids().collect::<Vec<_>>(), [peer(1), peer(3)]);
     assert_eq!(set.len(), 2);
+}
+
+/// Requests go only to peers whose capabilities cover them, and only those count as serving;
+/// a peer listed again with other capabilities is asked accordingly.
+#[test]
+fn requests_go_only_to_peers_speaking_their_protocol() {
+    use snapsync_net::{Availability, Capabilities, PeerInfo};
+    let mut set = set_of(0);
+    let eth = PeerInfo::new(peer(0), Capabilities::ETH);
+    let snap = PeerInfo::new(peer(1), Capabilities::SNAP);
+    set.sync_peers(&[eth, snap]);
+    let now = Instant::now();
+    let blocks = Availability::Headers { from: ROOT, count: 4 };
+    for _ in 0..PROBES * 2 {
+        if let Some(lease) = set.acquire(AccountRange, ROOT, now) {
+            assert_eq!(lease.peer(), peer(1), "state from the snap peer only");
+            set.cancel(lease);
+        }
+        if let Some(lease) = set.acquire(BlockHeaders, blocks, now) {
+            assert_eq!(lease.peer(), peer(0), "headers from the eth peer only");
+            set.cancel(lease);
+        }
+    }
+    assert_eq!((set.peers_serving(ROOT), set.peers_serving(blocks)), (1, 1));
+    set.sync_peers(&[PeerInfo::new(peer(0), Capabilities::ETH_AND_SNAP), snap]);
+    assert_eq!(set.peers_serving(ROOT), 2);
+    set.sync_peers(&[PeerInfo::new(peer(0), Capabilities::default())]);
+    assert_eq!(set.peers_serving(ROOT) + set.peers_serving(blocks), 0);
+    assert!(set.acquire(TrieNodes, ROOT, now).is_none());
+    assert!(set.acquire(BlockBodies, blocks, now).is_none());
 }
 
 #[test]

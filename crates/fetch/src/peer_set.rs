@@ -7,7 +7,7 @@ use alloy_primitives::B256;
 use tokio::time::Instant;
 
 use crate::{
-    Availability, ConfigError, Fault, Lease, LeaseId, LeaseStatus, PeerId, PeerSetConfig,
+    Availability, ConfigError, Fault, Lease, LeaseId, LeaseStatus, PeerId, PeerInfo, PeerSetConfig,
     PeerStats, RequestKind,
     estimate::SizeEstimate,
     lease::LeaseTerms,
@@ -27,14 +27,15 @@ const HEDGE_GAIN: u32 = 2;
 /// Pure bookkeeping: it does no I/O and reads no clock, every time is an argument, so a
 /// simulation or a test under paused tokio time is deterministic. The sync loop:
 ///
-/// 1. [`sync_peers`](Self::sync_peers) with [`SnapClient::peers`](crate::SnapClient::peers);
+/// 1. [`sync_peers`](Self::sync_peers) with
+///    [`PeerSource::peers`](snapsync_net::PeerSource::peers);
 /// 2. [`acquire`](Self::acquire) a [`Lease`] while there is work and a peer has room;
 /// 3. send the request with [`Lease::response_bytes`] to [`Lease::peer`], bounded by
 ///    [`Lease::deadline`];
 /// 4. hand the lease back with the outcome: [`complete`](Self::complete),
 ///    [`unavailable`](Self::unavailable), [`timed_out`](Self::timed_out),
 ///    [`failed`](Self::failed), or [`ban`](Self::ban) the peer for proven-bad data (and
-///    [`report`](crate::SnapClient::report) it: the peer set calls nothing).
+///    [`report`](snapsync_net::PeerSource::report) it: the peer set calls nothing).
 ///
 /// The crate documentation's [scheduling](crate#scheduling) section gives the formulas for
 /// budgets, in-flight limits and timeouts; [`acquire`](Self::acquire) tells how a peer is
@@ -115,25 +116,40 @@ impl PeerSet {
     // --- membership ---
 
     /// Makes the set exactly the `connected` peers that are not banned: adds the new ones
-    /// (with unknown estimates) and drops the departed ones, whose outstanding leases become
-    /// [`LeaseStatus::Stale`].
-    pub fn sync_peers(&mut self, connected: &[PeerId]) -> PeerChanges {
-        let left: Vec<PeerId> =
-            self.peers.keys().filter(|peer| !connected.contains(peer)).copied().collect();
+    /// (with unknown estimates), updates the [`Capabilities`](snapsync_net::Capabilities) of the others, and drops the
+    /// departed ones, whose outstanding leases become [`LeaseStatus::Stale`]. A bare
+    /// [`PeerId`] is a peer speaking eth and snap/1 ([`PeerInfo::from`]).
+    pub fn sync_peers<P: Into<PeerInfo> + Copy>(&mut self, connected: &[P]) -> PeerChanges {
+        let connected: Vec<PeerInfo> = connected.iter().map(|&peer| peer.into()).collect();
+        let left: Vec<PeerId> = self
+            .peers
+            .keys()
+            .filter(|peer| !connected.iter().any(|info| info.id == **peer))
+            .copied()
+            .collect();
         for peer in &left {
             self.remove_peer(*peer);
         }
-        let joined = connected.iter().copied().filter(|peer| self.add_peer(*peer)).collect();
+        let mut joined = Vec::new();
+        for info in connected {
+            if let Some(state) = self.peers.get_mut(&info.id) {
+                state.capabilities = info.capabilities;
+            } else if self.add_peer(info) {
+                joined.push(info.id);
+            }
+        }
         PeerChanges { joined, left }
     }
 
-    /// Adds a peer; `false` if it is already in the set or banned.
-    pub fn add_peer(&mut self, peer: PeerId) -> bool {
+    /// Adds a peer (a [`PeerInfo`], or a bare [`PeerId`] speaking eth and snap/1); `false` if
+    /// it is already in the set or banned.
+    pub fn add_peer(&mut self, peer: impl Into<PeerInfo>) -> bool {
+        let PeerInfo { id: peer, capabilities, .. } = peer.into();
         if self.banned.contains_key(&peer) || self.peers.contains_key(&peer) {
             return false;
         }
-        self.peers.insert(peer, PeerState::default());
-        tracing::debug!(target: TARGET, %peer, peers = self.peers.len(), "peer joined");
+        self.peers.insert(peer, PeerState::new(capabilities));
+        tracing::debug!(target: TARGET, %peer, ?capabilities, peers = self.peers.len(), "peer joined");
         true
     }
 
@@ -178,7 +194,7 @@ impl PeerSet {
     /// Bans `peer` for good: it leaves the set, its outstanding leases become stale, and
     /// [`sync_peers`](Self::sync_peers) never adds it again. For proven-bad data only (a slow
     /// or stateless peer is not malicious). The caller reports the peer to the network with
-    /// [`SnapClient::report`](crate::SnapClient::report). `fault` is what was wrong with its
+    /// [`PeerSource::report`](snapsync_net::PeerSource::report). `fault` is what was wrong with its
     /// reply to a `kind` request. Returns `false` if it was already banned (the first reason
     /// stays).
     pub fn ban(&mut self, peer: PeerId, kind: RequestKind, fault: Fault) -> bool {
@@ -227,7 +243,7 @@ impl PeerSet {
     }
 
     /// Number of peers in the set that may still serve `key` (a state root, blocks, …): they
-    /// have not answered it with an empty response, and have not failed (timed out, errored)
+    /// speak its protocol ([`Capabilities::covers`](snapsync_net::Capabilities::covers)), have not answered it with an empty response, and have not failed (timed out, errored)
     /// [`Self::STALLED_AFTER`] times in a row. Zero while peers are connected means no one
     /// serves it (for the pivot's root: time to move the pivot), rather than waiting on peers
     /// that keep stalling.
@@ -236,7 +252,9 @@ impl PeerSet {
         self.peers
             .values()
             .filter(|state| {
-                !state.lacks(&key) && state.consecutive_failures() < Self::STALLED_AFTER
+                state.capabilities.covers(&key)
+                    && !state.lacks(&key)
+                    && state.consecutive_failures() < Self::STALLED_AFTER
             })
             .count()
     }
@@ -367,7 +385,10 @@ impl PeerSet {
     ) -> Option<PeerId> {
         let mut best: Option<(PeerId, (bool, f64))> = None;
         for (peer, state) in &self.peers {
-            if not == Some(*peer) || !state.can_take(&root, &self.sizes, now, &self.config) {
+            if not == Some(*peer)
+                || !state.capabilities.serves(kind)
+                || !state.can_take(&root, &self.sizes, now, &self.config)
+            {
                 continue;
             }
             let rank = (!state.was_asked(kind), state.score(kind, &self.sizes, now, &self.config));

@@ -1,0 +1,120 @@
+//! Resolving the pivot from the trusted tip against simulated peers serving the real hive chain
+//! (`geth-hive/chain.rlp`, 600 blocks): through honest peers and around hostile ones, and failing
+//! clearly, in bounded time, when no peer delivers.
+
+// This target is given every dependency and dev-dependency of its package, most of them for
+// other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
+#![allow(unused_crate_dependencies)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use alloy_primitives::B256;
+use snapsync_fetch::{FetchConfig, FetchError, Fetcher, PeerSet, PeerSetConfig};
+use snapsync_net::{Fault, PeerId, Penalty, RequestKind};
+use snapsync_server::{ServerLimits, SnapServer};
+use snapsync_sim::{Behaviour, Link, SimNetwork, SimPeer};
+use snapsync_snap_sync::{PivotError, resolve_pivot};
+use snapsync_testing::{ChainFixture, require_fixture};
+use std::{sync::Arc, time::Duration};
+use tokio::time::Instant;
+
+fn fixture(test: &str) -> Option<Arc<ChainFixture>> {
+    let path = require_fixture(test, "geth-hive/chain.rlp")?;
+    Some(Arc::new(ChainFixture::load(path).unwrap()))
+}
+
+fn network(chain: &Arc<ChainFixture>, behaviours: &[Behaviour]) -> Arc<SimNetwork> {
+    let peers = (0u64..)
+        .zip(behaviours)
+        .map(|(seed, behaviour)| SimPeer::new(Link::new(50, 100), behaviour.clone(), seed))
+        .collect();
+    let server = Arc::new(SnapServer::new(ServerLimits::default()));
+    Arc::new(SimNetwork::new(server, peers).with_blocks(chain.clone()))
+}
+
+/// The longest a request waits for its peer.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A fetcher timing requests out after [`TIMEOUT`] at the latest.
+fn fetcher(net: &Arc<SimNetwork>) -> Arc<Fetcher> {
+    let config = PeerSetConfig { timeout_max: TIMEOUT, ..PeerSetConfig::default() };
+    let peers = PeerSet::new(config).unwrap();
+    Arc::new(Fetcher::new(net.clone(), peers, FetchConfig::default()))
+}
+
+fn tip_of(chain: &ChainFixture, number: u64) -> B256 {
+    chain.header(number).unwrap().hash()
+}
+
+/// The pivot 64 (and 200, over two requests) below the trusted tip, through honest peers and
+/// around a peer that breaks the hash chain; its state root is the chain's.
+#[tokio::test(start_paused = true)]
+async fn resolves_the_pivot_from_the_tip() {
+    let Some(chain) = fixture("resolves_the_pivot_from_the_tip") else { return };
+    let net = network(&chain, &[Behaviour::BrokenLink, Behaviour::Honest, Behaviour::Honest]);
+    let tip = tip_of(&chain, 600);
+    let fetcher = fetcher(&net);
+    for distance in [64, 200] {
+        let pivot = resolve_pivot(&fetcher, tip, distance).await.unwrap();
+        let expected = chain.header(600 - distance).unwrap();
+        assert_eq!(pivot.hash(), expected.hash());
+        assert_eq!(pivot.state_root, expected.state_root);
+    }
+    let penalties = net.penalties_of(PeerId::from_index(0));
+    assert!(
+        matches!(
+            penalties.as_slice(),
+            [Penalty::InvalidData { kind: RequestKind::BlockHeaders, fault: Fault::Headers(_) }]
+        ),
+        "{penalties:?}"
+    );
+}
+
+/// With only chain-breaking peers, no pivot is trusted: a clear error, in bounded time.
+#[tokio::test(start_paused = true)]
+async fn no_pivot_without_an_honest_peer() {
+    let Some(chain) = fixture("no_pivot_without_an_honest_peer") else { return };
+    let net = network(&chain, &[Behaviour::BrokenLink, Behaviour::BrokenLink]);
+    let started = Instant::now();
+    let error = resolve_pivot(&fetcher(&net), tip_of(&chain, 600), 64).await.unwrap_err();
+    assert!(matches!(error, PivotError { source: FetchError::NoPeerServes { .. }, .. }), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+    for peer in [0, 1] {
+        assert_eq!(net.penalties_of(PeerId::from_index(peer)).len(), 1, "peer {peer}");
+        assert!(!net.is_connected(PeerId::from_index(peer)));
+    }
+}
+
+/// With only stalling peers, each header request ends at its timeout and the peer rests; the
+/// request fails once every peer has timed out `PeerSet::STALLED_AFTER` times in a row (none
+/// counts as serving any more), or after the fetcher's attempts at the latest: each timeout is
+/// reported as a light penalty, the peers stay connected, and the whole wait is the timeouts
+/// one after another (the rests pass while other peers are asked).
+#[tokio::test(start_paused = true)]
+async fn stalling_peers_time_out_in_bounded_time() {
+    let Some(chain) = fixture("stalling_peers_time_out_in_bounded_time") else { return };
+    let net = network(&chain, &[Behaviour::Stall, Behaviour::Stall, Behaviour::Stall]);
+    let started = Instant::now();
+    let error = resolve_pivot(&fetcher(&net), tip_of(&chain, 600), 64).await.unwrap_err();
+    assert!(
+        matches!(&error, PivotError { source: FetchError::NoPeerServes { .. }, .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("no peer delivered headers"), "{error}");
+    let timeouts = net.timeouts();
+    let attempts = u64::from(FetchConfig::default().max_attempts);
+    assert!((3 * u64::from(PeerSet::STALLED_AFTER)..=attempts).contains(&timeouts), "{timeouts}");
+    assert_eq!(net.reports().len() as u64, timeouts);
+    assert_eq!(started.elapsed(), TIMEOUT * u32::try_from(timeouts).unwrap());
+    for peer in 0..3 {
+        let penalties = net.penalties_of(PeerId::from_index(peer));
+        assert!(penalties.len() >= PeerSet::STALLED_AFTER as usize, "peer {peer}: {penalties:?}");
+        assert!(
+            penalties.iter().all(|p| matches!(
+                p,
+                Penalty::Timeout { kind: RequestKind::BlockHeaders, elapsed } if *elapsed == TIMEOUT
+            )),
+            "peer {peer}: {penalties:?}"
+        );
+        assert!(net.is_connected(PeerId::from_index(peer)));
+    }
+}
