@@ -124,14 +124,9 @@ fn sync(c: &mut Criterion) {
 /// Syncs the scenario's pivot state into `db` with the default configuration.
 async fn run_sync(scenario: &Scenario, db: &Arc<dyn Database>, datadir: &std::path::Path) {
     let (_tx, tip) = watch::channel(scenario.tip());
-    let stage = SnapSyncStage::new(
-        scenario.network.clone(),
-        db.clone(),
-        tip,
-        SnapSyncConfig::default(),
-        datadir,
-    )
-    .unwrap();
+    let stage =
+        SnapSyncStage::new(scenario.network.clone(), tip, SnapSyncConfig::default(), datadir)
+            .unwrap();
     let mut pipeline = Pipeline::new(db.clone(), StageSet::builder().add(stage).unwrap().build());
     pipeline.run(None).await.unwrap();
 }

@@ -16,7 +16,7 @@
 #![allow(unused_crate_dependencies)]
 
 use snapsync::chain_stages::{BodiesConfig, BodiesStage, HeadersConfig, HeadersStage};
-use snapsync::db::{Database, RedbDatabase, RedbOptions, WriteTxn};
+use snapsync::db::{Database, RedbDatabase, RedbOptions, Table, TableRead, WriteTxn};
 use snapsync::net::{
     BoxFuture, PeerId, PeerInfo, PeerRequests, PeerResult, PeerSource, Penalty, Request, Response,
 };
@@ -26,6 +26,7 @@ use snapsync::stages::{
     Command, ControlFlow, ExecInput, ExecOutput, Pipeline, PipelineEvent, Stage, StageCheckpoint,
     StageError, StageId, StageSet, UnwindInput, UnwindOutput,
 };
+use snapsync::storage::StateStore;
 use std::{error::Error, sync::Arc};
 use tokio::sync::{mpsc, watch};
 
@@ -60,19 +61,42 @@ impl PeerRequests for MyNetwork {
     }
 }
 
-/// A stage of the client's own, run after snap sync: here it only logs the synced pivot.
+/// A table of the client's own, in the same database as snapsync's: the synced pivots, by
+/// number, with their state roots.
+struct SyncedPivots;
+
+impl Table for SyncedPivots {
+    const NAME: &'static str = "SyncedPivots";
+    type Key = u64;
+    type Value = snapsync::prelude::Bytes;
+}
+
+/// A stage of the client's own, run after snap sync: it records the synced pivot in its own
+/// table, in the same transaction as its checkpoint. It targets snapsync-db's transaction
+/// (`Writer = WriteTxn`) to reach that table; snapsync's own stages work on any store.
 struct LogPivot;
 
-impl Stage for LogPivot {
+impl<S: StateStore<Writer = WriteTxn> + ?Sized> Stage<S> for LogPivot {
     fn id(&self) -> StageId {
         StageId::new("LogPivot")
     }
     fn execute(&mut self, txn: &mut WriteTxn, _: ExecInput) -> Result<ExecOutput, StageError> {
         let pivot = stored_summary(txn)?.ok_or_else(|| StageError::fatal("no snap sync"))?.pivot;
+        let root = snapsync::prelude::Bytes::copy_from_slice(pivot.state_root.as_slice());
+        txn.put::<SyncedPivots>(&pivot.number, &root).map_err(StageError::store)?;
         println!("[LogPivot] state of block {} is in the database", pivot.number);
         Ok(ExecOutput::done(StageCheckpoint::new(pivot.number)))
     }
-    fn unwind(&mut self, _: &mut WriteTxn, input: UnwindInput) -> Result<UnwindOutput, StageError> {
+    fn unwind(
+        &mut self,
+        txn: &mut WriteTxn,
+        input: UnwindInput,
+    ) -> Result<UnwindOutput, StageError> {
+        let above = txn.range::<SyncedPivots>(input.unwind_to + 1..).map_err(StageError::store)?;
+        let doomed: Vec<u64> = above.filter_map(|entry| entry.ok().map(|(n, _)| n)).collect();
+        for number in doomed {
+            txn.delete::<SyncedPivots>(&number).map_err(StageError::store)?;
+        }
         Ok(UnwindOutput { checkpoint: StageCheckpoint::new(input.unwind_to) })
     }
 }
@@ -86,7 +110,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let (tip_tx, tip) = watch::channel(B256::ZERO); // zero: no tip yet, the stages wait
 
     let config = SnapSyncConfig::default(); // or SnapSyncConfig::load(path) from TOML
-    let snap = SnapSyncStage::new(network, db.clone(), tip.clone(), config, datadir.path())?;
+    let snap = SnapSyncStage::new(network, tip.clone(), config, datadir.path())?;
     let mut progress = snap.progress();
     let headers = HeadersConfig::after_stage(SNAP_SYNC); // from the pivot + 1
     let bodies = BodiesConfig::after_stage(SNAP_SYNC);
@@ -94,8 +118,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let stages = StageSet::builder()
         .add(snap)?
         .add(LogPivot)?
-        .add(HeadersStage::new(fetcher.clone(), db.clone(), tip, headers))?
-        .add(BodiesStage::new(fetcher, db.clone(), bodies))?
+        .add(HeadersStage::new(fetcher.clone(), tip, headers))?
+        .add(BodiesStage::new(fetcher, bodies))?
         .build();
     let mut pipeline = Pipeline::new(db.clone(), stages);
 
@@ -138,6 +162,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let summary = stored_summary(&db.view()?)?.ok_or("snap sync stored nothing")?;
     assert!(summary.is_done(), "the pipeline ends only once the root is checked");
     println!("verified state root {} at block {}", summary.pivot.state_root, summary.pivot.number);
+    let recorded = db.view()?.get::<SyncedPivots>(&summary.pivot.number)?;
+    assert!(recorded.is_some(), "the client's own stage wrote its table with its checkpoint");
     Ok(())
 }
 

@@ -5,7 +5,10 @@
 //!
 //! - [`primitives`]: hashed keys, accounts, the snap/1 messages;
 //! - [`trie`]: range-proof verification and generation, the streaming trie builder;
-//! - [`etl`] and [`db`]: sorted bulk loading and the trie-backed database (redb or in memory);
+//! - [`storage`]: the storage seam (what a client's own store implements) and the algorithms
+//!   over it (state roots, trie rebuilds, range proofs);
+//! - [`etl`] and [`db`]: sorted bulk loading and the trie-backed database (redb or in memory),
+//!   the default implementation of the seam;
 //! - [`net`]: the traits the embedder's network implements, and the peer scheduler;
 //! - [`fetch`]: the client side of snap/1, which verifies every reply;
 //! - [`server`]: a snap/1 server over a snapsync database;
@@ -50,6 +53,7 @@ pub use snapsync_primitives as primitives;
 pub use snapsync_server as server;
 pub use snapsync_snap_sync as snap_sync;
 pub use snapsync_stages as stages;
+pub use snapsync_storage as storage;
 pub use snapsync_trie as trie;
 
 pub mod metrics;

@@ -18,7 +18,7 @@ mod cli;
 // The library's crates the binary does not name: it uses the workspace crates directly.
 use {
     snapsync as _, snapsync_etl as _, snapsync_fetch as _, snapsync_net as _,
-    snapsync_primitives as _, snapsync_server as _, snapsync_trie as _,
+    snapsync_primitives as _, snapsync_server as _, snapsync_storage as _, snapsync_trie as _,
 };
 
 use clap::Parser;

@@ -128,9 +128,7 @@ async fn a_sync_against_faulty_peers_records_what_happened() {
     let db = memory_db();
     let etl = tempfile::tempdir().unwrap();
     let (_tip_tx, tip) = watch::channel(scenario.tip());
-    let stage =
-        SnapSyncStage::new(scenario.network.clone(), db.db.clone(), tip, config(), etl.path())
-            .unwrap();
+    let stage = SnapSyncStage::new(scenario.network.clone(), tip, config(), etl.path()).unwrap();
     let mut pipeline =
         Pipeline::new(db.db.clone(), StageSet::builder().add(stage).unwrap().build());
     let mut events = pipeline.subscribe();

@@ -25,12 +25,12 @@
 use crate::{BodiesError, StageStart, stored::stored_header};
 use alloy_consensus::Header;
 use alloy_primitives::{Bytes, Sealable, Sealed};
-use snapsync_db::{Bodies, Database, Headers, StageCheckpoints, TableRead, WriteTxn};
 use snapsync_fetch::{BlockBodiesRequest, FetchError, Fetcher};
 use snapsync_net::EthBlockBody;
 use snapsync_stages::{
     ExecInput, ExecOutput, Stage, StageCheckpoint, StageError, StageId, UnwindInput, UnwindOutput,
 };
+use snapsync_storage::{KeyRange, StateRead, StateStore, StateWrite};
 use std::sync::Arc;
 use tracing::{debug, info};
 
@@ -77,7 +77,6 @@ enum Pending {
 #[derive(Debug)]
 pub struct BodiesStage {
     fetcher: Arc<Fetcher>,
-    db: Arc<dyn Database>,
     config: BodiesConfig,
     pending: Option<Pending>,
 }
@@ -90,27 +89,29 @@ enum Plan {
 
 impl BodiesStage {
     /// A bodies stage asking peers through `fetcher` (in a pipeline with the snap sync stage,
-    /// that stage's `SnapSyncStage::fetcher`) for the bodies of the headers stored in `db` (the
-    /// pipeline's database) below the headers stage's checkpoint.
-    pub const fn new(fetcher: Arc<Fetcher>, db: Arc<dyn Database>, config: BodiesConfig) -> Self {
-        Self { fetcher, db, config, pending: None }
+    /// that stage's `SnapSyncStage::fetcher`) for the bodies of the stored headers (read
+    /// through the views the pipeline hands it) below the headers stage's checkpoint.
+    pub const fn new(fetcher: Arc<Fetcher>, config: BodiesConfig) -> Self {
+        Self { fetcher, config, pending: None }
     }
 
-    fn plan(&self, input: &ExecInput) -> Result<Plan, StageError> {
-        let view = self.db.view()?;
+    fn plan(
+        &self,
+        view: &(impl StateRead + ?Sized),
+        input: &ExecInput,
+    ) -> Result<Plan, StageError> {
         let current = input.checkpoint();
-        let headers_checkpoint =
-            match view.get::<StageCheckpoints>(&StageId::HEADERS.to_string())? {
-                Some(bytes) => StageCheckpoint::decode(&bytes).map_err(BodiesError::from)?,
-                None => return Ok(Plan::Done(current)),
-            };
+        let headers_checkpoint = match view.checkpoint(StageId::HEADERS.as_str())? {
+            Some(bytes) => StageCheckpoint::decode(&bytes).map_err(BodiesError::from)?,
+            None => return Ok(Plan::Done(current)),
+        };
         if headers_checkpoint.progress.is_some() {
             // The headers stage is mid-round: its stored headers do not reach down yet.
             return Ok(Plan::Done(current));
         }
         let tip = headers_checkpoint.block_number;
-        let lowest_stored = view.first::<Headers>()?.map_or(0, |(number, _)| number);
-        let start = self.config.start.first_block(&view)?;
+        let lowest_stored = view.first_header()?.map_or(0, |(number, _)| number);
+        let start = self.config.start.first_block(view)?;
         let next = match &input.checkpoint {
             Some(checkpoint) => checkpoint.block_number + 1,
             None => 0,
@@ -123,7 +124,7 @@ impl BodiesStage {
         let last = tip.min(next.saturating_add(self.config.batch_size.max(1) - 1));
         let mut headers = Vec::new();
         for number in next..=last {
-            headers.push(stored_header(&view, number)?.seal_slow());
+            headers.push(stored_header(view, number)?.seal_slow());
         }
         Ok(Plan::Fetch { tip, headers })
     }
@@ -148,14 +149,14 @@ impl BodiesStage {
     }
 }
 
-impl Stage for BodiesStage {
+impl<S: StateStore + ?Sized> Stage<S> for BodiesStage {
     fn id(&self) -> StageId {
         StageId::BODIES
     }
 
-    async fn ready(&mut self, input: ExecInput) -> Result<(), StageError> {
+    async fn ready(&mut self, view: &S::Reader, input: ExecInput) -> Result<(), StageError> {
         self.pending = None;
-        let (tip, headers) = match self.plan(&input)? {
+        let (tip, headers) = match self.plan(view, &input)? {
             Plan::Done(checkpoint) => {
                 self.pending = Some(Pending::Done(checkpoint));
                 return Ok(());
@@ -178,7 +179,11 @@ impl Stage for BodiesStage {
         Ok(())
     }
 
-    fn execute(&mut self, txn: &mut WriteTxn, _input: ExecInput) -> Result<ExecOutput, StageError> {
+    fn execute(
+        &mut self,
+        txn: &mut S::Writer,
+        _input: ExecInput,
+    ) -> Result<ExecOutput, StageError> {
         let (first, tip, bodies) = match self.pending.take() {
             None => return Err(BodiesError::NotReady.into()),
             Some(Pending::Done(checkpoint)) => return Ok(ExecOutput::done(checkpoint)),
@@ -186,7 +191,7 @@ impl Stage for BodiesStage {
         };
         let mut last = first;
         for (number, body) in (first..).zip(&bodies) {
-            txn.put::<Bodies>(&number, &Bytes::from(alloy_rlp::encode(body)))?;
+            txn.put_body(number, &Bytes::from(alloy_rlp::encode(body)))?;
             last = number;
         }
         debug!(target: "sync::bodies", first, last, "bodies written");
@@ -200,16 +205,16 @@ impl Stage for BodiesStage {
 
     fn unwind(
         &mut self,
-        txn: &mut WriteTxn,
+        txn: &mut S::Writer,
         input: UnwindInput,
     ) -> Result<UnwindOutput, StageError> {
         self.pending = None;
         let mut doomed = Vec::new();
-        for entry in txn.range::<Bodies>(input.unwind_to + 1..)? {
+        for entry in txn.bodies(KeyRange::from(input.unwind_to + 1..))? {
             doomed.push(entry?.0);
         }
         for number in &doomed {
-            txn.delete::<Bodies>(number)?;
+            txn.delete_body(*number)?;
         }
         info!(target: "sync::bodies", to = input.unwind_to, removed = doomed.len(), "unwound");
         Ok(UnwindOutput { checkpoint: StageCheckpoint::new(input.unwind_to) })

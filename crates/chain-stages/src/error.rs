@@ -15,9 +15,9 @@
 //! [`ExecutorError`] says.
 
 use alloy_primitives::B256;
-use snapsync_db::DbError;
 use snapsync_fetch::FetchError;
 use snapsync_stages::{BoxError, CheckpointDecodeError, StageError, StageId};
+use snapsync_storage::StoreError;
 
 /// Why the headers stage could not make progress.
 #[derive(Debug, thiserror::Error)]
@@ -187,7 +187,7 @@ pub enum StartError {
     },
     /// Reading the checkpoint failed.
     #[error("reading a stage checkpoint: {0}")]
-    Database(#[from] DbError),
+    Database(#[from] StoreError),
 }
 
 /// Why a [`BlockExecutor`](crate::BlockExecutor) failed; the variant tells the pipeline whether
@@ -204,7 +204,7 @@ pub enum ExecutorError {
     Fatal(#[source] BoxError),
     /// The database failed (fatal).
     #[error("database: {0}")]
-    Database(#[from] DbError),
+    Database(#[from] StoreError),
 }
 
 impl ExecutorError {

@@ -40,11 +40,11 @@ use crate::{ExecutionError, ExecutorError, StageStart, stored::stored_header};
 use alloy_consensus::Header;
 use alloy_primitives::{B256, Sealable, Sealed};
 use alloy_rlp::Decodable;
-use snapsync_db::{Bodies, TableRead, WriteTxn};
 use snapsync_net::EthBlockBody;
 use snapsync_stages::{
     ExecInput, ExecOutput, Stage, StageCheckpoint, StageError, StageId, UnwindInput, UnwindOutput,
 };
+use snapsync_storage::{StateRead, StateStore, StateWrite};
 use std::ops::RangeInclusive;
 use tracing::{debug, info};
 
@@ -79,37 +79,29 @@ impl StoredBlock {
 /// the step fails, after which the same blocks are executed again. An executor must therefore
 /// keep no state across calls that assumes a step was committed (a cache of the state must be
 /// rebuilt from the database or keyed by what the database holds).
-pub trait BlockExecutor: Send {
+pub trait BlockExecutor<W: StateWrite + ?Sized>: Send {
     /// Executes `block` on the state in `txn`, writing its effects through `txn`.
     ///
     /// # Errors
     /// [`ExecutorError::Recoverable`] to have the pipeline retry the step,
     /// [`ExecutorError::Fatal`] (an invalid block, a state that does not match) or
     /// [`ExecutorError::Database`] to stop it.
-    fn execute(&mut self, txn: &mut WriteTxn, block: &StoredBlock) -> Result<(), ExecutorError>;
+    fn execute(&mut self, txn: &mut W, block: &StoredBlock) -> Result<(), ExecutorError>;
 
     /// Reverts the effects of the executed blocks `blocks` (a contiguous range ending at the
     /// highest executed block) through `txn`, leaving the state at block `blocks.start() - 1`.
     ///
     /// # Errors
     /// As [`execute`](Self::execute); unwind failures are not retried by the pipeline.
-    fn unwind(
-        &mut self,
-        txn: &mut WriteTxn,
-        blocks: RangeInclusive<u64>,
-    ) -> Result<(), ExecutorError>;
+    fn unwind(&mut self, txn: &mut W, blocks: RangeInclusive<u64>) -> Result<(), ExecutorError>;
 }
 
-impl<E: BlockExecutor + ?Sized> BlockExecutor for Box<E> {
-    fn execute(&mut self, txn: &mut WriteTxn, block: &StoredBlock) -> Result<(), ExecutorError> {
+impl<W: StateWrite + ?Sized, E: BlockExecutor<W> + ?Sized> BlockExecutor<W> for Box<E> {
+    fn execute(&mut self, txn: &mut W, block: &StoredBlock) -> Result<(), ExecutorError> {
         (**self).execute(txn, block)
     }
 
-    fn unwind(
-        &mut self,
-        txn: &mut WriteTxn,
-        blocks: RangeInclusive<u64>,
-    ) -> Result<(), ExecutorError> {
+    fn unwind(&mut self, txn: &mut W, blocks: RangeInclusive<u64>) -> Result<(), ExecutorError> {
         (**self).unwind(txn, blocks)
     }
 }
@@ -157,7 +149,7 @@ enum Plan {
     Execute { first: u64, last: u64, done: bool },
 }
 
-impl<E: BlockExecutor> ExecutionStage<E> {
+impl<E> ExecutionStage<E> {
     /// An execution stage driving `executor`.
     pub const fn new(executor: E, config: ExecutionConfig) -> Self {
         Self { executor, config }
@@ -174,13 +166,13 @@ impl<E: BlockExecutor> ExecutionStage<E> {
     }
 
     /// The blocks the next step executes.
-    fn plan(&self, txn: &WriteTxn, input: &ExecInput) -> Result<Plan, StageError> {
+    fn plan(&self, txn: &(impl StateRead + ?Sized), input: &ExecInput) -> Result<Plan, StageError> {
         let start = self.config.start.first_block(txn)?;
         let next = input
             .checkpoint
             .as_ref()
             .map_or(start, |checkpoint| checkpoint.block_number.saturating_add(1).max(start));
-        let highest_body = txn.last::<Bodies>()?.map(|(number, _)| number);
+        let highest_body = txn.last_body()?.map(|(number, _)| number);
         let limit = match (highest_body, input.target) {
             (Some(body), Some(target)) => Some(body.min(target)),
             (body, _) => body,
@@ -194,20 +186,20 @@ impl<E: BlockExecutor> ExecutionStage<E> {
 }
 
 /// Reads stored block `number`: its header and its body.
-fn stored_block(view: &impl TableRead, number: u64) -> Result<StoredBlock, StageError> {
+fn stored_block(view: &(impl StateRead + ?Sized), number: u64) -> Result<StoredBlock, StageError> {
     let header = stored_header(view, number)?.seal_slow();
-    let rlp = view.get::<Bodies>(&number)?.ok_or(ExecutionError::MissingBody { number })?;
+    let rlp = view.body(number)?.ok_or(ExecutionError::MissingBody { number })?;
     let body = EthBlockBody::decode(&mut rlp.as_ref())
         .map_err(|source| ExecutionError::CorruptBody { number, source })?;
     Ok(StoredBlock { header, body })
 }
 
-impl<E: BlockExecutor> Stage for ExecutionStage<E> {
+impl<S: StateStore + ?Sized, E: BlockExecutor<S::Writer>> Stage<S> for ExecutionStage<E> {
     fn id(&self) -> StageId {
         StageId::EXECUTION
     }
 
-    fn execute(&mut self, txn: &mut WriteTxn, input: ExecInput) -> Result<ExecOutput, StageError> {
+    fn execute(&mut self, txn: &mut S::Writer, input: ExecInput) -> Result<ExecOutput, StageError> {
         let (first, last, done) = match self.plan(txn, &input)? {
             Plan::Done(block) => return Ok(ExecOutput::done(StageCheckpoint::new(block))),
             Plan::Execute { first, last, done } => (first, last, done),
@@ -231,7 +223,7 @@ impl<E: BlockExecutor> Stage for ExecutionStage<E> {
 
     fn unwind(
         &mut self,
-        txn: &mut WriteTxn,
+        txn: &mut S::Writer,
         input: UnwindInput,
     ) -> Result<UnwindOutput, StageError> {
         let top = input.checkpoint.block_number;
@@ -260,9 +252,10 @@ mod tests {
 
     use super::*;
     use alloy_primitives::Bytes;
-    use snapsync_db::{Database, HeaderNumbers, Headers, SnapProgress, StageCheckpoints};
     use snapsync_stages::{Pipeline, PipelineError, PipelineEvent, RetryPolicy, StageSet};
-    use snapsync_testing::{GeneratedChain, StateSpec, memory_db};
+    // These tests run over `MapStore`, the second implementation of the storage seam (the
+    // integration tests run the stage over snapsync-db).
+    use snapsync_testing::{GeneratedChain, MapStore, StateSpec};
 
     /// The id of the stand-in for the snap sync stage this stage follows.
     const SNAP: StageId = StageId::new("SnapSync");
@@ -309,12 +302,8 @@ mod tests {
         format!("executed/{number:08}")
     }
 
-    impl BlockExecutor for Recorder {
-        fn execute(
-            &mut self,
-            txn: &mut WriteTxn,
-            block: &StoredBlock,
-        ) -> Result<(), ExecutorError> {
+    impl<W: StateWrite + ?Sized> BlockExecutor<W> for Recorder {
+        fn execute(&mut self, txn: &mut W, block: &StoredBlock) -> Result<(), ExecutorError> {
             self.log.lock().unwrap().executed.push(block.number());
             if let Some((number, recoverable)) = self.fail_at
                 && number == block.number()
@@ -327,18 +316,18 @@ mod tests {
                     ExecutorError::fatal(message)
                 });
             }
-            txn.put::<SnapProgress>(&marker(block.number()), &Bytes::from(block.hash().to_vec()))?;
+            txn.set_progress(&marker(block.number()), &Bytes::from(block.hash().to_vec()))?;
             Ok(())
         }
 
         fn unwind(
             &mut self,
-            txn: &mut WriteTxn,
+            txn: &mut W,
             blocks: RangeInclusive<u64>,
         ) -> Result<(), ExecutorError> {
             self.log.lock().unwrap().unwound.push(blocks.clone());
             for number in blocks {
-                txn.delete::<SnapProgress>(&marker(number))?;
+                txn.delete_progress(&marker(number))?;
             }
             Ok(())
         }
@@ -350,32 +339,31 @@ mod tests {
 
     /// A database where snap sync finished at `PIVOT`, with headers `PIVOT..=HEAD` and bodies
     /// `PIVOT + 1..=bodies_to`.
-    fn synced_db(chain: &GeneratedChain, bodies_to: u64) -> Arc<dyn Database> {
-        let db = memory_db().db;
-        let mut txn = db.write().unwrap();
+    fn synced_db(chain: &GeneratedChain, bodies_to: u64) -> Arc<MapStore> {
+        let db = Arc::new(MapStore::new());
+        let mut txn = db.writer().unwrap();
         let checkpoint = Bytes::from(StageCheckpoint::new(PIVOT).encode());
-        txn.put::<StageCheckpoints>(&SNAP.to_string(), &checkpoint).unwrap();
+        txn.set_checkpoint(SNAP.as_str(), &checkpoint).unwrap();
         for number in PIVOT..=HEAD {
             let header = chain.header(number).unwrap();
             let rlp = Bytes::from(alloy_rlp::encode(header.inner()));
-            txn.put::<Headers>(&number, &rlp).unwrap();
-            txn.put::<HeaderNumbers>(&header.hash(), &number).unwrap();
+            txn.put_header(number, &header.hash(), &rlp).unwrap();
         }
         txn.commit().unwrap();
-        store_bodies(&*db, chain, PIVOT + 1..=bodies_to);
+        store_bodies(&db, chain, PIVOT + 1..=bodies_to);
         db
     }
 
-    fn store_bodies(db: &dyn Database, chain: &GeneratedChain, blocks: RangeInclusive<u64>) {
-        let mut txn = db.write().unwrap();
+    fn store_bodies(db: &MapStore, chain: &GeneratedChain, blocks: RangeInclusive<u64>) {
+        let mut txn = db.writer().unwrap();
         for number in blocks {
             let body = Bytes::from(alloy_rlp::encode(chain.body(number).unwrap()));
-            txn.put::<Bodies>(&number, &body).unwrap();
+            txn.put_body(number, &body).unwrap();
         }
         txn.commit().unwrap();
     }
 
-    fn pipeline(db: &Arc<dyn Database>, executor: Recorder, batch_size: u64) -> Pipeline {
+    fn pipeline(db: &Arc<MapStore>, executor: Recorder, batch_size: u64) -> Pipeline<MapStore> {
         let config = ExecutionConfig { batch_size, ..ExecutionConfig::after_stage(SNAP) };
         let stages =
             StageSet::builder().add(ExecutionStage::new(executor, config)).unwrap().build();
@@ -388,10 +376,10 @@ mod tests {
     }
 
     /// The blocks whose markers are committed, checked against the chain's hashes.
-    fn committed(db: &dyn Database, chain: &GeneratedChain) -> Vec<u64> {
-        let view = db.view().unwrap();
+    fn committed(db: &MapStore, chain: &GeneratedChain) -> Vec<u64> {
+        let view = db.reader().unwrap();
         let mut blocks = Vec::new();
-        for entry in view.iter::<SnapProgress>().unwrap() {
+        for entry in view.progress_records().unwrap() {
             let (key, hash) = entry.unwrap();
             let number: u64 = key.strip_prefix("executed/").unwrap().parse().unwrap();
             assert_eq!(hash.as_ref(), chain.header(number).unwrap().hash().as_slice());
@@ -400,7 +388,7 @@ mod tests {
         blocks
     }
 
-    fn checkpoint(pipeline: &Pipeline) -> StageCheckpoint {
+    fn checkpoint(pipeline: &Pipeline<MapStore>) -> StageCheckpoint {
         pipeline.checkpoint(&StageId::EXECUTION).unwrap().unwrap()
     }
 
@@ -414,7 +402,7 @@ mod tests {
         pipeline.run(None).await.unwrap();
         let expected: Vec<u64> = (PIVOT + 1..=HEAD).collect();
         assert_eq!(log.lock().unwrap().executed, expected);
-        assert_eq!(committed(&*db, &chain), expected);
+        assert_eq!(committed(&db, &chain), expected);
         assert_eq!(checkpoint(&pipeline), StageCheckpoint::new(HEAD));
         // 15 blocks in steps of 4: 6..=9, 10..=13, 14..=17, 18..=20.
         let mut steps = Vec::new();
@@ -445,10 +433,10 @@ mod tests {
         assert_eq!(log.lock().unwrap().executed, [13, 14, 15]);
         assert_eq!(checkpoint(&second), StageCheckpoint::new(15));
 
-        store_bodies(&*db, &chain, 16..=HEAD);
+        store_bodies(&db, &chain, 16..=HEAD);
         second.run(None).await.unwrap();
         assert_eq!(log.lock().unwrap().executed, (13..=HEAD).collect::<Vec<_>>());
-        assert_eq!(committed(&*db, &chain), (PIVOT + 1..=HEAD).collect::<Vec<_>>());
+        assert_eq!(committed(&db, &chain), (PIVOT + 1..=HEAD).collect::<Vec<_>>());
     }
 
     #[tokio::test]
@@ -474,7 +462,7 @@ mod tests {
         let mut expected: Vec<u64> = (6..=11).collect();
         expected.extend(10..=HEAD);
         assert_eq!(log.lock().unwrap().executed, expected);
-        assert_eq!(committed(&*db, &chain), (PIVOT + 1..=HEAD).collect::<Vec<_>>());
+        assert_eq!(committed(&db, &chain), (PIVOT + 1..=HEAD).collect::<Vec<_>>());
         let retried = std::iter::from_fn(|| events.try_recv().ok()).any(|event| {
             matches!(event, PipelineEvent::Error { error, will_retry: true, .. }
                 if error.is_recoverable()
@@ -497,15 +485,15 @@ mod tests {
         let message = source.to_string();
         assert!(message.contains("executing block 11") && message.contains("fatal"), "{message}");
         assert_eq!(log.lock().unwrap().executed, (6..=11).collect::<Vec<_>>());
-        assert_eq!(committed(&*db, &chain), (6..=9).collect::<Vec<_>>());
+        assert_eq!(committed(&db, &chain), (6..=9).collect::<Vec<_>>());
     }
 
     #[tokio::test]
     async fn without_a_finished_snap_sync_it_fails_fatally() {
         let chain = chain();
         let db = synced_db(&chain, HEAD);
-        let mut txn = db.write().unwrap();
-        txn.delete::<StageCheckpoints>(&SNAP.to_string()).unwrap();
+        let mut txn = db.writer().unwrap();
+        txn.delete_checkpoint(SNAP.as_str()).unwrap();
         txn.commit().unwrap();
         let (executor, log) = Recorder::new();
         let error = pipeline(&db, executor, 4).run(None).await.unwrap_err();
@@ -519,14 +507,14 @@ mod tests {
     async fn a_missing_body_below_the_highest_is_fatal() {
         let chain = chain();
         let db = synced_db(&chain, HEAD);
-        let mut txn = db.write().unwrap();
-        txn.delete::<Bodies>(&8).unwrap();
+        let mut txn = db.writer().unwrap();
+        txn.delete_body(8).unwrap();
         txn.commit().unwrap();
         let (executor, _log) = Recorder::new();
         let error = pipeline(&db, executor, 4).run(None).await.unwrap_err();
         let PipelineError::Fatal { source, .. } = &error else { panic!("{error}") };
         assert!(source.to_string().contains("body of block 8 is missing"), "{source}");
-        assert_eq!(committed(&*db, &chain), Vec::<u64>::new());
+        assert_eq!(committed(&db, &chain), Vec::<u64>::new());
     }
 
     #[tokio::test]
@@ -540,14 +528,14 @@ mod tests {
         pipeline.unwind_to(12).await.unwrap();
         assert_eq!(log.lock().unwrap().unwound, [17..=20, 13..=16]);
         assert_eq!(checkpoint(&pipeline), StageCheckpoint::new(12));
-        assert_eq!(committed(&*db, &chain), (6..=12).collect::<Vec<_>>());
+        assert_eq!(committed(&db, &chain), (6..=12).collect::<Vec<_>>());
 
         // Below the pivot: blocks 6..=12 are reverted, the checkpoint drops to 2 without asking
         // the executor about blocks it never executed.
         pipeline.unwind_to(2).await.unwrap();
         assert_eq!(log.lock().unwrap().unwound, [17..=20, 13..=16, 9..=12, 6..=8]);
         assert_eq!(checkpoint(&pipeline), StageCheckpoint::new(2));
-        assert!(committed(&*db, &chain).is_empty());
+        assert!(committed(&db, &chain).is_empty());
 
         // The state is still the pivot's: execution restarts after it, not at block 3.
         log.lock().unwrap().executed.clear();

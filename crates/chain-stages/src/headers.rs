@@ -44,16 +44,16 @@
 
 use crate::{
     HeadersError, StageStart,
-    stored::{decode_stored_header, stored_header},
+    stored::{decode_stored_header, store_header, stored_header},
 };
 use alloy_consensus::Header;
 use alloy_primitives::{B256, Sealed};
-use snapsync_db::{Database, HeaderNumbers, Headers, TableRead, WriteTxn, store_header};
 use snapsync_fetch::{BlockHeadersRequest, Fetcher};
 use snapsync_stages::{
     EntitiesCheckpoint, ExecInput, ExecOutput, Stage, StageCheckpoint, StageError, StageId,
     StageProgress, UnwindInput, UnwindOutput, wait_for_tip,
 };
+use snapsync_storage::{StateRead, StateStore, StateWrite};
 use std::sync::Arc;
 use tokio::sync::watch;
 use tracing::{debug, info};
@@ -120,7 +120,6 @@ enum Pending {
 #[derive(Debug)]
 pub struct HeadersStage {
     fetcher: Arc<Fetcher>,
-    db: Arc<dyn Database>,
     tip: watch::Receiver<B256>,
     config: HeadersConfig,
     pending: Option<Pending>,
@@ -129,16 +128,15 @@ pub struct HeadersStage {
 impl HeadersStage {
     /// A headers stage asking peers through `fetcher` (in a pipeline with the snap sync stage,
     /// that stage's `SnapSyncStage::fetcher`, so that one peer set scores, rests and bans the
-    /// peers for every request), reading its stored headers from
-    /// `db` (the pipeline's database), following the tip hashes sent on `tip` (`B256::ZERO`:
-    /// none yet; the stage waits for one).
+    /// peers for every request), following the tip hashes sent on `tip` (`B256::ZERO`: none
+    /// yet; the stage waits for one). Its stored headers it reads through the views the
+    /// pipeline hands it.
     pub const fn new(
         fetcher: Arc<Fetcher>,
-        db: Arc<dyn Database>,
         tip: watch::Receiver<B256>,
         config: HeadersConfig,
     ) -> Self {
-        Self { fetcher, db, tip, config, pending: None }
+        Self { fetcher, tip, config, pending: None }
     }
 
     /// The current tip, waiting for the first one.
@@ -147,17 +145,21 @@ impl HeadersStage {
     }
 
     /// Where to continue, from the checkpoint and the stored headers.
-    fn cursor(&self, input: &ExecInput, tip: B256) -> Result<Cursor, StageError> {
-        let view = self.db.view()?;
+    fn cursor(
+        &self,
+        view: &(impl StateRead + ?Sized),
+        input: &ExecInput,
+        tip: B256,
+    ) -> Result<Cursor, StageError> {
         if let Some(checkpoint) = &input.checkpoint {
             if let Some(StageProgress::Entities(progress)) = &checkpoint.progress {
-                return resume_round(&view, checkpoint.block_number, progress);
+                return resume_round(view, checkpoint.block_number, progress);
             }
-            if view.get::<HeaderNumbers>(&tip)?.is_some() {
+            if view.header_number(&tip)?.is_some() {
                 return Ok(Cursor::Done(checkpoint.clone()));
             }
         }
-        let start = self.config.start.first_block(&view)?;
+        let start = self.config.start.first_block(view)?;
         let floor = input
             .checkpoint
             .as_ref()
@@ -167,12 +169,12 @@ impl HeadersStage {
         {
             // The start comes from `stage`, which stored the header below it.
             let anchor = start.saturating_sub(1);
-            if view.get::<Headers>(&anchor)?.is_none() {
+            if view.header(anchor)?.is_none() {
                 return Err(
                     HeadersError::MissingAnchor { stage: stage.clone(), number: anchor }.into()
                 );
             }
-            if view.get::<HeaderNumbers>(&tip)? == Some(anchor) {
+            if view.header_number(&tip)? == Some(anchor) {
                 return Ok(Cursor::Done(StageCheckpoint::new(anchor)));
             }
         }
@@ -192,7 +194,7 @@ impl HeadersStage {
 
 /// Where an unfinished round continues: below its lowest stored header.
 fn resume_round(
-    view: &impl TableRead,
+    view: &(impl StateRead + ?Sized),
     block: u64,
     progress: &EntitiesCheckpoint,
 ) -> Result<Cursor, StageError> {
@@ -230,16 +232,16 @@ async fn fetch_falling(
     }
 }
 
-impl Stage for HeadersStage {
+impl<S: StateStore + ?Sized> Stage<S> for HeadersStage {
     fn id(&self) -> StageId {
         StageId::HEADERS
     }
 
-    async fn ready(&mut self, input: ExecInput) -> Result<(), StageError> {
+    async fn ready(&mut self, view: &S::Reader, input: ExecInput) -> Result<(), StageError> {
         self.pending = None;
         let tip = self.current_tip().await?;
         let batch = self.config.batch_size.max(1);
-        let pending = match self.cursor(&input, tip)? {
+        let pending = match self.cursor(view, &input, tip)? {
             Cursor::Done(checkpoint) => Pending::Done(checkpoint),
             Cursor::Continue { round, hash, number } => {
                 let limit = batch.min(number - round.floor + 1);
@@ -261,7 +263,11 @@ impl Stage for HeadersStage {
         Ok(())
     }
 
-    fn execute(&mut self, txn: &mut WriteTxn, _input: ExecInput) -> Result<ExecOutput, StageError> {
+    fn execute(
+        &mut self,
+        txn: &mut S::Writer,
+        _input: ExecInput,
+    ) -> Result<ExecOutput, StageError> {
         let (round, headers) = match self.pending.take() {
             None => return Err(HeadersError::NotReady.into()),
             Some(Pending::Done(checkpoint)) => return Ok(ExecOutput::done(checkpoint)),
@@ -283,7 +289,7 @@ impl Stage for HeadersStage {
             ));
         }
         if let Some(below) = lowest.number.checked_sub(1)
-            && txn.get::<Headers>(&below)?.is_some()
+            && txn.header(below)?.is_some()
         {
             let stored = stored_header(txn, below)?.hash_slow();
             if stored != lowest.parent_hash {
@@ -301,7 +307,7 @@ impl Stage for HeadersStage {
 
     fn unwind(
         &mut self,
-        txn: &mut WriteTxn,
+        txn: &mut S::Writer,
         input: UnwindInput,
     ) -> Result<UnwindOutput, StageError> {
         self.pending = None;
@@ -313,14 +319,13 @@ impl Stage for HeadersStage {
             _ => input.unwind_to,
         };
         let mut doomed = Vec::new();
-        for entry in txn.range::<Headers>(keep + 1..)? {
+        for entry in txn.headers((keep + 1..).into())? {
             let (number, rlp) = entry?;
             let header = decode_stored_header(number, &rlp)?;
             doomed.push((number, header.hash_slow()));
         }
         for (number, hash) in &doomed {
-            txn.delete::<Headers>(number)?;
-            txn.delete::<HeaderNumbers>(hash)?;
+            txn.delete_header(*number, hash)?;
         }
         info!(target: "sync::headers", to = keep, removed = doomed.len(), "unwound");
         Ok(UnwindOutput { checkpoint: StageCheckpoint::new(keep) })

@@ -15,6 +15,11 @@
 //!   [`BlockExecutor`] (the EVM, supplied by the embedder) that applies them to the state through
 //!   the pipeline's transaction.
 //!
+//! All three reach storage through the storage seam (`snapsync_storage`) and run on any store;
+//! they hold no store handle: `ready` reads the snapshot the pipeline hands it, `execute` and
+//! `unwind` the step's writer. "`Headers`" and the like below name the store's collections
+//! (snapsync-db keeps them in tables of those names).
+//!
 //! In the default pipeline (snap sync, headers, bodies, execution) the three start after the snap
 //! sync pivot, known only once the snap sync stage has committed: their configs take a
 //! [`StageStart`], and [`StageStart::AfterStage`] of the snap sync stage's id (`snapsync_snap_sync::SNAP_SYNC`) (see

@@ -15,8 +15,8 @@
 //! mends, so they are fatal [`StartError`]s.
 
 use crate::StartError;
-use snapsync_db::{StageCheckpoints, TableRead};
 use snapsync_stages::{StageCheckpoint, StageId};
+use snapsync_storage::StateRead;
 
 /// Where a stage begins: a fixed block, or the block after the one another stage's committed
 /// checkpoint reached.
@@ -37,7 +37,7 @@ impl StageStart {
     /// For [`StageStart::AfterStage`]: [`StartError::NoCheckpoint`],
     /// [`StartError::Unfinished`], [`StartError::NothingYet`], [`StartError::NoBlockAfter`],
     /// [`StartError::CorruptCheckpoint`] and [`StartError::Database`].
-    pub fn first_block(&self, view: &impl TableRead) -> Result<u64, StartError> {
+    pub fn first_block(&self, view: &(impl StateRead + ?Sized)) -> Result<u64, StartError> {
         match self {
             Self::Block(number) => Ok(*number),
             Self::AfterStage(stage) => {
@@ -67,10 +67,10 @@ impl From<u64> for StageStart {
 
 /// `stage`'s committed checkpoint, which must exist, be finished and have reached a block.
 fn finished_checkpoint(
-    view: &impl TableRead,
+    view: &(impl StateRead + ?Sized),
     stage: &StageId,
 ) -> Result<StageCheckpoint, StartError> {
-    let Some(bytes) = view.get::<StageCheckpoints>(&stage.to_string())? else {
+    let Some(bytes) = view.checkpoint(stage.as_str())? else {
         return Err(StartError::NoCheckpoint { stage: stage.clone() });
     };
     let checkpoint = StageCheckpoint::decode(&bytes)
@@ -92,7 +92,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
 
     use super::*;
-    use snapsync_db::{Database, MemoryDatabase};
+    use snapsync_db::{Database, MemoryDatabase, StageCheckpoints};
     use snapsync_stages::{EntitiesCheckpoint, StageError, StageProgress};
 
     /// The id of the stage the starts below follow.

@@ -17,9 +17,7 @@ use snapsync_chain_stages::{
     BlockExecutor, BodiesConfig, BodiesStage, ExecutionConfig, ExecutionStage, ExecutorError,
     HeadersConfig, HeadersStage, StoredBlock,
 };
-use snapsync_db::{
-    Bodies, Database, HeaderNumbers, Headers, StageCheckpoints, TableRead, WriteTxn,
-};
+use snapsync_db::{Bodies, Database, HeaderNumbers, Headers, StageCheckpoints, TableRead};
 use snapsync_fetch::{FetchConfig, Fetcher, PeerSet, PeerSetConfig};
 use snapsync_net::EthBlockBody;
 use snapsync_server::{ServerLimits, SnapServer};
@@ -28,6 +26,7 @@ use snapsync_stages::{
     EntitiesCheckpoint, ExecInput, ExecOutput, Pipeline, PipelineError, RetryPolicy, Stage,
     StageCheckpoint, StageError, StageId, StageProgress, StageSet, UnwindInput, UnwindOutput,
 };
+use snapsync_storage::{StateStore, StateWrite};
 use snapsync_testing::{GeneratedChain, StateSpec, memory_db};
 use std::{
     ops::RangeInclusive,
@@ -61,12 +60,12 @@ struct SnapStandIn {
     header: PivotHeader,
 }
 
-impl Stage for SnapStandIn {
+impl<S: StateStore + ?Sized> Stage<S> for SnapStandIn {
     fn id(&self) -> StageId {
         SNAP
     }
 
-    fn execute(&mut self, txn: &mut WriteTxn, input: ExecInput) -> Result<ExecOutput, StageError> {
+    fn execute(&mut self, txn: &mut S::Writer, input: ExecInput) -> Result<ExecOutput, StageError> {
         if let Some(checkpoint) = input.checkpoint {
             return Ok(ExecOutput::done(checkpoint));
         }
@@ -76,13 +75,17 @@ impl Stage for SnapStandIn {
             PivotHeader::Missing => None,
         };
         if let Some(header) = header {
-            txn.put::<Headers>(&self.pivot, &Bytes::from(alloy_rlp::encode(&header)))?;
-            txn.put::<HeaderNumbers>(&header.hash_slow(), &self.pivot)?;
+            let rlp = Bytes::from(alloy_rlp::encode(&header));
+            txn.put_header(self.pivot, &header.hash_slow(), &rlp)?;
         }
         Ok(ExecOutput::done(StageCheckpoint::new(self.pivot)))
     }
 
-    fn unwind(&mut self, _: &mut WriteTxn, input: UnwindInput) -> Result<UnwindOutput, StageError> {
+    fn unwind(
+        &mut self,
+        _: &mut S::Writer,
+        input: UnwindInput,
+    ) -> Result<UnwindOutput, StageError> {
         Ok(UnwindOutput { checkpoint: StageCheckpoint::new(input.unwind_to) })
     }
 }
@@ -93,8 +96,8 @@ struct Recorder {
     executed: Arc<Mutex<Vec<u64>>>,
 }
 
-impl BlockExecutor for Recorder {
-    fn execute(&mut self, _: &mut WriteTxn, block: &StoredBlock) -> Result<(), ExecutorError> {
+impl<W: StateWrite + ?Sized> BlockExecutor<W> for Recorder {
+    fn execute(&mut self, _: &mut W, block: &StoredBlock) -> Result<(), ExecutorError> {
         let number = block.number();
         assert_eq!(block.hash(), self.chain.header(number).unwrap().hash(), "block {number}");
         assert_eq!(block.body, self.chain.body(number).unwrap(), "body {number}");
@@ -102,7 +105,7 @@ impl BlockExecutor for Recorder {
         Ok(())
     }
 
-    fn unwind(&mut self, _: &mut WriteTxn, _: RangeInclusive<u64>) -> Result<(), ExecutorError> {
+    fn unwind(&mut self, _: &mut W, _: RangeInclusive<u64>) -> Result<(), ExecutorError> {
         Ok(())
     }
 }
@@ -130,7 +133,7 @@ fn pipeline(
     tip: watch::Receiver<B256>,
     snap: Option<SnapStandIn>,
     executed: &Arc<Mutex<Vec<u64>>>,
-) -> Pipeline {
+) -> Pipeline<dyn Database> {
     let mut stages = StageSet::builder();
     if let Some(snap) = snap {
         stages = stages.add(snap).unwrap();
@@ -145,9 +148,9 @@ fn pipeline(
         FetchConfig::default(),
     ));
     let stages = stages
-        .add(HeadersStage::new(fetcher.clone(), db.clone(), tip, headers))
+        .add(HeadersStage::new(fetcher.clone(), tip, headers))
         .unwrap()
-        .add(BodiesStage::new(fetcher, db.clone(), bodies))
+        .add(BodiesStage::new(fetcher, bodies))
         .unwrap()
         .add(ExecutionStage::new(recorder, ExecutionConfig::after_stage(SNAP)))
         .unwrap()
@@ -190,7 +193,7 @@ fn assert_stored(db: &dyn Database, chain: &GeneratedChain, to: u64) {
     assert_eq!(bodies, (PIVOT + 1..=to).collect::<Vec<_>>());
 }
 
-fn finished_at(pipeline: &Pipeline, id: &StageId) -> u64 {
+fn finished_at(pipeline: &Pipeline<dyn Database>, id: &StageId) -> u64 {
     let checkpoint = pipeline.checkpoint(id).unwrap().unwrap();
     assert!(checkpoint.progress.is_none(), "{id}: {checkpoint:?}");
     checkpoint.block_number

@@ -61,12 +61,12 @@ fn pipeline(
     net: &Arc<SimNetwork>,
     tip: watch::Receiver<B256>,
     headers: HeadersConfig,
-) -> Pipeline {
+) -> Pipeline<dyn Database> {
     let fetcher = fetcher(net);
     let stages = StageSet::builder()
-        .add(HeadersStage::new(fetcher.clone(), db.clone(), tip, headers))
+        .add(HeadersStage::new(fetcher.clone(), tip, headers))
         .unwrap()
-        .add(BodiesStage::new(fetcher, db.clone(), BodiesConfig::default()))
+        .add(BodiesStage::new(fetcher, BodiesConfig::default()))
         .unwrap()
         .build();
     let retry = RetryPolicy {
@@ -102,7 +102,7 @@ fn assert_chain_stored(db: &dyn Database, chain: &ChainFixture, from: u64, to: u
 }
 
 /// Runs `pipeline` until it has committed `steps` steps, then stops polling it (between steps).
-async fn run_until_steps(pipeline: &mut Pipeline, steps: usize) {
+async fn run_until_steps(pipeline: &mut Pipeline<dyn Database>, steps: usize) {
     let mut events = pipeline.subscribe();
     let committed = async {
         let mut seen = 0;
@@ -118,7 +118,7 @@ async fn run_until_steps(pipeline: &mut Pipeline, steps: usize) {
     }
 }
 
-fn checkpoint(pipeline: &Pipeline, id: &StageId) -> u64 {
+fn checkpoint(pipeline: &Pipeline<dyn Database>, id: &StageId) -> u64 {
     let checkpoint = pipeline.checkpoint(id).unwrap().unwrap();
     assert!(checkpoint.progress.is_none(), "{id} unfinished: {checkpoint:?}");
     checkpoint.block_number

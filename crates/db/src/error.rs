@@ -212,47 +212,6 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     alloy_primitives::hex::encode_prefixed(bytes)
 }
 
-/// Errors of the trie passes over the stored state ([`compute_state_root`](crate::compute_state_root),
-/// [`rebuild_state_trie`](crate::rebuild_state_trie)).
-#[derive(Debug, thiserror::Error)]
-pub enum StateError {
-    /// Reading or writing the database failed.
-    #[error(transparent)]
-    Db(#[from] DbError),
-    /// Building a trie failed: the stored leaves are not a valid trie input, or the node sink
-    /// failed. `account` is `None` for the account trie.
-    #[error("building the {} trie failed: {source}", account.map_or_else(|| "account".to_owned(), |a| format!("storage of account {a}")))]
-    Trie {
-        /// The account whose storage trie was being built, `None` for the account trie.
-        account: Option<snapsync_primitives::AccountHash>,
-        /// The builder's error.
-        #[source]
-        source: snapsync_trie::TrieBuildError,
-    },
-    /// Sorting the trie nodes through the ETL collector failed.
-    #[error("sorting {table} nodes failed: {source}")]
-    Etl {
-        /// The node table being sorted for.
-        table: &'static str,
-        /// The collector's error.
-        #[source]
-        source: snapsync_etl::EtlError,
-    },
-}
-
-impl StateError {
-    /// Whether this error shows damaged stored data: a corrupt entry, or stored leaves that are
-    /// not a valid trie input (which the tables' own order and encoding rule out unless the
-    /// file was damaged).
-    pub const fn is_corruption(&self) -> bool {
-        match self {
-            Self::Db(error) => error.is_corruption(),
-            Self::Trie { source, .. } => !matches!(source, snapsync_trie::TrieBuildError::Sink(_)),
-            Self::Etl { .. } => false,
-        }
-    }
-}
-
 /// Errors of [`import_state`](crate::import_state).
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -261,7 +220,7 @@ pub enum ImportError {
     Db(#[from] DbError),
     /// Sorting through an ETL collector or building a trie failed.
     #[error(transparent)]
-    State(#[from] StateError),
+    State(#[from] snapsync_storage::StateError),
     /// The database already holds state: an import only fills an empty one.
     #[error("cannot import into a database whose table {table} is not empty")]
     NotEmpty {

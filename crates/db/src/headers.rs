@@ -5,10 +5,9 @@ use alloy_primitives::{Bytes, Sealed};
 
 use crate::{DbError, HeaderNumbers, Headers, WriteTxn};
 
-/// Stores `header` in [`Headers`] (RLP by number) and [`HeaderNumbers`] (number by hash): how
-/// the headers stage writes the chain, and how the snap sync stage writes its pivot so that the
-/// chain above it links. In this crate so both can write headers the same way without one
-/// depending on the other.
+/// Stores `header` in [`Headers`] (RLP by number) and [`HeaderNumbers`] (number by hash), the
+/// same entries as the storage seam's `StateWrite::put_header` (through which the headers stage
+/// writes the chain and the snap sync stage its pivot): for code holding a [`WriteTxn`] directly.
 ///
 /// # Errors
 /// Database failures.

@@ -317,7 +317,9 @@ impl NodeSink for NodeCollector<'_> {
 
 /// Maps a collector failure while sorting for `table`.
 fn etl_error(table: &'static str) -> impl Fn(EtlError) -> ImportError {
-    move |source| ImportError::State(StateError::Etl { table, source })
+    move |source| {
+        ImportError::State(StateError::Etl { collection: crate::collection_of(table), source })
+    }
 }
 
 /// Maps a trie builder failure (a bug: its input is sorted and non-empty by construction, or the

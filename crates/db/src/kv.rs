@@ -76,23 +76,7 @@ impl KeyBounds {
     }
 }
 
-/// How hard a commit tries to reach the disk.
-///
-/// Whatever the level, a commit is atomic: after a crash the database holds exactly the state of
-/// some earlier commit, never part of one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Durability {
-    /// The commit is on disk (fsynced) when `commit` returns. The default.
-    #[default]
-    Immediate,
-    /// The commit is visible to new readers at once but reaches the disk only with the next
-    /// [`Durability::Immediate`] commit; a crash before that rolls back to the last durable commit.
-    ///
-    /// For bulk loads made of many batches: commit each batch `Deferred` and every N-th (and the
-    /// last) `Immediate`, keeping the stage checkpoint in the same transactions as the data, so a
-    /// crash only loses progress since the last durable commit, never consistency.
-    Deferred,
-}
+pub use snapsync_storage::Durability;
 
 /// A source of entries for a sorted bulk insertion, filling caller-owned buffers so the hot loop
 /// allocates nothing.

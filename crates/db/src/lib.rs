@@ -72,14 +72,13 @@ mod memory;
 mod metrics;
 mod read_only_file;
 mod redb_store;
-mod state_root;
-mod stored_trie;
+mod state_store;
 mod table_collector;
 mod tables;
 mod typed;
 
 pub use codec::{MAX_PATH_NIBBLES, TableKey, TableValue};
-pub use error::{BoxError, DbError, DecodeError, ImportError, Operation, StateError};
+pub use error::{BoxError, DbError, DecodeError, ImportError, Operation};
 pub use headers::store_header;
 pub use import::{ImportAccount, ImportReport, import_state};
 pub use kv::{
@@ -89,11 +88,14 @@ pub use memory::MemoryDatabase;
 pub use metrics::{METRIC_NAMES, describe_metrics};
 pub use read_only_file::MAX_OVERLAY_BYTES;
 pub use redb_store::{Integrity, RedbDatabase, RedbOptions, SpaceUsage, panic_is_contained};
-pub use state_root::{
-    RebuiltTrie, StateReport, StorageRootMismatch, compute_state_root, compute_storage_root,
+// The algorithms over stored state live on the storage seam (any store gets them); re-exported
+// here so users of this crate's tables find them where they were.
+pub use snapsync_storage::{
+    AccountTrie, RebuiltTrie, StateError, StateReport, StorageRootMismatch, StorageTrie,
+    compute_state_root, compute_storage_root, prove_account_range, prove_storage_range,
     rebuild_state_trie,
 };
-pub use stored_trie::{AccountTrie, StorageTrie, prove_account_range, prove_storage_range};
+pub use state_store::collection_of;
 pub use table_collector::TableCollector;
 pub use tables::{
     AccountTrieNodes, Bodies, Bytecodes, HashedAccounts, HashedStorages, HeaderNumbers, Headers,

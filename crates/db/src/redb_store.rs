@@ -337,6 +337,19 @@ impl RedbDatabase {
         Self::checked(db, path, options, health, true)
     }
 
+    /// Wraps a redb database the client already opened: snapsync's tables (see
+    /// [`TABLE_NAMES`](crate::TABLE_NAMES)) are created inside the client's file on first write,
+    /// beside the client's own tables, and every transaction is an ordinary redb transaction of
+    /// that file. `options.cache_size` has no effect (the cache was sized when the client
+    /// opened it); durability, quick repair and the integrity check apply as for
+    /// [`open`](Self::open). [`path`](Self::path) is empty: the handle does not say.
+    ///
+    /// # Errors
+    /// [`DbError::Corrupted`] when the integrity check finds the file damaged.
+    pub fn from_redb(db: redb::Database, options: RedbOptions) -> Result<Self, DbError> {
+        Self::checked(db, PathBuf::new(), options, Arc::new(Health::default()), false)
+    }
+
     /// The opened database, after the integrity check if the options ask for it.
     fn checked(
         db: redb::Database,

@@ -10,9 +10,10 @@ use alloy_primitives::{B256, Bytes, U256, keccak256};
 use proptest::{prelude::*, test_runner::TestRunner};
 use snapsync_db::{
     AccountTrie, AccountTrieNodes, Bodies, Bytecodes, DbError, DecodeError, Durability,
-    HashedAccounts, HashedStorages, HeaderNumbers, Headers, SnapProgress, StageCheckpoints,
-    StorageTrie, StorageTrieNodes, Table, TableRead, compute_state_root, compute_storage_root,
-    prove_account_range, prove_storage_range, rebuild_state_trie,
+    HashedAccounts, HashedStorages, HeaderNumbers, Headers, RedbDatabase, RedbOptions,
+    SnapProgress, StageCheckpoints, StorageTrie, StorageTrieNodes, Table, TableRead,
+    compute_state_root, compute_storage_root, prove_account_range, prove_storage_range,
+    rebuild_state_trie,
 };
 use snapsync_etl::CollectorConfig;
 use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
@@ -789,4 +790,39 @@ fn stale_or_foreign_roots_are_refused(open: fn() -> TestDb) {
     let origin = AccountHash(B256::from(origin));
     let err = prove_account_range(&db.view().unwrap(), root, origin, None).unwrap_err();
     assert!(matches!(err, StoredProofError::StaleNode { .. }), "{err}");
+}
+
+/// A client's own redb file: snapsync's tables are created inside it beside the client's, and
+/// the state written through the storage seam reads back through a fresh handle.
+#[test]
+fn from_redb_shares_the_clients_file() {
+    use ::redb::ReadableDatabase as _;
+    use snapsync_storage::{KeyRange, StateRead, StateStore, StateWrite};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("client.redb");
+    let client_table: ::redb::TableDefinition<'_, u64, u64> =
+        ::redb::TableDefinition::new("client");
+    let handle = ::redb::Database::create(&path).unwrap();
+    {
+        let txn = handle.begin_write().unwrap();
+        txn.open_table(client_table).unwrap().insert(7, 49).unwrap();
+        txn.commit().unwrap();
+    }
+    let db = RedbDatabase::from_redb(handle, RedbOptions::default()).unwrap();
+    let mut txn = db.writer().unwrap();
+    let hash = snapsync_primitives::AccountHash::ZERO;
+    txn.append_accounts(&mut [Ok((hash, snapsync_primitives::TrieAccount::EMPTY))].into_iter())
+        .unwrap();
+    StateWrite::commit(txn).unwrap();
+    drop(db);
+
+    let handle = ::redb::Database::create(&path).unwrap();
+    {
+        let txn = handle.begin_read().unwrap();
+        assert_eq!(txn.open_table(client_table).unwrap().get(7).unwrap().unwrap().value(), 49);
+    }
+    let db = RedbDatabase::from_redb(handle, RedbOptions::default()).unwrap();
+    let accounts: Vec<_> =
+        db.reader().unwrap().accounts(KeyRange::all()).unwrap().map(Result::unwrap).collect();
+    assert_eq!(accounts, [(hash, snapsync_primitives::TrieAccount::EMPTY)]);
 }

@@ -55,4 +55,7 @@ pub(crate) enum ReadError {
     /// The stored trie could not prove a range (a missing or stale node).
     #[error(transparent)]
     Proof(#[from] StoredProofError),
+    /// Reading the stored trie through the storage seam failed.
+    #[error(transparent)]
+    Store(#[from] snapsync_storage::StoreError),
 }

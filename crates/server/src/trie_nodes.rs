@@ -24,10 +24,11 @@
 
 use crate::{ReadError, ServerLimits, limits::Deadline};
 use alloy_primitives::{B256, Bytes};
-use snapsync_db::{AccountTrie, DbError, HashedAccounts, ReadView, StorageTrie, TableRead};
+use snapsync_db::{AccountTrie, ReadView, StorageTrie};
 use snapsync_primitives::{
     AccountHash, CompactPath, CompactPathError, EMPTY_ROOT_HASH, GetTrieNodes, TrieNodes,
 };
+use snapsync_storage::{StateRead, StoreError};
 use snapsync_trie::{Nibbles, NodeSource, PathEnd, TrieNodeRef, decode_node, walk_path};
 
 /// The answer to `request` from `view`, whose account trie has root `request.root_hash`.
@@ -61,10 +62,10 @@ fn serve_storage_set(
     account: &[u8],
     paths: &[Bytes],
     response: &mut Response,
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     let Ok(account) = B256::try_from(account).map(AccountHash) else { return Ok(()) };
     response.loads += 1;
-    let Some(state) = view.get::<HashedAccounts>(&account)? else { return Ok(()) };
+    let Some(state) = view.account(&account)? else { return Ok(()) };
     let trie = StorageTrie::new(view, account);
     for path in paths {
         let found = find_node(&trie, state.storage_root, path, response)?;
@@ -131,12 +132,12 @@ impl Response {
 }
 
 /// Resolves the wire path `raw` in the trie of `source` with root `root`.
-fn find_node<S: NodeSource<Error = DbError>>(
+fn find_node<S: NodeSource<Error = StoreError>>(
     source: &S,
     root: B256,
     raw: &[u8],
     response: &mut Response,
-) -> Result<Found, DbError> {
+) -> Result<Found, StoreError> {
     let Some(target) = Target::decode(raw) else {
         response.loads += 1;
         return Ok(Found::Absent);

@@ -101,8 +101,7 @@ fn run(scenario: &Scenario, config: &SnapSyncConfig, latency: u64, peers: usize)
     let (elapsed, phases) = runtime.unwrap().block_on(async {
         let (_tip_sender, tip) = watch::channel(scenario.tip());
         let network = scenario.network.clone();
-        let stage =
-            SnapSyncStage::new(network, db.clone(), tip, config.clone(), dir.path()).unwrap();
+        let stage = SnapSyncStage::new(network, tip, config.clone(), dir.path()).unwrap();
         let mut progress = stage.progress();
         let mut pipeline =
             Pipeline::new(db.clone(), StageSet::builder().add(stage).unwrap().build());

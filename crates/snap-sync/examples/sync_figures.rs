@@ -42,7 +42,6 @@ fn main() {
         let (_tx, tip) = watch::channel(scenario.tip());
         let stage = SnapSyncStage::new(
             scenario.network.clone(),
-            db.clone(),
             tip,
             SnapSyncConfig::default(),
             dir.path(),

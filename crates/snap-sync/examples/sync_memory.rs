@@ -55,9 +55,7 @@ fn main() {
         if buffer_mib > 0 {
             config.etl.buffer_bytes = buffer_mib << 20;
         }
-        let stage =
-            SnapSyncStage::new(scenario.network.clone(), db.clone(), tip, config, dir.path())
-                .unwrap();
+        let stage = SnapSyncStage::new(scenario.network.clone(), tip, config, dir.path()).unwrap();
         let progress = stage.progress();
         let mut pipeline =
             Pipeline::new(db.clone(), StageSet::builder().add(stage).unwrap().build());

@@ -17,9 +17,9 @@ use crate::{
 };
 use alloy_primitives::B256;
 use alloy_trie::KECCAK_EMPTY;
-use snapsync_db::{Bytecodes, Database, TableRead};
 use snapsync_etl::EtlError;
 use snapsync_fetch::{ByteCodesRequest, FetchError, Fetcher, VerifiedByteCodes};
+use snapsync_storage::StateRead;
 use std::{collections::HashSet, ops::ControlFlow, sync::Arc};
 use tracing::debug;
 
@@ -36,14 +36,14 @@ struct Scan {
 /// Downloads the bytecodes of the next scanned accounts into `writes`.
 pub(crate) async fn download_bytecodes(
     fetcher: &Arc<Fetcher>,
-    db: &Arc<dyn Database>,
+    view: &(impl StateRead + Sync + ?Sized),
     config: &SnapSyncConfig,
     state: &mut SyncState,
     writes: &mut StepWrites,
 ) -> Result<(), SnapSyncError> {
     let per_request = usize::try_from(config.bytecodes_per_request).unwrap_or(1024).max(1);
     let max_requests = usize::try_from(config.concurrency.max_requests).unwrap_or(usize::MAX);
-    let scan = scan_code_hashes(db, state.codes, per_request.saturating_mul(max_requests))?;
+    let scan = scan_code_hashes(view, state.codes, per_request.saturating_mul(max_requests))?;
     let mut queue: Vec<Vec<B256>> = scan.wanted.chunks(per_request).map(<[B256]>::to_vec).collect();
     let mut inflight = InFlight::new(max_requests);
     let mut outcome = StepOutcome::default();
@@ -110,17 +110,16 @@ pub(crate) fn store_codes(
 
 /// Distinct code hashes not yet stored, from the cursor on, up to `most` of them.
 fn scan_code_hashes(
-    db: &Arc<dyn Database>,
+    view: &(impl StateRead + ?Sized),
     cursor: CodeCursor,
     most: usize,
 ) -> Result<Scan, SnapSyncError> {
-    let view = db.view()?;
     let mut seen = HashSet::new();
     let mut wanted = Vec::new();
-    let next = scan_accounts(&view, cursor.next, SCAN_LIMIT, |_, trie_account| {
+    let next = scan_accounts(view, cursor.next, SCAN_LIMIT, |_, trie_account| {
         let code_hash = trie_account.code_hash;
         let new = code_hash != KECCAK_EMPTY && seen.insert(code_hash);
-        if new && view.get::<Bytecodes>(&code_hash)?.is_none() {
+        if new && view.code(&code_hash)?.is_none() {
             wanted.push(code_hash);
         }
         Ok(if wanted.len() == most { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })

@@ -198,15 +198,15 @@ pub enum SnapSyncError {
         /// What the runtime said.
         reason: String,
     },
-    /// The database failed.
+    /// The store failed (through the storage seam).
     #[error("database: {0}")]
-    Database(#[from] snapsync_db::DbError),
+    Database(#[from] snapsync_storage::StoreError),
     /// Sorting through ETL failed.
     #[error("ETL: {0}")]
     Etl(#[from] snapsync_etl::EtlError),
     /// Recomputing the stored state failed.
     #[error("recomputing the stored state: {0}")]
-    State(#[from] snapsync_db::StateError),
+    State(#[from] snapsync_storage::StateError),
     /// The stage's stored progress record does not decode.
     #[error("the stored snap sync progress is corrupt: {reason}")]
     CorruptState {
@@ -259,7 +259,7 @@ pub enum SnapSyncError {
         /// Accounts whose slots' root differs from their `storage_root`.
         mismatches: usize,
         /// The first of them.
-        first: Option<snapsync_db::StorageRootMismatch>,
+        first: Option<snapsync_storage::StorageRootMismatch>,
         /// Accounts with slots but no account entry.
         orphans: usize,
     },

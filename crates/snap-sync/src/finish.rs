@@ -19,13 +19,10 @@ use crate::{
 };
 use alloy_primitives::{B256, keccak256};
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY, Nibbles};
-use snapsync_db::{
-    AccountTrieNodes, Bytecodes, Database, StorageTrieNodes, TableRead, WriteTxn,
-    rebuild_state_trie,
-};
 use snapsync_etl::CollectorConfig;
 use snapsync_primitives::AccountHash;
-use std::{collections::HashSet, ops::ControlFlow, sync::Arc};
+use snapsync_storage::{StateRead, StateWrite, rebuild_state_trie_in};
+use std::{collections::HashSet, ops::ControlFlow};
 use tracing::{info, warn};
 
 /// What the verifying step found.
@@ -51,15 +48,14 @@ pub(crate) enum Verdict {
 /// # Errors
 /// Database and ETL failures.
 pub(crate) fn build_and_check_tries(
-    db: &Arc<dyn Database>,
-    txn: &mut WriteTxn,
+    txn: &mut (impl StateWrite + ?Sized),
     etl: &CollectorConfig,
     state: &mut SyncState,
 ) -> Result<Verdict, SnapSyncError> {
     if VerifiedNodes::hold(&*txn, state)? {
         if verified_nodes_complete(&*txn, state)? {
             // The nodes are the pivot's: the leaves beside them must still make them.
-            let check = check_stored_leaves(&db.view()?, state.pivot.state_root)?;
+            let check = check_stored_leaves(&*txn, state.pivot.state_root)?;
             if !check.matches() {
                 return Err(SnapSyncError::StoredStateDamaged {
                     pivot: state.pivot.number,
@@ -67,8 +63,7 @@ pub(crate) fn build_and_check_tries(
                 });
             }
             // Exact, whatever the step boundaries (steps write shared nodes again).
-            state.counts.trie_nodes =
-                txn.count::<AccountTrieNodes>()? + txn.count::<StorageTrieNodes>()?;
+            state.counts.trie_nodes = txn.count_account_nodes()? + txn.count_storage_nodes()?;
             state.phase = SnapPhase::Done;
             info!(
                 target: "sync::snap::verify",
@@ -85,8 +80,7 @@ pub(crate) fn build_and_check_tries(
         warn!(target: "sync::snap::verify", "verified nodes incomplete: rebuilding the tries");
         VerifiedNodes::remove(txn)?;
     }
-    let view = db.view()?;
-    let rebuilt = rebuild_state_trie(&view, txn, etl)?;
+    let rebuilt = rebuild_state_trie_in(txn, etl)?;
     let report = &rebuilt.report;
     state.counts.trie_nodes = rebuilt.account_nodes + rebuilt.storage_nodes;
     // Exact figures: healing replaces and removes entries the download phases counted.
@@ -94,8 +88,8 @@ pub(crate) fn build_and_check_tries(
     let mut storages: Vec<AccountHash> =
         report.storage_mismatches.iter().map(|mismatch| mismatch.account).collect();
     storages.extend(&report.orphan_storages);
-    let codes = missing_codes(&view)?;
-    let (_, damaged_codes) = hash_stored_codes(&view)?;
+    let codes = missing_codes(&*txn)?;
+    let (_, damaged_codes) = hash_stored_codes(&*txn)?;
     if let Some(first) = damaged_codes.first() {
         // Codes are stored only after they hash to their key: this one changed on disk since.
         return Err(SnapSyncError::StoredStateDamaged {
@@ -137,13 +131,13 @@ pub(crate) fn build_and_check_tries(
 /// code is stored, and the stored accounts are as many as the download kept. One hash per trie,
 /// not per leaf: the leaves were hashed when their ranges were verified.
 fn verified_nodes_complete(
-    view: &impl TableRead,
+    view: &(impl StateRead + ?Sized),
     state: &SyncState,
 ) -> Result<bool, SnapSyncError> {
     let is_root = |node: Option<alloy_primitives::Bytes>, root: B256| {
         node.is_some_and(|node| keccak256(&node) == root)
     };
-    if !is_root(view.get::<AccountTrieNodes>(&Nibbles::default())?, state.pivot.state_root) {
+    if !is_root(view.account_node(&Nibbles::default())?, state.pivot.state_root) {
         return Ok(false);
     }
     let (mut accounts, mut complete) = (0u64, true);
@@ -153,10 +147,10 @@ fn verified_nodes_complete(
         let storage = account.storage_root;
         let code = account.code_hash;
         complete = (storage == EMPTY_ROOT_HASH
-            || is_root(view.get::<StorageTrieNodes>(&(hash, Nibbles::default()))?, storage))
+            || is_root(view.storage_node(&hash, &Nibbles::default())?, storage))
             && (code == KECCAK_EMPTY
                 || codes.contains(&code)
-                || (view.get::<Bytecodes>(&code)?.is_some() && codes.insert(code)));
+                || (view.code(&code)?.is_some() && codes.insert(code)));
         Ok(if complete { ControlFlow::Continue(()) } else { ControlFlow::Break(()) })
     })?;
     Ok(complete && accounts == state.counts.accounts)

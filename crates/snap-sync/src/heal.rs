@@ -44,13 +44,11 @@ use crate::{
 use alloy_primitives::{B256, U256, keccak256};
 use alloy_rlp::Decodable;
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY, Nibbles};
-use snapsync_db::{
-    AccountTrieNodes, Bytecodes, Database, HashedAccounts, StorageTrieNodes, TableRead,
-};
 use snapsync_fetch::{
     ByteCodesRequest, FetchError, Fetcher, NodeTarget, TrieNodesRequest, VerifiedTrieNodes,
 };
 use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
+use snapsync_storage::StateRead;
 use snapsync_trie::{ChildRef, TrieNodeRef, decode_node};
 use std::{
     collections::{HashSet, VecDeque},
@@ -104,7 +102,7 @@ impl HealPass {
     /// Database failures.
     pub(crate) fn new(
         root: B256,
-        view: &impl TableRead,
+        view: &(impl StateRead + ?Sized),
         seeds: HealSeeds,
     ) -> Result<Self, SnapSyncError> {
         let mut pass = Self {
@@ -145,7 +143,7 @@ impl HealPass {
 
     /// Once the account trie is healed and committed: the storage tries of accounts whose slots
     /// disagree with the storage root they hold now, and every code a stored account lacks.
-    fn seed(&mut self, view: &impl TableRead) -> Result<(), SnapSyncError> {
+    fn seed(&mut self, view: &(impl StateRead + ?Sized)) -> Result<(), SnapSyncError> {
         if !self.seeded {
             self.seeded = true;
             for code in missing_codes(view)? {
@@ -156,9 +154,8 @@ impl HealPass {
             if self.queued.contains(&account) {
                 continue;
             }
-            let storage_root = view
-                .get::<HashedAccounts>(&account)?
-                .map_or(EMPTY_ROOT_HASH, |stored| stored.storage_root);
+            let storage_root =
+                view.account(&account)?.map_or(EMPTY_ROOT_HASH, |stored| stored.storage_root);
             if storage_root == EMPTY_ROOT_HASH {
                 self.deletions.push(Deletion::Slots(account, SlotHash::ZERO, SlotHash::MAX));
             } else {
@@ -171,7 +168,7 @@ impl HealPass {
     /// Queues `account`'s storage trie with root `storage_root`, unless it is already stored.
     fn heal_storage(
         &mut self,
-        view: &impl TableRead,
+        view: &(impl StateRead + ?Sized),
         account: AccountHash,
         storage_root: B256,
     ) -> Result<(), SnapSyncError> {
@@ -226,7 +223,7 @@ impl HealPass {
     /// nodes taken.
     fn take_reply(
         &mut self,
-        view: &impl TableRead,
+        view: &(impl StateRead + ?Sized),
         asked: Vec<NodeTarget>,
         reply: VerifiedTrieNodes,
         writes: &mut StepWrites,
@@ -249,7 +246,7 @@ impl HealPass {
     /// `account`'s storage trie; see the module docs.
     fn walk_node(
         &mut self,
-        view: &impl TableRead,
+        view: &(impl StateRead + ?Sized),
         account: Option<AccountHash>,
         path: Nibbles,
         rlp: &[u8],
@@ -287,7 +284,7 @@ impl HealPass {
 
     fn walk_child(
         &mut self,
-        view: &impl TableRead,
+        view: &(impl StateRead + ?Sized),
         account: Option<AccountHash>,
         path: Nibbles,
         child: ChildRef<'_>,
@@ -313,7 +310,7 @@ impl HealPass {
     /// needs beyond itself (its storage trie, its code).
     fn write_leaf(
         &mut self,
-        view: &impl TableRead,
+        view: &(impl StateRead + ?Sized),
         account: Option<AccountHash>,
         key: B256,
         mut value: &[u8],
@@ -331,7 +328,7 @@ impl HealPass {
                     self.heal_storage(view, hash, trie_account.storage_root)?;
                 }
                 let code = trie_account.code_hash;
-                if code != KECCAK_EMPTY && view.get::<Bytecodes>(&code)?.is_none() {
+                if code != KECCAK_EMPTY && view.code(&code)?.is_none() {
                     self.want_code(code);
                 }
             }
@@ -404,10 +401,13 @@ fn prefix_bounds(path: &Nibbles) -> (U256, U256) {
 }
 
 /// Whether the node stored at `target`'s path has `target`'s hash (so the subtree is right).
-fn stored_matches(view: &impl TableRead, target: &NodeTarget) -> Result<bool, SnapSyncError> {
+fn stored_matches(
+    view: &(impl StateRead + ?Sized),
+    target: &NodeTarget,
+) -> Result<bool, SnapSyncError> {
     let stored = match target.account {
-        None => view.get::<AccountTrieNodes>(&target.path)?,
-        Some(account) => view.get::<StorageTrieNodes>(&(account, target.path))?,
+        None => view.account_node(&target.path)?,
+        Some(account) => view.storage_node(&account, &target.path)?,
     };
     Ok(stored.is_some_and(|node| keccak256(&node) == target.hash))
 }
@@ -435,16 +435,15 @@ impl Limits {
 /// deletions gathered into `writes`, until the step is full or nothing can be asked.
 pub(crate) async fn heal_step(
     fetcher: &Arc<Fetcher>,
-    db: &Arc<dyn Database>,
+    view: &(impl StateRead + Sync + ?Sized),
     config: &SnapSyncConfig,
     pass: &mut HealPass,
     state: &mut SyncState,
     writes: &mut StepWrites,
 ) -> Result<(), SnapSyncError> {
     let limits = Limits::new(config);
-    let view = db.view()?;
     if pass.accounts.is_empty() && pass.accounts_in_flight == 0 {
-        pass.seed(&view)?;
+        pass.seed(view)?;
     }
     writes.deletions.append(&mut pass.deletions);
     let root = pass.root;
@@ -473,7 +472,7 @@ pub(crate) async fn heal_step(
         let Some((work, result)) = inflight.next().await? else { break };
         match (work, result) {
             (Work::Nodes(asked), Ok(Fetched::Nodes(reply))) => {
-                let taken = pass.take_reply(&view, asked, reply, writes)?;
+                let taken = pass.take_reply(view, asked, reply, writes)?;
                 state.counts.healed_nodes += taken;
                 outcome.progressed();
             }

@@ -10,7 +10,7 @@
 
 use crate::{SnapSyncError, scan::missing_codes};
 use alloy_primitives::{B256, keccak256};
-use snapsync_db::{Bytecodes, StateReport, TableRead, compute_state_root};
+use snapsync_storage::{KeyRange, StateRead, StateReport, compute_state_root};
 use std::fmt;
 
 /// What hashing the stored leaves found, against the root they should make.
@@ -68,7 +68,7 @@ impl fmt::Display for LeafCheck {
 /// Database failures, including entries that do not decode (damage the caller reports as
 /// such: see [`SnapSyncError::is_local`]).
 pub fn check_stored_leaves(
-    view: &impl TableRead,
+    view: &(impl StateRead + ?Sized),
     expected_root: B256,
 ) -> Result<LeafCheck, SnapSyncError> {
     let report = compute_state_root(view)?;
@@ -79,9 +79,11 @@ pub fn check_stored_leaves(
 }
 
 /// Hashes every stored code: how many, and the first few that do not hash to their key.
-pub(crate) fn hash_stored_codes(view: &impl TableRead) -> Result<(u64, Vec<B256>), SnapSyncError> {
+pub(crate) fn hash_stored_codes(
+    view: &(impl StateRead + ?Sized),
+) -> Result<(u64, Vec<B256>), SnapSyncError> {
     let (mut codes, mut damaged) = (0, Vec::new());
-    for entry in view.range::<Bytecodes>(..)? {
+    for entry in view.codes(KeyRange::all())? {
         let (hash, code) = entry?;
         codes += 1;
         if keccak256(&code) != hash && damaged.len() < LISTED {

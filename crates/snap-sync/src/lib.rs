@@ -44,6 +44,14 @@
 //! stage's progress record (`SnapProgress`) and its pipeline checkpoint. A crash loses at most
 //! the step being gathered; a restart reads the record and fetches nothing committed again.
 //!
+//! # Storage
+//!
+//! The stage reaches storage only through the storage seam (`snapsync_storage`), so it runs on
+//! any [`StateStore`](snapsync_storage::StateStore): snapsync-db's redb and memory backends, or
+//! a client's own. It holds no store handle: the pipeline hands `ready` a snapshot to gather a
+//! step against, and `execute` the step's write transaction, which the verifying step also reads
+//! (the leaf re-hash and the trie rebuild see exactly what that transaction holds).
+//!
 //! # Observability
 //!
 //! [`SnapSyncStage::progress`] publishes [`SyncProgress`] snapshots; the same figures go to

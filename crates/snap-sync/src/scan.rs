@@ -6,21 +6,21 @@
 use crate::SnapSyncError;
 use alloy_primitives::B256;
 use alloy_trie::KECCAK_EMPTY;
-use snapsync_db::{Bytecodes, HashedAccounts, TableRead};
 use snapsync_primitives::{AccountHash, TrieAccount};
+use snapsync_storage::StateRead;
 use std::{collections::HashSet, ops::ControlFlow};
 
 /// Reads at most `limit` stored accounts from `from` on, handing each to `visit` until it breaks.
 /// Returns where the next scan starts, or `None` when this one read the last stored account
 /// (so the walk is finished).
 pub(crate) fn scan_accounts(
-    view: &impl TableRead,
+    view: &(impl StateRead + ?Sized),
     from: AccountHash,
     limit: usize,
     mut visit: impl FnMut(AccountHash, &TrieAccount) -> Result<ControlFlow<()>, SnapSyncError>,
 ) -> Result<Option<AccountHash>, SnapSyncError> {
     let (mut read, mut last, mut stopped) = (0, None, false);
-    for entry in view.range::<HashedAccounts>(from..)?.take(limit) {
+    for entry in view.accounts((from..).into())?.take(limit) {
         let (account, trie_account) = entry?;
         (read, last) = (read + 1, Some(account));
         if visit(account, &trie_account)?.is_break() {
@@ -34,14 +34,11 @@ pub(crate) fn scan_accounts(
 
 /// Code hashes of stored accounts whose code is not stored (each once; memory in proportion to
 /// the missing ones only).
-pub(crate) fn missing_codes(view: &impl TableRead) -> Result<Vec<B256>, SnapSyncError> {
+pub(crate) fn missing_codes(view: &(impl StateRead + ?Sized)) -> Result<Vec<B256>, SnapSyncError> {
     let mut missing = HashSet::new();
     scan_accounts(view, AccountHash::ZERO, usize::MAX, |_, account| {
         let code = account.code_hash;
-        if code != KECCAK_EMPTY
-            && !missing.contains(&code)
-            && view.get::<Bytecodes>(&code)?.is_none()
-        {
+        if code != KECCAK_EMPTY && !missing.contains(&code) && view.code(&code)?.is_none() {
             missing.insert(code);
         }
         Ok(ControlFlow::Continue(()))

@@ -11,26 +11,27 @@ use crate::{
     step::{Step, StepWrites},
     storage::download_storage,
 };
-use alloy_primitives::B256;
-use snapsync_db::{
-    AccountTrieNodes, Database, HashedAccounts, HashedStorages, SnapProgress, StorageTrieNodes,
-    WriteTxn, store_header,
-};
+use alloy_primitives::{B256, Bytes};
 use snapsync_etl::{CollectorConfig, remove_stale_runs};
 use snapsync_fetch::{FetchError, Fetcher, PeerSet};
 use snapsync_net::{Availability, PeerRequests, PeerSource};
 use snapsync_stages::{
     ExecInput, ExecOutput, Stage, StageCheckpoint, StageError, StageId, UnwindInput, UnwindOutput,
 };
+use snapsync_storage::{StateRead, StateStore, StateWrite};
 use std::{path::Path, sync::Arc};
 use tokio::sync::watch;
 use tracing::{Instrument, debug, info, warn};
 
 /// Downloads the state at a pivot block over snap/1, verified against the pivot header's state
-/// root, into the database. See the crate docs for the phases and their invariants.
+/// root, into the pipeline's store. See the crate docs for the phases and their invariants.
+///
+/// The stage holds no store handle: it reads the snapshot the pipeline hands to
+/// [`Stage::ready`] while gathering a step, and reads and writes the step's transaction in
+/// [`Stage::execute`] (the verifying step re-hashes the leaves and rebuilds the tries from that
+/// same transaction).
 pub struct SnapSyncStage {
     fetcher: Arc<Fetcher>,
-    db: Arc<dyn Database>,
     tip: watch::Receiver<B256>,
     config: SnapSyncConfig,
     etl: CollectorConfig,
@@ -58,7 +59,7 @@ impl std::fmt::Debug for SnapSyncStage {
 
 impl SnapSyncStage {
     /// A stage asking the peers of `network` (which lists them and carries the requests),
-    /// writing into `db` (the pipeline's database), following
+    /// writing into the pipeline's store, following
     /// the tip hashes sent on `tip` (`B256::ZERO`: none yet, the stage waits), configured by
     /// `config`. ETL run files go to `config.etl.dir`, or else `datadir/etl`; the directory is
     /// created, and the run directories whose owner is gone (a killed process's) are removed
@@ -71,7 +72,6 @@ impl SnapSyncStage {
     /// prepared.
     pub fn new<N: PeerSource + PeerRequests + 'static>(
         network: Arc<N>,
-        db: Arc<dyn Database>,
         tip: watch::Receiver<B256>,
         config: SnapSyncConfig,
         datadir: &Path,
@@ -89,7 +89,6 @@ impl SnapSyncStage {
         let fetcher = Arc::new(Fetcher::new(network, peers, config.fetch));
         Ok(Self {
             fetcher,
-            db,
             tip,
             config,
             etl,
@@ -115,18 +114,18 @@ impl SnapSyncStage {
 
     /// Gathers the next step: a pivot on the first run, a pivot move when the tip calls for one,
     /// else the current phase's next batch.
-    async fn gather(&mut self) -> Result<Step, SnapSyncError> {
-        let view = self.db.view()?;
-        let stored = SyncState::load(&view)?;
+    async fn gather(
+        &mut self,
+        view: &(impl StateRead + Sync + ?Sized),
+    ) -> Result<Step, SnapSyncError> {
+        let stored = SyncState::load(view)?;
         let resumed = *self.resumed.get_or_insert(stored.is_some());
         self.progress.send_modify(|progress| progress.resumed = resumed);
         let Some(mut state) = stored else {
-            let empty = VerifiedNodes::tables_empty(&view)?;
-            drop(view);
+            let empty = VerifiedNodes::tables_empty(view)?;
             return self.pivot_step(empty).await;
         };
-        let keep_nodes = VerifiedNodes::hold(&view, &state)?;
-        drop(view);
+        let keep_nodes = VerifiedNodes::hold(view, &state)?;
         if state.phase != SnapPhase::Done
             && let Some(step) = self.move_step(&state, MoveReason::TipAdvanced).await?
         {
@@ -135,7 +134,7 @@ impl SnapSyncStage {
         let mut writes = StepWrites::new(&self.etl, &self.config)
             .until_tip_changes(self.tip.clone())
             .keeping_nodes(keep_nodes);
-        match self.run_phase(&mut state, &mut writes).await {
+        match self.run_phase(view, &mut state, &mut writes).await {
             Ok(finish) => {
                 debug!(target: "sync::snap", phase = ?state.phase, bytes = writes.bytes, "step gathered");
                 Ok(Step { state, pivot_header: None, writes, finish, verified_nodes: None })
@@ -154,6 +153,7 @@ impl SnapSyncStage {
     /// Returns whether `execute` verifies the stored state (the verifying step).
     async fn run_phase(
         &mut self,
+        view: &(impl StateRead + Sync + ?Sized),
         state: &mut SyncState,
         writes: &mut StepWrites,
     ) -> Result<bool, SnapSyncError> {
@@ -166,13 +166,13 @@ impl SnapSyncStage {
                 }
             }
             SnapPhase::Storages => {
-                download_storage(&self.fetcher, &self.db, &self.config, state, writes).await?;
+                download_storage(&self.fetcher, view, &self.config, state, writes).await?;
                 if state.storage.is_finished() {
                     state.phase = SnapPhase::Bytecodes;
                 }
             }
             SnapPhase::Bytecodes => {
-                download_bytecodes(&self.fetcher, &self.db, &self.config, state, writes).await?;
+                download_bytecodes(&self.fetcher, view, &self.config, state, writes).await?;
                 if state.codes.scanned {
                     state.phase = SnapPhase::Verifying;
                 }
@@ -185,7 +185,7 @@ impl SnapSyncStage {
                     state.phase = SnapPhase::Verifying;
                     return Ok(true);
                 };
-                heal_step(&self.fetcher, &self.db, &self.config, pass, state, writes).await?;
+                heal_step(&self.fetcher, view, &self.config, pass, state, writes).await?;
                 if pass.is_done() {
                     self.healed_root = Some(pass.root());
                     state.phase = SnapPhase::Verifying;
@@ -248,15 +248,16 @@ impl SnapSyncStage {
     }
 
     /// Writes a gathered step and its state record through `txn`.
-    fn write(&mut self, txn: &mut WriteTxn) -> Result<ExecOutput, SnapSyncError> {
+    fn write(&mut self, txn: &mut (impl StateWrite + ?Sized)) -> Result<ExecOutput, SnapSyncError> {
         let Some(mut step) = self.step.take() else {
             // `execute` without a successful `ready`: nothing to write, progress unchanged.
-            let state = SyncState::load(txn)?;
+            let state = SyncState::load(&*txn)?;
             let checkpoint = state.map_or_else(|| StageCheckpoint::new(0), |s| s.checkpoint());
             return Ok(ExecOutput::in_progress(checkpoint));
         };
         if let Some(header) = &step.pivot_header {
-            store_header(txn, header)?;
+            let rlp = Bytes::from(alloy_rlp::encode(header.inner()));
+            txn.put_header(header.number, &header.hash(), &rlp)?;
         }
         if let Some(root) = step.verified_nodes {
             VerifiedNodes::store(txn, root)?;
@@ -283,10 +284,13 @@ impl SnapSyncStage {
     /// # Errors
     /// [`SnapSyncError::RootMismatch`] / [`SnapSyncError::InconsistentStorage`] when a healing
     /// pass towards this very root ran to its end and the state still differs.
-    fn verify(&mut self, txn: &mut WriteTxn, state: &mut SyncState) -> Result<(), SnapSyncError> {
+    fn verify(
+        &mut self,
+        txn: &mut (impl StateWrite + ?Sized),
+        state: &mut SyncState,
+    ) -> Result<(), SnapSyncError> {
         self.heal = None;
-        let Verdict::Differs { seeds, stored_root } =
-            build_and_check_tries(&self.db, txn, &self.etl, state)?
+        let Verdict::Differs { seeds, stored_root } = build_and_check_tries(txn, &self.etl, state)?
         else {
             return Ok(());
         };
@@ -333,12 +337,15 @@ impl SnapSyncStage {
     }
 }
 
-impl Stage for SnapSyncStage {
+impl<S> Stage<S> for SnapSyncStage
+where
+    S: StateStore + ?Sized,
+{
     fn id(&self) -> StageId {
         crate::SNAP_SYNC
     }
 
-    async fn ready(&mut self, _input: ExecInput) -> Result<(), StageError> {
+    async fn ready(&mut self, view: &S::Reader, _input: ExecInput) -> Result<(), StageError> {
         // Anything gathered for a step that was not committed is stale: gather from the stored
         // state again. A healing pass that gave work to such a step has lost it: drop the pass
         // (the next step verifies and starts a new one).
@@ -346,12 +353,16 @@ impl Stage for SnapSyncStage {
             self.heal = None;
         }
         let span = tracing::debug_span!(target: "sync::snap", "snap_step");
-        let step = self.gather().instrument(span).await?;
+        let step = self.gather(view).instrument(span).await?;
         self.step = Some(step);
         Ok(())
     }
 
-    fn execute(&mut self, txn: &mut WriteTxn, _input: ExecInput) -> Result<ExecOutput, StageError> {
+    fn execute(
+        &mut self,
+        txn: &mut S::Writer,
+        _input: ExecInput,
+    ) -> Result<ExecOutput, StageError> {
         Ok(self.write(txn)?)
     }
 
@@ -360,17 +371,14 @@ impl Stage for SnapSyncStage {
     /// a new pivot. Unwinding to the pivot or above changes nothing.
     fn unwind(
         &mut self,
-        txn: &mut WriteTxn,
+        txn: &mut S::Writer,
         input: UnwindInput,
     ) -> Result<UnwindOutput, StageError> {
         if input.unwind_to >= input.checkpoint.block_number && input.checkpoint.progress.is_none() {
             return Ok(UnwindOutput { checkpoint: input.checkpoint });
         }
-        txn.clear::<HashedAccounts>()?;
-        txn.clear::<HashedStorages>()?;
-        txn.clear::<AccountTrieNodes>()?;
-        txn.clear::<StorageTrieNodes>()?;
-        txn.delete::<SnapProgress>(&SyncState::KEY.to_owned())?;
+        txn.clear_state()?;
+        txn.delete_progress(SyncState::KEY)?;
         VerifiedNodes::remove(txn)?;
         self.step = None;
         info!(target: "sync::snap", to = input.unwind_to, "snap sync state removed by unwind");

@@ -22,12 +22,9 @@ use crate::SnapPhase;
 use crate::SnapSyncError;
 use alloy_primitives::{B256, U256, U512};
 use alloy_rlp::{Decodable, Encodable, RlpDecodable, RlpEncodable};
-use snapsync_db::{
-    AccountTrieNodes, DbError, HashedAccounts, HashedStorages, SnapProgress, StorageTrieNodes,
-    TableRead, WriteTxn,
-};
 use snapsync_primitives::{AccountHash, SlotHash};
 use snapsync_stages::{StageCheckpoint, StageProgress};
+use snapsync_storage::{StateRead, StateWrite, StoreError};
 
 /// The block whose state is being synced, trusted through the hash chain from the tip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, RlpEncodable, RlpDecodable)]
@@ -195,16 +192,16 @@ impl SyncState {
     }
 
     /// The stored record, if the stage has committed one.
-    pub(crate) fn load(view: &impl TableRead) -> Result<Option<Self>, SnapSyncError> {
-        let Some(bytes) = view.get::<SnapProgress>(&Self::KEY.to_owned())? else {
+    pub(crate) fn load(view: &(impl StateRead + ?Sized)) -> Result<Option<Self>, SnapSyncError> {
+        let Some(bytes) = view.progress(Self::KEY)? else {
             return Ok(None);
         };
         Self::decode(&bytes).map(Some)
     }
 
     /// Writes the record into `txn`.
-    pub(crate) fn store(&self, txn: &mut WriteTxn) -> Result<(), DbError> {
-        txn.put::<SnapProgress>(&Self::KEY.to_owned(), &self.encode().into())
+    pub(crate) fn store(&self, txn: &mut (impl StateWrite + ?Sized)) -> Result<(), StoreError> {
+        txn.set_progress(Self::KEY, &self.encode().into())
     }
 
     fn encode(&self) -> Vec<u8> {
@@ -307,31 +304,34 @@ impl VerifiedNodes {
     pub(crate) const KEY: &'static str = "snap-sync/verified-nodes";
 
     /// Whether the state tables hold nothing (a first step may write the record then).
-    pub(crate) fn tables_empty(view: &impl TableRead) -> Result<bool, DbError> {
-        Ok(view.iter::<HashedAccounts>()?.next().is_none()
-            && view.iter::<HashedStorages>()?.next().is_none()
-            && view.iter::<AccountTrieNodes>()?.next().is_none()
-            && view.iter::<StorageTrieNodes>()?.next().is_none())
+    pub(crate) fn tables_empty(view: &(impl StateRead + ?Sized)) -> Result<bool, StoreError> {
+        view.is_state_empty()
     }
 
     /// Writes the record: the stored nodes are proven against `root`.
-    pub(crate) fn store(txn: &mut WriteTxn, root: B256) -> Result<(), DbError> {
-        txn.put::<SnapProgress>(&Self::KEY.to_owned(), &root.to_vec().into())
+    pub(crate) fn store(
+        txn: &mut (impl StateWrite + ?Sized),
+        root: B256,
+    ) -> Result<(), StoreError> {
+        txn.set_progress(Self::KEY, &root.to_vec().into())
     }
 
     /// Removes the record.
-    pub(crate) fn remove(txn: &mut WriteTxn) -> Result<(), DbError> {
-        txn.delete::<SnapProgress>(&Self::KEY.to_owned())?;
+    pub(crate) fn remove(txn: &mut (impl StateWrite + ?Sized)) -> Result<(), StoreError> {
+        txn.delete_progress(Self::KEY)?;
         Ok(())
     }
 
     /// Whether the record holds for `state`: written for its pivot's root, the pivot never
     /// moved.
-    pub(crate) fn hold(view: &impl TableRead, state: &SyncState) -> Result<bool, DbError> {
+    pub(crate) fn hold(
+        view: &(impl StateRead + ?Sized),
+        state: &SyncState,
+    ) -> Result<bool, StoreError> {
         if state.counts.pivot_moves != 0 {
             return Ok(false);
         }
-        let record = view.get::<SnapProgress>(&Self::KEY.to_owned())?;
+        let record = view.progress(Self::KEY)?;
         Ok(record.is_some_and(|root| root.as_ref() == state.pivot.state_root.as_slice()))
     }
 }

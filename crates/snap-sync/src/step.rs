@@ -3,12 +3,12 @@
 use crate::{SnapSyncConfig, state::SyncState};
 use alloy_consensus::{Header, Sealed};
 use alloy_primitives::B256;
-use snapsync_db::{
-    AccountTrieNodes, Bytecodes, DbError, HashedAccounts, HashedStorages, StorageTrieNodes,
-    TableCollector, WriteTxn,
-};
 use snapsync_etl::{CollectorConfig, EtlError};
 use snapsync_primitives::{AccountHash, SlotHash};
+use snapsync_storage::{
+    AccountNodes, Accounts, Codes, KeyRange, Slots, SortedCollector, StateWrite, StorageNodes,
+    StoreError,
+};
 use snapsync_trie::NodeList;
 use tokio::{sync::watch, time::Instant};
 
@@ -49,16 +49,16 @@ pub(crate) enum Deletion {
 
 impl Deletion {
     /// Removes the entries; returns how many accounts and slots went.
-    fn apply(&self, txn: &mut WriteTxn) -> Result<(u64, u64), DbError> {
+    fn apply(&self, txn: &mut (impl StateWrite + ?Sized)) -> Result<(u64, u64), StoreError> {
         match *self {
             Self::Accounts(first, last) => {
-                let accounts = txn.delete_range::<HashedAccounts>(first..=last)?;
+                let accounts = txn.delete_accounts(KeyRange::from(first..=last))?;
                 let slots = (first, SlotHash::ZERO)..=(last, SlotHash::MAX);
-                Ok((accounts, txn.delete_range::<HashedStorages>(slots)?))
+                Ok((accounts, txn.delete_slots(slots.into())?))
             }
             Self::Slots(account, first, last) => {
                 let slots = (account, first)..=(account, last);
-                Ok((0, txn.delete_range::<HashedStorages>(slots)?))
+                Ok((0, txn.delete_slots(slots.into())?))
             }
         }
     }
@@ -72,11 +72,11 @@ impl Deletion {
 /// those nodes together are the trie, and the verifying step need not hash the leaves again.
 #[derive(Debug)]
 pub(crate) struct StepWrites {
-    pub(crate) accounts: TableCollector<HashedAccounts>,
-    pub(crate) slots: TableCollector<HashedStorages>,
-    pub(crate) codes: TableCollector<Bytecodes>,
-    account_nodes: TableCollector<AccountTrieNodes>,
-    storage_nodes: TableCollector<StorageTrieNodes>,
+    pub(crate) accounts: SortedCollector<Accounts>,
+    pub(crate) slots: SortedCollector<Slots>,
+    pub(crate) codes: SortedCollector<Codes>,
+    account_nodes: SortedCollector<AccountNodes>,
+    storage_nodes: SortedCollector<StorageNodes>,
     /// Whether verified ranges' nodes are kept.
     keep_nodes: bool,
     pub(crate) deletions: Vec<Deletion>,
@@ -99,11 +99,11 @@ impl StepWrites {
     /// Empty collectors spilling as `etl` says, with the step budget of `config`.
     pub(crate) fn new(etl: &CollectorConfig, config: &SnapSyncConfig) -> Self {
         Self {
-            accounts: TableCollector::new(etl.clone()),
-            slots: TableCollector::new(etl.clone()),
-            codes: TableCollector::new(etl.clone()),
-            account_nodes: TableCollector::new(etl.clone()),
-            storage_nodes: TableCollector::new(etl.clone()),
+            accounts: SortedCollector::new(etl.clone()),
+            slots: SortedCollector::new(etl.clone()),
+            codes: SortedCollector::new(etl.clone()),
+            account_nodes: SortedCollector::new(etl.clone()),
+            storage_nodes: SortedCollector::new(etl.clone()),
             keep_nodes: false,
             deletions: Vec::new(),
             bytes: 0,
@@ -131,7 +131,7 @@ impl StepWrites {
     pub(crate) fn add_account_nodes(&mut self, nodes: &NodeList) -> Result<(), EtlError> {
         if self.keep_nodes {
             for (path, rlp) in nodes.iter() {
-                self.account_nodes.insert_encoded(path, rlp)?;
+                self.account_nodes.insert(path, rlp)?;
             }
         }
         Ok(())
@@ -146,7 +146,7 @@ impl StepWrites {
     ) -> Result<(), EtlError> {
         if self.keep_nodes {
             for (path, rlp) in nodes.iter() {
-                self.storage_nodes.insert_encoded(&(account, *path), rlp)?;
+                self.storage_nodes.insert(&(account, *path), rlp)?;
             }
         }
         Ok(())
@@ -195,7 +195,10 @@ impl StepWrites {
     /// Applies the deletions, then appends every gathered entry, sorted, into its table.
     /// Returns the trie nodes written (a node already stored by an earlier step, such as the
     /// root, is replaced by its identical self and counted again).
-    pub(crate) fn write_into(&mut self, txn: &mut WriteTxn) -> Result<u64, DbError> {
+    pub(crate) fn write_into(
+        &mut self,
+        txn: &mut (impl StateWrite + ?Sized),
+    ) -> Result<u64, StoreError> {
         for deletion in self.deletions.drain(..) {
             deletion.apply(txn)?;
         }

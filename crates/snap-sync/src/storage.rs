@@ -27,10 +27,10 @@ use crate::{
 };
 use alloy_primitives::{B256, U256};
 use alloy_trie::EMPTY_ROOT_HASH;
-use snapsync_db::Database;
 use snapsync_etl::EtlError;
 use snapsync_fetch::{FetchError, Fetcher, StorageRangesRequest, StorageTarget, VerifiedStorage};
 use snapsync_primitives::{AccountHash, SlotHash};
+use snapsync_storage::StateRead;
 use std::{collections::HashSet, ops::ControlFlow, sync::Arc};
 use tracing::debug;
 
@@ -76,7 +76,7 @@ impl Limits {
 /// Downloads storage into `writes` until the step is full or every account's storage is stored.
 pub(crate) async fn download_storage(
     fetcher: &Arc<Fetcher>,
-    db: &Arc<dyn Database>,
+    view: &(impl StateRead + Sync + ?Sized),
     config: &SnapSyncConfig,
     state: &mut SyncState,
     writes: &mut StepWrites,
@@ -89,7 +89,7 @@ pub(crate) async fn download_storage(
     loop {
         while !outcome.failed() && !writes.is_full() && inflight.has_room() {
             let roots = Roots { segments: &state.roots, pivot: pivot_root };
-            let Some(work) = next_work(db, &mut state.storage, &mut busy, roots, limits)? else {
+            let Some(work) = next_work(view, &mut state.storage, &mut busy, roots, limits)? else {
                 break;
             };
             let request = request_for(&work);
@@ -175,7 +175,7 @@ impl Roots<'_> {
 /// The next request to make: a free sub-range, else a batch of pending accounts, else a batch
 /// scanned from the cursor (only while few large contracts are open, to bound the queue).
 fn next_work(
-    db: &Arc<dyn Database>,
+    view: &(impl StateRead + ?Sized),
     queue: &mut StorageQueue,
     busy: &mut HashSet<(AccountHash, SlotHash)>,
     roots: Roots<'_>,
@@ -195,7 +195,7 @@ fn next_work(
         return Ok(None);
     }
     while !queue.scanned {
-        let tasks = scan_storage_accounts(db, queue, roots, limits.batch)?;
+        let tasks = scan_storage_accounts(view, queue, roots, limits.batch)?;
         if !tasks.is_empty() {
             queue.pending = tasks;
             return Ok(Some(Work::Batch(take_batch(&mut queue.pending, limits.batch))));
@@ -218,14 +218,13 @@ const SCAN_LIMIT: usize = 65_536;
 
 /// Up to `batch` accounts with storage from the queue's cursor on; moves the cursor past them.
 fn scan_storage_accounts(
-    db: &Arc<dyn Database>,
+    view: &(impl StateRead + ?Sized),
     queue: &mut StorageQueue,
     roots: Roots<'_>,
     batch: usize,
 ) -> Result<Vec<StorageTask>, SnapSyncError> {
-    let view = db.view()?;
     let mut tasks = Vec::new();
-    let next = scan_accounts(&view, queue.cursor, SCAN_LIMIT, |account, trie_account| {
+    let next = scan_accounts(view, queue.cursor, SCAN_LIMIT, |account, trie_account| {
         if trie_account.storage_root != EMPTY_ROOT_HASH {
             let storage_root = trie_account.storage_root;
             tasks.push(StorageTask { account, storage_root, state_root: roots.of(account) });

@@ -6,7 +6,7 @@ use crate::{
     Counts, Pivot, SnapSyncError,
     state::{SyncState, VerifiedNodes},
 };
-use snapsync_db::TableRead;
+use snapsync_storage::StateRead;
 
 /// The stored state of a snap sync.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +34,9 @@ impl SyncSummary {
 ///
 /// # Errors
 /// [`SnapSyncError::CorruptState`] for a record that does not decode; database failures.
-pub fn stored_summary(view: &impl TableRead) -> Result<Option<SyncSummary>, SnapSyncError> {
+pub fn stored_summary(
+    view: &(impl StateRead + ?Sized),
+) -> Result<Option<SyncSummary>, SnapSyncError> {
     let Some(state) = SyncState::load(view)? else { return Ok(None) };
     let verified_nodes = VerifiedNodes::hold(view, &state)?;
     Ok(Some(SyncSummary {

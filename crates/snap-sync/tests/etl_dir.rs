@@ -50,14 +50,9 @@ async fn a_stage_starting_in_a_shared_dir_removes_dead_runs_and_keeps_live_ones(
     let db = memory_db();
     let datadir = tempfile::tempdir().unwrap();
     let (_tip_tx, tip) = watch::channel(scenario.tip());
-    let stage = SnapSyncStage::new(
-        scenario.network.clone(),
-        db.db.clone(),
-        tip,
-        config_in(shared.path()),
-        datadir.path(),
-    )
-    .unwrap();
+    let stage =
+        SnapSyncStage::new(scenario.network.clone(), tip, config_in(shared.path()), datadir.path())
+            .unwrap();
     assert!(!dead_dir.exists(), "the killed process's run directory stayed");
     assert!(live_dir.exists(), "the live run directory was removed");
 

@@ -8,18 +8,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use proptest::prelude::*;
-use snapsync_db::{
-    AccountTrieNodes, Database, HashedAccounts, MemoryDatabase, StorageTrieNodes, TableRead,
-    compute_state_root,
-};
+use snapsync_db::{Database, MemoryDatabase};
 use snapsync_etl::CollectorConfig;
 use snapsync_sim::{Behaviour, Link, Scenario, SimPeer};
 use snapsync_snap_sync::{SnapPhase, SnapSyncConfig, SnapSyncStage, SyncSummary, stored_summary};
 use snapsync_stages::{
     Pipeline, PipelineError, PipelineEvent, RetryPolicy, StageProgress, StageSet,
 };
-use snapsync_testing::{GeneratedChain, StateMismatch, StateSpec, TestDb, memory_db, redb_db};
-use std::time::Duration;
+use snapsync_storage::{KeyRange, StateRead, StateStore, compute_state_root};
+use snapsync_testing::{GeneratedChain, MapStore, StateMismatch, StateSpec, memory_db, redb_db};
+use std::{sync::Arc, time::Duration};
 use tokio::sync::watch;
 
 /// Blocks between the tip and the pivot.
@@ -92,9 +90,9 @@ struct Run {
 
 /// Runs a pipeline of the stage alone, moving the tip `moves` times when `plan` says so (each
 /// move forgets the state two pivots back), until it ends.
-async fn run(
+async fn run<S: StateStore + ?Sized>(
     scenario: &Scenario,
-    db: &TestDb,
+    db: &Arc<S>,
     moves: u64,
     mut plan: MovePlan,
     retry: RetryPolicy,
@@ -102,11 +100,9 @@ async fn run(
     let etl = tempfile::tempdir().unwrap();
     let tip_hash = |moves| scenario.chain.header(tip_after(moves)).unwrap().hash();
     let (tip_tx, tip) = watch::channel(tip_hash(0));
-    let stage =
-        SnapSyncStage::new(scenario.network.clone(), db.db.clone(), tip, config(), etl.path())
-            .unwrap();
+    let stage = SnapSyncStage::new(scenario.network.clone(), tip, config(), etl.path()).unwrap();
     let set = StageSet::builder().add(stage).unwrap().build();
-    let mut pipeline = Pipeline::new(db.db.clone(), set).with_retry_policy(retry);
+    let mut pipeline = Pipeline::new(Arc::clone(db), set).with_retry_policy(retry);
     let mut events = pipeline.subscribe();
     let mut seen = Run::default();
     let mut steps = 0;
@@ -120,12 +116,12 @@ async fn run(
                     let Ok(PipelineEvent::StageProgress { checkpoint, .. }) = event else { continue };
                     if checkpoint.progress != Some(StageProgress::Recorded) { continue }
                     // The phase that step left the stage in, from the stage's own record.
-                    let phase = stored_summary(&db.db.view().unwrap()).unwrap().unwrap().phase;
+                    let phase = stored_summary(&db.reader().unwrap()).unwrap().unwrap().phase;
                     steps += 1;
                     if phase == SnapPhase::Healing && seen.differing_at_heal.is_none() {
                         // The run future is not polled while this arm runs: the stored trie is the
                         // one the healing pass starts from.
-                        let differing = differing_nodes(scenario, seen.moves, &*db.db);
+                        let differing = differing_nodes(scenario, seen.moves, &**db);
                         seen.differing_at_heal = Some(differing);
                         seen.differing_per_pass.push(differing);
                     }
@@ -152,41 +148,46 @@ const QUICK_RETRY: RetryPolicy = RetryPolicy {
 };
 
 /// Nodes of the trie of pivot `after_moves` whose path holds no node or another one in `db`.
-fn differing_nodes(scenario: &Scenario, after_moves: u64, db: &dyn Database) -> u64 {
+fn differing_nodes<S: StateStore + ?Sized>(scenario: &Scenario, after_moves: u64, db: &S) -> u64 {
     let truth = MemoryDatabase::new();
     let state = scenario.chain.state_at(pivot_after(after_moves)).unwrap();
     state.import_into(&truth, &CollectorConfig::new(1 << 24)).unwrap();
-    let (truth, stored) = (truth.view().unwrap(), db.view().unwrap());
+    let (truth, stored) = (truth.view().unwrap(), db.reader().unwrap());
     let mut differing = 0;
-    for entry in truth.iter::<AccountTrieNodes>().unwrap() {
+    for entry in truth.account_nodes(KeyRange::all()).unwrap() {
         let (path, node) = entry.unwrap();
-        differing += u64::from(stored.get::<AccountTrieNodes>(&path).unwrap() != Some(node));
+        differing += u64::from(stored.account_node(&path).unwrap() != Some(node));
     }
-    for entry in truth.iter::<StorageTrieNodes>().unwrap() {
-        let (key, node) = entry.unwrap();
-        differing += u64::from(stored.get::<StorageTrieNodes>(&key).unwrap() != Some(node));
+    for entry in truth.all_storage_nodes(KeyRange::all()).unwrap() {
+        let (account, path, node) = entry.unwrap();
+        differing += u64::from(stored.storage_node(&account, &path).unwrap() != Some(node));
     }
     differing
 }
 
 /// The stored state is exactly the state of pivot `after_moves`, verified and done.
-fn assert_synced_to(scenario: &Scenario, after_moves: u64, db: &dyn Database) -> SyncSummary {
+fn assert_synced_to<S: StateStore + ?Sized>(
+    scenario: &Scenario,
+    after_moves: u64,
+    db: &S,
+) -> SyncSummary {
+    let view = db.reader().unwrap();
     let number = pivot_after(after_moves);
     let header = scenario.chain.header(number).unwrap();
     let state = scenario.chain.state_at(number).unwrap();
     // Exactly the pivot's accounts, slots and codes; codes are content-addressed, so those of
     // accounts that changed after being downloaded may stay (go-ethereum keeps them too).
     let differences: Vec<_> = state
-        .compare_with_db(db, 50)
+        .compare_with_store(&view, 50)
         .unwrap()
         .into_iter()
         .filter(|difference| !matches!(difference, StateMismatch::Bytecode { expected: None, .. }))
         .collect();
     assert_eq!(differences, vec![], "stored state differs");
-    let report = compute_state_root(&db.view().unwrap()).unwrap();
+    let report = compute_state_root(&view).unwrap();
     assert_eq!(report.state_root, header.state_root);
     assert!(report.is_consistent());
-    let summary = stored_summary(&db.view().unwrap()).unwrap().unwrap();
+    let summary = stored_summary(&view).unwrap().unwrap();
     assert!(summary.is_done());
     assert_eq!((summary.pivot.number, summary.pivot.hash), (number, header.hash()));
     assert_eq!(summary.counts.pivot_moves, after_moves);
@@ -201,14 +202,15 @@ fn at_steps(steps: &'static [usize]) -> MovePlan {
     Box::new(move |step, _| steps.contains(&step))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_three_moves_healing_fetches_only_the_nodes_that_differ() {
+async fn after_three_moves_healing_fetches_only_the_nodes_that_differ<S>(db: &Arc<S>)
+where
+    S: StateStore + ?Sized,
+{
     let scenario = scenario(11, 3_000, 3, 12, honest(3));
-    let db = memory_db();
-    let (result, seen) = run(&scenario, &db, 3, at_steps(&[2, 4, 7]), QUICK_RETRY).await;
+    let (result, seen) = run(&scenario, db, 3, at_steps(&[2, 4, 7]), QUICK_RETRY).await;
     result.unwrap();
     assert_eq!(seen.moves, 3);
-    let summary = assert_synced_to(&scenario, 3, &*db);
+    let summary = assert_synced_to(&scenario, 3, &**db);
     let differing = seen.differing_at_heal.expect("healing never began");
     let healed = summary.counts.healed_nodes;
     assert!(differing > 0 && healed > 0, "nothing to heal: {summary:?}");
@@ -221,6 +223,17 @@ async fn after_three_moves_healing_fetches_only_the_nodes_that_differ() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_three_moves_healing_fetches_only_the_nodes_that_differ_in_memory() {
+    after_three_moves_healing_fetches_only_the_nodes_that_differ(&memory_db().db).await;
+}
+
+/// The same over `MapStore`, a store sharing no code with snapsync-db.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_three_moves_healing_fetches_only_the_nodes_that_differ_in_a_map_store() {
+    after_three_moves_healing_fetches_only_the_nodes_that_differ(&Arc::new(MapStore::new())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pivot_moving_during_healing_restarts_it_towards_the_new_root() {
     let scenario = scenario(12, 2_000, 2, 20, honest(2));
     let db = redb_db();
@@ -230,7 +243,7 @@ async fn the_pivot_moving_during_healing_restarts_it_towards_the_new_root() {
         healing_steps += usize::from(phase == SnapPhase::Healing);
         step == 3 || healing_steps == 2
     });
-    let (result, seen) = run(&scenario, &db, 2, plan, QUICK_RETRY).await;
+    let (result, seen) = run(&scenario, &db.db, 2, plan, QUICK_RETRY).await;
     result.unwrap();
     assert_eq!(seen.moves, 2, "the sync ended before healing twice");
     let summary = assert_synced_to(&scenario, 2, &*db);
@@ -274,7 +287,7 @@ async fn hostile_peers_while_the_pivot_moves_change_nothing_stored() {
     peers.push(SimPeer::honest(Link::new(1, 1_000)));
     let scenario = scenario(13, 2_000, 3, 12, peers);
     let db = memory_db();
-    let (result, seen) = run(&scenario, &db, 3, at_steps(&[2, 5, 9]), QUICK_RETRY).await;
+    let (result, seen) = run(&scenario, &db.db, 3, at_steps(&[2, 5, 9]), QUICK_RETRY).await;
     result.unwrap();
     assert_eq!(seen.moves, 3);
     // `compare_with_db` fails on any extra, missing or different entry: nothing unverified landed.
@@ -311,7 +324,7 @@ async fn with_no_honest_peer_a_moving_sync_fails_clearly_in_bounded_time() {
     let started = std::time::Instant::now();
     let outcome = tokio::time::timeout(
         Duration::from_secs(90),
-        run(&scenario, &db, 2, at_steps(&[1, 2]), QUICK_RETRY),
+        run(&scenario, &db.db, 2, at_steps(&[1, 2]), QUICK_RETRY),
     )
     .await;
     let (result, _) = outcome.expect("the sync hung");
@@ -321,7 +334,7 @@ async fn with_no_honest_peer_a_moving_sync_fails_clearly_in_bounded_time() {
     // Whatever was stored was proven: every account is one of some pivot's state.
     let states: Vec<_> =
         (0..=2).map(|m| scenario.chain.state_at(pivot_after(m)).unwrap()).collect();
-    for entry in db.view().unwrap().iter::<HashedAccounts>().unwrap() {
+    for entry in db.view().unwrap().accounts(KeyRange::all()).unwrap() {
         let (hash, account) = entry.unwrap();
         let known = states.iter().any(|state| state.trie_account(&hash) == Some(account));
         assert!(known, "unverified account {hash}");
@@ -395,7 +408,7 @@ fn run_world(world: &World) -> Result<(), TestCaseError> {
     let plan: MovePlan = Box::new(move |step, _| steps.contains(&step));
     let started = std::time::Instant::now();
     let (result, seen) = runtime.block_on(async {
-        let run = run(&scenario, &db, world.moves, plan, QUICK_RETRY);
+        let run = run(&scenario, &db.db, world.moves, plan, QUICK_RETRY);
         tokio::time::timeout(Duration::from_secs(120), run).await.expect("the sync hung")
     });
     if world.honest == 0 {

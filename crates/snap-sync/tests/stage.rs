@@ -6,16 +6,15 @@
 #![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use snapsync_db::{
-    AccountTrieNodes, Database, HashedAccounts, HeaderNumbers, StorageTrieNodes, Table, TableRead,
-    compute_state_root, rebuild_state_trie,
-};
+use snapsync_db as _;
 use snapsync_etl::CollectorConfig;
 use snapsync_sim::{Behaviour, Link, Scenario, SimPeer};
 use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
 use snapsync_stages::{Pipeline, RetryPolicy, StageSet};
-use snapsync_testing::{GeneratedChain, StateSpec, TestDb, memory_db, redb_db};
-use std::time::Duration;
+use snapsync_storage::{KeyRange, StateRead, StateStore, StateWrite};
+use snapsync_storage::{compute_state_root, rebuild_state_trie};
+use snapsync_testing::{GeneratedChain, MapStore, StateSpec, memory_db, redb_db};
+use std::{sync::Arc, time::Duration};
 use tokio::sync::watch;
 
 /// Small steps and requests so that even a small state spans many of each.
@@ -37,36 +36,48 @@ fn scenario(seed: u64, peers: usize) -> Scenario {
     Scenario::new(chain, peers, [6]).unwrap()
 }
 
-async fn sync(scenario: &Scenario, db: &TestDb, config: SnapSyncConfig) -> Pipeline {
+/// The suite runs over snapsync-db's backends and over `MapStore`, a store that shares no code
+/// with snapsync-db: the stage reaches storage only through the storage seam.
+fn map_store() -> Arc<MapStore> {
+    Arc::new(MapStore::new())
+}
+
+async fn sync<S: StateStore + ?Sized>(
+    scenario: &Scenario,
+    db: &Arc<S>,
+    config: SnapSyncConfig,
+) -> Pipeline<S> {
     let (pipeline, result) = try_sync(scenario, db, config).await;
     result.unwrap();
     pipeline
 }
 
 /// A pipeline of the stage alone, run to its end: the pipeline and how the run ended.
-async fn try_sync(
+async fn try_sync<S: StateStore + ?Sized>(
     scenario: &Scenario,
-    db: &TestDb,
+    db: &Arc<S>,
     config: SnapSyncConfig,
-) -> (Pipeline, Result<(), snapsync_stages::PipelineError>) {
+) -> (Pipeline<S>, Result<(), snapsync_stages::PipelineError>) {
     let mut pipeline = stage_pipeline(scenario, db, config);
     // Nothing cancels this pipeline: `Ok` is a finished run.
     let result = pipeline.run(None).await.map(drop);
     (pipeline, result)
 }
 
-fn stage_pipeline(scenario: &Scenario, db: &TestDb, config: SnapSyncConfig) -> Pipeline {
+fn stage_pipeline<S: StateStore + ?Sized>(
+    scenario: &Scenario,
+    db: &Arc<S>,
+    config: SnapSyncConfig,
+) -> Pipeline<S> {
     let etl = tempfile::tempdir().unwrap();
     let (_tip_tx, tip) = watch::channel(scenario.tip());
-    let stage =
-        SnapSyncStage::new(scenario.network.clone(), db.db.clone(), tip, config, etl.path())
-            .unwrap();
-    Pipeline::new(db.db.clone(), StageSet::builder().add(stage).unwrap().build())
+    let stage = SnapSyncStage::new(scenario.network.clone(), tip, config, etl.path()).unwrap();
+    Pipeline::new(Arc::clone(db), StageSet::builder().add(stage).unwrap().build())
 }
 
 /// Runs a pipeline of the stage until it has committed `steps` steps, then drops it between
 /// steps (as a crash would, less the durability).
-async fn interrupt_after(scenario: &Scenario, db: &TestDb, steps: usize) {
+async fn interrupt_after<S: StateStore + ?Sized>(scenario: &Scenario, db: &Arc<S>, steps: usize) {
     let mut pipeline = stage_pipeline(scenario, db, config());
     let mut events = pipeline.subscribe();
     let run = pipeline.run(None);
@@ -85,35 +96,43 @@ async fn interrupt_after(scenario: &Scenario, db: &TestDb, steps: usize) {
     }
 }
 
-fn assert_synced(scenario: &Scenario, db: &dyn Database) {
+fn assert_synced<S: StateStore + ?Sized>(scenario: &Scenario, db: &S) {
     let pivot = scenario.chain.header(6).unwrap();
     let state = scenario.chain.state_at(6).unwrap();
-    assert_eq!(state.compare_with_db(db, 5).unwrap(), vec![], "stored state differs");
-    let report = compute_state_root(&db.view().unwrap()).unwrap();
+    let view = db.reader().unwrap();
+    assert_eq!(state.compare_with_store(&view, 5).unwrap(), vec![], "stored state differs");
+    let report = compute_state_root(&view).unwrap();
     assert_eq!(report.state_root, pivot.state_root);
     assert!(report.is_consistent());
-    let summary = stored_summary(&db.view().unwrap()).unwrap().unwrap();
+    let summary = stored_summary(&view).unwrap().unwrap();
     assert!(summary.is_done());
     assert_eq!(summary.pivot.number, 6);
     assert_eq!(summary.counts.accounts, state.len() as u64);
     assert!(summary.counts.trie_nodes > 0);
-    assert_eq!(db.view().unwrap().get::<HeaderNumbers>(&pivot.hash()).unwrap(), Some(6));
+    assert_eq!(view.header_number(&pivot.hash()).unwrap(), Some(6));
     assert_nodes_are_the_rebuilt_trie(db);
 }
 
-/// Every entry of table `T`, in order.
-fn entries<T: Table>(read: &impl TableRead) -> Vec<(T::Key, T::Value)> {
-    read.iter::<T>().unwrap().map(Result::unwrap).collect()
+/// Every stored trie node: the account trie's, then every storage trie's.
+type StoredNodes = (
+    Vec<(snapsync_trie::Nibbles, alloy_primitives::Bytes)>,
+    Vec<snapsync_storage::StorageNodeEntry>,
+);
+
+fn nodes(read: &(impl StateRead + ?Sized)) -> StoredNodes {
+    let account = read.account_nodes(KeyRange::all()).unwrap().map(Result::unwrap).collect();
+    let storage = read.all_storage_nodes(KeyRange::all()).unwrap().map(Result::unwrap).collect();
+    (account, storage)
 }
 
 /// The stored trie nodes are exactly those `rebuild_state_trie` writes from the stored leaves:
 /// no node missing, none extra, none different.
-fn assert_nodes_are_the_rebuilt_trie(db: &dyn Database) {
-    let view = db.view().unwrap();
-    let stored = (entries::<AccountTrieNodes>(&view), entries::<StorageTrieNodes>(&view));
-    let mut txn = db.write().unwrap();
+fn assert_nodes_are_the_rebuilt_trie<S: StateStore + ?Sized>(db: &S) {
+    let view = db.reader().unwrap();
+    let stored = nodes(&view);
+    let mut txn = db.writer().unwrap();
     rebuild_state_trie(&view, &mut txn, &CollectorConfig::new(1 << 20)).unwrap();
-    let rebuilt = (entries::<AccountTrieNodes>(&txn), entries::<StorageTrieNodes>(&txn));
+    let rebuilt = nodes(&txn);
     drop(txn); // aborted: the database keeps the synced nodes
     assert_eq!(stored.0.len(), rebuilt.0.len(), "account trie node count");
     assert_eq!(stored.1.len(), rebuilt.1.len(), "storage trie node count");
@@ -123,32 +142,38 @@ fn assert_nodes_are_the_rebuilt_trie(db: &dyn Database) {
     assert_eq!(first_storage_difference, None, "storage trie nodes differ");
 }
 
-#[tokio::test]
-async fn syncs_the_pivot_state_into_memory() {
-    let scenario = scenario(1, 3);
-    let db = memory_db();
-    let pipeline = sync(&scenario, &db, config()).await;
-    assert_synced(&scenario, &*db);
+/// A sync to the pivot whose stored nodes are the verified ones (not rebuilt).
+async fn syncs_the_pivot_state<S: StateStore + ?Sized>(db: &Arc<S>, seed: u64, peers: usize) {
+    let scenario = scenario(seed, peers);
+    let pipeline = sync(&scenario, db, config()).await;
+    assert_synced(&scenario, &**db);
     // Without a pivot move the nodes are the ones range verification computed (not rebuilt).
-    assert!(stored_summary(&db.view().unwrap()).unwrap().unwrap().verified_nodes);
+    assert!(stored_summary(&db.reader().unwrap()).unwrap().unwrap().verified_nodes);
     let checkpoint = pipeline.checkpoint(&snapsync_snap_sync::SNAP_SYNC).unwrap().unwrap();
     assert_eq!(checkpoint.block_number, 6);
     assert!(checkpoint.progress.is_none());
 }
 
 #[tokio::test]
+async fn syncs_the_pivot_state_into_memory() {
+    syncs_the_pivot_state(&memory_db().db, 1, 3).await;
+}
+
+#[tokio::test]
 async fn syncs_the_pivot_state_into_redb() {
-    let scenario = scenario(2, 2);
     let db = redb_db();
-    sync(&scenario, &db, config()).await;
-    assert_synced(&scenario, &*db);
-    assert!(stored_summary(&db.view().unwrap()).unwrap().unwrap().verified_nodes);
+    syncs_the_pivot_state(&db.db, 2, 2).await;
+}
+
+#[tokio::test]
+async fn syncs_the_pivot_state_into_a_map_store() {
+    syncs_the_pivot_state(&map_store(), 1, 3).await;
 }
 
 #[tokio::test]
 async fn a_second_run_on_a_finished_sync_downloads_nothing() {
     let scenario = scenario(3, 2);
-    let db = memory_db();
+    let db = memory_db().db;
     sync(&scenario, &db, config()).await;
     let before = scenario.network.bytes_sent();
     sync(&scenario, &db, config()).await;
@@ -156,40 +181,51 @@ async fn a_second_run_on_a_finished_sync_downloads_nothing() {
     assert_synced(&scenario, &*db);
 }
 
-#[tokio::test]
-async fn a_sync_into_tables_holding_other_entries_rebuilds_and_heals_them_away() {
+async fn a_sync_into_tables_holding_other_entries_rebuilds_and_heals_them_away<S>(db: &Arc<S>)
+where
+    S: StateStore + ?Sized,
+{
     let scenario = scenario(5, 2);
-    let db = memory_db();
     // An account and a trie node no range of the pivot proves: the stored nodes cannot be
     // trusted to be the verified ones, so the tries are rebuilt and healing removes the account.
-    let mut txn = db.write().unwrap();
+    let mut txn = db.writer().unwrap();
     let stray = snapsync_primitives::AccountHash::from(alloy_primitives::B256::repeat_byte(0x5a));
-    txn.put::<HashedAccounts>(&stray, &snapsync_primitives::TrieAccount::EMPTY).unwrap();
+    txn.put_account(&stray, &snapsync_primitives::TrieAccount::EMPTY).unwrap();
     let path = alloy_trie::Nibbles::from_nibbles([1, 2, 3]);
-    txn.put::<AccountTrieNodes>(&path, &vec![0xc0].into()).unwrap();
+    txn.put_account_node(&path, &vec![0xc0].into()).unwrap();
     txn.commit().unwrap();
-    sync(&scenario, &db, config()).await;
-    assert_synced(&scenario, &*db);
-    assert!(!stored_summary(&db.view().unwrap()).unwrap().unwrap().verified_nodes);
+    sync(&scenario, db, config()).await;
+    assert_synced(&scenario, &**db);
+    assert!(!stored_summary(&db.reader().unwrap()).unwrap().unwrap().verified_nodes);
 }
 
 #[tokio::test]
-async fn an_interrupted_sync_resumes_without_refetching() {
+async fn a_sync_into_tables_holding_other_entries_rebuilds_and_heals_them_away_in_memory() {
+    a_sync_into_tables_holding_other_entries_rebuilds_and_heals_them_away(&memory_db().db).await;
+}
+
+#[tokio::test]
+async fn a_sync_into_tables_holding_other_entries_rebuilds_and_heals_them_away_in_a_map_store() {
+    a_sync_into_tables_holding_other_entries_rebuilds_and_heals_them_away(&map_store()).await;
+}
+
+async fn an_interrupted_sync_resumes_without_refetching<S: StateStore + ?Sized>(
+    db: &Arc<S>,
+    full_db: &Arc<S>,
+) {
     let scenario = scenario(4, 2);
-    let db = memory_db();
     // A full run on a separate database measures what a whole sync costs.
-    let full_db = memory_db();
-    sync(&scenario, &full_db, config()).await;
+    sync(&scenario, full_db, config()).await;
     let full = scenario.network.bytes_sent();
 
     // Stop after a few committed steps (dropping the run future between steps), then resume.
     let start = scenario.network.bytes_sent();
-    interrupt_after(&scenario, &db, 3).await;
-    let summary = stored_summary(&db.view().unwrap()).unwrap().unwrap();
+    interrupt_after(&scenario, db, 3).await;
+    let summary = stored_summary(&db.reader().unwrap()).unwrap().unwrap();
     assert!(!summary.is_done());
     assert!(summary.counts.accounts > 0);
-    sync(&scenario, &db, config()).await;
-    assert_synced(&scenario, &*db);
+    sync(&scenario, db, config()).await;
+    assert_synced(&scenario, &**db);
     let both_runs = scenario.network.bytes_sent() - start;
     assert!(
         both_runs < full + full / 10,
@@ -198,26 +234,46 @@ async fn an_interrupted_sync_resumes_without_refetching() {
 }
 
 #[tokio::test]
-async fn a_leaf_damaged_after_verification_is_local_corruption_and_no_peer_is_penalised() {
+async fn an_interrupted_sync_resumes_without_refetching_in_memory() {
+    an_interrupted_sync_resumes_without_refetching(&memory_db().db, &memory_db().db).await;
+}
+
+#[tokio::test]
+async fn an_interrupted_sync_resumes_without_refetching_in_a_map_store() {
+    an_interrupted_sync_resumes_without_refetching(&map_store(), &map_store()).await;
+}
+
+async fn a_leaf_damaged_after_verification_is_local_corruption<S: StateStore + ?Sized>(
+    db: &Arc<S>,
+) {
     let scenario = scenario(5, 2);
-    let db = memory_db();
-    interrupt_after(&scenario, &db, 3).await;
+    interrupt_after(&scenario, db, 3).await;
     // Change one stored account behind the stage's back, as a damaged disk would.
-    let mut txn = db.write().unwrap();
-    let (hash, mut account) = txn.iter::<HashedAccounts>().unwrap().next().unwrap().unwrap();
+    let mut txn = db.writer().unwrap();
+    let (hash, mut account) = txn.accounts(KeyRange::all()).unwrap().next().unwrap().unwrap();
     account.balance += alloy_primitives::U256::from(1);
-    txn.put::<HashedAccounts>(&hash, &account).unwrap();
+    txn.put_account(&hash, &account).unwrap();
     txn.commit().unwrap();
 
-    let (_, result) = try_sync(&scenario, &db, config()).await;
+    let (_, result) = try_sync(&scenario, db, config()).await;
     let error = result.unwrap_err();
     assert!(error.is_local(), "not reported as a local failure: {error}");
     let message = error.to_string();
     assert!(message.contains("damaged (local corruption, not a peer's fault)"), "{message}");
-    assert!(!stored_summary(&db.view().unwrap()).unwrap().unwrap().is_done());
+    assert!(!stored_summary(&db.reader().unwrap()).unwrap().unwrap().is_done());
     for peer in scenario.network.peer_ids() {
         assert_eq!(scenario.network.penalties_of(peer), vec![], "peer {peer} was penalised");
     }
+}
+
+#[tokio::test]
+async fn a_leaf_damaged_after_verification_is_local_corruption_and_no_peer_is_penalised() {
+    a_leaf_damaged_after_verification_is_local_corruption(&memory_db().db).await;
+}
+
+#[tokio::test]
+async fn a_leaf_damaged_after_verification_is_local_corruption_in_a_map_store() {
+    a_leaf_damaged_after_verification_is_local_corruption(&map_store()).await;
 }
 
 /// Every hostile snap behaviour of the simulator, one peer each.
@@ -256,7 +312,7 @@ fn hostile_scenario(seed: u64, honest: usize) -> Scenario {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_peers_among_one_honest_change_nothing_stored() {
     let scenario = hostile_scenario(5, 1);
-    let db = memory_db();
+    let db = memory_db().db;
     sync(&scenario, &db, hostile_config()).await;
     // `compare_with_db` fails on any extra, missing or different entry: nothing unverified landed.
     assert_synced(&scenario, &*db);
@@ -278,14 +334,8 @@ async fn with_no_honest_peer_the_sync_fails_clearly_and_in_bounded_time() {
     let db = memory_db();
     let etl = tempfile::tempdir().unwrap();
     let (_tip_tx, tip) = watch::channel(scenario.tip());
-    let stage = SnapSyncStage::new(
-        scenario.network.clone(),
-        db.db.clone(),
-        tip,
-        hostile_config(),
-        etl.path(),
-    )
-    .unwrap();
+    let stage =
+        SnapSyncStage::new(scenario.network.clone(), tip, hostile_config(), etl.path()).unwrap();
     let set = StageSet::builder().add(stage).unwrap().build();
     let retry = RetryPolicy {
         max_retries: 2,
@@ -302,7 +352,7 @@ async fn with_no_honest_peer_the_sync_fails_clearly_and_in_bounded_time() {
     // Nothing that a hostile peer sent may have been stored.
     let state = scenario.chain.state_at(6).unwrap();
     let view = db.view().unwrap();
-    for entry in view.iter::<HashedAccounts>().unwrap() {
+    for entry in view.accounts(KeyRange::all()).unwrap() {
         let (hash, account) = entry.unwrap();
         assert_eq!(state.trie_account(&hash), Some(account), "unverified account {hash}");
     }
@@ -319,8 +369,8 @@ async fn a_contract_of_100k_slots_is_split_and_synced_into_redb() {
     config.storage.split_threshold_slots = 20_000;
     config.step.max_bytes = 1024 * 1024;
     let db = redb_db();
-    sync(&scenario, &db, config).await;
-    assert_synced(&scenario, &*db);
+    sync(&scenario, &db.db, config).await;
+    assert_synced(&scenario, &*db.db);
     let summary = stored_summary(&db.view().unwrap()).unwrap().unwrap();
     assert!(summary.counts.slots >= 100_000, "{:?}", summary.counts);
 }

@@ -36,9 +36,7 @@ async fn commit_times(scenario: &Scenario, config: SnapSyncConfig) -> Vec<Durati
     let etl = tempfile::tempdir().unwrap();
     let db = memory_db();
     let (_tip_tx, tip) = watch::channel(scenario.tip());
-    let stage =
-        SnapSyncStage::new(scenario.network.clone(), db.db.clone(), tip, config, etl.path())
-            .unwrap();
+    let stage = SnapSyncStage::new(scenario.network.clone(), tip, config, etl.path()).unwrap();
     let mut pipeline =
         Pipeline::new(db.db.clone(), StageSet::builder().add(stage).unwrap().build())
             .with_event_capacity(4096);

@@ -7,7 +7,7 @@
 //! step is visible and the checkpoint stays where it was.
 
 use crate::{StageCheckpoint, StageId};
-use snapsync_db::DbError;
+use snapsync_storage::StoreError;
 
 /// A boxed error source, as carried by [`StageError`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -30,9 +30,9 @@ pub enum StageError {
         #[source]
         source: BoxError,
     },
-    /// The database failed; treated as fatal.
+    /// The store failed (through the storage seam); treated as fatal, and local.
     #[error("database: {0}")]
-    Database(#[from] DbError),
+    Database(#[from] StoreError),
     /// The local store failed (a spill file, a full disk) or holds data that contradicts itself
     /// (a damaged file): fatal, and never a peer's fault, so no peer is penalised for it.
     #[error("local storage: {source}")]
@@ -52,6 +52,12 @@ impl StageError {
     /// A fatal error from anything convertible to a boxed error (including a `String`).
     pub fn fatal(source: impl Into<BoxError>) -> Self {
         Self::Fatal { source: source.into() }
+    }
+
+    /// A store failure of any backend (a client stage's `snapsync_db::DbError`, say), as
+    /// [`StageError::Database`].
+    pub fn store(error: impl Into<StoreError>) -> Self {
+        Self::Database(error.into())
     }
 
     /// A failure of the local store (see [`StageError::LocalStore`]).
@@ -174,7 +180,7 @@ pub enum PipelineError {
         stage: StageId,
         /// The failure.
         #[source]
-        source: DbError,
+        source: StoreError,
     },
     /// A stored checkpoint does not decode.
     #[error("stored checkpoint of stage {stage} is corrupt: {source}")]

@@ -14,7 +14,7 @@
 //! [`Pipeline::subscribe`]: crate::Pipeline::subscribe
 
 use crate::{StageCheckpoint, StageError, StageId};
-use snapsync_db::DbError;
+use snapsync_storage::StoreError;
 use std::{error::Error, fmt};
 
 /// How the pipeline classes a failed step.
@@ -93,8 +93,8 @@ impl From<&StageError> for StepFailure {
     }
 }
 
-impl From<&DbError> for StepFailure {
-    fn from(error: &DbError) -> Self {
+impl From<&StoreError> for StepFailure {
+    fn from(error: &StoreError) -> Self {
         Self::new(FailureKind::Local, error)
     }
 }

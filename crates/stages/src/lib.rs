@@ -5,8 +5,10 @@
 //! spirit of reth's staged sync:
 //!
 //! - [`Stage`]: an async [`Stage::ready`] step that waits for the network, then a synchronous
-//!   [`Stage::execute`] that writes through the pipeline's [`WriteTxn`](snapsync_db::WriteTxn)
-//!   and returns a [`StageCheckpoint`], and [`Stage::unwind`].
+//!   [`Stage::execute`] that writes through the pipeline's write transaction and returns a
+//!   [`StageCheckpoint`], and [`Stage::unwind`]. Stages and the pipeline are generic over the
+//!   store ([`snapsync_storage::StateStore`]): the pipeline owns it and hands each stage a
+//!   snapshot for `ready` and the step's writer for `execute`/`unwind`.
 //! - [`StageCheckpoint`] with optional [`StageProgress`] (snap sync's phase, pivot and ranges, or
 //!   an entity count), stored in `StageCheckpoints` in a compact versioned encoding.
 //! - [`Pipeline`]: runs the stages in order, committing each step's data and checkpoint in one

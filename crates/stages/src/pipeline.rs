@@ -35,7 +35,7 @@ use crate::{
     StageId, StageSet, StepFailure, UnwindInput, metrics,
 };
 use alloy_primitives::Bytes;
-use snapsync_db::{Database, DbError, StageCheckpoints, TableRead};
+use snapsync_storage::{StateRead, StateStore, StateWrite, StoreError};
 use std::{fmt, sync::Arc, time::Instant};
 use tokio::{
     sync::{Mutex, broadcast},
@@ -46,7 +46,7 @@ use tracing::{debug, info, warn};
 /// Events buffered per receiver before the oldest are dropped.
 pub const DEFAULT_EVENT_CAPACITY: usize = 1024;
 
-/// Runs a [`StageSet`] against a database.
+/// Runs a [`StageSet`] against a store it owns.
 ///
 /// Each stage runs in order, step by step (`ready`, then `execute` in a write transaction that
 /// also stores the returned checkpoint, then commit and a [`PipelineEvent::StageProgress`]),
@@ -55,7 +55,13 @@ pub const DEFAULT_EVENT_CAPACITY: usize = 1024;
 ///
 /// # Blocking work
 ///
-/// `ready` runs on the caller's task. Everything synchronous that touches the database (opening
+/// The pipeline owns the store (`Arc<S>`, any [`StateStore`]: snapsync-db's redb or memory
+/// backends, `dyn snapsync_db::Database`, or a client's own) and hands each stage its views: a
+/// fresh snapshot ([`StateStore::reader`]) for `ready`, dropped before the step's write
+/// transaction ([`StateStore::writer`]) opens for `execute`/`unwind`. Stages hold no store of
+/// their own.
+///
+/// `ready` runs on the caller's task. Everything synchronous that touches the store (opening
 /// the write transaction, which waits for any other writer, [`Stage::execute`] or
 /// [`Stage::unwind`], storing the checkpoint, the commit) runs in
 /// [`tokio::task::spawn_blocking`], so a step that takes seconds does not stall the runtime's
@@ -73,18 +79,18 @@ pub const DEFAULT_EVENT_CAPACITY: usize = 1024;
 ///
 /// [`Stage::execute`]: crate::Stage::execute
 /// [`Stage::unwind`]: crate::Stage::unwind
-pub struct Pipeline {
-    db: Arc<dyn Database>,
-    stages: Vec<Slot>,
+pub struct Pipeline<S: StateStore + ?Sized> {
+    db: Arc<S>,
+    stages: Vec<Slot<S>>,
     retry: RetryPolicy,
     events: broadcast::Sender<PipelineEvent>,
     cancel: CancelToken,
 }
 
-impl fmt::Debug for Pipeline {
+impl<S: StateStore + ?Sized> fmt::Debug for Pipeline<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pipeline")
-            .field("db", &self.db)
+            .field("store", &self.db.backend_name())
             .field("stages", &self.stage_ids())
             .field("retry", &self.retry)
             .field("cancelled", &self.cancel.is_cancelled())
@@ -95,15 +101,15 @@ impl fmt::Debug for Pipeline {
 /// A stage with its id (read once: ids are stable). The stage sits behind an owned lock so that
 /// the blocking task running its `execute` or `unwind` can take it along and give it back; if
 /// the pipeline's future is dropped meanwhile, the task still finishes and releases it.
-struct Slot {
+struct Slot<S: StateStore + ?Sized> {
     id: StageId,
-    stage: Arc<Mutex<Box<dyn BoxedStage>>>,
+    stage: Arc<Mutex<Box<dyn BoxedStage<S>>>>,
 }
 
 /// Why one step failed, before the pipeline decides what to do.
 enum StepError {
     Stage(StageError),
-    Database(DbError),
+    Database(StoreError),
     /// The blocking task panicked or was cancelled by a runtime shutdown.
     Aborted(JoinError),
 }
@@ -129,10 +135,12 @@ enum Stepped<T> {
     Stalled,
 }
 
-impl Pipeline {
-    /// A pipeline running `stages` against `db`, with the default [`RetryPolicy`], an event
-    /// channel of [`DEFAULT_EVENT_CAPACITY`] and a fresh [`CancelToken`].
-    pub fn new(db: Arc<dyn Database>, stages: StageSet) -> Self {
+impl<S: StateStore + ?Sized> Pipeline<S> {
+    /// A pipeline owning `store` and running `stages` against it, with the default
+    /// [`RetryPolicy`], an event channel of [`DEFAULT_EVENT_CAPACITY`] and a fresh
+    /// [`CancelToken`].
+    pub fn new(store: Arc<S>, stages: StageSet<S>) -> Self {
+        let db = store;
         let (events, _) = broadcast::channel(DEFAULT_EVENT_CAPACITY);
         let stages = stages
             .into_stages()
@@ -181,8 +189,8 @@ impl Pipeline {
         self.stages.iter().map(|slot| slot.id.clone()).collect()
     }
 
-    /// The database.
-    pub fn db(&self) -> &Arc<dyn Database> {
+    /// The store (to read the synced state afterwards, or to hand to other components).
+    pub fn store(&self) -> &Arc<S> {
         &self.db
     }
 
@@ -462,21 +470,25 @@ impl Pipeline {
 
 /// One step: ready, then on the blocking pool execute in a transaction, store the checkpoint in
 /// it, commit.
-async fn step(
-    db: &Arc<dyn Database>,
-    slot: &Slot,
+async fn step<S: StateStore + ?Sized>(
+    db: &Arc<S>,
+    slot: &Slot<S>,
     input: ExecInput,
     cancel: &CancelToken,
 ) -> Result<Stepped<ExecOutput>, StepError> {
     let mut stage = Arc::clone(&slot.stage).lock_owned().await;
-    tokio::select! {
-        biased;
-        () = cancel.cancelled() => return Ok(Stepped::Cancelled),
-        ready = stage.ready_boxed(input.clone()) => ready.map_err(StepError::Stage)?,
+    {
+        // The step's snapshot, released before the write transaction opens.
+        let view = db.reader().map_err(StepError::Database)?;
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => return Ok(Stepped::Cancelled),
+            ready = stage.ready_boxed(&view, input.clone()) => ready.map_err(StepError::Stage)?,
+        }
     }
     let (db, id, cancel) = (Arc::clone(db), slot.id.clone(), cancel.clone());
     blocking(move || {
-        let mut txn = db.write().map_err(StepError::Database)?;
+        let mut txn = db.writer().map_err(StepError::Database)?;
         // On any error or cancellation below, `txn` is dropped uncommitted: nothing of the step
         // is visible.
         if cancel.is_cancelled() {
@@ -496,16 +508,16 @@ async fn step(
 
 /// One unwind step on the blocking pool: unwind in a transaction, check that the checkpoint went
 /// down, store it, commit. Returns the lowered checkpoint.
-async fn unwind_step(
-    db: &Arc<dyn Database>,
-    slot: &Slot,
+async fn unwind_step<S: StateStore + ?Sized>(
+    db: &Arc<S>,
+    slot: &Slot<S>,
     input: UnwindInput,
     cancel: &CancelToken,
 ) -> Result<Stepped<StageCheckpoint>, StepError> {
     let mut stage = Arc::clone(&slot.stage).lock_owned().await;
     let (db, id, cancel) = (Arc::clone(db), slot.id.clone(), cancel.clone());
     blocking(move || {
-        let mut txn = db.write().map_err(StepError::Database)?;
+        let mut txn = db.writer().map_err(StepError::Database)?;
         // On any error or cancellation below, `txn` is dropped uncommitted.
         if cancel.is_cancelled() {
             return Ok(Stepped::Cancelled);
@@ -537,20 +549,20 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-fn store_checkpoint(
-    txn: &mut snapsync_db::WriteTxn,
+fn store_checkpoint<W: StateWrite + ?Sized>(
+    txn: &mut W,
     id: &StageId,
     checkpoint: &StageCheckpoint,
-) -> Result<(), DbError> {
-    txn.put::<StageCheckpoints>(&id.as_str().to_owned(), &Bytes::from(checkpoint.encode()))
+) -> Result<(), StoreError> {
+    txn.set_checkpoint(id.as_str(), &Bytes::from(checkpoint.encode()))
 }
 
-fn load_checkpoint(
-    db: &dyn Database,
+fn load_checkpoint<S: StateStore + ?Sized>(
+    db: &S,
     id: &StageId,
 ) -> Result<Option<StageCheckpoint>, PipelineError> {
     let db_error = |source| PipelineError::Database { stage: id.clone(), source };
-    let stored = db.view().map_err(db_error)?.get::<StageCheckpoints>(&id.as_str().to_owned());
+    let stored = db.reader().map_err(db_error)?.checkpoint(id.as_str());
     match stored.map_err(db_error)? {
         None => Ok(None),
         Some(bytes) => StageCheckpoint::decode(&bytes)

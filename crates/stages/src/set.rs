@@ -7,17 +7,17 @@
 //! already taken, since two stages with one id would share one checkpoint.
 
 use crate::{BoxedStage, Stage, StageId, StageSetError};
+use snapsync_storage::StateStore;
 use std::fmt;
 
 /// An ordered list of stages with distinct ids, ready for a [`Pipeline`](crate::Pipeline).
-#[derive(Default)]
-pub struct StageSet {
-    stages: Vec<Box<dyn BoxedStage>>,
+pub struct StageSet<S: StateStore + ?Sized> {
+    stages: Vec<Box<dyn BoxedStage<S>>>,
 }
 
-impl StageSet {
+impl<S: StateStore + ?Sized> StageSet<S> {
     /// A builder starting from an empty set.
-    pub fn builder() -> StageSetBuilder {
+    pub fn builder() -> StageSetBuilder<S> {
         StageSetBuilder::default()
     }
 
@@ -37,25 +37,37 @@ impl StageSet {
     }
 
     /// A builder starting from this set, to edit it.
-    pub fn into_builder(self) -> StageSetBuilder {
+    pub fn into_builder(self) -> StageSetBuilder<S> {
         StageSetBuilder {
             entries: self.stages.into_iter().map(|stage| Entry { stage, enabled: true }).collect(),
         }
     }
 
-    pub(crate) fn into_stages(self) -> Vec<Box<dyn BoxedStage>> {
+    pub(crate) fn into_stages(self) -> Vec<Box<dyn BoxedStage<S>>> {
         self.stages
     }
 }
 
-impl fmt::Debug for StageSet {
+impl<S: StateStore + ?Sized> Default for StageSet<S> {
+    fn default() -> Self {
+        Self { stages: Vec::new() }
+    }
+}
+
+impl<S: StateStore + ?Sized> Default for StageSetBuilder<S> {
+    fn default() -> Self {
+        Self { entries: Vec::new() }
+    }
+}
+
+impl<S: StateStore + ?Sized> fmt::Debug for StageSet<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list().entries(self.stages.iter().map(|stage| stage.id())).finish()
     }
 }
 
-struct Entry {
-    stage: Box<dyn BoxedStage>,
+struct Entry<S: StateStore + ?Sized> {
+    stage: Box<dyn BoxedStage<S>>,
     enabled: bool,
 }
 
@@ -64,18 +76,18 @@ struct Entry {
 ///
 /// ```
 /// # use snapsync_stages::*;
-/// # use snapsync_db::WriteTxn;
+/// # use snapsync_storage::StateStore;
 /// # struct Noop(&'static str);
-/// # impl Stage for Noop {
+/// # impl<S: StateStore + ?Sized> Stage<S> for Noop {
 /// #     fn id(&self) -> StageId { StageId::new(self.0) }
-/// #     fn execute(&mut self, _: &mut WriteTxn, i: ExecInput) -> Result<ExecOutput, StageError> {
+/// #     fn execute(&mut self, _: &mut S::Writer, i: ExecInput) -> Result<ExecOutput, StageError> {
 /// #         Ok(ExecOutput::done(i.checkpoint()))
 /// #     }
-/// #     fn unwind(&mut self, _: &mut WriteTxn, i: UnwindInput) -> Result<UnwindOutput, StageError> {
+/// #     fn unwind(&mut self, _: &mut S::Writer, i: UnwindInput) -> Result<UnwindOutput, StageError> {
 /// #         Ok(UnwindOutput { checkpoint: StageCheckpoint::new(i.unwind_to) })
 /// #     }
 /// # }
-/// let set = StageSet::builder()
+/// let set = StageSet::<snapsync_db::MemoryDatabase>::builder()
 ///     .add(Noop("Headers"))?
 ///     .add(Noop("Execution"))?
 ///     .insert_after(&StageId::HEADERS, Noop("Bodies"))?
@@ -84,12 +96,11 @@ struct Entry {
 /// assert_eq!(set.ids(), [StageId::HEADERS, StageId::BODIES]);
 /// # Ok::<(), StageSetError>(())
 /// ```
-#[derive(Default)]
-pub struct StageSetBuilder {
-    entries: Vec<Entry>,
+pub struct StageSetBuilder<S: StateStore + ?Sized> {
+    entries: Vec<Entry<S>>,
 }
 
-impl fmt::Debug for StageSetBuilder {
+impl<S: StateStore + ?Sized> fmt::Debug for StageSetBuilder<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
             .entries(self.entries.iter().map(|entry| (entry.stage.id(), entry.enabled)))
@@ -97,13 +108,13 @@ impl fmt::Debug for StageSetBuilder {
     }
 }
 
-impl StageSetBuilder {
+impl<S: StateStore + ?Sized> StageSetBuilder<S> {
     /// Appends `stage` at the end.
     ///
     /// # Errors
     /// [`StageSetError::Duplicate`] when its id is taken.
     #[allow(clippy::should_implement_trait, reason = "a builder step, not addition")]
-    pub fn add(self, stage: impl Stage + 'static) -> Result<Self, StageSetError> {
+    pub fn add(self, stage: impl Stage<S> + 'static) -> Result<Self, StageSetError> {
         self.add_boxed(Box::new(stage))
     }
 
@@ -111,7 +122,7 @@ impl StageSetBuilder {
     ///
     /// # Errors
     /// As [`add`](Self::add).
-    pub fn add_boxed(mut self, stage: Box<dyn BoxedStage>) -> Result<Self, StageSetError> {
+    pub fn add_boxed(mut self, stage: Box<dyn BoxedStage<S>>) -> Result<Self, StageSetError> {
         self.check_free(&stage.id())?;
         self.entries.push(Entry { stage, enabled: true });
         Ok(self)
@@ -121,7 +132,7 @@ impl StageSetBuilder {
     ///
     /// # Errors
     /// [`StageSetError::Duplicate`] for the first id already taken.
-    pub fn add_set(self, set: StageSet) -> Result<Self, StageSetError> {
+    pub fn add_set(self, set: StageSet<S>) -> Result<Self, StageSetError> {
         set.into_stages().into_iter().try_fold(self, Self::add_boxed)
     }
 
@@ -133,7 +144,7 @@ impl StageSetBuilder {
     pub fn insert_before(
         mut self,
         before: &StageId,
-        stage: impl Stage + 'static,
+        stage: impl Stage<S> + 'static,
     ) -> Result<Self, StageSetError> {
         let at = self.position(before)?;
         self.check_free(&stage.id())?;
@@ -148,7 +159,7 @@ impl StageSetBuilder {
     pub fn insert_after(
         mut self,
         after: &StageId,
-        stage: impl Stage + 'static,
+        stage: impl Stage<S> + 'static,
     ) -> Result<Self, StageSetError> {
         let at = self.position(after)?;
         self.check_free(&stage.id())?;
@@ -165,7 +176,7 @@ impl StageSetBuilder {
     pub fn replace(
         mut self,
         id: &StageId,
-        stage: impl Stage + 'static,
+        stage: impl Stage<S> + 'static,
     ) -> Result<Self, StageSetError> {
         let at = self.position(id)?;
         let new_id = stage.id();
@@ -198,7 +209,7 @@ impl StageSetBuilder {
     }
 
     /// The set of enabled stages, in order.
-    pub fn build(self) -> StageSet {
+    pub fn build(self) -> StageSet<S> {
         StageSet {
             stages: self
                 .entries

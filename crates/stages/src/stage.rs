@@ -15,12 +15,23 @@
 //! (with the transaction and the commit) on tokio's blocking thread pool, never on the async
 //! runtime's worker threads. `ready` runs on the pipeline's task and must not block.
 //!
+//! # The store
+//!
+//! A stage is generic over the [`StateStore`] it runs on, and the pipeline owns that store:
+//! `ready` receives a snapshot ([`StateStore::Reader`]) the pipeline took for this step, and
+//! `execute`/`unwind` the step's write transaction ([`StateStore::Writer`]). A stage holds no
+//! store handle of its own, so it can never write through one handle and read through another.
+//! Stages of this workspace implement `Stage<S>` for every store `S`, reaching storage only
+//! through the interface; a client's own stage may instead implement it for its concrete store
+//! (e.g. `S: StateStore<Writer = snapsync_db::WriteTxn>`) to write a table of its own in the
+//! same transaction as its checkpoint.
+//!
 //! `ready` returns a `Send` future (native async fn in trait), so a pipeline can run on a
 //! multi-threaded runtime. Such a trait is not object-safe; [`BoxedStage`] is the object-safe
 //! form the pipeline stores, implemented for every [`Stage`].
 
 use crate::{StageCheckpoint, StageError, StageId};
-use snapsync_db::WriteTxn;
+use snapsync_storage::StateStore;
 use std::{future::Future, pin::Pin};
 
 /// What a stage is asked to do in an execution step.
@@ -93,20 +104,26 @@ pub struct UnwindOutput {
 /// A step is [`ready`](Self::ready) (async, network work, no transaction open) then
 /// [`execute`](Self::execute) (synchronous writes through the pipeline's transaction, which the
 /// pipeline commits together with the returned checkpoint).
-pub trait Stage: Send {
+pub trait Stage<S: StateStore + ?Sized>: Send {
     /// The stage's stable id, also the key of its checkpoint.
     fn id(&self) -> StageId;
 
     /// Waits until the next [`execute`](Self::execute) can make progress, doing the network work
-    /// of the step. The default is ready at once (stages that only read the database).
+    /// of the step. `view` is a snapshot of the store taken by the pipeline for this step (no
+    /// commit happens while `ready` runs, so it is current throughout). The default is ready at
+    /// once (stages that only read the store).
     ///
     /// Runs on the pipeline's async task, so it must not block. The pipeline drops the future
     /// unfinished when it is cancelled (see [`CancelToken`](crate::CancelToken)).
     ///
     /// # Errors
     /// [`StageError::Recoverable`] to have the pipeline retry, anything else stops it.
-    fn ready(&mut self, input: ExecInput) -> impl Future<Output = Result<(), StageError>> + Send {
-        let _ = input;
+    fn ready(
+        &mut self,
+        view: &S::Reader,
+        input: ExecInput,
+    ) -> impl Future<Output = Result<(), StageError>> + Send {
+        let _ = (view, input);
         std::future::ready(Ok(()))
     }
 
@@ -120,7 +137,7 @@ pub trait Stage: Send {
     ///
     /// # Errors
     /// As [`ready`](Self::ready).
-    fn execute(&mut self, txn: &mut WriteTxn, input: ExecInput) -> Result<ExecOutput, StageError>;
+    fn execute(&mut self, txn: &mut S::Writer, input: ExecInput) -> Result<ExecOutput, StageError>;
 
     /// Removes the stage's data above `input.unwind_to` (all of it, or one batch) through `txn`
     /// and returns the lowered checkpoint, stored and committed with the removal. Runs where
@@ -130,7 +147,7 @@ pub trait Stage: Send {
     /// As [`ready`](Self::ready).
     fn unwind(
         &mut self,
-        txn: &mut WriteTxn,
+        txn: &mut S::Writer,
         input: UnwindInput,
     ) -> Result<UnwindOutput, StageError>;
 }
@@ -139,18 +156,18 @@ pub trait Stage: Send {
 pub type ReadyFuture<'a> = Pin<Box<dyn Future<Output = Result<(), StageError>> + Send + 'a>>;
 
 /// The object-safe form of [`Stage`], implemented for every stage; what stage sets store.
-pub trait BoxedStage: Send {
+pub trait BoxedStage<S: StateStore + ?Sized>: Send {
     /// [`Stage::id`].
     fn id(&self) -> StageId;
 
     /// [`Stage::ready`], boxed.
-    fn ready_boxed(&mut self, input: ExecInput) -> ReadyFuture<'_>;
+    fn ready_boxed<'a>(&'a mut self, view: &'a S::Reader, input: ExecInput) -> ReadyFuture<'a>;
 
     /// [`Stage::execute`].
     ///
     /// # Errors
     /// As [`Stage::execute`].
-    fn execute(&mut self, txn: &mut WriteTxn, input: ExecInput) -> Result<ExecOutput, StageError>;
+    fn execute(&mut self, txn: &mut S::Writer, input: ExecInput) -> Result<ExecOutput, StageError>;
 
     /// [`Stage::unwind`].
     ///
@@ -158,29 +175,29 @@ pub trait BoxedStage: Send {
     /// As [`Stage::unwind`].
     fn unwind(
         &mut self,
-        txn: &mut WriteTxn,
+        txn: &mut S::Writer,
         input: UnwindInput,
     ) -> Result<UnwindOutput, StageError>;
 }
 
-impl<S: Stage> BoxedStage for S {
+impl<S: StateStore + ?Sized, T: Stage<S>> BoxedStage<S> for T {
     fn id(&self) -> StageId {
-        Stage::id(self)
+        Stage::<S>::id(self)
     }
 
-    fn ready_boxed(&mut self, input: ExecInput) -> ReadyFuture<'_> {
-        Box::pin(Stage::ready(self, input))
+    fn ready_boxed<'a>(&'a mut self, view: &'a S::Reader, input: ExecInput) -> ReadyFuture<'a> {
+        Box::pin(Stage::ready(self, view, input))
     }
 
-    fn execute(&mut self, txn: &mut WriteTxn, input: ExecInput) -> Result<ExecOutput, StageError> {
-        Stage::execute(self, txn, input)
+    fn execute(&mut self, txn: &mut S::Writer, input: ExecInput) -> Result<ExecOutput, StageError> {
+        Stage::<S>::execute(self, txn, input)
     }
 
     fn unwind(
         &mut self,
-        txn: &mut WriteTxn,
+        txn: &mut S::Writer,
         input: UnwindInput,
     ) -> Result<UnwindOutput, StageError> {
-        Stage::unwind(self, txn, input)
+        Stage::<S>::unwind(self, txn, input)
     }
 }

@@ -17,6 +17,7 @@ use snapsync_stages::{
     PipelineControl, PipelineError, PipelineEvent, RetryPolicy, Stage, StageCheckpoint, StageError,
     StageId, StageSet, StageSetError, UnwindInput, UnwindOutput,
 };
+use snapsync_storage::StateStore;
 use std::{
     collections::VecDeque,
     sync::{
@@ -116,12 +117,12 @@ impl Counter {
     }
 }
 
-impl Stage for Counter {
+impl<S: StateStore<Writer = WriteTxn> + ?Sized> Stage<S> for Counter {
     fn id(&self) -> StageId {
         StageId::new(self.name)
     }
 
-    async fn ready(&mut self, input: ExecInput) -> Result<(), StageError> {
+    async fn ready(&mut self, _: &S::Reader, input: ExecInput) -> Result<(), StageError> {
         let at = input.checkpoint().block_number;
         if self.hang_at.is_some_and(|hang| at >= hang) {
             std::future::pending::<()>().await;
@@ -144,10 +145,10 @@ impl Stage for Counter {
         }
         let step = at.block_number + 1;
         let key = step_key(self.name, step);
-        if txn.get::<Steps>(&key)?.is_some() {
+        if txn.get::<Steps>(&key).map_err(StageError::store)?.is_some() {
             return Err(StageError::fatal(format!("step {key} redone")));
         }
-        txn.put::<Steps>(&key, &step)?;
+        txn.put::<Steps>(&key, &step).map_err(StageError::store)?;
         self.record(format!("{}:exec:{step}", self.name));
         match self.take_fault(step, false) {
             Some(Fault::RecoverableAfterWrite) => {
@@ -172,7 +173,7 @@ impl Stage for Counter {
         let from = input.checkpoint.block_number;
         let to = from.saturating_sub(self.unwind_batch).max(input.unwind_to);
         for step in (to + 1..=from).rev() {
-            assert!(txn.delete::<Steps>(&step_key(self.name, step))?);
+            assert!(txn.delete::<Steps>(&step_key(self.name, step)).map_err(StageError::store)?);
         }
         self.record(format!("{}:unwind:{from}->{to}", self.name));
         Ok(UnwindOutput { checkpoint: StageCheckpoint::new(to) })
@@ -191,7 +192,7 @@ fn memory() -> Arc<dyn Database> {
     Arc::new(MemoryDatabase::new())
 }
 
-fn set(stages: Vec<Counter>) -> StageSet {
+fn set(stages: Vec<Counter>) -> StageSet<dyn Database> {
     stages.into_iter().try_fold(StageSet::builder(), |b, s| b.add(s)).unwrap().build()
 }
 
@@ -214,7 +215,7 @@ fn stored_steps(db: &dyn Database, stage: &str) -> Vec<u64> {
         .collect()
 }
 
-fn checkpoint_of(pipeline: &Pipeline, name: &'static str) -> Option<u64> {
+fn checkpoint_of(pipeline: &Pipeline<dyn Database>, name: &'static str) -> Option<u64> {
     pipeline.checkpoint(&StageId::new(name)).unwrap().map(|c| c.block_number)
 }
 
@@ -496,7 +497,7 @@ async fn unwinds_in_reverse_order_with_checkpoints() {
 /// A stage whose unwind does not lower its checkpoint.
 struct Stuck;
 
-impl Stage for Stuck {
+impl<S: StateStore<Writer = WriteTxn> + ?Sized> Stage<S> for Stuck {
     fn id(&self) -> StageId {
         StageId::new("Stuck")
     }
@@ -552,7 +553,7 @@ async fn builder_edits_by_id() {
     let c = |name| Counter::new(name, 1, &log);
     let id = StageId::new;
 
-    let set = StageSet::builder()
+    let set = StageSet::<dyn Database>::builder()
         .add(c("Headers"))
         .unwrap()
         .add(c("Execution"))
@@ -583,30 +584,32 @@ async fn builder_edits_by_id() {
     assert_eq!(builder.build().ids()[0], id("Zeroth"));
 
     // Errors name the stage.
-    let dup = StageSet::builder().add(c("A")).unwrap().add(c("A")).unwrap_err();
+    let dup = StageSet::<dyn Database>::builder().add(c("A")).unwrap().add(c("A")).unwrap_err();
     assert_eq!(dup, StageSetError::Duplicate(id("A")));
     assert_eq!(dup.to_string(), "stage A is already in the set");
-    let builder = StageSet::builder().add(c("A")).unwrap().add(c("B")).unwrap();
+    let builder = StageSet::<dyn Database>::builder().add(c("A")).unwrap().add(c("B")).unwrap();
     let unknown = builder.insert_before(&id("X"), c("C")).unwrap_err();
     assert_eq!(unknown, StageSetError::Unknown(id("X")));
-    let builder = StageSet::builder().add(c("A")).unwrap().add(c("B")).unwrap();
+    let builder = StageSet::<dyn Database>::builder().add(c("A")).unwrap().add(c("B")).unwrap();
     assert_eq!(
         builder.insert_after(&id("A"), c("B")).unwrap_err(),
         StageSetError::Duplicate(id("B"))
     );
-    let builder = StageSet::builder().add(c("A")).unwrap().add(c("B")).unwrap();
+    let builder = StageSet::<dyn Database>::builder().add(c("A")).unwrap().add(c("B")).unwrap();
     assert_eq!(builder.replace(&id("A"), c("B")).unwrap_err(), StageSetError::Duplicate(id("B")));
-    let builder = StageSet::builder().add(c("A")).unwrap();
+    let builder = StageSet::<dyn Database>::builder().add(c("A")).unwrap();
     assert_eq!(builder.disable(&id("B")).unwrap_err(), StageSetError::Unknown(id("B")));
-    let builder = StageSet::builder().add(c("A")).unwrap();
+    let builder = StageSet::<dyn Database>::builder().add(c("A")).unwrap();
     assert_eq!(builder.replace(&id("Q"), c("Q")).unwrap_err(), StageSetError::Unknown(id("Q")));
     // A disabled stage still takes its id.
-    let builder = StageSet::builder().add(c("A")).unwrap().disable(&id("A")).unwrap();
+    let builder =
+        StageSet::<dyn Database>::builder().add(c("A")).unwrap().disable(&id("A")).unwrap();
     assert_eq!(builder.add(c("A")).unwrap_err(), StageSetError::Duplicate(id("A")));
 
     // Sets compose, and a disabled stage is not run.
-    let tail = StageSet::builder().add(c("T1")).unwrap().add(c("T2")).unwrap().build();
-    let set = StageSet::builder()
+    let tail =
+        StageSet::<dyn Database>::builder().add(c("T1")).unwrap().add(c("T2")).unwrap().build();
+    let set = StageSet::<dyn Database>::builder()
         .add(c("A"))
         .unwrap()
         .add_set(tail)
@@ -627,7 +630,7 @@ struct Sleeper {
     executing: Arc<AtomicBool>,
 }
 
-impl Stage for Sleeper {
+impl<S: StateStore<Writer = WriteTxn> + ?Sized> Stage<S> for Sleeper {
     fn id(&self) -> StageId {
         StageId::new("Sleeper")
     }
@@ -637,7 +640,7 @@ impl Stage for Sleeper {
         std::thread::sleep(self.pause);
         self.executing.store(false, Ordering::SeqCst);
         let step = input.checkpoint().block_number + 1;
-        txn.put::<Steps>(&step_key("Sleeper", step), &step)?;
+        txn.put::<Steps>(&step_key("Sleeper", step), &step).map_err(StageError::store)?;
         let checkpoint = StageCheckpoint::new(step);
         Ok(if step >= self.steps {
             ExecOutput::done(checkpoint)
@@ -769,14 +772,14 @@ struct Gated {
     release: std::sync::mpsc::Receiver<()>,
 }
 
-impl Stage for Gated {
+impl<S: StateStore<Writer = WriteTxn> + ?Sized> Stage<S> for Gated {
     fn id(&self) -> StageId {
         StageId::new("Gated")
     }
 
     fn execute(&mut self, txn: &mut WriteTxn, input: ExecInput) -> Result<ExecOutput, StageError> {
         let step = input.checkpoint().block_number + 1;
-        txn.put::<Steps>(&step_key("Gated", step), &step)?;
+        txn.put::<Steps>(&step_key("Gated", step), &step).map_err(StageError::store)?;
         if step == self.at {
             if let Some(started) = self.started.take() {
                 started.send(()).unwrap();
@@ -902,13 +905,13 @@ async fn finished(events: &mut broadcast::Receiver<PipelineEvent>) {
 /// A stage whose `execute` panics.
 struct Panics;
 
-impl Stage for Panics {
+impl<S: StateStore<Writer = WriteTxn> + ?Sized> Stage<S> for Panics {
     fn id(&self) -> StageId {
         StageId::new("Panics")
     }
 
     fn execute(&mut self, txn: &mut WriteTxn, _: ExecInput) -> Result<ExecOutput, StageError> {
-        txn.put::<Steps>(&step_key("Panics", 1), &1)?;
+        txn.put::<Steps>(&step_key("Panics", 1), &1).map_err(StageError::store)?;
         panic!("a bug in the stage");
     }
 

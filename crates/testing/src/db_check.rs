@@ -9,8 +9,9 @@
 
 use crate::GeneratedState;
 use alloy_primitives::{B256, Bytes, U256};
-use snapsync_db::{Bytecodes, Database, DbError, HashedAccounts, HashedStorages, TableRead};
+use snapsync_db::Database;
 use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
+use snapsync_storage::{KeyRange, StateRead, StoreError};
 use std::{cmp::Ordering, iter::Peekable};
 
 /// One entry on which a database and the model disagree; `None` means absent.
@@ -58,17 +59,31 @@ impl GeneratedState {
         &self,
         db: &dyn Database,
         limit: usize,
-    ) -> Result<Vec<StateMismatch>, DbError> {
-        let view = db.view()?;
+    ) -> Result<Vec<StateMismatch>, StoreError> {
+        self.compare_with_store(&db.view()?, limit)
+    }
+
+    /// [`compare_with_db`](Self::compare_with_db) over any store's snapshot (or transaction),
+    /// through the storage seam.
+    ///
+    /// # Errors
+    /// Store failures and undecodable stored entries.
+    pub fn compare_with_store(
+        &self,
+        view: &(impl StateRead + ?Sized),
+        limit: usize,
+    ) -> Result<Vec<StateMismatch>, StoreError> {
         let mut found = Vec::new();
         // Records a mismatch; `false` once the limit is reached, which ends the walk.
         let mut report = |mismatch| {
             found.push(mismatch);
             found.len() < limit
         };
-        let accounts = view.iter::<HashedAccounts>()?;
-        let slots = view.iter::<HashedStorages>()?;
-        let codes = view.iter::<Bytecodes>()?;
+        let accounts = view.accounts(KeyRange::all())?;
+        let slots = view
+            .all_slots(KeyRange::all())?
+            .map(|entry| entry.map(|(account, slot, value)| ((account, slot), value)));
+        let codes = view.codes(KeyRange::all())?;
         let _walked_to_the_end = limit > 0
             && compare_sorted(self.trie_accounts(), accounts, |hash, expected, stored| {
                 report(StateMismatch::Account { hash, expected, stored })
@@ -94,9 +109,9 @@ impl GeneratedState {
 /// which they differ, until it returns `false`. Returns whether the walk went to the end.
 fn compare_sorted<K: Ord, V: PartialEq>(
     expected: impl Iterator<Item = (K, V)>,
-    stored: impl Iterator<Item = Result<(K, V), DbError>>,
+    stored: impl Iterator<Item = Result<(K, V), StoreError>>,
     mut report: impl FnMut(K, Option<V>, Option<V>) -> bool,
-) -> Result<bool, DbError> {
+) -> Result<bool, StoreError> {
     let mut expected = expected.peekable();
     let mut stored = stored.peekable();
     loop {
@@ -134,9 +149,9 @@ fn compare_sorted<K: Ord, V: PartialEq>(
 }
 
 /// The next stored entry, an error surfaced as soon as it is peeked.
-fn peek_ok<I, T>(stored: &mut Peekable<I>) -> Result<Option<&T>, DbError>
+fn peek_ok<I, T>(stored: &mut Peekable<I>) -> Result<Option<&T>, StoreError>
 where
-    I: Iterator<Item = Result<T, DbError>>,
+    I: Iterator<Item = Result<T, StoreError>>,
 {
     if matches!(stored.peek(), Some(Err(_)))
         && let Some(Err(error)) = stored.next()

@@ -38,6 +38,7 @@ mod generated_state;
 mod incremental_root;
 mod keys;
 mod leaves;
+mod map_store;
 mod node_fuzz;
 mod nodes;
 mod range;
@@ -74,6 +75,7 @@ pub use leaves::{
     Leaf, clustered_leaves, geth_non_random_leaves, geth_random_leaves, inline_heavy_leaves,
     random_leaves, sorted_leaves,
 };
+pub use map_store::{MapReader, MapState, MapStore, MapWriter};
 pub use node_fuzz::{
     all_trie_nodes, check_range_nodes, encode_trie_node, garbage_proof, node_item, node_shaped_rlp,
 };

@@ -32,6 +32,7 @@ use moves::TipSchedule;
 use peers::PeerArgs;
 use report::{LeafVerdict, SyncReport};
 use snapsync_chain_stages::{BodiesConfig, BodiesStage, HeadersConfig, HeadersStage};
+use snapsync_db::Database;
 use snapsync_sim::Scenario;
 use snapsync_snap_sync::{
     SNAP_SYNC, SnapSyncConfig, SnapSyncStage, SyncProgress, SyncSummary, check_stored_leaves,
@@ -311,17 +312,17 @@ fn pipeline(
     world: &World,
     config: SnapSyncConfig,
     tip: watch::Receiver<alloy_primitives::B256>,
-) -> Result<(Pipeline, watch::Receiver<SyncProgress>), CliError> {
+) -> Result<(Pipeline<dyn Database>, watch::Receiver<SyncProgress>), CliError> {
     let client = world.scenario.network.clone();
     let db = &world.storage.db;
-    let snap = SnapSyncStage::new(client, db.clone(), tip.clone(), config, &world.storage.dir)?;
+    let snap = SnapSyncStage::new(client, tip.clone(), config, &world.storage.dir)?;
     let progress = snap.progress();
     // One peer layer: headers and bodies go through the snap stage's fetcher, so one peer set
     // times, rests, scores and bans the peers for every request.
     let fetcher = snap.fetcher().clone();
     let after_pivot = HeadersConfig::after_stage(SNAP_SYNC);
-    let headers = HeadersStage::new(fetcher.clone(), db.clone(), tip, after_pivot);
-    let bodies = BodiesStage::new(fetcher, db.clone(), BodiesConfig::after_stage(SNAP_SYNC));
+    let headers = HeadersStage::new(fetcher.clone(), tip, after_pivot);
+    let bodies = BodiesStage::new(fetcher, BodiesConfig::after_stage(SNAP_SYNC));
     let stages = StageSet::builder().add(snap)?.add(headers)?.add(bodies)?.build();
     Ok((Pipeline::new(db.clone(), stages).with_retry_policy(RETRY), progress))
 }
@@ -348,7 +349,7 @@ const TIP_POLL: Duration = Duration::from_millis(20);
 /// Runs the pipeline to its end, showing its events and the stage's progress meanwhile, and
 /// advancing the tip as scheduled.
 async fn drive(
-    pipeline: &mut Pipeline,
+    pipeline: &mut Pipeline<dyn Database>,
     progress: &watch::Receiver<SyncProgress>,
     view: &mut ProgressView,
     mut moving: MovingTip<'_>,

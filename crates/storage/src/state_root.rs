@@ -1,6 +1,6 @@
 //! The state root, recomputed from the hashed tables, and the trie nodes written by path.
 //!
-//! One pass walks [`HashedAccounts`] and [`HashedStorages`] side by side (both are ordered by
+//! One pass walks the accounts and all slots (in (account, slot) order) side by side (both are ordered by
 //! account hash first, so this is a merge-join, not a seek per account): each account's slots go
 //! through a storage [`TrieBuilder`] whose root is compared with the account's `storage_root`, and
 //! each account's RLP goes into the account trie's builder. The builders hand every hashed node to
@@ -9,13 +9,13 @@
 //! The builders emit nodes children first (post-order), which is not key order: a node's path
 //! is a prefix of its children's and must sort first. So [`rebuild_state_trie`] sorts them through
 //! `snapsync_etl::Collector`s (bounded memory, spilling sorted runs to disk) and then bulk-appends
-//! the sorted streams into [`AccountTrieNodes`] and [`StorageTrieNodes`].
+//! the sorted streams into the store's account and storage nodes.
 
 use crate::{
-    AccountTrieNodes, DbError, HashedAccounts, HashedStorages, StateError, StorageTrieNodes,
-    TableCollector, TableRead, WriteTxn,
+    AccountNodes, KeyRange, SlotEntry, SortedCollector, StateError, StateRead, StateWrite,
+    StorageNodes, StoreError, account_slots,
 };
-use alloy_primitives::{B256, U256};
+use alloy_primitives::B256;
 use alloy_trie::Nibbles;
 use snapsync_etl::{CollectorConfig, EtlError};
 use snapsync_primitives::{AccountHash, SlotHash};
@@ -27,9 +27,9 @@ use std::{convert::Infallible, iter::Peekable};
 pub struct StorageRootMismatch {
     /// The account.
     pub account: AccountHash,
-    /// The storage root its [`HashedAccounts`] entry holds.
+    /// The storage root its account entry holds.
     pub stored: B256,
-    /// The root of its [`HashedStorages`] entries.
+    /// The root of its stored slots.
     pub computed: B256,
 }
 
@@ -45,7 +45,7 @@ pub struct StateReport {
     pub storage_slots: u64,
     /// Accounts whose storage root disagrees with their slots, in account order.
     pub storage_mismatches: Vec<StorageRootMismatch>,
-    /// Account hashes that have slots in [`HashedStorages`] but no [`HashedAccounts`] entry.
+    /// Account hashes that have stored slots but no account entry.
     pub orphan_storages: Vec<AccountHash>,
 }
 
@@ -57,12 +57,12 @@ impl StateReport {
     }
 }
 
-/// Recomputes the state root and every storage root from the hashed tables of `view`.
+/// Recomputes the state root and every storage root from the accounts and slots of `view`.
 ///
 /// # Errors
-/// Database failures (including corrupt entries) and [`StateError::Trie`]; mismatching storage
+/// Store failures (including corrupt entries) and [`StateError::Trie`]; mismatching storage
 /// roots are not errors but are listed in the report.
-pub fn compute_state_root(view: &impl TableRead) -> Result<StateReport, StateError> {
+pub fn compute_state_root<R: StateRead + ?Sized>(view: &R) -> Result<StateReport, StateError> {
     let (report, NoopSink) = walk_state(view, NoopSink, &mut NoStorageNodes)?;
     Ok(report)
 }
@@ -70,40 +70,74 @@ pub fn compute_state_root(view: &impl TableRead) -> Result<StateReport, StateErr
 /// The root of one account's storage trie over its stored slots.
 ///
 /// # Errors
-/// Database failures and [`StateError::Trie`].
-pub fn compute_storage_root(
-    view: &impl TableRead,
+/// Store failures and [`StateError::Trie`].
+pub fn compute_storage_root<R: StateRead + ?Sized>(
+    view: &R,
     account: AccountHash,
 ) -> Result<B256, StateError> {
-    let slots = view.range::<HashedStorages>(storage_bounds(account))?.peekable();
+    let slots = view.all_slots(storage_bounds(account))?.peekable();
     let mut walk = StorageWalk { slots, leaf: Vec::new(), slots_seen: 0 };
     walk.storage_root(account, &mut NoStorageNodes)
 }
 
-/// Recomputes the state from the hashed tables of `view` (as [`compute_state_root`]) and replaces
-/// the contents of [`AccountTrieNodes`] and [`StorageTrieNodes`] in `txn` with every hashed node
+/// Recomputes the state from the accounts and slots of `view` (as [`compute_state_root`]) and replaces
+/// the account and storage-trie nodes of `txn` with every hashed node
 /// of the account trie and of each storage trie, by path. The nodes are sorted through ETL
 /// collectors configured by `etl`, so memory stays bounded whatever the state size.
 ///
 /// `view` is read as a snapshot; the caller commits `txn`.
 ///
 /// # Errors
-/// As [`compute_state_root`], and [`StateError::Etl`] / database failures while sorting or
+/// As [`compute_state_root`], and [`StateError::Etl`] / store failures while sorting or
 /// writing the nodes.
-pub fn rebuild_state_trie(
-    view: &impl TableRead,
-    txn: &mut WriteTxn,
+pub fn rebuild_state_trie<R: StateRead + ?Sized, W: StateWrite + ?Sized>(
+    view: &R,
+    txn: &mut W,
     etl: &CollectorConfig,
 ) -> Result<RebuiltTrie, StateError> {
-    let account_nodes = TableCollector::<AccountTrieNodes>::new(etl.clone());
-    let mut storage_nodes = TableCollector::<StorageTrieNodes>::new(etl.clone());
-    let (report, mut account_nodes) = walk_state(view, account_nodes, &mut storage_nodes)?;
-    txn.clear::<AccountTrieNodes>()?;
-    txn.clear::<StorageTrieNodes>()?;
+    let (report, mut account_nodes, mut storage_nodes) = collect_nodes(view, etl)?;
+    write_nodes(txn, report, &mut account_nodes, &mut storage_nodes)
+}
+
+/// [`rebuild_state_trie`] reading the leaves from `txn` itself (its own writes included): one
+/// transaction is read and written, so nothing can disagree. The walk finishes (its nodes
+/// sorted into ETL collectors) before the first node is written.
+///
+/// # Errors
+/// As [`rebuild_state_trie`].
+pub fn rebuild_state_trie_in<W: StateWrite + ?Sized>(
+    txn: &mut W,
+    etl: &CollectorConfig,
+) -> Result<RebuiltTrie, StateError> {
+    let (report, mut account_nodes, mut storage_nodes) = collect_nodes(&*txn, etl)?;
+    write_nodes(txn, report, &mut account_nodes, &mut storage_nodes)
+}
+
+type Collected = (StateReport, SortedCollector<AccountNodes>, SortedCollector<StorageNodes>);
+
+/// The walk of a rebuild: the report and every node, sorted.
+fn collect_nodes<R: StateRead + ?Sized>(
+    view: &R,
+    etl: &CollectorConfig,
+) -> Result<Collected, StateError> {
+    let account_nodes = SortedCollector::<AccountNodes>::new(etl.clone());
+    let mut storage_nodes = SortedCollector::<StorageNodes>::new(etl.clone());
+    let (report, account_nodes) = walk_state(view, account_nodes, &mut storage_nodes)?;
+    Ok((report, account_nodes, storage_nodes))
+}
+
+/// The writes of a rebuild: the stored nodes replaced by the collected ones.
+fn write_nodes<W: StateWrite + ?Sized>(
+    txn: &mut W,
+    report: StateReport,
+    account_nodes: &mut SortedCollector<AccountNodes>,
+    storage_nodes: &mut SortedCollector<StorageNodes>,
+) -> Result<RebuiltTrie, StateError> {
+    txn.clear_trie_nodes()?;
     let account_nodes = account_nodes.append_into(txn)?;
     let storage_nodes = storage_nodes.append_into(txn)?;
     tracing::debug!(
-        target: "sync::db",
+        target: "sync::store",
         state_root = %report.state_root,
         accounts = report.accounts,
         account_nodes,
@@ -118,19 +152,19 @@ pub fn rebuild_state_trie(
 pub struct RebuiltTrie {
     /// The pass over the hashed state, as [`compute_state_root`] reports it.
     pub report: StateReport,
-    /// Nodes written to [`AccountTrieNodes`].
+    /// Account-trie nodes written.
     pub account_nodes: u64,
-    /// Nodes written to [`StorageTrieNodes`] (all accounts).
+    /// Storage-trie nodes written (all accounts).
     pub storage_nodes: u64,
 }
 
-/// The key range of one account's entries in a table keyed by `(AccountHash, SlotHash)`.
-fn storage_bounds(account: AccountHash) -> std::ops::RangeInclusive<(AccountHash, SlotHash)> {
-    (account, SlotHash::ZERO)..=(account, SlotHash::MAX)
+/// The key range of one account's entries in the (account, slot) order.
+fn storage_bounds(account: AccountHash) -> KeyRange<(AccountHash, SlotHash)> {
+    account_slots(account, KeyRange::all())
 }
 
 /// Receives the hashed nodes of every storage trie.
-trait StorageNodes {
+trait StorageNodeSink {
     /// What the sink fails with.
     type Error: std::error::Error + Send + Sync + 'static;
 
@@ -146,7 +180,7 @@ trait StorageNodes {
 /// Drops every storage node.
 struct NoStorageNodes;
 
-impl StorageNodes for NoStorageNodes {
+impl StorageNodeSink for NoStorageNodes {
     type Error = Infallible;
 
     fn on_storage_node(&mut self, _: AccountHash, _: &Nibbles, _: &[u8]) -> Result<(), Infallible> {
@@ -160,7 +194,7 @@ struct OneStorage<'a, S> {
     account: AccountHash,
 }
 
-impl<S: StorageNodes> NodeSink for OneStorage<'_, S> {
+impl<S: StorageNodeSink> NodeSink for OneStorage<'_, S> {
     type Error = S::Error;
 
     fn on_node(&mut self, path: &Nibbles, rlp: &[u8]) -> Result<(), S::Error> {
@@ -168,15 +202,15 @@ impl<S: StorageNodes> NodeSink for OneStorage<'_, S> {
     }
 }
 
-impl NodeSink for TableCollector<AccountTrieNodes> {
+impl NodeSink for SortedCollector<AccountNodes> {
     type Error = EtlError;
 
     fn on_node(&mut self, path: &Nibbles, rlp: &[u8]) -> Result<(), EtlError> {
-        self.insert_encoded(path, rlp)
+        self.insert(path, rlp)
     }
 }
 
-impl StorageNodes for TableCollector<StorageTrieNodes> {
+impl StorageNodeSink for SortedCollector<StorageNodes> {
     type Error = EtlError;
 
     fn on_storage_node(
@@ -185,11 +219,11 @@ impl StorageNodes for TableCollector<StorageTrieNodes> {
         path: &Nibbles,
         rlp: &[u8],
     ) -> Result<(), EtlError> {
-        self.insert_encoded(&(account, *path), rlp)
+        self.insert(&(account, *path), rlp)
     }
 }
 
-/// The walk over [`HashedStorages`], advanced account by account.
+/// The walk over all slots, advanced account by account.
 struct StorageWalk<I: Iterator> {
     slots: Peekable<I>,
     /// Scratch buffer for leaf values.
@@ -197,14 +231,14 @@ struct StorageWalk<I: Iterator> {
     slots_seen: u64,
 }
 
-type SlotEntry = Result<((AccountHash, SlotHash), U256), DbError>;
+type SlotItem = Result<SlotEntry, StoreError>;
 
-impl<I: Iterator<Item = SlotEntry>> StorageWalk<I> {
+impl<I: Iterator<Item = SlotItem>> StorageWalk<I> {
     /// The account of the next slot, if any.
-    fn next_account(&mut self) -> Result<Option<AccountHash>, DbError> {
+    fn next_account(&mut self) -> Result<Option<AccountHash>, StoreError> {
         match self.slots.peek() {
             None => Ok(None),
-            Some(Ok(((account, _), _))) => Ok(Some(*account)),
+            Some(Ok((account, _, _))) => Ok(Some(*account)),
             Some(Err(_)) => match self.slots.next() {
                 Some(Err(err)) => Err(err),
                 _ => Ok(None),
@@ -217,7 +251,7 @@ impl<I: Iterator<Item = SlotEntry>> StorageWalk<I> {
         &mut self,
         before: Option<AccountHash>,
         orphans: &mut Vec<AccountHash>,
-    ) -> Result<(), DbError> {
+    ) -> Result<(), StoreError> {
         while let Some(account) = self.next_account()? {
             if before.is_some_and(|before| account >= before) {
                 break;
@@ -232,7 +266,7 @@ impl<I: Iterator<Item = SlotEntry>> StorageWalk<I> {
     }
 
     /// Consumes the slots of `account` into a storage trie and returns its root.
-    fn storage_root<S: StorageNodes>(
+    fn storage_root<S: StorageNodeSink>(
         &mut self,
         account: AccountHash,
         nodes: &mut S,
@@ -240,7 +274,7 @@ impl<I: Iterator<Item = SlotEntry>> StorageWalk<I> {
         let trie_error = |source| StateError::Trie { account: Some(account), source };
         let mut builder = TrieBuilder::new(OneStorage { nodes, account });
         while self.next_account()? == Some(account) {
-            let Some(Ok(((_, slot), value))) = self.slots.next() else { break };
+            let Some(Ok((_, slot, value))) = self.slots.next() else { break };
             self.leaf.clear();
             alloy_rlp::Encodable::encode(&value, &mut self.leaf);
             builder.add_leaf(slot.as_ref(), &self.leaf).map_err(trie_error)?;
@@ -251,21 +285,21 @@ impl<I: Iterator<Item = SlotEntry>> StorageWalk<I> {
 }
 
 /// The pass shared by [`compute_state_root`] and [`rebuild_state_trie`].
-fn walk_state<R: TableRead, A: NodeSink, S: StorageNodes>(
+fn walk_state<R: StateRead + ?Sized, A: NodeSink, S: StorageNodeSink>(
     view: &R,
     account_nodes: A,
     storage_nodes: &mut S,
 ) -> Result<(StateReport, A), StateError> {
     let trie_error = |source| StateError::Trie { account: None, source };
     let mut storages = StorageWalk {
-        slots: view.iter::<HashedStorages>()?.peekable(),
+        slots: view.all_slots(KeyRange::all())?.peekable(),
         leaf: Vec::new(),
         slots_seen: 0,
     };
     let mut builder = TrieBuilder::new(account_nodes);
     let (mut accounts, mut storage_mismatches, mut orphan_storages) = (0, Vec::new(), Vec::new());
     let mut leaf = Vec::with_capacity(110);
-    for entry in view.iter::<HashedAccounts>()? {
+    for entry in view.accounts(KeyRange::all())? {
         let (hash, account) = entry?;
         storages.skip_orphans(Some(hash), &mut orphan_storages)?;
         let computed = storages.storage_root(hash, storage_nodes)?;

@@ -1,56 +1,56 @@
 //! The stored trie read back by path: node lookups for healing and proofs for serving.
 //!
-//! [`AccountTrie`] and [`StorageTrie`] are `snapsync_trie::NodeSource`s over a read view (or a
-//! write transaction) of [`AccountTrieNodes`] and [`StorageTrieNodes`]; `prove_stored` walks them
+//! [`AccountTrie`] and [`StorageTrie`] are `snapsync_trie::NodeSource`s over any
+//! [`StateRead`] (a snapshot or a write transaction): its account and storage-trie nodes; `prove_stored` walks them
 //! from the root down the two edge paths of a range, checking each node against its parent's
 //! hash, so a stale node is reported rather than served.
 
-use crate::{AccountTrieNodes, DbError, StorageTrieNodes, TableRead};
+use crate::{StateRead, StoreError};
 use alloy_primitives::{B256, Bytes};
 use alloy_trie::Nibbles;
 use snapsync_primitives::{AccountHash, SlotHash};
 use snapsync_trie::{NodeSource, StoredProofError, prove_stored};
 
-/// The account trie stored in [`AccountTrieNodes`], as a [`NodeSource`].
+/// The stored account trie of a [`StateRead`], as a [`NodeSource`].
 #[derive(Debug, Clone, Copy)]
-pub struct AccountTrie<'a, R> {
+pub struct AccountTrie<'a, R: ?Sized> {
     view: &'a R,
 }
 
-impl<'a, R: TableRead> AccountTrie<'a, R> {
+impl<'a, R: StateRead + ?Sized> AccountTrie<'a, R> {
     /// The account trie of `view`.
     pub const fn new(view: &'a R) -> Self {
         Self { view }
     }
 }
 
-impl<R: TableRead> NodeSource for AccountTrie<'_, R> {
-    type Error = DbError;
+impl<R: StateRead + ?Sized> NodeSource for AccountTrie<'_, R> {
+    type Error = StoreError;
 
-    fn node(&self, path: &Nibbles) -> Result<Option<Bytes>, DbError> {
-        self.view.get::<AccountTrieNodes>(path)
+    fn node(&self, path: &Nibbles) -> Result<Option<Bytes>, StoreError> {
+        self.view.account_node(path)
     }
 }
 
-/// One account's storage trie stored in [`StorageTrieNodes`], as a [`NodeSource`].
+/// One account's stored storage trie, as a [`NodeSource`].
 #[derive(Debug, Clone, Copy)]
-pub struct StorageTrie<'a, R> {
+pub struct StorageTrie<'a, R: ?Sized> {
     view: &'a R,
     account: AccountHash,
 }
 
-impl<'a, R: TableRead> StorageTrie<'a, R> {
+impl<'a, R: StateRead + ?Sized> StorageTrie<'a, R> {
     /// The storage trie of `account` in `view`.
     pub const fn new(view: &'a R, account: AccountHash) -> Self {
         Self { view, account }
     }
 }
 
-impl<R: TableRead> NodeSource for StorageTrie<'_, R> {
-    type Error = DbError;
+impl<R: StateRead + ?Sized> NodeSource for StorageTrie<'_, R> {
+    type Error = StoreError;
 
-    fn node(&self, path: &Nibbles) -> Result<Option<Bytes>, DbError> {
-        self.view.get::<StorageTrieNodes>(&(self.account, *path))
+    fn node(&self, path: &Nibbles) -> Result<Option<Bytes>, StoreError> {
+        self.view.storage_node(&self.account, path)
     }
 }
 
@@ -59,9 +59,9 @@ impl<R: TableRead> NodeSource for StorageTrie<'_, R> {
 ///
 /// # Errors
 /// [`StoredProofError::RootNotStored`] when `root` is not the stored trie's root, missing or
-/// stale nodes, and database failures ([`StoredProofError::Source`]).
-pub fn prove_account_range(
-    view: &impl TableRead,
+/// stale nodes, and store failures ([`StoredProofError::Source`]).
+pub fn prove_account_range<R: StateRead + ?Sized>(
+    view: &R,
     root: B256,
     origin: AccountHash,
     last: Option<AccountHash>,
@@ -80,8 +80,8 @@ pub fn prove_account_range(
 ///
 /// # Errors
 /// As [`prove_account_range`].
-pub fn prove_storage_range(
-    view: &impl TableRead,
+pub fn prove_storage_range<R: StateRead + ?Sized>(
+    view: &R,
     account: AccountHash,
     root: B256,
     origin: SlotHash,
