@@ -7,13 +7,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use snapsync_db as _;
+use snapsync_db::test_utils::{memory_db, redb_db};
 use snapsync_etl::CollectorConfig;
 use snapsync_sim::{Behaviour, Link, Scenario, SimPeer};
+use snapsync_sim::{GeneratedChain, StateSpec};
 use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
 use snapsync_stages::{Pipeline, RetryPolicy, StageSet};
+use snapsync_storage::test_utils::MapStore;
 use snapsync_storage::{KeyRange, StateRead, StateStore, StateWrite};
 use snapsync_storage::{compute_state_root, rebuild_state_trie};
-use snapsync_testing::{GeneratedChain, MapStore, StateSpec, memory_db, redb_db};
 use std::{sync::Arc, time::Duration};
 use tokio::sync::watch;
 
