@@ -10,13 +10,15 @@
 use alloy_primitives::{B256, Bytes, keccak256};
 use snapsync_db::MemoryDatabase;
 use snapsync_etl::CollectorConfig;
+use snapsync_primitives::test_utils::TestRng;
 use snapsync_primitives::{
     AccountHash, CompactPath, GetAccountRange, GetByteCodes, GetStorageRanges, GetTrieNodes,
     KECCAK_EMPTY, RawTrieNodePathSet, SlotHash,
 };
 use snapsync_server::{BlockServer, BlockStart, HeadersQuery, ServerLimits, SnapServer};
+use snapsync_sim::{GeneratedState, StateSpec};
+use snapsync_storage::test_utils::MapStore;
 use snapsync_storage::{KeyRange, StateRead, StateStore, StateWrite};
-use snapsync_testing::{GeneratedState, MapStore, StateSpec, TestRng};
 use snapsync_trie::Nibbles;
 use std::sync::Arc;
 

@@ -5,12 +5,13 @@
 //! peers should serve, and a [`SimNetwork`] of peers with chosen links and behaviours serving
 //! both the state and the chain. This builds it once, in one place.
 
-use crate::{Behaviour, BlockSource, Link, SimNetwork, SimPeer, SnapResponder};
+use crate::{
+    Behaviour, BlockSource, GeneratedChain, Link, SimNetwork, SimPeer, SnapResponder, StateSpec,
+};
 use alloy_primitives::B256;
 use snapsync_db::{Database, ImportError, MemoryDatabase};
 use snapsync_etl::CollectorConfig;
 use snapsync_server::{AddStateError, ServerLimits, SnapServer};
-use snapsync_testing::{GeneratedChain, StateSpec};
 use std::{
     collections::{HashMap, hash_map::Entry},
     sync::Arc,
