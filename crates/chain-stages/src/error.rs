@@ -320,3 +320,35 @@ impl From<BodiesError> for StageError {
         }
     }
 }
+
+/// Why [`import_chain`](crate::import_chain) stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainImportError {
+    /// A block of the file does not decode, is too large, or does not link.
+    #[error(transparent)]
+    File(#[from] snapsync_genesis::ChainFileError),
+    /// A block's body does not match its header.
+    #[error("block {number}'s body does not match its header: {mismatch}")]
+    Body {
+        /// The block.
+        number: u64,
+        /// The first commitment that differs.
+        mismatch: snapsync_net::BodyMismatch,
+    },
+    /// The store holds another block at this number: it holds another chain.
+    #[error(
+        "the store holds another block {number} (hash {stored}) than the file's ({file}): it \
+         holds another chain"
+    )]
+    OtherChain {
+        /// The block number.
+        number: u64,
+        /// The stored block's hash.
+        stored: B256,
+        /// The file's block's hash.
+        file: B256,
+    },
+    /// The store failed (local: the file is not at fault).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

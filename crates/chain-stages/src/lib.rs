@@ -42,7 +42,11 @@
 //! next peer. When no peer delivers, the step fails recoverably and the pipeline retries it with
 //! backoff, up to its retry bound.
 //!
-//! Logs use the tracing targets `sync::headers`, `sync::bodies` and `sync::execution`.
+//! [`import_chain`] stores a chain from a file (`snapsync import`) with the same checks: hash
+//! links from the genesis and body roots.
+//!
+//! Logs use the tracing targets `sync::headers`, `sync::bodies`, `sync::execution` and
+//! `sync::import`.
 
 // The unit tests are given every dev-dependency of the package, most of them for other test
 // targets; `.ci/check-dev-deps` checks that each is used by some target.
@@ -52,15 +56,17 @@ mod bodies;
 mod error;
 mod execution;
 mod headers;
+mod import;
 mod start;
 mod stored;
 
 pub use bodies::{BodiesConfig, BodiesStage};
 pub use error::{
-    BodiesError, ExecutionError, ExecutorError, HeadersError, StartError, StoredHeaderError,
+    BodiesError, ChainImportError, ExecutionError, ExecutorError, HeadersError, StartError, StoredHeaderError,
 };
 pub use execution::{BlockExecutor, ExecutionConfig, ExecutionStage, StoredBlock};
 pub use headers::{HeadersConfig, HeadersStage};
+pub use import::{ImportConfig, ImportedChain, import_chain};
 pub use snapsync_fetch::verify_body;
 pub use snapsync_net::{BodyField, BodyMismatch};
 pub use start::StageStart;
