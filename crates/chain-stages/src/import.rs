@@ -52,7 +52,7 @@ pub struct ImportedChain {
 /// [`ChainImportError::OtherChain`] when the store holds another block at one of the file's
 /// numbers; [`ChainImportError::Store`] for store failures. Batches committed before an error
 /// stay committed: they were checked.
-pub fn import_chain<S: StateStore, R: Read>(
+pub fn import_chain<S: StateStore + ?Sized, R: Read>(
     store: &S,
     genesis: &Sealed<Header>,
     file: ChainFile<R>,
@@ -60,12 +60,8 @@ pub fn import_chain<S: StateStore, R: Read>(
 ) -> Result<ImportedChain, ChainImportError> {
     let batch_blocks = config.batch_blocks.max(1);
     let genesis_body = genesis_body(genesis);
-    let mut imported = ImportedChain {
-        head: genesis.clone(),
-        written: 0,
-        already_stored: 0,
-        transactions: 0,
-    };
+    let mut imported =
+        ImportedChain { head: genesis.clone(), written: 0, already_stored: 0, transactions: 0 };
     let mut txn = store.writer()?;
     store_block(&mut txn, genesis, &genesis_body, &mut imported)?;
     let mut in_batch = 1;
@@ -109,7 +105,11 @@ fn store_block<W: StateWrite>(
     if let Some(stored) = txn.header(number)? {
         let stored_hash = alloy_primitives::keccak256(&stored);
         if stored_hash != header.hash() {
-            return Err(ChainImportError::OtherChain { number, stored: stored_hash, file: header.hash() });
+            return Err(ChainImportError::OtherChain {
+                number,
+                stored: stored_hash,
+                file: header.hash(),
+            });
         }
         if txn.body(number)?.is_some() {
             imported.already_stored += 1;
@@ -130,6 +130,7 @@ mod tests {
     use alloy_primitives::{B256, Sealable};
     use alloy_rlp::Encodable;
     use snapsync_db::{Database, MemoryDatabase};
+    use snapsync_storage::StateRead;
 
     /// A genesis and `count` empty blocks after it, encoded as a chain file.
     fn chain(count: u64, salt: u8) -> (Sealed<Header>, Vec<Sealed<Header>>, Vec<u8>) {
@@ -213,7 +214,7 @@ mod tests {
         };
         let mut bytes = Vec::new();
         let body = BlockBody { withdrawals: Some(Vec::new().into()), ..BlockBody::default() };
-        Block::<TxEnvelope> { header: header.clone(), body }.encode(&mut bytes);
+        Block::<TxEnvelope> { header, body }.encode(&mut bytes);
         let db = MemoryDatabase::new();
         let error = import(&db, &genesis, &bytes, 100).unwrap_err();
         assert!(matches!(error, ChainImportError::Body { number: 1, .. }), "{error}");

@@ -62,7 +62,8 @@ mod stored;
 
 pub use bodies::{BodiesConfig, BodiesStage};
 pub use error::{
-    BodiesError, ChainImportError, ExecutionError, ExecutorError, HeadersError, StartError, StoredHeaderError,
+    BodiesError, ChainImportError, ExecutionError, ExecutorError, HeadersError, StartError,
+    StoredHeaderError,
 };
 pub use execution::{BlockExecutor, ExecutionConfig, ExecutionStage, StoredBlock};
 pub use headers::{HeadersConfig, HeadersStage};

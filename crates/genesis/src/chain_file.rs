@@ -134,7 +134,10 @@ impl<R: Read> ChainFile<R> {
         let block = Block::<TxEnvelope>::decode(&mut rest)
             .map_err(|source| ChainFileError::Decode { offset, source })?;
         if !rest.is_empty() {
-            return Err(ChainFileError::Decode { offset, source: alloy_rlp::Error::UnexpectedLength });
+            return Err(ChainFileError::Decode {
+                offset,
+                source: alloy_rlp::Error::UnexpectedLength,
+            });
         }
         let (header, body) = (block.header.seal_slow(), block.body);
         if let Some(previous) = self.previous {
@@ -174,7 +177,11 @@ impl<R: Read> ChainFile<R> {
         };
         let total = payload.saturating_add(encoded.len() as u64);
         if total > self.max_block_bytes {
-            return Err(ChainFileError::TooLarge { offset, bytes: total, max: self.max_block_bytes });
+            return Err(ChainFileError::TooLarge {
+                offset,
+                bytes: total,
+                max: self.max_block_bytes,
+            });
         }
         // Bounded by `max_block_bytes` just above.
         let start = encoded.len();
@@ -320,7 +327,9 @@ mod tests {
         let cut = &bytes[..bytes.len() - 1];
         let blocks: Vec<_> = ChainFile::new(cut).collect();
         assert_eq!(blocks.len(), 2);
-        assert!(matches!(blocks[1], Err(ChainFileError::Truncated { offset }) if offset == first_len));
+        assert!(
+            matches!(blocks[1], Err(ChainFileError::Truncated { offset }) if offset == first_len)
+        );
         assert!(matches!(
             ChainFile::new(&[0x01][..]).next(),
             Some(Err(ChainFileError::NotABlock { offset: 0, prefix: 1 }))

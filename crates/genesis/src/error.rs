@@ -297,7 +297,9 @@ pub enum ChainFileError {
         source: std::io::Error,
     },
     /// The bytes at a block's start are not an RLP list.
-    #[error("the chain file has no block at byte {offset} (byte {prefix:#04x} does not start an RLP list)")]
+    #[error(
+        "the chain file has no block at byte {offset} (byte {prefix:#04x} does not start an RLP list)"
+    )]
     NotABlock {
         /// Where the block was expected.
         offset: u64,
@@ -340,7 +342,9 @@ pub enum ChainFileError {
         expected: Option<u64>,
     },
     /// A block's parent hash is not its predecessor's hash.
-    #[error("block {number} does not link to its predecessor (parent {parent}, expected {expected})")]
+    #[error(
+        "block {number} does not link to its predecessor (parent {parent}, expected {expected})"
+    )]
     BrokenLink {
         /// The block's number.
         number: u64,

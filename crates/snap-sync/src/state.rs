@@ -201,7 +201,8 @@ impl SyncState {
         }
         state.storage.cursor = AccountHash::from(B256::repeat_byte(0xff));
         state.storage.scanned = true;
-        state.codes = CodeCursor { next: AccountHash::from(B256::repeat_byte(0xff)), scanned: true };
+        state.codes =
+            CodeCursor { next: AccountHash::from(B256::repeat_byte(0xff)), scanned: true };
         state.phase = SnapPhase::Done;
         state.counts = counts;
         state

@@ -1,11 +1,11 @@
 //! What a database's snap sync record says, for tools that reopen a datadir (`snapsync verify`,
 //! resume checks) without running the stage.
 
-use crate::{SNAP_SYNC, SnapPhase};
 use crate::{
     Counts, Pivot, SnapSyncError,
     state::{SyncState, VerifiedNodes},
 };
+use crate::{SNAP_SYNC, SnapPhase};
 use alloy_primitives::Bytes;
 use snapsync_storage::{StateRead, StateWrite, StoreError};
 

@@ -9,8 +9,7 @@ use alloy_primitives::Bytes;
 use snapsync_etl::CollectorConfig;
 use snapsync_sim::{Link, Scenario, SimPeer};
 use snapsync_snap_sync::{
-    Counts, Pivot, SNAP_SYNC, SnapSyncConfig, SnapSyncStage, record_imported_state,
-    stored_summary,
+    Counts, Pivot, SNAP_SYNC, SnapSyncConfig, SnapSyncStage, record_imported_state, stored_summary,
 };
 use snapsync_stages::{Pipeline, StageSet};
 use snapsync_storage::{StateRead, StateStore, StateWrite, compute_state_root};
