@@ -5,7 +5,7 @@
 //! to the network as the typed [`Fault`](snapsync_net::Fault) of a
 //! [`Penalty::InvalidData`](snapsync_net::Penalty::InvalidData), bans the peer and asks another.
 //! What stops a step is that no peer delivered ([`HeadersError::NoPeerDelivered`],
-//! [`BodiesError::NoPeerDelivered`], carrying the fetcher's [`FetchError`]; recoverable: the
+//! [`BlockDataError::NoPeerDelivered`], carrying the fetcher's [`FetchError`]; recoverable: the
 //! pipeline retries with backoff) or that the stored chain or the trusted tip is inconsistent
 //! (fatal).
 //!
@@ -85,12 +85,14 @@ pub enum HeadersError {
     NotReady,
 }
 
-/// Why the bodies stage could not make progress.
+/// Why a block data stage (bodies, receipts) could not make progress.
 #[derive(Debug, thiserror::Error)]
-pub enum BodiesError {
-    /// The fetcher gave the request up: no peer delivered a valid body.
-    #[error("no peer delivered the bodies of blocks {from}..={to}: {source}")]
+pub enum BlockDataError {
+    /// The fetcher gave the request up: no peer delivered valid data.
+    #[error("no peer delivered the {kind} of blocks {from}..={to}: {source}")]
     NoPeerDelivered {
+        /// What was asked ("bodies", "receipts").
+        kind: &'static str,
         /// First block asked.
         from: u64,
         /// Last block asked.
@@ -312,10 +314,10 @@ impl From<HeadersError> for StageError {
     }
 }
 
-impl From<BodiesError> for StageError {
-    fn from(error: BodiesError) -> Self {
+impl From<BlockDataError> for StageError {
+    fn from(error: BlockDataError) -> Self {
         match error {
-            BodiesError::NoPeerDelivered { .. } => Self::recoverable(error),
+            BlockDataError::NoPeerDelivered { .. } => Self::recoverable(error),
             _ => Self::fatal(error),
         }
     }
