@@ -62,6 +62,7 @@ mod block_data;
 mod error;
 mod execution;
 mod headers;
+mod history;
 mod import;
 mod start;
 mod stored;
@@ -76,6 +77,7 @@ pub use error::{
 };
 pub use execution::{BlockExecutor, ExecutionConfig, ExecutionStage, StoredBlock};
 pub use headers::{HeadersConfig, HeadersStage};
+pub use history::{ChainStages, History, UnknownHistory};
 pub use import::{ImportConfig, ImportedChain, import_chain};
 pub use snapsync_fetch::{verify_body, verify_receipts};
 pub use snapsync_net::{BodyField, BodyMismatch};
