@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 use snapsync_genesis::ChainFile;
-use snapsync_testing::require_fixture;
+use snapsync_primitives::test_utils::require_fixture;
 use std::{
     path::{Path, PathBuf},
     process::{Command, Output},

@@ -17,13 +17,13 @@ use snapsync_chain_stages::{
     BlockDataConfig, BlockDataEnd, HeadersConfig, HeadersStage, ReceiptsStage, StageStart,
 };
 use snapsync_db::Database;
+use snapsync_db::test_utils::memory_db;
 use snapsync_fetch::{FetchConfig, Fetcher, PeerSet, PeerSetConfig};
 use snapsync_net::{EthBlockBody, EthReceipt, Fault, PeerId, Penalty, ReceiptsFault};
 use snapsync_server::{ServerLimits, SnapServer};
 use snapsync_sim::{Behaviour, BlockSource, Link, SimNetwork, SimPeer};
 use snapsync_stages::{Pipeline, PipelineError, RetryPolicy, StageCheckpoint, StageId, StageSet};
 use snapsync_storage::{KeyRange, StateRead, StateStore, StateWrite};
-use snapsync_testing::memory_db;
 use std::{collections::HashMap, sync::Arc, time::Duration};
 use tokio::sync::watch;
 

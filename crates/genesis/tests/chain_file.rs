@@ -6,7 +6,7 @@
 
 use alloy_consensus::proofs::calculate_transaction_root;
 use snapsync_genesis::{ChainFile, ChainFileError, ChainLink, ChainSpec};
-use snapsync_testing::require_fixture;
+use snapsync_primitives::test_utils::require_fixture;
 
 #[test]
 fn hive_chain_links_to_the_genesis_built_from_its_genesis_file() {

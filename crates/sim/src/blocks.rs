@@ -1,10 +1,10 @@
 //! Headers, bodies and receipts for the simulated peers' eth side (`GetBlockHeaders`,
 //! `GetBlockBodies`, `GetReceipts`).
 
+use crate::{ChainFixture, GeneratedChain};
 use alloy_consensus::{EMPTY_ROOT_HASH, Header};
 use alloy_primitives::B256;
 use snapsync_net::{BlockHashOrNumber, EthBlockBody, EthReceipt, HeadersRequest};
-use snapsync_testing::{ChainFixture, GeneratedChain};
 
 /// Most headers one request returns (devp2p eth's soft limit).
 const MAX_HEADERS: u64 = 1024;

@@ -6,14 +6,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alloy_primitives::Bytes;
+use snapsync_db::test_utils::memory_db;
 use snapsync_etl::CollectorConfig;
+use snapsync_sim::{GeneratedChain, StateSpec};
 use snapsync_sim::{Link, Scenario, SimPeer};
 use snapsync_snap_sync::{
     Counts, Pivot, SNAP_SYNC, SnapSyncConfig, SnapSyncStage, record_imported_state, stored_summary,
 };
 use snapsync_stages::{Pipeline, StageSet};
 use snapsync_storage::{StateRead, StateStore, StateWrite, compute_state_root};
-use snapsync_testing::{GeneratedChain, StateSpec, memory_db};
 use std::sync::Arc;
 use tokio::sync::watch;
 

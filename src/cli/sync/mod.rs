@@ -33,6 +33,7 @@ use peers::PeerArgs;
 use report::{LeafVerdict, SyncReport};
 use snapsync_chain_stages::History;
 use snapsync_db::Database;
+use snapsync_sim::GeneratedChain;
 use snapsync_sim::Scenario;
 use snapsync_snap_sync::{
     SNAP_SYNC, SnapSyncConfig, SnapSyncStage, SyncProgress, SyncSummary, check_stored_leaves,
@@ -40,7 +41,6 @@ use snapsync_snap_sync::{
 };
 use snapsync_stages::{Pipeline, PipelineError, RetryPolicy, StageSet};
 use snapsync_storage::{KeyRange, StateRead, StoreIter};
-use snapsync_testing::GeneratedChain;
 use source::SourceArgs;
 use std::{
     io::{IsTerminal, Write},
