@@ -4,7 +4,10 @@
 //! EIP-2718 encoded receipts (status, cumulative gas, bloom, logs). Receipts that make that root
 //! are the block's receipts, whoever sent them; any others are wrong.
 
-use crate::Answer;
+use crate::{
+    Answer,
+    bodies::{block_hashes, first_and_count},
+};
 use alloy_consensus::{Header, proofs::calculate_receipt_root};
 use alloy_primitives::{B256, Sealed};
 use snapsync_net::{Availability, EthReceipt, ReceiptsFault};
@@ -25,13 +28,12 @@ impl BlockReceiptsRequest {
 
     /// The block hashes to send, in request order.
     pub fn hashes(&self) -> Vec<B256> {
-        self.headers.iter().map(Sealed::hash).collect()
+        block_hashes(&self.headers)
     }
 
     /// What a peer answering with no receipts lacks.
     pub fn availability(&self) -> Availability {
-        let first = self.headers.first().map_or(B256::ZERO, Sealed::hash);
-        let count = u64::try_from(self.headers.len()).unwrap_or(u64::MAX);
+        let (first, count) = first_and_count(&self.headers);
         Availability::Receipts { first, count }
     }
 }
