@@ -41,12 +41,16 @@ fn receipt(block: u64, index: u64) -> EthReceipt {
         data: LogData::new_unchecked(vec![B256::repeat_byte(byte)], Bytes::from(vec![byte; 3])),
     };
     let receipt = Receipt {
-        status: Eip658Value::Eip658(index % 3 != 0),
+        status: Eip658Value::Eip658(!index.is_multiple_of(3)),
         cumulative_gas_used: 21_000 * (index + 1),
         logs: vec![log],
     };
     let with_bloom = ReceiptWithBloom::from(receipt);
-    if index % 2 == 0 { EthReceipt::Eip1559(with_bloom) } else { EthReceipt::Legacy(with_bloom) }
+    if index.is_multiple_of(2) {
+        EthReceipt::Eip1559(with_bloom)
+    } else {
+        EthReceipt::Legacy(with_bloom)
+    }
 }
 
 impl ReceiptChain {

@@ -113,12 +113,12 @@ mod tests {
             data: LogData::new_unchecked(vec![B256::repeat_byte(topics)], vec![topics].into()),
         };
         let receipt = Receipt {
-            status: Eip658Value::Eip658(gas % 2 == 0),
+            status: Eip658Value::Eip658(gas.is_multiple_of(2)),
             cumulative_gas_used: gas,
             logs: vec![log],
         };
         let with_bloom = ReceiptWithBloom::from(receipt);
-        if topics % 2 == 0 {
+        if topics.is_multiple_of(2) {
             EthReceipt::Eip1559(with_bloom)
         } else {
             EthReceipt::Legacy(with_bloom)
