@@ -89,10 +89,7 @@ async fn serve(mut reader: Reader, mut writer: Writer, version: EthVersion) {
         writer.send_eth(&EthMessage::BlockRangeUpdate(update)).await.unwrap();
     }
     loop {
-        let message = match reader.recv().await {
-            Ok(message) => message,
-            Err(_) => return,
-        };
+        let Ok(message) = reader.recv().await else { return };
         match message {
             PeerMessage::Ping => writer.pong().await.unwrap(),
             PeerMessage::Eth(EthMessage::GetBlockHeaders(r)) => {

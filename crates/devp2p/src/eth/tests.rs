@@ -210,11 +210,9 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in vec(any::<u8>(), 0..512), version in version()) {
         for id in ALL_IDS {
-            if let Ok(message) = EthMessage::decode(version, id, &bytes) {
-                // What decodes is within the bounds.
-                if let EthMessage::BlockHeaders(m) = &message {
-                    prop_assert!(m.headers.len() <= limits::MAX_HEADERS);
-                }
+            // What decodes is within the bounds.
+            if let Ok(EthMessage::BlockHeaders(m)) = EthMessage::decode(version, id, &bytes) {
+                prop_assert!(m.headers.len() <= limits::MAX_HEADERS);
             }
         }
     }
