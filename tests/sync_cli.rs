@@ -102,12 +102,27 @@ fn a_datadir_resumes_is_verified_and_refuses_another_chain() {
     assert_eq!(again["state_root"], first["state_root"]);
     assert_eq!(again["accounts"], first["accounts"]);
 
-    let other = snapsync(&["sync", "--json", "--datadir", path(&datadir), "--accounts", "2000"]);
+    // Refused before anything is synced; the metrics file is written all the same.
+    let metrics = dir.path().join("refused.prom");
+    let other = snapsync(&[
+        "sync",
+        "--json",
+        "--datadir",
+        path(&datadir),
+        "--accounts",
+        "2000",
+        "--metrics-file",
+        path(&metrics),
+    ]);
     assert_eq!(other.status.code(), Some(2));
     assert!(other.stdout.is_empty());
     let message = stderr(&other);
     assert!(message.contains("holds a sync of another chain"), "{message}");
     assert!(message.contains("--seed"), "{message}");
+    let prom = std::fs::read_to_string(&metrics).unwrap();
+    // It read the stored pivot and refused before a single request was sent.
+    assert!(prom_sum(&prom, "snapsync_db_read_views_total") >= 1.0, "{prom}");
+    assert_eq!(prom_sum(&prom, "snapsync_peers_requests_sent_total"), 0.0, "{prom}");
 
     let verify = snapsync(&["verify", "--json", "--datadir", path(&datadir)]);
     let verdict = json(&verify, 0);

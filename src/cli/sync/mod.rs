@@ -144,6 +144,30 @@ pub(crate) fn run(
 ) -> Result<Outcome, CliError> {
     let config = args.config()?;
     let metrics = args.metrics_file.as_deref().map(MetricsFile::install).transpose()?;
+    let outcome = sync_and_report(args, config, out, err);
+    if let Some(metrics) = &metrics {
+        // Written whatever the outcome: the figures of a failed run are the ones worth reading.
+        // When the run failed, its own error is the one reported; a failed write is noted.
+        match (metrics.write(), &outcome) {
+            (Err(error), Ok(_)) => return Err(error),
+            (Err(error), Err(_)) => writeln!(err, "warning: {error}")?,
+            (Ok(()), _) => {}
+        }
+    }
+    outcome
+}
+
+/// Builds the world and the pipeline, drives it and prints the report: everything `sync` does
+/// between installing the metrics recorder and writing its file.
+///
+/// # Errors
+/// As [`run`].
+fn sync_and_report(
+    args: &SyncArgs,
+    config: SnapSyncConfig,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Outcome, CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_time()
         .build()
@@ -190,7 +214,6 @@ pub(crate) fn run(
         world.before.is_some(),
     );
     metrics_file::record(&report);
-    metrics.as_ref().map_or(Ok(()), MetricsFile::write)?;
     if args.json {
         writeln!(out, "{}", report.json_line())?;
     } else {
