@@ -121,18 +121,16 @@ impl Connection {
         R: AsyncRead + Unpin,
         W: AsyncWrite + Unpin,
     {
-        let mut reader = ConnectionReader { inner: reader, layout: None };
-        let mut writer = ConnectionWriter { inner: writer, layout: None, next_request_id: 0 };
-        let result = match Layout::of(&session) {
-            Some(layout) => {
-                reader.layout = Some(layout);
-                writer.layout = Some(layout);
-                exchange_status(&mut reader, &mut writer, layout, chain, config).await
-            }
-            None => Err(ConnectionError::NoEth),
+        let Some(layout) = Layout::of(&session) else {
+            let mut writer = writer;
+            let _ = writer.disconnect(DisconnectReason::UselessPeer).await;
+            return Err(ConnectionError::NoEth);
         };
+        let mut reader = ConnectionReader { inner: reader, layout };
+        let mut writer = ConnectionWriter { inner: writer, layout, next_request_id: 0 };
+        let result = exchange_status(&mut reader, &mut writer, layout, chain, config).await;
         match result {
-            Ok((peer_status, layout)) => {
+            Ok(peer_status) => {
                 tracing::debug!(target: "devp2p::eth", peer = %session.remote.client_id, version = %layout.version, "status exchanged");
                 let info = ConnectionInfo {
                     session,
@@ -159,7 +157,7 @@ async fn exchange_status<R, W>(
     layout: Layout,
     chain: &ChainStatus,
     config: &RlpxConfig,
-) -> Result<(Status, Layout), ConnectionError>
+) -> Result<Status, ConnectionError>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -186,13 +184,13 @@ where
         .await
         .map_err(|_| ConnectionError::StatusTimeout(config.status_timeout))??;
     chain.validate(&theirs)?;
-    Ok((theirs, layout))
+    Ok(theirs)
 }
 
 /// The reading half of a connection.
 pub struct ConnectionReader<R> {
     inner: SessionReader<R>,
-    layout: Option<Layout>,
+    layout: Layout,
 }
 
 impl<R: AsyncRead + Unpin> ConnectionReader<R> {
@@ -209,7 +207,7 @@ impl<R: AsyncRead + Unpin> ConnectionReader<R> {
             Incoming::Pong => return Ok(PeerMessage::Pong),
             Incoming::Message(message) => message,
         };
-        let layout = self.layout.ok_or(ConnectionError::NoEth)?;
+        let layout = self.layout;
         if message.capability == layout.eth {
             match EthMessage::decode(layout.version, message.id, &message.payload)? {
                 EthMessage::Status(_) => Err(ConnectionError::StatusAgain),
@@ -229,7 +227,7 @@ impl<R: AsyncRead + Unpin> ConnectionReader<R> {
 /// The writing half of a connection.
 pub struct ConnectionWriter<W> {
     inner: SessionWriter<W>,
-    layout: Option<Layout>,
+    layout: Layout,
     next_request_id: u64,
 }
 
@@ -248,7 +246,7 @@ impl<W: AsyncWrite + Unpin> ConnectionWriter<W> {
     /// [`ConnectionError::NotSendable`] for a message the version does not have (or gossip);
     /// p2p errors.
     pub async fn send_eth(&mut self, message: &EthMessage) -> Result<(), ConnectionError> {
-        let layout = self.layout.ok_or(ConnectionError::NoEth)?;
+        let layout = self.layout;
         let payload = message
             .encode(layout.version)
             .ok_or(ConnectionError::NotSendable("this eth message"))?;
@@ -261,10 +259,8 @@ impl<W: AsyncWrite + Unpin> ConnectionWriter<W> {
     ///
     /// [`ConnectionError::NotSendable`] when snap/1 was not negotiated; p2p errors.
     pub async fn send_snap(&mut self, message: &SnapMessage) -> Result<(), ConnectionError> {
-        let snap = self
-            .layout
-            .and_then(|layout| layout.snap)
-            .ok_or(ConnectionError::NotSendable("snap/1 (not negotiated)"))?;
+        let snap =
+            self.layout.snap.ok_or(ConnectionError::NotSendable("snap/1 (not negotiated)"))?;
         Ok(self.inner.send(snap, u64::from(message.id()), &message.to_rlp()).await?)
     }
 

@@ -100,7 +100,7 @@ fn installed_client() -> Option<PathBuf> {
 /// The running node; dropping it stops the process by its PID.
 struct Node {
     child: Child,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     log: PathBuf,
 }
 
@@ -150,8 +150,8 @@ fn start_node(client: &Path, genesis: &Path, chain: &Path) -> (Node, Enode, u16)
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn node");
-    let mut node = Node { child, _dir: dir, log };
-    let rlpx = node._dir.path().join("data/hive/rlpx");
+    let mut node = Node { child, dir, log };
+    let rlpx = node.dir.path().join("data/hive/rlpx");
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         let output = std::fs::read_to_string(&node.log).unwrap_or_default();
