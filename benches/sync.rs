@@ -20,10 +20,10 @@ use alloy_trie::{HashBuilder, Nibbles};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use snapsync_db::{Database, RedbDatabase, RedbOptions};
 use snapsync_primitives::TrieAccount;
+use snapsync_sim::{GeneratedChain, StateSpec};
 use snapsync_sim::{Link, Scenario, SimPeer};
 use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
 use snapsync_stages::{Pipeline, StageSet};
-use snapsync_testing::{GeneratedChain, StateSpec};
 use std::{
     hint::black_box,
     sync::Arc,

@@ -12,7 +12,7 @@
 
 use alloy_primitives::B256;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use snapsync_testing::{SortedAccountLeaves, hash_builder_root};
+use snapsync_trie::test_utils::{SortedAccountLeaves, hash_builder_root};
 use snapsync_trie::{CountingSink, TrieBuilder, prove_range, verify_range_proof};
 use std::hint::black_box;
 

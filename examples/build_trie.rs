@@ -12,7 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use snapsync::trie::{CountingSink, TrieBuilder};
-use snapsync_testing::SortedAccountLeaves;
+use snapsync_trie::test_utils::SortedAccountLeaves;
 use std::time::Instant;
 
 /// Peak resident set size of this process in KiB (`VmHWM`), where the OS reports it.

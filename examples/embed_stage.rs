@@ -184,8 +184,8 @@ const PEERS: u64 = 4;
 /// head's hash (what the consensus client would announce).
 fn demo_world() -> Result<(Arc<MyNetwork>, B256), snapsync_sim::ScenarioError> {
     use snapsync_sim::{Behaviour, Link, Scenario, SimPeer};
-    let spec = snapsync_testing::StateSpec::small().with_accounts(ACCOUNTS);
-    let chain = snapsync_testing::GeneratedChain::new(SEED, &spec, HEAD, 0);
+    let spec = snapsync_sim::StateSpec::small().with_accounts(ACCOUNTS);
+    let chain = snapsync_sim::GeneratedChain::new(SEED, &spec, HEAD, 0);
     let pivot = HEAD - SnapSyncConfig::default().pivot.distance;
     let peers = (0..PEERS).map(|seed| SimPeer::new(Link::new(10, 1_000), Behaviour::Honest, seed));
     let scenario = Scenario::new(chain, peers.collect(), [pivot])?;

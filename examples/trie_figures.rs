@@ -15,7 +15,7 @@ use alloy_primitives::B256;
 use snapsync::trie::{
     NoopSink, ProofLimits, TrieBuilder, prove_range, verify_range_proof, verify_range_proof_nodes,
 };
-use snapsync_testing::{SortedAccountLeaves, hash_builder_root};
+use snapsync_trie::test_utils::{SortedAccountLeaves, hash_builder_root};
 use std::time::{Duration, Instant};
 
 /// AccountRange response budget, accounted as geth does (32 bytes + body per account).

@@ -27,9 +27,10 @@
 //!
 //! An embedder depends on `snapsync = { version = "…", default-features = false }` (plus
 //! `features = ["asm-keccak"]` if wanted) and gets the library alone. The simulated network and
-//! test machinery (`snapsync-sim`, `snapsync-testing`) and the hive conformance runner
+//! generated states and chains (`snapsync-sim`) and the hive conformance runner
 //! (`snapsync-conformance`) are separate crates for tests and tools, never dependencies of the
-//! library.
+//! library; the test machinery of the library's own crates (their `test_utils` modules) is
+//! behind `test-utils` features the library never turns on.
 
 // The unit tests are given every dev-dependency of the package, most of them for other test
 // targets; `.ci/check-dev-deps` checks that each is used by some target.
@@ -39,8 +40,7 @@
 #[cfg(feature = "cli")]
 use {
     ::metrics as _, clap as _, indicatif as _, metrics_exporter_prometheus as _, mimalloc as _,
-    snapsync_conformance as _, snapsync_sim as _, snapsync_testing as _, tempfile as _,
-    thiserror as _, tokio as _,
+    snapsync_conformance as _, snapsync_sim as _, tempfile as _, thiserror as _, tokio as _,
 };
 
 pub use snapsync_chain_stages as chain_stages;

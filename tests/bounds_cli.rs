@@ -8,7 +8,7 @@
 #![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use snapsync_testing::require_fixture;
+use snapsync_primitives::test_utils::require_fixture;
 use std::{
     path::PathBuf,
     process::{Command, Output},

@@ -17,7 +17,8 @@
 mod support;
 use serde_json::Value;
 use snapsync::db::{RedbDatabase, RedbOptions, STATE_TABLES, TABLE_NAMES};
-use snapsync_testing::{Damage, TestRng, table_differences};
+use snapsync_db::test_utils::{Damage, table_differences};
+use snapsync_primitives::test_utils::TestRng;
 use std::{
     collections::BTreeMap,
     fmt,

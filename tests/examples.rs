@@ -12,7 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use snapsync::snap_sync::SnapSyncConfig;
-use snapsync_testing::{GeneratedChain, StateSpec};
+use snapsync_sim::{GeneratedChain, StateSpec};
 use std::{
     path::PathBuf,
     process::Command,

@@ -17,8 +17,9 @@ use snapsync::{
     snap_sync::{SNAP_SYNC, SnapSyncConfig, SnapSyncStage, stored_summary},
     stages::{Pipeline, PipelineEvent, StageSet},
 };
+use snapsync_db::test_utils::memory_db;
 use snapsync_sim::{Behaviour, Link, Scenario, SimPeer};
-use snapsync_testing::{GeneratedChain, StateSpec, memory_db};
+use snapsync_sim::{GeneratedChain, StateSpec};
 use std::collections::{BTreeSet, HashMap};
 use tokio::sync::watch;
 

@@ -9,7 +9,7 @@
 
 mod support;
 use serde_json::Value;
-use snapsync_testing::require_fixture;
+use snapsync_primitives::test_utils::require_fixture;
 use std::{
     path::Path,
     process::{Command, Output},

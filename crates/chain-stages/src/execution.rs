@@ -255,7 +255,8 @@ mod tests {
     use snapsync_stages::{Pipeline, PipelineError, PipelineEvent, RetryPolicy, StageSet};
     // These tests run over `MapStore`, the second implementation of the storage seam (the
     // integration tests run the stage over snapsync-db).
-    use snapsync_testing::{GeneratedChain, MapStore, StateSpec};
+    use snapsync_sim::{GeneratedChain, StateSpec};
+    use snapsync_storage::test_utils::MapStore;
 
     /// The id of the stand-in for the snap sync stage this stage follows.
     const SNAP: StageId = StageId::new("SnapSync");

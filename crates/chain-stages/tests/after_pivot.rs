@@ -17,17 +17,18 @@ use snapsync_chain_stages::{
     BlockExecutor, BodiesConfig, BodiesStage, ExecutionConfig, ExecutionStage, ExecutorError,
     HeadersConfig, HeadersStage, StoredBlock,
 };
+use snapsync_db::test_utils::memory_db;
 use snapsync_db::{Bodies, Database, HeaderNumbers, Headers, StageCheckpoints, TableRead};
 use snapsync_fetch::{FetchConfig, Fetcher, PeerSet, PeerSetConfig};
 use snapsync_net::EthBlockBody;
 use snapsync_server::{ServerLimits, SnapServer};
 use snapsync_sim::{Behaviour, Link, SimNetwork, SimPeer};
+use snapsync_sim::{GeneratedChain, StateSpec};
 use snapsync_stages::{
     EntitiesCheckpoint, ExecInput, ExecOutput, Pipeline, PipelineError, RetryPolicy, Stage,
     StageCheckpoint, StageError, StageId, StageProgress, StageSet, UnwindInput, UnwindOutput,
 };
 use snapsync_storage::{StateStore, StateWrite};
-use snapsync_testing::{GeneratedChain, StateSpec, memory_db};
 use std::{
     ops::RangeInclusive,
     sync::{Arc, Mutex},

@@ -13,13 +13,15 @@ use alloy_consensus::Header;
 use alloy_primitives::B256;
 use alloy_rlp::Decodable;
 use snapsync_chain_stages::{BodiesConfig, BodiesStage, HeadersConfig, HeadersStage, verify_body};
+use snapsync_db::test_utils::{memory_db, redb_db};
 use snapsync_db::{Bodies, Database, HeaderNumbers, Headers, TableRead};
 use snapsync_fetch::{FetchConfig, Fetcher, PeerSet, PeerSetConfig};
 use snapsync_net::{BodiesFault, EthBlockBody, Fault, HeadersFault, PeerId, Penalty, RequestKind};
+use snapsync_primitives::test_utils::require_fixture;
 use snapsync_server::{ServerLimits, SnapServer};
+use snapsync_sim::ChainFixture;
 use snapsync_sim::{Behaviour, Link, SimNetwork, SimPeer};
 use snapsync_stages::{Pipeline, PipelineError, PipelineEvent, RetryPolicy, StageId, StageSet};
-use snapsync_testing::{ChainFixture, memory_db, redb_db, require_fixture};
 use std::{sync::Arc, time::Duration};
 use tokio::{sync::watch, time::Instant};
 

@@ -8,8 +8,8 @@
 
 use snapsync_net::{HeadersRequest, PeerId, PeerRequestsExt};
 use snapsync_server::{ServerLimits, SnapServer};
+use snapsync_sim::{GeneratedChain, StateSpec};
 use snapsync_sim::{Link, SimNetwork, SimPeer};
-use snapsync_testing::{GeneratedChain, StateSpec};
 use std::sync::Arc;
 
 #[tokio::test(start_paused = true)]

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use snapsync_conformance::{CaseFile, CaseKind, Fixture, run};
-use snapsync_testing::require_fixture;
+use snapsync_primitives::test_utils::require_fixture;
 
 #[test]
 fn every_hive_case_passes() {

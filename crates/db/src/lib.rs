@@ -58,6 +58,10 @@
 //! assert_eq!(db.view()?.get::<HashedAccounts>(&AccountHash::ZERO)?, Some(TrieAccount::EMPTY));
 //! # Ok::<(), snapsync_db::DbError>(())
 //! ```
+//!
+//! With the `test-utils` feature (off by default; dev-dependencies turn it on), `test_utils`
+//! holds fresh databases of each backend for tests, a table-by-table comparison of two databases
+//! and file damage for the storage-fault probes.
 
 // The unit tests are given every dev-dependency of the package, most of them for other test
 // targets; `.ci/check-dev-deps` checks that each is used by some target.
@@ -76,6 +80,9 @@ mod state_store;
 mod table_collector;
 mod tables;
 mod typed;
+
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
 
 pub use codec::{MAX_PATH_NIBBLES, TableKey, TableValue};
 pub use error::{BoxError, DbError, DecodeError, ImportError, Operation};

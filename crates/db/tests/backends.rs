@@ -8,6 +8,7 @@
 
 use alloy_primitives::{B256, Bytes, U256, keccak256};
 use proptest::{prelude::*, test_runner::TestRunner};
+use snapsync_db::test_utils::{TestDb, memory_db as memory, redb_db as redb};
 use snapsync_db::{
     AccountTrie, AccountTrieNodes, Bodies, Bytecodes, DbError, DecodeError, Durability,
     HashedAccounts, HashedStorages, HeaderNumbers, Headers, RedbDatabase, RedbOptions,
@@ -17,7 +18,6 @@ use snapsync_db::{
 };
 use snapsync_etl::CollectorConfig;
 use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
-use snapsync_testing::{TestDb, memory_db as memory, redb_db as redb};
 use snapsync_trie::{
     EMPTY_ROOT_HASH, Nibbles, NodeSource, StoredProofError, TrieBuilder, VecSink, trie_root,
     verify_range_proof,

@@ -9,6 +9,7 @@
 
 use alloy_primitives::{B256, Bytes, U256, keccak256};
 use proptest::{prelude::*, test_runner::TestRunner};
+use snapsync_db::test_utils::{TestDb, memory_db as memory, redb_db as redb};
 use snapsync_db::{
     AccountTrieNodes, Bytecodes, HashedAccounts, HashedStorages, ImportAccount, ImportError,
     StorageTrieNodes, Table, TableRead, compute_state_root, import_state, prove_account_range,
@@ -16,7 +17,6 @@ use snapsync_db::{
 };
 use snapsync_etl::CollectorConfig;
 use snapsync_primitives::{AccountHash, EMPTY_ROOT_HASH, KECCAK_EMPTY, SlotHash, TrieAccount};
-use snapsync_testing::{TestDb, memory_db as memory, redb_db as redb};
 use snapsync_trie::{trie_root, verify_range_proof};
 use std::collections::BTreeMap;
 

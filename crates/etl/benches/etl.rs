@@ -13,7 +13,7 @@ use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
 use snapsync_etl::{Collector, CollectorConfig};
-use snapsync_testing::TestRng;
+use snapsync_primitives::test_utils::TestRng;
 use std::{hint::black_box, time::Duration};
 
 const BUFFER: usize = 64 * 1024 * 1024;

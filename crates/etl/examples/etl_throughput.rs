@@ -12,7 +12,7 @@
 
 use alloy_primitives::B256;
 use snapsync_etl::{Collector, CollectorConfig};
-use snapsync_testing::TestRng;
+use snapsync_primitives::test_utils::TestRng;
 use std::{error::Error, fs, time::Instant};
 
 const VALUE_LEN: usize = 100;

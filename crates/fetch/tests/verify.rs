@@ -7,11 +7,11 @@
 
 use alloy_primitives::{B256, Bytes, U256, keccak256};
 use snapsync_fetch::*;
+use snapsync_primitives::test_utils::TestRng;
 use snapsync_primitives::{
     AccountEntry, AccountHash, AccountRange, ByteCodes, SlimAccount, SlotHash, StorageRanges,
     StorageSlot, TrieAccount, TrieNodes,
 };
-use snapsync_testing::TestRng;
 use snapsync_trie::{Nibbles, RangeProofError, TrieBuilder, VecSink, prove_range, trie_root};
 
 fn random_hash(rng: &mut TestRng) -> B256 {

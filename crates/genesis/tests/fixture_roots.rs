@@ -9,7 +9,7 @@ use alloy_primitives::{Address, B256, U256, b256, keccak256};
 use alloy_rlp::{Encodable, Header};
 use alloy_trie::EMPTY_ROOT_HASH;
 use snapsync_genesis::{Format, GenesisState, StateDump, StateFile};
-use snapsync_testing::require_fixture;
+use snapsync_primitives::test_utils::require_fixture;
 
 /// Loads a network genesis fixture and checks its computed root (and the file's own `stateRoot`,
 /// when it has one).

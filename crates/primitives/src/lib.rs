@@ -33,6 +33,12 @@
 //!
 //! Encoding is through [`alloy_rlp::Encodable`], byte-exact to the devp2p snap/1 spec as
 //! go-ethereum implements it.
+//!
+//! # Test machinery
+//!
+//! With the `test-utils` feature (off by default; dev-dependencies turn it on), `test_utils`
+//! holds what the workspace's tests share: a seeded PRNG, the fixture locator, and the fuzz
+//! machinery and proptest strategies for the decoders and messages of this crate.
 
 // The unit tests are given every dev-dependency of the package, most of them for other test
 // targets; `.ci/check-dev-deps` checks that each is used by some target.
@@ -48,6 +54,9 @@ mod path_set;
 mod rlp_item;
 mod slim_account;
 mod trie_account;
+
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
 
 pub use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
 pub use compact_path::{CompactPath, MAX_PATH_NIBBLES};

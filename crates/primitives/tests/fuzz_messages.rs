@@ -33,15 +33,15 @@
 use alloy_primitives::B256;
 use alloy_rlp::{Decodable, Encodable};
 use proptest::{collection::vec, prelude::*, sample::Index};
+use snapsync_primitives::test_utils::{
+    any_rlp_item, any_snap_message, apply_byte_edits, apply_rlp_edit, byte_edits,
+    encode_with_quirk, fuzz_config, header_quirk, rlp_edit,
+};
 use snapsync_primitives::{
     AccountEntry, AccountRange, ByteCodes, CompactPath, DecodeError, EMPTY_ROOT_HASH, FromRlp,
     GetAccountRange, GetByteCodes, GetStorageRanges, GetTrieNodes, KECCAK_EMPTY,
     RawTrieNodePathSet, RlpItem, SlimAccount, SnapMessage, StorageRanges, StorageSlot, TrieAccount,
     TrieNodes,
-};
-use snapsync_testing::{
-    any_rlp_item, any_snap_message, apply_byte_edits, apply_rlp_edit, byte_edits,
-    encode_with_quirk, fuzz_config, header_quirk, rlp_edit,
 };
 use std::fmt::Debug;
 
@@ -228,10 +228,10 @@ fn check_everything(bytes: &[u8]) -> Result<(), TestCaseError> {
 fn valid_encoding() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         6 => any_snap_message().prop_map(|message| message.to_rlp()),
-        1 => snapsync_testing::any_trie_account().prop_map(alloy_rlp::encode),
-        1 => snapsync_testing::any_trie_account()
+        1 => snapsync_primitives::test_utils::any_trie_account().prop_map(alloy_rlp::encode),
+        1 => snapsync_primitives::test_utils::any_trie_account()
             .prop_map(|account| alloy_rlp::encode(SlimAccount::from(account))),
-        1 => snapsync_testing::any_raw_path_set().prop_map(alloy_rlp::encode),
+        1 => snapsync_primitives::test_utils::any_raw_path_set().prop_map(alloy_rlp::encode),
     ]
 }
 

@@ -21,11 +21,13 @@ use proptest::{
     prelude::*,
     test_runner::{TestCaseError, TestRunner},
 };
+use snapsync_primitives::test_utils::{
+    any_rlp_item, any_snap_message, apply_byte_edits, byte_edits, fuzz_config,
+};
 use snapsync_primitives::{
     AccountEntry, CompactPath, FromRlp, RawTrieNodePathSet, RlpItem, SlimAccount, SnapMessage,
     StorageSlot, TrieAccount,
 };
-use snapsync_testing::{any_rlp_item, any_snap_message, apply_byte_edits, byte_edits, fuzz_config};
 use std::hint::black_box;
 
 #[global_allocator]

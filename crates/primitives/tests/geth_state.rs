@@ -71,7 +71,7 @@ fn parse_account(address: &str, fields: &Value) -> DumpedAccount {
 
 /// The dump's root and its accounts in trie order, or `None` when the fixture is absent.
 fn head_state(test: &str) -> Option<(B256, Vec<DumpedAccount>)> {
-    let dump = read_json(snapsync_testing::require_fixture(test, HEAD_STATE)?);
+    let dump = read_json(snapsync_primitives::test_utils::require_fixture(test, HEAD_STATE)?);
     let mut accounts: Vec<_> = dump["accounts"]
         .as_object()
         .unwrap()
@@ -169,7 +169,7 @@ fn serve_account_range(
 }
 
 fn cases(test: &str, kind: &str) -> Option<Vec<Value>> {
-    let fixture = read_json(snapsync_testing::require_fixture(test, SNAP_CASES)?);
+    let fixture = read_json(snapsync_primitives::test_utils::require_fixture(test, SNAP_CASES)?);
     let cases = fixture["cases"].as_array().unwrap();
     Some(cases.iter().filter(|case| case["kind"] == kind).cloned().collect())
 }

@@ -8,13 +8,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use proptest::{collection::vec, prelude::*};
+use snapsync_primitives::test_utils::{
+    any_nibbles, any_path_set, any_rlp_item, any_snap_message, any_trie_account, apply_byte_edit,
+    byte_edit,
+};
 use snapsync_primitives::{
     AccountRange, CompactPath, FromRlp, RawTrieNodePathSet, RlpItem, SlimAccount, SnapMessage,
     TrieAccount,
-};
-use snapsync_testing::{
-    any_nibbles, any_path_set, any_rlp_item, any_snap_message, any_trie_account, apply_byte_edit,
-    byte_edit,
 };
 
 /// Decodes `bytes` as message `id` and checks the outcome is an error or consistent: the

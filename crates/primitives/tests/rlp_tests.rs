@@ -46,7 +46,7 @@ fn json_to_item(value: &Value) -> RlpItem {
 
 #[test]
 fn valid_vectors_encode_and_decode_byte_exact() {
-    let Some(path) = snapsync_testing::require_fixture(
+    let Some(path) = snapsync_primitives::test_utils::require_fixture(
         "rlp_tests::valid",
         "ethereum-tests/RLPTests/rlptest.json",
     ) else {
@@ -80,7 +80,7 @@ fn expected_reason(name: &str) -> Option<alloy_rlp::Error> {
 
 #[test]
 fn invalid_vectors_are_rejected() {
-    let Some(path) = snapsync_testing::require_fixture(
+    let Some(path) = snapsync_primitives::test_utils::require_fixture(
         "rlp_tests::invalid",
         "ethereum-tests/RLPTests/invalidRLPTest.json",
     ) else {

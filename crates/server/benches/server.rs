@@ -11,7 +11,7 @@
 mod support;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use snapsync_testing::TestRng;
+use snapsync_primitives::test_utils::TestRng;
 use std::{hint::black_box, time::Duration};
 
 const ACCOUNTS: u64 = 1_000_000;

@@ -11,7 +11,7 @@
 #[path = "../benches/support/mod.rs"]
 mod support;
 
-use snapsync_testing::TestRng;
+use snapsync_primitives::test_utils::TestRng;
 use std::time::Instant;
 
 fn main() {

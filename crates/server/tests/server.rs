@@ -8,11 +8,13 @@
 
 use alloy_primitives::{B256, Bytes, U256, keccak256};
 use alloy_rlp::Encodable;
+use snapsync_db::test_utils::{TestDb, memory_db as memory, redb_db as redb};
 use snapsync_db::{
     Bodies, Database, HashedAccounts, HeaderNumbers, Headers, ImportAccount, MemoryDatabase,
     TableRead, import_state,
 };
 use snapsync_etl::CollectorConfig;
+use snapsync_primitives::test_utils::TestRng;
 use snapsync_primitives::{
     AccountHash, AccountRange, CompactPath, EMPTY_ROOT_HASH, GetAccountRange, GetByteCodes,
     GetStorageRanges, GetTrieNodes, KECCAK_EMPTY, RawTrieNodePathSet, SlotHash, SnapMessage,
@@ -21,8 +23,6 @@ use snapsync_primitives::{
 use snapsync_server::{
     AddStateError, BlockServer, BlockStart, HeadersQuery, ServeError, ServerLimits, SnapServer,
 };
-use snapsync_testing::TestRng;
-use snapsync_testing::{TestDb, memory_db as memory, redb_db as redb};
 use snapsync_trie::{Nibbles, verify_range_proof};
 use std::sync::Arc;
 

@@ -3,10 +3,10 @@
 use alloy_consensus::Header;
 use alloy_primitives::{B256, Bytes, U256, keccak256};
 use snapsync_net::EthBlockBody;
+use snapsync_primitives::test_utils::TestRng;
 use snapsync_primitives::{
     AccountHash, AccountRange, ByteCodes, StorageRanges, StorageSlot, TrieNodes,
 };
-use snapsync_testing::TestRng;
 
 /// A simulated peer's behaviour. Faults that do not apply to a request kind (garbage code for an
 /// account range, say) leave that kind's replies honest.

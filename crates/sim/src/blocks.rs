@@ -1,9 +1,9 @@
 //! Headers and bodies for the simulated peers' eth side (`GetBlockHeaders`, `GetBlockBodies`).
 
+use crate::{ChainFixture, GeneratedChain};
 use alloy_consensus::Header;
 use alloy_primitives::B256;
 use snapsync_net::{BlockHashOrNumber, EthBlockBody, HeadersRequest};
-use snapsync_testing::{ChainFixture, GeneratedChain};
 
 /// Most headers one request returns (devp2p eth's soft limit).
 const MAX_HEADERS: u64 = 1024;

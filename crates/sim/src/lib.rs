@@ -13,8 +13,12 @@
 //! [`SimNetwork::set_behaviour`]. Randomness comes from per-peer seeds and time from tokio, so a
 //! test under paused time is a function of its seeds. With [`SimNetwork::with_blocks`] the peers
 //! also serve headers and bodies from a [`BlockSource`] (a generated chain, or a real one
-//! loaded as a `ChainFixture`). The network records every penalty the
+//! loaded as a [`ChainFixture`]). The network records every penalty the
 //! client reports and disconnects peers it is told to, as a real network would.
+//!
+//! What the peers serve comes from here too: [`GeneratedState`] and [`GeneratedChain`] (a state
+//! and a chain over it drawn from a seed and a [`StateSpec`], or loaded from a genesis file),
+//! which sync tests also compare their result with ([`GeneratedState::compare_with_db`]).
 
 // The unit tests are given every dev-dependency of the package, most of them for other test
 // targets; `.ci/check-dev-deps` checks that each is used by some target.
@@ -22,6 +26,7 @@
 
 mod behaviour;
 mod blocks;
+mod generate;
 mod link;
 mod network;
 mod responder;
@@ -30,6 +35,10 @@ mod server;
 
 pub use behaviour::Behaviour;
 pub use blocks::BlockSource;
+pub use generate::{
+    AccountChange, AccountUpdate, ChainFixture, ChainFixtureError, GeneratedAccount,
+    GeneratedChain, GeneratedState, StateDiff, StateMismatch, StateSpec,
+};
 pub use link::Link;
 pub use network::{Report, SimNetwork, SimPeer};
 pub use responder::SnapResponder;

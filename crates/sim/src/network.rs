@@ -13,11 +13,11 @@ use snapsync_net::{
     PeerRequests, PeerResult, PeerSource, Penalty, Request, RequestError, RequestKind, Response,
     WithPeer,
 };
+use snapsync_primitives::test_utils::TestRng;
 use snapsync_primitives::{
     AccountRange, ByteCodes, GetAccountRange, GetByteCodes, GetStorageRanges, GetTrieNodes,
     StorageRanges, TrieNodes,
 };
-use snapsync_testing::TestRng;
 use std::{
     future::Future,
     sync::{

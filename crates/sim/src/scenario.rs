@@ -5,12 +5,12 @@
 //! peers should serve, and a [`SimNetwork`] of peers with chosen links and behaviours serving
 //! both the state and the chain. This builds it once, in one place.
 
+use crate::GeneratedChain;
 use crate::{BlockSource, SimNetwork, SimPeer, SnapResponder};
 use alloy_primitives::B256;
 use snapsync_db::{Database, ImportError, MemoryDatabase};
 use snapsync_etl::CollectorConfig;
 use snapsync_server::{AddStateError, ServerLimits, SnapServer};
-use snapsync_testing::GeneratedChain;
 use std::{
     collections::{HashMap, hash_map::Entry},
     sync::Arc,

@@ -16,8 +16,8 @@ use snapsync_fetch::{
 use snapsync_net::{Capabilities, PeerId, PeerRequests, PeerSource, RequestKind};
 use snapsync_primitives::AccountHash;
 use snapsync_server::{ServerLimits, SnapServer};
+use snapsync_sim::{GeneratedChain, StateSpec};
 use snapsync_sim::{Link, SimNetwork, SimPeer};
-use snapsync_testing::{GeneratedChain, StateSpec};
 use std::sync::Arc;
 
 const SNAP_KINDS: [RequestKind; 4] = [

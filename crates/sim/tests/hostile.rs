@@ -18,7 +18,7 @@ use snapsync_net::{Availability, Fault, PeerId, Penalty, RequestKind};
 use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
 use snapsync_server::{ServerLimits, SnapServer};
 use snapsync_sim::{Behaviour, Link, SimNetwork, SimPeer};
-use snapsync_testing::{GeneratedState, StateSpec};
+use snapsync_sim::{GeneratedState, StateSpec};
 use snapsync_trie::{ChildRef, Nibbles, NodeSource, TrieNodeRef, decode_node};
 use std::{sync::Arc, time::Duration};
 use tokio::time::Instant;
@@ -401,7 +401,7 @@ fn world_with_staller() -> World {
 async fn block_faults_are_typed_banned_and_routed_around() {
     use snapsync_fetch::{BlockBodiesRequest, BlockHeadersRequest};
     use snapsync_net::{BodiesFault, HeadersFault};
-    use snapsync_testing::GeneratedChain;
+    use snapsync_sim::GeneratedChain;
     let chain = Arc::new(GeneratedChain::new(3, &StateSpec::small().with_accounts(50), 40, 5));
     let peers = vec![
         SimPeer::new(Link::new(10, 100), Behaviour::BrokenLink, 1),

@@ -17,7 +17,7 @@ use snapsync_net::{PeerId, Penalty};
 use snapsync_primitives::AccountHash;
 use snapsync_server::{ServerLimits, SnapServer};
 use snapsync_sim::{Behaviour, Link, SimNetwork, SimPeer};
-use snapsync_testing::{GeneratedState, StateSpec};
+use snapsync_sim::{GeneratedState, StateSpec};
 use std::sync::Arc;
 use tokio::{task::JoinSet, time::Instant};
 

@@ -24,9 +24,9 @@
 
 use snapsync_db::{Database, MemoryDatabase};
 use snapsync_sim::{Behaviour, Link, Scenario, SimPeer};
+use snapsync_sim::{GeneratedChain, GeneratedState, StateSpec};
 use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
 use snapsync_stages::{Pipeline, StageSet};
-use snapsync_testing::{GeneratedChain, GeneratedState, StateSpec};
 use std::sync::Arc;
 use tokio::{sync::watch, time::Instant};
 

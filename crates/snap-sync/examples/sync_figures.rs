@@ -9,10 +9,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, missing_docs)]
 
 use snapsync_db::{Database, RedbDatabase, RedbOptions};
+use snapsync_sim::{GeneratedChain, StateSpec};
 use snapsync_sim::{Link, Scenario, SimPeer};
 use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
 use snapsync_stages::{Pipeline, StageSet};
-use snapsync_testing::{GeneratedChain, StateSpec};
 use std::{sync::Arc, time::Instant};
 use tokio::sync::watch;
 

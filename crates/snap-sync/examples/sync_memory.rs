@@ -18,10 +18,10 @@
 
 use peak_alloc::PeakAlloc;
 use snapsync_db::{Database, RedbDatabase, RedbOptions};
+use snapsync_sim::{GeneratedChain, StateSpec};
 use snapsync_sim::{Link, Scenario, SimPeer};
 use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
 use snapsync_stages::{Pipeline, StageSet};
-use snapsync_testing::{GeneratedChain, StateSpec};
 use std::{sync::Arc, time::Instant};
 use tokio::sync::watch;
 

@@ -1,5 +1,5 @@
 //! The whole pipeline embedded over a store that is not snapsync-db: `MapStore`
-//! (`snapsync_testing`), plain ordered maps behind the storage seam. Snap sync, then headers
+//! (`snapsync_storage::test_utils`), plain ordered maps behind the storage seam. Snap sync, then headers
 //! and bodies from the pivot + 1 to the tip, as a client would wire them; afterwards the synced
 //! state and chain are read back through the same interface.
 
@@ -9,11 +9,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use snapsync_chain_stages::{BodiesConfig, BodiesStage, HeadersConfig, HeadersStage};
+use snapsync_sim::{GeneratedChain, StateSpec};
 use snapsync_sim::{Link, Scenario, SimPeer};
 use snapsync_snap_sync::{SNAP_SYNC, SnapSyncConfig, SnapSyncStage, stored_summary};
 use snapsync_stages::{ControlFlow, Pipeline, StageId, StageSet};
+use snapsync_storage::test_utils::MapStore;
 use snapsync_storage::{KeyRange, StateRead, StateStore, compute_state_root};
-use snapsync_testing::{GeneratedChain, MapStore, StateSpec};
 use std::sync::Arc;
 use tokio::sync::watch;
 

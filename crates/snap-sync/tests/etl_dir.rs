@@ -3,11 +3,12 @@
 #![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use snapsync_db::test_utils::memory_db;
 use snapsync_etl::{Collector, CollectorConfig};
+use snapsync_sim::{GeneratedChain, StateSpec};
 use snapsync_sim::{Link, Scenario, SimPeer};
 use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
 use snapsync_stages::{Pipeline, StageSet};
-use snapsync_testing::{GeneratedChain, StateSpec, memory_db};
 use std::path::{Path, PathBuf};
 use tokio::sync::watch;
 

@@ -10,10 +10,11 @@
 use alloy_primitives::B256;
 use snapsync_fetch::{FetchConfig, FetchError, Fetcher, PeerSet, PeerSetConfig};
 use snapsync_net::{Fault, PeerId, Penalty, RequestKind};
+use snapsync_primitives::test_utils::require_fixture;
 use snapsync_server::{ServerLimits, SnapServer};
+use snapsync_sim::ChainFixture;
 use snapsync_sim::{Behaviour, Link, SimNetwork, SimPeer};
 use snapsync_snap_sync::{PivotError, resolve_pivot};
-use snapsync_testing::{ChainFixture, require_fixture};
 use std::{sync::Arc, time::Duration};
 use tokio::time::Instant;
 

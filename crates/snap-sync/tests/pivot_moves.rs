@@ -8,15 +8,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use proptest::prelude::*;
+use snapsync_db::test_utils::{memory_db, redb_db};
 use snapsync_db::{Database, MemoryDatabase};
 use snapsync_etl::CollectorConfig;
 use snapsync_sim::{Behaviour, Link, Scenario, SimPeer};
+use snapsync_sim::{GeneratedChain, StateMismatch, StateSpec};
 use snapsync_snap_sync::{SnapPhase, SnapSyncConfig, SnapSyncStage, SyncSummary, stored_summary};
 use snapsync_stages::{
     Pipeline, PipelineError, PipelineEvent, RetryPolicy, StageProgress, StageSet,
 };
+use snapsync_storage::test_utils::MapStore;
 use snapsync_storage::{KeyRange, StateRead, StateStore, compute_state_root};
-use snapsync_testing::{GeneratedChain, MapStore, StateMismatch, StateSpec, memory_db, redb_db};
 use std::{sync::Arc, time::Duration};
 use tokio::sync::watch;
 

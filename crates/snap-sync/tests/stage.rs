@@ -7,13 +7,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use snapsync_db as _;
+use snapsync_db::test_utils::{memory_db, redb_db};
 use snapsync_etl::CollectorConfig;
 use snapsync_sim::{Behaviour, Link, Scenario, SimPeer};
+use snapsync_sim::{GeneratedChain, StateSpec};
 use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
 use snapsync_stages::{Pipeline, RetryPolicy, StageSet};
+use snapsync_storage::test_utils::MapStore;
 use snapsync_storage::{KeyRange, StateRead, StateStore, StateWrite};
 use snapsync_storage::{compute_state_root, rebuild_state_trie};
-use snapsync_testing::{GeneratedChain, MapStore, StateSpec, memory_db, redb_db};
 use std::{sync::Arc, time::Duration};
 use tokio::sync::watch;
 
@@ -209,6 +211,14 @@ async fn a_sync_into_tables_holding_other_entries_rebuilds_and_heals_them_away_i
     a_sync_into_tables_holding_other_entries_rebuilds_and_heals_them_away(&map_store()).await;
 }
 
+/// The bound is on what the interruption costs: the requests in flight and the verified data not
+/// yet committed when the run is dropped. The tests run on a paused clock (time moves only when
+/// every task waits on a timer, and not while a step executes on the blocking pool), so the
+/// instant links take no time and nothing depends on how fast this machine is: request sizes,
+/// step boundaries and which peer gets what are a function of the seed, and no request is
+/// hedged (sent twice) because the test process was descheduled. On a running clock both runs
+/// varied by several percent under load (a full run alone from 1.44 to 1.55 MB, the ratio from
+/// 0.996 to 1.149), which is noise about this machine, not about resuming.
 async fn an_interrupted_sync_resumes_without_refetching<S: StateStore + ?Sized>(
     db: &Arc<S>,
     full_db: &Arc<S>,
@@ -227,18 +237,22 @@ async fn an_interrupted_sync_resumes_without_refetching<S: StateStore + ?Sized>(
     sync(&scenario, db, config()).await;
     assert_synced(&scenario, &**db);
     let both_runs = scenario.network.bytes_sent() - start;
+    eprintln!(
+        "interrupted + resumed {both_runs} B, one full run {full} B ({:.4} of the full run)",
+        both_runs as f64 / full as f64
+    );
     assert!(
         both_runs < full + full / 10,
         "interrupted + resumed {both_runs} B vs one full run {full} B"
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_interrupted_sync_resumes_without_refetching_in_memory() {
     an_interrupted_sync_resumes_without_refetching(&memory_db().db, &memory_db().db).await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_interrupted_sync_resumes_without_refetching_in_a_map_store() {
     an_interrupted_sync_resumes_without_refetching(&map_store(), &map_store()).await;
 }
@@ -309,11 +323,24 @@ fn hostile_scenario(seed: u64, honest: usize) -> Scenario {
     Scenario::new(chain, hostile.chain(honest).collect(), [6]).unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On a paused clock, on one thread: which peer is given which request (and so whether an
+/// `Oversized` peer is first asked for a range with more than twice its budget left, which is
+/// what exposes it) is a function of the seeds. On a running clock with two worker threads it
+/// depended on how fast replies were verified and on the peers' rates measured in wall time, and
+/// under load the `Oversized` peer sometimes went unpenalised (it is caught only when asked for a
+/// range with more than twice its budget left).
+#[tokio::test(start_paused = true)]
 async fn hostile_peers_among_one_honest_change_nothing_stored() {
     let scenario = hostile_scenario(5, 1);
     let db = memory_db().db;
     sync(&scenario, &db, hostile_config()).await;
+    let network = &scenario.network;
+    eprintln!(
+        "{} requests, {} B sent, {} penalties",
+        network.requests(),
+        network.bytes_sent(),
+        network.reports().len()
+    );
     // `compare_with_db` fails on any extra, missing or different entry: nothing unverified landed.
     assert_synced(&scenario, &*db);
     for (index, behaviour) in HOSTILE.iter().enumerate() {

@@ -6,10 +6,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use snapsync_db::compute_state_root;
+use snapsync_db::test_utils::memory_db;
+use snapsync_sim::{GeneratedChain, StateSpec};
 use snapsync_sim::{Link, Scenario, SimPeer};
 use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
 use snapsync_stages::{Pipeline, PipelineEvent, StageSet};
-use snapsync_testing::{GeneratedChain, StateSpec, memory_db};
 use std::time::Duration;
 use tokio::{sync::watch, time::Instant};
 

@@ -22,8 +22,13 @@
 //! sorted through ETL with bounded memory, landing through one sorted append).
 //!
 //! `snapsync-db` implements the interface over redb on disk and over an in-memory twin (the
-//! defaults); `snapsync-testing` has a second, independent implementation over plain ordered
-//! maps (`MapStore`) that the test suites run against to keep the seam honest.
+//! defaults). With the `test-utils` feature (off by default; dev-dependencies turn it on),
+//! `test_utils` has a second, independent implementation over plain ordered maps (`MapStore`)
+//! that the test suites run against to keep the seam honest.
+
+// The unit tests are given every dev-dependency of the package, most of them for other test
+// targets; `.ci/check-dev-deps` checks that each is used by some target.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod collector;
 mod error;
@@ -33,6 +38,9 @@ mod state_root;
 mod store;
 mod stored_trie;
 mod write;
+
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
 
 pub use collector::{
     AccountNodes, Accounts, Codes, CollectedKind, Slots, SortedCollector, StorageNodes,

@@ -11,6 +11,10 @@
 //!   hashed node with its path to a [`NodeSink`], so a synced trie can be stored, served and healed.
 //! - [`prove_stored`]: range proofs read from such a stored trie by path ([`NodeSource`]).
 //! - [`decode_node`]: a strict decoder for nodes received from peers.
+//!
+//! With the `test-utils` feature (off by default; dev-dependencies turn it on), `test_utils`
+//! holds the trie generators, range-proof cases, oracles and fuzz machinery the workspace's tests
+//! use to check this crate.
 
 // The unit tests are given every dev-dependency of the package, most of them for other test
 // targets; `.ci/check-dev-deps` checks that each is used by some target.
@@ -23,6 +27,9 @@ mod path_walk;
 mod prove;
 mod stored;
 mod verify;
+
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
 
 pub use builder::{CountingSink, NodeList, NodeSink, NoopSink, TrieBuilder, VecSink, trie_root};
 pub use error::{RangeProofError, StoredProofError, TrieBuildError};

@@ -5,7 +5,7 @@
 //! edits, and re-encoded with one non-canonical RLP header. Properties:
 //! - never a panic;
 //! - strict canonical decoding: whatever decodes re-encodes, field by field, to exactly the input;
-//! - agreement with `snapsync_testing::decode_node`, an independent decoder: everything
+//! - agreement with `snapsync_trie::test_utils::decode_node`, an independent decoder: everything
 //!   `decode_node` accepts it reads the same way, and it only refuses what the independent one
 //!   accepts for the two checks it adds on purpose (an empty leaf value, a path over 64 nibbles);
 //! - nodes of real tries decode; a non-canonical header anywhere in a node (inline children
@@ -21,11 +21,13 @@
 
 use alloy_primitives::Bytes;
 use proptest::{collection::vec, prelude::*, sample::Index};
-use snapsync_primitives::{FromRlp, RlpItem};
-use snapsync_testing::{
-    ChildRef, DecodedNode, all_trie_nodes, apply_byte_edits, apply_rlp_edit, byte_edits,
-    encode_trie_node, encode_with_quirk, fuzz_config, fuzz_leaf_set, header_quirk, node_shaped_rlp,
+use snapsync_primitives::test_utils::{
+    apply_byte_edits, apply_rlp_edit, byte_edits, encode_with_quirk, fuzz_config, header_quirk,
     rlp_edit,
+};
+use snapsync_primitives::{FromRlp, RlpItem};
+use snapsync_trie::test_utils::{
+    ChildRef, DecodedNode, all_trie_nodes, encode_trie_node, fuzz_leaf_set, node_shaped_rlp,
 };
 use snapsync_trie::{TrieNodeRef, decode_node};
 
@@ -36,7 +38,7 @@ const STRICTER: [&str; 2] = ["leaf value is empty", "path longer than 64 nibbles
 /// `bytes` and that the independent decoder reads the same way. Returns the node when it decoded.
 fn check_decode(bytes: &[u8]) -> Result<Option<TrieNodeRef<'_>>, TestCaseError> {
     let ours = decode_node(bytes);
-    let theirs = snapsync_testing::decode_node(bytes);
+    let theirs = snapsync_trie::test_utils::decode_node(bytes);
     match (&ours, theirs) {
         (Ok(node), Ok(other)) => {
             prop_assert_eq!(encode_trie_node(node), bytes.to_vec(), "not canonical: {:?}", node);

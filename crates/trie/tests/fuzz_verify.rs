@@ -27,9 +27,10 @@
 
 use alloy_primitives::{B256, Bytes, keccak256};
 use proptest::{collection::vec, prelude::*, sample::Index};
-use snapsync_testing::{
-    RangeCase, TestRng, TestTrie, all_trie_nodes, check_range_nodes, fuzz_config, fuzz_leaf_set,
-    garbage_proof, mutate_byte, random_key_between, replace_node_rehashed,
+use snapsync_primitives::test_utils::{TestRng, fuzz_config};
+use snapsync_trie::test_utils::{
+    RangeCase, TestTrie, all_trie_nodes, check_range_nodes, fuzz_leaf_set, garbage_proof,
+    mutate_byte, random_key_between, replace_node_rehashed,
 };
 use snapsync_trie::{
     EMPTY_ROOT_HASH, ProofLimits, RangeNodes, RangeProofError, verify_range_proof,

@@ -17,9 +17,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy_primitives::{Bytes, hex};
-use snapsync_testing::{
-    Mutation, RangeCase, TestRng, TestTrie, decrease_key, geth_non_random_leaves,
-    geth_random_leaves, increase_key, random_key_between, random_leaves, union_proofs,
+use snapsync_primitives::test_utils::TestRng;
+use snapsync_trie::test_utils::{
+    Mutation, RangeCase, TestTrie, decrease_key, geth_non_random_leaves, geth_random_leaves,
+    increase_key, random_key_between, random_leaves, union_proofs,
 };
 use snapsync_trie::{RangeProofError, verify_range_proof};
 

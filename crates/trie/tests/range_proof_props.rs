@@ -26,9 +26,10 @@
 
 use alloy_primitives::{B256, Bytes, keccak256};
 use proptest::{collection::vec, prelude::*, sample::Index};
-use snapsync_testing::{
-    Leaf, Mutation, RangeCase, TestRng, TestTrie, any_leaf_set, checked_decrease_key,
-    garbage_proof, mutate_byte, prove_key, random_key_between, replace_node_rehashed,
+use snapsync_primitives::test_utils::TestRng;
+use snapsync_trie::test_utils::{
+    Leaf, Mutation, RangeCase, TestTrie, any_leaf_set, checked_decrease_key, garbage_proof,
+    mutate_byte, prove_key, random_key_between, replace_node_rehashed,
 };
 use snapsync_trie::{
     EMPTY_ROOT_HASH, ProofLimits, RangeProofError, TrieBuilder, VecSink, verify_range_proof,
@@ -423,7 +424,7 @@ fn empty_trie() {
     let value = [[1u8]];
     assert!(verify_range_proof(EMPTY_ROOT_HASH, &[0u8; 32], &leaf, &value, &no_proof).is_err());
     // A proof for a non-empty trie does not prove the empty one.
-    let other = TestTrie::new(snapsync_testing::random_leaves(1, 10, 32, 4..=4));
+    let other = TestTrie::new(snapsync_trie::test_utils::random_leaves(1, 10, 32, 4..=4));
     let proof = other.proof(&[0u8; 32], None);
     assert!(verify_range_proof(EMPTY_ROOT_HASH, &[0u8; 32], &none, &none, &proof).is_err());
 }
@@ -431,7 +432,7 @@ fn empty_trie() {
 /// `ProofLimits` bound the node count and the total size, each exactly at its limit.
 #[test]
 fn proof_limits() {
-    let trie = TestTrie::new(snapsync_testing::random_leaves(2, 2000, 32, 20..=60));
+    let trie = TestTrie::new(snapsync_trie::test_utils::random_leaves(2, 2000, 32, 20..=60));
     let case = trie.range(trie.key(500), 500, 900);
     let (count, bytes) = (case.proof.len(), case.proof_bytes());
     let exact = ProofLimits { max_nodes: count, max_bytes: bytes };
@@ -445,8 +446,9 @@ fn proof_limits() {
         Err(RangeProofError::ProofTooLarge { bytes, max: bytes - 1 })
     );
     // The default limits admit a proof bloated with the proof of every leaf.
-    let bloated =
-        snapsync_testing::union_proofs((0..trie.len()).map(|i| trie.proof(trie.key(i), None)));
+    let bloated = snapsync_trie::test_utils::union_proofs(
+        (0..trie.len()).map(|i| trie.proof(trie.key(i), None)),
+    );
     let case = trie.range_with_proof(trie.key(500), 500, 900, bloated);
     assert!(case.proof.len() > 2000);
     assert_eq!(case.verify(), Ok(true));

@@ -15,7 +15,8 @@
 
 use alloy_primitives::{B256, Bytes, hex, keccak256};
 use serde_json::Value;
-use snapsync_testing::{prove_key, require_fixture, trie_leaves};
+use snapsync_primitives::test_utils::require_fixture;
+use snapsync_trie::test_utils::{prove_key, trie_leaves};
 use snapsync_trie::{TrieBuilder, VecSink, prove_range, trie_root};
 use std::{collections::BTreeMap, path::Path};
 

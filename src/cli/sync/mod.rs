@@ -33,13 +33,13 @@ use peers::PeerArgs;
 use report::{LeafVerdict, SyncReport};
 use snapsync_chain_stages::{BodiesConfig, BodiesStage, HeadersConfig, HeadersStage};
 use snapsync_db::Database;
+use snapsync_sim::GeneratedChain;
 use snapsync_sim::Scenario;
 use snapsync_snap_sync::{
     SNAP_SYNC, SnapSyncConfig, SnapSyncStage, SyncProgress, SyncSummary, check_stored_leaves,
     stored_summary,
 };
 use snapsync_stages::{Pipeline, PipelineError, RetryPolicy, StageSet};
-use snapsync_testing::GeneratedChain;
 use source::SourceArgs;
 use std::{
     io::{IsTerminal, Write},

@@ -4,7 +4,7 @@
 use crate::cli::CliError;
 use clap::{Args, value_parser};
 use snapsync_genesis::{Format, StateFile};
-use snapsync_testing::{GeneratedChain, GeneratedState, StateSpec};
+use snapsync_sim::{GeneratedChain, GeneratedState, StateSpec};
 use std::path::{Path, PathBuf};
 
 /// Most accounts a generated state may have. The whole state is held in memory several times

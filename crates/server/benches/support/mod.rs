@@ -5,9 +5,9 @@
 use alloy_primitives::{B256, Bytes, U256};
 use snapsync_db::{Database, ImportAccount, RedbDatabase, RedbOptions, import_state};
 use snapsync_etl::CollectorConfig;
+use snapsync_primitives::test_utils::TestRng;
 use snapsync_primitives::{AccountHash, AccountRange, GetAccountRange};
 use snapsync_server::{ServerLimits, SnapServer};
-use snapsync_testing::TestRng;
 use std::{
     sync::Arc,
     time::{Duration, Instant},
