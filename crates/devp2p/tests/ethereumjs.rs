@@ -30,7 +30,8 @@ use snapsync_devp2p::{
 };
 use snapsync_genesis::{ChainSpec, ForkHash, ForkId};
 use snapsync_net::HeadersRequest;
-use snapsync_testing::{ChainFixture, require_fixture};
+use snapsync_primitives::test_utils::require_fixture;
+use snapsync_sim::ChainFixture;
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},

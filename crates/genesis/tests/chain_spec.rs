@@ -17,7 +17,7 @@ use alloy_rlp::{Decodable, Encodable};
 use snapsync_genesis::{
     ChainSpec, ChainSpecError, EthereumHardfork, ForkHash, ForkId, ForkIdError, Head, KnownNetwork,
 };
-use snapsync_testing::require_fixture;
+use snapsync_primitives::test_utils::require_fixture;
 
 fn known(test: &str, file: &str, network: KnownNetwork) -> Option<ChainSpec> {
     let path = require_fixture(test, file)?;
