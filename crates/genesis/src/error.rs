@@ -253,3 +253,24 @@ pub enum GenesisError {
     #[error("trie construction failed: {0}")]
     Trie(#[from] TrieBuildError),
 }
+
+/// Why a chain specification could not be built from a genesis file.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainSpecError {
+    /// The file could not be read, or its `alloc` is invalid.
+    #[error(transparent)]
+    Genesis(#[from] GenesisError),
+    /// The `config` object or a header field (`nonce`, `timestamp`, `gasLimit`, ...) is invalid.
+    #[error("genesis config or header fields: {0}")]
+    Fields(#[source] serde_json::Error),
+    /// The file has no `config` object and no known network was named to supply the fork
+    /// schedule (reth's genesis files for the public networks have none).
+    #[error("the genesis file has no \"config\"; name the network whose fork schedule applies")]
+    MissingConfig,
+    /// A fork is active at genesis whose header fields this crate does not build yet.
+    #[error("{fork} is active at genesis; its genesis header fields are not supported")]
+    UnsupportedAtGenesis {
+        /// The fork.
+        fork: alloy_hardforks::EthereumHardfork,
+    },
+}
