@@ -56,12 +56,19 @@
 //! fields ([`GenesisFields`]) with the fields of the forks active at genesis, and its hash.
 //! [`ChainSpec::fork_filter`] computes and checks EIP-2124 fork ids (`alloy-eip2124`). Those
 //! crates are re-exported where their types are part of this API.
+//!
+//! # Chain files
+//!
+//! [`ChainFile`] reads an RLP chain file (geth's `export` format) one block at a time, each
+//! block's length bounded before it is read and each block checked to be the child of the one
+//! before it ([`ChainLink`]); `snapsync import` stores such a file after the genesis.
 
 // The unit tests are given every dev-dependency of the package, most of them for other test
 // targets; `.ci/check-dev-deps` checks that each is used by some target.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod account;
+mod chain_file;
 mod chain_spec;
 mod claims;
 mod dump;
@@ -80,10 +87,11 @@ mod root;
 mod state_file;
 
 pub use account::{AccountId, GenesisAccount};
+pub use chain_file::{ChainBlock, ChainFile, ChainLink};
 pub use chain_spec::ChainSpec;
 pub use claims::{ClaimCheck, ClaimMismatch};
 pub use dump::{DumpAccount, StateDump};
-pub use error::{ChainSpecError, GenesisError, SlotPart, ValueError};
+pub use error::{ChainFileError, ChainSpecError, GenesisError, SlotPart, ValueError};
 pub use fork_schedule::ForkSchedule;
 pub use genesis_fields::GenesisFields;
 pub use known_network::KnownNetwork;
