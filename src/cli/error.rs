@@ -68,6 +68,18 @@ pub(crate) enum CliError {
     /// The pipeline stopped on its own database or a corrupt checkpoint (not a stage failure).
     #[error("pipeline: {0}")]
     Pipeline(Box<snapsync_stages::PipelineError>),
+    /// The genesis file's config or header fields are invalid.
+    #[error("--genesis: {0}")]
+    ChainSpec(#[from] snapsync_genesis::ChainSpecError),
+    /// The chain file could not be imported.
+    #[error("--chain: {0}")]
+    Import(#[from] snapsync_chain_stages::ChainImportError),
+    /// The state could not be imported.
+    #[error("--state: {0}")]
+    StateImport(#[from] snapsync_db::ImportError),
+    /// The store failed (through the storage interface).
+    #[error("store: {0}")]
+    StoreFailed(#[from] snapsync_storage::StoreError),
     /// The simulated network could not be built.
     #[error("building the simulated network: {0}")]
     Scenario(#[from] snapsync_sim::ScenarioError),

@@ -8,6 +8,7 @@
 mod conformance;
 mod datadir;
 mod error;
+mod import;
 mod state_root;
 mod sync;
 mod verify;
@@ -35,6 +36,8 @@ enum Command {
     Sync(Box<sync::SyncArgs>),
     /// Recompute a synced database's state root and compare it with its pivot header's.
     Verify(verify::VerifyArgs),
+    /// Store a chain (genesis file and RLP blocks) and optionally its head state, each checked.
+    Import(import::ImportArgs),
 }
 
 impl Cli {
@@ -48,6 +51,7 @@ impl Cli {
             Command::Conformance(args) => conformance::run(&args, out, err),
             Command::Sync(args) => sync::run(&args, out, err),
             Command::Verify(args) => verify::run(&args, out, err),
+            Command::Import(args) => import::run(&args, out, err),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! to the network as the typed [`Fault`](snapsync_net::Fault) of a
 //! [`Penalty::InvalidData`](snapsync_net::Penalty::InvalidData), bans the peer and asks another.
 //! What stops a step is that no peer delivered ([`HeadersError::NoPeerDelivered`],
-//! [`BodiesError::NoPeerDelivered`], carrying the fetcher's [`FetchError`]; recoverable: the
+//! [`BlockDataError::NoPeerDelivered`], carrying the fetcher's [`FetchError`]; recoverable: the
 //! pipeline retries with backoff) or that the stored chain or the trusted tip is inconsistent
 //! (fatal).
 //!
@@ -85,12 +85,14 @@ pub enum HeadersError {
     NotReady,
 }
 
-/// Why the bodies stage could not make progress.
+/// Why a block data stage (bodies, receipts) could not make progress.
 #[derive(Debug, thiserror::Error)]
-pub enum BodiesError {
-    /// The fetcher gave the request up: no peer delivered a valid body.
-    #[error("no peer delivered the bodies of blocks {from}..={to}: {source}")]
+pub enum BlockDataError {
+    /// The fetcher gave the request up: no peer delivered valid data.
+    #[error("no peer delivered the {kind} of blocks {from}..={to}: {source}")]
     NoPeerDelivered {
+        /// What was asked ("bodies", "receipts").
+        kind: &'static str,
         /// First block asked.
         from: u64,
         /// Last block asked.
@@ -312,11 +314,43 @@ impl From<HeadersError> for StageError {
     }
 }
 
-impl From<BodiesError> for StageError {
-    fn from(error: BodiesError) -> Self {
+impl From<BlockDataError> for StageError {
+    fn from(error: BlockDataError) -> Self {
         match error {
-            BodiesError::NoPeerDelivered { .. } => Self::recoverable(error),
+            BlockDataError::NoPeerDelivered { .. } => Self::recoverable(error),
             _ => Self::fatal(error),
         }
     }
+}
+
+/// Why [`import_chain`](crate::import_chain) stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainImportError {
+    /// A block of the file does not decode, is too large, or does not link.
+    #[error(transparent)]
+    File(#[from] snapsync_genesis::ChainFileError),
+    /// A block's body does not match its header.
+    #[error("block {number}'s body does not match its header: {mismatch}")]
+    Body {
+        /// The block.
+        number: u64,
+        /// The first commitment that differs.
+        mismatch: snapsync_net::BodyMismatch,
+    },
+    /// The store holds another block at this number: it holds another chain.
+    #[error(
+        "the store holds another block {number} (hash {stored}) than the file's ({file}): it \
+         holds another chain"
+    )]
+    OtherChain {
+        /// The block number.
+        number: u64,
+        /// The stored block's hash.
+        stored: B256,
+        /// The file's block's hash.
+        file: B256,
+    },
+    /// The store failed (local: the file is not at fault).
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }

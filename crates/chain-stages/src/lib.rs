@@ -1,4 +1,4 @@
-//! The headers, bodies and execution stages of the sync pipeline.
+//! The headers, bodies, receipts and execution stages of the sync pipeline.
 //!
 //! Snap sync needs the pivot's header (its state root is what the state is proven against) and
 //! an execution client needs the chain from the pivot to the tip to follow the head. Both come
@@ -11,6 +11,11 @@
 //! - [`BodiesStage`] downloads the bodies of the stored headers, accepting a body only when its
 //!   transactions root, ommers hash and withdrawals root match its header ([`verify_body`]), and
 //!   stores them in `Bodies`;
+//! - [`ReceiptsStage`] downloads the receipts of the stored headers (in the default pipeline
+//!   up to the snap sync pivot: above it execution makes them), accepting a block's receipts
+//!   only when they make its header's receipts root ([`verify_receipts`]), and stores them in
+//!   `Receipts`; it is the same [`BlockDataStage`] as the bodies stage over another
+//!   [`BlockData`] kind;
 //! - [`ExecutionStage`] hands the stored blocks ([`StoredBlock`]), in order, to a
 //!   [`BlockExecutor`] (the EVM, supplied by the embedder) that applies them to the state through
 //!   the pipeline's transaction.
@@ -42,25 +47,38 @@
 //! next peer. When no peer delivers, the step fails recoverably and the pipeline retries it with
 //! backoff, up to its retry bound.
 //!
-//! Logs use the tracing targets `sync::headers`, `sync::bodies` and `sync::execution`.
+//! [`import_chain`] stores a chain from a file (`snapsync import`) with the same checks: hash
+//! links from the genesis and body roots.
+//!
+//! Logs use the tracing targets `sync::headers`, `sync::blocks` (bodies and receipts, with a
+//! `kind` field), `sync::execution` and
+//! `sync::import`.
 
 // The unit tests are given every dev-dependency of the package, most of them for other test
 // targets; `.ci/check-dev-deps` checks that each is used by some target.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
-mod bodies;
+mod block_data;
 mod error;
 mod execution;
 mod headers;
+mod history;
+mod import;
 mod start;
 mod stored;
 
-pub use bodies::{BodiesConfig, BodiesStage};
+pub use block_data::{
+    BlockData, BlockDataConfig, BlockDataEnd, BlockDataStage, Bodies, BodiesConfig, BodiesStage,
+    Receipts, ReceiptsStage,
+};
 pub use error::{
-    BodiesError, ExecutionError, ExecutorError, HeadersError, StartError, StoredHeaderError,
+    BlockDataError, ChainImportError, ExecutionError, ExecutorError, HeadersError, StartError,
+    StoredHeaderError,
 };
 pub use execution::{BlockExecutor, ExecutionConfig, ExecutionStage, StoredBlock};
 pub use headers::{HeadersConfig, HeadersStage};
-pub use snapsync_fetch::verify_body;
+pub use history::{ChainStages, History, UnknownHistory};
+pub use import::{ImportConfig, ImportedChain, import_chain};
+pub use snapsync_fetch::{verify_body, verify_receipts};
 pub use snapsync_net::{BodyField, BodyMismatch};
 pub use start::StageStart;

@@ -101,6 +101,6 @@ pub use state_store::collection_of;
 pub use table_collector::TableCollector;
 pub use tables::{
     AccountTrieNodes, Bodies, Bytecodes, HashedAccounts, HashedStorages, HeaderNumbers, Headers,
-    STATE_TABLES, SnapProgress, StageCheckpoints, StorageTrieNodes, TABLE_NAMES, Table,
+    Receipts, STATE_TABLES, SnapProgress, StageCheckpoints, StorageTrieNodes, TABLE_NAMES, Table,
 };
 pub use typed::{ReadView, TableEntry, TableIter, TableRead, WriteTxn};

@@ -10,8 +10,8 @@
 
 use crate::{
     AccountTrieNodes, Bodies, Bytecodes, Database, DbError, HashedAccounts, HashedStorages,
-    HeaderNumbers, Headers, MemoryDatabase, ReadView, RedbDatabase, SnapProgress, StageCheckpoints,
-    StorageTrieNodes, Table, TableIter, TableRead, WriteTxn,
+    HeaderNumbers, Headers, MemoryDatabase, ReadView, Receipts, RedbDatabase, SnapProgress,
+    StageCheckpoints, StorageTrieNodes, Table, TableIter, TableRead, WriteTxn,
 };
 use alloy_primitives::{B256, Bytes, U256};
 use alloy_trie::Nibbles;
@@ -201,6 +201,17 @@ macro_rules! state_read {
                 first(boxed(self.range_rev::<Bodies>(..)?, |entry| entry))
             }
 
+            fn block_receipts(&self, number: u64) -> Result<Option<Bytes>, StoreError> {
+                Ok(self.get::<Receipts>(&number)?)
+            }
+
+            fn block_receipts_range(
+                &self,
+                range: KeyRange<u64>,
+            ) -> Result<StoreIter<'_, (u64, Bytes)>, StoreError> {
+                Ok(boxed(self.range::<Receipts>(range)?, |entry| entry))
+            }
+
             fn checkpoint(&self, stage: &str) -> Result<Option<Bytes>, StoreError> {
                 Ok(self.get::<StageCheckpoints>(&stage.to_owned())?)
             }
@@ -344,6 +355,14 @@ impl StateWrite for WriteTxn {
 
     fn delete_body(&mut self, number: u64) -> Result<bool, StoreError> {
         Ok(self.delete::<Bodies>(&number)?)
+    }
+
+    fn put_block_receipts(&mut self, number: u64, receipts: &Bytes) -> Result<(), StoreError> {
+        Ok(self.put::<Receipts>(&number, receipts)?)
+    }
+
+    fn delete_block_receipts(&mut self, number: u64) -> Result<bool, StoreError> {
+        Ok(self.delete::<Receipts>(&number)?)
     }
 
     fn set_checkpoint(&mut self, stage: &str, record: &Bytes) -> Result<(), StoreError> {

@@ -55,6 +55,8 @@ tables! {
     HeaderNumbers: B256 => u64;
     /// Block bodies by number: body RLP.
     Bodies: u64 => Bytes;
+    /// Block receipts by number: the RLP list of the block's EIP-2718 encoded receipts.
+    Receipts: u64 => Bytes;
     /// Stage checkpoints by stage id, encoded by the stages.
     StageCheckpoints: String => Bytes;
     /// Snap sync progress records (pivot, pending ranges, healing queue) by name, encoded by the

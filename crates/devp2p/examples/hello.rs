@@ -8,8 +8,7 @@
 #![allow(unused_crate_dependencies)]
 
 use snapsync_devp2p::{
-    Capability, Enode, Hello, Incoming, NodeKey, P2P_VERSION, Protocol, RlpxConfig, RlpxStream,
-    Session,
+    Enode, Hello, Incoming, NodeKey, P2P_VERSION, RlpxConfig, RlpxStream, Session, protocols,
 };
 use std::error::Error;
 
@@ -18,10 +17,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let url = std::env::args().nth(1).ok_or("usage: hello ENODE")?;
     let enode: Enode = url.parse()?;
     let key = NodeKey::generate();
-    let protocols = [
-        Protocol { capability: Capability::new("eth", 68), messages: 17 },
-        Protocol { capability: Capability::new("snap", 1), messages: 8 },
-    ];
+    let protocols = protocols();
     let hello = Hello {
         protocol_version: P2P_VERSION,
         client_id: "snapsync/hello".into(),

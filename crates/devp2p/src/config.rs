@@ -15,6 +15,9 @@ pub struct RlpxConfig {
     /// Largest message accepted after decompression, checked from the snappy header before
     /// anything is allocated. Default 16 MiB, the spec's bound.
     pub max_message_bytes: usize,
+    /// Time for the eth Status exchange after the Hellos: our Status sent, the peer's received.
+    /// Default 10 s.
+    pub status_timeout: Duration,
 }
 
 impl RlpxConfig {
@@ -26,6 +29,8 @@ impl RlpxConfig {
     pub const DEFAULT_MAX_FRAME_BYTES: usize = 16 << 20;
     /// Default [`max_message_bytes`](Self::max_message_bytes): 16 MiB.
     pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 << 20;
+    /// Default [`status_timeout`](Self::status_timeout): 10 s.
+    pub const DEFAULT_STATUS_TIMEOUT: Duration = Duration::from_secs(10);
 }
 
 impl Default for RlpxConfig {
@@ -35,6 +40,7 @@ impl Default for RlpxConfig {
             max_handshake_bytes: Self::DEFAULT_MAX_HANDSHAKE_BYTES,
             max_frame_bytes: Self::DEFAULT_MAX_FRAME_BYTES,
             max_message_bytes: Self::DEFAULT_MAX_MESSAGE_BYTES,
+            status_timeout: Self::DEFAULT_STATUS_TIMEOUT,
         }
     }
 }

@@ -137,3 +137,135 @@ pub enum P2pError {
     #[error("the peer was silent for {0:?}")]
     Timeout(std::time::Duration),
 }
+
+/// An eth message could not be decoded.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum EthWireError {
+    /// The RLP is malformed, a field is missing or out of range.
+    #[error("malformed {message}: {source}")]
+    Rlp {
+        /// The message (or part) being decoded.
+        message: &'static str,
+        /// The decoder's complaint.
+        #[source]
+        source: alloy_rlp::Error,
+    },
+    /// A list has more items than the bound allows.
+    #[error("{message} has more than {max} items")]
+    TooManyItems {
+        /// The message.
+        message: &'static str,
+        /// The bound.
+        max: usize,
+    },
+    /// Bytes follow the message's RLP.
+    #[error("bytes follow the RLP of {message}")]
+    TrailingBytes {
+        /// The message.
+        message: &'static str,
+    },
+    /// The message id is not one of the version's.
+    #[error("{version} has no message id {id:#04x}")]
+    UnknownMessage {
+        /// The negotiated version.
+        version: crate::eth::EthVersion,
+        /// The id (relative to eth's offset).
+        id: u64,
+    },
+    /// The Status announces another version than the one negotiated in Hello.
+    #[error("Status announces eth/{announced}, but {negotiated} was negotiated")]
+    StatusVersion {
+        /// The negotiated version.
+        negotiated: crate::eth::EthVersion,
+        /// The version in the Status.
+        announced: u64,
+    },
+    /// An eth/69 receipt names a transaction type that does not exist.
+    #[error("receipt of unknown transaction type {0:#04x}")]
+    UnknownTxType(u8),
+    /// A block range with its first block after its last.
+    #[error("block range {earliest}..={latest} is empty")]
+    InvalidRange {
+        /// The first block.
+        earliest: u64,
+        /// The last block.
+        latest: u64,
+    },
+}
+
+/// The eth/snap connection failed, or the peer is not one to sync from.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    /// The p2p session failed (I/O, framing, snappy, the peer disconnected).
+    #[error(transparent)]
+    P2p(#[from] P2pError),
+    /// An eth message did not decode.
+    #[error("eth: {0}")]
+    Eth(#[from] EthWireError),
+    /// A snap message did not decode.
+    #[error("snap: {0}")]
+    Snap(#[from] snapsync_primitives::DecodeError),
+    /// The session shares no eth version (snap/1 runs beside eth, never alone).
+    #[error("the peer shares no eth version with us")]
+    NoEth,
+    /// The peer's Status did not arrive in time.
+    #[error("no Status from the peer within {0:?}")]
+    StatusTimeout(std::time::Duration),
+    /// The peer's first eth message was not Status.
+    #[error("expected Status, the peer sent eth message {id:#04x}")]
+    ExpectedStatus {
+        /// The message's id.
+        id: u64,
+    },
+    /// The peer sent a second Status.
+    #[error("the peer sent Status again")]
+    StatusAgain,
+    /// The peer is on another network.
+    #[error("network id {theirs} differs from ours ({ours})")]
+    NetworkId {
+        /// Ours.
+        ours: u64,
+        /// The peer's.
+        theirs: u64,
+    },
+    /// The peer has another genesis block.
+    #[error("genesis {theirs} differs from ours ({ours})")]
+    Genesis {
+        /// Ours.
+        ours: alloy_primitives::B256,
+        /// The peer's.
+        theirs: alloy_primitives::B256,
+    },
+    /// The peer's fork id is incompatible with our chain (EIP-2124).
+    #[error("fork id: {0}")]
+    ForkId(#[from] snapsync_genesis::ForkIdError),
+    /// A message to send does not exist in the negotiated version, or the capability was
+    /// not negotiated.
+    #[error("{0} cannot be sent on this connection")]
+    NotSendable(&'static str),
+}
+
+impl ConnectionError {
+    /// The Disconnect reason to give the peer for this error, if one should be sent: 0x10
+    /// (subprotocol-specific) when its Status shows it is on another chain or version, 0x03
+    /// (useless peer) without eth, 0x02 (breach of protocol) for malformed or unexpected
+    /// messages, 0x0b (geth's read timeout) for a Status that never came. None when the
+    /// connection is already gone.
+    pub const fn disconnect_reason(&self) -> Option<crate::DisconnectReason> {
+        use crate::DisconnectReason as R;
+        match self {
+            Self::NetworkId { .. } | Self::Genesis { .. } | Self::ForkId(_) => {
+                Some(R::SubprotocolSpecific)
+            }
+            Self::Eth(EthWireError::StatusVersion { .. }) => Some(R::SubprotocolSpecific),
+            Self::NoEth => Some(R::UselessPeer),
+            Self::Eth(_) | Self::Snap(_) | Self::ExpectedStatus { .. } | Self::StatusAgain => {
+                Some(R::ProtocolBreach)
+            }
+            Self::P2p(P2pError::Rlp { .. } | P2pError::UnknownMessage(_) | P2pError::Snappy(_))
+            | Self::P2p(P2pError::Decompressed { .. }) => Some(R::ProtocolBreach),
+            Self::StatusTimeout(_) => Some(R::PingTimeout),
+            Self::P2p(_) | Self::NotSendable(_) => None,
+        }
+    }
+}

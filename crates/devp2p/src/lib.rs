@@ -20,6 +20,13 @@
 //! - `mac` and `frame`: the per-direction keccak MAC states and the frame cipher, pure and
 //!   synchronous over byte buffers, every size checked before anything is allocated.
 //!
+//! - `session`: Hello and the shared capabilities' id space ([`Session`]).
+//! - [`eth`]: the eth/68 and eth/69 messages; snap/1's are `snapsync-primitives`'
+//!   [`SnapMessage`](snapsync_primitives::SnapMessage).
+//! - [`Connection`]: the Status exchange, validated against [`ChainStatus`] (network id, genesis,
+//!   EIP-2124 fork id from `snapsync-genesis`' chain spec), then typed [`PeerMessage`]s in and
+//!   requests out, each with a request id a reader loop can route responses by.
+//!
 //! # Security
 //!
 //! Everything a peer sends is bounded before it is read: the handshake's size and time, the
@@ -29,9 +36,12 @@
 
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+mod chain_status;
 mod config;
+mod connection;
 mod ecies;
 mod error;
+pub mod eth;
 mod frame;
 mod handshake;
 mod mac;
@@ -40,9 +50,14 @@ mod p2p;
 mod session;
 mod stream;
 
+pub use chain_status::{ChainHead, ChainStatus};
 pub use config::RlpxConfig;
+pub use connection::{
+    Connection, ConnectionInfo, ConnectionReader, ConnectionWriter, PeerMessage, protocols,
+    snap_protocol,
+};
 pub use ecies::{ECIES_OVERHEAD, decrypt as ecies_decrypt, encrypt as ecies_encrypt};
-pub use error::{EciesError, FrameError, HandshakeError, P2pError};
+pub use error::{ConnectionError, EciesError, EthWireError, FrameError, HandshakeError, P2pError};
 pub use frame::{FrameReader, FrameWriter, HEADER_LEN, MAX_FRAME_SIZE, body_len};
 pub use node::{Enode, EnodeError, NodeId, NodeKey};
 pub use p2p::{

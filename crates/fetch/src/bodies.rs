@@ -25,15 +25,26 @@ impl BlockBodiesRequest {
 
     /// The block hashes to send, in request order.
     pub fn hashes(&self) -> Vec<B256> {
-        self.headers.iter().map(Sealed::hash).collect()
+        block_hashes(&self.headers)
     }
 
     /// What a peer answering with no body lacks.
     pub fn availability(&self) -> Availability {
-        let first = self.headers.first().map_or(B256::ZERO, Sealed::hash);
-        let count = u64::try_from(self.headers.len()).unwrap_or(u64::MAX);
+        let (first, count) = first_and_count(&self.headers);
         Availability::Bodies { first, count }
     }
+}
+
+/// The hashes of `headers`, in order: what a request for their blocks' data sends.
+pub(crate) fn block_hashes(headers: &[Sealed<Header>]) -> Vec<B256> {
+    headers.iter().map(Sealed::hash).collect()
+}
+
+/// The first block's hash (zero for none) and the number of blocks: what an availability mark
+/// for their data names.
+pub(crate) fn first_and_count(headers: &[Sealed<Header>]) -> (B256, u64) {
+    let first = headers.first().map_or(B256::ZERO, Sealed::hash);
+    (first, u64::try_from(headers.len()).unwrap_or(u64::MAX))
 }
 
 /// The bodies of a prefix of the requested blocks (at least the first), each matching its

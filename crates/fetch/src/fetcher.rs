@@ -16,11 +16,11 @@
 //! link will have room, so a free pipeline slot is filled at once.
 
 use crate::{
-    AccountRangeRequest, Answer, BlockBodiesRequest, BlockHeadersRequest, ByteCodesRequest,
-    FetchError, StorageRangesRequest, TrieNodesRequest, VerifiedAccountRange, VerifiedBodies,
-    VerifiedByteCodes, VerifiedHeaders, VerifiedStorageRanges, VerifiedTrieNodes, metrics,
-    verify_account_range, verify_block_bodies, verify_block_headers, verify_byte_codes,
-    verify_storage_ranges, verify_trie_nodes,
+    AccountRangeRequest, Answer, BlockBodiesRequest, BlockHeadersRequest, BlockReceiptsRequest,
+    ByteCodesRequest, FetchError, StorageRangesRequest, TrieNodesRequest, VerifiedAccountRange,
+    VerifiedBodies, VerifiedByteCodes, VerifiedHeaders, VerifiedReceipts, VerifiedStorageRanges,
+    VerifiedTrieNodes, metrics, verify_account_range, verify_block_bodies, verify_block_headers,
+    verify_block_receipts, verify_byte_codes, verify_storage_ranges, verify_trie_nodes,
 };
 use crate::{Ban, ConfigError, Hedge, Lease, PeerSet, PeerStats, config::check_durations};
 use alloy_consensus::Header;
@@ -28,8 +28,9 @@ use alloy_primitives::B256;
 use alloy_rlp::Encodable;
 use serde::{Deserialize, Serialize};
 use snapsync_net::{
-    Availability, BodiesRequest, EthBlockBody, Fault, HeadersRequest, Message, PeerId,
-    PeerRequests, PeerRequestsExt, PeerResult, PeerSource, Penalty, RequestError, RequestKind,
+    Availability, BodiesRequest, EthBlockBody, EthReceipt, Fault, HeadersRequest, Message, PeerId,
+    PeerRequests, PeerRequestsExt, PeerResult, PeerSource, Penalty, ReceiptsRequest, RequestError,
+    RequestKind,
 };
 use snapsync_primitives::{
     AccountRange, ByteCodes, GetAccountRange, GetByteCodes, GetStorageRanges, GetTrieNodes,
@@ -654,6 +655,19 @@ impl Fetcher {
     ) -> Result<VerifiedBodies, FetchError> {
         self.fetch(request, std::future::pending()).await
     }
+
+    /// Verified receipts of a prefix (at least the first) of `request`'s blocks, each block's
+    /// making its header's receipts root ([`verify_block_receipts`]). Peers are handled as for
+    /// [`block_headers`](Self::block_headers).
+    ///
+    /// # Errors
+    /// As [`block_headers`](Self::block_headers).
+    pub async fn block_receipts(
+        &self,
+        request: BlockReceiptsRequest,
+    ) -> Result<VerifiedReceipts, FetchError> {
+        self.fetch(request, std::future::pending()).await
+    }
 }
 
 /// Whether `stop` is there and has completed. It is polled at most until it completes: a caller
@@ -872,6 +886,27 @@ impl Exchange for BlockBodiesRequest {
 
     fn verify(&self, reply: Vec<EthBlockBody>) -> Result<Answer<VerifiedBodies>, Fault> {
         verify_block_bodies(self, reply).map_err(Fault::Bodies)
+    }
+}
+
+impl Exchange for BlockReceiptsRequest {
+    type Message = ReceiptsRequest;
+    type Reply = Vec<Vec<EthReceipt>>;
+    type Verified = VerifiedReceipts;
+    const KIND: RequestKind = RequestKind::Receipts;
+
+    fn availability_key(&self) -> Availability {
+        self.availability()
+    }
+
+    fn set_budget(&mut self, _bytes: u64) {}
+
+    fn message(&self, _id: u64) -> ReceiptsRequest {
+        ReceiptsRequest { hashes: self.hashes() }
+    }
+
+    fn verify(&self, reply: Vec<Vec<EthReceipt>>) -> Result<Answer<VerifiedReceipts>, Fault> {
+        verify_block_receipts(self, reply).map_err(Fault::Receipts)
     }
 }
 

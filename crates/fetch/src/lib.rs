@@ -121,6 +121,7 @@ mod lease;
 mod metrics;
 mod peer_set;
 mod peer_state;
+mod receipts;
 mod stats;
 mod storage;
 mod trie_nodes;
@@ -139,6 +140,9 @@ pub use headers::{BlockHeadersRequest, VerifiedHeaders, verify_block_headers};
 pub use lease::{Lease, LeaseId, LeaseStatus};
 pub use metrics::{METRIC_NAMES, describe_metrics, fault_label, kind_label};
 pub use peer_set::{Ban, Hedge, PeerChanges, PeerSet};
+pub use receipts::{
+    BlockReceiptsRequest, VerifiedReceipts, verify_block_receipts, verify_receipts,
+};
 pub use snapsync_net::InvalidResponse;
 pub use stats::{KindStats, PeerStats};
 pub use storage::{

@@ -109,6 +109,7 @@ pub const fn kind_label(kind: RequestKind) -> &'static str {
         RequestKind::TrieNodes => "trie_nodes",
         RequestKind::BlockHeaders => "block_headers",
         RequestKind::BlockBodies => "block_bodies",
+        RequestKind::Receipts => "receipts",
     }
 }
 
@@ -128,6 +129,7 @@ pub const fn fault_label(fault: &Fault) -> &'static str {
         },
         Fault::Headers(_) => "headers",
         Fault::Bodies(_) => "bodies",
+        Fault::Receipts(_) => "receipts",
         _ => "other",
     }
 }

@@ -253,3 +253,104 @@ pub enum GenesisError {
     #[error("trie construction failed: {0}")]
     Trie(#[from] TrieBuildError),
 }
+
+/// Why a chain specification could not be built from a genesis file.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainSpecError {
+    /// The file could not be read, or its `alloc` is invalid.
+    #[error(transparent)]
+    Genesis(#[from] GenesisError),
+    /// The `config` object or a header field (`nonce`, `timestamp`, `gasLimit`, ...) is invalid.
+    #[error("genesis config or header fields: {0}")]
+    Fields(#[source] serde_json::Error),
+    /// The file has no `config` object and no known network was named to supply the fork
+    /// schedule (reth's genesis files for the public networks have none).
+    #[error("the genesis file has no \"config\"; name the network whose fork schedule applies")]
+    MissingConfig,
+    /// A fork is active at genesis whose header fields this crate does not build yet.
+    #[error("{fork} is active at genesis; its genesis header fields are not supported")]
+    UnsupportedAtGenesis {
+        /// The fork.
+        fork: alloy_hardforks::EthereumHardfork,
+    },
+}
+
+/// Why a chain file could not be read as a chain.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainFileError {
+    /// The file could not be opened.
+    #[error("opening chain file {}: {source}", path.display())]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// The failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Reading failed.
+    #[error("reading the chain file at byte {offset}: {source}")]
+    Read {
+        /// Where reading stopped.
+        offset: u64,
+        /// The failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The bytes at a block's start are not an RLP list.
+    #[error(
+        "the chain file has no block at byte {offset} (byte {prefix:#04x} does not start an RLP list)"
+    )]
+    NotABlock {
+        /// Where the block was expected.
+        offset: u64,
+        /// The byte found.
+        prefix: u8,
+    },
+    /// A block's RLP claims more bytes than a block may have.
+    #[error("the block at byte {offset} claims {bytes} bytes, above the bound of {max}")]
+    TooLarge {
+        /// Where the block starts.
+        offset: u64,
+        /// Its claimed length, prefix included.
+        bytes: u64,
+        /// The bound.
+        max: u64,
+    },
+    /// The file ends inside a block.
+    #[error("the chain file ends inside the block at byte {offset}")]
+    Truncated {
+        /// Where the block starts.
+        offset: u64,
+    },
+    /// A block does not decode (or its list holds bytes after the block).
+    #[error("the block at byte {offset} does not decode: {source}")]
+    Decode {
+        /// Where the block starts.
+        offset: u64,
+        /// The failure.
+        #[source]
+        source: alloy_rlp::Error,
+    },
+    /// A block's number is not its predecessor's + 1.
+    #[error("the block at byte {offset} is number {number}, expected {}", expected.map_or_else(|| "none (the predecessor is the last possible)".to_owned(), |n| n.to_string()))]
+    NotNext {
+        /// Where the block starts.
+        offset: u64,
+        /// Its number.
+        number: u64,
+        /// Its predecessor's number + 1.
+        expected: Option<u64>,
+    },
+    /// A block's parent hash is not its predecessor's hash.
+    #[error(
+        "block {number} does not link to its predecessor (parent {parent}, expected {expected})"
+    )]
+    BrokenLink {
+        /// The block's number.
+        number: u64,
+        /// Its parent hash.
+        parent: B256,
+        /// The predecessor's hash.
+        expected: B256,
+    },
+}

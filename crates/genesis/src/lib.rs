@@ -47,28 +47,60 @@
 //! hash itself, which is all the root needs. An entry is identified by its `address` field, else
 //! its key if that is an address, else its `key` field, else its key if that is a hash.
 
+//!
+//! # Chain rules
+//!
+//! [`ChainSpec`] is the rest of a genesis file: the chain id and fork schedule ([`ForkSchedule`],
+//! from `config` as `alloy-genesis` reads it, or, for reth's config-less public-network files,
+//! from [`KnownNetwork`] via `alloy-hardforks`), and the genesis header built from the header
+//! fields ([`GenesisFields`]) with the fields of the forks active at genesis, and its hash.
+//! [`ChainSpec::fork_filter`] computes and checks EIP-2124 fork ids (`alloy-eip2124`). Those
+//! crates are re-exported where their types are part of this API.
+//!
+//! # Chain files
+//!
+//! [`ChainFile`] reads an RLP chain file (geth's `export` format) one block at a time, each
+//! block's length bounded before it is read and each block checked to be the child of the one
+//! before it ([`ChainLink`]); `snapsync import` stores such a file after the genesis.
+
 // The unit tests are given every dev-dependency of the package, most of them for other test
 // targets; `.ci/check-dev-deps` checks that each is used by some target.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod account;
+mod chain_file;
+mod chain_spec;
 mod claims;
 mod dump;
 mod error;
+mod fork_schedule;
 mod genesis;
+mod genesis_fields;
 mod hashed;
 mod hex;
 mod input;
 mod json;
+mod known_network;
 mod quantity;
 mod reader;
 mod root;
 mod state_file;
 
 pub use account::{AccountId, GenesisAccount};
+pub use chain_file::{ChainBlock, ChainFile, ChainLink};
+pub use chain_spec::ChainSpec;
 pub use claims::{ClaimCheck, ClaimMismatch};
 pub use dump::{DumpAccount, StateDump};
-pub use error::{GenesisError, SlotPart, ValueError};
+pub use error::{ChainFileError, ChainSpecError, GenesisError, SlotPart, ValueError};
+pub use fork_schedule::ForkSchedule;
+pub use genesis_fields::GenesisFields;
+pub use known_network::KnownNetwork;
+// The types of the chain rules' public API, so users need not name these crates.
+pub use alloy_eip2124::{
+    ForkFilter, ForkFilterKey, ForkHash, ForkId, Head, ValidationError as ForkIdError,
+};
+pub use alloy_genesis::ChainConfig;
+pub use alloy_hardforks::{EthereumHardfork, EthereumHardforks, ForkCondition};
 pub use genesis::GenesisState;
 pub use hashed::HashedAccount;
 pub use input::{CappedInput, InputTooLarge, read_capped, read_capped_string};

@@ -32,6 +32,13 @@ pub enum Availability {
         /// How many bodies were asked.
         count: u64,
     },
+    /// The receipts of `count` consecutive blocks rising from the block with hash `first`.
+    Receipts {
+        /// The hash of the lowest block asked.
+        first: B256,
+        /// How many blocks' receipts were asked.
+        count: u64,
+    },
 }
 
 impl Availability {
@@ -43,9 +50,10 @@ impl Availability {
         }
     }
 
-    /// Whether the key names blocks ([`Headers`](Self::Headers) or [`Bodies`](Self::Bodies)).
+    /// Whether the key names blocks ([`Headers`](Self::Headers), [`Bodies`](Self::Bodies) or
+    /// [`Receipts`](Self::Receipts)).
     pub const fn is_blocks(&self) -> bool {
-        matches!(self, Self::Headers { .. } | Self::Bodies { .. })
+        matches!(self, Self::Headers { .. } | Self::Bodies { .. } | Self::Receipts { .. })
     }
 }
 
@@ -63,6 +71,9 @@ impl fmt::Display for Availability {
             Self::Codes(batch) => write!(f, "bytecode batch {batch}"),
             Self::Headers { from, count } => write!(f, "{count} headers falling from {from}"),
             Self::Bodies { first, count } => write!(f, "{count} bodies rising from {first}"),
+            Self::Receipts { first, count } => {
+                write!(f, "receipts of {count} blocks rising from {first}")
+            }
         }
     }
 }

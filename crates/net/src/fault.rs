@@ -5,7 +5,8 @@
 //! Every variant is proof of a bad peer, found by checking the reply against what was asked:
 //! snap replies against the trusted state root and hashes ([`InvalidResponse`]), header replies
 //! by hash links from the requested hash ([`HeadersFault`]), bodies against their headers'
-//! roots ([`BodiesFault`]). The checks themselves are in `snapsync-fetch`.
+//! roots ([`BodiesFault`]), receipts against their headers' receipts roots ([`ReceiptsFault`]).
+//! The checks themselves are in `snapsync-fetch`.
 
 use alloy_primitives::B256;
 use snapsync_trie::RangeProofError;
@@ -28,6 +29,9 @@ pub enum Fault {
     /// A `BlockBodies` reply failed verification.
     #[error(transparent)]
     Bodies(#[from] BodiesFault),
+    /// A `Receipts` reply failed verification.
+    #[error(transparent)]
+    Receipts(#[from] ReceiptsFault),
 }
 
 /// Why a snap/1 reply was refused: proof that a peer sent bad data, any of which justifies
@@ -194,6 +198,31 @@ pub enum BodiesFault {
         hash: B256,
         /// What differs.
         mismatch: BodyMismatch,
+    },
+}
+
+/// Why a `Receipts` reply was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReceiptsFault {
+    /// More receipt lists than hashes asked.
+    #[error("{got} receipt lists for {asked} hashes")]
+    TooMany {
+        /// Hashes asked.
+        asked: usize,
+        /// Lists received.
+        got: usize,
+    },
+    /// A block's receipts do not make its header's receipts root.
+    #[error("receipts of block {number} ({hash}) make root {got}, the header has {expected}")]
+    Mismatch {
+        /// The block.
+        number: u64,
+        /// The block's hash.
+        hash: B256,
+        /// The header's receipts root.
+        expected: B256,
+        /// The root the receipts make.
+        got: B256,
     },
 }
 

@@ -1,4 +1,4 @@
-//! The kinds of request the peer set schedules: the four snap/1 requests and the two eth block
+//! The kinds of request the peer set schedules: the four snap/1 requests and the three eth block
 //! requests.
 
 use std::fmt;
@@ -24,11 +24,13 @@ pub enum RequestKind {
     BlockHeaders,
     /// eth `GetBlockBodies` → `BlockBodies`.
     BlockBodies,
+    /// eth `GetReceipts` → `Receipts`.
+    Receipts,
 }
 
 impl RequestKind {
     /// Number of kinds: the length of [`ALL`](Self::ALL) and of per-kind arrays.
-    pub const COUNT: usize = 6;
+    pub const COUNT: usize = 7;
 
     /// Every kind, in [`index`](Self::index) order.
     pub const ALL: [Self; Self::COUNT] = [
@@ -38,6 +40,7 @@ impl RequestKind {
         Self::TrieNodes,
         Self::BlockHeaders,
         Self::BlockBodies,
+        Self::Receipts,
     ];
 
     /// Position of the kind in [`ALL`](Self::ALL), for per-kind arrays.
@@ -49,6 +52,7 @@ impl RequestKind {
             Self::TrieNodes => 3,
             Self::BlockHeaders => 4,
             Self::BlockBodies => 5,
+            Self::Receipts => 6,
         }
     }
 
@@ -66,6 +70,7 @@ impl RequestKind {
             Self::TrieNodes => "GetTrieNodes",
             Self::BlockHeaders => "GetBlockHeaders",
             Self::BlockBodies => "GetBlockBodies",
+            Self::Receipts => "GetReceipts",
         }
     }
 }

@@ -71,6 +71,7 @@ mod kind;
 mod peer_id;
 mod peer_info;
 mod penalty;
+mod receipts;
 mod request;
 mod source;
 
@@ -80,12 +81,15 @@ mod mock;
 pub use availability::Availability;
 pub use bodies::{BodiesRequest, EthBlockBody};
 pub use error::RequestError;
-pub use fault::{BodiesFault, BodyField, BodyMismatch, Fault, HeadersFault, InvalidResponse};
+pub use fault::{
+    BodiesFault, BodyField, BodyMismatch, Fault, HeadersFault, InvalidResponse, ReceiptsFault,
+};
 pub use headers::{BlockHashOrNumber, HeadersDirection, HeadersRequest};
 pub use kind::RequestKind;
 pub use peer_id::{PeerId, WithPeer};
 pub use peer_info::{Capabilities, PeerHead, PeerInfo};
 pub use penalty::Penalty;
+pub use receipts::{EthReceipt, ReceiptsRequest};
 pub use request::{
     BoxFuture, Message, PeerRequests, PeerRequestsExt, PeerResult, Request, Response,
     ResponseFuture,

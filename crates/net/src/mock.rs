@@ -54,6 +54,9 @@ impl MockNetwork {
             Request::BlockBodies(request) => Response::BlockBodies(
                 request.hashes.iter().map(|_| EthBlockBody::default()).collect(),
             ),
+            Request::Receipts(request) => {
+                Response::Receipts(request.hashes.iter().map(|_| Vec::new()).collect())
+            }
         };
         Ok(WithPeer::new(peer, response))
     }

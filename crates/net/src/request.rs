@@ -11,7 +11,8 @@ use snapsync_primitives::{
 use tokio::time::Instant;
 
 use crate::{
-    BodiesRequest, EthBlockBody, HeadersRequest, PeerId, RequestError, RequestKind, WithPeer,
+    BodiesRequest, EthBlockBody, EthReceipt, HeadersRequest, PeerId, ReceiptsRequest, RequestError,
+    RequestKind, WithPeer,
 };
 
 /// The outcome of a request: the response with the peer that sent it, or why there is none.
@@ -39,6 +40,8 @@ pub enum Request {
     BlockHeaders(HeadersRequest),
     /// eth `GetBlockBodies`.
     BlockBodies(BodiesRequest),
+    /// eth `GetReceipts`.
+    Receipts(ReceiptsRequest),
 }
 
 impl Request {
@@ -51,6 +54,7 @@ impl Request {
             Self::TrieNodes(_) => RequestKind::TrieNodes,
             Self::BlockHeaders(_) => RequestKind::BlockHeaders,
             Self::BlockBodies(_) => RequestKind::BlockBodies,
+            Self::Receipts(_) => RequestKind::Receipts,
         }
     }
 }
@@ -70,6 +74,9 @@ pub enum Response {
     BlockHeaders(Vec<Header>),
     /// eth `BlockBodies`: in request order, maybe with unavailable ones left out.
     BlockBodies(Vec<EthBlockBody>),
+    /// eth `Receipts`: per requested block, in request order, its receipts; maybe with
+    /// unavailable blocks left out.
+    Receipts(Vec<Vec<EthReceipt>>),
 }
 
 impl Response {
@@ -82,6 +89,7 @@ impl Response {
             Self::TrieNodes(_) => RequestKind::TrieNodes,
             Self::BlockHeaders(_) => RequestKind::BlockHeaders,
             Self::BlockBodies(_) => RequestKind::BlockBodies,
+            Self::Receipts(_) => RequestKind::Receipts,
         }
     }
 }
@@ -175,6 +183,7 @@ message!(GetByteCodes, ByteCodes, ByteCodes);
 message!(GetTrieNodes, TrieNodes, TrieNodes);
 message!(HeadersRequest, Vec<Header>, BlockHeaders);
 message!(BodiesRequest, Vec<EthBlockBody>, BlockBodies);
+message!(ReceiptsRequest, Vec<Vec<EthReceipt>>, Receipts);
 
 /// Typed calls over any [`PeerRequests`] (implemented for all, `dyn` included): the reply of
 /// the message's own type, an answer of another variant turned into
@@ -284,6 +293,20 @@ pub trait PeerRequestsExt: PeerRequests {
         deadline: Instant,
     ) -> impl Future<Output = PeerResult<Vec<EthBlockBody>>> + Send {
         self.send(peer, BodiesRequest { hashes }, deadline)
+    }
+
+    /// Sends `GetReceipts` for `hashes` to `peer`.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    fn get_receipts(
+        &self,
+        peer: PeerId,
+        hashes: Vec<alloy_primitives::B256>,
+        deadline: Instant,
+    ) -> impl Future<Output = PeerResult<Vec<Vec<EthReceipt>>>> + Send {
+        self.send(peer, ReceiptsRequest { hashes }, deadline)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use alloy_consensus::Header;
 use alloy_primitives::{B256, Bytes, U256, keccak256};
-use snapsync_net::EthBlockBody;
+use snapsync_net::{EthBlockBody, EthReceipt};
 use snapsync_primitives::test_utils::TestRng;
 use snapsync_primitives::{
     AccountHash, AccountRange, ByteCodes, StorageRanges, StorageSlot, TrieNodes,
@@ -47,7 +47,8 @@ pub enum Behaviour {
     /// no longer has the requested hash either).
     BrokenLink,
     /// Alters a body in bodies replies: drops its last transaction, else drops its withdrawals
-    /// list, else adds an ommer, so it no longer matches its header's roots.
+    /// list, else adds an ommer, so it no longer matches its header's roots; and a block's
+    /// receipts in receipts replies (a receipt added), so they no longer make its receipts root.
     BadBody,
     /// Honest for its first `after` requests, then behaves as `then` (a peer that turns
     /// hostile, or stalls, or forgets its state, in the middle of a sync).
@@ -217,6 +218,17 @@ impl Behaviour {
         let Some(body) = reply.get_mut(mid) else { return };
         if body.transactions.pop().is_none() && body.withdrawals.take().is_none() {
             body.ommers.push(Header::default());
+        }
+    }
+
+    /// Applies the fault to a receipts reply.
+    pub(crate) fn corrupt_receipts(&self, reply: &mut [Vec<EthReceipt>]) {
+        if *self != Self::BadBody {
+            return;
+        }
+        let mid = reply.len() / 2;
+        if let Some(receipts) = reply.get_mut(mid) {
+            receipts.push(EthReceipt::Legacy(Default::default()));
         }
     }
 }

@@ -1,9 +1,10 @@
-//! Headers and bodies for the simulated peers' eth side (`GetBlockHeaders`, `GetBlockBodies`).
+//! Headers, bodies and receipts for the simulated peers' eth side (`GetBlockHeaders`,
+//! `GetBlockBodies`, `GetReceipts`).
 
 use crate::{ChainFixture, GeneratedChain};
-use alloy_consensus::Header;
+use alloy_consensus::{EMPTY_ROOT_HASH, Header};
 use alloy_primitives::B256;
-use snapsync_net::{BlockHashOrNumber, EthBlockBody, HeadersRequest};
+use snapsync_net::{BlockHashOrNumber, EthBlockBody, EthReceipt, HeadersRequest};
 
 /// Most headers one request returns (devp2p eth's soft limit).
 const MAX_HEADERS: u64 = 1024;
@@ -16,6 +17,8 @@ pub trait BlockSource: Send + Sync {
     fn number_of(&self, hash: B256) -> Option<u64>;
     /// The body of the block with `hash`, if the chain has it.
     fn body_by_hash(&self, hash: B256) -> Option<EthBlockBody>;
+    /// The receipts of the block with `hash`, if the chain has them.
+    fn receipts_by_hash(&self, hash: B256) -> Option<Vec<EthReceipt>>;
 }
 
 impl BlockSource for GeneratedChain {
@@ -30,6 +33,13 @@ impl BlockSource for GeneratedChain {
     fn body_by_hash(&self, hash: B256) -> Option<EthBlockBody> {
         self.body(self.number_of(hash)?)
     }
+
+    /// A generated chain's blocks carry no transactions: each has no receipts (and commits to
+    /// the empty root).
+    fn receipts_by_hash(&self, hash: B256) -> Option<Vec<EthReceipt>> {
+        let header = self.header_by_hash(&hash)?;
+        (header.receipts_root == EMPTY_ROOT_HASH).then(Vec::new)
+    }
 }
 
 impl BlockSource for ChainFixture {
@@ -43,6 +53,11 @@ impl BlockSource for ChainFixture {
 
     fn body_by_hash(&self, hash: B256) -> Option<EthBlockBody> {
         self.body(Self::number_of(self, &hash)?).cloned()
+    }
+
+    /// A chain file holds no receipts: a peer serving one lacks them (an empty reply).
+    fn receipts_by_hash(&self, _hash: B256) -> Option<Vec<EthReceipt>> {
+        None
     }
 }
 
@@ -63,4 +78,9 @@ pub(crate) fn serve_headers(source: &dyn BlockSource, request: &HeadersRequest) 
 /// The bodies an honest eth peer returns: in request order, stopping at the first unknown.
 pub(crate) fn serve_bodies(source: &dyn BlockSource, hashes: &[B256]) -> Vec<EthBlockBody> {
     hashes.iter().map_while(|hash| source.body_by_hash(*hash)).collect()
+}
+
+/// The receipts an honest eth peer returns: in request order, stopping at the first unknown.
+pub(crate) fn serve_receipts(source: &dyn BlockSource, hashes: &[B256]) -> Vec<Vec<EthReceipt>> {
+    hashes.iter().map_while(|hash| source.receipts_by_hash(*hash)).collect()
 }

@@ -2,16 +2,16 @@
 
 use crate::{
     Behaviour, BlockSource, Link, SnapResponder,
-    blocks::{serve_bodies, serve_headers},
+    blocks::{serve_bodies, serve_headers, serve_receipts},
     link::LinkQueue,
 };
 use alloy_consensus::Header;
 use alloy_primitives::B256;
 use alloy_rlp::Encodable;
 use snapsync_net::{
-    BodiesRequest, BoxFuture, Capabilities, EthBlockBody, HeadersRequest, PeerId, PeerInfo,
-    PeerRequests, PeerResult, PeerSource, Penalty, Request, RequestError, RequestKind, Response,
-    WithPeer,
+    BodiesRequest, BoxFuture, Capabilities, EthBlockBody, EthReceipt, HeadersRequest, PeerId,
+    PeerInfo, PeerRequests, PeerResult, PeerSource, Penalty, ReceiptsRequest, Request,
+    RequestError, RequestKind, Response, WithPeer,
 };
 use snapsync_primitives::test_utils::TestRng;
 use snapsync_primitives::{
@@ -368,6 +368,23 @@ impl SimNetwork {
             |behaviour, reply| behaviour.corrupt_bodies(reply),
         )
     }
+
+    fn serve_receipts(
+        &self,
+        peer: PeerId,
+        hashes: Vec<B256>,
+    ) -> impl Future<Output = PeerResult<Vec<Vec<EthReceipt>>>> + Send {
+        let blocks = self.blocks.as_deref();
+        self.exchange(
+            peer,
+            RequestKind::Receipts,
+            None,
+            0,
+            move |_| blocks.map(|blocks| serve_receipts(blocks, &hashes)).unwrap_or_default(),
+            Vec::new,
+            |behaviour, reply| behaviour.corrupt_receipts(reply),
+        )
+    }
 }
 
 impl PeerSource for SimNetwork {
@@ -421,6 +438,9 @@ impl PeerRequests for SimNetwork {
                 }
                 Request::BlockBodies(BodiesRequest { hashes }) => {
                     self.serve_block_bodies(peer, hashes).await?.map(Response::BlockBodies)
+                }
+                Request::Receipts(ReceiptsRequest { hashes }) => {
+                    self.serve_receipts(peer, hashes).await?.map(Response::Receipts)
                 }
             };
             Ok(response)

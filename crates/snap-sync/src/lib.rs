@@ -114,4 +114,4 @@ pub use pivot::resolve_pivot;
 pub use progress::SyncProgress;
 pub use stage::SnapSyncStage;
 pub use state::{Counts, Pivot};
-pub use summary::{SyncSummary, stored_summary};
+pub use summary::{SyncSummary, record_imported_state, stored_summary};

@@ -191,6 +191,23 @@ impl SyncState {
         }
     }
 
+    /// The record of a state stored whole at `pivot` by an import: every chunk, the storage
+    /// and code scans done, the phase `Done`.
+    pub(crate) fn finished_import(pivot: Pivot, counts: Counts) -> Self {
+        let mut state = Self::new(pivot, 1);
+        for chunk in &mut state.chunks {
+            chunk.next = chunk.end;
+            chunk.done = true;
+        }
+        state.storage.cursor = AccountHash::from(B256::repeat_byte(0xff));
+        state.storage.scanned = true;
+        state.codes =
+            CodeCursor { next: AccountHash::from(B256::repeat_byte(0xff)), scanned: true };
+        state.phase = SnapPhase::Done;
+        state.counts = counts;
+        state
+    }
+
     /// The stored record, if the stage has committed one.
     pub(crate) fn load(view: &(impl StateRead + ?Sized)) -> Result<Option<Self>, SnapSyncError> {
         let Some(bytes) = view.progress(Self::KEY)? else {

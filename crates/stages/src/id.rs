@@ -15,6 +15,8 @@ impl StageId {
     pub const HEADERS: Self = Self::new("Headers");
     /// The bodies stage.
     pub const BODIES: Self = Self::new("Bodies");
+    /// The receipts stage.
+    pub const RECEIPTS: Self = Self::new("Receipts");
     /// The execution stage.
     pub const EXECUTION: Self = Self::new("Execution");
 

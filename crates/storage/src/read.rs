@@ -110,6 +110,15 @@ pub trait StateRead: Send {
     /// The highest stored body.
     fn last_body(&self) -> Result<Option<(u64, Bytes)>, StoreError>;
 
+    /// The receipts of block `number` (the RLP list of its receipts).
+    fn block_receipts(&self, number: u64) -> Result<Option<Bytes>, StoreError>;
+
+    /// Blocks' receipts whose number is in `range`, ascending.
+    fn block_receipts_range(
+        &self,
+        range: KeyRange<u64>,
+    ) -> Result<StoreIter<'_, (u64, Bytes)>, StoreError>;
+
     /// The checkpoint record of stage `stage` (encoded by the pipeline).
     fn checkpoint(&self, stage: &str) -> Result<Option<Bytes>, StoreError>;
 

@@ -129,6 +129,12 @@ pub trait StateWrite: StateRead {
     /// Removes the body of block `number`; whether it was there.
     fn delete_body(&mut self, number: u64) -> Result<bool, StoreError>;
 
+    /// Stores the receipts of block `number` (the RLP list of its receipts).
+    fn put_block_receipts(&mut self, number: u64, receipts: &Bytes) -> Result<(), StoreError>;
+
+    /// Removes the receipts of block `number`; whether they were there.
+    fn delete_block_receipts(&mut self, number: u64) -> Result<bool, StoreError>;
+
     /// Stores the checkpoint record of stage `stage`.
     fn set_checkpoint(&mut self, stage: &str, record: &Bytes) -> Result<(), StoreError>;
 

@@ -31,7 +31,7 @@ use metrics_file::MetricsFile;
 use moves::TipSchedule;
 use peers::PeerArgs;
 use report::{LeafVerdict, SyncReport};
-use snapsync_chain_stages::{BodiesConfig, BodiesStage, HeadersConfig, HeadersStage};
+use snapsync_chain_stages::History;
 use snapsync_db::Database;
 use snapsync_sim::GeneratedChain;
 use snapsync_sim::Scenario;
@@ -40,6 +40,7 @@ use snapsync_snap_sync::{
     stored_summary,
 };
 use snapsync_stages::{Pipeline, PipelineError, RetryPolicy, StageSet};
+use snapsync_storage::{KeyRange, StateRead, StoreIter};
 use source::SourceArgs;
 use std::{
     io::{IsTerminal, Write},
@@ -98,6 +99,10 @@ pub(crate) struct SyncArgs {
     /// ends.
     #[arg(long, value_name = "FILE")]
     metrics_file: Option<PathBuf>,
+    /// The bodies and receipts kept below the pivot (headers are always synced down to block
+    /// 1): none, post-merge or all.
+    #[arg(long, value_name = "HISTORY", default_value = "all")]
+    history: History,
 }
 
 impl SyncArgs {
@@ -174,11 +179,13 @@ fn sync_and_report(
         .map_err(CliError::Runtime)?;
     let mut world = prepare(args, &config, err)?;
     let (tip_sender, tip) = watch::channel(world.tips.current_tip(&world.scenario));
-    let (mut pipeline, progress) = pipeline(&world, config, tip)?;
+    let (mut pipeline, progress) = pipeline(&world, config, tip, args.history)?;
     writeln!(
         err,
-        "pipeline: {} (execution is not available yet: the pipeline ends after bodies)",
-        pipeline.stage_ids().iter().map(ToString::to_string).collect::<Vec<_>>().join(" → ")
+        "pipeline: {} (history {}; execution is not available yet: the pipeline ends after the \
+         chain's data)",
+        pipeline.stage_ids().iter().map(ToString::to_string).collect::<Vec<_>>().join(" → "),
+        args.history
     )?;
     let mut view = ProgressView::new(std::io::stderr().is_terminal());
     let started = Instant::now();
@@ -198,6 +205,7 @@ fn sync_and_report(
         Err(error) => return Err(CliError::Pipeline(Box::new(error))),
     };
     write_penalties(&world.scenario, err)?;
+    write_history(&world.storage.db.view()?, args.history, err)?;
     let summary = stored_summary(&world.storage.db.view()?)?;
     let check = match &summary {
         Some(summary) if summary.is_done() && !failed => {
@@ -335,6 +343,7 @@ fn pipeline(
     world: &World,
     config: SnapSyncConfig,
     tip: watch::Receiver<alloy_primitives::B256>,
+    history: History,
 ) -> Result<(Pipeline<dyn Database>, watch::Receiver<SyncProgress>), CliError> {
     let client = world.scenario.network.clone();
     let db = &world.storage.db;
@@ -343,10 +352,13 @@ fn pipeline(
     // One peer layer: headers and bodies go through the snap stage's fetcher, so one peer set
     // times, rests, scores and bans the peers for every request.
     let fetcher = snap.fetcher().clone();
-    let after_pivot = HeadersConfig::after_stage(SNAP_SYNC);
-    let headers = HeadersStage::new(fetcher.clone(), tip, after_pivot);
-    let bodies = BodiesStage::new(fetcher, BodiesConfig::after_stage(SNAP_SYNC));
-    let stages = StageSet::builder().add(snap)?.add(headers)?.add(bodies)?.build();
+    // The generated chains are proof-of-stake from their genesis.
+    let chain = history.chain_stages(&fetcher, tip, &SNAP_SYNC, 0);
+    let mut stages = StageSet::builder().add(snap)?.add(chain.headers)?.add(chain.bodies)?;
+    if let Some(receipts) = chain.receipts {
+        stages = stages.add(receipts)?;
+    }
+    let stages = stages.build();
     Ok((Pipeline::new(db.clone(), stages).with_retry_policy(RETRY), progress))
 }
 
@@ -423,4 +435,35 @@ fn write_penalties(scenario: &Scenario, err: &mut dyn Write) -> std::io::Result<
         "note: {penalised} of {} peers were penalised for invalid or missing replies",
         peers.len()
     )
+}
+
+/// One line on what of the chain is stored: headers, bodies and receipts, each as a count and
+/// its lowest and highest block.
+///
+/// # Errors
+/// Store and output failures.
+fn write_history(
+    view: &(impl StateRead + ?Sized),
+    history: History,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    let span =
+        |entries: StoreIter<'_, (u64, alloy_primitives::Bytes)>| -> Result<String, CliError> {
+            let (mut count, mut low, mut high) = (0u64, None, 0);
+            for entry in entries {
+                let number = entry?.0;
+                count += 1;
+                low.get_or_insert(number);
+                high = number;
+            }
+            Ok(low.map_or_else(|| "none".to_owned(), |low| format!("{count} ({low}..={high})")))
+        };
+    writeln!(
+        err,
+        "chain (history {history}): headers {}, bodies {}, receipts {}",
+        span(view.headers(KeyRange::all())?)?,
+        span(view.bodies(KeyRange::all())?)?,
+        span(view.block_receipts_range(KeyRange::all())?)?,
+    )?;
+    Ok(())
 }

@@ -3,47 +3,21 @@
 //! blob transactions, withdrawals, every fork's header fields.
 //!
 //! The file is a concatenation of RLP blocks (`[header, transactions, ommers, withdrawals?]`), in
-//! ascending order without the genesis. Loading decodes every block, seals its header and checks
-//! that each block links to the one before it, so a test can trust the fixture as its oracle.
+//! ascending order without the genesis. Loading reads it with `snapsync_genesis::ChainFile`,
+//! which decodes every block, seals its header and checks that each block links to the one
+//! before it, so a test can trust the fixture as its oracle.
 
-use alloy_consensus::{Block, BlockBody, Header, TxEnvelope};
-use alloy_primitives::{B256, Sealable, Sealed};
-use alloy_rlp::Decodable;
+use alloy_consensus::{BlockBody, Header, TxEnvelope};
+use alloy_primitives::{B256, Sealed};
+use snapsync_genesis::{ChainBlock, ChainFile, ChainFileError};
 use std::{collections::HashMap, path::Path};
 
 /// Why a chain file did not load.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainFixtureError {
-    /// The file could not be read.
-    #[error("reading {path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The failure.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A block does not decode.
-    #[error("block at byte {offset} does not decode: {source}")]
-    Decode {
-        /// Where the block starts in the file.
-        offset: usize,
-        /// The failure.
-        #[source]
-        source: alloy_rlp::Error,
-    },
-    /// A block does not follow the one before it.
-    #[error(
-        "block {number} does not link to its predecessor (parent {parent}, expected {expected})"
-    )]
-    BrokenLink {
-        /// The block's number.
-        number: u64,
-        /// Its parent hash.
-        parent: B256,
-        /// The predecessor's hash.
-        expected: B256,
-    },
+    /// A block could not be read, does not decode, or does not link to the one before it.
+    #[error(transparent)]
+    File(#[from] ChainFileError),
     /// The file holds no block.
     #[error("the chain file holds no block")]
     Empty,
@@ -64,10 +38,7 @@ impl ChainFixture {
     /// [`ChainFixtureError`] when the file cannot be read, a block does not decode, the blocks do
     /// not link, or there is none.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, ChainFixtureError> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|source| ChainFixtureError::Io { path: path.display().to_string(), source })?;
-        Self::from_rlp(&bytes)
+        Self::from_blocks(ChainFile::open(path)?)
     }
 
     /// Decodes concatenated RLP blocks.
@@ -75,25 +46,19 @@ impl ChainFixture {
     /// # Errors
     /// As [`load`](Self::load), without the reading.
     pub fn from_rlp(bytes: &[u8]) -> Result<Self, ChainFixtureError> {
-        let mut rest = bytes;
+        Self::from_blocks(ChainFile::new(bytes))
+    }
+
+    /// Collects the blocks of a chain file (checked to link by [`ChainFile`]).
+    fn from_blocks(
+        blocks: impl Iterator<Item = Result<ChainBlock, ChainFileError>>,
+    ) -> Result<Self, ChainFixtureError> {
         let (mut headers, mut bodies, mut numbers) = (Vec::new(), Vec::new(), HashMap::new());
-        while !rest.is_empty() {
-            let offset = bytes.len() - rest.len();
-            let block = Block::<TxEnvelope>::decode(&mut rest)
-                .map_err(|source| ChainFixtureError::Decode { offset, source })?;
-            let header = block.header.clone().seal_slow();
-            if let Some(previous) = headers.last().map(Sealed::<Header>::hash)
-                && (header.parent_hash != previous)
-            {
-                return Err(ChainFixtureError::BrokenLink {
-                    number: header.number,
-                    parent: header.parent_hash,
-                    expected: previous,
-                });
-            }
+        for block in blocks {
+            let ChainBlock { header, body, .. } = block?;
             numbers.insert(header.hash(), header.number);
             headers.push(header);
-            bodies.push(block.into_body());
+            bodies.push(body);
         }
         if headers.is_empty() {
             return Err(ChainFixtureError::Empty);

@@ -34,6 +34,7 @@ pub struct MapState {
     headers: Arc<BTreeMap<u64, Bytes>>,
     header_numbers: Arc<BTreeMap<B256, u64>>,
     bodies: Arc<BTreeMap<u64, Bytes>>,
+    receipts: Arc<BTreeMap<u64, Bytes>>,
     checkpoints: Arc<BTreeMap<String, Bytes>>,
     progress: Arc<BTreeMap<String, Bytes>>,
 }
@@ -242,6 +243,17 @@ macro_rules! map_read {
                 Ok(last(&self.state().bodies))
             }
 
+            fn block_receipts(&self, number: u64) -> Result<Option<Bytes>, StoreError> {
+                Ok(self.state().receipts.get(&number).cloned())
+            }
+
+            fn block_receipts_range(
+                &self,
+                r: KeyRange<u64>,
+            ) -> Result<StoreIter<'_, (u64, Bytes)>, StoreError> {
+                Ok(range(&self.state().receipts, r, |k, v| (*k, v.clone())))
+            }
+
             fn checkpoint(&self, stage: &str) -> Result<Option<Bytes>, StoreError> {
                 Ok(self.state().checkpoints.get(stage).cloned())
             }
@@ -439,6 +451,15 @@ impl StateWrite for MapWriter {
 
     fn delete_body(&mut self, number: u64) -> Result<bool, StoreError> {
         Ok(Arc::make_mut(&mut self.state.bodies).remove(&number).is_some())
+    }
+
+    fn put_block_receipts(&mut self, number: u64, receipts: &Bytes) -> Result<(), StoreError> {
+        Arc::make_mut(&mut self.state.receipts).insert(number, receipts.clone());
+        Ok(())
+    }
+
+    fn delete_block_receipts(&mut self, number: u64) -> Result<bool, StoreError> {
+        Ok(Arc::make_mut(&mut self.state.receipts).remove(&number).is_some())
     }
 
     fn set_checkpoint(&mut self, stage: &str, record: &Bytes) -> Result<(), StoreError> {

@@ -1,0 +1,168 @@
+//! `snapsync import` on hive's chain (genesis, 600 blocks, the head's state dump): stored and
+//! verified, idempotent, `verify` agreeing; a dump of another root, a damaged chain file and a
+//! data directory of another chain refused.
+
+#![allow(unused_crate_dependencies)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::Value;
+use snapsync_genesis::ChainFile;
+use snapsync_primitives::test_utils::require_fixture;
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+const HEAD_HASH: &str = "0x44e3809c9a3cda717f00aea3a9da336d149612c8d5657fbc0028176ef8d94d2a";
+const HEAD_ROOT: &str = "0x8fcfb02cfca007773bd55bc1c3e50a3c8612a59c87ce057e5957e8bf17c1728b";
+
+struct Hive {
+    genesis: PathBuf,
+    chain: PathBuf,
+    state: PathBuf,
+}
+
+fn hive(test: &str) -> Option<Hive> {
+    Some(Hive {
+        genesis: require_fixture(test, "geth-hive/genesis.json")?,
+        chain: require_fixture(test, "geth-hive/chain.rlp")?,
+        state: require_fixture(test, "geth-hive/headstate.json")?,
+    })
+}
+
+fn snapsync(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_snapsync")).args(args).output().unwrap()
+}
+
+fn path(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn import(datadir: &Path, genesis: &Path, chain: &Path, state: Option<&Path>) -> Output {
+    let mut args = vec![
+        "import",
+        "--json",
+        "--datadir",
+        path(datadir),
+        "--genesis",
+        path(genesis),
+        "--chain",
+        path(chain),
+    ];
+    if let Some(state) = state {
+        args.extend(["--state", path(state)]);
+    }
+    snapsync(&args)
+}
+
+/// The JSON line of stdout after checking the exit code.
+fn json(output: &Output, code: i32) -> Value {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(code), "stdout: {stdout}\nstderr: {stderr}");
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+}
+
+fn refused(output: &Output) -> String {
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(output.stdout.is_empty());
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+#[test]
+fn hive_chain_and_head_state_import_verified_and_again_without_rewriting() {
+    let Some(hive) = hive("hive_chain_and_head_state_import_verified") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let datadir = dir.path().join("data");
+    let first = json(&import(&datadir, &hive.genesis, &hive.chain, Some(&hive.state)), 0);
+    assert_eq!(first["head_block"], 600);
+    assert_eq!(first["head_hash"], HEAD_HASH);
+    assert_eq!(first["state_root"], HEAD_ROOT);
+    assert_eq!(first["verified"], true);
+    assert_eq!(first["state_imported"], true);
+    assert_eq!(first["blocks_written"], 601);
+    assert_eq!(first["accounts"], 194);
+    assert_eq!(first["storage_slots"], 2164);
+
+    let again = json(&import(&datadir, &hive.genesis, &hive.chain, Some(&hive.state)), 0);
+    assert_eq!(
+        (&again["blocks_written"], &again["blocks_already_stored"]),
+        (&0.into(), &601.into())
+    );
+    assert_eq!(again["accounts"], 194);
+
+    // `verify` hashes the stored leaves again, independently of the import.
+    let verdict = json(&snapsync(&["verify", "--json", "--datadir", path(&datadir)]), 0);
+    assert_eq!(verdict["verified"], true);
+    assert_eq!(verdict["state_root"], HEAD_ROOT);
+    assert_eq!(verdict["pivot_block"], 600);
+}
+
+#[test]
+fn without_a_state_the_chain_is_stored_and_the_root_is_the_headers_unchecked() {
+    let Some(hive) = hive("without_a_state_the_chain_is_stored") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let output = import(&dir.path().join("data"), &hive.genesis, &hive.chain, None);
+    let report = json(&output, 0);
+    assert_eq!(report["state_imported"], false);
+    assert_eq!(report["head_hash"], HEAD_HASH);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("not checked"), "{stderr}");
+}
+
+#[test]
+fn a_dump_of_another_root_is_refused_and_nothing_of_it_written() {
+    let Some(hive) = hive("a_dump_of_another_root_is_refused") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let datadir = dir.path().join("data");
+    // The genesis file is a state too: block 0's, not block 600's.
+    let report = json(&import(&datadir, &hive.genesis, &hive.chain, Some(&hive.genesis)), 1);
+    assert_eq!(report["verified"], false);
+    assert_eq!(report["state_imported"], false);
+    let verify = snapsync(&["verify", "--json", "--datadir", path(&datadir)]);
+    assert_ne!(verify.status.code(), Some(0), "no state was recorded");
+}
+
+#[test]
+fn a_damaged_chain_file_is_refused_naming_where() {
+    let Some(hive) = hive("a_damaged_chain_file_is_refused") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(&hive.chain).unwrap();
+
+    let truncated = dir.path().join("truncated.rlp");
+    std::fs::write(&truncated, &bytes[..bytes.len() - 10]).unwrap();
+    let message = refused(&import(&dir.path().join("a"), &hive.genesis, &truncated, None));
+    assert!(message.contains("ends inside the block at byte"), "{message}");
+
+    // A changed byte inside a block with blocks after it: it no longer decodes, its body no
+    // longer matches its header, or its child no longer links to it; whichever, refused. (The
+    // last block's header links to nothing: the file alone cannot anchor it, which is why the
+    // head hash is reported.)
+    let last_block = ChainFile::new(&bytes[..]).last().unwrap().unwrap().offset;
+    let last_block = usize::try_from(last_block).unwrap();
+    for (case, at) in (0..last_block).step_by(last_block / 12).enumerate() {
+        let changed = dir.path().join(format!("changed-{case}.rlp"));
+        let mut damaged = bytes.clone();
+        damaged[at] ^= 0x55;
+        std::fs::write(&changed, &damaged).unwrap();
+        let datadir = dir.path().join(format!("b-{case}"));
+        let message = refused(&import(&datadir, &hive.genesis, &changed, None));
+        assert!(message.contains("--chain: "), "byte {at}: {message}");
+    }
+}
+
+#[test]
+fn a_datadir_of_another_chain_is_refused() {
+    let Some(hive) = hive("a_datadir_of_another_chain_is_refused") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let datadir = dir.path().join("data");
+    json(&import(&datadir, &hive.genesis, &hive.chain, None), 0);
+    // Another genesis: the same file with another timestamp.
+    let text = std::fs::read_to_string(&hive.genesis).unwrap();
+    let mut other: Value = serde_json::from_str(&text).unwrap();
+    other["timestamp"] = Value::from("0x1234");
+    let other_path = dir.path().join("other.json");
+    std::fs::write(&other_path, other.to_string()).unwrap();
+    let message = refused(&import(&datadir, &other_path, &hive.chain, None));
+    assert!(message.contains("another chain"), "{message}");
+}
