@@ -58,7 +58,7 @@ pub(crate) enum CliError {
     Database(#[from] snapsync_db::DbError),
     /// Recomputing the stored state failed (a corrupt entry).
     #[error("stored state: {0}")]
-    State(#[from] snapsync_db::StateError),
+    State(#[from] snapsync_storage::StateError),
     /// The snap sync stage could not be created, or its stored record is corrupt.
     #[error(transparent)]
     Sync(#[from] snapsync_snap_sync::SnapSyncError),

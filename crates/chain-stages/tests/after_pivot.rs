@@ -117,7 +117,7 @@ fn chain() -> Arc<GeneratedChain> {
 
 fn network(chain: &Arc<GeneratedChain>) -> Arc<SimNetwork> {
     let peers = (0..2).map(|seed| SimPeer::new(Link::new(50, 100), Behaviour::Honest, seed));
-    let server = Arc::new(SnapServer::new(ServerLimits::default()));
+    let server = Arc::new(SnapServer::<snapsync_db::MemoryDatabase>::new(ServerLimits::default()));
     Arc::new(SimNetwork::new(server, peers.collect()).with_blocks(chain.clone()))
 }
 

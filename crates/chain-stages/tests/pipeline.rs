@@ -35,7 +35,7 @@ fn network(chain: &Arc<ChainFixture>, behaviours: &[Behaviour]) -> Arc<SimNetwor
         .zip(behaviours)
         .map(|(seed, behaviour)| SimPeer::new(Link::new(50, 100), behaviour.clone(), seed))
         .collect();
-    let server = Arc::new(SnapServer::new(ServerLimits::default()));
+    let server = Arc::new(SnapServer::<snapsync_db::MemoryDatabase>::new(ServerLimits::default()));
     Arc::new(SimNetwork::new(server, peers).with_blocks(chain.clone()))
 }
 

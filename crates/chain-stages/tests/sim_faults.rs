@@ -17,7 +17,7 @@ async fn broken_link_and_bad_body_corrupt_replies() {
     use alloy_consensus::proofs::calculate_transaction_root;
     use snapsync_sim::Behaviour;
     let chain = Arc::new(GeneratedChain::new(3, &StateSpec::small().with_accounts(100), 8, 5));
-    let server = Arc::new(SnapServer::new(ServerLimits::default()));
+    let server = Arc::new(SnapServer::<snapsync_db::MemoryDatabase>::new(ServerLimits::default()));
     let peers = vec![
         SimPeer::new(Link::new(50, 10), Behaviour::BrokenLink, 1),
         SimPeer::new(Link::new(50, 10), Behaviour::BadBody, 2),

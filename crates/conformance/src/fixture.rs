@@ -133,7 +133,7 @@ impl Fixture {
     ///
     /// # Errors
     /// [`ConformanceError::Serve`] if an imported database does not hold its root (a bug).
-    pub fn server(&self) -> Result<SnapServer, ConformanceError> {
+    pub fn server(&self) -> Result<SnapServer<MemoryDatabase>, ConformanceError> {
         let server = SnapServer::default();
         if let Some(genesis) = self.genesis.as_ref().filter(|_| self.serves_genesis()) {
             server.add_state(genesis.root, genesis.db.clone())?;

@@ -11,7 +11,7 @@ use crate::{
     Fixture, FixtureState, Report, RootRef, StorageRangesCase, TrieNodesCase, TrieNodesExpect,
 };
 use alloy_primitives::{B256, U256, keccak256};
-use snapsync_db::{Database, HashedAccounts, HashedStorages, TableRead};
+use snapsync_db::{Database, HashedAccounts, HashedStorages, MemoryDatabase, TableRead};
 use snapsync_primitives::{
     AccountHash, EMPTY_ROOT_HASH, GetAccountRange, GetByteCodes, GetStorageRanges, GetTrieNodes,
     RawTrieNodePathSet, SlotHash,
@@ -39,7 +39,7 @@ pub fn run(fixture: &Fixture, cases: &CaseFile) -> Result<Report, ConformanceErr
 /// The fixture, and the server under test.
 struct Runner<'a> {
     fixture: &'a Fixture,
-    server: &'a SnapServer,
+    server: &'a SnapServer<MemoryDatabase>,
 }
 
 /// A request id; the server echoes it.

@@ -18,7 +18,7 @@
 //!    distinct code) and the two node collectors are bulk-appended, and the transaction commits
 //!    once: a crash leaves the database empty, never half imported.
 //!
-//! The nodes written are exactly those [`rebuild_state_trie`](crate::rebuild_state_trie) would
+//! The nodes written are exactly those [`rebuild_state_trie`](snapsync_storage::rebuild_state_trie) would
 //! write for the same tables (the tests check it). They are built during the import rather than by
 //! a second pass because that pass would read the tables back from the transaction it writes.
 //!
@@ -27,12 +27,13 @@
 
 use crate::{
     AccountTrieNodes, Bytecodes, Database, HashedAccounts, HashedStorages, ImportError,
-    STATE_TABLES, StateError, StorageTrieNodes, Table, TableKey, TableRead, TableValue, WriteTxn,
+    STATE_TABLES, StorageTrieNodes, Table, TableKey, TableRead, TableValue, WriteTxn,
 };
 use alloy_primitives::{B256, Bytes, U256, keccak256};
 use alloy_trie::Nibbles;
 use snapsync_etl::{Collector, CollectorConfig, EtlError};
 use snapsync_primitives::{AccountHash, KECCAK_EMPTY, SlotHash, TrieAccount};
+use snapsync_storage::StateError;
 use snapsync_trie::{NodeSink, TrieBuildError, TrieBuilder};
 use std::convert::Infallible;
 
@@ -68,7 +69,7 @@ pub struct ImportReport {
 /// Imports a whole state into an empty database (accounts and slots in any order; zero slot
 /// values skipped; duplicate account hashes are an error): the hashed tables, the bytecodes (by
 /// keccak256, deduplicated), every storage root computed, and every hashed node of the account
-/// and storage tries by path (as [`rebuild_state_trie`](crate::rebuild_state_trie) writes them),
+/// and storage tries by path (as [`rebuild_state_trie`](snapsync_storage::rebuild_state_trie) writes them),
 /// in sorted bulk writes through ETL collectors configured by `etl`, and one commit.
 ///
 /// # Errors

@@ -16,12 +16,13 @@
 //!    naming its key and value types. Reads go through [`TableRead`] on a [`ReadView`] or a
 //!    [`WriteTxn`], writes through [`WriteTxn`]; no caller builds a byte key, and a corrupt stored
 //!    entry is an error naming its table and key.
-//! 3. **The trie on top**: [`compute_state_root`] recomputes the state root and every storage
-//!    root by streaming the hashed tables through `snapsync_trie`'s builder, reporting accounts
-//!    whose storage root disagrees with their slots; [`rebuild_state_trie`] also writes every
-//!    hashed node by path (sorted through an ETL collector); [`AccountTrie`] and [`StorageTrie`]
-//!    read nodes back by path as a `NodeSource` (healing), and [`prove_account_range`] /
-//!    [`prove_storage_range`] serve range proofs from them.
+//! 3. **The storage seam on top**: [`RedbDatabase`], [`MemoryDatabase`] and `dyn Database`
+//!    implement `snapsync_storage::StateStore` ([`ReadView`] and [`WriteTxn`] are its reader and
+//!    writer), so the stages, the server and the algorithms over stored state
+//!    (`snapsync_storage::compute_state_root`, `rebuild_state_trie`, `AccountTrie` /
+//!    `StorageTrie`, `prove_account_range` / `prove_storage_range`) run on this crate as on any
+//!    store; [`compute_state_root`] is re-exported for code that checks a database directly.
+//!    [`import_state`] loads a whole state (leaves, codes and every trie node) in one pass.
 //!
 //! # Metrics
 //!
@@ -69,7 +70,6 @@
 
 mod codec;
 mod error;
-mod headers;
 mod import;
 mod kv;
 mod memory;
@@ -86,7 +86,6 @@ pub mod test_utils;
 
 pub use codec::{MAX_PATH_NIBBLES, TableKey, TableValue};
 pub use error::{BoxError, DbError, DecodeError, ImportError, Operation};
-pub use headers::store_header;
 pub use import::{ImportAccount, ImportReport, import_state};
 pub use kv::{
     Database, Direction, Durability, Entry, EntrySource, KeyBounds, KvIter, KvRead, KvWrite,
@@ -95,13 +94,9 @@ pub use memory::MemoryDatabase;
 pub use metrics::{METRIC_NAMES, describe_metrics};
 pub use read_only_file::MAX_OVERLAY_BYTES;
 pub use redb_store::{Integrity, RedbDatabase, RedbOptions, SpaceUsage, panic_is_contained};
-// The algorithms over stored state live on the storage seam (any store gets them); re-exported
-// here so users of this crate's tables find them where they were.
-pub use snapsync_storage::{
-    AccountTrie, RebuiltTrie, StateError, StateReport, StorageRootMismatch, StorageTrie,
-    compute_state_root, compute_storage_root, prove_account_range, prove_storage_range,
-    rebuild_state_trie,
-};
+// The state root lives on the storage seam (any store gets it); re-exported here for the code
+// that checks a snapsync-db database directly.
+pub use snapsync_storage::compute_state_root;
 pub use state_store::collection_of;
 pub use table_collector::TableCollector;
 pub use tables::{

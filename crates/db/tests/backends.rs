@@ -10,14 +10,16 @@ use alloy_primitives::{B256, Bytes, U256, keccak256};
 use proptest::{prelude::*, test_runner::TestRunner};
 use snapsync_db::test_utils::{TestDb, memory_db as memory, redb_db as redb};
 use snapsync_db::{
-    AccountTrie, AccountTrieNodes, Bodies, Bytecodes, DbError, DecodeError, Durability,
-    HashedAccounts, HashedStorages, HeaderNumbers, Headers, RedbDatabase, RedbOptions,
-    SnapProgress, StageCheckpoints, StorageTrie, StorageTrieNodes, Table, TableRead,
-    compute_state_root, compute_storage_root, prove_account_range, prove_storage_range,
-    rebuild_state_trie,
+    AccountTrieNodes, Bodies, Bytecodes, DbError, DecodeError, Durability, HashedAccounts,
+    HashedStorages, HeaderNumbers, Headers, RedbDatabase, RedbOptions, SnapProgress,
+    StageCheckpoints, StorageTrieNodes, Table, TableRead, compute_state_root,
 };
 use snapsync_etl::CollectorConfig;
 use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
+use snapsync_storage::{
+    AccountTrie, StorageTrie, compute_storage_root, prove_account_range, prove_storage_range,
+    rebuild_state_trie,
+};
 use snapsync_trie::{
     EMPTY_ROOT_HASH, Nibbles, NodeSource, StoredProofError, TrieBuilder, VecSink, trie_root,
     verify_range_proof,

@@ -12,11 +12,11 @@ use proptest::{prelude::*, test_runner::TestRunner};
 use snapsync_db::test_utils::{TestDb, memory_db as memory, redb_db as redb};
 use snapsync_db::{
     AccountTrieNodes, Bytecodes, HashedAccounts, HashedStorages, ImportAccount, ImportError,
-    StorageTrieNodes, Table, TableRead, compute_state_root, import_state, prove_account_range,
-    rebuild_state_trie,
+    StorageTrieNodes, Table, TableRead, compute_state_root, import_state,
 };
 use snapsync_etl::CollectorConfig;
 use snapsync_primitives::{AccountHash, EMPTY_ROOT_HASH, KECCAK_EMPTY, SlotHash, TrieAccount};
+use snapsync_storage::{prove_account_range, rebuild_state_trie};
 use snapsync_trie::{trie_root, verify_range_proof};
 use std::collections::BTreeMap;
 

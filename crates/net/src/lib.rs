@@ -33,8 +33,8 @@
 //! ```
 //! use std::sync::Arc;
 //! use snapsync_net::{
-//!     BoxFuture, Capabilities, PeerId, PeerInfo, PeerRequests, PeerResult, PeerSource, Penalty,
-//!     Request, RequestError, Response,
+//!     Capabilities, PeerId, PeerInfo, PeerRequests, PeerSource, Penalty, Request, RequestError,
+//!     ResponseFuture,
 //! };
 //! use tokio::time::Instant;
 //!
@@ -49,8 +49,7 @@
 //! }
 //!
 //! impl PeerRequests for MyNetwork {
-//!     fn request(&self, peer: PeerId, request: Request, deadline: Instant)
-//!         -> BoxFuture<'_, PeerResult<Response>> {
+//!     fn request(&self, peer: PeerId, request: Request, deadline: Instant) -> ResponseFuture<'_> {
 //!         // Send `request` to `peer` over devp2p, wait at most until `deadline`.
 //!         Box::pin(async move { Err(RequestError::UnknownPeer { peer }) })
 //!     }
@@ -93,5 +92,6 @@ pub use penalty::Penalty;
 pub use receipts::{EthReceipt, ReceiptsRequest};
 pub use request::{
     BoxFuture, Message, PeerRequests, PeerRequestsExt, PeerResult, Request, Response,
+    ResponseFuture,
 };
 pub use source::PeerSource;

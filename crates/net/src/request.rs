@@ -22,6 +22,9 @@ pub type PeerResult<T> = Result<WithPeer<T>, RequestError>;
 /// trait stays usable as `dyn PeerRequests`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// What [`PeerRequests::request`] returns: the future of one peer's tagged answer.
+pub type ResponseFuture<'a> = BoxFuture<'a, PeerResult<Response>>;
+
 /// A message snapsync sends: the four snap/1 requests and the two eth block requests.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
@@ -121,32 +124,17 @@ pub trait PeerRequests: Send + Sync {
     ///
     /// [`RequestError`] when no answer arrives: timeout, disconnection, an undecodable answer,
     /// an unknown peer or a closed network.
-    fn request(
-        &self,
-        peer: PeerId,
-        request: Request,
-        deadline: Instant,
-    ) -> BoxFuture<'_, PeerResult<Response>>;
+    fn request(&self, peer: PeerId, request: Request, deadline: Instant) -> ResponseFuture<'_>;
 }
 
 impl<T: PeerRequests + ?Sized> PeerRequests for Arc<T> {
-    fn request(
-        &self,
-        peer: PeerId,
-        request: Request,
-        deadline: Instant,
-    ) -> BoxFuture<'_, PeerResult<Response>> {
+    fn request(&self, peer: PeerId, request: Request, deadline: Instant) -> ResponseFuture<'_> {
         self.as_ref().request(peer, request, deadline)
     }
 }
 
 impl<T: PeerRequests + ?Sized> PeerRequests for &T {
-    fn request(
-        &self,
-        peer: PeerId,
-        request: Request,
-        deadline: Instant,
-    ) -> BoxFuture<'_, PeerResult<Response>> {
+    fn request(&self, peer: PeerId, request: Request, deadline: Instant) -> ResponseFuture<'_> {
         (**self).request(peer, request, deadline)
     }
 }

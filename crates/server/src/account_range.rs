@@ -7,19 +7,19 @@
 
 use crate::{ReadError, ServerLimits};
 use alloy_rlp::Encodable;
-use snapsync_db::{HashedAccounts, ReadView, TableRead, prove_account_range};
 use snapsync_primitives::{AccountEntry, AccountRange, GetAccountRange};
+use snapsync_storage::{StateRead, prove_account_range};
 
 /// The answer to `request` from `view`, whose account trie has root `request.root_hash`.
-pub(crate) fn serve_account_range(
-    view: &ReadView,
+pub(crate) fn serve_account_range<R: StateRead + ?Sized>(
+    view: &R,
     request: &GetAccountRange,
     limits: &ServerLimits,
 ) -> Result<AccountRange, ReadError> {
     let budget = limits.response_bytes(request.response_bytes);
     let mut accounts = Vec::new();
     let mut size = 0u64;
-    for entry in view.range::<HashedAccounts>(request.starting_hash..)? {
+    for entry in view.accounts((request.starting_hash..).into())? {
         let (hash, account) = entry?;
         let entry = AccountEntry { hash, account: account.to_slim() };
         size = size.saturating_add(32 + entry.account.length() as u64);

@@ -1,12 +1,13 @@
 //! [`BlockServer`]: block headers and bodies (eth `GetBlockHeaders` / `GetBlockBodies`) from a
-//! database's [`Headers`], [`HeaderNumbers`] and [`Bodies`] tables, as raw RLP.
+//! store's headers, header numbers and bodies ([`StateRead::header`],
+//! [`StateRead::header_number`], [`StateRead::body`]), as raw RLP.
 //!
 //! The answers are plain RLP so that any network layer can wrap them in its own message types.
 //! The limits are go-ethereum's: 1024 headers or bodies, and the 2 MiB soft byte limit.
 
 use crate::ServerLimits;
 use alloy_primitives::{B256, Bytes};
-use snapsync_db::{Bodies, Database, DbError, HeaderNumbers, Headers, ReadView, TableRead};
+use snapsync_storage::{StateRead, StateStore, StoreError};
 use std::sync::Arc;
 
 /// The first block of a header query.
@@ -32,16 +33,23 @@ pub struct HeadersQuery {
     pub reverse: bool,
 }
 
-/// Serves headers and bodies from one database.
-#[derive(Debug, Clone)]
-pub struct BlockServer {
-    db: Arc<dyn Database>,
+/// Serves headers and bodies from one store (any [`StateStore`]: snapsync-db's, or a client's
+/// own).
+#[derive(Debug)]
+pub struct BlockServer<S: StateStore + ?Sized> {
+    db: Arc<S>,
     limits: ServerLimits,
 }
 
-impl BlockServer {
-    /// A server over the block tables of `db`.
-    pub const fn new(db: Arc<dyn Database>, limits: ServerLimits) -> Self {
+impl<S: StateStore + ?Sized> Clone for BlockServer<S> {
+    fn clone(&self) -> Self {
+        Self { db: Arc::clone(&self.db), limits: self.limits.clone() }
+    }
+}
+
+impl<S: StateStore + ?Sized> BlockServer<S> {
+    /// A server over the headers and bodies of `db`.
+    pub const fn new(db: Arc<S>, limits: ServerLimits) -> Self {
         Self { db, limits }
     }
 
@@ -59,10 +67,14 @@ impl BlockServer {
         self.read("bodies", |view| self.collect_bodies(view, hashes))
     }
 
-    fn walk_headers(&self, view: &ReadView, query: &HeadersQuery) -> Result<Vec<Bytes>, DbError> {
+    fn walk_headers(
+        &self,
+        view: &S::Reader,
+        query: &HeadersQuery,
+    ) -> Result<Vec<Bytes>, StoreError> {
         let mut number = match query.start {
             BlockStart::Number(number) => number,
-            BlockStart::Hash(hash) => match view.get::<HeaderNumbers>(&hash)? {
+            BlockStart::Hash(hash) => match view.header_number(&hash)? {
                 Some(number) => number,
                 None => return Ok(Vec::new()),
             },
@@ -71,7 +83,7 @@ impl BlockServer {
         let step = query.skip.saturating_add(1);
         let (mut headers, mut bytes) = (Vec::new(), 0u64);
         while headers.len() < count && bytes < self.limits.soft_response_bytes {
-            let Some(header) = view.get::<Headers>(&number)? else { break };
+            let Some(header) = view.header(number)? else { break };
             bytes = bytes.saturating_add(header.len() as u64);
             headers.push(header);
             let next =
@@ -82,14 +94,14 @@ impl BlockServer {
         Ok(headers)
     }
 
-    fn collect_bodies(&self, view: &ReadView, hashes: &[B256]) -> Result<Vec<Bytes>, DbError> {
+    fn collect_bodies(&self, view: &S::Reader, hashes: &[B256]) -> Result<Vec<Bytes>, StoreError> {
         let (mut bodies, mut bytes) = (Vec::new(), 0u64);
         for hash in hashes.iter().take(self.limits.max_bodies.saturating_mul(2)) {
             if bytes >= self.limits.soft_response_bytes || bodies.len() >= self.limits.max_bodies {
                 break;
             }
-            let Some(number) = view.get::<HeaderNumbers>(hash)? else { continue };
-            let Some(body) = view.get::<Bodies>(&number)? else { continue };
+            let Some(number) = view.header_number(hash)? else { continue };
+            let Some(body) = view.body(number)? else { continue };
             bytes = bytes.saturating_add(body.len() as u64);
             bodies.push(body);
         }
@@ -100,9 +112,9 @@ impl BlockServer {
     fn read(
         &self,
         kind: &'static str,
-        serve: impl FnOnce(&ReadView) -> Result<Vec<Bytes>, DbError>,
+        serve: impl FnOnce(&S::Reader) -> Result<Vec<Bytes>, StoreError>,
     ) -> Vec<Bytes> {
-        self.db.view().and_then(|view| serve(&view)).unwrap_or_else(|error| {
+        self.db.reader().and_then(|view| serve(&view)).unwrap_or_else(|error| {
             tracing::warn!(target: "sync::server", kind, %error, "cannot serve blocks");
             Vec::new()
         })

@@ -6,12 +6,12 @@
 
 use crate::{ReadError, ServerLimits};
 use alloy_primitives::{B256, Bytes};
-use snapsync_db::{Bytecodes, ReadView, TableRead};
 use snapsync_primitives::{ByteCodes, GetByteCodes, KECCAK_EMPTY};
+use snapsync_storage::StateRead;
 
 /// The answer to `request` from `views`, searched in order for each code.
-pub(crate) fn serve_byte_codes(
-    views: &[ReadView],
+pub(crate) fn serve_byte_codes<R: StateRead>(
+    views: &[R],
     request: &GetByteCodes,
     limits: &ServerLimits,
 ) -> Result<ByteCodes, ReadError> {
@@ -34,9 +34,9 @@ pub(crate) fn serve_byte_codes(
 }
 
 /// The first non-empty code stored under `hash` in `views`.
-fn find_code(views: &[ReadView], hash: &B256) -> Result<Option<Bytes>, ReadError> {
+fn find_code<R: StateRead>(views: &[R], hash: &B256) -> Result<Option<Bytes>, ReadError> {
     for view in views {
-        if let Some(code) = view.get::<Bytecodes>(hash)?
+        if let Some(code) = view.code(hash)?
             && !code.is_empty()
         {
             return Ok(Some(code));

@@ -2,7 +2,7 @@
 //! failed.
 
 use alloy_primitives::B256;
-use snapsync_db::DbError;
+use snapsync_storage::StoreError;
 use snapsync_trie::StoredProofError;
 
 /// Why a request is refused outright. go-ethereum disconnects the peer for these; the caller
@@ -22,10 +22,10 @@ pub enum ServeError {
 /// Why a state was not added to a [`SnapServer`](crate::SnapServer).
 #[derive(Debug, thiserror::Error)]
 pub enum AddStateError {
-    /// The database's stored account trie does not have the root it is offered for (`stored` is
+    /// The store's stored account trie does not have the root it is offered for (`stored` is
     /// `None` when no root node is stored at all).
     #[error(
-        "state {root}: the database's stored account trie has root {}",
+        "state {root}: the store's stored account trie has root {}",
         stored.map_or_else(|| "none (no root node)".to_owned(), |stored| stored.to_string())
     )]
     RootMismatch {
@@ -34,14 +34,14 @@ pub enum AddStateError {
         /// The keccak256 of the stored root node.
         stored: Option<B256>,
     },
-    /// Reading the database failed.
+    /// Reading the store failed.
     #[error("state {root}: {source}")]
-    Db {
+    Store {
         /// The root the state was offered for.
         root: B256,
-        /// The database's error.
+        /// The store's error.
         #[source]
-        source: DbError,
+        source: StoreError,
     },
 }
 
@@ -49,13 +49,10 @@ pub enum AddStateError {
 /// go-ethereum does, and logged).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ReadError {
-    /// Reading the database failed.
+    /// Reading the store failed.
     #[error(transparent)]
-    Db(#[from] DbError),
+    Store(#[from] StoreError),
     /// The stored trie could not prove a range (a missing or stale node).
     #[error(transparent)]
     Proof(#[from] StoredProofError),
-    /// Reading the stored trie through the storage seam failed.
-    #[error(transparent)]
-    Store(#[from] snapsync_storage::StoreError),
 }

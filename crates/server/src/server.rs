@@ -9,29 +9,48 @@ use crate::{
     trie_nodes::serve_trie_nodes,
 };
 use alloy_primitives::B256;
-use snapsync_db::{Database, ReadView};
 use snapsync_primitives::{
     AccountRange, ByteCodes, EMPTY_ROOT_HASH, GetAccountRange, GetByteCodes, GetStorageRanges,
     GetTrieNodes, SnapMessage, StorageRanges, TrieNodes,
 };
-use std::sync::{Arc, PoisonError, RwLock};
+use snapsync_storage::StateStore;
+use std::{
+    fmt,
+    sync::{Arc, PoisonError, RwLock},
+};
 
 /// A snap/1 server over the states it holds.
 ///
-/// Each state is a database whose stored account trie has the state's root, as
-/// [`snapsync_db::import_state`] or a completed sync leaves it. The server keeps the last
+/// Each state is a store (any [`StateStore`]: snapsync-db's redb or memory backends,
+/// `dyn snapsync_db::Database`, or a client's own) whose stored account trie has the state's
+/// root, as `snapsync_db::import_state` or a completed sync leaves it. The server keeps the last
 /// [`ServerLimits::max_states`] states added, like go-ethereum's 128 recent states, and answers a
 /// request for any other root with an empty response.
 ///
 /// Every method takes `&self`: share the server between connections behind an `Arc`. Requests
-/// read a snapshot of their state's database, so a state can be added while others are served.
-#[derive(Debug, Default)]
-pub struct SnapServer {
-    states: RwLock<States>,
+/// read a snapshot ([`StateStore::reader`]) of their state's store, so a state can be added
+/// while others are served.
+pub struct SnapServer<S: StateStore + ?Sized> {
+    states: RwLock<States<S>>,
     limits: ServerLimits,
 }
 
-impl SnapServer {
+impl<S: StateStore + ?Sized> fmt::Debug for SnapServer<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SnapServer")
+            .field("roots", &self.roots())
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: StateStore + ?Sized> Default for SnapServer<S> {
+    fn default() -> Self {
+        Self::new(ServerLimits::default())
+    }
+}
+
+impl<S: StateStore + ?Sized> SnapServer<S> {
     /// A server with no states, answering within `limits`.
     pub fn new(limits: ServerLimits) -> Self {
         Self { states: RwLock::default(), limits }
@@ -43,14 +62,14 @@ impl SnapServer {
     }
 
     /// Serves the state `root` from `db`, as the newest state; evicts the oldest states beyond
-    /// [`ServerLimits::max_states`]. Adding a held root again replaces its database.
+    /// [`ServerLimits::max_states`]. Adding a held root again replaces its store.
     ///
     /// # Errors
     /// [`AddStateError::RootMismatch`] when the root node stored in `db` does not hash to `root`
-    /// (for the empty root: when a root node is stored); [`AddStateError::Db`] when reading it
+    /// (for the empty root: when a root node is stored); [`AddStateError::Store`] when reading it
     /// fails. The server is unchanged then.
-    pub fn add_state(&self, root: B256, db: Arc<dyn Database>) -> Result<(), AddStateError> {
-        let stored = stored_root(&*db).map_err(|source| AddStateError::Db { root, source })?;
+    pub fn add_state(&self, root: B256, db: Arc<S>) -> Result<(), AddStateError> {
+        let stored = stored_root(&*db).map_err(|source| AddStateError::Store { root, source })?;
         if stored.unwrap_or(EMPTY_ROOT_HASH) != root {
             return Err(AddStateError::RootMismatch { root, stored });
         }
@@ -79,7 +98,7 @@ impl SnapServer {
     }
 
     /// Answers `GetAccountRange` (see the crate docs for the accounting). An unknown root, or a
-    /// database failure, gets an empty response.
+    /// store failure, gets an empty response.
     pub fn account_range(&self, request: &GetAccountRange) -> AccountRange {
         let empty = || AccountRange { request_id: request.request_id, ..AccountRange::default() };
         let Some(view) = self.view(request.root_hash, "account range") else { return empty() };
@@ -87,7 +106,7 @@ impl SnapServer {
             .unwrap_or_else(empty)
     }
 
-    /// Answers `GetStorageRanges`. An unknown root, or a database failure, gets an empty
+    /// Answers `GetStorageRanges`. An unknown root, or a store failure, gets an empty
     /// response.
     pub fn storage_ranges(&self, request: &GetStorageRanges) -> StorageRanges {
         let empty = || StorageRanges { request_id: request.request_id, ..StorageRanges::default() };
@@ -96,12 +115,12 @@ impl SnapServer {
             .unwrap_or_else(empty)
     }
 
-    /// Answers `GetByteCodes` from the databases of every state served, the newest first. A
-    /// database failure gets an empty response.
+    /// Answers `GetByteCodes` from the stores of every state served, the newest first. A store
+    /// failure gets an empty response.
     pub fn byte_codes(&self, request: &GetByteCodes) -> ByteCodes {
         let empty = || ByteCodes { request_id: request.request_id, codes: Vec::new() };
-        let databases = self.read_states().databases_newest_first();
-        let views: Result<Vec<ReadView>, _> = databases.iter().map(|db| db.view()).collect();
+        let stores = self.read_states().stores_newest_first();
+        let views: Result<Vec<S::Reader>, _> = stores.iter().map(|db| db.reader()).collect();
         let views = match views {
             Ok(views) => views,
             Err(error) => {
@@ -112,7 +131,7 @@ impl SnapServer {
         answered(serve_byte_codes(&views, request, &self.limits), "bytecodes").unwrap_or_else(empty)
     }
 
-    /// Answers `GetTrieNodes`. An unknown root, or a database failure, gets an empty response.
+    /// Answers `GetTrieNodes`. An unknown root, or a store failure, gets an empty response.
     ///
     /// # Errors
     /// [`ServeError::EmptyPathSet`] when a path set has no items, whatever the root: the request
@@ -146,23 +165,23 @@ impl SnapServer {
     }
 
     /// A snapshot of the state `root`, if it is served and readable.
-    fn view(&self, root: B256, kind: &'static str) -> Option<ReadView> {
+    fn view(&self, root: B256, kind: &'static str) -> Option<S::Reader> {
         let Some(db) = self.read_states().get(&root) else {
             tracing::debug!(target: "sync::server", %root, kind, "request for a state not served");
             return None;
         };
-        db.view()
+        db.reader()
             .inspect_err(|error| {
                 tracing::warn!(target: "sync::server", %root, kind, %error, "cannot read state");
             })
             .ok()
     }
 
-    fn read_states(&self) -> std::sync::RwLockReadGuard<'_, States> {
+    fn read_states(&self) -> std::sync::RwLockReadGuard<'_, States<S>> {
         self.states.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write_states(&self) -> std::sync::RwLockWriteGuard<'_, States> {
+    fn write_states(&self) -> std::sync::RwLockWriteGuard<'_, States<S>> {
         self.states.write().unwrap_or_else(PoisonError::into_inner)
     }
 }

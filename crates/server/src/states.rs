@@ -1,8 +1,8 @@
-//! The states a server holds: root → database, the most recent
+//! The states a server holds: root → store, the most recent
 //! [`ServerLimits::max_states`](crate::ServerLimits::max_states) kept.
 
 use alloy_primitives::{B256, keccak256};
-use snapsync_db::{AccountTrieNodes, Database, DbError, TableRead};
+use snapsync_storage::{StateRead, StateStore, StoreError};
 use snapsync_trie::Nibbles;
 use std::{
     collections::{HashMap, VecDeque},
@@ -10,17 +10,23 @@ use std::{
 };
 
 /// The served states, oldest first.
-#[derive(Debug, Default)]
-pub(crate) struct States {
+#[derive(Debug)]
+pub(crate) struct States<S: ?Sized> {
     order: VecDeque<B256>,
-    by_root: HashMap<B256, Arc<dyn Database>>,
+    by_root: HashMap<B256, Arc<S>>,
 }
 
-impl States {
-    /// Holds `db` as the state `root`, the newest (re-adding a root replaces its database and
+impl<S: ?Sized> Default for States<S> {
+    fn default() -> Self {
+        Self { order: VecDeque::new(), by_root: HashMap::new() }
+    }
+}
+
+impl<S: ?Sized> States<S> {
+    /// Holds `store` as the state `root`, the newest (re-adding a root replaces its store and
     /// makes it the newest). Returns the roots evicted to stay within `max` states.
-    pub(crate) fn insert(&mut self, root: B256, db: Arc<dyn Database>, max: usize) -> Vec<B256> {
-        if self.by_root.insert(root, db).is_some() {
+    pub(crate) fn insert(&mut self, root: B256, store: Arc<S>, max: usize) -> Vec<B256> {
+        if self.by_root.insert(root, store).is_some() {
             self.order.retain(|held| *held != root);
         }
         self.order.push_back(root);
@@ -40,8 +46,8 @@ impl States {
         self.by_root.remove(&root).is_some()
     }
 
-    /// The database holding the state `root`.
-    pub(crate) fn get(&self, root: &B256) -> Option<Arc<dyn Database>> {
+    /// The store holding the state `root`.
+    pub(crate) fn get(&self, root: &B256) -> Option<Arc<S>> {
         self.by_root.get(root).cloned()
     }
 
@@ -50,22 +56,22 @@ impl States {
         self.order.iter().copied().collect()
     }
 
-    /// The distinct databases holding the states, the newest state's first.
-    pub(crate) fn databases_newest_first(&self) -> Vec<Arc<dyn Database>> {
-        let mut databases: Vec<Arc<dyn Database>> = Vec::new();
+    /// The distinct stores holding the states, the newest state's first.
+    pub(crate) fn stores_newest_first(&self) -> Vec<Arc<S>> {
+        let mut stores: Vec<Arc<S>> = Vec::new();
         for root in self.order.iter().rev() {
-            if let Some(db) = self.by_root.get(root)
-                && !databases.iter().any(|seen| Arc::ptr_eq(seen, db))
+            if let Some(store) = self.by_root.get(root)
+                && !stores.iter().any(|seen| Arc::ptr_eq(seen, store))
             {
-                databases.push(Arc::clone(db));
+                stores.push(Arc::clone(store));
             }
         }
-        databases
+        stores
     }
 }
 
-/// The root of the account trie stored in `db`: the hash of the node at the empty path, or `None`
-/// when there is none (an empty state, or no trie at all).
-pub(crate) fn stored_root(db: &dyn Database) -> Result<Option<B256>, DbError> {
-    Ok(db.view()?.get::<AccountTrieNodes>(&Nibbles::default())?.map(keccak256))
+/// The root of the account trie stored in `store`: the hash of the node at the empty path, or
+/// `None` when there is none (an empty state, or no trie at all).
+pub(crate) fn stored_root<S: StateStore + ?Sized>(store: &S) -> Result<Option<B256>, StoreError> {
+    Ok(store.reader()?.account_node(&Nibbles::default())?.map(keccak256))
 }

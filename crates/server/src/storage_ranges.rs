@@ -11,14 +11,14 @@
 //! without storage.
 
 use crate::{ReadError, ServerLimits};
-use snapsync_db::{HashedAccounts, HashedStorages, ReadView, TableRead, prove_storage_range};
 use snapsync_primitives::{
     AccountHash, EMPTY_ROOT_HASH, GetStorageRanges, SlotHash, StorageRanges, StorageSlot,
 };
+use snapsync_storage::{StateRead, prove_storage_range};
 
 /// The answer to `request` from `view`.
-pub(crate) fn serve_storage_ranges(
-    view: &ReadView,
+pub(crate) fn serve_storage_ranges<R: StateRead + ?Sized>(
+    view: &R,
     request: &GetStorageRanges,
     limits: &ServerLimits,
 ) -> Result<StorageRanges, ReadError> {
@@ -43,8 +43,7 @@ pub(crate) fn serve_storage_ranges(
         let last = range.slots.last().map(|slot| slot.hash);
         response.slots.push(range.slots);
         if proven {
-            let root =
-                view.get::<HashedAccounts>(&account)?.map_or(EMPTY_ROOT_HASH, |a| a.storage_root);
+            let root = view.account(&account)?.map_or(EMPTY_ROOT_HASH, |a| a.storage_root);
             response.proof = prove_storage_range(view, account, root, origin, last)?;
             break;
         }
@@ -62,8 +61,8 @@ struct AccountSlots {
 impl AccountSlots {
     /// Walks `account`'s slots from `origin`, stopping after the first at or past `limit`, or
     /// before the next one once `size` reaches `hard_limit`.
-    fn walk(
-        view: &ReadView,
+    fn walk<R: StateRead + ?Sized>(
+        view: &R,
         account: AccountHash,
         origin: SlotHash,
         limit: SlotHash,
@@ -71,11 +70,11 @@ impl AccountSlots {
         size: &mut u64,
     ) -> Result<Self, ReadError> {
         let mut slots = Vec::new();
-        for entry in view.range::<HashedStorages>((account, origin)..=(account, SlotHash::MAX))? {
+        for entry in view.slots(&account, (origin..).into())? {
             if *size >= hard_limit {
                 return Ok(Self { slots, cut: true });
             }
-            let ((_, hash), value) = entry?;
+            let (hash, value) = entry?;
             let slot = StorageSlot::from_value(hash, value);
             *size = size.saturating_add(32 + slot.data.len() as u64);
             slots.push(slot);

@@ -24,16 +24,15 @@
 
 use crate::{ReadError, ServerLimits, limits::Deadline};
 use alloy_primitives::{B256, Bytes};
-use snapsync_db::{AccountTrie, ReadView, StorageTrie};
 use snapsync_primitives::{
     AccountHash, CompactPath, CompactPathError, EMPTY_ROOT_HASH, GetTrieNodes, TrieNodes,
 };
-use snapsync_storage::{StateRead, StoreError};
+use snapsync_storage::{AccountTrie, StateRead, StorageTrie, StoreError};
 use snapsync_trie::{Nibbles, NodeSource, PathEnd, TrieNodeRef, decode_node, walk_path};
 
 /// The answer to `request` from `view`, whose account trie has root `request.root_hash`.
-pub(crate) fn serve_trie_nodes(
-    view: &ReadView,
+pub(crate) fn serve_trie_nodes<R: StateRead + ?Sized>(
+    view: &R,
     request: &GetTrieNodes,
     limits: &ServerLimits,
 ) -> Result<TrieNodes, ReadError> {
@@ -57,8 +56,8 @@ pub(crate) fn serve_trie_nodes(
 }
 
 /// Serves the storage trie paths of one set, stopping at the first that cannot be served.
-fn serve_storage_set(
-    view: &ReadView,
+fn serve_storage_set<R: StateRead + ?Sized>(
+    view: &R,
     account: &[u8],
     paths: &[Bytes],
     response: &mut Response,

@@ -61,7 +61,11 @@ fn random_accounts(seed: u64, count: usize, storage_every: usize) -> Vec<ImportA
 }
 
 /// A server over one imported state; returns it with the state's root and database.
-fn serve(test: &TestDb, accounts: Vec<ImportAccount>, limits: ServerLimits) -> (SnapServer, B256) {
+fn serve(
+    test: &TestDb,
+    accounts: Vec<ImportAccount>,
+    limits: ServerLimits,
+) -> (SnapServer<dyn Database>, B256) {
     let report = import_state(&*test.db, accounts, &CollectorConfig::new(1 << 20)).unwrap();
     let server = SnapServer::new(limits);
     server.add_state(report.state_root, Arc::clone(&test.db)).unwrap();
@@ -169,7 +173,9 @@ fn account_budget_is_capped_at_2_mib() {
 }
 
 /// Three accounts with storage of 40 slots each (and one without), in hash order.
-fn storage_state(test: &TestDb) -> (SnapServer, B256, Vec<(AccountHash, TrieAccount)>) {
+fn storage_state(
+    test: &TestDb,
+) -> (SnapServer<dyn Database>, B256, Vec<(AccountHash, TrieAccount)>) {
     let mut rng = TestRng::new(4);
     let mut accounts: Vec<ImportAccount> = (0..3)
         .map(|_| ImportAccount {

@@ -5,8 +5,9 @@
 //! peers should serve, and a [`SimNetwork`] of peers with chosen links and behaviours serving
 //! both the state and the chain. This builds it once, in one place.
 
-use crate::GeneratedChain;
-use crate::{BlockSource, SimNetwork, SimPeer, SnapResponder};
+use crate::{
+    Behaviour, BlockSource, GeneratedChain, Link, SimNetwork, SimPeer, SnapResponder, StateSpec,
+};
 use alloy_primitives::B256;
 use snapsync_db::{Database, ImportError, MemoryDatabase};
 use snapsync_etl::CollectorConfig;
@@ -47,7 +48,7 @@ pub struct Scenario {
     /// The chain the peers serve.
     pub chain: Arc<GeneratedChain>,
     /// The snap/1 server behind every peer.
-    pub server: Arc<SnapServer>,
+    pub server: Arc<SnapServer<dyn Database>>,
     /// The simulated peers.
     pub network: Arc<SimNetwork>,
 }
@@ -109,4 +110,24 @@ impl Scenario {
     pub fn tip(&self) -> B256 {
         self.chain.head().hash()
     }
+
+    /// The demo world of `examples/embed_stage.rs` (and of the test that runs it): a generated
+    /// chain of [`DEMO_HEAD`](Self::DEMO_HEAD) blocks over a small state of 2,000 accounts (seed
+    /// 7), four honest peers on 10 ms, 1 Gbit/s links serving it, and the state of the block
+    /// `pivot_distance` below the head (the pivot a sync at that distance picks).
+    ///
+    /// # Errors
+    /// [`ScenarioError::UnknownBlock`] for a distance beyond the chain.
+    pub fn demo(pivot_distance: u64) -> Result<Self, ScenarioError> {
+        let pivot = Self::DEMO_HEAD
+            .checked_sub(pivot_distance)
+            .ok_or(ScenarioError::UnknownBlock(pivot_distance))?;
+        let chain =
+            GeneratedChain::new(7, &StateSpec::small().with_accounts(2_000), Self::DEMO_HEAD, 0);
+        let peers = (0..4).map(|seed| SimPeer::new(Link::new(10, 1_000), Behaviour::Honest, seed));
+        Self::new(chain, peers.collect(), [pivot])
+    }
+
+    /// The head of [`demo`](Self::demo)'s chain.
+    pub const DEMO_HEAD: u64 = 80;
 }

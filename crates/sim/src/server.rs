@@ -1,4 +1,4 @@
-//! The snap/1 server as the simulated peers' honest responder.
+//! The snap/1 server (over any store) as the simulated peers' honest responder.
 
 use crate::SnapResponder;
 use snapsync_primitives::{
@@ -6,8 +6,9 @@ use snapsync_primitives::{
     StorageRanges, TrieNodes,
 };
 use snapsync_server::SnapServer;
+use snapsync_storage::StateStore;
 
-impl SnapResponder for SnapServer {
+impl<S: StateStore + ?Sized> SnapResponder for SnapServer<S> {
     fn account_range(&self, request: &GetAccountRange) -> AccountRange {
         Self::account_range(self, request)
     }

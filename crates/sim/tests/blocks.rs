@@ -14,7 +14,7 @@ use std::sync::Arc;
 #[tokio::test(start_paused = true)]
 async fn headers_and_bodies_of_a_generated_chain() {
     let chain = Arc::new(GeneratedChain::new(3, &StateSpec::small().with_accounts(100), 40, 5));
-    let server = Arc::new(SnapServer::new(ServerLimits::default()));
+    let server = Arc::new(SnapServer::<snapsync_db::MemoryDatabase>::new(ServerLimits::default()));
     let net = SimNetwork::new(server, vec![SimPeer::honest(Link::new(50, 10))])
         .with_blocks(chain.clone());
     let peer = PeerId::from_index(0);

@@ -89,7 +89,7 @@ async fn eth_only_peers_serve_blocks_and_snap_only_peers_serve_state() {
 #[tokio::test(start_paused = true)]
 async fn with_no_snap_peer_state_is_served_by_no_one() {
     let chain = Arc::new(GeneratedChain::new(5, &StateSpec::small().with_accounts(20), 3, 2));
-    let server = Arc::new(SnapServer::new(ServerLimits::default()));
+    let server = Arc::new(SnapServer::<snapsync_db::MemoryDatabase>::new(ServerLimits::default()));
     let peers = vec![SimPeer::honest(Link::new(40, 10)).with_capabilities(Capabilities::ETH)];
     let net = Arc::new(SimNetwork::new(server, peers).with_blocks(chain));
     let peer_set = PeerSet::new(PeerSetConfig::default()).unwrap();
@@ -129,7 +129,7 @@ impl PeerRequests for Recorder {
 #[tokio::test(start_paused = true)]
 async fn each_request_carries_its_leases_deadline() {
     let chain = Arc::new(GeneratedChain::new(5, &StateSpec::small().with_accounts(20), 6, 2));
-    let server = Arc::new(SnapServer::new(ServerLimits::default()));
+    let server = Arc::new(SnapServer::<snapsync_db::MemoryDatabase>::new(ServerLimits::default()));
     let peers = vec![SimPeer::honest(Link::new(40, 10)); 2];
     let net = Arc::new(SimNetwork::new(server, peers).with_blocks(chain.clone()));
     let recorder = Arc::new(Recorder { inner: net.clone(), deadlines: Default::default() });

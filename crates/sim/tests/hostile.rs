@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy_primitives::{B256, keccak256};
-use snapsync_db::{AccountTrie, Database, MemoryDatabase};
+use snapsync_db::{Database, MemoryDatabase};
 use snapsync_etl::CollectorConfig;
 use snapsync_fetch::{
     AccountRangeRequest, ByteCodesRequest, FetchConfig, FetchError, Fetcher, NodeTarget, PeerSet,
@@ -19,6 +19,7 @@ use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
 use snapsync_server::{ServerLimits, SnapServer};
 use snapsync_sim::{Behaviour, Link, SimNetwork, SimPeer};
 use snapsync_sim::{GeneratedState, StateSpec};
+use snapsync_storage::AccountTrie;
 use snapsync_trie::{ChildRef, Nibbles, NodeSource, TrieNodeRef, decode_node};
 use std::{sync::Arc, time::Duration};
 use tokio::time::Instant;
@@ -409,7 +410,7 @@ async fn block_faults_are_typed_banned_and_routed_around() {
         SimPeer::new(Link::new(10, 100), Behaviour::Stall, 3),
         SimPeer::honest(Link::new(10, 100)),
     ];
-    let server = Arc::new(SnapServer::new(ServerLimits::default()));
+    let server = Arc::new(SnapServer::<snapsync_db::MemoryDatabase>::new(ServerLimits::default()));
     let net = Arc::new(SimNetwork::new(server, peers).with_blocks(chain.clone()));
     let fetcher = Fetcher::new(net.clone(), peer_set(), FetchConfig::default());
     let tip = chain.header(40).unwrap();

@@ -59,6 +59,12 @@
 //! layer, database, ETL and pipeline record their own, see `docs/metrics.md`); logs use the `sync::snap::*` tracing targets
 //! (`accounts`, `storage`, `bytecodes`, `pivot`, `verify`, `fetch`).
 //!
+//! # Embedding
+//!
+//! [`DefaultStages`] assembles what a snap-syncing client runs: this stage, then the headers and
+//! bodies stages (`snapsync-chain-stages`) from the pivot + 1, sharing one fetcher; a client adds
+//! its own stages to its builder. `docs/embedding.md` walks through an embedding.
+//!
 //! [`SnapSyncConfig`] holds every knob, read from TOML and checked by
 //! [`SnapSyncConfig::validate`]; `docs/configuration.md` lists them with defaults and advice.
 //!
@@ -78,6 +84,7 @@
 mod accounts;
 mod bytecodes;
 mod config;
+mod default_stages;
 mod error;
 mod finish;
 mod heal;
@@ -98,6 +105,7 @@ pub use config::{
     AccountsConfig, ConcurrencyConfig, EtlConfig, PivotConfig, SnapSyncConfig, StepConfig,
     StorageConfig,
 };
+pub use default_stages::DefaultStages;
 pub use error::{ConfigError, PivotError, SnapSyncError, TomlError};
 pub use leaf_check::{LeafCheck, check_stored_leaves};
 pub use metrics::{METRIC_NAMES, describe_metrics};

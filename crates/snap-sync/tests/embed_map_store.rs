@@ -1,18 +1,17 @@
 //! The whole pipeline embedded over a store that is not snapsync-db: `MapStore`
-//! (`snapsync_storage::test_utils`), plain ordered maps behind the storage seam. Snap sync, then headers
-//! and bodies from the pivot + 1 to the tip, as a client would wire them; afterwards the synced
-//! state and chain are read back through the same interface.
+//! (`snapsync_storage::test_utils`), plain ordered maps behind the storage seam. The default stages (snap
+//! sync, then headers and bodies from the pivot + 1 to the tip), as `examples/embed_stage.rs`
+//! wires them; afterwards the synced state and chain are read back through the same interface.
 
 // This target is given every dependency and dev-dependency of its package, most of them for
 // other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
 #![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use snapsync_chain_stages::{BodiesConfig, BodiesStage, HeadersConfig, HeadersStage};
 use snapsync_sim::{GeneratedChain, StateSpec};
 use snapsync_sim::{Link, Scenario, SimPeer};
-use snapsync_snap_sync::{SNAP_SYNC, SnapSyncConfig, SnapSyncStage, stored_summary};
-use snapsync_stages::{ControlFlow, Pipeline, StageId, StageSet};
+use snapsync_snap_sync::{DefaultStages, SNAP_SYNC, SnapSyncConfig, stored_summary};
+use snapsync_stages::{ControlFlow, Pipeline, StageId};
 use snapsync_storage::test_utils::MapStore;
 use snapsync_storage::{KeyRange, StateRead, StateStore, compute_state_root};
 use std::sync::Arc;
@@ -34,14 +33,8 @@ async fn a_client_store_that_is_not_snapsync_db_holds_the_synced_state_and_chain
     let (_tip_tx, tip) = watch::channel(scenario.tip());
     let mut config = SnapSyncConfig::default();
     config.step.max_bytes = 256 * 1024;
-    let snap =
-        SnapSyncStage::new(scenario.network.clone(), tip.clone(), config, datadir.path()).unwrap();
-    let fetcher = snap.fetcher().clone();
-    let headers = HeadersStage::new(fetcher.clone(), tip, HeadersConfig::after_stage(SNAP_SYNC));
-    let bodies = BodiesStage::new(fetcher, BodiesConfig::after_stage(SNAP_SYNC));
-    let stages = StageSet::builder().add(snap).unwrap().add(headers).unwrap();
-    let stages = stages.add(bodies).unwrap().build();
-    let mut pipeline = Pipeline::new(Arc::clone(&store), stages);
+    let stages = DefaultStages::new(scenario.network.clone(), tip, config, datadir.path()).unwrap();
+    let mut pipeline = Pipeline::new(Arc::clone(&store), stages.build().unwrap());
     let flow = pipeline.run(None).await.unwrap();
     assert_eq!(flow, ControlFlow::Finished { target: None });
     for (stage, block) in [(SNAP_SYNC, PIVOT), (StageId::HEADERS, TIP), (StageId::BODIES, TIP)] {

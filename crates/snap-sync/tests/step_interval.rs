@@ -5,12 +5,12 @@
 #![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use snapsync_db::compute_state_root;
 use snapsync_db::test_utils::memory_db;
 use snapsync_sim::{GeneratedChain, StateSpec};
 use snapsync_sim::{Link, Scenario, SimPeer};
 use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
 use snapsync_stages::{Pipeline, PipelineEvent, StageSet};
+use snapsync_storage::compute_state_root;
 use std::time::Duration;
 use tokio::{sync::watch, time::Instant};
 

@@ -22,9 +22,6 @@
 //! keeps its position only in its own record, and a stored tag 1 is reported as
 //! [`CheckpointDecodeError::RetiredTag`] (such a data directory cannot be resumed).
 //!
-//! ```text
-//! ```
-//!
 //! Decoding rejects unknown versions, tags and phases, short input and trailing bytes with a
 //! [`CheckpointDecodeError`]; it never panics and never allocates more than the input can hold.
 

@@ -158,3 +158,70 @@ pub enum PipelineEvent {
         stage: Option<StageId>,
     },
 }
+
+/// One line for a client's log: `Headers finished at block 80`, `SnapSync failed (Recoverable,
+/// attempt 2, retrying): ...`.
+impl fmt::Display for PipelineEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::StageStarted { stage, checkpoint, target } => {
+                let from = checkpoint.as_ref().map_or(0, |c| c.block_number);
+                write!(f, "{stage} started at block {from}")?;
+                match target {
+                    Some(target) => write!(f, ", target {target}"),
+                    None => Ok(()),
+                }
+            }
+            Self::StageSkipped { stage, checkpoint } => {
+                write!(f, "{stage} skipped at block {}", checkpoint.block_number)
+            }
+            Self::StageProgress { stage, checkpoint } => {
+                write!(f, "{stage} committed a step at block {}", checkpoint.block_number)
+            }
+            Self::StageFinished { stage, checkpoint } => {
+                write!(f, "{stage} finished at block {}", checkpoint.block_number)
+            }
+            Self::Unwound { stage, checkpoint } => {
+                write!(f, "{stage} unwound to block {}", checkpoint.block_number)
+            }
+            Self::Error { stage, error, attempt, will_retry } => {
+                let then = if *will_retry { "retrying" } else { "stopping" };
+                write!(f, "{stage} failed ({:?}, attempt {attempt}, {then}): {error}", error.kind())
+            }
+            Self::Cancelled { stage: Some(stage) } => write!(f, "cancelled during {stage}"),
+            Self::Cancelled { stage: None } => f.write_str("cancelled between passes"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+
+    #[test]
+    fn events_render_as_log_lines() {
+        let stage = StageId::HEADERS;
+        let finished = PipelineEvent::StageFinished {
+            stage: stage.clone(),
+            checkpoint: StageCheckpoint::new(80),
+        };
+        assert_eq!(finished.to_string(), "Headers finished at block 80");
+        let error = StageError::recoverable("peer gone");
+        let failed = PipelineEvent::Error {
+            stage: stage.clone(),
+            error: StepFailure::from(&error),
+            attempt: 2,
+            will_retry: true,
+        };
+        assert_eq!(
+            failed.to_string(),
+            "Headers failed (Recoverable, attempt 2, retrying): recoverable: peer gone"
+        );
+        let started = PipelineEvent::StageStarted { stage, checkpoint: None, target: Some(9) };
+        assert_eq!(started.to_string(), "Headers started at block 0, target 9");
+        assert_eq!(
+            PipelineEvent::Cancelled { stage: None }.to_string(),
+            "cancelled between passes"
+        );
+    }
+}

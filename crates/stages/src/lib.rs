@@ -9,12 +9,14 @@
 //!   [`StageCheckpoint`], and [`Stage::unwind`]. Stages and the pipeline are generic over the
 //!   store ([`snapsync_storage::StateStore`]): the pipeline owns it and hands each stage a
 //!   snapshot for `ready` and the step's writer for `execute`/`unwind`.
-//! - [`StageCheckpoint`] with optional [`StageProgress`] (snap sync's phase, pivot and ranges, or
-//!   an entity count), stored in `StageCheckpoints` in a compact versioned encoding.
+//! - [`StageCheckpoint`] with optional [`StageProgress`] (an entity count, or
+//!   [`StageProgress::Recorded`]: the stage keeps its position in a record of its own, written in
+//!   the same transaction, as snap sync does), stored through the store's checkpoint records in
+//!   a compact versioned encoding. This crate knows nothing of any particular stage.
 //! - [`Pipeline`]: runs the stages in order, committing each step's data and checkpoint in one
 //!   transaction, resuming from stored checkpoints, retrying [`StageError::Recoverable`] failures
 //!   per [`RetryPolicy`], stopping on fatal ones, unwinding in reverse order, and broadcasting
-//!   [`PipelineEvent`]s (failures as typed [`StepFailure`]s). `execute`, `unwind` and the commit
+//!   [`PipelineEvent`]s (failures as typed [`StepFailure`]s; each event prints as a log line). `execute`, `unwind` and the commit
 //!   run on tokio's blocking pool, so a long step does not stall the async runtime.
 //! - [`Pipeline::run_loop`] with a [`PipelineControl`]: run to a target, then continue, unwind or
 //!   stop as the client commands; a [`CancelToken`] stops the pipeline early, keeping every

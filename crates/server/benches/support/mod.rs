@@ -19,7 +19,7 @@ pub(crate) const RESPONSE_BYTES: u64 = 512 * 1024;
 
 /// A served state and what building it took.
 pub(crate) struct LargeState {
-    pub(crate) server: SnapServer,
+    pub(crate) server: SnapServer<dyn Database>,
     pub(crate) root: B256,
     pub(crate) accounts: u64,
     pub(crate) import_time: Duration,

@@ -1,0 +1,106 @@
+//! [`DefaultStages`]: what a snap-syncing client runs, assembled in one call.
+
+use crate::{SNAP_SYNC, SnapSyncConfig, SnapSyncError, SnapSyncStage, SyncProgress};
+use alloy_primitives::B256;
+use snapsync_chain_stages::{BodiesConfig, BodiesStage, HeadersConfig, HeadersStage};
+use snapsync_fetch::Fetcher;
+use snapsync_net::{PeerRequests, PeerSource};
+use snapsync_stages::{StageSet, StageSetBuilder, StageSetError};
+use snapsync_storage::StateStore;
+use std::{path::Path, sync::Arc};
+use tokio::sync::watch;
+
+/// The default stages of a snap-syncing client, in order: [`SnapSyncStage`] (the pivot's
+/// state), then [`HeadersStage`] and [`BodiesStage`] from the pivot + 1 to the tip
+/// ([`HeadersConfig::after_stage`] / [`BodiesConfig::after_stage`] with [`SNAP_SYNC`]). All three
+/// ask peers through the snap stage's one [`Fetcher`], so one peer set times, scores and bans
+/// every peer, and all follow the same tip.
+///
+/// [`builder`](Self::builder) gives the set as a [`StageSetBuilder`], for a client to add its
+/// own stages (`insert_after(&SNAP_SYNC, …)`, `add(…)`) or replace one; [`build`](Self::build)
+/// gives the set as it is. The stages run on any [`StateStore`].
+pub struct DefaultStages {
+    snap: SnapSyncStage,
+    tip: watch::Receiver<B256>,
+    headers: HeadersConfig,
+    bodies: BodiesConfig,
+}
+
+impl std::fmt::Debug for DefaultStages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DefaultStages")
+            .field("snap", &self.snap)
+            .field("headers", &self.headers)
+            .field("bodies", &self.bodies)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DefaultStages {
+    /// The default stages over the client's `network` (its peers and one request method),
+    /// following the tip hashes sent on `tip` (`B256::ZERO`: none yet, the stages wait), the snap
+    /// stage configured by `config` with its ETL files under `datadir` (see
+    /// [`SnapSyncStage::new`]); headers and bodies with their defaults after the snap stage.
+    ///
+    /// # Errors
+    /// As [`SnapSyncStage::new`]: an invalid configuration, an ETL directory that cannot be
+    /// prepared.
+    pub fn new<N: PeerSource + PeerRequests + 'static>(
+        network: Arc<N>,
+        tip: watch::Receiver<B256>,
+        config: SnapSyncConfig,
+        datadir: &Path,
+    ) -> Result<Self, SnapSyncError> {
+        let snap = SnapSyncStage::new(network, tip.clone(), config, datadir)?;
+        Ok(Self {
+            snap,
+            tip,
+            headers: HeadersConfig::after_stage(SNAP_SYNC),
+            bodies: BodiesConfig::after_stage(SNAP_SYNC),
+        })
+    }
+
+    /// These stages with the headers stage configured by `config`.
+    #[must_use]
+    pub fn with_headers(mut self, config: HeadersConfig) -> Self {
+        self.headers = config;
+        self
+    }
+
+    /// These stages with the bodies stage configured by `config`.
+    #[must_use]
+    pub fn with_bodies(mut self, config: BodiesConfig) -> Self {
+        self.bodies = config;
+        self
+    }
+
+    /// The snap stage's live progress ([`SnapSyncStage::progress`]).
+    pub fn progress(&self) -> watch::Receiver<SyncProgress> {
+        self.snap.progress()
+    }
+
+    /// The fetcher every stage asks peers through (peer statistics, bans).
+    pub fn fetcher(&self) -> &Arc<Fetcher> {
+        self.snap.fetcher()
+    }
+
+    /// The stages, as a builder to add to.
+    ///
+    /// # Errors
+    /// None in practice: the three ids are distinct; the builder's checks report
+    /// [`StageSetError`] for duplicates all the same.
+    pub fn builder<S: StateStore + ?Sized>(self) -> Result<StageSetBuilder<S>, StageSetError> {
+        let fetcher = Arc::clone(self.snap.fetcher());
+        let headers = HeadersStage::new(Arc::clone(&fetcher), self.tip, self.headers);
+        let bodies = BodiesStage::new(fetcher, self.bodies);
+        StageSet::builder().add(self.snap)?.add(headers)?.add(bodies)
+    }
+
+    /// The stages, as a set.
+    ///
+    /// # Errors
+    /// As [`builder`](Self::builder).
+    pub fn build<S: StateStore + ?Sized>(self) -> Result<StageSet<S>, StageSetError> {
+        Ok(self.builder()?.build())
+    }
+}
