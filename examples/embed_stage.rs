@@ -2,9 +2,10 @@
 //! network, the default stages and one of its own in a pipeline over its store; docs/embedding.md.
 #![allow(unused_crate_dependencies)] // given every dependency of the package; .ci/check-dev-deps
 
+use snapsync::DefaultStages;
 use snapsync::db::{RedbDatabase, RedbOptions};
 use snapsync::net::{PeerId, PeerInfo, PeerRequests, PeerSource, Penalty, Request, ResponseFuture};
-use snapsync::snap_sync::{DefaultStages, SNAP_SYNC, SnapSyncConfig, stored_summary};
+use snapsync::snap_sync::{SNAP_SYNC, SnapSyncConfig, stored_summary};
 use snapsync::stages::{Command, ExecInput, ExecOutput, Pipeline, Stage};
 use snapsync::stages::{StageCheckpoint, StageError, StageId, UnwindInput, UnwindOutput};
 use snapsync::storage::{StateStore, StateWrite, compute_state_root};

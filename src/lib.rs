@@ -16,7 +16,9 @@
 //! - [`snap_sync`]: the snap sync stage, which downloads and verifies the pivot's state;
 //! - [`genesis`]: genesis files and state dumps;
 //! - [`prelude`]: the alloy types the API is written in (`B256`, `Header`, `Sealed`, ...);
-//! - [`metrics`]: the names of every metric the library records, and [`metrics::describe`].
+//! - [`metrics`]: the names of every metric the library records, and [`metrics::describe`];
+//! - [`DefaultStages`]: the snap sync stage and the chain stages after it, assembled in one call
+//!   (here because it joins `snap_sync` and `chain_stages`, which do not depend on each other).
 //!
 //! # Features
 //!
@@ -40,7 +42,7 @@
 #[cfg(feature = "cli")]
 use {
     ::metrics as _, clap as _, indicatif as _, metrics_exporter_prometheus as _, mimalloc as _,
-    snapsync_conformance as _, snapsync_sim as _, tempfile as _, thiserror as _, tokio as _,
+    snapsync_conformance as _, snapsync_sim as _, tempfile as _, thiserror as _,
 };
 
 pub use snapsync_chain_stages as chain_stages;
@@ -56,5 +58,8 @@ pub use snapsync_stages as stages;
 pub use snapsync_storage as storage;
 pub use snapsync_trie as trie;
 
+mod default_stages;
 pub mod metrics;
 pub mod prelude;
+
+pub use default_stages::DefaultStages;

@@ -61,9 +61,10 @@
 //!
 //! # Embedding
 //!
-//! [`DefaultStages`] assembles what a snap-syncing client runs: this stage, then the headers and
-//! bodies stages (`snapsync-chain-stages`) from the pivot + 1, sharing one fetcher; a client adds
-//! its own stages to its builder. `docs/embedding.md` walks through an embedding.
+//! The facade's `snapsync::DefaultStages` assembles what a snap-syncing client runs: this stage,
+//! then the headers and bodies stages (`snapsync-chain-stages`, which this crate does not depend
+//! on) from the pivot + 1, sharing one fetcher; a client adds its own stages to its builder.
+//! `docs/embedding.md` walks through an embedding.
 //!
 //! [`SnapSyncConfig`] holds every knob, read from TOML and checked by
 //! [`SnapSyncConfig::validate`]; `docs/configuration.md` lists them with defaults and advice.
@@ -84,7 +85,6 @@
 mod accounts;
 mod bytecodes;
 mod config;
-mod default_stages;
 mod error;
 mod finish;
 mod heal;
@@ -105,7 +105,6 @@ pub use config::{
     AccountsConfig, ConcurrencyConfig, EtlConfig, PivotConfig, SnapSyncConfig, StepConfig,
     StorageConfig,
 };
-pub use default_stages::DefaultStages;
 pub use error::{ConfigError, PivotError, SnapSyncError, TomlError};
 pub use leaf_check::{LeafCheck, check_stored_leaves};
 pub use metrics::{METRIC_NAMES, describe_metrics};

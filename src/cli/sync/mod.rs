@@ -31,15 +31,15 @@ use metrics_file::MetricsFile;
 use moves::TipSchedule;
 use peers::PeerArgs;
 use report::{LeafVerdict, SyncReport};
+use snapsync::DefaultStages;
 use snapsync_chain_stages::History;
 use snapsync_db::Database;
 use snapsync_sim::GeneratedChain;
 use snapsync_sim::Scenario;
 use snapsync_snap_sync::{
-    SNAP_SYNC, SnapSyncConfig, SnapSyncStage, SyncProgress, SyncSummary, check_stored_leaves,
-    stored_summary,
+    SnapSyncConfig, SyncProgress, SyncSummary, check_stored_leaves, stored_summary,
 };
-use snapsync_stages::{Pipeline, PipelineError, RetryPolicy, StageSet};
+use snapsync_stages::{Pipeline, PipelineError, RetryPolicy};
 use snapsync_storage::{KeyRange, StateRead, StoreIter};
 use source::SourceArgs;
 use std::{
@@ -347,19 +347,13 @@ fn pipeline(
 ) -> Result<(Pipeline<dyn Database>, watch::Receiver<SyncProgress>), CliError> {
     let client = world.scenario.network.clone();
     let db = &world.storage.db;
-    let snap = SnapSyncStage::new(client, tip.clone(), config, &world.storage.dir)?;
-    let progress = snap.progress();
-    // One peer layer: headers and bodies go through the snap stage's fetcher, so one peer set
-    // times, rests, scores and bans the peers for every request.
-    let fetcher = snap.fetcher().clone();
-    // The generated chains are proof-of-stake from their genesis.
-    let chain = history.chain_stages(&fetcher, tip, &SNAP_SYNC, 0);
-    let mut stages = StageSet::builder().add(snap)?.add(chain.headers)?.add(chain.bodies)?;
-    if let Some(receipts) = chain.receipts {
-        stages = stages.add(receipts)?;
-    }
-    let stages = stages.build();
-    Ok((Pipeline::new(db.clone(), stages).with_retry_policy(RETRY), progress))
+    // One peer layer: the chain stages go through the snap stage's fetcher, so one peer set
+    // times, rests, scores and bans the peers for every request. The generated chains are
+    // proof-of-stake from their genesis (merge block 0).
+    let stages =
+        DefaultStages::new(client, tip, config, &world.storage.dir)?.with_history(history, 0);
+    let progress = stages.progress();
+    Ok((Pipeline::new(db.clone(), stages.build()?).with_retry_policy(RETRY), progress))
 }
 
 /// The tip the sync follows, and when it advances.

@@ -1,10 +1,15 @@
 //! [`DefaultStages`]: what a snap-syncing client runs, assembled in one call.
+//!
+//! It lives in the facade because it joins two crates that do not depend on each other: the
+//! snap sync stage (`snapsync-snap-sync`) and the chain stages (`snapsync-chain-stages`).
 
-use crate::{SNAP_SYNC, SnapSyncConfig, SnapSyncError, SnapSyncStage, SyncProgress};
 use alloy_primitives::B256;
-use snapsync_chain_stages::{BodiesConfig, BodiesStage, HeadersConfig, HeadersStage};
+use snapsync_chain_stages::{
+    BodiesConfig, BodiesStage, HeadersConfig, HeadersStage, History, ReceiptsStage,
+};
 use snapsync_fetch::Fetcher;
 use snapsync_net::{PeerRequests, PeerSource};
+use snapsync_snap_sync::{SNAP_SYNC, SnapSyncConfig, SnapSyncError, SnapSyncStage, SyncProgress};
 use snapsync_stages::{StageSet, StageSetBuilder, StageSetError};
 use snapsync_storage::StateStore;
 use std::{path::Path, sync::Arc};
@@ -12,9 +17,11 @@ use tokio::sync::watch;
 
 /// The default stages of a snap-syncing client, in order: [`SnapSyncStage`] (the pivot's
 /// state), then [`HeadersStage`] and [`BodiesStage`] from the pivot + 1 to the tip
-/// ([`HeadersConfig::after_stage`] / [`BodiesConfig::after_stage`] with [`SNAP_SYNC`]). All three
-/// ask peers through the snap stage's one [`Fetcher`], so one peer set times, scores and bans
-/// every peer, and all follow the same tip.
+/// ([`HeadersConfig::after_stage`] / [`BodiesConfig::after_stage`] with [`SNAP_SYNC`]); with
+/// [`with_history`](Self::with_history), headers down to block 1 and the bodies and a
+/// [`ReceiptsStage`] below the pivot as the [`History`] says. All of them ask peers through the
+/// snap stage's one [`Fetcher`], so one peer set times, scores and bans every peer, and all
+/// follow the same tip.
 ///
 /// [`builder`](Self::builder) gives the set as a [`StageSetBuilder`], for a client to add its
 /// own stages (`insert_after(&SNAP_SYNC, …)`, `add(…)`) or replace one; [`build`](Self::build)
@@ -24,6 +31,9 @@ pub struct DefaultStages {
     tip: watch::Receiver<B256>,
     headers: HeadersConfig,
     bodies: BodiesConfig,
+    /// The history below the pivot, with the chain's merge block; `None`: the chain after the
+    /// pivot only.
+    history: Option<(History, u64)>,
 }
 
 impl std::fmt::Debug for DefaultStages {
@@ -32,6 +42,7 @@ impl std::fmt::Debug for DefaultStages {
             .field("snap", &self.snap)
             .field("headers", &self.headers)
             .field("bodies", &self.bodies)
+            .field("history", &self.history)
             .finish_non_exhaustive()
     }
 }
@@ -57,7 +68,19 @@ impl DefaultStages {
             tip,
             headers: HeadersConfig::after_stage(SNAP_SYNC),
             bodies: BodiesConfig::after_stage(SNAP_SYNC),
+            history: None,
         })
+    }
+
+    /// These stages keeping `history` below the pivot ([`History::chain_stages`]): headers from
+    /// the tip down to block 1, bodies from the history's first block, and receipts from there
+    /// up to the pivot (none for [`History::None`]); `merge_block` is the chain's first
+    /// proof-of-stake block (for [`History::PostMerge`]). Replaces the headers and bodies
+    /// configurations.
+    #[must_use]
+    pub fn with_history(mut self, history: History, merge_block: u64) -> Self {
+        self.history = Some((history, merge_block));
+        self
     }
 
     /// These stages with the headers stage configured by `config`.
@@ -87,13 +110,26 @@ impl DefaultStages {
     /// The stages, as a builder to add to.
     ///
     /// # Errors
-    /// None in practice: the three ids are distinct; the builder's checks report
+    /// None in practice: the ids are distinct; the builder's checks report
     /// [`StageSetError`] for duplicates all the same.
     pub fn builder<S: StateStore + ?Sized>(self) -> Result<StageSetBuilder<S>, StageSetError> {
         let fetcher = Arc::clone(self.snap.fetcher());
-        let headers = HeadersStage::new(Arc::clone(&fetcher), self.tip, self.headers);
-        let bodies = BodiesStage::new(fetcher, self.bodies);
-        StageSet::builder().add(self.snap)?.add(headers)?.add(bodies)
+        let (headers, bodies, receipts): (_, _, Option<ReceiptsStage>) = match self.history {
+            Some((history, merge_block)) => {
+                let chain = history.chain_stages(&fetcher, self.tip, &SNAP_SYNC, merge_block);
+                (chain.headers, chain.bodies, chain.receipts)
+            }
+            None => (
+                HeadersStage::new(Arc::clone(&fetcher), self.tip, self.headers),
+                BodiesStage::new(fetcher, self.bodies),
+                None,
+            ),
+        };
+        let builder = StageSet::builder().add(self.snap)?.add(headers)?.add(bodies)?;
+        match receipts {
+            Some(receipts) => builder.add(receipts),
+            None => Ok(builder),
+        }
     }
 
     /// The stages, as a set.

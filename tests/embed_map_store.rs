@@ -8,9 +8,10 @@
 #![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use snapsync::DefaultStages;
 use snapsync_sim::{GeneratedChain, StateSpec};
 use snapsync_sim::{Link, Scenario, SimPeer};
-use snapsync_snap_sync::{DefaultStages, SNAP_SYNC, SnapSyncConfig, stored_summary};
+use snapsync_snap_sync::{SNAP_SYNC, SnapSyncConfig, stored_summary};
 use snapsync_stages::{ControlFlow, Pipeline, StageId};
 use snapsync_storage::test_utils::MapStore;
 use snapsync_storage::{KeyRange, StateRead, StateStore, compute_state_root};
