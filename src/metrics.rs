@@ -42,3 +42,24 @@ pub fn describe() {
     crate::stages::describe_metrics();
     crate::snap_sync::describe_metrics();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One check for every component: names unique across the library, each under its
+    /// component's prefix.
+    #[test]
+    fn names_are_unique_and_follow_the_scheme() {
+        let mut all: Vec<_> = names().collect();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), names().count(), "a name is registered twice");
+        for (component, names) in COMPONENTS {
+            let prefix = format!("snapsync_{component}_");
+            for name in names {
+                assert!(name.starts_with(&prefix), "{name} is not under {prefix}");
+            }
+        }
+    }
+}

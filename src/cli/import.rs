@@ -151,12 +151,14 @@ fn import_head_state(
         )?;
         return Ok(StateOutcome::WrongRoot { computed });
     }
-    // Every account complete before the first is written (the import commits once, at its end).
-    for account in file.hashed_accounts() {
-        account?;
-    }
+    // Every account complete before the first is written: hashed once, into what the import
+    // takes (the file is in memory already; this is its size again at most).
+    let accounts: Vec<ImportAccount> = file
+        .hashed_accounts()
+        .map(|account| account.map(import_account))
+        .collect::<Result<_, _>>()?;
+    drop(file);
     let etl = CollectorConfig::new(ETL_BUFFER_BYTES).with_temp_dir(storage.dir.join("etl"));
-    let accounts = file.hashed_accounts().filter_map(Result::ok).map(import_account);
     let report = import_state(&*storage.db, accounts, &etl)?;
     if report.state_root != head.state_root {
         return Err(CliError::Corrupt(format!(

@@ -24,7 +24,7 @@
 //! block written as the checkpoint, done when it is the end. Resuming continues above the
 //! checkpoint, so nothing stored is fetched again.
 
-use crate::{BlockDataError, StageStart, stored::stored_header};
+use crate::{BlockDataError, StageStart, start::finished_block, stored::stored_header};
 use alloy_consensus::Header;
 use alloy_primitives::{Bytes, Sealable, Sealed};
 use snapsync_fetch::{BlockBodiesRequest, BlockReceiptsRequest, FetchError, Fetcher};
@@ -247,10 +247,7 @@ impl<D: BlockData> BlockDataStage<D> {
         }
         Ok(Some(match &self.config.end {
             BlockDataEnd::HeadersTip => headers.block_number,
-            BlockDataEnd::AtStage(stage) => {
-                let after = StageStart::AfterStage(stage.clone()).first_block(view)?;
-                after.saturating_sub(1).min(headers.block_number)
-            }
+            BlockDataEnd::AtStage(stage) => finished_block(view, stage)?.min(headers.block_number),
         }))
     }
 

@@ -40,13 +40,9 @@ impl StageStart {
     pub fn first_block(&self, view: &(impl StateRead + ?Sized)) -> Result<u64, StartError> {
         match self {
             Self::Block(number) => Ok(*number),
-            Self::AfterStage(stage) => {
-                let checkpoint = finished_checkpoint(view, stage)?;
-                checkpoint
-                    .block_number
-                    .checked_add(1)
-                    .ok_or_else(|| StartError::NoBlockAfter { stage: stage.clone() })
-            }
+            Self::AfterStage(stage) => finished_block(view, stage)?
+                .checked_add(1)
+                .ok_or_else(|| StartError::NoBlockAfter { stage: stage.clone() }),
         }
     }
 
@@ -63,6 +59,17 @@ impl From<u64> for StageStart {
     fn from(number: u64) -> Self {
         Self::Block(number)
     }
+}
+
+/// The block `stage`'s committed, finished checkpoint reached (see [`finished_checkpoint`]).
+///
+/// # Errors
+/// As [`StageStart::first_block`], but for [`StartError::NoBlockAfter`].
+pub(crate) fn finished_block(
+    view: &(impl StateRead + ?Sized),
+    stage: &StageId,
+) -> Result<u64, StartError> {
+    Ok(finished_checkpoint(view, stage)?.block_number)
 }
 
 /// `stage`'s committed checkpoint, which must exist, be finished and have reached a block.

@@ -21,8 +21,7 @@ use snapsync_db::test_utils::memory_db;
 use snapsync_db::{Bodies, Database, HeaderNumbers, Headers, StageCheckpoints, TableRead};
 use snapsync_fetch::{FetchConfig, Fetcher, PeerSet, PeerSetConfig};
 use snapsync_net::EthBlockBody;
-use snapsync_server::{ServerLimits, SnapServer};
-use snapsync_sim::{Behaviour, Link, SimNetwork, SimPeer};
+use snapsync_sim::{Behaviour, Link, SimNetwork};
 use snapsync_sim::{GeneratedChain, StateSpec};
 use snapsync_stages::{
     EntitiesCheckpoint, ExecInput, ExecOutput, Pipeline, PipelineError, RetryPolicy, Stage,
@@ -116,9 +115,8 @@ fn chain() -> Arc<GeneratedChain> {
 }
 
 fn network(chain: &Arc<GeneratedChain>) -> Arc<SimNetwork> {
-    let peers = (0..2).map(|seed| SimPeer::new(Link::new(50, 100), Behaviour::Honest, seed));
-    let server = Arc::new(SnapServer::<snapsync_db::MemoryDatabase>::new(ServerLimits::default()));
-    Arc::new(SimNetwork::new(server, peers.collect()).with_blocks(chain.clone()))
+    let honest = [Behaviour::Honest, Behaviour::Honest];
+    Arc::new(SimNetwork::serving_blocks(chain.clone(), Link::new(50, 100), &honest))
 }
 
 fn tip_of(chain: &GeneratedChain, number: u64) -> B256 {

@@ -18,9 +18,8 @@ use snapsync_db::{Bodies, Database, HeaderNumbers, Headers, TableRead};
 use snapsync_fetch::{FetchConfig, Fetcher, PeerSet, PeerSetConfig};
 use snapsync_net::{BodiesFault, EthBlockBody, Fault, HeadersFault, PeerId, Penalty, RequestKind};
 use snapsync_primitives::test_utils::require_fixture;
-use snapsync_server::{ServerLimits, SnapServer};
 use snapsync_sim::ChainFixture;
-use snapsync_sim::{Behaviour, Link, SimNetwork, SimPeer};
+use snapsync_sim::{Behaviour, Link, SimNetwork};
 use snapsync_stages::{Pipeline, PipelineError, PipelineEvent, RetryPolicy, StageId, StageSet};
 use std::{sync::Arc, time::Duration};
 use tokio::{sync::watch, time::Instant};
@@ -31,12 +30,7 @@ fn fixture(test: &str) -> Option<Arc<ChainFixture>> {
 }
 
 fn network(chain: &Arc<ChainFixture>, behaviours: &[Behaviour]) -> Arc<SimNetwork> {
-    let peers = (0u64..)
-        .zip(behaviours)
-        .map(|(seed, behaviour)| SimPeer::new(Link::new(50, 100), behaviour.clone(), seed))
-        .collect();
-    let server = Arc::new(SnapServer::<snapsync_db::MemoryDatabase>::new(ServerLimits::default()));
-    Arc::new(SimNetwork::new(server, peers).with_blocks(chain.clone()))
+    Arc::new(SimNetwork::serving_blocks(chain.clone(), Link::new(50, 100), behaviours))
 }
 
 /// The longest a request waits for its peer (the stages' former per-request timeout).

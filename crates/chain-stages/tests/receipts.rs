@@ -20,8 +20,7 @@ use snapsync_db::Database;
 use snapsync_db::test_utils::memory_db;
 use snapsync_fetch::{FetchConfig, Fetcher, PeerSet, PeerSetConfig};
 use snapsync_net::{EthBlockBody, EthReceipt, Fault, PeerId, Penalty, ReceiptsFault};
-use snapsync_server::{ServerLimits, SnapServer};
-use snapsync_sim::{Behaviour, BlockSource, Link, SimNetwork, SimPeer};
+use snapsync_sim::{Behaviour, BlockSource, Link, SimNetwork};
 use snapsync_stages::{Pipeline, PipelineError, RetryPolicy, StageCheckpoint, StageId, StageSet};
 use snapsync_storage::{KeyRange, StateRead, StateStore, StateWrite};
 use std::{collections::HashMap, sync::Arc, time::Duration};
@@ -100,12 +99,7 @@ impl BlockSource for ReceiptChain {
 }
 
 fn network(chain: &Arc<ReceiptChain>, behaviours: &[Behaviour]) -> Arc<SimNetwork> {
-    let peers = (0u64..)
-        .zip(behaviours)
-        .map(|(seed, behaviour)| SimPeer::new(Link::new(50, 100), behaviour.clone(), seed))
-        .collect();
-    let server = Arc::new(SnapServer::<snapsync_db::MemoryDatabase>::new(ServerLimits::default()));
-    Arc::new(SimNetwork::new(server, peers).with_blocks(chain.clone()))
+    Arc::new(SimNetwork::serving_blocks(chain.clone(), Link::new(50, 100), behaviours))
 }
 
 fn pipeline(

@@ -176,13 +176,4 @@ mod tests {
             assert_eq!(file.is_some_and(|size| size > bytes), on_disk, "{file:?}");
         }
     }
-
-    #[test]
-    fn names_are_unique_and_follow_the_scheme() {
-        let mut names = METRIC_NAMES.to_vec();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), METRIC_NAMES.len());
-        assert!(METRIC_NAMES.iter().all(|name| name.starts_with("snapsync_db_")));
-    }
 }

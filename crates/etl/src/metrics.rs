@@ -120,13 +120,4 @@ mod tests {
         assert_eq!(values[MERGE_DURATION], merges);
         assert!(values[MERGED_RUNS] >= 2 * merges);
     }
-
-    #[test]
-    fn names_are_unique_and_follow_the_scheme() {
-        let mut names = METRIC_NAMES.to_vec();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), METRIC_NAMES.len());
-        assert!(METRIC_NAMES.iter().all(|name| name.starts_with("snapsync_etl_")));
-    }
 }

@@ -150,11 +150,7 @@ impl<R: Read> ChainFile<R> {
     /// The RLP of the next block (prefix included), its length checked before it is read.
     fn read_encoded_block(&mut self) -> Result<Option<Vec<u8>>, ChainFileError> {
         let offset = self.offset;
-        let mut first = [0u8; 1];
-        if !self.read_or_end(&mut first)? {
-            return Ok(None);
-        }
-        let prefix = first[0];
+        let Some(prefix) = self.read_byte_or_end()? else { return Ok(None) };
         if prefix < 0xc0 {
             return Err(ChainFileError::NotABlock { offset, prefix });
         }
@@ -190,19 +186,15 @@ impl<R: Read> ChainFile<R> {
         Ok(Some(encoded))
     }
 
-    /// Fills `buf`; `false` if the file ended before its first byte.
-    fn read_or_end(&mut self, buf: &mut [u8]) -> Result<bool, ChainFileError> {
+    /// The next byte; `None` at the end of the file.
+    fn read_byte_or_end(&mut self) -> Result<Option<u8>, ChainFileError> {
+        let mut byte = [0u8; 1];
         loop {
-            match self.reader.read(buf) {
-                Ok(0) => return Ok(false),
-                Ok(read) => {
-                    self.offset += read as u64;
-                    let rest = &mut buf[read..];
-                    if !rest.is_empty() {
-                        let offset = self.offset;
-                        self.read_exact_at(rest, offset)?;
-                    }
-                    return Ok(true);
+            match self.reader.read(&mut byte) {
+                Ok(0) => return Ok(None),
+                Ok(_) => {
+                    self.offset += 1;
+                    return Ok(Some(byte[0]));
                 }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(source) => return Err(ChainFileError::Read { offset: self.offset, source }),

@@ -8,6 +8,7 @@ use crate::{
 use alloy_consensus::Header;
 use alloy_primitives::B256;
 use alloy_rlp::Encodable;
+use snapsync_db::MemoryDatabase;
 use snapsync_net::{
     BodiesRequest, BoxFuture, Capabilities, EthBlockBody, EthReceipt, HeadersRequest, PeerId,
     PeerInfo, PeerRequests, PeerResult, PeerSource, Penalty, ReceiptsRequest, Request,
@@ -18,6 +19,7 @@ use snapsync_primitives::{
     AccountRange, ByteCodes, GetAccountRange, GetByteCodes, GetStorageRanges, GetTrieNodes,
     StorageRanges, TrieNodes,
 };
+use snapsync_server::{ServerLimits, SnapServer};
 use std::{
     future::Future,
     sync::{
@@ -105,6 +107,21 @@ impl std::fmt::Debug for SimNetwork {
 }
 
 impl SimNetwork {
+    /// A network that serves `blocks` (headers, bodies, receipts) and no state: one peer per
+    /// behaviour, on `link`, seeded by its position (the first peer 0).
+    pub fn serving_blocks(
+        blocks: Arc<dyn BlockSource>,
+        link: Link,
+        behaviours: &[Behaviour],
+    ) -> Self {
+        let peers = (0u64..)
+            .zip(behaviours)
+            .map(|(seed, behaviour)| SimPeer::new(link, behaviour.clone(), seed))
+            .collect();
+        let no_state = Arc::new(SnapServer::<MemoryDatabase>::new(ServerLimits::default()));
+        Self::new(no_state, peers).with_blocks(blocks)
+    }
+
     /// A network of `peers`, all answering from `responder`.
     pub fn new(responder: Arc<dyn SnapResponder>, peers: Vec<SimPeer>) -> Self {
         let peers = (0u64..)

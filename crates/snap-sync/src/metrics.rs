@@ -79,17 +79,3 @@ pub(crate) fn progress(progress: &SyncProgress) {
     gauge!(PHASE).set(f64::from(progress.phase.to_byte()));
     gauge!(FRACTION).set(progress.accounts_fraction);
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_unique_and_follow_the_scheme() {
-        let mut names = METRIC_NAMES.to_vec();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), METRIC_NAMES.len());
-        assert!(METRIC_NAMES.iter().all(|name| name.starts_with("snapsync_sync_")));
-    }
-}

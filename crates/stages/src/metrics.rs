@@ -72,17 +72,3 @@ fn checkpoint(stage: &StageId, checkpoint: &StageCheckpoint) {
     #[allow(clippy::cast_precision_loss)] // a gauge is an f64; block numbers are below 2^53
     gauge!(CHECKPOINT, "stage" => stage.to_string()).set(checkpoint.block_number as f64);
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_unique_and_follow_the_scheme() {
-        let mut names = METRIC_NAMES.to_vec();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), METRIC_NAMES.len());
-        assert!(METRIC_NAMES.iter().all(|name| name.starts_with("snapsync_pipeline_")));
-    }
-}
