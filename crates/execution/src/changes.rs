@@ -34,6 +34,14 @@ pub struct Touched {
 }
 
 impl Touched {
+    /// Adds the keys of `other`.
+    pub fn extend(&mut self, other: &Self) {
+        self.accounts.extend(other.accounts.iter().copied());
+        for (account, slots) in &other.slots {
+            self.slots.entry(*account).or_default().extend(slots.iter().copied());
+        }
+    }
+
     /// The keys a change set names.
     pub fn of(changes: &ChangeSet) -> Self {
         let mut touched = Self::default();

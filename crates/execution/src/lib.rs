@@ -18,6 +18,8 @@
 //! - [`write_changes`], [`ChangeSet`], [`revert_changes`]: a block's writes and the values
 //!   they replaced, so it can be reverted exactly.
 //! - [`StateRoot`]: the root after a block's writes.
+//! - [`StageExecutor`]: the executor behind the chain stages' `ExecutionStage`, storing a change
+//!   set per block so the stage unwinds exactly.
 //! - [`seed_state`]: a state (a genesis `alloc`, a test's pre-state) written into an empty store.
 
 mod changes;
@@ -26,6 +28,7 @@ mod error;
 mod executor;
 mod rules;
 mod seed;
+mod stage;
 mod state_root;
 mod validate;
 
@@ -35,5 +38,6 @@ pub use error::{BlockError, DatabaseError, HeaderField};
 pub use executor::{EvmExecutor, ExecutedBlock};
 pub use rules::ChainRules;
 pub use seed::seed_state;
+pub use stage::{ExecutionStats, StageExecutor, change_set_key};
 pub use state_root::StateRoot;
 pub use validate::{GAS_LIMIT_BOUND_DIVISOR, MAX_EXTRA_DATA, MIN_GAS_LIMIT, validate_header};
