@@ -20,8 +20,8 @@
 //! Logs use the tracing target `sync::execution`.
 
 use crate::{
-    BlockError, ChainRules, ChangeSet, HashedStateDb, HeaderField, StateRoot, validate_header,
-    write_changes,
+    BlockError, ChainRules, ChangeSet, HashedStateDb, HeaderField, StateRoot,
+    collision::StorageCollision, validate_header, write_changes,
 };
 use alloy_consensus::{
     Header, ReceiptEnvelope, TxEnvelope, TxReceipt,
@@ -142,7 +142,8 @@ impl EvmExecutor {
             self.rules.chain_id(),
             self.rules.blob_params_at(block.timestamp),
         );
-        let evm = EthEvmFactory::default().create_evm(&mut state, env);
+        let inspector = StorageCollision::new(view);
+        let evm = EthEvmFactory::default().create_evm_with_inspector(&mut state, env, inspector);
         let ctx = EthBlockExecutionCtx {
             parent_hash: block.parent_hash,
             parent_beacon_block_root: block.parent_beacon_block_root,

@@ -23,6 +23,7 @@
 //! - [`seed_state`]: a state (a genesis `alloc`, a test's pre-state) written into an empty store.
 
 mod changes;
+mod collision;
 mod database;
 mod error;
 mod executor;
