@@ -66,7 +66,8 @@ pub struct Written {
 }
 
 /// Writes the changes of `bundle` (one block's, or several blocks') into `txn`: codes, slots,
-/// then accounts with their new storage roots. The state root is not updated here.
+/// then accounts with their new storage roots (each changed storage trie updated, see
+/// [`StateRoot::update_storage`]). The account trie is not updated here.
 ///
 /// # Errors
 /// Store failures.
@@ -80,14 +81,15 @@ pub fn write_changes<W: StateWrite + ?Sized>(
         }
     }
     let mut written = Written::default();
+    let mut slots_written: BTreeSet<SlotHash> = BTreeSet::new();
     let mut accounts: Vec<_> =
         bundle.state.iter().map(|(address, account)| (AccountHash::of(address), account)).collect();
     accounts.sort_by_key(|(hash, _)| *hash);
     for (hash, account) in accounts {
         let before = txn.account(&hash)?;
-        let mut slots_changed = false;
+        slots_written.clear();
         if account.was_destroyed() || account.info.is_none() {
-            slots_changed |= wipe_slots(txn, hash, &mut written.changes)?;
+            wipe_slots(txn, hash, &mut written.changes, &mut slots_written)?;
         }
         for (key, slot) in &account.storage {
             let present = slot.present_value;
@@ -100,13 +102,18 @@ pub fn write_changes<W: StateWrite + ?Sized>(
                 written.changes.slots.push((hash, slot_hash, stored));
             }
             txn.put_slot(&hash, &slot_hash, present)?;
-            slots_changed = true;
+            slots_written.insert(slot_hash);
         }
+        let storage_root = if slots_written.is_empty() {
+            None
+        } else {
+            Some(StateRoot::update_storage(txn, hash, &slots_written)?)
+        };
         let after = match &account.info {
             None => None,
             Some(info) => {
-                let storage_root = if slots_changed {
-                    StateRoot::storage_root(txn, hash)?
+                let storage_root = if let Some(root) = storage_root {
+                    root
                 } else {
                     before.map_or(EMPTY_ROOT_HASH, |account| account.storage_root)
                 };
@@ -132,20 +139,22 @@ pub fn write_changes<W: StateWrite + ?Sized>(
     Ok(written)
 }
 
-/// Removes every slot of `account`, recording each; whether there were any.
+/// Removes every slot of `account`, recording each in `changes` and `written`.
 fn wipe_slots<W: StateWrite + ?Sized>(
     txn: &mut W,
     account: AccountHash,
     changes: &mut ChangeSet,
-) -> Result<bool, BlockError> {
+    written: &mut BTreeSet<SlotHash>,
+) -> Result<(), BlockError> {
     let slots: Vec<(SlotHash, U256)> =
         txn.slots(&account, KeyRange::all())?.collect::<Result<_, _>>()?;
     if slots.is_empty() {
-        return Ok(false);
+        return Ok(());
     }
+    written.extend(slots.iter().map(|(slot, _)| *slot));
     changes.slots.extend(slots.into_iter().map(|(slot, value)| (account, slot, value)));
     txn.delete_slots(account_slots(account, KeyRange::all()))?;
-    Ok(true)
+    Ok(())
 }
 
 /// Puts back the values of `changes` (a block's, applied after it): the flat state is then the

@@ -109,7 +109,7 @@ impl EvmExecutor {
         self.check_outcome(block, &outcome)?;
 
         let written = write_changes(txn, &bundle)?;
-        let root = StateRoot::update(txn, &written.touched)?;
+        let root = StateRoot::update_accounts(txn, &written.touched.accounts)?;
         if root != block.state_root {
             return Err(mismatch(block, HeaderField::StateRoot, block.state_root, root));
         }

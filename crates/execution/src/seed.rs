@@ -6,10 +6,11 @@ use alloy_primitives::{B256, keccak256};
 use snapsync_genesis::HashedAccount;
 use snapsync_primitives::{AccountHash, EMPTY_ROOT_HASH, KECCAK_EMPTY, SlotHash, TrieAccount};
 use snapsync_storage::StateWrite;
+use std::collections::BTreeSet;
 
 /// Writes `accounts` (hashed keys) with their codes and slots into `txn`, then every trie node;
-/// returns the state root. The store's state should be empty (existing entries with other keys
-/// would stay).
+/// returns the state root. The store's state must be empty: with no trie stored, every trie is
+/// built from its leaves.
 ///
 /// # Errors
 /// Store failures.
@@ -26,13 +27,15 @@ pub fn seed_state<W: StateWrite + ?Sized>(
             txn.put_code(&code_hash, &account.code)?;
             code_hash
         };
+        let mut slots = BTreeSet::new();
         for (slot, value) in &account.storage {
             txn.put_slot(&hash, &SlotHash(*slot), *value)?;
+            slots.insert(SlotHash(*slot));
         }
-        let storage_root = if account.storage.is_empty() {
+        let storage_root = if slots.is_empty() {
             EMPTY_ROOT_HASH
         } else {
-            StateRoot::storage_root(txn, hash)?
+            StateRoot::update_storage(txn, hash, &slots)?
         };
         let trie_account =
             TrieAccount { nonce: account.nonce, balance: account.balance, storage_root, code_hash };
