@@ -135,6 +135,9 @@ pub fn write_changes<W: StateWrite + ?Sized>(
             }
         }
     }
+    // revm's bundle iterates slots in hash-map order: sorted, a block's change set is the same
+    // bytes whoever executes it (each slot is recorded once).
+    written.changes.slots.sort_unstable_by_key(|(account, slot, _)| (*account, *slot));
     written.touched = Touched::of(&written.changes);
     Ok(written)
 }
