@@ -13,12 +13,13 @@ use snapsync_chain_stages::{
     ExecutionConfig, ExecutionStage, ImportConfig, StageStart, import_chain, stored_header,
 };
 use snapsync_db::{
-    Table,
-    AccountTrieNodes, HashedAccounts, HashedStorages, SnapProgress, StageCheckpoints,
-    StorageTrieNodes, Bytecodes,
+    AccountTrieNodes, Bytecodes, HashedAccounts, HashedStorages, SnapProgress, StageCheckpoints,
+    StorageTrieNodes, Table,
     test_utils::{TestDb, memory_db, table_differences},
 };
-use snapsync_execution::{BlockError, ChainRules, EvmExecutor, HeaderField, StageExecutor, seed_state};
+use snapsync_execution::{
+    BlockError, ChainRules, EvmExecutor, HeaderField, StageExecutor, seed_state,
+};
 use snapsync_genesis::{ChainFile, ChainSpec, StateFile};
 use snapsync_primitives::test_utils::require_fixture;
 use snapsync_stages::{Pipeline, StageId, StageSet};
@@ -44,7 +45,11 @@ fn store(hive: &Hive) -> TestDb {
     let genesis = hive.spec.genesis_header().clone().seal_slow();
     import_chain(&*db, &genesis, ChainFile::open(&hive.chain).unwrap(), ImportConfig::default())
         .unwrap();
-    let accounts = StateFile::load(&hive.genesis).unwrap().hashed_accounts().collect::<Result<Vec<_>, _>>().unwrap();
+    let accounts = StateFile::load(&hive.genesis)
+        .unwrap()
+        .hashed_accounts()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
     let mut txn = StateStore::writer(&*db).unwrap();
     assert_eq!(seed_state(&mut txn, accounts).unwrap(), genesis.state_root);
     txn.commit().unwrap();
@@ -53,7 +58,8 @@ fn store(hive: &Hive) -> TestDb {
 
 fn pipeline(hive: &Hive, db: &TestDb) -> Pipeline<dyn snapsync_db::Database> {
     let executor = StageExecutor::new(EvmExecutor::new(ChainRules::from_spec(&hive.spec)));
-    let config = ExecutionConfig { batch_size: 128, ..ExecutionConfig::starting(StageStart::Block(1)) };
+    let config =
+        ExecutionConfig { batch_size: 128, ..ExecutionConfig::starting(StageStart::Block(1)) };
     let stages = StageSet::builder().add(ExecutionStage::new(executor, config)).unwrap().build();
     Pipeline::new(db.db.clone(), stages)
 }
@@ -109,7 +115,8 @@ fn a_header_disagreeing_with_execution_is_refused_naming_the_field() {
     let Some(hive) = hive("a_header_disagreeing_with_execution_is_refused") else { return };
     let db = store(&hive);
     let executor = EvmExecutor::new(ChainRules::from_spec(&hive.spec));
-    let blocks: Vec<_> = ChainFile::open(&hive.chain).unwrap().take(20).map(Result::unwrap).collect();
+    let blocks: Vec<_> =
+        ChainFile::open(&hive.chain).unwrap().take(20).map(Result::unwrap).collect();
     // Blocks 1..=14 executed and committed (past Prague at block 12).
     let mut parent = hive.spec.genesis_header().clone().seal_slow();
     for block in &blocks[..14] {

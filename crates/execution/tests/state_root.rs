@@ -9,7 +9,9 @@ use alloy_primitives::{B256, Bytes, U256};
 use alloy_trie::Nibbles;
 use snapsync_etl::CollectorConfig;
 use snapsync_execution::StateRoot;
-use snapsync_primitives::{AccountHash, EMPTY_ROOT_HASH, SlotHash, TrieAccount, test_utils::TestRng};
+use snapsync_primitives::{
+    AccountHash, EMPTY_ROOT_HASH, SlotHash, TrieAccount, test_utils::TestRng,
+};
 use snapsync_storage::{
     KeyRange, StateRead, StateStore, StateWrite, compute_state_root, rebuild_state_trie_in,
     test_utils::MapStore,
@@ -24,7 +26,8 @@ type Nodes = (Vec<(Nibbles, Bytes)>, Vec<(AccountHash, Nibbles, Bytes)>);
 
 fn nodes(view: &impl StateRead) -> Nodes {
     let accounts = view.account_nodes(KeyRange::all()).unwrap().collect::<Result<_, _>>().unwrap();
-    let storage = view.all_storage_nodes(KeyRange::all()).unwrap().collect::<Result<_, _>>().unwrap();
+    let storage =
+        view.all_storage_nodes(KeyRange::all()).unwrap().collect::<Result<_, _>>().unwrap();
     (accounts, storage)
 }
 
