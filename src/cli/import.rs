@@ -29,14 +29,14 @@ use snapsync_chain_stages::{
     ChainImportError, ExecutionConfig, ExecutionStage, ImportConfig, ImportedChain, StageStart,
     import_chain,
 };
-use snapsync_db::{ImportAccount, ImportReport, compute_state_root, import_state};
+use snapsync_db::{Database, ImportAccount, ImportReport, compute_state_root, import_state};
 use snapsync_etl::CollectorConfig;
 use snapsync_execution::{ChainRules, EvmExecutor, StageExecutor, seed_state};
 use snapsync_genesis::{ChainFile, ChainSpec, HashedAccount, StateFile};
 use snapsync_snap_sync::{Counts, Pivot, record_imported_state, stored_summary};
 use snapsync_stages::{Pipeline, PipelineError, StageCheckpoint, StageId, StageSet};
 use snapsync_storage::{KeyRange, StateRead, StateStore, StateWrite};
-use std::{io::Write, path::PathBuf, time::Instant};
+use std::{io::Write, path::PathBuf, sync::Arc, time::Instant};
 
 /// Memory the state import's ETL collectors may buffer before spilling: 256 MiB.
 const ETL_BUFFER_BYTES: usize = 256 << 20;
@@ -139,15 +139,15 @@ pub(crate) fn run(
 
 /// What executing the chain did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct Execution {
+pub(super) struct Execution {
     /// Blocks executed by this run.
-    blocks: u64,
+    pub(super) blocks: u64,
     /// Their gas.
-    gas_used: u64,
+    pub(super) gas_used: u64,
     /// The highest executed block (by this run or an earlier one).
-    last: u64,
+    pub(super) last: u64,
     /// Execution's share of the elapsed time.
-    elapsed_ms: u128,
+    pub(super) elapsed_ms: u128,
 }
 
 /// Executes the stored chain from the genesis to `head`: stores the genesis `alloc` as block
@@ -167,36 +167,13 @@ fn execute_chain(
 ) -> Result<StateOutcome, CliError> {
     let started = Instant::now();
     let spec = ChainSpec::load(genesis_path)?;
-    seed_genesis_state(storage, genesis_path, genesis, err)?;
-    let executor = StageExecutor::new(EvmExecutor::new(ChainRules::from_spec(&spec)));
-    let stats = executor.stats();
-    let stage = ExecutionStage::new(executor, ExecutionConfig::starting(StageStart::Block(1)));
-    let stages = StageSet::builder().add(stage)?.build();
-    let mut pipeline = Pipeline::new(storage.db.clone(), stages);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .map_err(CliError::Runtime)?;
-    let result = runtime.block_on(pipeline.run(Some(head.number)));
-    let last = pipeline
-        .checkpoint(&StageId::EXECUTION)
-        .map_err(|error| CliError::Pipeline(Box::new(error)))?
-        .map_or(0, |checkpoint| checkpoint.block_number);
-    let execution = Execution {
-        blocks: stats.blocks(),
-        gas_used: stats.gas_used(),
-        last,
-        elapsed_ms: started.elapsed().as_millis(),
-    };
-    match result {
-        Ok(_) => {}
-        Err(error) if error.is_local() => return Err(CliError::LocalStore(Box::new(error))),
-        Err(error @ (PipelineError::Fatal { .. } | PipelineError::RetriesExhausted { .. })) => {
-            writeln!(err, "execution: stopped after block {last}: {error}")?;
-            return Ok(StateOutcome::ExecutionFailed { execution, reason: error.to_string() });
-        }
-        Err(error) => return Err(CliError::Pipeline(Box::new(error))),
+    seed_genesis_state(&storage.db, &storage.label, genesis_path, genesis, err)?;
+    let (execution, failure) = execute_stored(&storage.db, &spec, head.number)?;
+    if let Some(reason) = failure {
+        writeln!(err, "execution: stopped after block {}: {reason}", execution.last)?;
+        return Ok(StateOutcome::ExecutionFailed { execution, reason });
     }
+    let last = execution.last;
     let root = compute_state_root(&storage.db.view()?)?.state_root;
     if root != head.state_root {
         return Err(CliError::Corrupt(format!(
@@ -216,33 +193,75 @@ fn execute_chain(
     Ok(StateOutcome::Executed(execution))
 }
 
+/// Executes the stored blocks after the execution checkpoint (block 1 first) up to `target`
+/// with the execution stage; what it did, and the failure that stopped it (a block that
+/// disagrees with its header, named), if any.
+///
+/// # Errors
+/// Local store failures; runtime failures.
+pub(super) fn execute_stored(
+    db: &Arc<dyn Database>,
+    spec: &ChainSpec,
+    target: u64,
+) -> Result<(Execution, Option<String>), CliError> {
+    let started = Instant::now();
+    let executor = StageExecutor::new(EvmExecutor::new(ChainRules::from_spec(spec)));
+    let stats = executor.stats();
+    let stage = ExecutionStage::new(executor, ExecutionConfig::starting(StageStart::Block(1)));
+    let stages = StageSet::builder().add(stage)?.build();
+    let mut pipeline = Pipeline::new(db.clone(), stages);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(CliError::Runtime)?;
+    let result = runtime.block_on(pipeline.run(Some(target)));
+    let last = pipeline
+        .checkpoint(&StageId::EXECUTION)
+        .map_err(|error| CliError::Pipeline(Box::new(error)))?
+        .map_or(0, |checkpoint| checkpoint.block_number);
+    let execution = Execution {
+        blocks: stats.blocks(),
+        gas_used: stats.gas_used(),
+        last,
+        elapsed_ms: started.elapsed().as_millis(),
+    };
+    match result {
+        Ok(_) => Ok((execution, None)),
+        Err(error) if error.is_local() => Err(CliError::LocalStore(Box::new(error))),
+        Err(error @ (PipelineError::Fatal { .. } | PipelineError::RetriesExhausted { .. })) => {
+            Ok((execution, Some(error.to_string())))
+        }
+        Err(error) => Err(CliError::Pipeline(Box::new(error))),
+    }
+}
+
 /// Stores the genesis `alloc` as block 0's state, with an execution checkpoint at block 0, when
 /// the store has no state; otherwise the stored state must be execution's.
 ///
 /// # Errors
 /// As [`execute_chain`].
-fn seed_genesis_state(
-    storage: &Storage,
+pub(super) fn seed_genesis_state(
+    db: &Arc<dyn Database>,
+    label: &str,
     genesis_path: &std::path::Path,
     genesis: &Sealed<Header>,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let view = storage.db.view()?;
+    let view = db.view()?;
     let executed = view.checkpoint(StageId::EXECUTION.as_str())?.is_some();
     if !view.is_state_empty()? {
         if executed {
             return Ok(());
         }
         return Err(CliError::ForeignDatadir(format!(
-            "{} holds a state that execution did not write (an imported or synced one); use \
-             another --datadir",
-            storage.label
+            "{label} holds a state that execution did not write (an imported or synced one); use \
+             another --datadir"
         )));
     }
     drop(view);
     let file = StateFile::load_capped(genesis_path, StateFile::MAX_FILE_BYTES)?;
     let accounts: Vec<HashedAccount> = file.hashed_accounts().collect::<Result<_, _>>()?;
-    let mut txn = StateStore::writer(&*storage.db)?;
+    let mut txn = StateStore::writer(&**db)?;
     let root =
         seed_state(&mut txn, accounts).map_err(|error| CliError::Corrupt(error.to_string()))?;
     if root != genesis.state_root {
