@@ -18,6 +18,7 @@
 //! run.
 
 mod display;
+mod from_chain;
 mod metrics_file;
 mod moves;
 mod peers;
@@ -103,6 +104,17 @@ pub(crate) struct SyncArgs {
     /// 1): none, post-merge or all.
     #[arg(long, value_name = "HISTORY", default_value = "all")]
     history: History,
+    /// Sync a real chain instead of a generated one: the simulated peers serve this chain
+    /// file's blocks (after --genesis) and the pivot's state, computed by executing the chain;
+    /// the pipeline snap-syncs the pivot and executes the blocks above it to the head.
+    #[arg(long, value_name = "CHAIN.rlp", requires = "genesis")]
+    from_chain: Option<PathBuf>,
+    /// The genesis file of --from-chain's chain.
+    #[arg(long, value_name = "GENESIS.json", requires = "from_chain")]
+    genesis: Option<PathBuf>,
+    /// With --from-chain: blocks between the pivot and the chain's head (default 64).
+    #[arg(long, value_name = "N", requires = "from_chain")]
+    pivot_distance: Option<u64>,
 }
 
 impl SyncArgs {
@@ -148,6 +160,10 @@ pub(crate) fn run(
     err: &mut dyn Write,
 ) -> Result<Outcome, CliError> {
     let config = args.config()?;
+    if let (Some(chain), Some(genesis)) = (&args.from_chain, &args.genesis) {
+        let distance = args.pivot_distance.unwrap_or(64);
+        return from_chain::run(args, genesis, chain, distance, config, out, err);
+    }
     let metrics = args.metrics_file.as_deref().map(MetricsFile::install).transpose()?;
     let outcome = sync_and_report(args, config, out, err);
     if let Some(metrics) = &metrics {
