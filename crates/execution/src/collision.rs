@@ -46,7 +46,7 @@ impl<'a, R: StateRead + ?Sized> StorageCollision<'a, R> {
 impl<CTX: ContextTr, R: StateRead + ?Sized> Inspector<CTX> for StorageCollision<'_, R> {
     fn create(&mut self, context: &mut CTX, inputs: &mut CreateInputs) -> Option<CreateOutcome> {
         let journal = context.journal_mut();
-        if journal.depth() > CALL_STACK_LIMIT as usize {
+        if u64::try_from(journal.depth()).unwrap_or(u64::MAX) > CALL_STACK_LIMIT {
             return None;
         }
         let caller = journal.load_account_mut(inputs.caller()).ok()?;

@@ -115,6 +115,9 @@ impl StateRoot {
     }
 }
 
+/// What [`TrieTable::leaves`] calls with each leaf: its key and RLP-encoded value.
+type LeafVisitor<'a> = dyn FnMut(B256, &[u8]) -> Result<(), BlockError> + 'a;
+
 /// One trie of the store: its nodes by path and its leaves by key.
 trait TrieTable {
     fn node<W: StateWrite + ?Sized>(
@@ -128,7 +131,7 @@ trait TrieTable {
         &self,
         txn: &W,
         range: KeyRange<B256>,
-        leaf: &mut dyn FnMut(B256, &[u8]) -> Result<(), BlockError>,
+        leaf: &mut LeafVisitor<'_>,
     ) -> Result<(), BlockError>;
 
     fn delete_nodes<W: StateWrite + ?Sized>(
@@ -161,7 +164,7 @@ impl TrieTable for AccountTrie {
         &self,
         txn: &W,
         range: KeyRange<B256>,
-        leaf: &mut dyn FnMut(B256, &[u8]) -> Result<(), BlockError>,
+        leaf: &mut LeafVisitor<'_>,
     ) -> Result<(), BlockError> {
         let range = KeyRange::new(range.start.map(AccountHash), range.end.map(AccountHash));
         let mut value = Vec::with_capacity(110);
@@ -208,7 +211,7 @@ impl TrieTable for StorageTrie {
         &self,
         txn: &W,
         range: KeyRange<B256>,
-        leaf: &mut dyn FnMut(B256, &[u8]) -> Result<(), BlockError>,
+        leaf: &mut LeafVisitor<'_>,
     ) -> Result<(), BlockError> {
         let range = KeyRange::new(range.start.map(SlotHash), range.end.map(SlotHash));
         let mut value = Vec::with_capacity(33);

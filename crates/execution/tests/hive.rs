@@ -23,7 +23,7 @@ use snapsync_execution::{
 use snapsync_genesis::{ChainFile, ChainSpec, StateFile};
 use snapsync_primitives::test_utils::require_fixture;
 use snapsync_stages::{Pipeline, StageId, StageSet};
-use snapsync_storage::{StateStore, StateWrite, compute_state_root};
+use snapsync_storage::{StateStore, compute_state_root};
 
 const HEAD_ROOT: &str = "0x8fcfb02cfca007773bd55bc1c3e50a3c8612a59c87ce057e5957e8bf17c1728b";
 
@@ -110,6 +110,9 @@ async fn execute_unwind_and_execute_again_give_the_same_roots_and_tables() {
     assert!(differences.is_empty(), "{differences:?}");
 }
 
+/// A change to a header.
+type Tamper = fn(&mut Header);
+
 #[test]
 fn a_header_disagreeing_with_execution_is_refused_naming_the_field() {
     let Some(hive) = hive("a_header_disagreeing_with_execution_is_refused") else { return };
@@ -126,7 +129,7 @@ fn a_header_disagreeing_with_execution_is_refused_naming_the_field() {
         parent = block.header.clone();
     }
     let block = &blocks[14];
-    let tamper: [(HeaderField, fn(&mut Header)); 4] = [
+    let tamper: [(HeaderField, Tamper); 4] = [
         (HeaderField::GasUsed, |h| h.gas_used -= 1),
         (HeaderField::ReceiptsRoot, |h| h.receipts_root = B256::repeat_byte(1)),
         (HeaderField::LogsBloom, |h| h.logs_bloom = Bloom::repeat_byte(1)),
