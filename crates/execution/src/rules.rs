@@ -32,14 +32,15 @@ impl ChainRules {
         Self { chain_id, forks, blob_params, deposit_contract }
     }
 
-    /// The rules of `spec`.
+    /// The rules of `spec`. A chain that does not support the DAO fork
+    /// ([`ChainSpec::dao_fork_support`]) gets no DAO transfer, even with a `daoForkBlock`.
     pub fn from_spec(spec: &ChainSpec) -> Self {
-        Self::new(
-            spec.chain_id(),
-            spec.forks().clone(),
-            spec.blob_params().clone(),
-            spec.deposit_contract(),
-        )
+        let forks = if spec.dao_fork_support() {
+            spec.forks().clone()
+        } else {
+            ForkSchedule::new(spec.forks().iter().filter(|(fork, _)| *fork != EthereumHardfork::Dao))
+        };
+        Self::new(spec.chain_id(), forks, spec.blob_params().clone(), spec.deposit_contract())
     }
 
     /// The rules of an ethereum/tests network name (`"Cancun"`, `"Prague"`,
@@ -186,6 +187,25 @@ mod tests {
         assert_eq!(to_cancun.spec_id(3, 14_999), SpecId::SHANGHAI);
         assert_eq!(to_cancun.spec_id(4, 15_000), SpecId::CANCUN);
         assert!(ChainRules::for_test_network("Nowhere").is_none());
+    }
+
+    #[test]
+    fn the_dao_fork_applies_only_with_dao_fork_support() {
+        let genesis = |support: bool| {
+            format!(
+                r#"{{"config":{{"chainId":7,"homesteadBlock":0,"daoForkBlock":5,"daoForkSupport":{support}}},
+                "difficulty":"0x1","gasLimit":"0x1000000","alloc":{{}}}}"#
+            )
+        };
+        let dao = |support| {
+            let spec = ChainSpec::from_genesis_json(genesis(support).as_bytes()).unwrap();
+            assert_eq!(spec.dao_fork_support(), support);
+            ChainRules::from_spec(&spec)
+                .ethereum_fork_activation(EthereumHardfork::Dao)
+                .transitions_at_block(5)
+        };
+        assert!(dao(true));
+        assert!(!dao(false));
     }
 
     #[test]
