@@ -21,7 +21,7 @@
 
 use crate::{
     BlockError, ChainRules, ChangeSet, HashedStateDb, HeaderField, StateRoot,
-    collision::StorageCollision, validate_header, write_changes,
+    collision::StorageCollision, validate_block_size, validate_header, write_changes,
 };
 use alloy_consensus::{
     Header, ReceiptEnvelope, TxEnvelope, TxReceipt,
@@ -103,6 +103,7 @@ impl EvmExecutor {
         }
         validate_header(&self.rules, parent, block).map_err(|reason| invalid(&reason))?;
         verify_body(block, body).map_err(|mismatch| invalid(&mismatch))?;
+        validate_block_size(&self.rules, block, body).map_err(|reason| invalid(&reason))?;
         let senders = recover_senders(body).map_err(|reason| invalid(&reason))?;
 
         let (outcome, bundle) = self.run_evm(&*txn, block, body, &senders)?;

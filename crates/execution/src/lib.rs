@@ -45,4 +45,7 @@ pub use rules::ChainRules;
 pub use seed::seed_state;
 pub use stage::{ExecutionStats, StageExecutor, change_set_key};
 pub use state_root::StateRoot;
-pub use validate::{GAS_LIMIT_BOUND_DIVISOR, MAX_EXTRA_DATA, MIN_GAS_LIMIT, validate_header};
+pub use validate::{
+    GAS_LIMIT_BOUND_DIVISOR, MAX_EXTRA_DATA, MAX_RLP_BLOCK_SIZE, MIN_GAS_LIMIT,
+    validate_block_size, validate_header,
+};

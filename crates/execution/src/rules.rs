@@ -38,7 +38,9 @@ impl ChainRules {
         let forks = if spec.dao_fork_support() {
             spec.forks().clone()
         } else {
-            ForkSchedule::new(spec.forks().iter().filter(|(fork, _)| *fork != EthereumHardfork::Dao))
+            ForkSchedule::new(
+                spec.forks().iter().filter(|(fork, _)| *fork != EthereumHardfork::Dao),
+            )
         };
         Self::new(spec.chain_id(), forks, spec.blob_params().clone(), spec.deposit_contract())
     }

@@ -24,6 +24,33 @@ const ELASTICITY_MULTIPLIER: u64 = 2;
 /// Most bytes of a header's extra data.
 pub const MAX_EXTRA_DATA: usize = 32;
 
+/// The largest encoded block from Osaka on (EIP-7934: 10 MiB less a 2 MiB margin for the
+/// beacon block around it).
+pub const MAX_RLP_BLOCK_SIZE: usize = 8_388_608;
+
+/// EIP-7934 (Osaka): the whole block's RLP is at most [`MAX_RLP_BLOCK_SIZE`] bytes.
+///
+/// # Errors
+/// A description of the block's size when it is larger.
+pub fn validate_block_size(
+    rules: &ChainRules,
+    header: &Header,
+    body: &snapsync_net::EthBlockBody,
+) -> Result<(), String> {
+    if !rules.is_osaka_active_at_timestamp(header.timestamp) {
+        return Ok(());
+    }
+    let payload = alloy_rlp::Encodable::length(header)
+        + alloy_rlp::list_length(&body.transactions)
+        + alloy_rlp::list_length(&body.ommers)
+        + body.withdrawals.as_ref().map_or(0, alloy_rlp::Encodable::length);
+    let size = alloy_rlp::length_of_length(payload) + payload;
+    if size > MAX_RLP_BLOCK_SIZE {
+        return Err(format!("the block's RLP is {size} bytes, above {MAX_RLP_BLOCK_SIZE}"));
+    }
+    Ok(())
+}
+
 /// Checks `header` against `parent` under `rules`; the reason it is invalid otherwise.
 ///
 /// # Errors
@@ -146,4 +173,46 @@ fn check_blob_fields(rules: &ChainRules, parent: &Header, header: &Header) -> Re
         return Err(format!("excess blob gas {excess}, expected {expected}"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_consensus::{Signed, TxEnvelope, TxLegacy};
+    use alloy_primitives::{Bytes, Signature};
+    use snapsync_net::EthBlockBody;
+
+    /// A body whose one transaction carries `data_len` bytes of calldata.
+    fn body(data_len: usize) -> EthBlockBody {
+        let tx = TxLegacy { input: Bytes::from(vec![1u8; data_len]), ..TxLegacy::default() };
+        let signed = Signed::new_unhashed(tx, Signature::test_signature());
+        EthBlockBody {
+            transactions: vec![TxEnvelope::Legacy(signed)],
+            ommers: Vec::new(),
+            withdrawals: Some(Vec::new().into()),
+        }
+    }
+
+    #[test]
+    fn osaka_bounds_the_blocks_size() {
+        let osaka = ChainRules::for_test_network("Osaka").unwrap();
+        let prague = ChainRules::for_test_network("Prague").unwrap();
+        let header = Header { timestamp: 1, ..Header::default() };
+        let big = body(MAX_RLP_BLOCK_SIZE);
+        assert!(validate_block_size(&osaka, &header, &big).unwrap_err().contains("bytes, above"));
+        assert!(validate_block_size(&prague, &header, &big).is_ok());
+        assert!(validate_block_size(&osaka, &header, &body(MAX_RLP_BLOCK_SIZE - 2_000)).is_ok());
+        // The size is the encoded block's: find the calldata that makes it exactly the limit.
+        let encoded = |data_len: usize| {
+            let block = alloy_consensus::Block { header: header.clone(), body: body(data_len) };
+            alloy_rlp::encode(&block).len()
+        };
+        let mut data_len = MAX_RLP_BLOCK_SIZE - 1_000;
+        while encoded(data_len) != MAX_RLP_BLOCK_SIZE {
+            data_len = data_len + MAX_RLP_BLOCK_SIZE - encoded(data_len);
+        }
+        assert!(validate_block_size(&osaka, &header, &body(data_len)).is_ok());
+        assert_eq!(encoded(data_len + 1), MAX_RLP_BLOCK_SIZE + 1);
+        assert!(validate_block_size(&osaka, &header, &body(data_len + 1)).is_err());
+    }
 }
