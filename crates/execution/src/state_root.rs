@@ -31,7 +31,7 @@
 //! [`rebuild_state_trie`]: snapsync_storage::rebuild_state_trie
 
 use crate::{BlockError, Touched};
-use alloy_primitives::{B256, Bytes, U256, keccak256};
+use alloy_primitives::{B256, Bytes, keccak256};
 use alloy_trie::Nibbles;
 use snapsync_primitives::{AccountHash, EMPTY_ROOT_HASH, SlotHash};
 use snapsync_storage::{KeyRange, StateError, StateWrite, StoreError, account_storage_nodes};
@@ -148,6 +148,22 @@ trait TrieTable {
     ) -> Result<(), StoreError>;
 }
 
+/// Hands each entry of `entries` to `leaf`: its key as bytes, its value RLP-encoded.
+fn encode_leaves<K, V: alloy_rlp::Encodable>(
+    entries: impl Iterator<Item = Result<(K, V), StoreError>>,
+    key: impl Fn(K) -> B256,
+    leaf: &mut LeafVisitor<'_>,
+) -> Result<(), BlockError> {
+    let mut value = Vec::with_capacity(128);
+    for entry in entries {
+        let (k, v) = entry?;
+        value.clear();
+        v.encode(&mut value);
+        leaf(key(k), &value)?;
+    }
+    Ok(())
+}
+
 /// The account trie.
 struct AccountTrie;
 
@@ -167,14 +183,7 @@ impl TrieTable for AccountTrie {
         leaf: &mut LeafVisitor<'_>,
     ) -> Result<(), BlockError> {
         let range = KeyRange::new(range.start.map(AccountHash), range.end.map(AccountHash));
-        let mut value = Vec::with_capacity(110);
-        for entry in txn.accounts(range)? {
-            let (hash, account) = entry?;
-            value.clear();
-            alloy_rlp::Encodable::encode(&account, &mut value);
-            leaf(hash.0, &value)?;
-        }
-        Ok(())
+        encode_leaves(txn.accounts(range)?, |hash| hash.0, leaf)
     }
 
     fn delete_nodes<W: StateWrite + ?Sized>(
@@ -214,14 +223,7 @@ impl TrieTable for StorageTrie {
         leaf: &mut LeafVisitor<'_>,
     ) -> Result<(), BlockError> {
         let range = KeyRange::new(range.start.map(SlotHash), range.end.map(SlotHash));
-        let mut value = Vec::with_capacity(33);
-        for entry in txn.slots(&self.0, range)? {
-            let (slot, stored): (SlotHash, U256) = entry?;
-            value.clear();
-            alloy_rlp::Encodable::encode(&stored, &mut value);
-            leaf(slot.0, &value)?;
-        }
-        Ok(())
+        encode_leaves(txn.slots(&self.0, range)?, |slot| slot.0, leaf)
     }
 
     fn delete_nodes<W: StateWrite + ?Sized>(
