@@ -119,6 +119,12 @@ fn without_a_state_the_chain_is_executed_from_the_genesis_to_the_heads_root() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("blocks 1..=600 executed from the genesis"), "{stderr}");
 
+    // Recorded as the head's state: `verify` hashes the stored leaves to the head's root.
+    let verdict = json(&snapsync(&["verify", "--json", "--datadir", path(&datadir)]), 0);
+    assert_eq!(verdict["verified"], true);
+    assert_eq!(verdict["state_root"], HEAD_ROOT);
+    assert_eq!(verdict["pivot_block"], 600);
+
     // Again: nothing left to execute, the same root.
     let again = json(&import(&datadir, &hive.genesis, &hive.chain, None), 0);
     assert_eq!(again["blocks_executed"], 0);

@@ -174,14 +174,28 @@ fn execute_chain(
         return Ok(StateOutcome::ExecutionFailed { execution, reason });
     }
     let last = execution.last;
-    let root = compute_state_root(&storage.db.view()?)?.state_root;
-    if root != head.state_root {
+    let view = storage.db.view()?;
+    let report = compute_state_root(&view)?;
+    let root = report.state_root;
+    if root != head.state_root || !report.is_consistent() {
         return Err(CliError::Corrupt(format!(
             "every block up to {last} was executed and checked, but the stored state's root {root} \
              is not the head's {}; the store is damaged",
             head.state_root
         )));
     }
+    // Recorded as the head's state, as a dump import records it: `verify` checks it again and
+    // a server serves it.
+    let bytecodes = view.codes(KeyRange::all())?.count() as u64;
+    drop(view);
+    let pivot = Pivot { number: head.number, hash: head.hash(), state_root: head.state_root };
+    let counts = ImportReport {
+        state_root: root,
+        accounts: report.accounts,
+        storage_slots: report.storage_slots,
+        bytecodes,
+    };
+    record(storage, pivot, &counts)?;
     writeln!(
         err,
         "execution: blocks 1..={last} executed from the genesis ({} by this run, {} gas, {:.1} s); \
