@@ -98,3 +98,33 @@ pub async fn connections(
     let a_result = Connection::establish(ar, aw, ai, &a.1, &config).await;
     (a_result, b_side.await.expect("b task"))
 }
+
+/// A network serving `chain`'s headers and bodies and the state of block `pivot` from an
+/// in-memory snapsync store, through `StoreHandler`.
+pub fn serving_network(
+    chain: &snapsync_sim::GeneratedChain,
+    pivot: u64,
+    status: ChainStatus,
+    config: snapsync_devp2p::NetworkConfig,
+) -> snapsync_devp2p::Network {
+    use alloy_primitives::Bytes;
+    use snapsync_db::{Database, MemoryDatabase};
+    use snapsync_server::{ServerLimits, SnapServer};
+    use snapsync_storage::{StateStore, StateWrite};
+    use std::sync::Arc;
+    let db: Arc<dyn Database> = Arc::new(MemoryDatabase::new());
+    let state = chain.state_at(pivot).expect("pivot in the chain");
+    state.import_into(db.as_ref(), &snapsync_etl::CollectorConfig::default()).expect("import");
+    let mut txn = db.writer().expect("writer");
+    for header in chain.headers() {
+        let rlp = Bytes::from(alloy_rlp::encode(header.inner()));
+        txn.put_header(header.number, &header.hash(), &rlp).expect("header");
+        let body = chain.body(header.number).expect("body");
+        txn.put_body(header.number, &Bytes::from(alloy_rlp::encode(&body))).expect("body");
+    }
+    txn.commit().expect("commit");
+    let snap = Arc::new(SnapServer::new(ServerLimits::default()));
+    snap.add_state(state.state_root(), Arc::clone(&db)).expect("serve the state");
+    let handler = snapsync_devp2p::StoreHandler::new(db, snap, ServerLimits::default());
+    snapsync_devp2p::Network::serving(NodeKey::generate(), status, config, Arc::new(handler))
+}
