@@ -209,7 +209,6 @@ fn zero_values_are_rejected_naming_the_field() {
         ("fetch.max_attempts", |c| c.fetch.max_attempts = 0),
         ("fetch.peer_wait", |c| c.fetch.peer_wait = Duration::ZERO),
         ("fetch.idle_poll", |c| c.fetch.idle_poll = Duration::ZERO),
-        ("pivot.distance", |c| c.pivot.distance = 0),
         ("etl.buffer_bytes", |c| c.etl.buffer_bytes = 0),
         ("step.max_bytes", |c| c.step.max_bytes = 0),
     ];

@@ -23,6 +23,7 @@ mod moves;
 mod peers;
 mod report;
 mod source;
+mod wire;
 
 use super::{CliError, Outcome, datadir::Storage};
 use clap::{Args, value_parser};
@@ -78,6 +79,8 @@ pub(crate) struct SyncArgs {
     source: SourceArgs,
     #[command(flatten)]
     peers: PeerArgs,
+    #[command(flatten)]
+    wire: wire::WireArgs,
     /// Times the tip advances during the sync far enough to move the pivot (spread over the
     /// expected download; older states are forgotten by the peers as the tip passes them).
     #[arg(long, default_value_t = 0, value_parser = value_parser!(u64).range(0..=MAX_PIVOT_MOVES))]
@@ -149,7 +152,11 @@ pub(crate) fn run(
 ) -> Result<Outcome, CliError> {
     let config = args.config()?;
     let metrics = args.metrics_file.as_deref().map(MetricsFile::install).transpose()?;
-    let outcome = sync_and_report(args, config, out, err);
+    let outcome = if args.wire.is_set() {
+        wire::sync_and_report(args, config, out, err)
+    } else {
+        sync_and_report(args, config, out, err)
+    };
     if let Some(metrics) = &metrics {
         // Written whatever the outcome: the figures of a failed run are the ones worth reading.
         // When the run failed, its own error is the one reported; a failed write is noted.
@@ -191,7 +198,8 @@ fn sync_and_report(
     let started = Instant::now();
     let moving =
         MovingTip { tips: &mut world.tips, scenario: &world.scenario, sender: &tip_sender };
-    let result = runtime.block_on(drive(&mut pipeline, &progress, &mut view, moving, err));
+    let mut moving = moving;
+    let result = runtime.block_on(drive(&mut pipeline, &progress, &mut view, &mut moving, err));
     let elapsed = started.elapsed();
     view.finish();
     drop(tip_sender);
@@ -363,12 +371,25 @@ struct MovingTip<'a> {
     sender: &'a watch::Sender<alloy_primitives::B256>,
 }
 
-impl MovingTip<'_> {
+/// What [`drive`] asks of the tip's owner on its timers: to advance the tip if it is time, and
+/// how many requests have timed out so far (for the progress line).
+trait TipDriver {
+    /// Advances the tip if it is time.
+    fn advance(&mut self);
+    /// Requests timed out so far.
+    fn timeouts(&self) -> u64;
+}
+
+impl TipDriver for MovingTip<'_> {
     /// Advances the tip if the network has sent enough since the last move.
     fn advance(&mut self) {
         if let Some(tip) = self.tips.next_tip(self.scenario, self.scenario.network.bytes_sent()) {
             self.sender.send_replace(tip);
         }
+    }
+
+    fn timeouts(&self) -> u64 {
+        self.scenario.network.timeouts()
     }
 }
 
@@ -381,7 +402,7 @@ async fn drive(
     pipeline: &mut Pipeline<dyn Database>,
     progress: &watch::Receiver<SyncProgress>,
     view: &mut ProgressView,
-    mut moving: MovingTip<'_>,
+    moving: &mut dyn TipDriver,
     err: &mut dyn Write,
 ) -> Result<(), PipelineError> {
     let mut events = pipeline.subscribe();
@@ -409,7 +430,7 @@ async fn drive(
             },
             _ = ticks.tick() => {
                 let snapshot = progress.borrow().clone();
-                view.on_tick(&snapshot, moving.scenario.network.timeouts(), err);
+                view.on_tick(&snapshot, moving.timeouts(), err);
             }
             _ = tip_polls.tick() => moving.advance(),
         }

@@ -18,7 +18,7 @@
 use super::{
     Shared,
     pending::{Pending, Resolution},
-    record::{PeerEnd, PeerRecord, items},
+    record::{PeerEnd, PeerRecord, bytes, items},
     serve,
     wire::{Inbound, Outbound, classify},
 };
@@ -103,6 +103,7 @@ where
         dialled,
         answered: [0; RequestKind::COUNT],
         items: [0; RequestKind::COUNT],
+        bytes: 0,
         served: 0,
         unsolicited: 0,
         ended: None,
@@ -248,12 +249,13 @@ impl PeerLoop {
     fn on_message(&mut self, message: PeerMessage) -> Option<PeerEnd> {
         match classify(message) {
             Inbound::Reply(id, response) => {
-                let (kind, count) = (response.kind(), items(&response));
+                let (kind, count, size) = (response.kind(), items(&response), bytes(&response));
                 match self.handle.pending.resolve(id, response) {
                     Resolution::Delivered => {
                         self.shared.update_record(self.handle.serial, |record| {
                             record.answered[kind.index()] += 1;
                             record.items[kind.index()] += count;
+                            record.bytes += size;
                         });
                         None
                     }

@@ -60,6 +60,8 @@ pub struct PeerRecord {
     /// Items in those answers (headers, bodies, receipt lists, accounts, slot sets, codes,
     /// nodes), per kind.
     pub items: [u64; RequestKind::COUNT],
+    /// RLP bytes of those answers' items (what the sync downloaded from it).
+    pub bytes: u64,
     /// Its requests we answered.
     pub served: u64,
     /// Unsolicited or mismatched replies, and requests beyond the serving limit.
@@ -108,6 +110,23 @@ impl fmt::Display for PeerRecord {
         }
         Ok(())
     }
+}
+
+/// RLP bytes of a response's items, for [`PeerRecord::bytes`] (their encoded lengths, computed
+/// without encoding).
+pub(crate) fn bytes(response: &snapsync_net::Response) -> u64 {
+    use alloy_rlp::Encodable;
+    use snapsync_net::Response as R;
+    let length = match response {
+        R::AccountRange(r) => r.length(),
+        R::StorageRanges(r) => r.length(),
+        R::ByteCodes(r) => r.length(),
+        R::TrieNodes(r) => r.length(),
+        R::BlockHeaders(r) => r.length(),
+        R::BlockBodies(r) => r.length(),
+        R::Receipts(r) => r.length(),
+    };
+    length as u64
 }
 
 /// Items in a response, for [`PeerRecord::items`].
