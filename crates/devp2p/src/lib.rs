@@ -56,6 +56,9 @@ mod p2p;
 mod session;
 mod stream;
 
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
+
 pub use chain_status::{ChainHead, ChainStatus};
 pub use config::RlpxConfig;
 pub use connection::{
