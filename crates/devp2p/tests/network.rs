@@ -8,67 +8,17 @@
 
 mod common;
 
-use common::{Reader, Writer, config, protocols, serving_network, spec};
+use common::{HEAD, net_config, scripted_peer, served, status, sync_and_verify};
 use snapsync_devp2p::{
-    ChainHead, ChainStatus, Connection, Enode, Hello, Network, NetworkConfig, NetworkError,
-    NodeKey, P2P_VERSION, PeerEnd, RlpxStream, Session,
-    eth::{BlockHeaders, EthMessage, EthVersion},
+    Network, NetworkConfig, NetworkError, NodeKey, PeerEnd,
+    eth::{BlockHeaders, EthMessage},
 };
 use snapsync_net::{
     BodiesRequest, Capabilities, Fault, HeadersRequest, PeerRequests, PeerRequestsExt, PeerSource,
     Penalty, Request, RequestError, RequestKind,
 };
-use snapsync_sim::{GeneratedChain, StateSpec};
-use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, check_stored_leaves, stored_summary};
-use snapsync_stages::{Pipeline, StageSet};
-use snapsync_storage::StateStore;
 use std::{sync::Arc, time::Duration};
-use tokio::{net::TcpListener, sync::watch, time::Instant};
-
-const HEAD: u64 = 12;
-const DISTANCE: u64 = 4;
-
-fn chain() -> GeneratedChain {
-    let spec = StateSpec::small().with_accounts(1_500).with_huge_contracts(1, 2_000);
-    GeneratedChain::new(11, &spec, HEAD, 0)
-}
-
-fn status() -> ChainStatus {
-    ChainStatus::at_genesis(&spec(7, 30_000_000, 100))
-}
-
-fn net_config() -> NetworkConfig {
-    NetworkConfig { rlpx: config(), ..NetworkConfig::default() }
-}
-
-fn sync_config() -> SnapSyncConfig {
-    let mut config = SnapSyncConfig::default();
-    config.pivot.distance = DISTANCE;
-    config.peers.min_request_bytes = 16 * 1024;
-    config.peers.max_request_bytes = 64 * 1024;
-    config.step.max_bytes = 64 * 1024;
-    config.storage.split_threshold_slots = 500;
-    config
-}
-
-async fn served() -> (Network, Enode, GeneratedChain) {
-    let chain = chain();
-    // The server announces the chain's head (the sync asks only peers whose head is high
-    // enough).
-    let head = chain.head();
-    let server_status = ChainStatus::new(
-        &spec(7, 30_000_000, 100),
-        ChainHead {
-            number: head.number,
-            hash: head.hash(),
-            timestamp: head.timestamp,
-            total_difficulty: Default::default(),
-        },
-    );
-    let server = serving_network(&chain, HEAD - DISTANCE, server_status, net_config());
-    let enode = server.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    (server, enode, chain)
-}
+use tokio::time::Instant;
 
 #[tokio::test]
 async fn snap_sync_through_two_networks_ends_verified() {
@@ -81,21 +31,7 @@ async fn snap_sync_through_two_networks_ends_verified() {
     assert_eq!(listed[0].capabilities, Capabilities::ETH_AND_SNAP);
     assert!(server.wait_for_peers(1, Duration::from_secs(5)).await, "the server lists the client");
 
-    let db = Arc::new(snapsync_db::MemoryDatabase::new());
-    let etl = tempfile::tempdir().unwrap();
-    let (_tip_tx, tip) = watch::channel(chain.head().hash());
-    let stage = SnapSyncStage::new(Arc::clone(&client), tip, sync_config(), etl.path()).unwrap();
-    let mut pipeline =
-        Pipeline::new(Arc::clone(&db), StageSet::builder().add(stage).unwrap().build());
-    tokio::time::timeout(Duration::from_secs(120), pipeline.run(None)).await.unwrap().unwrap();
-
-    let view = db.reader().unwrap();
-    let summary = stored_summary(&view).unwrap().expect("a sync record");
-    assert!(summary.is_done());
-    let pivot = chain.header(HEAD - DISTANCE).unwrap();
-    assert_eq!(summary.pivot.hash, pivot.hash());
-    let check = check_stored_leaves(&view, pivot.state_root).unwrap();
-    assert!(check.matches(), "{check}");
+    sync_and_verify(&client, &chain).await;
     // The accounts crossed the socket: the server served them, the client counted them.
     let record = &client.records()[0];
     assert!(record.items(RequestKind::AccountRange) >= 1_500, "{record}");
@@ -127,7 +63,7 @@ async fn eth_requests_reach_the_store_and_come_back_matched() {
 #[tokio::test]
 async fn a_disconnect_fails_the_pending_requests() {
     // A peer that completes the handshake and Status, then reads one request and hangs up.
-    let (enode, peer_side) = scripted_peer(|mut reader, writer| async move {
+    let (enode, peer_side) = scripted_peer(status(), |mut reader, writer, _| async move {
         let _request = reader.recv().await;
         drop((reader, writer));
     })
@@ -185,7 +121,7 @@ async fn a_reported_peer_is_disconnected_and_banned() {
 #[tokio::test]
 async fn unsolicited_replies_are_counted_and_end_the_peer_over_the_bound() {
     let bound = 3;
-    let (enode, peer_side) = scripted_peer(|reader, mut writer| async move {
+    let (enode, peer_side) = scripted_peer(status(), |reader, mut writer, _| async move {
         for request_id in 100..110 {
             let headers = BlockHeaders { request_id, headers: vec![] };
             if writer.send_eth(&EthMessage::BlockHeaders(headers)).await.is_err() {
@@ -205,34 +141,4 @@ async fn unsolicited_replies_are_counted_and_end_the_peer_over_the_bound() {
     let record = &client.records()[0];
     assert_eq!(record.ended, Some(PeerEnd::Unsolicited { count: bound + 1 }), "{record}");
     assert_eq!(record.unsolicited, bound + 1);
-}
-
-/// A peer run by `script` after a real handshake and Status exchange (eth/68 and snap/1).
-async fn scripted_peer<F, Fut>(script: F) -> (Enode, tokio::task::JoinHandle<()>)
-where
-    F: FnOnce(Reader, Writer) -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let key = NodeKey::generate();
-    let enode = Enode { id: key.id(), addr: listener.local_addr().unwrap() };
-    let task = tokio::spawn(async move {
-        let (socket, _) = listener.accept().await.unwrap();
-        let config = config();
-        let stream = RlpxStream::accept(socket, &key, &config).await.unwrap();
-        let protocols = protocols(&[EthVersion::Eth68]);
-        let hello = Hello {
-            protocol_version: P2P_VERSION,
-            client_id: "scripted".into(),
-            capabilities: protocols.iter().map(|p| p.capability.clone()).collect(),
-            listen_port: 0,
-            id: key.id(),
-        };
-        let (reader, writer, info) =
-            Session::establish(stream, &hello, &protocols, &config).await.unwrap();
-        let (reader, writer, _) =
-            Connection::establish(reader, writer, info, &status(), &config).await.unwrap();
-        script(reader, writer).await;
-    });
-    (enode, task)
 }
