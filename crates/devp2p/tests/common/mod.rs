@@ -99,14 +99,15 @@ pub async fn connections(
     (a_result, b_side.await.expect("b task"))
 }
 
-/// A network serving `chain`'s headers and bodies and the state of block `pivot` from an
-/// in-memory snapsync store, through `StoreHandler`.
-pub fn serving_network(
+/// An in-memory snapsync store holding `chain`'s headers and bodies and the state of block
+/// `pivot`, and a snap/1 server over that state.
+pub fn serving_store(
     chain: &snapsync_sim::GeneratedChain,
     pivot: u64,
-    status: ChainStatus,
-    config: snapsync_devp2p::NetworkConfig,
-) -> snapsync_devp2p::Network {
+) -> (
+    std::sync::Arc<dyn snapsync_db::Database>,
+    std::sync::Arc<snapsync_server::SnapServer<dyn snapsync_db::Database>>,
+) {
     use alloy_primitives::Bytes;
     use snapsync_db::{Database, MemoryDatabase};
     use snapsync_server::{ServerLimits, SnapServer};
@@ -125,8 +126,25 @@ pub fn serving_network(
     txn.commit().expect("commit");
     let snap = Arc::new(SnapServer::new(ServerLimits::default()));
     snap.add_state(state.state_root(), Arc::clone(&db)).expect("serve the state");
+    (db, snap)
+}
+
+/// A network serving [`serving_store`] through `StoreHandler`.
+pub fn serving_network(
+    chain: &snapsync_sim::GeneratedChain,
+    pivot: u64,
+    status: ChainStatus,
+    config: snapsync_devp2p::NetworkConfig,
+) -> snapsync_devp2p::Network {
+    use snapsync_server::ServerLimits;
+    let (db, snap) = serving_store(chain, pivot);
     let handler = snapsync_devp2p::StoreHandler::new(db, snap, ServerLimits::default());
-    snapsync_devp2p::Network::serving(NodeKey::generate(), status, config, Arc::new(handler))
+    snapsync_devp2p::Network::serving(
+        NodeKey::generate(),
+        status,
+        config,
+        std::sync::Arc::new(handler),
+    )
 }
 
 /// What a [`Tamper`] stream does to the next bytes its owner writes.
