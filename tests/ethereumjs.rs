@@ -307,18 +307,7 @@ fn sync_from_ethereumjs_and_serve(
     use std::process::Command;
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    let import = Command::new(env!("CARGO_BIN_EXE_snapsync"))
-        .args(["import", "--json", "--datadir"])
-        .arg(&a)
-        .arg("--genesis")
-        .arg(genesis)
-        .arg("--chain")
-        .arg(chain)
-        .arg("--state")
-        .arg(state)
-        .output()
-        .unwrap();
-    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    support::Hive { genesis: genesis.into(), chain: chain.into(), state: state.into() }.import(&a);
     let server = support::Server::start(&a);
     let ethereumjs = node.enode.to_string();
     let sync = Command::new(env!("CARGO_BIN_EXE_snapsync"))

@@ -22,18 +22,7 @@ fn sync_from_a_serve_process_ends_verified_at_block_600() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    let import = Command::new(env!("CARGO_BIN_EXE_snapsync"))
-        .args(["import", "--json", "--datadir"])
-        .arg(&a)
-        .arg("--genesis")
-        .arg(&hive.genesis)
-        .arg("--chain")
-        .arg(&hive.chain)
-        .arg("--state")
-        .arg(&hive.state)
-        .output()
-        .unwrap();
-    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    hive.import(&a);
 
     let server = Server::start(&a);
     let sync = Command::new(env!("CARGO_BIN_EXE_snapsync"))

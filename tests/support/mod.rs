@@ -70,6 +70,23 @@ impl Hive {
     pub(crate) const HEAD_ROOT: &str =
         "0x8fcfb02cfca007773bd55bc1c3e50a3c8612a59c87ce057e5957e8bf17c1728b";
 
+    /// `snapsync import --json` of the chain and the head state into `datadir`, checked to
+    /// succeed.
+    pub(crate) fn import(&self, datadir: &std::path::Path) {
+        let import = Command::new(env!("CARGO_BIN_EXE_snapsync"))
+            .args(["import", "--json", "--datadir"])
+            .arg(datadir)
+            .arg("--genesis")
+            .arg(&self.genesis)
+            .arg("--chain")
+            .arg(&self.chain)
+            .arg("--state")
+            .arg(&self.state)
+            .output()
+            .unwrap();
+        assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    }
+
     /// The fixture for `test`.
     pub(crate) fn load(test: &str) -> Option<Self> {
         use snapsync_primitives::test_utils::require_fixture;

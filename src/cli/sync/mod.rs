@@ -203,15 +203,7 @@ fn sync_and_report(
     let elapsed = started.elapsed();
     view.finish();
     drop(tip_sender);
-    let failed = match result {
-        Ok(()) => false,
-        Err(error) if error.is_local() => return Err(CliError::LocalStore(Box::new(error))),
-        Err(error @ (PipelineError::Fatal { .. } | PipelineError::RetriesExhausted { .. })) => {
-            writeln!(err, "error: the sync failed: {error}")?;
-            true
-        }
-        Err(error) => return Err(CliError::Pipeline(Box::new(error))),
-    };
+    let failed = sync_failed(result, err)?;
     write_penalties(&world.scenario, err)?;
     write_history(&world.storage.db.view()?, args.history, err)?;
     let summary = stored_summary(&world.storage.db.view()?)?;
@@ -236,6 +228,24 @@ fn sync_and_report(
         report.write_human(out)?;
     }
     Ok(if report.verified && !failed { Outcome::Success } else { Outcome::Disagreement })
+}
+
+/// Whether the pipeline's run failed in a way the report shows (no honest peer left: the error
+/// on stderr, the report on stdout).
+///
+/// # Errors
+/// [`CliError::LocalStore`] for a failure of the local store, [`CliError::Pipeline`] for any
+/// other that is not the peers'; output failures.
+fn sync_failed(result: Result<(), PipelineError>, err: &mut dyn Write) -> Result<bool, CliError> {
+    match result {
+        Ok(()) => Ok(false),
+        Err(error) if error.is_local() => Err(CliError::LocalStore(Box::new(error))),
+        Err(error @ (PipelineError::Fatal { .. } | PipelineError::RetriesExhausted { .. })) => {
+            writeln!(err, "error: the sync failed: {error}")?;
+            Ok(true)
+        }
+        Err(error) => Err(CliError::Pipeline(Box::new(error))),
+    }
 }
 
 /// How the finished state's verdict was reached in this run: by the stage, which hashed the

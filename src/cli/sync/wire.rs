@@ -12,7 +12,7 @@
 use super::{
     RETRY, SyncArgs, TipDriver, drive,
     report::{LeafVerdict, SyncReport},
-    verdict_of_this_run, write_history,
+    sync_failed, verdict_of_this_run, write_history,
 };
 use crate::cli::{CliError, Outcome, datadir::Storage};
 use alloy_primitives::{B256, U256};
@@ -23,7 +23,7 @@ use snapsync_devp2p::{ChainStatus, Enode, Network, NetworkConfig, NodeKey, PeerR
 use snapsync_genesis::ChainSpec;
 use snapsync_net::{PeerSource, RequestKind};
 use snapsync_snap_sync::{SnapSyncConfig, stored_summary};
-use snapsync_stages::{Pipeline, PipelineError};
+use snapsync_stages::Pipeline;
 use std::{
     io::{IsTerminal, Write},
     path::PathBuf,
@@ -137,15 +137,7 @@ pub(super) fn sync_and_report(
     });
     let elapsed = started.elapsed();
     let (result, on_trust) = result?;
-    let failed = match result {
-        Ok(()) => false,
-        Err(error) if error.is_local() => return Err(CliError::LocalStore(Box::new(error))),
-        Err(error @ (PipelineError::Fatal { .. } | PipelineError::RetriesExhausted { .. })) => {
-            writeln!(err, "error: the sync failed: {error}")?;
-            true
-        }
-        Err(error) => return Err(CliError::Pipeline(Box::new(error))),
-    };
+    let failed = sync_failed(result, err)?;
     let records = network.records();
     for record in &records {
         writeln!(err, "{record}")?;
