@@ -252,7 +252,7 @@ async fn headers_failure(
     let error = pipeline(db, &net, chain, tip, snap, &executed).run(None).await.unwrap_err();
     let PipelineError::Fatal { stage, source, .. } = &error else { panic!("{error}") };
     assert_eq!(stage, &StageId::HEADERS);
-    assert!(matches!(source, StageError::Fatal { .. }), "{source}");
+    assert!(matches!(source.as_ref(), StageError::Fatal { .. }), "{source}");
     assert!(executed.lock().unwrap().is_empty());
     source.to_string()
 }

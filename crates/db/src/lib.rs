@@ -69,6 +69,7 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod codec;
+mod encoded_append;
 mod error;
 mod import;
 mod kv;

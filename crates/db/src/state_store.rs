@@ -17,8 +17,8 @@ use alloy_primitives::{B256, Bytes, U256};
 use alloy_trie::Nibbles;
 use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
 use snapsync_storage::{
-    Collection, Durability, KeyRange, SlotEntry, Sorted, StateRead, StateStore, StateWrite,
-    StorageNodeEntry, StoreError, StoreIter,
+    Collection, Durability, EncodedEntries, KeyRange, SlotEntry, Sorted, SortedCollection,
+    StateRead, StateStore, StateWrite, StorageNodeEntry, StoreError, StoreIter,
 };
 
 /// The interface collection a table of this crate holds, or [`Collection::Other`].
@@ -239,6 +239,14 @@ state_read!(ReadView);
 state_read!(WriteTxn);
 
 impl StateWrite for WriteTxn {
+    fn append_encoded(
+        &mut self,
+        collection: SortedCollection,
+        entries: &mut dyn EncodedEntries,
+    ) -> Result<u64, StoreError> {
+        self.append_collector_encoded(collection, entries)
+    }
+
     fn append_accounts(
         &mut self,
         entries: Sorted<'_, (AccountHash, TrieAccount)>,

@@ -8,6 +8,7 @@
 
 use crate::{StageCheckpoint, StageId};
 use snapsync_storage::StoreError;
+use std::sync::Arc;
 
 /// A boxed error source, as carried by [`StageError`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -133,7 +134,7 @@ impl PipelineError {
     /// Whether the pipeline stopped on its local store (its own database work, a corrupt
     /// checkpoint, or a stage's [local](StageError::is_local) failure) rather than on the
     /// network or a stage's input: an operator checks the disk, not the peers.
-    pub const fn is_local(&self) -> bool {
+    pub fn is_local(&self) -> bool {
         match self {
             Self::Database { .. } | Self::CorruptCheckpoint { .. } => true,
             Self::Fatal { source, .. } | Self::RetriesExhausted { source, .. } => source.is_local(),
@@ -152,9 +153,10 @@ pub enum PipelineError {
         stage: StageId,
         /// Its last committed checkpoint (boxed: it can carry snap sync's range list).
         checkpoint: Box<StageCheckpoint>,
-        /// The failure.
+        /// The failure (shared with the [`PipelineEvent::Error`](crate::PipelineEvent::Error)
+        /// that reported it).
         #[source]
-        source: StageError,
+        source: Arc<StageError>,
     },
     /// A stage kept failing recoverably until the retry bound.
     #[error(
@@ -168,9 +170,9 @@ pub enum PipelineError {
         checkpoint: Box<StageCheckpoint>,
         /// Consecutive failed attempts.
         attempts: u32,
-        /// The last failure.
+        /// The last failure (shared with the event that reported it).
         #[source]
-        source: StageError,
+        source: Arc<StageError>,
     },
     /// The pipeline's own database work (opening a transaction, reading or storing a checkpoint,
     /// committing) failed.
@@ -178,9 +180,9 @@ pub enum PipelineError {
     Database {
         /// The stage being run.
         stage: StageId,
-        /// The failure.
+        /// The failure (shared with the event that reported it).
         #[source]
-        source: StoreError,
+        source: Arc<StoreError>,
     },
     /// A stored checkpoint does not decode.
     #[error("stored checkpoint of stage {stage} is corrupt: {source}")]
@@ -200,9 +202,9 @@ pub enum PipelineError {
     StepAborted {
         /// The stage.
         stage: StageId,
-        /// The panic or cancellation.
+        /// The panic or cancellation (shared with the event that reported it).
         #[source]
-        source: tokio::task::JoinError,
+        source: Arc<tokio::task::JoinError>,
     },
     /// An unwind step did not move the stage's checkpoint down, which would loop forever.
     #[error("stage {stage} did not unwind: checkpoint stayed at {from} (unwinding to {target})")]

@@ -7,15 +7,18 @@
 //! after the commit they report, so a `StageProgress` checkpoint is always durable state.
 //!
 //! A failed step is reported as a [`StepFailure`]: the kind of failure ([`FailureKind`], which
-//! decides what the pipeline does with it) and the error's source chain, rendered. Events are
-//! cloned to every receiver, so they carry this summary rather than the error itself (which the
-//! pipeline still returns, typed, in [`PipelineError`](crate::PipelineError) when it stops).
+//! decides what the pipeline does with it), the error itself, typed and shared (events are
+//! cloned to every receiver, so it sits behind an `Arc`; [`StepFailure::downcast_ref`] finds a
+//! type anywhere in its source chain), and the chain rendered for logs. When the pipeline stops
+//! on a failure, the [`PipelineError`](crate::PipelineError) it returns holds the same error.
 //!
 //! [`Pipeline::subscribe`]: crate::Pipeline::subscribe
 
 use crate::{StageCheckpoint, StageError, StageId};
-use snapsync_storage::StoreError;
-use std::{error::Error, fmt};
+use std::{error::Error, fmt, sync::Arc};
+
+/// An error shared between the events that report it and the pipeline's return value.
+pub type SharedError = Arc<dyn Error + Send + Sync + 'static>;
 
 /// How the pipeline classes a failed step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,24 +33,38 @@ pub enum FailureKind {
     Local,
 }
 
-/// A failed step as events report it: its [`FailureKind`] and the error's source chain.
+/// A failed step as events report it: its [`FailureKind`], the error itself, and its source
+/// chain rendered.
 ///
-/// `chain()[0]` is the error's own message (for a [`StageError`] that includes its source's, as
-/// in `"recoverable: no peer"`), each next entry the message of the previous one's
-/// [`source`](Error::source). `Display` shows the first.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The error is the one the step failed with: a stage's [`StageError`], a
+/// [`StoreError`](snapsync_storage::StoreError) of the pipeline's own database work, the
+/// `JoinError` of a panicked step. `chain()[0]` is its message (for a [`StageError`] that
+/// includes its source's, as in `"recoverable: no peer"`), each next entry the message of the
+/// previous one's [`source`](Error::source). `Display` shows the first. Two failures are equal
+/// when their kinds and rendered chains are.
+#[derive(Debug, Clone)]
 pub struct StepFailure {
     kind: FailureKind,
+    error: SharedError,
     chain: Vec<String>,
 }
 
 impl StepFailure {
     /// The failure `error` of kind `kind`, with its source chain rendered.
-    pub fn new(kind: FailureKind, error: &(dyn Error + 'static)) -> Self {
-        let chain = std::iter::successors(Some(error), |error| (*error).source())
-            .map(ToString::to_string)
-            .collect();
-        Self { kind, chain }
+    pub fn new(kind: FailureKind, error: SharedError) -> Self {
+        let chain = sources(error.as_ref()).map(ToString::to_string).collect();
+        Self { kind, error, chain }
+    }
+
+    /// The error itself.
+    pub fn error(&self) -> &(dyn Error + Send + Sync + 'static) {
+        self.error.as_ref()
+    }
+
+    /// The first error of type `E` in the source chain (the error itself first): a stage's own
+    /// error type, a `StoreError`, a `RequestError`.
+    pub fn downcast_ref<E: Error + 'static>(&self) -> Option<&E> {
+        sources(self.error.as_ref()).find_map(|error| error.downcast_ref::<E>())
     }
 
     /// How the pipeline classes the failure.
@@ -82,20 +99,35 @@ impl fmt::Display for StepFailure {
     }
 }
 
-impl From<&StageError> for StepFailure {
-    fn from(error: &StageError) -> Self {
-        let kind = match error {
+impl PartialEq for StepFailure {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.chain == other.chain
+    }
+}
+
+impl Eq for StepFailure {}
+
+/// `error` and each of its sources, outermost first.
+fn sources<'a>(
+    error: &'a (dyn Error + Send + Sync + 'static),
+) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
+    std::iter::successors(Some(error as &(dyn Error + 'static)), |error| (*error).source())
+}
+
+impl From<&Arc<StageError>> for StepFailure {
+    fn from(error: &Arc<StageError>) -> Self {
+        let kind = match error.as_ref() {
             StageError::Recoverable { .. } => FailureKind::Recoverable,
             StageError::Fatal { .. } => FailureKind::Fatal,
             StageError::Database(_) | StageError::LocalStore { .. } => FailureKind::Local,
         };
-        Self::new(kind, error)
+        Self::new(kind, error.clone())
     }
 }
 
-impl From<&StoreError> for StepFailure {
-    fn from(error: &StoreError) -> Self {
-        Self::new(FailureKind::Local, error)
+impl From<StageError> for StepFailure {
+    fn from(error: StageError) -> Self {
+        Self::from(&Arc::new(error))
     }
 }
 
@@ -199,6 +231,18 @@ mod display_tests {
     use super::*;
 
     #[test]
+    fn a_failure_finds_any_type_in_its_source_chain() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "peer went away");
+        let failure = StepFailure::from(StageError::recoverable(io));
+        assert!(failure.is_recoverable());
+        assert!(failure.downcast_ref::<StageError>().is_some_and(StageError::is_recoverable));
+        let found = failure.downcast_ref::<std::io::Error>().expect("the source is kept typed");
+        assert_eq!(found.kind(), std::io::ErrorKind::ConnectionReset);
+        assert!(failure.downcast_ref::<std::fmt::Error>().is_none());
+        assert_eq!(failure.chain(), ["recoverable: peer went away", "peer went away"]);
+    }
+
+    #[test]
     fn events_render_as_log_lines() {
         let stage = StageId::HEADERS;
         let finished = PipelineEvent::StageFinished {
@@ -209,7 +253,7 @@ mod display_tests {
         let error = StageError::recoverable("peer gone");
         let failed = PipelineEvent::Error {
             stage: stage.clone(),
-            error: StepFailure::from(&error),
+            error: StepFailure::from(error),
             attempt: 2,
             will_retry: true,
         };

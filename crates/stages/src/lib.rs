@@ -47,7 +47,7 @@ mod tip;
 pub use checkpoint::{CHECKPOINT_VERSION, EntitiesCheckpoint, StageCheckpoint, StageProgress};
 pub use control::{CancelToken, Command, ControlFlow, PipelineControl};
 pub use error::{BoxError, CheckpointDecodeError, PipelineError, StageError, StageSetError};
-pub use event::{FailureKind, PipelineEvent, StepFailure};
+pub use event::{FailureKind, PipelineEvent, SharedError, StepFailure};
 pub use id::StageId;
 pub use metrics::{METRIC_NAMES, describe_metrics};
 pub use pipeline::{DEFAULT_EVENT_CAPACITY, Pipeline};

@@ -107,20 +107,35 @@ struct Slot<S: StateStore + ?Sized> {
 }
 
 /// Why one step failed, before the pipeline decides what to do.
+///
+/// Each error is shared: the step's event carries it to every receiver, and the pipeline returns
+/// the same error in [`PipelineError`] if it stops on it.
 enum StepError {
-    Stage(StageError),
-    Database(StoreError),
+    Stage(Arc<StageError>),
+    Database(Arc<StoreError>),
     /// The blocking task panicked or was cancelled by a runtime shutdown.
-    Aborted(JoinError),
+    Aborted(Arc<JoinError>),
 }
 
 impl StepError {
+    fn stage(error: StageError) -> Self {
+        Self::Stage(Arc::new(error))
+    }
+
+    fn database(error: StoreError) -> Self {
+        Self::Database(Arc::new(error))
+    }
+
+    fn aborted(error: JoinError) -> Self {
+        Self::Aborted(Arc::new(error))
+    }
+
     /// The failure as events report it.
     fn failure(&self) -> StepFailure {
         match self {
             Self::Stage(error) => StepFailure::from(error),
-            Self::Database(error) => StepFailure::from(error),
-            Self::Aborted(error) => StepFailure::new(FailureKind::Fatal, error),
+            Self::Database(error) => StepFailure::new(FailureKind::Local, error.clone()),
+            Self::Aborted(error) => StepFailure::new(FailureKind::Fatal, error.clone()),
         }
     }
 }
@@ -428,9 +443,12 @@ impl<S: StateStore + ?Sized> Pipeline<S> {
                     }
                     Ok(Stepped::Cancelled) => return Ok(self.cancelled(Some(id))),
                     Ok(Stepped::Stalled) => {
-                        let error =
-                            PipelineError::UnwindStalled { stage: id.clone(), from, target: block };
-                        (StepFailure::new(FailureKind::Fatal, &error), error)
+                        let stalled = || PipelineError::UnwindStalled {
+                            stage: id.clone(),
+                            from,
+                            target: block,
+                        };
+                        (StepFailure::new(FailureKind::Fatal, Arc::new(stalled())), stalled())
                     }
                     Err(error) => {
                         let failure = error.failure();
@@ -479,31 +497,31 @@ async fn step<S: StateStore + ?Sized>(
     let mut stage = Arc::clone(&slot.stage).lock_owned().await;
     {
         // The step's snapshot, released before the write transaction opens.
-        let view = db.reader().map_err(StepError::Database)?;
+        let view = db.reader().map_err(StepError::database)?;
         tokio::select! {
             biased;
             () = cancel.cancelled() => return Ok(Stepped::Cancelled),
-            ready = stage.ready_boxed(&view, input.clone()) => ready.map_err(StepError::Stage)?,
+            ready = stage.ready_boxed(&view, input.clone()) => ready.map_err(StepError::stage)?,
         }
     }
     let (db, id, cancel) = (Arc::clone(db), slot.id.clone(), cancel.clone());
     blocking(move || {
-        let mut txn = db.writer().map_err(StepError::Database)?;
+        let mut txn = db.writer().map_err(StepError::database)?;
         // On any error or cancellation below, `txn` is dropped uncommitted: nothing of the step
         // is visible.
         if cancel.is_cancelled() {
             return Ok(Stepped::Cancelled);
         }
-        let output = stage.execute(&mut txn, input).map_err(StepError::Stage)?;
+        let output = stage.execute(&mut txn, input).map_err(StepError::stage)?;
         if cancel.is_cancelled() {
             return Ok(Stepped::Cancelled);
         }
-        store_checkpoint(&mut txn, &id, &output.checkpoint).map_err(StepError::Database)?;
-        txn.commit().map_err(StepError::Database)?;
+        store_checkpoint(&mut txn, &id, &output.checkpoint).map_err(StepError::database)?;
+        txn.commit().map_err(StepError::database)?;
         Ok(Stepped::Committed(output))
     })
     .await
-    .map_err(StepError::Aborted)?
+    .map_err(StepError::aborted)?
 }
 
 /// One unwind step on the blocking pool: unwind in a transaction, check that the checkpoint went
@@ -517,25 +535,25 @@ async fn unwind_step<S: StateStore + ?Sized>(
     let mut stage = Arc::clone(&slot.stage).lock_owned().await;
     let (db, id, cancel) = (Arc::clone(db), slot.id.clone(), cancel.clone());
     blocking(move || {
-        let mut txn = db.writer().map_err(StepError::Database)?;
+        let mut txn = db.writer().map_err(StepError::database)?;
         // On any error or cancellation below, `txn` is dropped uncommitted.
         if cancel.is_cancelled() {
             return Ok(Stepped::Cancelled);
         }
         let from = input.checkpoint.block_number;
-        let output = stage.unwind(&mut txn, input).map_err(StepError::Stage)?;
+        let output = stage.unwind(&mut txn, input).map_err(StepError::stage)?;
         if output.checkpoint.block_number >= from {
             return Ok(Stepped::Stalled);
         }
         if cancel.is_cancelled() {
             return Ok(Stepped::Cancelled);
         }
-        store_checkpoint(&mut txn, &id, &output.checkpoint).map_err(StepError::Database)?;
-        txn.commit().map_err(StepError::Database)?;
+        store_checkpoint(&mut txn, &id, &output.checkpoint).map_err(StepError::database)?;
+        txn.commit().map_err(StepError::database)?;
         Ok(Stepped::Committed(output.checkpoint))
     })
     .await
-    .map_err(StepError::Aborted)?
+    .map_err(StepError::aborted)?
 }
 
 /// Runs `work` where blocking is allowed: on the current tokio runtime's blocking pool, or inline
@@ -561,7 +579,7 @@ fn load_checkpoint<S: StateStore + ?Sized>(
     db: &S,
     id: &StageId,
 ) -> Result<Option<StageCheckpoint>, PipelineError> {
-    let db_error = |source| PipelineError::Database { stage: id.clone(), source };
+    let db_error = |source| PipelineError::Database { stage: id.clone(), source: Arc::new(source) };
     let stored = db.reader().map_err(db_error)?.checkpoint(id.as_str());
     match stored.map_err(db_error)? {
         None => Ok(None),

@@ -376,6 +376,13 @@ async fn failed_step_commits_nothing_and_fatal_stops() {
             assert_eq!(error.kind(), FailureKind::Fatal);
             assert_eq!(error.chain(), ["fatal: invariant broken", "invariant broken"]);
             assert_eq!(error.to_string(), "fatal: invariant broken");
+            let typed = error.downcast_ref::<StageError>().expect("the event carries the error");
+            assert!(!typed.is_recoverable());
+            let PipelineError::Fatal { source, .. } = &err else { unreachable!("matched above") };
+            assert!(
+                std::ptr::addr_eq(error.error(), source.as_ref()),
+                "the event and the returned error are one error"
+            );
         }
         other => panic!("expected the fatal error's event, got {other:?}"),
     }

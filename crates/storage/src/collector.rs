@@ -3,10 +3,18 @@
 //! Verified ranges arrive in any order (peers answer out of order, healing finds nodes
 //! anywhere); the store wants them sorted, in bulk. A collector buffers entries through an ETL
 //! [`Collector`] (sorted runs spilled to disk, bounded memory) and
-//! [`append_into`](SortedCollector::append_into) streams the merge straight into one of the
-//! store's sorted appends. The byte encoding here is private to the collector: it sorts
-//! exactly as the typed keys order (hashes as their 32 bytes, paths one byte per nibble,
-//! composite keys concatenated), and entries are typed again before they reach the store.
+//! [`append_into`](SortedCollector::append_into) streams the merge straight into the store's
+//! [`StateWrite::append_encoded`].
+//!
+//! # The collector encoding
+//!
+//! Entries are kept as bytes that sort exactly as the typed keys order: hashes as their 32
+//! bytes, paths one byte per nibble, composite keys concatenated; values are an account's RLP,
+//! a slot's big-endian bytes without leading zeros, a code's or a node's bytes as they are.
+//! The encoding is part of the interface ([`CollectedKind`] defines it) so that a store whose
+//! own keys and values are these bytes can take the merge without decoding and re-encoding
+//! every entry; any other store gets typed entries through the provided
+//! [`append_encoded`](StateWrite::append_encoded).
 
 use crate::{Collection, SlotEntry, Sorted, StateWrite, StorageNodeEntry, StoreError};
 use alloy_primitives::{B256, Bytes, U256};
@@ -15,11 +23,55 @@ use snapsync_etl::{Collector, CollectorConfig, EtlError, Iter};
 use snapsync_primitives::{AccountHash, FromRlp, SlotHash, TrieAccount};
 use std::fmt;
 
-/// What a [`SortedCollector`] collects: one collection of the store, its typed key and value,
-/// and the sorted append it ends in.
-pub trait CollectedKind {
+/// The collections that take sorted bulk appends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SortedCollection {
+    /// Accounts by hash.
+    Accounts,
+    /// Storage slots by (account hash, slot hash).
+    Slots,
+    /// Contract codes by code hash.
+    Codes,
+    /// Account-trie nodes by path.
+    AccountNodes,
+    /// Storage-trie nodes by (account hash, path).
+    StorageNodes,
+}
+
+impl SortedCollection {
     /// The collection, for errors.
-    const COLLECTION: Collection;
+    pub const fn collection(self) -> Collection {
+        match self {
+            Self::Accounts => Collection::Accounts,
+            Self::Slots => Collection::Slots,
+            Self::Codes => Collection::Codes,
+            Self::AccountNodes => Collection::AccountNodes,
+            Self::StorageNodes => Collection::StorageNodes,
+        }
+    }
+}
+
+/// One entry in the collector encoding: its key bytes and its value bytes.
+pub type EncodedEntry<'a> = (&'a [u8], &'a [u8]);
+
+/// Entries in the collector encoding, in strictly increasing key order, lent one at a time
+/// (a merge of sorted runs hands out slices of its own buffers: no entry is allocated).
+pub trait EncodedEntries {
+    /// The next entry's key and value bytes; `None` at the end.
+    ///
+    /// # Errors
+    /// [`StoreError::Source`] when producing the entries fails (a spilled run reads back
+    /// damaged).
+    fn next_encoded(&mut self) -> Result<Option<EncodedEntry<'_>>, StoreError>;
+}
+
+/// What a [`SortedCollector`] collects: one collection of the store, its typed key and value,
+/// their collector encoding (see the [module docs](self)), and the typed sorted append.
+pub trait CollectedKind {
+    /// The collection.
+    const SORTED: SortedCollection;
+    /// The collection, for errors.
+    const COLLECTION: Collection = Self::SORTED.collection();
     /// The key.
     type Key;
     /// The value (`[u8]` for RLP nodes and codes, which are stored as they are).
@@ -68,7 +120,7 @@ fn path(bytes: &[u8]) -> Option<Nibbles> {
 }
 
 impl CollectedKind for Accounts {
-    const COLLECTION: Collection = Collection::Accounts;
+    const SORTED: SortedCollection = SortedCollection::Accounts;
     type Key = AccountHash;
     type Value = TrieAccount;
     type Entry = (AccountHash, TrieAccount);
@@ -91,7 +143,7 @@ impl CollectedKind for Accounts {
 }
 
 impl CollectedKind for Slots {
-    const COLLECTION: Collection = Collection::Slots;
+    const SORTED: SortedCollection = SortedCollection::Slots;
     type Key = (AccountHash, SlotHash);
     type Value = U256;
     type Entry = SlotEntry;
@@ -101,11 +153,13 @@ impl CollectedKind for Slots {
         out.extend_from_slice(slot.as_ref());
     }
     fn encode_value(value: &U256, out: &mut Vec<u8>) {
-        out.extend_from_slice(&value.to_be_bytes::<32>());
+        let bytes = value.to_be_bytes::<32>();
+        let zeros = bytes.iter().take_while(|b| **b == 0).count();
+        out.extend_from_slice(&bytes[zeros..]);
     }
     fn decode(key: &[u8], value: &[u8]) -> Option<Self::Entry> {
         let (account, slot) = key.split_at_checked(32)?;
-        let value = U256::from_be_bytes(<[u8; 32]>::try_from(value).ok()?);
+        let value = U256::try_from_be_slice(value)?;
         Some((AccountHash(hash32(account)?), SlotHash(hash32(slot)?), value))
     }
     fn append<W: StateWrite + ?Sized>(
@@ -117,7 +171,7 @@ impl CollectedKind for Slots {
 }
 
 impl CollectedKind for Codes {
-    const COLLECTION: Collection = Collection::Codes;
+    const SORTED: SortedCollection = SortedCollection::Codes;
     type Key = B256;
     type Value = [u8];
     type Entry = (B256, Bytes);
@@ -140,7 +194,7 @@ impl CollectedKind for Codes {
 }
 
 impl CollectedKind for AccountNodes {
-    const COLLECTION: Collection = Collection::AccountNodes;
+    const SORTED: SortedCollection = SortedCollection::AccountNodes;
     type Key = Nibbles;
     type Value = [u8];
     type Entry = (Nibbles, Bytes);
@@ -163,7 +217,7 @@ impl CollectedKind for AccountNodes {
 }
 
 impl CollectedKind for StorageNodes {
-    const COLLECTION: Collection = Collection::StorageNodes;
+    const SORTED: SortedCollection = SortedCollection::StorageNodes;
     type Key = (AccountHash, Nibbles);
     type Value = [u8];
     type Entry = StorageNodeEntry;
@@ -236,8 +290,9 @@ impl<K: CollectedKind> SortedCollector<K> {
         self.collector.is_empty()
     }
 
-    /// Streams the collected entries, sorted, into the store's sorted append for this
-    /// collection, then empties the collector. Returns how many entries landed.
+    /// Streams the collected entries, sorted, into the store's
+    /// [`append_encoded`](StateWrite::append_encoded) for this collection, then empties the
+    /// collector. Returns how many entries landed.
     ///
     /// # Errors
     /// [`StoreError::Source`] when reading the sorted runs back fails; the append's errors.
@@ -245,40 +300,49 @@ impl<K: CollectedKind> SortedCollector<K> {
         let written = {
             let entries =
                 self.collector.iter().map_err(|e| StoreError::source(K::COLLECTION, e))?;
-            K::append(
-                txn,
-                &mut Drain::<K> { entries, failed: false, kind: std::marker::PhantomData },
-            )?
+            txn.append_encoded(K::SORTED, &mut Merged { entries, collection: K::COLLECTION })?
         };
         self.collector.clear().map_err(|e| StoreError::source(K::COLLECTION, e))?;
         Ok(written)
     }
 }
 
-/// The merge of a collector's runs as typed entries.
-struct Drain<'a, K> {
+/// The merge of a collector's runs, lent entry by entry.
+struct Merged<'a> {
     entries: Iter<'a, Vec<u8>, Vec<u8>>,
+    collection: Collection,
+}
+
+impl EncodedEntries for Merged<'_> {
+    fn next_encoded(&mut self) -> Result<Option<EncodedEntry<'_>>, StoreError> {
+        self.entries.next_raw().map_err(|e| StoreError::source(self.collection, e))
+    }
+}
+
+/// Encoded entries as the typed entries of `K`.
+struct Decoded<'a, K> {
+    entries: &'a mut dyn EncodedEntries,
     failed: bool,
     kind: std::marker::PhantomData<fn() -> K>,
 }
 
-/// An entry the collector wrote does not read back (a damaged spill file).
+/// An entry in the collector encoding does not decode (a damaged spill file).
 #[derive(Debug, thiserror::Error)]
 #[error("a collected entry does not decode (key {key})")]
 struct Undecodable {
     key: String,
 }
 
-impl<K: CollectedKind> Iterator for Drain<'_, K> {
+impl<K: CollectedKind> Iterator for Decoded<'_, K> {
     type Item = Result<K::Entry, StoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {
             return None;
         }
-        let result = match self.entries.next_raw() {
+        let result = match self.entries.next_encoded() {
             Ok(None) => return None,
-            Err(error) => Err(StoreError::source(K::COLLECTION, error)),
+            Err(error) => Err(error),
             Ok(Some((key, value))) => K::decode(key, value).ok_or_else(|| {
                 let key = alloy_primitives::hex::encode_prefixed(key);
                 StoreError::source(K::COLLECTION, Undecodable { key })
@@ -286,5 +350,31 @@ impl<K: CollectedKind> Iterator for Drain<'_, K> {
         };
         self.failed = result.is_err();
         Some(result)
+    }
+}
+
+fn append_as<K: CollectedKind, W: StateWrite + ?Sized>(
+    txn: &mut W,
+    entries: &mut dyn EncodedEntries,
+) -> Result<u64, StoreError> {
+    K::append(txn, &mut Decoded::<K> { entries, failed: false, kind: std::marker::PhantomData })
+}
+
+/// Decodes each encoded entry and appends it through the typed append of `collection`: what
+/// [`StateWrite::append_encoded`] does unless a store overrides it.
+///
+/// # Errors
+/// [`StoreError::Source`] for an entry that does not decode; the append's errors.
+pub fn append_decoded<W: StateWrite + ?Sized>(
+    txn: &mut W,
+    collection: SortedCollection,
+    entries: &mut dyn EncodedEntries,
+) -> Result<u64, StoreError> {
+    match collection {
+        SortedCollection::Accounts => append_as::<Accounts, W>(txn, entries),
+        SortedCollection::Slots => append_as::<Slots, W>(txn, entries),
+        SortedCollection::Codes => append_as::<Codes, W>(txn, entries),
+        SortedCollection::AccountNodes => append_as::<AccountNodes, W>(txn, entries),
+        SortedCollection::StorageNodes => append_as::<StorageNodes, W>(txn, entries),
     }
 }

@@ -43,7 +43,8 @@ mod write;
 pub mod test_utils;
 
 pub use collector::{
-    AccountNodes, Accounts, Codes, CollectedKind, Slots, SortedCollector, StorageNodes,
+    AccountNodes, Accounts, Codes, CollectedKind, EncodedEntries, EncodedEntry, Slots,
+    SortedCollection, SortedCollector, StorageNodes, append_decoded,
 };
 pub use error::{BoxError, Collection, StateError, StoreError};
 pub use range::KeyRange;

@@ -1,6 +1,9 @@
 //! [`StateWrite`]: one atomic write transaction of a store.
 
-use crate::{KeyRange, SlotEntry, StateRead, StorageNodeEntry, StoreError};
+use crate::{
+    EncodedEntries, KeyRange, SlotEntry, SortedCollection, StateRead, StorageNodeEntry, StoreError,
+    collector::append_decoded,
+};
 use alloy_primitives::{B256, Bytes, U256};
 use alloy_trie::Nibbles;
 use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
@@ -64,6 +67,21 @@ pub trait StateWrite: StateRead {
         &mut self,
         entries: Sorted<'_, StorageNodeEntry>,
     ) -> Result<u64, StoreError>;
+
+    /// Appends entries of `collection` given in the collector encoding (see
+    /// [`SortedCollector`](crate::SortedCollector)), in strictly increasing key order; returns
+    /// how many. This is how a [`SortedCollector`](crate::SortedCollector) lands.
+    ///
+    /// The provided implementation decodes each entry and calls the collection's typed append.
+    /// A store whose own byte encoding of the collection is the collector encoding overrides it
+    /// to copy the bytes through (snapsync-db does), saving a decode and an encode per entry.
+    fn append_encoded(
+        &mut self,
+        collection: SortedCollection,
+        entries: &mut dyn EncodedEntries,
+    ) -> Result<u64, StoreError> {
+        append_decoded(self, collection, entries)
+    }
 
     /// Inserts or replaces an account.
     fn put_account(&mut self, hash: &AccountHash, account: &TrieAccount) -> Result<(), StoreError>;

@@ -314,7 +314,7 @@ mod tests {
         view.on_event(
             &PipelineEvent::Error {
                 stage: stage.clone(),
-                error: StepFailure::from(&StageError::recoverable("no peer")),
+                error: StepFailure::from(StageError::recoverable("no peer")),
                 attempt: 2,
                 will_retry: false,
             },
@@ -323,7 +323,7 @@ mod tests {
         view.on_event(
             &PipelineEvent::Error {
                 stage,
-                error: StepFailure::from(&StageError::local("disk full")),
+                error: StepFailure::from(StageError::local("disk full")),
                 attempt: 1,
                 will_retry: false,
             },
