@@ -183,7 +183,7 @@ fn from_toml_str_validates() {
 #[test]
 fn zero_values_are_rejected_naming_the_field() {
     type Set = fn(&mut SnapSyncConfig);
-    let cases: [(&str, Set); 22] = [
+    let cases: [(&str, Set); 21] = [
         ("bytecodes_per_request", |c| c.bytecodes_per_request = 0),
         ("trie_nodes_per_request", |c| c.trie_nodes_per_request = 0),
         ("concurrency.max_requests", |c| c.concurrency.max_requests = 0),
