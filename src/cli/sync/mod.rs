@@ -117,6 +117,14 @@ impl SyncArgs {
             None => SnapSyncConfig::default(),
         };
         self.peers.validate_timing(&config.peers)?;
+        if config.pivot.distance == 0 && !self.wire.is_set() {
+            // The simulated chain's tip is block 2 × distance: at 0 it has no block to sync.
+            return Err(CliError::Usage(
+                "pivot.distance = 0 (the tip's own state) is for real peers (--peer); the \
+                 simulated chain needs at least 1"
+                    .to_owned(),
+            ));
+        }
         Ok(config)
     }
 }
