@@ -8,7 +8,8 @@
 //!   pre-encoded: every storage trie, then the account trie with the storage roots just computed.
 //!
 //! Throughput is in leaves (accounts + storage slots), so the ratio of the two reads directly
-//! as "the sync costs this many hashing passes". `SYNC_BENCH_ACCOUNTS` overrides the state size.
+//! as "the sync costs this many hashing passes". `SYNC_BENCH_ACCOUNTS` overrides the state size;
+//! `SNAPSYNC_PROFILE=mainnet` draws it in mainnet's shape (`StateSpec::mainnet`).
 
 // This target is given every dependency and dev-dependency of its package, most of them for
 // other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
@@ -20,7 +21,7 @@ use alloy_trie::{HashBuilder, Nibbles};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use snapsync_db::{Database, RedbDatabase, RedbOptions};
 use snapsync_primitives::TrieAccount;
-use snapsync_sim::{GeneratedChain, StateSpec};
+use snapsync_sim::{GeneratedChain, StateProfile};
 use snapsync_sim::{Link, Scenario, SimPeer};
 use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
 use snapsync_stages::{Pipeline, StageSet};
@@ -73,7 +74,7 @@ fn sync(c: &mut Criterion) {
         .ok()
         .and_then(|value| value.parse().ok())
         .unwrap_or(ACCOUNTS);
-    let spec = StateSpec::default().with_accounts(accounts);
+    let spec = StateProfile::from_env("SNAPSYNC_PROFILE").unwrap().benchmark_spec(accounts);
     let chain = GeneratedChain::new(1, &spec, 70, 0);
     let state = chain.state_at(6).unwrap();
     let mut leaves = Leaves { accounts: Vec::new(), slots: Vec::new() };

@@ -240,6 +240,30 @@ fn a_moving_tip_moves_the_pivot_heals_and_ends_at_the_final_pivot() {
 }
 
 #[test]
+fn a_mainnet_shaped_state_syncs_to_its_root() {
+    let args = ["sync", "--memory", "--json", "--accounts", "20000", "--profile", "mainnet"];
+    let output = snapsync(&args);
+    let report = json(&output, 0);
+    let (accounts, slots, _, root) = source_line(&stderr(&output));
+    assert_eq!(report["verified"], true, "{report}");
+    assert_eq!(report["state_root"], root.as_str());
+    assert_eq!(
+        (report["accounts"].as_u64(), report["storage_slots"].as_u64()),
+        (Some(accounts), Some(slots))
+    );
+    // Mainnet has 4.46 slots per account (`snapsync_sim::mainnet`).
+    #[expect(clippy::cast_precision_loss)]
+    let per_account = slots as f64 / accounts as f64;
+    assert!((3.3..5.6).contains(&per_account), "{per_account} slots per account");
+    assert!(stderr(&output).contains("mainnet shape"), "{}", stderr(&output));
+
+    let refused =
+        snapsync(&["sync", "--memory", "--profile", "mainnet", "--from-genesis", "x.json"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr(&refused).contains("cannot be used with"), "{}", stderr(&refused));
+}
+
+#[test]
 fn unusable_arguments_exit_2_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("bad.toml");

@@ -37,7 +37,8 @@ pub use behaviour::Behaviour;
 pub use blocks::BlockSource;
 pub use generate::{
     AccountChange, AccountUpdate, ChainFixture, ChainFixtureError, GeneratedAccount,
-    GeneratedChain, GeneratedState, StateDiff, StateMismatch, StateSpec,
+    GeneratedChain, GeneratedState, SizeDistribution, StateDiff, StateMismatch, StateProfile,
+    StateSpec, UnknownProfile, mainnet,
 };
 pub use link::Link;
 pub use network::{Report, SimNetwork, SimPeer};

@@ -6,6 +6,8 @@
 //! `cargo run --release -p snapsync-snap-sync --example link_use -- [accounts] [peers]
 //! [latency_ms...] [--config file.toml] [--stalled-peer | --slow-peer factor]`
 //!
+//! `SNAPSYNC_PROFILE=mainnet` draws the state in mainnet's shape (`StateProfile`).
+//!
 //! `--stalled-peer` makes one peer (not the first, which the pivot is fetched from) never
 //! answer; `--slow-peer` makes it that many times slower.
 
@@ -24,7 +26,7 @@
 
 use snapsync_db::{Database, MemoryDatabase};
 use snapsync_sim::{Behaviour, Link, Scenario, SimPeer};
-use snapsync_sim::{GeneratedChain, GeneratedState, StateSpec};
+use snapsync_sim::{GeneratedChain, GeneratedState, StateProfile};
 use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
 use snapsync_stages::{Pipeline, StageSet};
 use std::sync::Arc;
@@ -35,23 +37,6 @@ const LINK_RATE: f64 = 1_000_000.0;
 
 /// The peer that misbehaves when asked to.
 const ODD_PEER: usize = 3;
-
-/// The CLI's `--accounts` state shape: [`StateSpec::default`] scaled to `accounts`.
-fn spec(accounts: usize) -> StateSpec {
-    let base = StateSpec::default();
-    let scale = accounts as f64 / base.accounts as f64;
-    let scaled =
-        |slots: usize, floor: usize| ((slots as f64 * scale.min(1.0)).round() as usize).max(floor);
-    let spec = base.clone().with_accounts(accounts);
-    let large_ratio = if spec.contracts() > 1 {
-        base.large_contract_ratio.max(1.0 / (spec.contracts() - 1) as f64)
-    } else {
-        base.large_contract_ratio
-    };
-    let large = scaled(*base.large_storage.start(), 500)..=scaled(*base.large_storage.end(), 1_000);
-    let huge = ((base.huge_storage as f64 * scale).round() as usize).max(100);
-    spec.with_large_contracts(large_ratio, large).with_huge_contracts(base.huge_contracts, huge)
-}
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -76,7 +61,8 @@ fn main() {
         _ => vec![10, 50, 100, 250],
     };
     let distance = config.pivot.distance;
-    let state = GeneratedState::generate(1, &spec(accounts));
+    let profile = StateProfile::from_env("SNAPSYNC_PROFILE").unwrap();
+    let state = GeneratedState::generate(1, &profile.spec(accounts));
     let chain = GeneratedChain::from_genesis_state(1, state, 2 * distance, 0);
     for latency in latencies {
         let link = Link::new(latency, 8);

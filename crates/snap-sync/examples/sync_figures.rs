@@ -2,6 +2,8 @@
 //! beside a bare HashBuilder root over the same leaves.
 //!
 //! `cargo run --release -p snapsync-snap-sync --example sync_figures -- [accounts]`
+//!
+//! `SNAPSYNC_PROFILE=mainnet` draws the state in mainnet's shape (`StateSpec::mainnet`).
 
 // This target is given every dependency and dev-dependency of its package, most of them for
 // other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
@@ -9,7 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, missing_docs)]
 
 use snapsync_db::{Database, RedbDatabase, RedbOptions};
-use snapsync_sim::{GeneratedChain, StateSpec};
+use snapsync_sim::{GeneratedChain, StateProfile};
 use snapsync_sim::{Link, Scenario, SimPeer};
 use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
 use snapsync_stages::{Pipeline, StageSet};
@@ -18,7 +20,7 @@ use tokio::sync::watch;
 
 fn main() {
     let accounts: usize = std::env::args().nth(1).map_or(500_000, |a| a.parse().unwrap());
-    let spec = StateSpec::default().with_accounts(accounts);
+    let spec = StateProfile::from_env("SNAPSYNC_PROFILE").unwrap().benchmark_spec(accounts);
     let started = Instant::now();
     let chain = GeneratedChain::new(1, &spec, 70, 0);
     let state = chain.state_at(6).unwrap();

@@ -10,6 +10,8 @@
 //!
 //! `cargo run --release -p snapsync-snap-sync --example sync_memory -- [accounts [etl_buffer_mib [redb_cache_mib]]]`
 //! (`etl_buffer_mib` 0: the default `etl.buffer_bytes`; `redb_cache_mib` default 128)
+//!
+//! `SNAPSYNC_PROFILE=mainnet` draws the state in mainnet's shape (`StateSpec::mainnet`).
 
 // This target is given every dependency and dev-dependency of its package, most of them for
 // other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
@@ -18,7 +20,7 @@
 
 use peak_alloc::PeakAlloc;
 use snapsync_db::{Database, RedbDatabase, RedbOptions};
-use snapsync_sim::{GeneratedChain, StateSpec};
+use snapsync_sim::{GeneratedChain, StateProfile};
 use snapsync_sim::{Link, Scenario, SimPeer};
 use snapsync_snap_sync::{SnapSyncConfig, SnapSyncStage, stored_summary};
 use snapsync_stages::{Pipeline, StageSet};
@@ -32,7 +34,7 @@ fn main() {
     let accounts: usize = std::env::args().nth(1).map_or(420_000, |a| a.parse().unwrap());
     let buffer_mib: usize = std::env::args().nth(2).map_or(0, |a| a.parse().unwrap());
     let cache_mib: usize = std::env::args().nth(3).map_or(128, |a| a.parse().unwrap());
-    let spec = StateSpec::default().with_accounts(accounts);
+    let spec = StateProfile::from_env("SNAPSYNC_PROFILE").unwrap().benchmark_spec(accounts);
     let started = Instant::now();
     let chain = GeneratedChain::new(1, &spec, 70, 0);
     let counts = chain.genesis_state().counts();

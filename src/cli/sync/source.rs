@@ -2,9 +2,9 @@
 //! a genesis file, made into a chain whose pivot block carries its root.
 
 use crate::cli::CliError;
-use clap::{Args, value_parser};
+use clap::{Args, ValueEnum, value_parser};
 use snapsync_genesis::{Format, StateFile};
-use snapsync_sim::{GeneratedChain, GeneratedState, StateSpec};
+use snapsync_sim::{GeneratedChain, GeneratedState, StateProfile};
 use std::path::{Path, PathBuf};
 
 /// Most accounts a generated state may have. The whole state is held in memory several times
@@ -32,6 +32,11 @@ pub(crate) struct SourceArgs {
         value_parser = value_parser!(u64).range(1..=MAX_ACCOUNTS)
     )]
     accounts: u64,
+    /// Shape of the generated state: `default` (as above) or `mainnet` (17% contracts, 4.5
+    /// slots per account, slot counts heavy-tailed, one contract with 5.3% of the slots, as
+    /// measured on mainnet; see `StateSpec::mainnet`).
+    #[arg(long, value_enum, default_value_t = Profile::Default, conflicts_with_all = ["from_dump", "from_genesis"])]
+    profile: Profile,
     /// Seed of the generated state and of the chain's headers: the same seed gives the same
     /// chain, so a re-run resumes.
     #[arg(long, default_value_t = 1)]
@@ -109,8 +114,10 @@ impl SourceArgs {
             (None, None) => None,
         };
         let Some((path, format, option, other)) = file else {
-            let state = GeneratedState::generate(self.seed, &spec(self.accounts));
-            return Ok((state, format!("generated state (seed {})", self.seed)));
+            let profile = StateProfile::from(self.profile);
+            let accounts = usize::try_from(self.accounts).unwrap_or(usize::MAX);
+            let state = GeneratedState::generate(self.seed, &profile.spec(accounts));
+            return Ok((state, format!("generated state ({profile} shape, seed {})", self.seed)));
         };
         let file = StateFile::load(path)?;
         if file.format() != format {
@@ -185,65 +192,20 @@ fn check_claims(file: &StateFile, option: &str, path: &Path) -> Result<(), CliEr
     )))
 }
 
-/// [`StateSpec::default`]'s shape (300,000 accounts, 5% contracts, 0.2% of those with 1,000 to
-/// 10,000 slots, one with 100,000) scaled to `accounts`: the huge contract's slots in proportion
-/// (at least 100), and for smaller states the large contracts' slots too (but at least 500 to
-/// 1,000, and at least one such contract), so a small state keeps storage-heavy contracts
-/// without being dominated by them.
-pub(super) fn spec(accounts: u64) -> StateSpec {
-    let base = StateSpec::default();
-    let accounts = usize::try_from(accounts).unwrap_or(usize::MAX);
-    #[allow(clippy::cast_precision_loss)] // a ratio of two counts, far below 2^52
-    let scale = accounts as f64 / base.accounts as f64;
-    let scaled = |slots: usize, floor: usize| scale_count(slots, scale.min(1.0)).max(floor);
-    let spec = base.clone().with_accounts(accounts);
-    let large_ratio = if spec.contracts() > 1 {
-        #[allow(clippy::cast_precision_loss)]
-        let one = 1.0 / (spec.contracts() - 1) as f64;
-        base.large_contract_ratio.max(one)
-    } else {
-        base.large_contract_ratio
-    };
-    let large = scaled(*base.large_storage.start(), 500)..=scaled(*base.large_storage.end(), 1_000);
-    spec.with_large_contracts(large_ratio, large)
-        .with_huge_contracts(base.huge_contracts, scale_count(base.huge_storage, scale).max(100))
+/// The state shapes `--profile` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Profile {
+    /// The default test shape.
+    Default,
+    /// Heavy-tailed like mainnet.
+    Mainnet,
 }
 
-/// `count × scale`, rounded.
-fn scale_count(count: usize, scale: f64) -> usize {
-    #[allow(
-        clippy::cast_precision_loss,
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "slot counts are far below 2^52, the scale is positive and bounded"
-    )]
-    let scaled = (count as f64 * scale).round() as usize;
-    scaled
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_default_size_keeps_the_default_shape() {
-        let spec = spec(300_000);
-        let base = StateSpec::default();
-        assert_eq!(spec.accounts, base.accounts);
-        assert_eq!(spec.huge_storage, base.huge_storage);
-        assert_eq!(spec.large_storage, base.large_storage);
-        assert_eq!(spec.large_contracts(), base.large_contracts());
-    }
-
-    #[test]
-    fn small_states_keep_a_large_and_a_huge_contract() {
-        let spec = spec(3_000);
-        assert_eq!(spec.contracts(), 150);
-        assert_eq!(spec.large_contracts(), 1);
-        assert_eq!(spec.huge_storage, 1_000);
-        assert_eq!(spec.large_storage, 500..=1_000);
-        let bigger = self::spec(1_200_000);
-        assert_eq!(bigger.huge_storage, 400_000);
-        assert_eq!(bigger.large_storage, StateSpec::default().large_storage);
+impl From<Profile> for StateProfile {
+    fn from(profile: Profile) -> Self {
+        match profile {
+            Profile::Default => Self::Default,
+            Profile::Mainnet => Self::Mainnet,
+        }
     }
 }

@@ -9,7 +9,8 @@
 
 use crate::generate::state_spec::{non_empty, share_of};
 use crate::generate::state_values::{
-    bytecode, contract_balance, contract_nonce, eoa_balance, eoa_nonce, random_hash, slot_value,
+    bytecode_of_len, contract_balance, contract_nonce, eoa_balance, eoa_nonce, random_hash,
+    slot_value,
 };
 use crate::{GeneratedAccount, GeneratedState, StateSpec};
 use alloy_primitives::{Bytes, U256};
@@ -60,8 +61,7 @@ impl GeneratedState {
 impl<'a> StateGenerator<'a> {
     fn new(seed: u64, spec: &'a StateSpec) -> Self {
         let mut rng = TestRng::new(seed);
-        let size = non_empty(&spec.code_size);
-        let code_pool = (0..spec.code_pool).map(|_| bytecode(&mut rng, size.clone())).collect();
+        let code_pool = (0..spec.code_pool).map(|_| code_of_spec(&mut rng, spec)).collect();
         Self { rng, spec, code_pool }
     }
 
@@ -73,7 +73,9 @@ impl<'a> StateGenerator<'a> {
             }
             AccountClass::HugeContract => self.spec.huge_storage,
             AccountClass::LargeContract => rng.in_range(non_empty(&self.spec.large_storage)),
-            AccountClass::SmallContract => rng.in_range(non_empty(&self.spec.small_storage)),
+            AccountClass::SmallContract => {
+                self.spec.small_storage_distribution.draw(rng, &self.spec.small_storage)
+            }
         };
         let account = GeneratedAccount::new(contract_nonce(rng), contract_balance(rng));
         let code = self.contract_code();
@@ -89,7 +91,7 @@ impl<'a> StateGenerator<'a> {
             let index = self.rng.below(rank + 1);
             return self.code_pool[index].clone();
         }
-        bytecode(&mut self.rng, non_empty(&self.spec.code_size))
+        code_of_spec(&mut self.rng, self.spec)
     }
 
     /// Inserts `account` under a random hash not yet in `state`.
@@ -102,6 +104,12 @@ impl<'a> StateGenerator<'a> {
             }
         }
     }
+}
+
+/// A fresh bytecode, its size drawn as `spec` says.
+fn code_of_spec(rng: &mut TestRng, spec: &StateSpec) -> Bytes {
+    let len = spec.code_size_distribution.draw(rng, &spec.code_size);
+    bytecode_of_len(rng, len)
 }
 
 /// `count` random slots with plausible non-zero values.

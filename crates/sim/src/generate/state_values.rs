@@ -59,8 +59,14 @@ pub(crate) fn slot_value(rng: &mut TestRng) -> U256 {
 /// A random bytecode with a size drawn from `size` (at least one byte), starting like Solidity's
 /// output (`PUSH1 0x80 PUSH1 0x40 MSTORE`).
 pub(crate) fn bytecode(rng: &mut TestRng, size: RangeInclusive<usize>) -> Bytes {
+    let len = rng.in_range(size);
+    bytecode_of_len(rng, len)
+}
+
+/// A bytecode of `len` bytes (at least 1), starting like solc's output.
+pub(crate) fn bytecode_of_len(rng: &mut TestRng, len: usize) -> Bytes {
     const PRELUDE: [u8; 5] = [0x60, 0x80, 0x60, 0x40, 0x52];
-    let len = rng.in_range(size).max(1);
+    let len = len.max(1);
     let mut code = rng.bytes(len);
     let prelude = PRELUDE.len().min(len);
     code[..prelude].copy_from_slice(&PRELUDE[..prelude]);
