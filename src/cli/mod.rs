@@ -9,6 +9,7 @@ mod conformance;
 mod datadir;
 mod error;
 mod import;
+mod serve;
 mod state_root;
 mod sync;
 mod verify;
@@ -38,6 +39,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Store a chain (genesis file and RLP blocks) and optionally its head state, each checked.
     Import(import::ImportArgs),
+    /// Serve a data directory to real peers over RLPx (snap/1 and eth) until SIGINT/SIGTERM.
+    Serve(serve::ServeArgs),
 }
 
 impl Cli {
@@ -52,6 +55,7 @@ impl Cli {
             Command::Sync(args) => sync::run(&args, out, err),
             Command::Verify(args) => verify::run(&args, out, err),
             Command::Import(args) => import::run(&args, out, err),
+            Command::Serve(args) => serve::run(&args, out, err),
         }
     }
 }
