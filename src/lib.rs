@@ -24,6 +24,9 @@
 //! # Features
 //!
 //! - `asm-keccak` (default): keccak256 in assembly, through alloy-primitives.
+//! - `devp2p`: [`devp2p`], the RLPx transport: a peer network over TCP that implements the client
+//!   traits and serves a snapsync store, for tools without a network of their own. Embedders
+//!   bring theirs and leave it off.
 //! - `cli` (default): the `snapsync` binary and what only it needs (argument parsing, progress
 //!   bars, the simulated network and generated chains it syncs from, the conformance runner). It
 //!   adds nothing to this library's API beyond turning `execution` on.
@@ -51,6 +54,8 @@ use {
 
 pub use snapsync_chain_stages as chain_stages;
 pub use snapsync_db as db;
+#[cfg(feature = "devp2p")]
+pub use snapsync_devp2p as devp2p;
 pub use snapsync_etl as etl;
 #[cfg(feature = "execution")]
 pub use snapsync_execution as execution;

@@ -6,29 +6,21 @@
 #![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use serde_json::Value;
 use snapsync_genesis::ChainFile;
-use snapsync_primitives::test_utils::require_fixture;
 use std::{
-    path::{Path, PathBuf},
+    path::Path,
     process::{Command, Output},
 };
+use support::Hive;
 
-const HEAD_HASH: &str = "0x44e3809c9a3cda717f00aea3a9da336d149612c8d5657fbc0028176ef8d94d2a";
-const HEAD_ROOT: &str = "0x8fcfb02cfca007773bd55bc1c3e50a3c8612a59c87ce057e5957e8bf17c1728b";
-
-struct Hive {
-    genesis: PathBuf,
-    chain: PathBuf,
-    state: PathBuf,
-}
+const HEAD_HASH: &str = Hive::HEAD_HASH;
+const HEAD_ROOT: &str = Hive::HEAD_ROOT;
 
 fn hive(test: &str) -> Option<Hive> {
-    Some(Hive {
-        genesis: require_fixture(test, "geth-hive/genesis.json")?,
-        chain: require_fixture(test, "geth-hive/chain.rlp")?,
-        state: require_fixture(test, "geth-hive/headstate.json")?,
-    })
+    Hive::load(test)
 }
 
 fn snapsync(args: &[&str]) -> Output {

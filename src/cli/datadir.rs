@@ -160,3 +160,18 @@ fn not_a_directory(dir: &Path) -> CliError {
         dir.display()
     ))
 }
+
+/// Keeps a copy of the chain's genesis file in `dir` (as `genesis.json`), for `serve` to read the
+/// fork schedule from; a file that is already the copy is left alone.
+///
+/// # Errors
+/// [`CliError::Datadir`] when it cannot be written.
+pub(crate) fn keep_genesis(dir: &Path, genesis: &Path) -> Result<(), CliError> {
+    let copy = dir.join(super::serve::GENESIS_FILE);
+    let same =
+        copy.canonicalize().ok().zip(genesis.canonicalize().ok()).is_some_and(|(a, b)| a == b);
+    if !same {
+        std::fs::copy(genesis, &copy).map_err(|source| CliError::Datadir { path: copy, source })?;
+    }
+    Ok(())
+}

@@ -91,6 +91,10 @@ pub(crate) enum CliError {
         /// What failed.
         reason: String,
     },
+    /// The peer network failed to start (an address that cannot be listened on) or no peer
+    /// could be connected.
+    #[error("network: {0}")]
+    Network(#[from] snapsync_devp2p::NetworkError),
     /// The async runtime could not be started.
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),

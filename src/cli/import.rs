@@ -110,6 +110,7 @@ pub(crate) fn run(
     let started = Instant::now();
     let spec = ChainSpec::load(&args.genesis)?;
     let storage = Storage::create(&args.datadir)?;
+    super::datadir::keep_genesis(&args.datadir, &args.genesis)?;
     if let Some(line) = storage.describe_open() {
         writeln!(err, "{line}")?;
     }

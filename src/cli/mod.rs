@@ -10,6 +10,7 @@ mod conformance;
 mod datadir;
 mod error;
 mod import;
+mod serve;
 mod state_root;
 mod sync;
 mod verify;
@@ -41,6 +42,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Run ethereum/tests BlockchainTests files or directories through the executor.
     Blocktest(blocktest::BlocktestArgs),
+    /// Serve a data directory to real peers over RLPx (snap/1 and eth) until SIGINT/SIGTERM.
+    Serve(serve::ServeArgs),
 }
 
 impl Cli {
@@ -56,6 +59,7 @@ impl Cli {
             Command::Verify(args) => verify::run(&args, out, err),
             Command::Import(args) => import::run(&args, out, err),
             Command::Blocktest(args) => blocktest::run(&args, out, err),
+            Command::Serve(args) => serve::run(&args, out, err),
         }
     }
 }

@@ -1,5 +1,8 @@
 //! Driving the `snapsync` binary from the CLI test targets: machinery they share.
 
+// Each test target uses part of it.
+#![allow(dead_code)]
+
 use std::{
     io::{BufRead, BufReader},
     process::{Command, Stdio},
@@ -45,5 +48,112 @@ impl Child {
                 return;
             }
         }
+    }
+}
+
+/// The hive fixture's files (`/work/shared/fixtures/geth-hive`), or `None` (with a loud SKIPPED
+/// line) when absent.
+pub(crate) struct Hive {
+    /// genesis.json.
+    pub(crate) genesis: std::path::PathBuf,
+    /// chain.rlp: blocks 1 to 600.
+    pub(crate) chain: std::path::PathBuf,
+    /// headstate.json: the state of block 600.
+    pub(crate) state: std::path::PathBuf,
+}
+
+impl Hive {
+    /// Block 600's hash.
+    pub(crate) const HEAD_HASH: &str =
+        "0x44e3809c9a3cda717f00aea3a9da336d149612c8d5657fbc0028176ef8d94d2a";
+    /// Block 600's state root (fixtures README).
+    pub(crate) const HEAD_ROOT: &str =
+        "0x8fcfb02cfca007773bd55bc1c3e50a3c8612a59c87ce057e5957e8bf17c1728b";
+
+    /// `snapsync import --json` of the chain and the head state into `datadir`, checked to
+    /// succeed.
+    pub(crate) fn import(&self, datadir: &std::path::Path) {
+        let import = Command::new(env!("CARGO_BIN_EXE_snapsync"))
+            .args(["import", "--json", "--datadir"])
+            .arg(datadir)
+            .arg("--genesis")
+            .arg(&self.genesis)
+            .arg("--chain")
+            .arg(&self.chain)
+            .arg("--state")
+            .arg(&self.state)
+            .output()
+            .unwrap();
+        assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    }
+
+    /// The fixture for `test`.
+    pub(crate) fn load(test: &str) -> Option<Self> {
+        use snapsync_primitives::test_utils::require_fixture;
+        Some(Self {
+            genesis: require_fixture(test, "geth-hive/genesis.json")?,
+            chain: require_fixture(test, "geth-hive/chain.rlp")?,
+            state: require_fixture(test, "geth-hive/headstate.json")?,
+        })
+    }
+}
+
+/// A `snapsync serve` process: started, its `enode://` URL read from the first stdout line; sent
+/// SIGTERM (then killed) when dropped.
+pub(crate) struct Server {
+    /// The process.
+    pub(crate) child: std::process::Child,
+    /// The URL it printed.
+    pub(crate) enode: String,
+}
+
+impl Server {
+    /// Starts `snapsync serve --datadir DIR --listen 127.0.0.1:0` and reads its URL (within
+    /// 30 s).
+    pub(crate) fn start(datadir: &std::path::Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_snapsync"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--datadir"])
+            .arg(datadir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (send, first) = mpsc::channel();
+        thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = send.send(line);
+        });
+        let enode = first.recv_timeout(Duration::from_secs(30)).unwrap().trim().to_owned();
+        assert!(enode.starts_with("enode://"), "the first stdout line is the URL: {enode:?}");
+        Self { child, enode }
+    }
+
+    /// Sends SIGTERM and waits (at most 10 s) for the exit; its status and stderr.
+    pub(crate) fn stop(mut self) -> (std::process::ExitStatus, String) {
+        let status =
+            Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "serve did not stop on SIGTERM");
+            thread::sleep(Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        if let Some(mut pipe) = self.child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+        }
+        (status, stderr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

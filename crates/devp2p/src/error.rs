@@ -269,3 +269,66 @@ impl ConnectionError {
         }
     }
 }
+
+/// A peer could not be added to the [`Network`](crate::Network).
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    /// The network was shut down.
+    #[error("the network is shut down")]
+    Closed,
+    /// The node is banned.
+    #[error("node {id} is banned: {why}")]
+    Banned {
+        /// The node.
+        id: crate::NodeId,
+        /// Why.
+        why: String,
+    },
+    /// The node is connected already.
+    #[error("node {0} is already connected")]
+    AlreadyConnected(crate::NodeId),
+    /// The peer table is full.
+    #[error("already {max} peers connected")]
+    TooManyPeers {
+        /// The bound.
+        max: usize,
+    },
+    /// The node to dial is this one.
+    #[error("refusing to dial this node itself")]
+    ConnectedToSelf,
+    /// The address could not be listened on.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TCP connection failed.
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TCP connection took too long.
+    #[error("no TCP connection to {addr} within {timeout:?}")]
+    ConnectTimeout {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The bound.
+        timeout: std::time::Duration,
+    },
+    /// The RLPx handshake failed.
+    #[error("handshake: {0}")]
+    Handshake(#[from] HandshakeError),
+    /// The Hello exchange failed.
+    #[error("session: {0}")]
+    Session(#[from] P2pError),
+    /// The Status exchange failed or the peer is on another chain.
+    #[error("status: {0}")]
+    Connection(#[from] ConnectionError),
+}

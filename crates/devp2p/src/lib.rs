@@ -26,6 +26,11 @@
 //! - [`Connection`]: the Status exchange, validated against [`ChainStatus`] (network id, genesis,
 //!   EIP-2124 fork id from `snapsync-genesis`' chain spec), then typed [`PeerMessage`]s in and
 //!   requests out, each with a request id a reader loop can route responses by.
+//! - [`Network`]: the peer manager. It dials and accepts, runs one set of tasks per
+//!   connection, and implements the sync's `PeerSource` and `PeerRequests` over its peers;
+//!   it answers peers' requests through a [`RequestHandler`] ([`StoreHandler`]: a snapsync store
+//!   through `snapsync-server`). Bounded in peers, requests in flight both ways, unsolicited
+//!   replies, silence and handshakes ([`NetworkConfig`]).
 //!
 //! # Security
 //!
@@ -45,10 +50,14 @@ pub mod eth;
 mod frame;
 mod handshake;
 mod mac;
+mod network;
 mod node;
 mod p2p;
 mod session;
 mod stream;
+
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
 
 pub use chain_status::{ChainHead, ChainStatus};
 pub use config::RlpxConfig;
@@ -57,8 +66,13 @@ pub use connection::{
     snap_protocol,
 };
 pub use ecies::{ECIES_OVERHEAD, decrypt as ecies_decrypt, encrypt as ecies_encrypt};
-pub use error::{ConnectionError, EciesError, EthWireError, FrameError, HandshakeError, P2pError};
+pub use error::{
+    ConnectionError, EciesError, EthWireError, FrameError, HandshakeError, NetworkError, P2pError,
+};
 pub use frame::{FrameReader, FrameWriter, HEADER_LEN, MAX_FRAME_SIZE, body_len};
+pub use network::{
+    EmptyHandler, Network, NetworkConfig, PeerEnd, PeerRecord, RequestHandler, StoreHandler,
+};
 pub use node::{Enode, EnodeError, NodeId, NodeKey};
 pub use p2p::{
     Capability, DisconnectReason, Hello, P2P_VERSION, Protocol, SharedCapability, negotiate,

@@ -55,6 +55,13 @@ impl fmt::Display for NodeId {
     }
 }
 
+impl From<NodeId> for snapsync_net::PeerId {
+    /// The sync's name for a node: the same 64 bytes.
+    fn from(node: NodeId) -> Self {
+        Self::from(alloy_primitives::B512::from(*node.as_bytes()))
+    }
+}
+
 /// A node's static private key. It is never printed.
 #[derive(Clone)]
 pub struct NodeKey(SecretKey);

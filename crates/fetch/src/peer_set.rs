@@ -254,7 +254,7 @@ impl PeerSet {
             .filter(|state| {
                 state.capabilities.covers(&key)
                     && !state.lacks(&key)
-                    && state.consecutive_failures() < Self::STALLED_AFTER
+                    && state.consecutive_failures(&key) < Self::STALLED_AFTER
             })
             .count()
     }
@@ -517,7 +517,7 @@ impl PeerSet {
     /// The earliest end of a peer's rest after `now`, when a peer may become available
     /// without any lease being handed back; `None` if no peer is resting.
     pub fn next_rest_end(&self, now: Instant) -> Option<Instant> {
-        self.peers.values().filter_map(|state| state.resting_until(now)).min()
+        self.peers.values().filter_map(|state| state.next_rest_end(now)).min()
     }
 
     /// The earliest time after `now` at which a peer may be able to take a request for `key`

@@ -87,8 +87,9 @@ pub(crate) struct PeerState {
     kinds: [KindEstimate; RequestKind::COUNT],
     /// Counters, per kind in [`RequestKind::ALL`] order.
     counters: [KindCounters; RequestKind::COUNT],
-    /// Rest after failures.
-    backoff: Backoff,
+    /// Rest after failures, per [`Protocol`]: a peer that stalls on one protocol (an eth-only
+    /// node that advertises snap/1 and never answers it) keeps serving the other.
+    backoff: [Backoff; Protocol::COUNT],
     /// What the peer answered with an empty response (usually just the pivot's root).
     unavailable: Vec<Availability>,
     /// Leases granted and not yet handed back, in grant order.
@@ -96,6 +97,31 @@ pub(crate) struct PeerState {
     /// The last time the link was known to carry nothing ahead of the outstanding responses
     /// (the last arrival, timeout or failure).
     free_at: Option<Instant>,
+}
+
+/// The protocols a peer is asked over, each resting on its own failures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Protocol {
+    /// eth: headers, bodies, receipts.
+    Eth,
+    /// snap/1: state.
+    Snap,
+}
+
+impl Protocol {
+    const COUNT: usize = 2;
+
+    const fn of_kind(kind: RequestKind) -> Self {
+        if kind.is_snap() { Self::Snap } else { Self::Eth }
+    }
+
+    const fn of_key(key: &Availability) -> Self {
+        if key.is_blocks() { Self::Eth } else { Self::Snap }
+    }
+
+    const fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// The estimates a peer's queue is predicted with.
@@ -209,7 +235,7 @@ impl PeerState {
         now: Instant,
         config: &PeerSetConfig,
     ) -> bool {
-        !self.backoff.is_resting(now)
+        !self.backoff_for(Protocol::of_key(key)).is_resting(now)
             && self.capabilities.covers(key)
             && !self.lacks(key)
             && self.in_flight() < config.max_in_flight_per_peer
@@ -261,7 +287,8 @@ impl PeerState {
             return None;
         }
         let room = self.room_at(sizes, now, config)?;
-        let at = self.backoff.resting_until(now).map_or(room, |rest_end| rest_end.max(room));
+        let rest = self.backoff_for(Protocol::of_key(key)).resting_until(now);
+        let at = rest.map_or(room, |rest_end| rest_end.max(room));
         (at > now).then_some(at)
     }
 
@@ -338,7 +365,7 @@ impl PeerState {
         let counters = &mut self.counters[kind.index()];
         counters.completed = counters.completed.saturating_add(1);
         counters.bytes_received = counters.bytes_received.saturating_add(bytes);
-        self.backoff.succeed();
+        self.backoff[Protocol::of_kind(kind).index()].succeed();
         self.link_free_at(arrived);
     }
 
@@ -356,7 +383,7 @@ impl PeerState {
         let counters = &mut self.counters[kind.index()];
         counters.timed_out = counters.timed_out.saturating_add(1);
         self.link_free_at(now);
-        self.backoff.fail(now, config)
+        self.backoff[Protocol::of_kind(kind).index()].fail(now, config)
     }
 
     /// Enters a failure of released request `pending` at `now`; returns the rest.
@@ -369,7 +396,7 @@ impl PeerState {
         let counters = &mut self.counters[pending.kind.index()];
         counters.failed = counters.failed.saturating_add(1);
         self.link_free_at(now);
-        self.backoff.fail(now, config)
+        self.backoff[Protocol::of_kind(pending.kind).index()].fail(now, config)
     }
 
     /// Enters an empty response to released request `pending` for `key`, arrived at
@@ -394,9 +421,13 @@ impl PeerState {
         self.link_free_at(arrived);
     }
 
-    /// Failures (timeouts, errors) since the peer's last success.
-    pub(crate) const fn consecutive_failures(&self) -> u32 {
-        self.backoff.consecutive_failures()
+    fn backoff_for(&self, protocol: Protocol) -> &Backoff {
+        &self.backoff[protocol.index()]
+    }
+
+    /// Failures (timeouts, errors) of requests for `key`'s protocol since its last success.
+    pub(crate) fn consecutive_failures(&self, key: &Availability) -> u32 {
+        self.backoff_for(Protocol::of_key(key)).consecutive_failures()
     }
 
     /// Whether the peer answered `key` with an empty response.
@@ -416,9 +447,14 @@ impl PeerState {
         self.unavailable.clear();
     }
 
-    /// When the peer's rest ends, if it is resting at `now`.
-    pub(crate) fn resting_until(&self, now: Instant) -> Option<Instant> {
-        self.backoff.resting_until(now)
+    /// The earliest end of the peer's rests (on either protocol) after `now`, if it rests.
+    pub(crate) fn next_rest_end(&self, now: Instant) -> Option<Instant> {
+        self.backoff.iter().filter_map(|backoff| backoff.resting_until(now)).min()
+    }
+
+    /// When the peer has rested on every protocol it rests on at `now`, if any.
+    fn rested_at(&self, now: Instant) -> Option<Instant> {
+        self.backoff.iter().filter_map(|backoff| backoff.resting_until(now)).max()
     }
 
     /// A snapshot for [`PeerStats`].
@@ -434,8 +470,13 @@ impl PeerState {
         PeerStats {
             peer,
             in_flight: self.in_flight(),
-            consecutive_failures: self.backoff.consecutive_failures(),
-            resting_until: self.resting_until(now),
+            consecutive_failures: self
+                .backoff
+                .iter()
+                .map(Backoff::consecutive_failures)
+                .max()
+                .unwrap_or_default(),
+            resting_until: self.rested_at(now),
             stateless_for_pivot: pivot.is_some_and(|root| self.lacks(&Availability::State(root))),
             rate: self.link.rate(),
             latency: self.link.latency(),

@@ -13,9 +13,10 @@ pub struct PeerStats {
     pub peer: PeerId,
     /// Requests in flight to it, all kinds.
     pub in_flight: usize,
-    /// Failures and timeouts since its last response.
+    /// Failures and timeouts since its last response, on the protocol (eth or snap/1) with
+    /// the most: the two rest apart, so a peer that stalls on one keeps serving the other.
     pub consecutive_failures: u32,
-    /// When its backoff ends, if it is resting.
+    /// When it has rested on both protocols, if it is resting on either.
     pub resting_until: Option<Instant>,
     /// Whether it answered the current pivot root with an empty response.
     pub stateless_for_pivot: bool,

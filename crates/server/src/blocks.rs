@@ -67,6 +67,16 @@ impl<S: StateStore + ?Sized> BlockServer<S> {
         self.read("bodies", |view| self.collect_bodies(view, hashes))
     }
 
+    /// The stored receipt lists (each the RLP list of one block's receipts, as the receipts
+    /// stage stores them) of the blocks `hashes`, in request order, unknown ones left out,
+    /// within [`ServerLimits::max_bodies`] lists and the soft byte limit. A database failure gets
+    /// an empty answer (logged).
+    pub fn receipts(&self, hashes: &[B256]) -> Vec<Bytes> {
+        self.read("receipts", |view| {
+            self.collect(view, hashes, |view, number| view.block_receipts(number))
+        })
+    }
+
     fn walk_headers(
         &self,
         view: &S::Reader,
@@ -95,13 +105,24 @@ impl<S: StateStore + ?Sized> BlockServer<S> {
     }
 
     fn collect_bodies(&self, view: &S::Reader, hashes: &[B256]) -> Result<Vec<Bytes>, StoreError> {
+        self.collect(view, hashes, |view, number| view.body(number))
+    }
+
+    /// Per hash in `hashes`, the item `read` finds for its block, unknown ones left out, within
+    /// [`ServerLimits::max_bodies`] items and the soft byte limit.
+    fn collect(
+        &self,
+        view: &S::Reader,
+        hashes: &[B256],
+        read: impl Fn(&S::Reader, u64) -> Result<Option<Bytes>, StoreError>,
+    ) -> Result<Vec<Bytes>, StoreError> {
         let (mut bodies, mut bytes) = (Vec::new(), 0u64);
         for hash in hashes.iter().take(self.limits.max_bodies.saturating_mul(2)) {
             if bytes >= self.limits.soft_response_bytes || bodies.len() >= self.limits.max_bodies {
                 break;
             }
             let Some(number) = view.header_number(hash)? else { continue };
-            let Some(body) = view.body(number)? else { continue };
+            let Some(body) = read(view, number)? else { continue };
             bytes = bytes.saturating_add(body.len() as u64);
             bodies.push(body);
         }

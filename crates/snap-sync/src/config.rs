@@ -114,8 +114,9 @@ pub struct StorageConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct PivotConfig {
     /// Blocks between the chain tip and the pivot when it is chosen. Default 64, as
-    /// go-ethereum: deep enough to be past reorgs. 1 to 126 (`move_distance` must lie between
-    /// it and 128).
+    /// go-ethereum: deep enough to be past reorgs. 0 to 126 (`move_distance` must lie between
+    /// it and 128); 0 syncs the tip's own state, for a small private chain whose peers hold
+    /// only their head state.
     pub distance: u64,
     /// The pivot moves (to `distance` behind the tip) once the tip is this many blocks ahead
     /// of it. Default 120. Must exceed `distance` and stay below 128: peers serve the state of
@@ -347,7 +348,7 @@ impl PivotConfig {
         within(
             "pivot.distance",
             self.distance,
-            1,
+            0,
             SnapSyncConfig::MAX_PIVOT_DISTANCE,
             "pivot.move_distance must lie between it and 128",
         )?;

@@ -24,6 +24,7 @@ mod moves;
 mod peers;
 mod report;
 mod source;
+mod wire;
 
 use super::{CliError, Outcome, datadir::Storage};
 use clap::{Args, value_parser};
@@ -79,6 +80,8 @@ pub(crate) struct SyncArgs {
     source: SourceArgs,
     #[command(flatten)]
     peers: PeerArgs,
+    #[command(flatten)]
+    wire: wire::WireArgs,
     /// Times the tip advances during the sync far enough to move the pivot (spread over the
     /// expected download; older states are forgotten by the peers as the tip passes them).
     #[arg(long, default_value_t = 0, value_parser = value_parser!(u64).range(0..=MAX_PIVOT_MOVES))]
@@ -126,6 +129,14 @@ impl SyncArgs {
             None => SnapSyncConfig::default(),
         };
         self.peers.validate_timing(&config.peers)?;
+        if config.pivot.distance == 0 && !self.wire.is_set() {
+            // The simulated chain's tip is block 2 × distance: at 0 it has no block to sync.
+            return Err(CliError::Usage(
+                "pivot.distance = 0 (the tip's own state) is for real peers (--peer); the \
+                 simulated chain needs at least 1"
+                    .to_owned(),
+            ));
+        }
         Ok(config)
     }
 }
@@ -165,7 +176,11 @@ pub(crate) fn run(
         return from_chain::run(args, genesis, chain, distance, config, out, err);
     }
     let metrics = args.metrics_file.as_deref().map(MetricsFile::install).transpose()?;
-    let outcome = sync_and_report(args, config, out, err);
+    let outcome = if args.wire.is_set() {
+        wire::sync_and_report(args, config, out, err)
+    } else {
+        sync_and_report(args, config, out, err)
+    };
     if let Some(metrics) = &metrics {
         // Written whatever the outcome: the figures of a failed run are the ones worth reading.
         // When the run failed, its own error is the one reported; a failed write is noted.
@@ -207,19 +222,12 @@ fn sync_and_report(
     let started = Instant::now();
     let moving =
         MovingTip { tips: &mut world.tips, scenario: &world.scenario, sender: &tip_sender };
-    let result = runtime.block_on(drive(&mut pipeline, &progress, &mut view, moving, err));
+    let mut moving = moving;
+    let result = runtime.block_on(drive(&mut pipeline, &progress, &mut view, &mut moving, err));
     let elapsed = started.elapsed();
     view.finish();
     drop(tip_sender);
-    let failed = match result {
-        Ok(()) => false,
-        Err(error) if error.is_local() => return Err(CliError::LocalStore(Box::new(error))),
-        Err(error @ (PipelineError::Fatal { .. } | PipelineError::RetriesExhausted { .. })) => {
-            writeln!(err, "error: the sync failed: {error}")?;
-            true
-        }
-        Err(error) => return Err(CliError::Pipeline(Box::new(error))),
-    };
+    let failed = sync_failed(result, err)?;
     write_penalties(&world.scenario, err)?;
     write_history(&world.storage.db.view()?, args.history, err)?;
     let summary = stored_summary(&world.storage.db.view()?)?;
@@ -244,6 +252,24 @@ fn sync_and_report(
         report.write_human(out)?;
     }
     Ok(if report.verified && !failed { Outcome::Success } else { Outcome::Disagreement })
+}
+
+/// Whether the pipeline's run failed in a way the report shows (no honest peer left: the error
+/// on stderr, the report on stdout).
+///
+/// # Errors
+/// [`CliError::LocalStore`] for a failure of the local store, [`CliError::Pipeline`] for any
+/// other that is not the peers'; output failures.
+fn sync_failed(result: Result<(), PipelineError>, err: &mut dyn Write) -> Result<bool, CliError> {
+    match result {
+        Ok(()) => Ok(false),
+        Err(error) if error.is_local() => Err(CliError::LocalStore(Box::new(error))),
+        Err(error @ (PipelineError::Fatal { .. } | PipelineError::RetriesExhausted { .. })) => {
+            writeln!(err, "error: the sync failed: {error}")?;
+            Ok(true)
+        }
+        Err(error) => Err(CliError::Pipeline(Box::new(error))),
+    }
 }
 
 /// How the finished state's verdict was reached in this run: by the stage, which hashed the
@@ -379,12 +405,25 @@ struct MovingTip<'a> {
     sender: &'a watch::Sender<alloy_primitives::B256>,
 }
 
-impl MovingTip<'_> {
+/// What [`drive`] asks of the tip's owner on its timers: to advance the tip if it is time, and
+/// how many requests have timed out so far (for the progress line).
+trait TipDriver {
+    /// Advances the tip if it is time.
+    fn advance(&mut self);
+    /// Requests timed out so far.
+    fn timeouts(&self) -> u64;
+}
+
+impl TipDriver for MovingTip<'_> {
     /// Advances the tip if the network has sent enough since the last move.
     fn advance(&mut self) {
         if let Some(tip) = self.tips.next_tip(self.scenario, self.scenario.network.bytes_sent()) {
             self.sender.send_replace(tip);
         }
+    }
+
+    fn timeouts(&self) -> u64 {
+        self.scenario.network.timeouts()
     }
 }
 
@@ -397,7 +436,7 @@ async fn drive(
     pipeline: &mut Pipeline<dyn Database>,
     progress: &watch::Receiver<SyncProgress>,
     view: &mut ProgressView,
-    mut moving: MovingTip<'_>,
+    moving: &mut dyn TipDriver,
     err: &mut dyn Write,
 ) -> Result<(), PipelineError> {
     let mut events = pipeline.subscribe();
@@ -425,7 +464,7 @@ async fn drive(
             },
             _ = ticks.tick() => {
                 let snapshot = progress.borrow().clone();
-                view.on_tick(&snapshot, moving.scenario.network.timeouts(), err);
+                view.on_tick(&snapshot, moving.timeouts(), err);
             }
             _ = tip_polls.tick() => moving.advance(),
         }

@@ -278,6 +278,29 @@ fn backoff_grows_with_each_failure_and_expires() {
     assert_eq!(set.peer_stats(peer(0), now).unwrap().consecutive_failures, 5);
 }
 
+/// A node that advertises snap/1 and never answers it (ethereumjs) still serves the chain.
+#[test]
+fn a_peer_stalling_on_snap_still_serves_eth() {
+    let mut set = set_of(1);
+    let mut now = Instant::now();
+    let headers = snapsync_net::Availability::Headers { from: ROOT, count: 4 };
+    for _ in 0..PeerSet::STALLED_AFTER {
+        now = set.next_rest_end(now).unwrap_or(now);
+        let lease = set.acquire(AccountRange, ROOT, now).unwrap();
+        set.timed_out(lease, now);
+    }
+    assert!(set.acquire(AccountRange, ROOT, now).is_none(), "resting on snap");
+    assert_eq!(set.peers_serving(ROOT), 0, "stalled on the state");
+    assert_eq!(set.peers_serving(headers), 1, "but not on the chain");
+    let lease = set.acquire(BlockHeaders, headers, now).expect("eth does not rest");
+    let bytes = lease.response_bytes();
+    set.complete(lease, bytes, now + ms(50));
+    // An eth answer ends no snap rest.
+    assert!(set.acquire(AccountRange, ROOT, now + ms(50)).is_none());
+    let stats = set.peer_stats(peer(0), now + ms(50)).unwrap();
+    assert_eq!(stats.consecutive_failures, PeerSet::STALLED_AFTER);
+}
+
 #[test]
 fn a_response_ends_the_backoff_streak() {
     let mut set = set_of(1);

@@ -1,21 +1,24 @@
 //! Interop with an Ethereum client written by others: `@ethereumjs/client` 0.10.5, run offline on
 //! loopback on hive's chain (`../shared/fixtures/geth-hive`, 600 blocks, Shanghai at genesis,
-//! Cancun at 6, Prague at 12). We dial it, exchange eth/68 Status (both sides must accept: it
-//! does not disconnect us), then fetch headers 1..=600, every body and every receipt list, and
-//! check them against `chain.rlp`: headers equal and hash-linked from our genesis, bodies'
-//! transactions and withdrawals roots, receipts roots.
+//! Cancun at 6, Prague at 12; `snapsync_devp2p::test_utils::ethereumjs` starts it), in one test
+//! so the node starts once:
 //!
-//! Costs: `npm install` once (about 20 s, 111 MB, cached under `CARGO_TARGET_TMPDIR` keyed by the
-//! version); ethereumjs imports and executes the chain at start (about 25 s); the exchange itself
-//! takes a second or two. Skips with a `SKIPPED` line when node/npm, the fixtures or the npm
-//! registry are unavailable. Set `SNAPSYNC_ETHEREUMJS_ENODE` to use an already running node.
+//! 1. Our own connection: eth/68 Status exchanged and accepted by both sides, headers 1..=600,
+//!    every body and (through its JSON-RPC, since it does not answer `GetReceipts`) every
+//!    receipt list, checked against `chain.rlp`.
+//! 2. `snapsync sync --peer <ethereumjs> --peer <snapsync serve>`: both handshakes accepted,
+//!    headers from both peers, the state from the snapsync peer only (ethereumjs advertises
+//!    snap/1 but never answers: its silence costs the sync a bounded time), verified at block
+//!    600's root.
 //!
-//! The node is started with a `--require` preload that binds its TCP and UDP sockets to
-//! 127.0.0.1, is stopped by its PID (SIGTERM, then SIGKILL) by a drop guard, and its data lives in
-//! a temporary directory.
+//! Costs: `npm install` once (about 20 s, cached under `CARGO_TARGET_TMPDIR`); ethereumjs imports
+//! and executes the chain at start (about 25 s); the rest takes seconds. Skips with a `SKIPPED`
+//! line when node/npm, the fixtures or the npm registry are unavailable.
 
 #![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
 
 use alloy_consensus::proofs::{
     calculate_receipt_root, calculate_transaction_root, calculate_withdrawals_root,
@@ -23,150 +26,23 @@ use alloy_consensus::proofs::{
 use alloy_consensus::{Receipt, ReceiptEnvelope, ReceiptWithBloom, TxReceipt, TxType};
 use alloy_primitives::{Bytes, Log, LogData, hex};
 use snapsync_devp2p::{
-    ChainStatus, Connection, ConnectionReader, ConnectionWriter, DisconnectReason, Enode, Hello,
-    NodeKey, P2P_VERSION, PeerMessage, RlpxConfig, RlpxStream, Session,
+    ChainStatus, Connection, ConnectionReader, ConnectionWriter, DisconnectReason, Hello, NodeKey,
+    P2P_VERSION, PeerMessage, RlpxConfig, RlpxStream, Session,
     eth::{EthMessage, EthVersion, Receipts, Status},
     protocols,
+    test_utils::ethereumjs::Ethereumjs,
 };
 use snapsync_genesis::{ChainSpec, ForkHash, ForkId};
 use snapsync_net::HeadersRequest;
 use snapsync_primitives::test_utils::require_fixture;
 use snapsync_sim::ChainFixture;
-use std::{
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 use tokio::{
     io::{ReadHalf, WriteHalf},
     net::TcpStream,
 };
 
-const VERSION: &str = "0.10.5";
-const CLI: &str = "node_modules/@ethereumjs/client/dist/esm/bin/cli.js";
 const HIVE_NETWORK_ID: u64 = 3_503_995_874_084_926;
-
-/// Rebinds every listening TCP server and UDP socket of the node to loopback.
-const LOOPBACK_PRELOAD: &str = r#"
-const net = require('net');
-const dgram = require('dgram');
-const listen = net.Server.prototype.listen;
-net.Server.prototype.listen = function (...args) {
-  if (typeof args[0] === 'object' && args[0] !== null) { args[0] = { ...args[0], host: '127.0.0.1' }; }
-  else if (typeof args[0] === 'number' || typeof args[0] === 'string') {
-    if (typeof args[1] === 'string') { args[1] = '127.0.0.1'; } else { args.splice(1, 0, '127.0.0.1'); }
-  }
-  return listen.apply(this, args);
-};
-const bind = dgram.Socket.prototype.bind;
-dgram.Socket.prototype.bind = function (...args) {
-  if (typeof args[0] === 'object' && args[0] !== null) { args[0] = { ...args[0], address: '127.0.0.1' }; }
-  else if (typeof args[0] === 'number') {
-    if (typeof args[1] === 'string') { args[1] = '127.0.0.1'; } else { args.splice(1, 0, '127.0.0.1'); }
-  }
-  return bind.apply(this, args);
-};
-"#;
-
-fn skip(reason: &str) {
-    eprintln!("SKIPPED ethereumjs_serves_the_hive_chain: {reason}");
-}
-
-fn works(program: &str) -> bool {
-    Command::new(program)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
-}
-
-/// The npm install of the client, cached per version under the target directory.
-fn installed_client() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ethereumjs-client-{VERSION}"));
-    if dir.join(CLI).is_file() {
-        return Some(dir);
-    }
-    std::fs::create_dir_all(&dir).ok()?;
-    eprintln!("installing @ethereumjs/client@{VERSION} into {}", dir.display());
-    let status = Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
-        .arg(format!("@ethereumjs/client@{VERSION}"))
-        .current_dir(&dir)
-        .status()
-        .ok()?;
-    (status.success() && dir.join(CLI).is_file()).then_some(dir)
-}
-
-/// The running node; dropping it stops the process by its PID.
-struct Node {
-    child: Child,
-    dir: tempfile::TempDir,
-    log: PathBuf,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Starts the node on the hive chain and waits (at most 3 minutes) until it has imported it.
-fn start_node(client: &Path, genesis: &Path, chain: &Path) -> (Node, Enode, u16) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(genesis, dir.path().join("hive.json")).unwrap();
-    std::fs::write(dir.path().join("loopback.cjs"), LOOPBACK_PRELOAD).unwrap();
-    let log = dir.path().join("node.log");
-    let (port, rpc_port) = (free_port(), free_port());
-    let child = Command::new("node")
-        .arg("--require")
-        .arg(dir.path().join("loopback.cjs"))
-        .arg(client.join(CLI))
-        .arg("--gethGenesis")
-        .arg(dir.path().join("hive.json"))
-        .arg("--dataDir")
-        .arg(dir.path().join("data"))
-        .args(["--port", &port.to_string(), "--extIP", "127.0.0.1"])
-        .args(["--discDns=false", "--discV4=false", "--isSingleNode", "--saveReceipts"])
-        .args(["--rpc", "--rpcAddr", "127.0.0.1", "--rpcPort", &rpc_port.to_string()])
-        .arg("--loadBlocksFromRlp")
-        .arg(chain)
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn node");
-    let mut node = Node { child, dir, log };
-    let rlpx = node.dir.path().join("data/hive/rlpx");
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let output = std::fs::read_to_string(&node.log).unwrap_or_default();
-        if output.contains("Client started successfully") {
-            let url = std::fs::read_to_string(&rlpx).expect("the node writes its enode");
-            return (node, url.trim().parse().expect("enode URL"), rpc_port);
-        }
-        if let Ok(Some(status)) = node.child.try_wait() {
-            panic!("ethereumjs exited with {status}:\n{output}");
-        }
-        assert!(Instant::now() < deadline, "ethereumjs did not start in 180 s:\n{output}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
 
 /// `eth_getBlockReceipts` for blocks `numbers`, as one JSON-RPC batch over plain HTTP/1.1 on
 /// loopback; the results in block order.
@@ -260,32 +136,41 @@ async fn response(reader: &mut Reader, writer: &mut Writer, request_id: u64) -> 
 }
 
 #[tokio::test]
-async fn ethereumjs_serves_the_hive_chain() {
-    let (Some(genesis), Some(chain_file)) = (
-        require_fixture("ethereumjs_serves_the_hive_chain", "geth-hive/genesis.json"),
-        require_fixture("ethereumjs_serves_the_hive_chain", "geth-hive/chain.rlp"),
+async fn ethereumjs_interop_and_sync_from_it() {
+    let test = "ethereumjs_interop_and_sync_from_it";
+    let (Some(genesis), Some(chain_file), Some(hive_state)) = (
+        require_fixture(test, "geth-hive/genesis.json"),
+        require_fixture(test, "geth-hive/chain.rlp"),
+        require_fixture(test, "geth-hive/headstate.json"),
     ) else {
         return;
     };
     let spec = ChainSpec::load(&genesis).unwrap();
     let chain = ChainFixture::load(&chain_file).unwrap();
-    let head = chain.header(600).unwrap();
 
     let started = Instant::now();
-    let (_node, enode, rpc_port) = match std::env::var("SNAPSYNC_ETHEREUMJS_ENODE") {
-        Ok(url) => (None, url.parse::<Enode>().unwrap(), None),
-        Err(_) => {
-            if !works("node") || !works("npm") {
-                return skip("node or npm not found");
-            }
-            let Some(client) = installed_client() else {
-                return skip("npm install @ethereumjs/client failed (no registry?)");
-            };
-            let (node, enode, rpc_port) = start_node(&client, &genesis, &chain_file);
-            (Some(node), enode, Some(rpc_port))
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let node = match Ethereumjs::start(cache, &genesis, &chain_file) {
+        Ok(node) => node,
+        Err(reason) => {
+            return eprintln!("SKIPPED ethereumjs_interop_and_sync_from_it: {reason}");
         }
     };
     let node_ready = started.elapsed();
+    raw_exchange(&node, &spec, &chain, node_ready).await;
+    sync_from_ethereumjs_and_serve(&node, &genesis, &chain_file, &hive_state);
+}
+
+/// Our own connection to the node: Status (both sides accept), 600 headers, 600 bodies, the
+/// GetReceipts it does not answer, and the receipts from its JSON-RPC through our codec.
+async fn raw_exchange(
+    node: &Ethereumjs,
+    spec: &ChainSpec,
+    chain: &ChainFixture,
+    node_ready: Duration,
+) {
+    let (enode, rpc_port) = (node.enode, Some(node.rpc_port));
+    let head = chain.header(600).unwrap();
 
     // Dial, Hello, Status.
     let exchange_started = Instant::now();
@@ -303,7 +188,7 @@ async fn ethereumjs_serves_the_hive_chain() {
     let stream = RlpxStream::connect(socket, &key, enode.id, &config).await.unwrap();
     let (reader, writer, session) =
         Session::establish(stream, &hello, &protocols, &config).await.unwrap();
-    let ours = ChainStatus::at_genesis(&spec);
+    let ours = ChainStatus::at_genesis(spec);
     assert_eq!(ours.network_id(), HIVE_NETWORK_ID);
     let (mut reader, mut writer, info) =
         Connection::establish(reader, writer, session, &ours, &config).await.unwrap();
@@ -409,4 +294,64 @@ async fn ethereumjs_serves_the_hive_chain() {
          {exchange:.1?} (Status and headers {headers_time:.1?}, then bodies and the receipts \
          request {bodies_time:.1?}; receipts by JSON-RPC the rest)"
     );
+}
+
+/// `snapsync sync` from the ethereumjs node and a `snapsync serve` of the imported hive chain
+/// and head state, as two processes beside the node.
+fn sync_from_ethereumjs_and_serve(
+    node: &Ethereumjs,
+    genesis: &std::path::Path,
+    chain: &std::path::Path,
+    state: &std::path::Path,
+) {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    support::Hive { genesis: genesis.into(), chain: chain.into(), state: state.into() }.import(&a);
+    let server = support::Server::start(&a);
+    let ethereumjs = node.enode.to_string();
+    let sync = Command::new(env!("CARGO_BIN_EXE_snapsync"))
+        .args(["sync", "--json", "--history", "none", "--pivot-distance", "0", "--datadir"])
+        .arg(&b)
+        .arg("--genesis")
+        .arg(genesis)
+        .args(["--peer", &ethereumjs, "--peer", &server.enode, "--tip", support::Hive::HEAD_HASH])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&sync.stderr);
+    eprintln!("{stderr}");
+    assert!(sync.status.success(), "{stderr}");
+    let json: serde_json::Value =
+        serde_json::from_str(String::from_utf8(sync.stdout).unwrap().trim()).unwrap();
+    assert_eq!(json["verified"], true, "{json}");
+    assert_eq!(json["state_root"], support::Hive::HEAD_ROOT);
+    assert_eq!(json["pivot_block"], 600);
+    let peers = json["peers"].as_array().unwrap();
+    assert_eq!(peers.len(), 2, "both handshakes and Statuses accepted: {json}");
+    let ours = node.enode.id.to_string();
+    let (ejs, snap): (Vec<_>, Vec<_>) = peers.iter().partition(|peer| peer["id"] == ours);
+    let (ejs, snap) = (ejs[0], snap[0]);
+    let items = |peer: &serde_json::Value, kind: &str| peer[kind]["items"].as_u64().unwrap();
+    let state = |peer| {
+        ["GetAccountRange", "GetStorageRanges", "GetByteCodes", "GetTrieNodes"]
+            .iter()
+            .map(|kind| items(peer, kind))
+            .sum::<u64>()
+    };
+    assert_eq!(state(ejs), 0, "ethereumjs never answers snap/1: {ejs}");
+    assert!(state(snap) >= 194 + 2164 / 100, "the state came from the snapsync peer: {snap}");
+    let headers = items(ejs, "GetBlockHeaders") + items(snap, "GetBlockHeaders");
+    assert!(headers >= 601, "the pivot's header and 600 down to block 1: {json}");
+    assert!(stderr.contains("headers 600 (1..=600)"), "{stderr}");
+    // Its silence on snap was marked, not waited on: the whole sync is bounded.
+    let elapsed = json["elapsed_ms"].as_u64().unwrap();
+    assert!(elapsed < 60_000, "ethereumjs' silence cost {elapsed} ms");
+    eprintln!(
+        "sync from ethereumjs and snapsync serve: verified in {elapsed} ms; ethereumjs served \
+         {} headers, the snapsync peer {} headers and {} state items",
+        items(ejs, "GetBlockHeaders"),
+        items(snap, "GetBlockHeaders"),
+        state(snap)
+    );
+    drop(server);
 }

@@ -1,0 +1,145 @@
+//! What the network remembers of each peer it was connected to: what it answered and served,
+//! how many unsolicited messages it sent, and why the connection ended ([`PeerEnd`]).
+//!
+//! The CLI prints these per-peer counts (which peer served the history, which the state); the
+//! tests read the reasons.
+
+use crate::{NodeId, eth::EthVersion};
+use snapsync_net::{Capabilities, RequestKind};
+use std::{fmt, time::Duration};
+
+/// Why a peer's connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerEnd {
+    /// The sync reported it ([`PeerSource::report`](snapsync_net::PeerSource::report)) with
+    /// a penalty that disconnects; it is banned by node id.
+    Banned(String),
+    /// The connection failed: the peer disconnected, a frame did not authenticate or was too
+    /// large, a message did not decode.
+    Connection(String),
+    /// The peer sent more unsolicited or mismatched messages than allowed.
+    Unsolicited {
+        /// How many.
+        count: u32,
+    },
+    /// The peer was silent (and answered no Ping) for this long.
+    Idle(Duration),
+    /// The network shut down.
+    Shutdown,
+}
+
+impl fmt::Display for PeerEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Banned(why) => write!(f, "banned: {why}"),
+            Self::Connection(error) => write!(f, "connection failed: {error}"),
+            Self::Unsolicited { count } => {
+                write!(f, "disconnected after {count} unsolicited or mismatched messages")
+            }
+            Self::Idle(silence) => write!(f, "disconnected after {silence:?} of silence"),
+            Self::Shutdown => f.write_str("the network shut down"),
+        }
+    }
+}
+
+/// A peer the network was connected to: who, what it did, how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerRecord {
+    /// The peer's node id.
+    pub id: NodeId,
+    /// The client id from its Hello.
+    pub client: String,
+    /// The eth version spoken.
+    pub eth: EthVersion,
+    /// What it can be asked.
+    pub capabilities: Capabilities,
+    /// Whether we dialled it (as opposed to it dialling us).
+    pub dialled: bool,
+    /// Our requests it answered, per [`RequestKind::index`].
+    pub answered: [u64; RequestKind::COUNT],
+    /// Items in those answers (headers, bodies, receipt lists, accounts, slot sets, codes,
+    /// nodes), per kind.
+    pub items: [u64; RequestKind::COUNT],
+    /// RLP bytes of those answers' items (what the sync downloaded from it).
+    pub bytes: u64,
+    /// Its requests we answered.
+    pub served: u64,
+    /// Unsolicited or mismatched replies, and requests beyond the serving limit.
+    pub unsolicited: u32,
+    /// Why the connection ended; `None` while it lasts.
+    pub ended: Option<PeerEnd>,
+}
+
+impl PeerRecord {
+    /// Answers of `kind` it gave.
+    pub const fn answered(&self, kind: RequestKind) -> u64 {
+        self.answered[kind.index()]
+    }
+
+    /// Items of `kind` it delivered.
+    pub const fn items(&self, kind: RequestKind) -> u64 {
+        self.items[kind.index()]
+    }
+}
+
+impl fmt::Display for PeerRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let id = self.id.to_string();
+        write!(f, "peer {}… ({}, {}", &id[..id.len().min(16)], self.client, self.eth)?;
+        if self.capabilities.snap {
+            f.write_str(", snap/1")?;
+        }
+        f.write_str("):")?;
+        let mut any = false;
+        for kind in RequestKind::ALL {
+            let answered = self.answered(kind);
+            if answered > 0 {
+                write!(f, " {kind} {answered} ({} items)", self.items(kind))?;
+                any = true;
+            }
+        }
+        if !any {
+            f.write_str(" no answers")?;
+        }
+        write!(f, "; served {}", self.served)?;
+        if self.unsolicited > 0 {
+            write!(f, "; {} unsolicited", self.unsolicited)?;
+        }
+        if let Some(end) = &self.ended {
+            write!(f, "; {end}")?;
+        }
+        Ok(())
+    }
+}
+
+/// RLP bytes of a response's items, for [`PeerRecord::bytes`] (their encoded lengths, computed
+/// without encoding).
+pub(crate) fn bytes(response: &snapsync_net::Response) -> u64 {
+    use alloy_rlp::Encodable;
+    use snapsync_net::Response as R;
+    let length = match response {
+        R::AccountRange(r) => r.length(),
+        R::StorageRanges(r) => r.length(),
+        R::ByteCodes(r) => r.length(),
+        R::TrieNodes(r) => r.length(),
+        R::BlockHeaders(r) => r.length(),
+        R::BlockBodies(r) => r.length(),
+        R::Receipts(r) => r.length(),
+    };
+    length as u64
+}
+
+/// Items in a response, for [`PeerRecord::items`].
+pub(crate) fn items(response: &snapsync_net::Response) -> u64 {
+    use snapsync_net::Response as R;
+    let count = match response {
+        R::AccountRange(r) => r.accounts.len(),
+        R::StorageRanges(r) => r.slots.len(),
+        R::ByteCodes(r) => r.codes.len(),
+        R::TrieNodes(r) => r.nodes.len(),
+        R::BlockHeaders(r) => r.len(),
+        R::BlockBodies(r) => r.len(),
+        R::Receipts(r) => r.len(),
+    };
+    count as u64
+}
