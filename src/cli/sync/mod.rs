@@ -108,16 +108,11 @@ pub(crate) struct SyncArgs {
     #[arg(long, value_name = "HISTORY", default_value = "all")]
     history: History,
     /// Sync a real chain instead of a generated one: the simulated peers serve this chain
-    /// file's blocks (after --genesis) and the pivot's state, computed by executing the chain;
-    /// the pipeline snap-syncs the pivot and executes the blocks above it to the head.
-    #[arg(long, value_name = "CHAIN.rlp", requires = "genesis")]
+    /// file's blocks (after --genesis) and the pivot's state (--pivot-distance below the head),
+    /// computed by executing the chain; the pipeline snap-syncs the pivot and executes the
+    /// blocks above it to the head.
+    #[arg(long, value_name = "CHAIN.rlp", requires = "genesis", conflicts_with = "peer")]
     from_chain: Option<PathBuf>,
-    /// The genesis file of --from-chain's chain.
-    #[arg(long, value_name = "GENESIS.json", requires = "from_chain")]
-    genesis: Option<PathBuf>,
-    /// With --from-chain: blocks between the pivot and the chain's head (default 64).
-    #[arg(long, value_name = "N", requires = "from_chain")]
-    pivot_distance: Option<u64>,
 }
 
 impl SyncArgs {
@@ -129,6 +124,16 @@ impl SyncArgs {
             None => SnapSyncConfig::default(),
         };
         self.peers.validate_timing(&config.peers)?;
+        if !self.wire.is_set() && self.from_chain.is_none() {
+            for (given, flag) in [
+                (self.wire.genesis.is_some(), "--genesis"),
+                (self.wire.pivot_distance.is_some(), "--pivot-distance"),
+            ] {
+                if given {
+                    return Err(CliError::Usage(format!("{flag} needs --peer or --from-chain")));
+                }
+            }
+        }
         if config.pivot.distance == 0 && !self.wire.is_set() {
             // The simulated chain's tip is block 2 × distance: at 0 it has no block to sync.
             return Err(CliError::Usage(
@@ -171,8 +176,8 @@ pub(crate) fn run(
     err: &mut dyn Write,
 ) -> Result<Outcome, CliError> {
     let config = args.config()?;
-    if let (Some(chain), Some(genesis)) = (&args.from_chain, &args.genesis) {
-        let distance = args.pivot_distance.unwrap_or(64);
+    if let (Some(chain), Some(genesis)) = (&args.from_chain, &args.wire.genesis) {
+        let distance = args.wire.pivot_distance.unwrap_or(64);
         return from_chain::run(args, genesis, chain, distance, config, out, err);
     }
     let metrics = args.metrics_file.as_deref().map(MetricsFile::install).transpose()?;
