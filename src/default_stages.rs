@@ -5,7 +5,8 @@
 
 use alloy_primitives::B256;
 use snapsync_chain_stages::{
-    BodiesConfig, BodiesStage, HeadersConfig, HeadersStage, History, ReceiptsStage,
+    BlockExecutor, BodiesConfig, BodiesStage, ExecutionConfig, ExecutionStage, HeadersConfig,
+    HeadersStage, History, ReceiptsStage,
 };
 use snapsync_fetch::Fetcher;
 use snapsync_net::{PeerRequests, PeerSource};
@@ -16,7 +17,8 @@ use std::{path::Path, sync::Arc};
 use tokio::sync::watch;
 
 /// The default stages of a snap-syncing client, in order: [`SnapSyncStage`] (the pivot's
-/// state), then [`HeadersStage`] and [`BodiesStage`] from the pivot + 1 to the tip
+/// state), then [`HeadersStage`] and [`BodiesStage`] from the pivot + 1 to the tip (and, with
+/// [`build_with_execution`](Self::build_with_execution), an [`ExecutionStage`] executing them)
 /// ([`HeadersConfig::after_stage`] / [`BodiesConfig::after_stage`] with [`SNAP_SYNC`]); with
 /// [`with_history`](Self::with_history), headers down to block 1 and the bodies and a
 /// [`ReceiptsStage`] below the pivot as the [`History`] says. All of them ask peers through the
@@ -130,6 +132,22 @@ impl DefaultStages {
             Some(receipts) => builder.add(receipts),
             None => Ok(builder),
         }
+    }
+
+    /// The stages followed by an [`ExecutionStage`] driving `executor` (with the `execution`
+    /// feature: `snapsync::execution::StageExecutor`, revm): `SnapSync → Headers → Bodies →
+    /// Execution`, the blocks from the pivot + 1 to the tip executed on the synced state
+    /// ([`ExecutionConfig::after_stage`] with [`SNAP_SYNC`]).
+    ///
+    /// # Errors
+    /// As [`builder`](Self::builder).
+    pub fn build_with_execution<S, E>(self, executor: E) -> Result<StageSet<S>, StageSetError>
+    where
+        S: StateStore + ?Sized,
+        E: BlockExecutor<S::Writer> + 'static,
+    {
+        let execution = ExecutionStage::new(executor, ExecutionConfig::after_stage(SNAP_SYNC));
+        Ok(self.builder()?.add(execution)?.build())
     }
 
     /// The stages, as a set.

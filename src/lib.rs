@@ -17,6 +17,7 @@
 //! - [`genesis`]: genesis files and state dumps;
 //! - [`prelude`]: the alloy types the API is written in (`B256`, `Header`, `Sealed`, ...);
 //! - [`metrics`]: the names of every metric the library records, and [`metrics::describe`];
+//! - `execution` (feature `execution`): block execution on revm over the storage seam;
 //! - [`DefaultStages`]: the snap sync stage and the chain stages after it, assembled in one call
 //!   (here because it joins `snap_sync` and `chain_stages`, which do not depend on each other).
 //!
@@ -28,7 +29,9 @@
 //!   bring theirs and leave it off.
 //! - `cli` (default): the `snapsync` binary and what only it needs (argument parsing, progress
 //!   bars, the simulated network and generated chains it syncs from, the conformance runner). It
-//!   adds nothing to this library's API.
+//!   adds nothing to this library's API beyond turning `execution` on.
+//! - `execution`: `snapsync::execution`, block execution on revm (alloy-evm's Ethereum block
+//!   executor) over the storage seam; off by default in the lean library.
 //!
 //! An embedder depends on `snapsync = { version = "…", default-features = false }` (plus
 //! `features = ["asm-keccak"]` if wanted) and gets the library alone. The simulated network and
@@ -45,7 +48,8 @@
 #[cfg(feature = "cli")]
 use {
     ::metrics as _, clap as _, indicatif as _, metrics_exporter_prometheus as _, mimalloc as _,
-    snapsync_conformance as _, snapsync_sim as _, tempfile as _, thiserror as _,
+    revm_statetest_types as _, serde_json as _, snapsync_conformance as _, snapsync_sim as _,
+    tempfile as _, thiserror as _,
 };
 
 pub use snapsync_chain_stages as chain_stages;
@@ -53,6 +57,8 @@ pub use snapsync_db as db;
 #[cfg(feature = "devp2p")]
 pub use snapsync_devp2p as devp2p;
 pub use snapsync_etl as etl;
+#[cfg(feature = "execution")]
+pub use snapsync_execution as execution;
 pub use snapsync_fetch as fetch;
 pub use snapsync_genesis as genesis;
 pub use snapsync_net as net;

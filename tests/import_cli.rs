@@ -1,5 +1,6 @@
 //! `snapsync import` on hive's chain (genesis, 600 blocks, the head's state dump): stored and
-//! verified, idempotent, `verify` agreeing; a dump of another root, a damaged chain file and a
+//! verified, idempotent, `verify` agreeing; executed from the genesis without the dump, to
+//! the head's root; a dump of another root, a damaged chain file and a
 //! data directory of another chain refused.
 
 #![allow(unused_crate_dependencies)]
@@ -91,15 +92,46 @@ fn hive_chain_and_head_state_import_verified_and_again_without_rewriting() {
 }
 
 #[test]
-fn without_a_state_the_chain_is_stored_and_the_root_is_the_headers_unchecked() {
-    let Some(hive) = hive("without_a_state_the_chain_is_stored") else { return };
+fn without_a_state_the_chain_is_executed_from_the_genesis_to_the_heads_root() {
+    let Some(hive) = hive("without_a_state_the_chain_is_executed") else { return };
     let dir = tempfile::tempdir().unwrap();
-    let output = import(&dir.path().join("data"), &hive.genesis, &hive.chain, None);
+    let datadir = dir.path().join("data");
+    let output = import(&datadir, &hive.genesis, &hive.chain, None);
     let report = json(&output, 0);
     assert_eq!(report["state_imported"], false);
+    assert_eq!(report["verified"], true);
     assert_eq!(report["head_hash"], HEAD_HASH);
+    assert_eq!(report["state_root"], HEAD_ROOT);
+    // Every block executed, each checked against its header before it was committed (gas
+    // used, receipts root, logs bloom, state root), and the gas the headers declare.
+    assert_eq!(report["blocks_executed"], 600);
+    let declared: u64 =
+        ChainFile::open(&hive.chain).unwrap().map(|block| block.unwrap().header.gas_used).sum();
+    assert_eq!(report["gas_used"], declared);
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("not checked"), "{stderr}");
+    assert!(stderr.contains("blocks 1..=600 executed from the genesis"), "{stderr}");
+
+    // Recorded as the head's state: `verify` hashes the stored leaves to the head's root.
+    let verdict = json(&snapsync(&["verify", "--json", "--datadir", path(&datadir)]), 0);
+    assert_eq!(verdict["verified"], true);
+    assert_eq!(verdict["state_root"], HEAD_ROOT);
+    assert_eq!(verdict["pivot_block"], 600);
+
+    // Again: nothing left to execute, the same root.
+    let again = json(&import(&datadir, &hive.genesis, &hive.chain, None), 0);
+    assert_eq!(again["blocks_executed"], 0);
+    assert_eq!(again["blocks_already_stored"], 601);
+    assert_eq!(again["verified"], true);
+}
+
+#[test]
+fn a_head_state_import_and_execution_do_not_mix_in_one_datadir() {
+    let Some(hive) = hive("a_head_state_import_and_execution_do_not_mix") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let datadir = dir.path().join("data");
+    json(&import(&datadir, &hive.genesis, &hive.chain, Some(&hive.state)), 0);
+    let message = refused(&import(&datadir, &hive.genesis, &hive.chain, None));
+    assert!(message.contains("execution did not write"), "{message}");
 }
 
 #[test]

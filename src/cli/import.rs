@@ -10,20 +10,33 @@
 //! checks it and a `sync` or a server starts from it. Importing again skips what is stored;
 //! a data directory holding another chain or state is refused.
 //!
+//! Without `--state` the chain is executed from the genesis (see [`execute_chain`]): the
+//! genesis `alloc` is stored as block 0's state, and the execution stage runs every stored
+//! block on revm, each checked against its header (gas used, receipts root, logs bloom,
+//! requests hash, blob gas used, state root) before it is committed; the stored state's root
+//! is then recomputed from its leaves and compared with the head's. Importing again resumes
+//! after the last executed block.
+//!
 //! Exit 0 imported and verified, 1 when the dump's root is not the head's (nothing of the state
-//! written), 2 when it cannot run (unreadable or invalid files, another chain in the store).
+//! written) or a block's execution disagrees with its header (nothing of that block written),
+//! 2 when it cannot run (unreadable or invalid files, another chain in the store).
 
 use super::{CliError, Outcome, datadir::Storage};
 use alloy_consensus::Header;
-use alloy_primitives::{B256, Sealable, Sealed};
+use alloy_primitives::{B256, Bytes, Sealable, Sealed};
 use clap::Args;
-use snapsync_chain_stages::{ChainImportError, ImportConfig, ImportedChain, import_chain};
-use snapsync_db::{ImportAccount, ImportReport, compute_state_root, import_state};
+use snapsync_chain_stages::{
+    ChainImportError, ExecutionConfig, ExecutionStage, ImportConfig, ImportedChain, StageStart,
+    import_chain,
+};
+use snapsync_db::{Database, ImportAccount, ImportReport, compute_state_root, import_state};
 use snapsync_etl::CollectorConfig;
+use snapsync_execution::{ChainRules, EvmExecutor, StageExecutor, seed_state};
 use snapsync_genesis::{ChainFile, ChainSpec, HashedAccount, StateFile};
 use snapsync_snap_sync::{Counts, Pivot, record_imported_state, stored_summary};
-use snapsync_storage::{KeyRange, StateRead, StateStore};
-use std::{io::Write, path::PathBuf, time::Instant};
+use snapsync_stages::{Pipeline, PipelineError, StageCheckpoint, StageId, StageSet};
+use snapsync_storage::{KeyRange, StateRead, StateStore, StateWrite};
+use std::{io::Write, path::PathBuf, sync::Arc, time::Instant};
 
 /// Memory the state import's ETL collectors may buffer before spilling: 256 MiB.
 const ETL_BUFFER_BYTES: usize = 256 << 20;
@@ -45,16 +58,24 @@ pub(crate) struct ImportArgs {
     state: Option<PathBuf>,
     /// Print exactly one JSON line: {"head_block","head_hash","state_root","verified",
     /// "state_imported","blocks_written","blocks_already_stored","transactions","accounts",
-    /// "storage_slots","bytecodes","elapsed_ms"}.
+    /// "storage_slots","bytecodes","blocks_executed","gas_used","elapsed_ms"}.
     #[arg(long)]
     json: bool,
 }
 
 /// What the state part of an import did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum StateOutcome {
-    /// No `--state` was given: the head's state root is the header's, not checked here.
-    NotRequested,
+    /// No `--state` was given: the chain was executed from the genesis.
+    Executed(Execution),
+    /// A block's execution disagreed with its header (or the block is invalid): nothing of it
+    /// was written; the blocks before it stay executed.
+    ExecutionFailed {
+        /// Blocks executed by this run before the failure.
+        execution: Execution,
+        /// The failure, naming the block and the field.
+        reason: String,
+    },
     /// The dump was stored (or was already): its leaves make the head's state root.
     Imported(StoredState),
     /// The dump's leaves make another root than the head's: nothing of it was written.
@@ -104,14 +125,7 @@ pub(crate) fn run(
         imported.head.number, imported.written, imported.already_stored
     )?;
     let state = match &args.state {
-        None => {
-            writeln!(
-                err,
-                "state: none imported (--state DUMP stores the head's); the head's state root is \
-                 its header's, not checked"
-            )?;
-            StateOutcome::NotRequested
-        }
+        None => execute_chain(&storage, &args.genesis, &genesis, &imported.head, err)?,
         Some(path) => import_head_state(&storage, path, &imported.head, err)?,
     };
     let report =
@@ -122,6 +136,160 @@ pub(crate) fn run(
         report.write_human(out)?;
     }
     Ok(if report.verified() { Outcome::Success } else { Outcome::Disagreement })
+}
+
+/// What executing the chain did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct Execution {
+    /// Blocks executed by this run.
+    pub(super) blocks: u64,
+    /// Their gas.
+    pub(super) gas_used: u64,
+    /// The highest executed block (by this run or an earlier one).
+    pub(super) last: u64,
+    /// Execution's share of the elapsed time.
+    pub(super) elapsed_ms: u128,
+}
+
+/// Executes the stored chain from the genesis to `head`: stores the genesis `alloc` as block
+/// 0's state when the store has no state yet (resuming after the last executed block
+/// otherwise), runs the execution stage over the stored blocks, and checks the stored state's
+/// root against the head's.
+///
+/// # Errors
+/// [`CliError::ForeignDatadir`] for a store holding a state that execution did not write;
+/// invalid genesis files; store failures.
+fn execute_chain(
+    storage: &Storage,
+    genesis_path: &std::path::Path,
+    genesis: &Sealed<Header>,
+    head: &Sealed<Header>,
+    err: &mut dyn Write,
+) -> Result<StateOutcome, CliError> {
+    let started = Instant::now();
+    let spec = ChainSpec::load(genesis_path)?;
+    seed_genesis_state(&storage.db, &storage.label, genesis_path, genesis, err)?;
+    let (execution, failure) = execute_stored(&storage.db, &spec, head.number)?;
+    if let Some(reason) = failure {
+        writeln!(err, "execution: stopped after block {}: {reason}", execution.last)?;
+        return Ok(StateOutcome::ExecutionFailed { execution, reason });
+    }
+    let last = execution.last;
+    let view = storage.db.view()?;
+    let report = compute_state_root(&view)?;
+    let root = report.state_root;
+    if root != head.state_root || !report.is_consistent() {
+        return Err(CliError::Corrupt(format!(
+            "every block up to {last} was executed and checked, but the stored state's root {root} \
+             is not the head's {}; the store is damaged",
+            head.state_root
+        )));
+    }
+    // Recorded as the head's state, as a dump import records it: `verify` checks it again and
+    // a server serves it.
+    let bytecodes = view.codes(KeyRange::all())?.count() as u64;
+    drop(view);
+    let pivot = Pivot { number: head.number, hash: head.hash(), state_root: head.state_root };
+    let counts = ImportReport {
+        state_root: root,
+        accounts: report.accounts,
+        storage_slots: report.storage_slots,
+        bytecodes,
+    };
+    record(storage, pivot, &counts)?;
+    writeln!(
+        err,
+        "execution: blocks 1..={last} executed from the genesis ({} by this run, {} gas, {:.1} s); \
+         each block's gas used, receipts root, logs bloom and state root equal its header's",
+        execution.blocks,
+        execution.gas_used,
+        started.elapsed().as_secs_f64()
+    )?;
+    Ok(StateOutcome::Executed(execution))
+}
+
+/// Executes the stored blocks after the execution checkpoint (block 1 first) up to `target`
+/// with the execution stage; what it did, and the failure that stopped it (a block that
+/// disagrees with its header, named), if any.
+///
+/// # Errors
+/// Local store failures; runtime failures.
+pub(super) fn execute_stored(
+    db: &Arc<dyn Database>,
+    spec: &ChainSpec,
+    target: u64,
+) -> Result<(Execution, Option<String>), CliError> {
+    let started = Instant::now();
+    let executor = StageExecutor::new(EvmExecutor::new(ChainRules::from_spec(spec)));
+    let stats = executor.stats();
+    let stage = ExecutionStage::new(executor, ExecutionConfig::starting(StageStart::Block(1)));
+    let stages = StageSet::builder().add(stage)?.build();
+    let mut pipeline = Pipeline::new(db.clone(), stages);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(CliError::Runtime)?;
+    let result = runtime.block_on(pipeline.run(Some(target)));
+    let last = pipeline
+        .checkpoint(&StageId::EXECUTION)
+        .map_err(|error| CliError::Pipeline(Box::new(error)))?
+        .map_or(0, |checkpoint| checkpoint.block_number);
+    let execution = Execution {
+        blocks: stats.blocks(),
+        gas_used: stats.gas_used(),
+        last,
+        elapsed_ms: started.elapsed().as_millis(),
+    };
+    match result {
+        Ok(_) => Ok((execution, None)),
+        Err(error) if error.is_local() => Err(CliError::LocalStore(Box::new(error))),
+        Err(error @ (PipelineError::Fatal { .. } | PipelineError::RetriesExhausted { .. })) => {
+            Ok((execution, Some(error.to_string())))
+        }
+        Err(error) => Err(CliError::Pipeline(Box::new(error))),
+    }
+}
+
+/// Stores the genesis `alloc` as block 0's state, with an execution checkpoint at block 0, when
+/// the store has no state; otherwise the stored state must be execution's.
+///
+/// # Errors
+/// As [`execute_chain`].
+pub(super) fn seed_genesis_state(
+    db: &Arc<dyn Database>,
+    label: &str,
+    genesis_path: &std::path::Path,
+    genesis: &Sealed<Header>,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    let view = db.view()?;
+    let executed = view.checkpoint(StageId::EXECUTION.as_str())?.is_some();
+    if !view.is_state_empty()? {
+        if executed {
+            return Ok(());
+        }
+        return Err(CliError::ForeignDatadir(format!(
+            "{label} holds a state that execution did not write (an imported or synced one); use \
+             another --datadir"
+        )));
+    }
+    drop(view);
+    let file = StateFile::load_capped(genesis_path, StateFile::MAX_FILE_BYTES)?;
+    let accounts: Vec<HashedAccount> = file.hashed_accounts().collect::<Result<_, _>>()?;
+    let mut txn = StateStore::writer(&**db)?;
+    let root =
+        seed_state(&mut txn, accounts).map_err(|error| CliError::Corrupt(error.to_string()))?;
+    if root != genesis.state_root {
+        return Err(CliError::Corrupt(format!(
+            "the genesis alloc makes root {root}, not the genesis header's {}",
+            genesis.state_root
+        )));
+    }
+    let checkpoint = Bytes::from(StageCheckpoint::new(0).encode());
+    txn.set_checkpoint(StageId::EXECUTION.as_str(), &checkpoint)?;
+    txn.commit()?;
+    writeln!(err, "state: the genesis alloc stored as block 0's state (root {root})")?;
+    Ok(())
 }
 
 /// Stores the dump at `path` as `head`'s state, unless its root is another, and records it.
@@ -265,14 +433,24 @@ struct ImportSummary<'a> {
 
 impl ImportSummary<'_> {
     /// Every block linked and matched its header (or the import would have failed), and the
-    /// state, when one was given, makes the head's root.
+    /// state, when one was given, makes the head's root; without one, every block executed
+    /// and agreed with its header.
     fn verified(&self) -> bool {
-        !matches!(self.state, StateOutcome::WrongRoot { .. })
+        !matches!(self.state, StateOutcome::WrongRoot { .. } | StateOutcome::ExecutionFailed { .. })
+    }
+
+    fn execution(&self) -> Execution {
+        match &self.state {
+            StateOutcome::Executed(execution) | StateOutcome::ExecutionFailed { execution, .. } => {
+                *execution
+            }
+            _ => Execution::default(),
+        }
     }
 
     fn stored_state(&self) -> Option<StoredState> {
-        match self.state {
-            StateOutcome::Imported(stored) => Some(stored),
+        match &self.state {
+            StateOutcome::Imported(stored) => Some(*stored),
             _ => None,
         }
     }
@@ -287,7 +465,7 @@ impl ImportSummary<'_> {
                 r#"{{"head_block":{},"head_hash":"{}","state_root":"{}","verified":{},"#,
                 r#""state_imported":{},"blocks_written":{},"blocks_already_stored":{},"#,
                 r#""transactions":{},"accounts":{},"storage_slots":{},"bytecodes":{},"#,
-                r#""elapsed_ms":{}}}"#
+                r#""blocks_executed":{},"gas_used":{},"elapsed_ms":{}}}"#
             ),
             head.number,
             head.hash(),
@@ -300,6 +478,8 @@ impl ImportSummary<'_> {
             count(|s| s.accounts),
             count(|s| s.storage_slots),
             count(|s| s.bytecodes),
+            self.execution().blocks,
+            self.execution().gas_used,
             self.elapsed_ms,
         )
     }
@@ -307,10 +487,17 @@ impl ImportSummary<'_> {
     fn write_human(&self, out: &mut dyn Write) -> std::io::Result<()> {
         let head = &self.imported.head;
         writeln!(out, "head: block {} {}", head.number, head.hash())?;
-        match self.state {
-            StateOutcome::NotRequested => {
-                writeln!(out, "state root {} (the header's; no state imported)", head.state_root)
-            }
+        match &self.state {
+            StateOutcome::Executed(execution) => writeln!(
+                out,
+                "state root {} verified by executing blocks 1..={} ({} by this run, {} gas)",
+                head.state_root, execution.last, execution.blocks, execution.gas_used
+            ),
+            StateOutcome::ExecutionFailed { execution, reason } => writeln!(
+                out,
+                "NOT verified: execution stopped after block {}: {reason}",
+                execution.last
+            ),
             StateOutcome::Imported(stored) => writeln!(
                 out,
                 "state root {} verified: {} accounts, {} storage slots, {} bytecodes{}",

@@ -5,6 +5,7 @@
 //! [`Outcome`] or a [`CliError`], so it never exits the process itself and can be driven from
 //! tests.
 
+mod blocktest;
 mod conformance;
 mod datadir;
 mod error;
@@ -39,6 +40,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Store a chain (genesis file and RLP blocks) and optionally its head state, each checked.
     Import(import::ImportArgs),
+    /// Run ethereum/tests BlockchainTests files or directories through the executor.
+    Blocktest(blocktest::BlocktestArgs),
     /// Serve a data directory to real peers over RLPx (snap/1 and eth) until SIGINT/SIGTERM.
     Serve(serve::ServeArgs),
 }
@@ -55,6 +58,7 @@ impl Cli {
             Command::Sync(args) => sync::run(&args, out, err),
             Command::Verify(args) => verify::run(&args, out, err),
             Command::Import(args) => import::run(&args, out, err),
+            Command::Blocktest(args) => blocktest::run(&args, out, err),
             Command::Serve(args) => serve::run(&args, out, err),
         }
     }

@@ -82,3 +82,4 @@ pub use import::{ImportConfig, ImportedChain, import_chain};
 pub use snapsync_fetch::{verify_body, verify_receipts};
 pub use snapsync_net::{BodyField, BodyMismatch};
 pub use start::StageStart;
+pub use stored::{store_header, stored_header};

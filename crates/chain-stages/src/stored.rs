@@ -11,10 +11,11 @@ use snapsync_storage::{StateRead, StateWrite, StoreError};
 /// `number`: a stored header was verified before it was written, so a header that fails this was
 /// damaged on disk, and must not be taken as an anchor that peers are then blamed for not
 /// linking to.
-pub(crate) fn stored_header(
-    view: &(impl StateRead + ?Sized),
-    number: u64,
-) -> Result<Header, StageError> {
+///
+/// # Errors
+/// [`StoredHeaderError`] (as a fatal [`StageError`]) for a missing, corrupt or unindexed header;
+/// database failures.
+pub fn stored_header(view: &(impl StateRead + ?Sized), number: u64) -> Result<Header, StageError> {
     let rlp = view.header(number)?.ok_or(StoredHeaderError::Missing { number })?;
     let header = decode_stored_header(number, &rlp)?;
     let hash = header.hash_slow();
@@ -35,7 +36,7 @@ pub(crate) fn decode_stored_header(number: u64, rlp: &[u8]) -> Result<Header, St
 ///
 /// # Errors
 /// Database failures.
-pub(crate) fn store_header<W: StateWrite + ?Sized>(
+pub fn store_header<W: StateWrite + ?Sized>(
     txn: &mut W,
     header: &Sealed<Header>,
 ) -> Result<(), StoreError> {

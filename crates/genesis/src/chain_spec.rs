@@ -26,6 +26,7 @@ pub struct ChainSpec {
     terminal_total_difficulty: Option<U256>,
     blob_params: BlobScheduleBlobParams,
     deposit_contract: Option<Address>,
+    dao_fork_support: bool,
     genesis_header: Sealed<Header>,
 }
 
@@ -47,6 +48,7 @@ impl ChainSpec {
             terminal_total_difficulty: config.terminal_total_difficulty,
             blob_params: config.blob_schedule_blob_params(),
             deposit_contract: config.deposit_contract_address,
+            dao_fork_support: config.dao_fork_support,
         };
         spec.with_genesis(&fields, &GenesisState::from_slice(json)?)
     }
@@ -80,6 +82,8 @@ impl ChainSpec {
             terminal_total_difficulty: network.terminal_total_difficulty(),
             blob_params: BlobScheduleBlobParams::mainnet().with_scheduled(scheduled),
             deposit_contract: Some(network.deposit_contract()),
+            // The public networks that had the DAO fork (mainnet) took its state change.
+            dao_fork_support: true,
             forks,
         };
         spec.with_genesis(&fields, &GenesisState::from_slice(json)?)
@@ -131,6 +135,13 @@ impl ChainSpec {
         self.deposit_contract
     }
 
+    /// Whether the chain applies the DAO fork's state change at its block (`daoForkSupport`).
+    /// The fork is in [`forks`](Self::forks) whenever its block is set, since fork ids count it
+    /// either way; execution drains the DAO accounts only when this is true.
+    pub const fn dao_fork_support(&self) -> bool {
+        self.dao_fork_support
+    }
+
     /// The genesis header.
     pub fn genesis_header(&self) -> &Header {
         self.genesis_header.inner()
@@ -166,6 +177,7 @@ struct Rules {
     terminal_total_difficulty: Option<U256>,
     blob_params: BlobScheduleBlobParams,
     deposit_contract: Option<Address>,
+    dao_fork_support: bool,
 }
 
 impl Rules {
@@ -182,6 +194,7 @@ impl Rules {
             terminal_total_difficulty: self.terminal_total_difficulty,
             blob_params: self.blob_params,
             deposit_contract: self.deposit_contract,
+            dao_fork_support: self.dao_fork_support,
             genesis_header: header.seal_slow(),
         })
     }

@@ -18,6 +18,7 @@
 //! run.
 
 mod display;
+mod from_chain;
 mod metrics_file;
 mod moves;
 mod peers;
@@ -106,6 +107,12 @@ pub(crate) struct SyncArgs {
     /// 1): none, post-merge or all.
     #[arg(long, value_name = "HISTORY", default_value = "all")]
     history: History,
+    /// Sync a real chain instead of a generated one: the simulated peers serve this chain
+    /// file's blocks (after --genesis) and the pivot's state (--pivot-distance below the head),
+    /// computed by executing the chain; the pipeline snap-syncs the pivot and executes the
+    /// blocks above it to the head.
+    #[arg(long, value_name = "CHAIN.rlp", requires = "genesis", conflicts_with = "peer")]
+    from_chain: Option<PathBuf>,
 }
 
 impl SyncArgs {
@@ -117,6 +124,16 @@ impl SyncArgs {
             None => SnapSyncConfig::default(),
         };
         self.peers.validate_timing(&config.peers)?;
+        if !self.wire.is_set() && self.from_chain.is_none() {
+            for (given, flag) in [
+                (self.wire.genesis.is_some(), "--genesis"),
+                (self.wire.pivot_distance.is_some(), "--pivot-distance"),
+            ] {
+                if given {
+                    return Err(CliError::Usage(format!("{flag} needs --peer or --from-chain")));
+                }
+            }
+        }
         if config.pivot.distance == 0 && !self.wire.is_set() {
             // The simulated chain's tip is block 2 × distance: at 0 it has no block to sync.
             return Err(CliError::Usage(
@@ -159,6 +176,10 @@ pub(crate) fn run(
     err: &mut dyn Write,
 ) -> Result<Outcome, CliError> {
     let config = args.config()?;
+    if let (Some(chain), Some(genesis)) = (&args.from_chain, &args.wire.genesis) {
+        let distance = args.wire.pivot_distance.unwrap_or(64);
+        return from_chain::run(args, genesis, chain, distance, config, out, err);
+    }
     let metrics = args.metrics_file.as_deref().map(MetricsFile::install).transpose()?;
     let outcome = if args.wire.is_set() {
         wire::sync_and_report(args, config, out, err)

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::cli::{CliError, Outcome, datadir::Storage};
 use alloy_primitives::{B256, U256};
-use clap::{Args, value_parser};
+use clap::Args;
 use snapsync::DefaultStages;
 use snapsync_chain_stages::History;
 use snapsync_devp2p::{ChainStatus, Enode, Network, NetworkConfig, NodeKey, PeerRecord};
@@ -45,17 +45,18 @@ pub(crate) struct WireArgs {
     )]
     peer: Vec<Enode>,
     /// The chain's genesis file (chain id, genesis hash and fork schedule for the Status
-    /// exchange), with --peer.
-    #[arg(long, value_name = "GENESIS.json", requires = "peer")]
-    genesis: Option<PathBuf>,
+    /// exchange), with --peer; with --from-chain, the genesis of the chain file.
+    #[arg(long, value_name = "GENESIS.json")]
+    pub(super) genesis: Option<PathBuf>,
     /// The trusted tip's hash, with --peer. Default: the highest head the peers announce,
     /// taken on trust.
     #[arg(long, value_name = "HASH", requires = "peer")]
     tip: Option<B256>,
-    /// Blocks between the tip and the pivot, with --peer (0: the tip's own state). Default
-    /// 64, or the --config file's pivot.distance.
-    #[arg(long, value_name = "N", requires = "peer", value_parser = value_parser!(u64).range(0..=126))]
-    pivot_distance: Option<u64>,
+    /// Blocks between the tip and the pivot, with --peer (0: the tip's own state; at most 126).
+    /// Default 64, or the --config file's pivot.distance. With --from-chain: blocks between the
+    /// chain's head and the pivot (default 64).
+    #[arg(long, value_name = "N")]
+    pub(super) pivot_distance: Option<u64>,
 }
 
 impl WireArgs {

@@ -1,0 +1,378 @@
+//! [`StateRoot`]: the state root after a block, recomputed from the changed keys and the stored
+//! trie nodes, rehashing only the paths that changed, and the changed nodes written.
+//!
+//! # How
+//!
+//! The store keeps every hashed node of the account trie and of each storage trie by its path
+//! (the root at the empty path), as snap sync and [`rebuild_state_trie`] leave them. A block
+//! changes a few leaves. The trie is walked from its root with the sorted set of changed keys:
+//!
+//! - a branch node whose path is a prefix of no changed key is an unchanged subtree: its hash
+//!   goes into the trie builder as is ([`TrieBuilder::add_hashed_subtree`]), nothing below it is
+//!   read;
+//! - a branch on a changed path is descended child by child (each stored child checked against
+//!   the hash its parent names);
+//! - an extension is descended to its child (keys that now diverge inside it are read from the
+//!   flat table beside it);
+//! - below a leaf, an inline or empty child, or a missing or stale node, the leaves are read from
+//!   the flat table (a handful: only those under that path).
+//!
+//! Only branch nodes are used as hashed subtrees: a branch can hang from any parent, so the
+//! builder may collapse the nodes above it (a deleted sibling) without knowing what is below;
+//! a leaf or extension could not be merged that way, which is why those are re-read. This is
+//! the prefix-set walk of reth's `TrieWalker` over alloy-trie's `HashBuilder`, on this store's
+//! node-by-path layout and snapsync's own [`TrieBuilder`] (which emits the nodes it hashes).
+//!
+//! The nodes the builder emits replace the stored nodes on the changed paths; stored nodes on
+//! those paths that no longer exist (a collapsed branch, the nodes under a re-read path) are
+//! deleted. The cost is proportional to the changed keys times the trie depth, not to the
+//! state. A store with no stored trie is the degenerate case: every leaf is read (a full build).
+//!
+//! [`rebuild_state_trie`]: snapsync_storage::rebuild_state_trie
+
+use crate::{BlockError, Touched};
+use alloy_primitives::{B256, Bytes, keccak256};
+use alloy_trie::Nibbles;
+use snapsync_primitives::{AccountHash, EMPTY_ROOT_HASH, SlotHash};
+use snapsync_storage::{KeyRange, StateError, StateWrite, StoreError, account_storage_nodes};
+use snapsync_trie::{ChildRef, TrieBuilder, TrieNodeRef, VecSink, decode_node};
+use std::{collections::BTreeSet, ops::Bound};
+
+/// The state root of a store after writes. See the module docs.
+#[derive(Debug, Clone, Copy)]
+pub struct StateRoot;
+
+impl StateRoot {
+    /// Updates the storage trie of `account` after its slots `changed` were written: the new
+    /// storage root, its changed nodes written.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub fn update_storage<W: StateWrite + ?Sized>(
+        txn: &mut W,
+        account: AccountHash,
+        changed: &BTreeSet<SlotHash>,
+    ) -> Result<B256, BlockError> {
+        let changed: BTreeSet<B256> = changed.iter().map(|slot| slot.0).collect();
+        update(txn, &StorageTrie(account), &changed)
+    }
+
+    /// Updates the account trie after the accounts `changed` were written: the new state root,
+    /// its changed nodes written. Their storage roots must be written already.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub fn update_accounts<W: StateWrite + ?Sized>(
+        txn: &mut W,
+        changed: &BTreeSet<AccountHash>,
+    ) -> Result<B256, BlockError> {
+        let changed: BTreeSet<B256> = changed.iter().map(|account| account.0).collect();
+        update(txn, &AccountTrie, &changed)
+    }
+
+    /// Updates every storage trie in `touched.slots`, then the account trie: the state root
+    /// after leaves were written by something that did not update the tries (a revert). Each
+    /// storage root must equal the one the written account holds.
+    ///
+    /// # Errors
+    /// Store failures; [`BlockError::Internal`] when a storage root disagrees with its account.
+    pub fn update<W: StateWrite + ?Sized>(
+        txn: &mut W,
+        touched: &Touched,
+    ) -> Result<B256, BlockError> {
+        for (account, slots) in &touched.slots {
+            let root = Self::update_storage(txn, *account, slots)?;
+            let stored = txn.account(account)?.map(|account| account.storage_root);
+            match stored {
+                None => {
+                    txn.delete_storage_nodes(account_storage_nodes(*account, KeyRange::all()))?;
+                }
+                Some(stored) if stored != root => {
+                    return Err(BlockError::Internal {
+                        number: 0,
+                        reason: format!(
+                            "account {account}'s storage root {stored} is not its slots' {root}"
+                        ),
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        Self::update_accounts(txn, &touched.accounts)
+    }
+
+    /// The state root of `txn` with the account trie built from the leaves where none is
+    /// stored (a seeded state, whose storage tries were built as it was written).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub fn rebuild<W: StateWrite + ?Sized>(txn: &mut W) -> Result<B256, BlockError> {
+        let accounts: BTreeSet<AccountHash> = txn
+            .accounts(KeyRange::all())?
+            .map(|entry| entry.map(|(hash, _)| hash))
+            .collect::<Result<_, _>>()?;
+        Self::update_accounts(txn, &accounts)
+    }
+}
+
+/// What [`TrieTable::leaves`] calls with each leaf: its key and RLP-encoded value.
+type LeafVisitor<'a> = dyn FnMut(B256, &[u8]) -> Result<(), BlockError> + 'a;
+
+/// One trie of the store: its nodes by path and its leaves by key.
+trait TrieTable {
+    fn node<W: StateWrite + ?Sized>(
+        &self,
+        txn: &W,
+        path: &Nibbles,
+    ) -> Result<Option<Bytes>, StoreError>;
+
+    /// Calls `leaf` with each leaf whose key is in `range`, ascending, its value RLP-encoded.
+    fn leaves<W: StateWrite + ?Sized>(
+        &self,
+        txn: &W,
+        range: KeyRange<B256>,
+        leaf: &mut LeafVisitor<'_>,
+    ) -> Result<(), BlockError>;
+
+    fn delete_nodes<W: StateWrite + ?Sized>(
+        &self,
+        txn: &mut W,
+        range: KeyRange<Nibbles>,
+    ) -> Result<(), StoreError>;
+
+    fn put_node<W: StateWrite + ?Sized>(
+        &self,
+        txn: &mut W,
+        path: &Nibbles,
+        rlp: &Bytes,
+    ) -> Result<(), StoreError>;
+}
+
+/// Hands each entry of `entries` to `leaf`: its key as bytes, its value RLP-encoded.
+fn encode_leaves<K, V: alloy_rlp::Encodable>(
+    entries: impl Iterator<Item = Result<(K, V), StoreError>>,
+    key: impl Fn(K) -> B256,
+    leaf: &mut LeafVisitor<'_>,
+) -> Result<(), BlockError> {
+    let mut value = Vec::with_capacity(128);
+    for entry in entries {
+        let (k, v) = entry?;
+        value.clear();
+        v.encode(&mut value);
+        leaf(key(k), &value)?;
+    }
+    Ok(())
+}
+
+/// The account trie.
+struct AccountTrie;
+
+impl TrieTable for AccountTrie {
+    fn node<W: StateWrite + ?Sized>(
+        &self,
+        txn: &W,
+        path: &Nibbles,
+    ) -> Result<Option<Bytes>, StoreError> {
+        txn.account_node(path)
+    }
+
+    fn leaves<W: StateWrite + ?Sized>(
+        &self,
+        txn: &W,
+        range: KeyRange<B256>,
+        leaf: &mut LeafVisitor<'_>,
+    ) -> Result<(), BlockError> {
+        let range = KeyRange::new(range.start.map(AccountHash), range.end.map(AccountHash));
+        encode_leaves(txn.accounts(range)?, |hash| hash.0, leaf)
+    }
+
+    fn delete_nodes<W: StateWrite + ?Sized>(
+        &self,
+        txn: &mut W,
+        range: KeyRange<Nibbles>,
+    ) -> Result<(), StoreError> {
+        txn.delete_account_nodes(range).map(drop)
+    }
+
+    fn put_node<W: StateWrite + ?Sized>(
+        &self,
+        txn: &mut W,
+        path: &Nibbles,
+        rlp: &Bytes,
+    ) -> Result<(), StoreError> {
+        txn.put_account_node(path, rlp)
+    }
+}
+
+/// One account's storage trie.
+struct StorageTrie(AccountHash);
+
+impl TrieTable for StorageTrie {
+    fn node<W: StateWrite + ?Sized>(
+        &self,
+        txn: &W,
+        path: &Nibbles,
+    ) -> Result<Option<Bytes>, StoreError> {
+        txn.storage_node(&self.0, path)
+    }
+
+    fn leaves<W: StateWrite + ?Sized>(
+        &self,
+        txn: &W,
+        range: KeyRange<B256>,
+        leaf: &mut LeafVisitor<'_>,
+    ) -> Result<(), BlockError> {
+        let range = KeyRange::new(range.start.map(SlotHash), range.end.map(SlotHash));
+        encode_leaves(txn.slots(&self.0, range)?, |slot| slot.0, leaf)
+    }
+
+    fn delete_nodes<W: StateWrite + ?Sized>(
+        &self,
+        txn: &mut W,
+        range: KeyRange<Nibbles>,
+    ) -> Result<(), StoreError> {
+        txn.delete_storage_nodes(account_storage_nodes(self.0, range)).map(drop)
+    }
+
+    fn put_node<W: StateWrite + ?Sized>(
+        &self,
+        txn: &mut W,
+        path: &Nibbles,
+        rlp: &Bytes,
+    ) -> Result<(), StoreError> {
+        txn.put_storage_node(&self.0, path, rlp)
+    }
+}
+
+/// The new root of `table` after the leaves `changed` were written, its nodes updated.
+fn update<W: StateWrite + ?Sized, T: TrieTable>(
+    txn: &mut W,
+    table: &T,
+    changed: &BTreeSet<B256>,
+) -> Result<B256, BlockError> {
+    let root_node = table.node(txn, &Nibbles::new())?;
+    if changed.is_empty() {
+        return Ok(root_node.map_or(EMPTY_ROOT_HASH, |rlp| keccak256(&rlp)));
+    }
+    let mut walk = Walk {
+        txn: &*txn,
+        table,
+        changed,
+        builder: TrieBuilder::new(VecSink::default()),
+        delete_exact: Vec::new(),
+        delete_under: Vec::new(),
+    };
+    match root_node {
+        Some(rlp) => walk.visit(Nibbles::new(), &rlp)?,
+        None => walk.leaves_under(Nibbles::new())?,
+    }
+    let Walk { builder, delete_exact, delete_under, .. } = walk;
+    let (root, sink) = builder.finish().map_err(trie_error)?;
+    for path in delete_exact {
+        table.delete_nodes(txn, KeyRange::new(Bound::Included(path), Bound::Included(path)))?;
+    }
+    for path in delete_under {
+        table.delete_nodes(txn, under(&path))?;
+    }
+    for (path, rlp) in &sink.nodes {
+        table.put_node(txn, path, rlp)?;
+    }
+    Ok(root)
+}
+
+fn trie_error(source: snapsync_trie::TrieBuildError) -> BlockError {
+    BlockError::State(StateError::Trie { account: None, source })
+}
+
+/// The paths `path` and all below it, in trie order.
+fn under(path: &Nibbles) -> KeyRange<Nibbles> {
+    let mut last = *path;
+    while last.len() < 64 {
+        last.push(0x0f);
+    }
+    KeyRange::new(Bound::Included(*path), Bound::Included(last))
+}
+
+/// The lowest and highest 32-byte keys starting with `prefix`.
+fn key_bounds(prefix: &Nibbles) -> (B256, B256) {
+    let (mut low, mut high) = (*prefix, *prefix);
+    while low.len() < 64 {
+        low.push(0);
+        high.push(0x0f);
+    }
+    (B256::from_slice(&low.pack()), B256::from_slice(&high.pack()))
+}
+
+/// One walk of a trie with its changed keys. See the module docs.
+struct Walk<'a, W: ?Sized, T> {
+    txn: &'a W,
+    table: &'a T,
+    changed: &'a BTreeSet<B256>,
+    builder: TrieBuilder<VecSink>,
+    /// Stored nodes replaced (or removed) at exactly these paths.
+    delete_exact: Vec<Nibbles>,
+    /// Stored nodes removed at and below these paths.
+    delete_under: Vec<Nibbles>,
+}
+
+impl<W: StateWrite + ?Sized, T: TrieTable> Walk<'_, W, T> {
+    /// Whether a changed key lies under `path`.
+    fn dirty(&self, path: &Nibbles) -> bool {
+        let (low, high) = key_bounds(path);
+        self.changed.range(low..=high).next().is_some()
+    }
+
+    /// The stored node at `path` (hashed, `rlp`).
+    fn visit(&mut self, path: Nibbles, rlp: &[u8]) -> Result<(), BlockError> {
+        let Ok(node) = decode_node(rlp) else { return self.leaves_under(path) };
+        match node {
+            TrieNodeRef::Branch { .. } if !path.is_empty() && !self.dirty(&path) => {
+                self.builder.add_hashed_subtree(path, keccak256(rlp)).map_err(trie_error)
+            }
+            TrieNodeRef::Branch { children, .. } => {
+                self.delete_exact.push(path);
+                for (nibble, child) in (0u8..).zip(children) {
+                    let mut child_path = path;
+                    child_path.push(nibble);
+                    self.child(child_path, child)?;
+                }
+                Ok(())
+            }
+            TrieNodeRef::Extension { key, child } => {
+                self.delete_exact.push(path);
+                let mut child_path = path;
+                child_path.extend(&key);
+                let (low, high) = key_bounds(&path);
+                let (child_low, child_high) = key_bounds(&child_path);
+                self.leaves_in(KeyRange::new(Bound::Included(low), Bound::Excluded(child_low)))?;
+                self.child(child_path, child)?;
+                self.leaves_in(KeyRange::new(Bound::Excluded(child_high), Bound::Included(high)))
+            }
+            TrieNodeRef::Leaf { .. } => self.leaves_under(path),
+        }
+    }
+
+    /// The child at `path` a visited node names.
+    fn child(&mut self, path: Nibbles, child: ChildRef<'_>) -> Result<(), BlockError> {
+        let ChildRef::Hash(hash) = child else { return self.leaves_under(path) };
+        match self.table.node(self.txn, &path)? {
+            Some(rlp) if keccak256(&rlp) == hash => self.visit(path, &rlp),
+            // Missing or stale: the flat leaves are the truth.
+            _ => self.leaves_under(path),
+        }
+    }
+
+    /// Every leaf under `path` from the flat table; every stored node there is replaced.
+    fn leaves_under(&mut self, path: Nibbles) -> Result<(), BlockError> {
+        self.delete_under.push(path);
+        let (low, high) = key_bounds(&path);
+        self.leaves_in(KeyRange::new(Bound::Included(low), Bound::Included(high)))
+    }
+
+    fn leaves_in(&mut self, range: KeyRange<B256>) -> Result<(), BlockError> {
+        let builder = &mut self.builder;
+        self.table.leaves(self.txn, range, &mut |key, value| {
+            builder.add_leaf(key.as_slice(), value).map_err(trie_error)
+        })
+    }
+}
