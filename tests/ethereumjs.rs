@@ -307,11 +307,13 @@ fn sync_from_ethereumjs_and_serve(
     use std::process::Command;
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    support::Hive { genesis: genesis.into(), chain: chain.into(), state: state.into() }.import(&a);
+    // Executed from the genesis, so the serving datadir has every block's receipts too.
+    support::Hive { genesis: genesis.into(), chain: chain.into(), state: state.into() }
+        .import_executed(&a);
     let server = support::Server::start(&a);
     let ethereumjs = node.enode.to_string();
     let sync = Command::new(env!("CARGO_BIN_EXE_snapsync"))
-        .args(["sync", "--json", "--history", "none", "--pivot-distance", "0", "--datadir"])
+        .args(["sync", "--json", "--history", "all", "--pivot-distance", "0", "--datadir"])
         .arg(&b)
         .arg("--genesis")
         .arg(genesis)
@@ -342,15 +344,26 @@ fn sync_from_ethereumjs_and_serve(
     assert!(state(snap) >= 194 + 2164 / 100, "the state came from the snapsync peer: {snap}");
     let headers = items(ejs, "GetBlockHeaders") + items(snap, "GetBlockHeaders");
     assert!(headers >= 601, "the pivot's header and 600 down to block 1: {json}");
+    let bodies = items(ejs, "GetBlockBodies") + items(snap, "GetBlockBodies");
+    assert!(bodies >= 600, "every body from genesis+1 to the pivot: {json}");
+    assert!(items(ejs, "GetBlockBodies") > 0, "history came from ethereumjs as well: {ejs}");
+    // ethereumjs 0.10.5's GetReceipts handler throws: the receipts came from the snapsync peer.
+    assert_eq!(items(ejs, "GetReceipts"), 0, "{ejs}");
+    assert!(items(snap, "GetReceipts") >= 600, "{snap}");
     assert!(stderr.contains("headers 600 (1..=600)"), "{stderr}");
+    assert!(stderr.contains("receipts 600 (1..=600)"), "{stderr}");
     // Its silence on snap was marked, not waited on: the whole sync is bounded.
     let elapsed = json["elapsed_ms"].as_u64().unwrap();
     assert!(elapsed < 60_000, "ethereumjs' silence cost {elapsed} ms");
     eprintln!(
         "sync from ethereumjs and snapsync serve: verified in {elapsed} ms; ethereumjs served \
-         {} headers, the snapsync peer {} headers and {} state items",
+         {} headers and {} bodies, the snapsync peer {} headers, {} bodies, {} receipts and {} \
+         state items",
         items(ejs, "GetBlockHeaders"),
+        items(ejs, "GetBlockBodies"),
         items(snap, "GetBlockHeaders"),
+        items(snap, "GetBlockBodies"),
+        items(snap, "GetReceipts"),
         state(snap)
     );
     drop(server);

@@ -73,18 +73,25 @@ impl Hive {
     /// `snapsync import --json` of the chain and the head state into `datadir`, checked to
     /// succeed.
     pub(crate) fn import(&self, datadir: &std::path::Path) {
-        let import = Command::new(env!("CARGO_BIN_EXE_snapsync"))
-            .args(["import", "--json", "--datadir"])
-            .arg(datadir)
-            .arg("--genesis")
-            .arg(&self.genesis)
-            .arg("--chain")
-            .arg(&self.chain)
-            .arg("--state")
-            .arg(&self.state)
-            .output()
-            .unwrap();
-        assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+        self.run_import(datadir, Some(&self.state));
+    }
+
+    /// `snapsync import --json` of the chain alone into `datadir`: executed from the genesis,
+    /// which also stores every block's receipts. Checked to succeed.
+    #[allow(dead_code)] // not every test binary that includes this module executes the chain
+    pub(crate) fn import_executed(&self, datadir: &std::path::Path) {
+        self.run_import(datadir, None);
+    }
+
+    fn run_import(&self, datadir: &std::path::Path, state: Option<&std::path::Path>) {
+        let mut import = Command::new(env!("CARGO_BIN_EXE_snapsync"));
+        import.args(["import", "--json", "--datadir"]).arg(datadir);
+        import.arg("--genesis").arg(&self.genesis).arg("--chain").arg(&self.chain);
+        if let Some(state) = state {
+            import.arg("--state").arg(state);
+        }
+        let output = import.output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     }
 
     /// The fixture for `test`.

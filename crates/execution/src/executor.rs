@@ -56,6 +56,8 @@ pub struct ExecutedBlock {
     pub transactions: u64,
     /// What it changed, with the values before: enough to revert it.
     pub changes: ChangeSet,
+    /// Its receipts, in transaction order (their root, bloom and gas equal the header's).
+    pub receipts: Vec<ReceiptEnvelope>,
 }
 
 /// Executes blocks under a chain's rules. See the module docs.
@@ -121,6 +123,7 @@ impl EvmExecutor {
             gas_used: outcome.gas_used,
             transactions: body.transactions.len() as u64,
             changes: written.changes,
+            receipts: outcome.receipts,
         })
     }
 

@@ -94,6 +94,9 @@ impl<W: StateWrite + ?Sized> BlockExecutor<W> for StageExecutor {
         let executed =
             self.executor.execute(txn, &parent, &block.header, &block.body).map_err(stage_error)?;
         txn.set_progress(&change_set_key(number), &Bytes::from(executed.changes.encode()))?;
+        // Checked against the header's receipts root: stored as the receipts stage stores them,
+        // so the node serves them (eth GetReceipts) like any other block's.
+        txn.put_block_receipts(number, &Bytes::from(alloy_rlp::encode(&executed.receipts)))?;
         self.stats.blocks.fetch_add(1, Ordering::Relaxed);
         self.stats.gas.fetch_add(executed.gas_used, Ordering::Relaxed);
         self.stats.transactions.fetch_add(executed.transactions, Ordering::Relaxed);
@@ -117,6 +120,7 @@ impl<W: StateWrite + ?Sized> BlockExecutor<W> for StageExecutor {
             })?;
             touched.extend(&revert_changes(txn, &changes).map_err(stage_error)?);
             txn.delete_progress(&key)?;
+            txn.delete_block_receipts(number)?;
         }
         let below = blocks.start().saturating_sub(1);
         let expected = stored_header(&*txn, below).map_err(ExecutorError::fatal)?.state_root;
