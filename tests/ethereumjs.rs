@@ -346,7 +346,9 @@ fn sync_from_ethereumjs_and_serve(
     assert!(headers >= 601, "the pivot's header and 600 down to block 1: {json}");
     let bodies = items(ejs, "GetBlockBodies") + items(snap, "GetBlockBodies");
     assert!(bodies >= 600, "every body from genesis+1 to the pivot: {json}");
-    assert!(items(ejs, "GetBlockBodies") > 0, "history came from ethereumjs as well: {ejs}");
+    // Whether ethereumjs answers some of the history depends on timing (the scheduler favours
+    // the faster peer; on a loaded machine the snapsync peer serves it all), so it is reported
+    // below rather than asserted.
     // ethereumjs 0.10.5's GetReceipts handler throws: the receipts came from the snapsync peer.
     assert_eq!(items(ejs, "GetReceipts"), 0, "{ejs}");
     assert!(items(snap, "GetReceipts") >= 600, "{snap}");

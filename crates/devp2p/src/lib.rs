@@ -71,7 +71,8 @@ pub use error::{
 };
 pub use frame::{FrameReader, FrameWriter, HEADER_LEN, MAX_FRAME_SIZE, body_len};
 pub use network::{
-    EmptyHandler, Network, NetworkConfig, PeerEnd, PeerRecord, RequestHandler, StoreHandler,
+    EmptyHandler, MAX_BANS, Network, NetworkConfig, PeerEnd, PeerRecord, RequestHandler,
+    StoreHandler,
 };
 pub use node::{Enode, EnodeError, NodeId, NodeKey};
 pub use p2p::{

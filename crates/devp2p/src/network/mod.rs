@@ -17,9 +17,10 @@
 //!
 //! [`NetworkConfig`]: peers, inbound handshakes in progress, requests in flight per peer in
 //! both directions, the writer's queue, unsolicited messages, silence (Ping, then disconnect);
-//! and per connection [`RlpxConfig`](crate::RlpxConfig): handshake size and time, frame and
+//! the banned node ids ([`MAX_BANS`], the oldest forgotten first); and per connection [`RlpxConfig`](crate::RlpxConfig): handshake size and time, frame and
 //! message size, Status time.
 
+mod bans;
 mod config;
 mod peer;
 mod pending;
@@ -27,6 +28,7 @@ mod record;
 mod serve;
 mod wire;
 
+pub use bans::MAX_BANS;
 pub use config::NetworkConfig;
 pub use record::{PeerEnd, PeerRecord};
 pub use serve::{EmptyHandler, RequestHandler, StoreHandler};
@@ -35,6 +37,7 @@ use crate::{
     ChainStatus, Connection, DisconnectReason, Enode, Hello, NetworkError, NodeId, NodeKey,
     P2P_VERSION, RlpxStream, Session, protocols,
 };
+use bans::Bans;
 use peer::{PeerHandle, node_id};
 use snapsync_net::{
     PeerHead, PeerId, PeerInfo, PeerRequests, PeerSource, Penalty, Request, RequestError,
@@ -73,7 +76,7 @@ pub(crate) struct Shared {
     config: NetworkConfig,
     handler: Arc<dyn RequestHandler>,
     peers: Mutex<HashMap<NodeId, PeerHandle>>,
-    bans: Mutex<HashMap<NodeId, String>>,
+    bans: Mutex<Bans>,
     records: Mutex<BTreeMap<u64, PeerRecord>>,
     next_serial: AtomicU64,
     closed: AtomicBool,
