@@ -5,47 +5,9 @@
 //! Shanghai, `withdrawals_root` (the ordered trie of the withdrawals). A body matching all three
 //! is the block's body, whoever sent it; one that differs in any is wrong.
 
-use crate::Answer;
+use crate::{Answer, BlockBodiesRequest};
 use alloy_consensus::{Header, proofs::calculate_transaction_root};
-use alloy_primitives::{B256, Sealed};
-use snapsync_net::{Availability, BodiesFault, BodyField, BodyMismatch, EthBlockBody};
-
-/// What was asked: the bodies of these blocks, whose headers are verified (consecutive, rising).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlockBodiesRequest {
-    /// The verified headers of the blocks whose bodies are asked, in request order.
-    pub headers: Vec<Sealed<Header>>,
-}
-
-impl BlockBodiesRequest {
-    /// The bodies of the blocks of `headers`.
-    pub const fn new(headers: Vec<Sealed<Header>>) -> Self {
-        Self { headers }
-    }
-
-    /// The block hashes to send, in request order.
-    pub fn hashes(&self) -> Vec<B256> {
-        block_hashes(&self.headers)
-    }
-
-    /// What a peer answering with no body lacks.
-    pub fn availability(&self) -> Availability {
-        let (first, count) = first_and_count(&self.headers);
-        Availability::Bodies { first, count }
-    }
-}
-
-/// The hashes of `headers`, in order: what a request for their blocks' data sends.
-pub(crate) fn block_hashes(headers: &[Sealed<Header>]) -> Vec<B256> {
-    headers.iter().map(Sealed::hash).collect()
-}
-
-/// The first block's hash (zero for none) and the number of blocks: what an availability mark
-/// for their data names.
-pub(crate) fn first_and_count(headers: &[Sealed<Header>]) -> (B256, u64) {
-    let first = headers.first().map_or(B256::ZERO, Sealed::hash);
-    (first, u64::try_from(headers.len()).unwrap_or(u64::MAX))
-}
+use snapsync_net::{BodiesFault, BodyField, BodyMismatch, EthBlockBody};
 
 /// The bodies of a prefix of the requested blocks (at least the first), each matching its
 /// header.
@@ -142,6 +104,7 @@ mod tests {
     use super::*;
     use alloy_consensus::constants::EMPTY_OMMER_ROOT_HASH;
     use alloy_primitives::Sealable;
+    use alloy_primitives::Sealed;
 
     /// A header committing to an empty body (no withdrawals).
     fn empty_block(number: u64) -> Sealed<Header> {

@@ -109,6 +109,7 @@
 mod accounts;
 mod answer;
 mod backoff;
+mod block_request;
 mod bodies;
 mod budget;
 mod bytecodes;
@@ -131,7 +132,10 @@ use snapsync_net::{Availability, Capabilities, Fault, PeerId, PeerInfo, RequestK
 
 pub use accounts::{AccountRangeRequest, VerifiedAccountRange, verify_account_range};
 pub use answer::Answer;
-pub use bodies::{BlockBodiesRequest, VerifiedBodies, verify_block_bodies, verify_body};
+pub use block_request::{
+    BlockBodiesRequest, BlockPart, BlockReceiptsRequest, BlockRequest, BodiesPart, ReceiptsPart,
+};
+pub use bodies::{VerifiedBodies, verify_block_bodies, verify_body};
 pub use bytecodes::{ByteCodesRequest, VerifiedByteCodes, verify_byte_codes};
 pub use config::PeerSetConfig;
 pub use error::{ConfigError, FetchError};
@@ -140,9 +144,7 @@ pub use headers::{BlockHeadersRequest, VerifiedHeaders, verify_block_headers};
 pub use lease::{Lease, LeaseId, LeaseStatus};
 pub use metrics::{METRIC_NAMES, describe_metrics, fault_label, kind_label};
 pub use peer_set::{Ban, Hedge, PeerChanges, PeerSet};
-pub use receipts::{
-    BlockReceiptsRequest, VerifiedReceipts, verify_block_receipts, verify_receipts,
-};
+pub use receipts::{VerifiedReceipts, verify_block_receipts, verify_receipts};
 pub use snapsync_net::InvalidResponse;
 pub use stats::{KindStats, PeerStats};
 pub use storage::{

@@ -4,39 +4,10 @@
 //! EIP-2718 encoded receipts (status, cumulative gas, bloom, logs). Receipts that make that root
 //! are the block's receipts, whoever sent them; any others are wrong.
 
-use crate::{
-    Answer,
-    bodies::{block_hashes, first_and_count},
-};
+use crate::{Answer, BlockReceiptsRequest};
 use alloy_consensus::{Header, proofs::calculate_receipt_root};
-use alloy_primitives::{B256, Sealed};
-use snapsync_net::{Availability, EthReceipt, ReceiptsFault};
-
-/// What was asked: the receipts of these blocks, whose headers are verified (consecutive,
-/// rising).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlockReceiptsRequest {
-    /// The verified headers of the blocks whose receipts are asked, in request order.
-    pub headers: Vec<Sealed<Header>>,
-}
-
-impl BlockReceiptsRequest {
-    /// The receipts of the blocks of `headers`.
-    pub const fn new(headers: Vec<Sealed<Header>>) -> Self {
-        Self { headers }
-    }
-
-    /// The block hashes to send, in request order.
-    pub fn hashes(&self) -> Vec<B256> {
-        block_hashes(&self.headers)
-    }
-
-    /// What a peer answering with no receipts lacks.
-    pub fn availability(&self) -> Availability {
-        let (first, count) = first_and_count(&self.headers);
-        Availability::Receipts { first, count }
-    }
-}
+use alloy_primitives::B256;
+use snapsync_net::{EthReceipt, ReceiptsFault};
 
 /// The receipts of a prefix of the requested blocks (at least the first), each block's making
 /// its header's receipts root.
@@ -104,6 +75,7 @@ pub fn verify_block_receipts(
 mod tests {
     use super::*;
     use alloy_consensus::{Eip658Value, Receipt, ReceiptWithBloom};
+    use alloy_primitives::Sealed;
     use alloy_primitives::{Address, Log, LogData, Sealable};
     use proptest::prelude::*;
 
