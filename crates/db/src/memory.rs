@@ -42,6 +42,15 @@ impl MemoryDatabase {
         Self::default()
     }
 
+    /// A new database holding this one's committed state as it is now. The two share their
+    /// tables until either commits: a commit then copies only the tables it changes (the
+    /// copy-on-write above), so keeping a fork of a state costs one copy of each table changed
+    /// after it, not a copy of the whole database.
+    pub fn fork(&self) -> Self {
+        let shared = Shared { committed: RwLock::new(self.snapshot()), ..Shared::default() };
+        Self { shared: Arc::new(shared) }
+    }
+
     fn snapshot(&self) -> Arc<Snapshot> {
         Arc::clone(&self.shared.committed.read().unwrap_or_else(PoisonError::into_inner))
     }

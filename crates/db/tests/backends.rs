@@ -828,3 +828,32 @@ fn from_redb_shares_the_clients_file() {
         db.reader().unwrap().accounts(KeyRange::all()).unwrap().map(Result::unwrap).collect();
     assert_eq!(accounts, [(hash, snapsync_primitives::TrieAccount::EMPTY)]);
 }
+
+/// A fork of the in-memory database keeps the state it was made from while both go on
+/// committing: neither sees the other's later writes.
+#[test]
+fn a_memory_fork_is_independent_of_later_commits() {
+    use snapsync_db::Database as _;
+    let db = snapsync_db::MemoryDatabase::new();
+    let mut txn = db.write().unwrap();
+    txn.append_sorted::<Headers, _, _, _>((0..10u64).map(|n| (n, Bytes::from(vec![1])))).unwrap();
+    txn.commit().unwrap();
+    let fork = db.fork();
+
+    let mut txn = db.write().unwrap();
+    txn.put::<Headers>(&20, &Bytes::from(vec![2])).unwrap();
+    txn.delete::<Headers>(&0).unwrap();
+    txn.commit().unwrap();
+    let mut txn = fork.write().unwrap();
+    txn.put::<Headers>(&30, &Bytes::from(vec![3])).unwrap();
+    txn.commit().unwrap();
+
+    let (original, forked) = (db.view().unwrap(), fork.view().unwrap());
+    assert_eq!(original.get::<Headers>(&0).unwrap(), None);
+    assert_eq!(original.get::<Headers>(&20).unwrap(), Some(Bytes::from(vec![2])));
+    assert_eq!(original.get::<Headers>(&30).unwrap(), None);
+    assert_eq!(forked.get::<Headers>(&0).unwrap(), Some(Bytes::from(vec![1])));
+    assert_eq!(forked.get::<Headers>(&20).unwrap(), None);
+    assert_eq!(forked.get::<Headers>(&30).unwrap(), Some(Bytes::from(vec![3])));
+    assert_eq!(forked.iter::<Headers>().unwrap().count(), 11);
+}

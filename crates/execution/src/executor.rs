@@ -28,6 +28,7 @@ use alloy_consensus::{
     proofs::calculate_receipt_root,
     transaction::{Recovered, SignerRecoverable},
 };
+use alloy_eips::eip4895::Withdrawal;
 use alloy_evm::{
     EvmEnv, EvmFactory,
     block::{BlockExecutionError, BlockExecutor as _},
@@ -36,7 +37,7 @@ use alloy_evm::{
     },
 };
 use alloy_primitives::{B256, Bloom, Sealed};
-use revm::database::{State, states::bundle_state::BundleRetention};
+use revm::database::{BundleState, State, states::bundle_state::BundleRetention};
 use snapsync_fetch::verify_body;
 use snapsync_net::EthBlockBody;
 use snapsync_storage::StateWrite;
@@ -106,9 +107,9 @@ impl EvmExecutor {
         validate_header(&self.rules, parent, block).map_err(|reason| invalid(&reason))?;
         verify_body(block, body).map_err(|mismatch| invalid(&mismatch))?;
         validate_block_size(&self.rules, block, body).map_err(|reason| invalid(&reason))?;
-        let senders = recover_senders(body).map_err(|reason| invalid(&reason))?;
+        let transactions = recover(&body.transactions).map_err(|reason| invalid(&reason))?;
 
-        let (outcome, bundle) = self.run_evm(&*txn, block, body, &senders)?;
+        let (outcome, bundle) = self.run_evm(&*txn, block, body, &transactions)?;
         self.check_outcome(block, &outcome)?;
 
         let written = write_changes(txn, &bundle)?;
@@ -127,49 +128,77 @@ impl EvmExecutor {
         })
     }
 
-    /// Runs the block on revm over the state of `view`; its result and the state changes.
+    /// Runs the block on revm over the state of `view` (every transaction must be valid); its
+    /// result and the state changes.
     fn run_evm<R: snapsync_storage::StateRead + ?Sized>(
         &self,
         view: &R,
         block: &Sealed<Header>,
         body: &EthBlockBody,
-        senders: &[alloy_primitives::Address],
-    ) -> Result<(Outcome, revm::database::BundleState), BlockError> {
-        let (number, hash) = (block.number, block.hash());
+        transactions: &[Recovered<&TxEnvelope>],
+    ) -> Result<(Outcome, BundleState), BlockError> {
+        let run = self.run_transactions(
+            view,
+            block.inner(),
+            &body.ommers,
+            body.withdrawals.as_ref().map(|withdrawals| &withdrawals[..]),
+            transactions,
+            TxPolicy::Strict,
+        )?;
+        Ok((run.outcome, run.bundle))
+    }
+
+    /// The one EVM run of a block, shared by [`execute`](Self::execute) and the block builder:
+    /// the pre-execution system calls, `transactions` in order, the post-execution changes, on
+    /// a revm `State` over `view`, under the environment of `header` (whose roots and gas used
+    /// are not read). Under [`TxPolicy::SkipInvalid`] a transaction the block cannot include
+    /// (nonce, balance, gas) is left out with its reason instead of failing the block.
+    pub(crate) fn run_transactions<R: snapsync_storage::StateRead + ?Sized>(
+        &self,
+        view: &R,
+        header: &Header,
+        ommers: &[Header],
+        withdrawals: Option<&[Withdrawal]>,
+        transactions: &[Recovered<&TxEnvelope>],
+        policy: TxPolicy,
+    ) -> Result<EvmRun, BlockError> {
+        let (number, hash) = (header.number, header.hash_slow());
+        let failed = |error| execution_error(number, hash, error);
         let mut state = State::builder()
             .with_database_ref(HashedStateDb::new(view))
             .with_bundle_update()
             .build();
         let env = EvmEnv::for_eth_block(
-            block.inner(),
+            header,
             &*self.rules,
             self.rules.chain_id(),
-            self.rules.blob_params_at(block.timestamp),
+            self.rules.blob_params_at(header.timestamp),
         );
         let inspector = StorageCollision::new(view);
         let evm = EthEvmFactory::default().create_evm_with_inspector(&mut state, env, inspector);
         let ctx = EthBlockExecutionCtx {
-            parent_hash: block.parent_hash,
-            parent_beacon_block_root: block.parent_beacon_block_root,
-            ommers: &body.ommers,
-            withdrawals: body
-                .withdrawals
-                .as_ref()
-                .map(|withdrawals| Cow::Borrowed(&withdrawals[..])),
-            extra_data: block.extra_data.clone(),
-            tx_count_hint: Some(body.transactions.len()),
+            parent_hash: header.parent_hash,
+            parent_beacon_block_root: header.parent_beacon_block_root,
+            ommers,
+            withdrawals: withdrawals.map(Cow::Borrowed),
+            extra_data: header.extra_data.clone(),
+            tx_count_hint: Some(transactions.len()),
             slot_number: None,
         };
-        let executor =
+        let mut executor =
             EthBlockExecutor::new(evm, ctx, &*self.rules, AlloyReceiptBuilder::default());
-        let transactions = body
-            .transactions
-            .iter()
-            .zip(senders)
-            .map(|(tx, sender)| Recovered::new_unchecked(tx, *sender));
-        let result = executor
-            .execute_block(transactions)
-            .map_err(|error| execution_error(number, hash, error))?;
+        executor.apply_pre_execution_changes().map_err(failed)?;
+        let mut skipped = Vec::new();
+        for (index, tx) in transactions.iter().enumerate() {
+            match executor.execute_transaction(*tx) {
+                Ok(_) => {}
+                Err(BlockExecutionError::Validation(reason)) if policy == TxPolicy::SkipInvalid => {
+                    skipped.push(SkippedTransaction { index, reason: reason.to_string() });
+                }
+                Err(error) => return Err(failed(error)),
+            }
+        }
+        let result = executor.apply_post_execution_changes().map_err(failed)?;
         let outcome = Outcome {
             gas_used: result.gas_used,
             blob_gas_used: result.blob_gas_used,
@@ -177,11 +206,15 @@ impl EvmExecutor {
             receipts: result.receipts,
         };
         state.merge_transitions(BundleRetention::PlainState);
-        Ok((outcome, state.take_bundle()))
+        Ok(EvmRun { outcome, bundle: state.take_bundle(), skipped })
     }
 
     /// Compares what execution produced with the header, field by field.
-    fn check_outcome(&self, block: &Sealed<Header>, outcome: &Outcome) -> Result<(), BlockError> {
+    pub(crate) fn check_outcome(
+        &self,
+        block: &Sealed<Header>,
+        outcome: &Outcome,
+    ) -> Result<(), BlockError> {
         if outcome.gas_used != block.gas_used {
             return Err(mismatch(block, HeaderField::GasUsed, block.gas_used, outcome.gas_used));
         }
@@ -219,11 +252,37 @@ impl EvmExecutor {
 }
 
 /// What the EVM produced for a block.
-struct Outcome {
-    gas_used: u64,
-    blob_gas_used: u64,
-    requests_hash: B256,
-    receipts: Vec<ReceiptEnvelope>,
+pub(crate) struct Outcome {
+    pub(crate) gas_used: u64,
+    pub(crate) blob_gas_used: u64,
+    pub(crate) requests_hash: B256,
+    pub(crate) receipts: Vec<ReceiptEnvelope>,
+}
+
+/// One run of a block's transactions: what it produced, the state changes, and the
+/// transactions left out.
+pub(crate) struct EvmRun {
+    pub(crate) outcome: Outcome,
+    pub(crate) bundle: BundleState,
+    pub(crate) skipped: Vec<SkippedTransaction>,
+}
+
+/// What a run does with a transaction the block cannot include.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TxPolicy {
+    /// The block is invalid (executing a received block).
+    Strict,
+    /// It is left out (building a block).
+    SkipInvalid,
+}
+
+/// A transaction a block builder left out, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedTransaction {
+    /// Its index in the template.
+    pub index: usize,
+    /// Why the block could not include it (nonce, balance, gas), as the EVM says.
+    pub reason: String,
 }
 
 fn mismatch(
@@ -241,13 +300,15 @@ fn mismatch(
     }
 }
 
-/// The sender of each transaction, from its signature.
-fn recover_senders(body: &EthBlockBody) -> Result<Vec<alloy_primitives::Address>, String> {
-    body.transactions
+/// Each transaction with its sender, from its signature.
+pub(crate) fn recover(transactions: &[TxEnvelope]) -> Result<Vec<Recovered<&TxEnvelope>>, String> {
+    transactions
         .iter()
         .enumerate()
-        .map(|(index, tx): (usize, &TxEnvelope)| {
-            tx.recover_signer().map_err(|error| format!("transaction {index}: {error}"))
+        .map(|(index, tx)| {
+            let sender =
+                tx.recover_signer().map_err(|error| format!("transaction {index}: {error}"))?;
+            Ok(Recovered::new_unchecked(tx, sender))
         })
         .collect()
 }

@@ -15,6 +15,8 @@
 //! - [`EvmExecutor`]: one block, checked against its header (gas used, blob gas used, receipts
 //!   root, logs bloom, requests hash, state root): a disagreement is a [`BlockError`] naming the
 //!   block and the [`HeaderField`], and the caller drops the transaction holding its writes.
+//! - [`EvmExecutor::build`]: a new block from a [`BlockTemplate`] (the proposer's choices and
+//!   signed transactions), executed by the same EVM run and sealed with the roots it gave.
 //! - [`write_changes`], [`ChangeSet`], [`revert_changes`]: a block's writes and the values
 //!   they replaced, so it can be reverted exactly.
 //! - [`StateRoot`]: the root after a block's writes.
@@ -26,6 +28,7 @@
 // targets; `.ci/check-dev-deps` checks that each is used by some target.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+mod builder;
 mod changes;
 mod collision;
 mod database;
@@ -37,10 +40,11 @@ mod stage;
 mod state_root;
 mod validate;
 
+pub use builder::{BlockTemplate, BuiltBlock};
 pub use changes::{ChangeSet, Touched, Written, revert_changes, write_changes};
 pub use database::HashedStateDb;
 pub use error::{BlockError, DatabaseError, HeaderField};
-pub use executor::{EvmExecutor, ExecutedBlock};
+pub use executor::{EvmExecutor, ExecutedBlock, SkippedTransaction};
 pub use rules::ChainRules;
 pub use seed::seed_state;
 pub use stage::{ExecutionStats, StageExecutor, change_set_key};

@@ -80,6 +80,19 @@ impl ChainRules {
             }
             _ => return None,
         };
+        Some(Self::through(1, last, transition))
+    }
+
+    /// The rules of a chain `chain_id` with every fork up to `last` active from genesis (the
+    /// merge at block 0 with no difficulty, the timestamp forks at 0), then `transition`,
+    /// mainnet's blob parameters and deposit contract. The ethereum/tests networks are these
+    /// on chain id 1; a synthetic chain picks its own id.
+    pub fn through(
+        chain_id: u64,
+        last: EthereumHardfork,
+        transition: Option<(EthereumHardfork, ForkCondition)>,
+    ) -> Self {
+        use EthereumHardfork as F;
         let mut forks = Vec::new();
         for fork in TEST_FORKS.iter().copied().take_while(|fork| *fork <= last) {
             let condition = match fork {
@@ -95,12 +108,12 @@ impl ChainRules {
         }
         forks.extend(transition);
         let deposit_contract = Some(alloy_eips::eip6110::MAINNET_DEPOSIT_CONTRACT_ADDRESS);
-        Some(Self::new(
-            1,
+        Self::new(
+            chain_id,
             ForkSchedule::new(forks),
             BlobScheduleBlobParams::mainnet(),
             deposit_contract,
-        ))
+        )
     }
 
     /// The chain id.

@@ -1,7 +1,7 @@
 //! Headers, bodies and receipts for the simulated peers' eth side (`GetBlockHeaders`,
 //! `GetBlockBodies`, `GetReceipts`).
 
-use crate::{ChainFixture, GeneratedChain};
+use crate::{ChainFixture, ExecutedChain, GeneratedChain};
 use alloy_consensus::{EMPTY_ROOT_HASH, Header};
 use alloy_primitives::B256;
 use snapsync_net::{BlockHashOrNumber, EthBlockBody, EthReceipt, HeadersRequest};
@@ -39,6 +39,24 @@ impl BlockSource for GeneratedChain {
     fn receipts_by_hash(&self, hash: B256) -> Option<Vec<EthReceipt>> {
         let header = self.header_by_hash(&hash)?;
         (header.receipts_root == EMPTY_ROOT_HASH).then(Vec::new)
+    }
+}
+
+impl BlockSource for ExecutedChain {
+    fn header_by_number(&self, number: u64) -> Option<Header> {
+        self.header(number).map(|sealed| sealed.inner().clone())
+    }
+
+    fn number_of(&self, hash: B256) -> Option<u64> {
+        self.header_by_hash(&hash).map(|sealed| sealed.number)
+    }
+
+    fn body_by_hash(&self, hash: B256) -> Option<EthBlockBody> {
+        self.body(self.number_of(hash)?).cloned()
+    }
+
+    fn receipts_by_hash(&self, hash: B256) -> Option<Vec<EthReceipt>> {
+        self.receipts(self.number_of(hash)?).map(<[EthReceipt]>::to_vec)
     }
 }
 

@@ -36,9 +36,10 @@ mod server;
 pub use behaviour::Behaviour;
 pub use blocks::BlockSource;
 pub use generate::{
-    AccountChange, AccountUpdate, ChainFixture, ChainFixtureError, GeneratedAccount,
-    GeneratedChain, GeneratedState, SizeDistribution, StateDiff, StateMismatch, StateProfile,
-    StateSpec, UnknownProfile, mainnet,
+    AccountChange, AccountUpdate, Actors, CHAIN_ID, ChainFixture, ChainFixtureError, ChainShape,
+    ExecutedChain, ExecutedChainError, GeneratedAccount, GeneratedChain, GeneratedState,
+    STORE_CODE, SizeDistribution, StateDiff, StateMismatch, StateProfile, StateSpec, TxKindMix,
+    UnknownProfile, mainnet,
 };
 pub use link::Link;
 pub use network::{Report, SimNetwork, SimPeer};

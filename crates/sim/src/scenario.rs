@@ -6,7 +6,8 @@
 //! both the state and the chain. This builds it once, in one place.
 
 use crate::{
-    Behaviour, BlockSource, GeneratedChain, Link, SimNetwork, SimPeer, SnapResponder, StateSpec,
+    Behaviour, BlockSource, ExecutedChain, GeneratedChain, Link, SimNetwork, SimPeer,
+    SnapResponder, StateSpec,
 };
 use alloy_primitives::B256;
 use snapsync_db::{Database, ImportError, MemoryDatabase};
@@ -43,22 +44,19 @@ pub enum ScenarioError {
     },
 }
 
-/// A generated chain, a server holding some of its states, and peers serving both.
-pub struct Scenario {
+/// A chain, a server holding some of its states, and peers serving both.
+pub struct Scenario<C = GeneratedChain> {
     /// The chain the peers serve.
-    pub chain: Arc<GeneratedChain>,
+    pub chain: Arc<C>,
     /// The snap/1 server behind every peer.
     pub server: Arc<SnapServer<dyn Database>>,
     /// The simulated peers.
     pub network: Arc<SimNetwork>,
 }
 
-impl std::fmt::Debug for Scenario {
+impl<C> std::fmt::Debug for Scenario<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Scenario")
-            .field("head", &self.chain.head_number())
-            .field("network", &self.network)
-            .finish_non_exhaustive()
+        f.debug_struct("Scenario").field("network", &self.network).finish_non_exhaustive()
     }
 }
 
@@ -93,17 +91,7 @@ impl Scenario {
                 .add_state(root, db)
                 .map_err(|source| ScenarioError::Serve { block, source: Box::new(source) })?;
         }
-        let chain = Arc::new(chain);
-        let blocks: Arc<dyn BlockSource> = chain.clone();
-        let responder: Arc<dyn SnapResponder> = server.clone();
-        let network = Arc::new(SimNetwork::new(responder, peers).with_blocks(blocks));
-        Ok(Self { chain, server, network })
-    }
-
-    /// Stops serving the state of block `number` (peers forget states older than about 128
-    /// blocks); whether it was served.
-    pub fn forget_state_of(&self, number: u64) -> bool {
-        self.chain.header(number).is_some_and(|header| self.server.remove_state(header.state_root))
+        Ok(Self::serving(chain, server, peers))
     }
 
     /// The hash of the chain's head: the tip a consensus client would announce.
@@ -130,4 +118,49 @@ impl Scenario {
 
     /// The head of [`demo`](Self::demo)'s chain.
     pub const DEMO_HEAD: u64 = 80;
+}
+
+impl Scenario<ExecutedChain> {
+    /// `peers` serving `chain`'s headers, bodies and receipts, and each state it kept.
+    ///
+    /// # Errors
+    /// [`ScenarioError::Serve`] when a kept state's stored root is not its header's.
+    pub fn executed(chain: ExecutedChain, peers: Vec<SimPeer>) -> Result<Self, ScenarioError> {
+        let server = Arc::new(SnapServer::new(ServerLimits::default()));
+        for block in chain.kept_states() {
+            let (Some(header), Some(state)) = (chain.header(block), chain.state(block)) else {
+                return Err(ScenarioError::UnknownBlock(block));
+            };
+            // A fork shares its tables with the chain's copy: serving it copies nothing.
+            let db: Arc<dyn Database> = Arc::new(state.fork());
+            server
+                .add_state(header.state_root, db)
+                .map_err(|source| ScenarioError::Serve { block, source: Box::new(source) })?;
+        }
+        Ok(Self::serving(chain, server, peers))
+    }
+
+    /// The hash of the chain's head.
+    pub fn tip(&self) -> B256 {
+        self.chain.head().hash()
+    }
+}
+
+impl<C: BlockSource + 'static> Scenario<C> {
+    /// `peers` answering from `server` and serving `chain`'s blocks.
+    fn serving(chain: C, server: Arc<SnapServer<dyn Database>>, peers: Vec<SimPeer>) -> Self {
+        let chain = Arc::new(chain);
+        let blocks: Arc<dyn BlockSource> = chain.clone();
+        let responder: Arc<dyn SnapResponder> = server.clone();
+        let network = Arc::new(SimNetwork::new(responder, peers).with_blocks(blocks));
+        Self { chain, server, network }
+    }
+
+    /// Stops serving the state of block `number` (peers forget states older than about 128
+    /// blocks); whether it was served.
+    pub fn forget_state_of(&self, number: u64) -> bool {
+        self.chain
+            .header_by_number(number)
+            .is_some_and(|header| self.server.remove_state(header.state_root))
+    }
 }

@@ -37,7 +37,7 @@ use std::collections::HashMap;
 /// Timestamp of the genesis block (November 2023).
 const GENESIS_TIMESTAMP: u64 = 1_700_000_000;
 /// Seconds between blocks.
-const SLOT_SECONDS: u64 = 12;
+pub(crate) const SLOT_SECONDS: u64 = 12;
 /// Gas limit of every block.
 const GAS_LIMIT: u64 = 36_000_000;
 /// Base fee of the genesis block: 1 gwei.
@@ -188,7 +188,7 @@ impl GeneratedChain {
 }
 
 /// The genesis header over `state_root`.
-fn genesis_header(state_root: B256, rng: &mut TestRng) -> Header {
+pub(crate) fn genesis_header(state_root: B256, rng: &mut TestRng) -> Header {
     let beneficiary = Address::from_slice(&rng.bytes(20));
     Header {
         number: 0,
