@@ -79,7 +79,7 @@ fn every_sync_number_has_an_upper_bound_named_in_its_error() {
         ("--bandwidth-mbps", "1000001", "1..=1000000"),
         ("--faulty-peers", "257", "0..=256"),
         ("--pivot-moves", "65", "0..=64"),
-        ("--changes-per-block", "100001", "0..=100000"),
+        ("--txs-per-block", "301", "0..=300"),
     ] {
         refused(&["sync", "--memory", flag, value], &[flag, value, bound]);
     }
@@ -102,10 +102,11 @@ fn the_world_is_bounded_across_flags() {
             "1000",
             "--pivot-moves",
             "64",
-            "--changes-per-block",
-            "100000",
+            "--txs-per-block",
+            "300",
         ],
-        &["--changes-per-block 100000", "blocks", "5000000"],
+        // 128 + 64 × 57 blocks of 300 transactions.
+        &["--txs-per-block 300", "3776 blocks", "1132800 transactions", "500000"],
     );
 }
 
@@ -128,7 +129,8 @@ fn a_latency_no_reply_can_beat_is_refused_up_front() {
 
 /// Replies that take longer than the longest timeout (20 ms of latency, but 35 KB of headers
 /// over 1 Mbit/s take 280 ms, against 100 ms): the pivot is never resolved. The progress lines
-/// count the timeouts, and the sync fails after its bounded retries, within seconds.
+/// count the timeouts, and the sync fails after its bounded retries, within seconds. The chain's
+/// blocks carry no transactions: building a chain of real ones is not what is timed here.
 #[test]
 fn a_sync_that_keeps_timing_out_says_so_and_fails_in_bounded_time() {
     let scratch = Scratch::new("timeouts");
@@ -140,6 +142,8 @@ fn a_sync_that_keeps_timing_out_says_so_and_fails_in_bounded_time() {
         "--memory",
         "--accounts",
         "1000",
+        "--txs-per-block",
+        "0",
         "--peers",
         "2",
         "--latency-ms",

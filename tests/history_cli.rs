@@ -1,6 +1,6 @@
 //! `sync --history`: the headers are synced down to block 1 whatever the setting; bodies and
-//! receipts below the pivot as the setting says (receipts never above it: execution makes
-//! those); an unknown setting refused.
+//! receipts below the pivot as the setting says (those above it are execution's: it stores the
+//! receipts of every block it executes); an unknown setting refused.
 
 #![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -30,14 +30,16 @@ fn sync(history: &str) -> (Value, [String; 3]) {
 }
 
 #[test]
-fn history_all_keeps_bodies_from_block_one_and_receipts_up_to_the_pivot() {
+fn history_all_keeps_bodies_and_receipts_from_block_one() {
     let (report, [headers, bodies, receipts]) = sync("all");
     let pivot = report["pivot_block"].as_u64().unwrap();
     let tip = headers.rsplit("..=").next().unwrap().trim_end_matches(')').parse::<u64>().unwrap();
     assert!(tip > pivot);
     assert_eq!(headers, format!("{tip} (1..={tip})"));
     assert_eq!(bodies, format!("{tip} (1..={tip})"));
-    assert_eq!(receipts, format!("{pivot} (1..={pivot})"));
+    // Up to the pivot from the receipts stage, above it from execution.
+    assert_eq!(receipts, format!("{tip} (1..={tip})"));
+    assert_eq!(report["blocks_executed"].as_u64(), Some(tip - pivot));
 }
 
 #[test]
@@ -47,7 +49,8 @@ fn history_none_keeps_headers_down_to_one_but_no_bodies_or_receipts_below_the_pi
     let tip = headers.rsplit("..=").next().unwrap().trim_end_matches(')').parse::<u64>().unwrap();
     assert_eq!(headers, format!("{tip} (1..={tip})"));
     assert_eq!(bodies, format!("{} ({}..={tip})", tip - pivot, pivot + 1));
-    assert_eq!(receipts, "none");
+    // Only execution's, above the pivot.
+    assert_eq!(receipts, format!("{} ({}..={tip})", tip - pivot, pivot + 1));
 }
 
 #[test]

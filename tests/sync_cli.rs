@@ -49,6 +49,13 @@ fn path(dir: &Path) -> &str {
     dir.to_str().unwrap()
 }
 
+/// The head state root and the gas the `chain:` line on stderr gives for the built chain.
+fn chain_line(stderr: &str) -> (String, u64) {
+    let line = stderr.lines().find(|line| line.starts_with("chain: blocks")).unwrap();
+    let gas = line.split(" gas)").next().unwrap().rsplit(' ').next().unwrap().parse().unwrap();
+    (line.rsplit(' ').next().unwrap().to_owned(), gas)
+}
+
 /// The counts and root the `source:` line on stderr gives for the generated state.
 fn source_line(stderr: &str) -> (u64, u64, u64, String) {
     let line = stderr.lines().find(|line| line.starts_with("source: ")).unwrap();
@@ -64,13 +71,24 @@ fn source_line(stderr: &str) -> (u64, u64, u64, String) {
 fn a_generated_state_syncs_into_memory_with_its_counts_and_root() {
     let output = snapsync(&["sync", "--memory", "--json", "--accounts", "3000", "--seed", "7"]);
     let report = json(&output, 0);
-    let (accounts, slots, codes, root) = source_line(&stderr(&output));
+    let (accounts, slots, codes, genesis_root) = source_line(&stderr(&output));
+    let (head_root, chain_gas) = chain_line(&stderr(&output));
     assert_eq!(report["verified"], true);
-    assert_eq!(report["state_root"], root.as_str());
-    assert_eq!(report["accounts"], 3000);
-    assert_eq!(report["accounts"], accounts);
-    assert_eq!(report["storage_slots"], slots);
-    assert_eq!(report["bytecodes"], codes);
+    // The verdict is the tip's root, reached by executing blocks 65 to 128 on the synced state.
+    assert_eq!(report["state_root"], head_root.as_str());
+    assert_ne!(head_root, genesis_root);
+    assert_eq!(report["head_block"], 128);
+    assert_eq!(report["blocks_executed"], 64);
+    let gas = report["gas_used"].as_u64().unwrap();
+    assert!(gas > 0 && gas < chain_gas, "{gas} of the chain's {chain_gas}");
+    assert!(report["execution_ms"].is_u64());
+    // The pivot's state is the generated one with the actors added and 64 blocks executed: more
+    // accounts (senders, contracts, new recipients) and slots; the codes of the generated state
+    // plus the storage contracts' and the beacon-roots contract's (creations deploy the former).
+    assert_eq!(accounts, 3000);
+    assert!(report["accounts"].as_u64().unwrap() > accounts, "{report}");
+    assert!(report["storage_slots"].as_u64().unwrap() > slots, "{report}");
+    assert_eq!(report["bytecodes"], codes + 2);
     assert!(slots > 1_000 && codes > 0, "a realistic mix: {slots} slots, {codes} codes");
     assert_eq!(report["pivot_block"], 64);
     assert!(report["trie_nodes"].as_u64().unwrap() > 3000);
@@ -81,10 +99,11 @@ fn a_generated_state_syncs_into_memory_with_its_counts_and_root() {
     assert!(report["bytes_downloaded"].as_u64().unwrap() > 0);
     assert!(report["requests"].as_u64().unwrap() > 0);
     assert_eq!(report["resumed"], false);
-    assert_eq!(report.as_object().unwrap().len(), 13, "{report}");
+    assert_eq!(report.as_object().unwrap().len(), 17, "{report}");
     let text = stderr(&output);
-    assert!(text.contains("execution is not available yet"), "{text}");
+    assert!(text.contains("SnapSync → Headers → Bodies → Receipts → Execution"), "{text}");
     assert!(text.contains("Bodies: finished at block 128"), "{text}");
+    assert!(text.contains("Execution: finished at block 128"), "{text}");
 }
 
 #[test]
@@ -96,9 +115,11 @@ fn a_datadir_resumes_is_verified_and_refuses_another_chain() {
     assert_eq!(first["resumed"], false);
     assert!(first["bytes_downloaded"].as_u64().unwrap() > 0);
 
+    assert_eq!(first["blocks_executed"], 64);
     let again = synced(&args);
     assert_eq!(again["resumed"], true);
     assert_eq!(again["bytes_downloaded"], 0);
+    assert_eq!(again["blocks_executed"], 0);
     assert_eq!(again["state_root"], first["state_root"]);
     assert_eq!(again["accounts"], first["accounts"]);
 
@@ -130,8 +151,9 @@ fn a_datadir_resumes_is_verified_and_refuses_another_chain() {
     assert_eq!(verdict["state_root"], first["state_root"]);
     assert_eq!(verdict["expected_root"], first["state_root"]);
     assert_eq!(verdict["pivot_block"], 64);
-    assert_eq!(verdict["accounts"], first["accounts"]);
-    assert_eq!(verdict["storage_slots"], first["storage_slots"]);
+    // The stored state is the tip's: the pivot's and the accounts blocks 65 to 128 created.
+    assert_eq!(verdict["state_block"], 128);
+    assert!(verdict["accounts"].as_u64() > first["accounts"].as_u64(), "{verdict}");
     assert_eq!(verdict["storage_root_mismatches"], 0);
     let human = snapsync(&["verify", "--datadir", path(&datadir)]);
     assert_eq!(human.status.code(), Some(0));
@@ -165,7 +187,12 @@ fn the_hive_head_state_dump_syncs_to_its_root() {
         return;
     };
     let report = synced(&["--memory", "--from-dump", dump.to_str().unwrap()]);
+    // Over a state file the blocks are empty: executing them leaves the file's state.
     assert_eq!(report["state_root"], HEAD_ROOT);
+    assert_eq!(
+        (report["blocks_executed"].as_u64(), report["gas_used"].as_u64()),
+        (Some(64), Some(0))
+    );
     assert_eq!(report["accounts"], 194);
     assert_eq!(report["storage_slots"], 2164);
 }
@@ -227,6 +254,13 @@ fn a_moving_tip_moves_the_pivot_heals_and_ends_at_the_final_pivot() {
     assert_eq!(report["pivot_block"], 178);
     assert!(report["healed_trie_nodes"].as_u64().unwrap() > 0, "{report}");
     assert!(stderr(&output).contains("Bodies: finished at block 242"), "{}", stderr(&output));
+    // Executed from the final pivot to the final tip, ending at the tip's root.
+    assert_eq!(
+        (report["head_block"].as_u64(), report["blocks_executed"].as_u64()),
+        (Some(242), Some(64))
+    );
+    assert!(report["gas_used"].as_u64().unwrap() > 0);
+    assert_eq!(report["state_root"], chain_line(&stderr(&output)).0.as_str());
     // The stored state is the final pivot's, as an independent recomputation finds it.
     let verify = snapsync(&["verify", "--datadir", path(&datadir)]);
     assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
@@ -244,13 +278,12 @@ fn a_mainnet_shaped_state_syncs_to_its_root() {
     let args = ["sync", "--memory", "--json", "--accounts", "20000", "--profile", "mainnet"];
     let output = snapsync(&args);
     let report = json(&output, 0);
-    let (accounts, slots, _, root) = source_line(&stderr(&output));
+    let (accounts, slots, _, _) = source_line(&stderr(&output));
     assert_eq!(report["verified"], true, "{report}");
-    assert_eq!(report["state_root"], root.as_str());
-    assert_eq!(
-        (report["accounts"].as_u64(), report["storage_slots"].as_u64()),
-        (Some(accounts), Some(slots))
-    );
+    assert_eq!(report["state_root"], chain_line(&stderr(&output)).0.as_str());
+    assert_eq!(accounts, 20_000);
+    assert!(report["accounts"].as_u64().unwrap() > accounts, "{report}");
+    assert!(report["storage_slots"].as_u64().unwrap() > slots, "{report}");
     // Mainnet has 4.46 slots per account (`snapsync_sim::mainnet`).
     #[expect(clippy::cast_precision_loss)]
     let per_account = slots as f64 / accounts as f64;
@@ -364,6 +397,7 @@ fn a_finished_datadir_is_verified_again_in_the_run_that_says_so() {
     let report = json(&again, 0);
     assert_eq!(report["verified"], true, "{report}");
     assert!(stderr(&again).contains("already synced; the stored leaves were hashed again"));
+    assert_eq!(report["blocks_executed"], 0);
 
     // One leaf changed behind redb's back but with valid checksums (what a bug, or a disk that
     // the checksums cannot see, would leave): the stored nodes still hash to the pivot's root.
@@ -563,14 +597,16 @@ fn metrics_file_holds_every_component_s_metrics_at_the_end() {
     let bytes = prom_sum(&prom, "snapsync_cli_sync_bytes_downloaded");
     assert_eq!(bytes, report["bytes_downloaded"].as_f64().unwrap());
     // A step per stage at least, each committed.
-    for stage in ["Headers", "Bodies", "SnapSync"] {
+    for stage in ["Headers", "Bodies", "SnapSync", "Execution"] {
         let steps = prom_sum(&prom, &format!("snapsync_pipeline_steps_total{{stage=\"{stage}\"}}"));
         assert!(steps >= 1.0, "{stage}: {prom}");
     }
     let steps = prom_sum(&prom, "snapsync_pipeline_steps_total");
     assert!(prom_sum(&prom, "snapsync_db_commits_total") >= steps);
     assert!(prom_sum(&prom, "snapsync_etl_collected_entries_total") >= 3000.0);
-    assert_eq!(prom_sum(&prom, "snapsync_sync_accounts"), 3000.0);
+    // The pivot's accounts: the generated 3000, the actors and those blocks 1 to 64 created.
+    assert_eq!(prom_sum(&prom, "snapsync_sync_accounts"), report["accounts"].as_f64().unwrap());
+    assert!(report["accounts"].as_u64().unwrap() > 3000);
     assert_eq!(prom_sum(&prom, "snapsync_cli_sync_verified"), 1.0);
     // Described: types and help lines for the library's metrics.
     assert!(prom.contains("# TYPE snapsync_peers_requests_sent_total counter"), "{prom}");

@@ -83,6 +83,9 @@ pub(crate) enum CliError {
     /// The simulated network could not be built.
     #[error("building the simulated network: {0}")]
     Scenario(#[from] snapsync_sim::ScenarioError),
+    /// The simulated chain's blocks could not be built.
+    #[error("building the simulated chain: {0}")]
+    Chain(#[from] snapsync_sim::ExecutedChainError),
     /// `--metrics-file`: the recorder could not be installed or the file written.
     #[error("metrics file {}: {reason}", path.display())]
     MetricsFile {

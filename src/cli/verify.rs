@@ -5,9 +5,11 @@
 //! missing or empty file is an error naming it), verifies every page checksum, reads the snap
 //! sync record (which pivot) and the pivot header from `Headers`, and hashes the stored leaves
 //! again with `check_stored_leaves` (state root, every storage root, every code), independently
-//! of the sync. Verified when the sync finished, the header is the record's pivot, the leaves
-//! make the header's state root, every account's slots make its storage root and every code is
-//! stored and hashes to its key.
+//! of the sync. The state is expected at the pivot or, when the execution stage executed blocks
+//! above the pivot on it, at the block of its checkpoint (whose stored header must link back to
+//! the pivot's by parent hashes). Verified when the sync finished, the pivot header is the
+//! record's, the leaves make that block's state root, every account's slots make its storage
+//! root and every code is stored and hashes to its key.
 //!
 //! Exit 0 verified, 1 a mismatch (or an unfinished sync), 2 when it cannot run: no data
 //! directory, no database, no sync record, a damaged database.
@@ -18,6 +20,8 @@ use alloy_rlp::Decodable;
 use clap::Args;
 use snapsync_db::{Headers, TableRead};
 use snapsync_snap_sync::{LeafCheck, SyncSummary, check_stored_leaves, stored_summary};
+use snapsync_stages::{StageCheckpoint, StageId};
+use snapsync_storage::StateRead;
 use std::{io::Write, path::PathBuf};
 
 /// Arguments of `snapsync verify`.
@@ -27,7 +31,8 @@ pub(crate) struct VerifyArgs {
     #[arg(long, value_name = "DIR", default_value = "snapsync-data")]
     datadir: PathBuf,
     /// Print exactly one JSON line: {"verified","state_root","expected_root","pivot_block",
-    /// "accounts","storage_slots","storage_root_mismatches"}.
+    /// "state_block","accounts","storage_slots","storage_root_mismatches"} (`state_block`: the
+    /// block whose root is expected, the pivot or the last executed one).
     #[arg(long)]
     json: bool,
 }
@@ -36,6 +41,8 @@ pub(crate) struct VerifyArgs {
 #[derive(Debug)]
 struct Verdict {
     summary: SyncSummary,
+    /// The block the state is expected at.
+    state_block: u64,
     check: LeafCheck,
 }
 
@@ -49,12 +56,13 @@ impl Verdict {
         format!(
             concat!(
                 r#"{{"verified":{},"state_root":"{}","expected_root":"{}","pivot_block":{},"#,
-                r#""accounts":{},"storage_slots":{},"storage_root_mismatches":{}}}"#
+                r#""state_block":{},"accounts":{},"storage_slots":{},"storage_root_mismatches":{}}}"#
             ),
             self.verified(),
             self.check.report.state_root,
             self.check.expected_root,
             self.summary.pivot.number,
+            self.state_block,
             self.check.report.accounts,
             self.check.report.storage_slots,
             self.check.report.storage_mismatches.len()
@@ -65,6 +73,9 @@ impl Verdict {
         let report = &self.check.report;
         let pivot = &self.summary.pivot;
         writeln!(out, "pivot block       {} ({})", pivot.number, pivot.hash)?;
+        if self.state_block != pivot.number {
+            writeln!(out, "executed to block {}", self.state_block)?;
+        }
         writeln!(out, "accounts          {}", report.accounts)?;
         writeln!(out, "storage slots     {}", report.storage_slots)?;
         writeln!(out, "storage roots     {} mismatching", report.storage_mismatches.len())?;
@@ -90,8 +101,8 @@ impl Verdict {
         if report.state_root != self.check.expected_root {
             writeln!(
                 err,
-                "error: the stored state's root {} is not the pivot header's state root {}",
-                report.state_root, self.check.expected_root
+                "error: the stored state's root {} is not the state root {} of block {}'s header",
+                report.state_root, self.check.expected_root, self.state_block
             )?;
         }
         if let Some(first) = self.check.damaged_codes.first() {
@@ -146,9 +157,10 @@ pub(crate) fn run(
             args.datadir.display()
         )));
     };
-    let expected_root = pivot_header(&view, &summary)?.state_root;
-    let check = check_stored_leaves(&view, expected_root)?;
-    let verdict = Verdict { summary, check };
+    let pivot = pivot_header(&view, &summary)?;
+    let state = executed_header(&view, &summary, pivot)?;
+    let check = check_stored_leaves(&view, state.state_root)?;
+    let verdict = Verdict { summary, state_block: state.number, check };
     verdict.write_problems(err)?;
     if args.json {
         writeln!(out, "{}", verdict.json_line())?;
@@ -156,6 +168,54 @@ pub(crate) fn run(
         verdict.write_human(out)?;
     }
     Ok(if verdict.verified() { Outcome::Success } else { Outcome::Disagreement })
+}
+
+/// The header of the block the stored state is at: the execution stage's checkpoint when it
+/// executed past the pivot (the stored headers from there down must link to the pivot's by
+/// parent hashes), else the pivot's.
+///
+/// # Errors
+/// [`CliError::Corrupt`] for an undecodable checkpoint, a missing or undecodable header or a
+/// broken link.
+fn executed_header(
+    view: &(impl TableRead + StateRead),
+    summary: &SyncSummary,
+    pivot: Header,
+) -> Result<Header, CliError> {
+    let corrupt = |what: String| CliError::Corrupt(what);
+    let Some(bytes) = view.checkpoint(StageId::EXECUTION.as_str())? else { return Ok(pivot) };
+    let executed = StageCheckpoint::decode(&bytes)
+        .map_err(|error| corrupt(format!("the execution checkpoint does not decode: {error}")))?
+        .block_number;
+    if executed <= summary.pivot.number {
+        return Ok(pivot);
+    }
+    let header_at = |number: u64| -> Result<Header, CliError> {
+        let rlp = view.get::<Headers>(&number)?.ok_or_else(|| {
+            corrupt(format!("block {number} was executed, but its header is not stored"))
+        })?;
+        Header::decode(&mut rlp.as_ref())
+            .map_err(|error| corrupt(format!("the stored header of block {number}: {error}")))
+    };
+    let state = header_at(executed)?;
+    let mut child = state.clone();
+    while child.number > summary.pivot.number + 1 {
+        let parent = header_at(child.number - 1)?;
+        if parent.hash_slow() != child.parent_hash {
+            return Err(corrupt(format!(
+                "the stored header of block {} is not the parent of block {}'s",
+                parent.number, child.number
+            )));
+        }
+        child = parent;
+    }
+    if child.parent_hash != summary.pivot.hash {
+        return Err(corrupt(format!(
+            "the stored header of block {} is not a child of the pivot",
+            child.number
+        )));
+    }
+    Ok(state)
 }
 
 /// The stored header of the record's pivot, which must hash to the record's pivot hash.

@@ -59,6 +59,9 @@ pub struct ExecutedBlock {
     pub changes: ChangeSet,
     /// Its receipts, in transaction order (their root, bloom and gas equal the header's).
     pub receipts: Vec<ReceiptEnvelope>,
+    /// Time spent writing the block's changes and updating the storage tries and the account
+    /// trie over them (the incremental state root, [`StateRoot`]), for figures.
+    pub state_update_time: std::time::Duration,
 }
 
 /// Executes blocks under a chain's rules. See the module docs.
@@ -112,8 +115,10 @@ impl EvmExecutor {
         let (outcome, bundle) = self.run_evm(&*txn, block, body, &transactions)?;
         self.check_outcome(block, &outcome)?;
 
+        let update_started = std::time::Instant::now();
         let written = write_changes(txn, &bundle)?;
         let root = StateRoot::update_accounts(txn, &written.touched.accounts)?;
+        let state_update_time = update_started.elapsed();
         if root != block.state_root {
             return Err(mismatch(block, HeaderField::StateRoot, block.state_root, root));
         }
@@ -125,6 +130,7 @@ impl EvmExecutor {
             transactions: body.transactions.len() as u64,
             changes: written.changes,
             receipts: outcome.receipts,
+            state_update_time,
         })
     }
 

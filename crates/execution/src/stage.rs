@@ -17,6 +17,7 @@ use std::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
+    time::{Duration, Instant},
 };
 use tracing::info;
 
@@ -31,6 +32,7 @@ pub struct ExecutionStats {
     blocks: AtomicU64,
     gas: AtomicU64,
     transactions: AtomicU64,
+    nanos: AtomicU64,
 }
 
 impl ExecutionStats {
@@ -47,6 +49,11 @@ impl ExecutionStats {
     /// Their transactions.
     pub fn transactions(&self) -> u64 {
         self.transactions.load(Ordering::Relaxed)
+    }
+
+    /// Time spent executing them (each block's execution, state root and change set included).
+    pub fn elapsed(&self) -> Duration {
+        Duration::from_nanos(self.nanos.load(Ordering::Relaxed))
     }
 }
 
@@ -90,6 +97,7 @@ impl<W: StateWrite + ?Sized> BlockExecutor<W> for StageExecutor {
         let parent_number = number.checked_sub(1).ok_or_else(|| {
             ExecutorError::fatal("block 0 (the genesis) is not executed: its state is the alloc")
         })?;
+        let started = Instant::now();
         let parent = stored_header(&*txn, parent_number).map_err(ExecutorError::fatal)?.seal_slow();
         let executed =
             self.executor.execute(txn, &parent, &block.header, &block.body).map_err(stage_error)?;
@@ -100,6 +108,8 @@ impl<W: StateWrite + ?Sized> BlockExecutor<W> for StageExecutor {
         self.stats.blocks.fetch_add(1, Ordering::Relaxed);
         self.stats.gas.fetch_add(executed.gas_used, Ordering::Relaxed);
         self.stats.transactions.fetch_add(executed.transactions, Ordering::Relaxed);
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.stats.nanos.fetch_add(nanos, Ordering::Relaxed);
         Ok(())
     }
 

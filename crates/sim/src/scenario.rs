@@ -121,18 +121,16 @@ impl Scenario {
 }
 
 impl Scenario<ExecutedChain> {
-    /// `peers` serving `chain`'s headers, bodies and receipts, and each state it kept.
+    /// `peers` serving `chain`'s headers, bodies and receipts, and each state it kept (taken
+    /// from the chain: forgetting one frees it).
     ///
     /// # Errors
     /// [`ScenarioError::Serve`] when a kept state's stored root is not its header's.
-    pub fn executed(chain: ExecutedChain, peers: Vec<SimPeer>) -> Result<Self, ScenarioError> {
+    pub fn executed(mut chain: ExecutedChain, peers: Vec<SimPeer>) -> Result<Self, ScenarioError> {
         let server = Arc::new(SnapServer::new(ServerLimits::default()));
-        for block in chain.kept_states() {
-            let (Some(header), Some(state)) = (chain.header(block), chain.state(block)) else {
-                return Err(ScenarioError::UnknownBlock(block));
-            };
-            // A fork shares its tables with the chain's copy: serving it copies nothing.
-            let db: Arc<dyn Database> = Arc::new(state.fork());
+        for (block, state) in chain.take_states() {
+            let header = chain.header(block).ok_or(ScenarioError::UnknownBlock(block))?;
+            let db: Arc<dyn Database> = Arc::new(state);
             server
                 .add_state(header.state_root, db)
                 .map_err(|source| ScenarioError::Serve { block, source: Box::new(source) })?;

@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 use alloy_consensus::{Transaction, TxReceipt};
-use alloy_primitives::{Address, Sealable as _};
+use alloy_primitives::Address;
 use proptest::prelude::*;
 use snapsync_db::{Database, MemoryDatabase, compute_state_root};
 use snapsync_etl::CollectorConfig;
@@ -32,7 +32,7 @@ fn fresh_genesis(seed: u64, spec: &StateSpec) -> MemoryDatabase {
 /// Executes every block of `chain` on `db` (at block 0's state), each checked against its
 /// header by the executor; the state's stored leaves then make the head's root.
 fn execute_all(chain: &ExecutedChain, db: &MemoryDatabase) {
-    let executor = EvmExecutor::new(ExecutedChain::rules());
+    let executor = EvmExecutor::new(chain.rules().clone());
     for number in 1..=chain.head_number() {
         let (parent, block) = (chain.header(number - 1).unwrap(), chain.header(number).unwrap());
         let mut txn = db.writer().unwrap();
@@ -153,7 +153,7 @@ fn an_invalid_transaction_is_left_out_with_its_reason() {
         transactions: vec![valid.clone(), valid],
         ..BlockTemplate::default()
     };
-    let executor = EvmExecutor::new(ExecutedChain::rules());
+    let executor = EvmExecutor::new(chain.rules().clone());
     let mut txn = db.writer().unwrap();
     let built = executor.build(&mut txn, genesis, &template).unwrap();
     assert_eq!(built.body.transactions.len(), 1);
@@ -175,8 +175,26 @@ proptest! {
     #[test]
     fn built_chains_execute(seed in 0u64..1_000, blocks in 1u64..6, txs in 0usize..10, slots in 1usize..20) {
         let spec = spec(100);
-        let shape = ChainShape { blocks, txs_per_block: txs, slots_per_call: slots, withdrawals_per_block: (seed % 3) as usize };
+        let shape = ChainShape {
+            txs_per_block: txs,
+            slots_per_call: slots,
+            withdrawals_per_block: (seed % 3) as usize,
+            ..ChainShape::new(blocks, 0)
+        };
         let chain = ExecutedChain::build(seed, GeneratedState::generate(seed, &spec), &shape, |n| n == blocks).unwrap();
         execute_all(&chain, &fresh_genesis(seed, &spec));
     }
+}
+
+#[test]
+fn empty_blocks_keep_any_state_as_it_is() {
+    // A state holding the beacon-roots contract (the actors add it), which Cancun's system
+    // call would write: the empty chain runs Shanghai's rules, so nothing is written.
+    let state = ExecutedChain::genesis_state(4, GeneratedState::generate(4, &spec(100)));
+    let root = state.state_root();
+    let chain = ExecutedChain::build(4, state, &ChainShape::empty(5), |n| n == 5).unwrap();
+    assert!(chain.headers().all(|header| header.state_root == root && header.gas_used == 0));
+    assert!(chain.headers().all(|header| header.parent_beacon_block_root.is_none()));
+    let kept = compute_state_root(&chain.state(5).unwrap().view().unwrap()).unwrap();
+    assert_eq!(kept.state_root, root);
 }

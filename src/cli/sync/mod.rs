@@ -1,13 +1,21 @@
 //! `snapsync sync`: snap-syncs a state from simulated peers into a database, verified.
 //!
-//! The peers (honest or hostile, on links of chosen latency and bandwidth) serve a chain over one
-//! state (generated, or read from a state dump or genesis file); the tip shown to the sync is
-//! block `2 × pivot.distance`, so the pivot is block `pivot.distance`. With `--pivot-moves N`
-//! the chain changes the state in every block and the tip advances N times while the sync runs,
-//! each time far enough to move the pivot, with older states forgotten by the peers (see
-//! `moves.rs`). The pipeline — snap sync, then headers and bodies above the pivot — runs against
-//! them until the stored state's root is the final pivot header's. Execution is not available
-//! yet, so the pipeline ends after bodies.
+//! The peers (honest or hostile, on links of chosen latency and bandwidth) serve a chain of real
+//! blocks ([`ExecutedChain`]) over a state (generated, or read from a state dump or genesis
+//! file). On a generated state the chain's actors (funded EOAs, storage contracts) make
+//! `--txs-per-block` transactions per block — transfers, storage-writing calls, contract
+//! creations — and each block carries withdrawals; the blocks are built by executing them, so
+//! every header's state root, receipts root and gas used are real. On a state file the blocks
+//! are empty (no actors are added, so the state stays the file's and the run ends at its root).
+//! The tip shown to the sync is block `2 × pivot.distance`, so the pivot is block
+//! `pivot.distance`. With `--pivot-moves N` the tip advances N times while the sync runs, each
+//! time far enough to move the pivot, with older states forgotten by the peers (see `moves.rs`).
+//!
+//! The pipeline is `SnapSync → Headers → Bodies → Execution`: the pivot's state is snap-synced
+//! (verified against the pivot header's root by the stage), then blocks pivot + 1 … tip are
+//! executed on it, each checked against its header. The run's verdict is the stored state's
+//! root, recomputed from the stored leaves, against the **tip's** header root; the report
+//! carries the execution figures (blocks executed, gas used, time).
 //!
 //! Re-running with the same data directory and source resumes: nothing committed is fetched
 //! again, and a finished sync downloads nothing. A data directory holding a sync of another
@@ -32,12 +40,13 @@ use display::ProgressView;
 use metrics_file::MetricsFile;
 use moves::TipSchedule;
 use peers::PeerArgs;
+use report::ExecutionFigures;
 use report::{LeafVerdict, SyncReport};
 use snapsync::DefaultStages;
 use snapsync_chain_stages::History;
 use snapsync_db::Database;
-use snapsync_sim::GeneratedChain;
-use snapsync_sim::Scenario;
+use snapsync_execution::{EvmExecutor, ExecutionStats, StageExecutor};
+use snapsync_sim::{ExecutedChain, Scenario};
 use snapsync_snap_sync::{
     SnapSyncConfig, SyncProgress, SyncSummary, check_stored_leaves, stored_summary,
 };
@@ -61,10 +70,11 @@ const RETRY: RetryPolicy = RetryPolicy {
 
 /// Most `--pivot-moves`: the chain grows by about 57 blocks per move.
 const MAX_PIVOT_MOVES: u64 = 64;
-/// Most `--changes-per-block`.
-const MAX_CHANGES_PER_BLOCK: u64 = 100_000;
-/// State changes per block with `--pivot-moves` unless `--changes-per-block` says otherwise.
-const DEFAULT_CHANGES_WITH_MOVES: u64 = 20;
+/// Most `--txs-per-block`: that many of the chain's transactions fit a 36M-gas block with room
+/// to spare (a creation is given 200,000 gas, a call at most 130,000).
+const MAX_TXS_PER_BLOCK: u64 = 300;
+/// Transactions per block of the chain over a generated state.
+const DEFAULT_TXS_PER_BLOCK: u64 = 30;
 
 /// Arguments of `snapsync sync`.
 #[derive(Debug, Args)]
@@ -86,17 +96,24 @@ pub(crate) struct SyncArgs {
     /// expected download; older states are forgotten by the peers as the tip passes them).
     #[arg(long, default_value_t = 0, value_parser = value_parser!(u64).range(0..=MAX_PIVOT_MOVES))]
     pivot_moves: u64,
-    /// Random state changes per block (transfers, new accounts, storage writes, deployments,
-    /// self-destructs). Default: 20 with --pivot-moves, else 0 (the pivot's state is the source
-    /// state itself).
-    #[arg(long, value_parser = value_parser!(u64).range(0..=MAX_CHANGES_PER_BLOCK))]
-    changes_per_block: Option<u64>,
+    /// Transactions per block of the chain over a generated state, taking turns as transfers,
+    /// storage-writing calls and contract creations (each block also has 2 withdrawals). The
+    /// chain over a state file (--from-dump, --from-genesis) has empty blocks.
+    #[arg(
+        long,
+        default_value_t = DEFAULT_TXS_PER_BLOCK,
+        value_parser = value_parser!(u64).range(0..=MAX_TXS_PER_BLOCK),
+        conflicts_with_all = ["from_dump", "from_genesis"]
+    )]
+    txs_per_block: u64,
     /// A SnapSyncConfig TOML file (see docs/configuration.md); omitted fields keep defaults.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Print the result as one JSON line on stdout: {"state_root","pivot_block","verified",
     /// "accounts","storage_slots","bytecodes","trie_nodes","healed_trie_nodes","pivot_moves",
-    /// "bytes_downloaded","requests","elapsed_ms","resumed"}.
+    /// "bytes_downloaded","requests","elapsed_ms","resumed"}, and for the simulated chain also
+    /// {"head_block","blocks_executed","gas_used","execution_ms"} (state_root is then the
+    /// tip's).
     #[arg(long)]
     json: bool,
     /// Write every metric (docs/metrics.md) to FILE in Prometheus' text format when the sync
@@ -148,20 +165,12 @@ impl SyncArgs {
 
 /// What the sync ran against and in.
 struct World {
-    scenario: Scenario,
+    scenario: Scenario<ExecutedChain>,
     storage: Storage,
     /// The stored sync record before this run, if an earlier run left one.
     before: Option<SyncSummary>,
     /// The tips shown to the sync.
     tips: TipSchedule,
-}
-
-impl SyncArgs {
-    /// State changes per block: as given, else 20 with pivot moves and 0 without.
-    fn changes_per_block(&self) -> usize {
-        let default = if self.pivot_moves > 0 { DEFAULT_CHANGES_WITH_MOVES } else { 0 };
-        usize::try_from(self.changes_per_block.unwrap_or(default)).unwrap_or(usize::MAX)
-    }
 }
 
 /// Runs `sync`.
@@ -215,11 +224,10 @@ fn sync_and_report(
         .map_err(CliError::Runtime)?;
     let mut world = prepare(args, &config, err)?;
     let (tip_sender, tip) = watch::channel(world.tips.current_tip(&world.scenario));
-    let (mut pipeline, progress) = pipeline(&world, config, tip, args.history)?;
+    let (mut pipeline, progress, stats) = pipeline(&world, config, tip, args.history)?;
     writeln!(
         err,
-        "pipeline: {} (history {}; execution is not available yet: the pipeline ends after the \
-         chain's data)",
+        "pipeline: {} (history {})",
         pipeline.stage_ids().iter().map(ToString::to_string).collect::<Vec<_>>().join(" → "),
         args.history
     )?;
@@ -236,20 +244,35 @@ fn sync_and_report(
     write_penalties(&world.scenario, err)?;
     write_history(&world.storage.db.view()?, args.history, err)?;
     let summary = stored_summary(&world.storage.db.view()?)?;
+    let head = world.scenario.chain.header(world.tips.current_block()).ok_or_else(|| {
+        CliError::Corrupt(format!(
+            "the tip, block {}, is not in the chain",
+            world.tips.current_block()
+        ))
+    })?;
     let check = match &summary {
         Some(summary) if summary.is_done() && !failed => {
-            Some(verdict_of_this_run(&world.storage, summary, world.before.as_ref(), err)?)
+            let finished_before = world.before.as_ref().is_some_and(SyncSummary::is_done);
+            check_at_tip(&world.storage, finished_before && stats.blocks() == 0, head, err)?
         }
         _ => None,
     };
     let network = &world.scenario.network;
+    let execution = ExecutionFigures {
+        head_block: head.number,
+        head_root: head.state_root,
+        blocks: stats.blocks(),
+        gas_used: stats.gas_used(),
+        elapsed: stats.elapsed(),
+    };
     let report = SyncReport::new(
         summary.as_ref(),
         check,
         (network.bytes_sent(), network.requests()),
         elapsed,
         world.before.is_some(),
-    );
+    )
+    .with_execution(execution);
     metrics_file::record(&report);
     if args.json {
         writeln!(out, "{}", report.json_line())?;
@@ -313,6 +336,46 @@ fn verdict_of_this_run(
     Ok(LeafVerdict::RecheckedNow(took))
 }
 
+/// The verdict on the stored state once the pipeline finished: its leaves hashed again here,
+/// against the root of the tip (block `head`), which every block above the pivot was executed
+/// to reach. `None` when they do not make it (execution did not reach the tip).
+///
+/// # Errors
+/// [`CliError::Damaged`] when a data directory that was already finished (and had nothing left
+/// to execute in this run) no longer makes the tip's root: it changed after it was verified;
+/// database and output failures.
+fn check_at_tip(
+    storage: &Storage,
+    already_finished: bool,
+    head: &alloy_consensus::Header,
+    err: &mut dyn Write,
+) -> Result<Option<LeafVerdict>, CliError> {
+    let started = Instant::now();
+    let check = check_stored_leaves(&storage.db.view()?, head.state_root)?;
+    let took = started.elapsed();
+    if !check.matches() && already_finished {
+        return Err(CliError::Damaged(format!(
+            "{} was synced and executed to block {}, but its stored state no longer matches: \
+             {check}; the database was damaged after it was verified (remove it and sync again)",
+            storage.label, head.number
+        )));
+    }
+    if !check.matches() {
+        writeln!(err, "error: the stored state is not the tip's (block {}): {check}", head.number)?;
+        return Ok(None);
+    }
+    let again = if already_finished { "already synced; " } else { "" };
+    writeln!(
+        err,
+        "{}: {again}the stored leaves were hashed again in {:.1} s and make the root of the tip \
+         (block {})",
+        storage.label,
+        took.as_secs_f64(),
+        head.number
+    )?;
+    Ok(Some(LeafVerdict::RecheckedNow(took)))
+}
+
 /// Builds the state, opens the database (refusing one of another chain) and the network.
 fn prepare(
     args: &SyncArgs,
@@ -322,14 +385,29 @@ fn prepare(
     let started = Instant::now();
     // The byte shares are fixed once the source is known; the head does not depend on them.
     let head = TipSchedule::new(&config.pivot, args.pivot_moves, 0).head();
-    let source = args.source.build(head, args.changes_per_block(), args.pivot_moves)?;
+    let source = args.source.load(args.pivot_moves)?;
     let tips = TipSchedule::new(&config.pivot, args.pivot_moves, source.expected_bytes);
     writeln!(err, "source: {}", source.description)?;
+    let served: Vec<u64> = tips.served_blocks().collect();
+    let txs_per_block = usize::try_from(args.txs_per_block).unwrap_or(usize::MAX);
+    let building = Instant::now();
+    let chain = source.build_chain(head, txs_per_block, |block| served.contains(&block))?;
+    let (transactions, gas) = chain.headers().skip(1).fold((0, 0), |(txs, gas), header| {
+        let body = chain.body(header.number).map_or(0, |body| body.transactions.len());
+        (txs + body, gas + header.gas_used)
+    });
+    writeln!(
+        err,
+        "chain: blocks 1 to {head} built by executing them ({transactions} transactions, {gas} \
+         gas) in {:.1} s; head state root {}",
+        building.elapsed().as_secs_f64(),
+        chain.head().state_root
+    )?;
     let storage = if args.memory { Storage::memory()? } else { Storage::create(&args.datadir)? };
     if let Some(line) = storage.describe_open() {
         writeln!(err, "{line}")?;
     }
-    let before = same_chain_record(&storage, &source.chain)?;
+    let before = same_chain_record(&storage, &chain)?;
     if let Some(summary) = &before {
         let state = if summary.is_done() { "finished" } else { "unfinished" };
         writeln!(
@@ -338,8 +416,7 @@ fn prepare(
             storage.label, summary.pivot.number, summary.phase
         )?;
     }
-    let served: Vec<u64> = tips.served_blocks().collect();
-    let scenario = Scenario::new(source.chain, args.peers.peers(), served.iter().copied())?;
+    let scenario = Scenario::executed(chain, args.peers.peers())?;
     let mut tips = tips;
     if let Some(summary) = &before {
         tips.resume_after(&scenario, summary.counts.pivot_moves);
@@ -367,7 +444,7 @@ fn prepare(
 /// [`CliError::ForeignDatadir`] when it is not; [`CliError::Sync`] for a corrupt record.
 fn same_chain_record(
     storage: &Storage,
-    chain: &GeneratedChain,
+    chain: &ExecutedChain,
 ) -> Result<Option<SyncSummary>, CliError> {
     let Some(summary) = stored_summary(&storage.db.view()?)? else { return Ok(None) };
     let pivot = &summary.pivot;
@@ -385,13 +462,18 @@ fn same_chain_record(
     Ok(Some(summary))
 }
 
-/// Snap sync, then headers and bodies from the pivot + 1 up to the tip; the stage's progress.
+/// The pipeline's result: the pipeline, the snap stage's progress and the execution's counters.
+type SyncPipeline =
+    (Pipeline<dyn Database>, watch::Receiver<SyncProgress>, std::sync::Arc<ExecutionStats>);
+
+/// Snap sync, then headers and bodies from the pivot + 1 up to the tip, then those blocks
+/// executed; the stage's progress and the execution's counters.
 fn pipeline(
     world: &World,
     config: SnapSyncConfig,
     tip: watch::Receiver<alloy_primitives::B256>,
     history: History,
-) -> Result<(Pipeline<dyn Database>, watch::Receiver<SyncProgress>), CliError> {
+) -> Result<SyncPipeline, CliError> {
     let client = world.scenario.network.clone();
     let db = &world.storage.db;
     // One peer layer: the chain stages go through the snap stage's fetcher, so one peer set
@@ -400,13 +482,16 @@ fn pipeline(
     let stages =
         DefaultStages::new(client, tip, config, &world.storage.dir)?.with_history(history, 0);
     let progress = stages.progress();
-    Ok((Pipeline::new(db.clone(), stages.build()?).with_retry_policy(RETRY), progress))
+    let executor = StageExecutor::new(EvmExecutor::new(world.scenario.chain.rules().clone()));
+    let stats = executor.stats();
+    let stages = stages.build_with_execution(executor)?;
+    Ok((Pipeline::new(db.clone(), stages).with_retry_policy(RETRY), progress, stats))
 }
 
 /// The tip the sync follows, and when it advances.
 struct MovingTip<'a> {
     tips: &'a mut TipSchedule,
-    scenario: &'a Scenario,
+    scenario: &'a Scenario<ExecutedChain>,
     sender: &'a watch::Sender<alloy_primitives::B256>,
 }
 
@@ -477,7 +562,7 @@ async fn drive(
 }
 
 /// How many peers the sync penalised (which explains most failures), if any.
-fn write_penalties(scenario: &Scenario, err: &mut dyn Write) -> std::io::Result<()> {
+fn write_penalties(scenario: &Scenario<ExecutedChain>, err: &mut dyn Write) -> std::io::Result<()> {
     let network = &scenario.network;
     let peers = network.peer_ids();
     let penalised = peers.iter().filter(|peer| !network.penalties_of(**peer).is_empty()).count();

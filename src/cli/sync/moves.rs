@@ -9,7 +9,7 @@
 //! new tip are forgotten, as peers forget them.
 
 use alloy_primitives::B256;
-use snapsync_sim::Scenario;
+use snapsync_sim::{ExecutedChain, Scenario};
 use snapsync_snap_sync::PivotConfig;
 
 /// How many blocks behind their tip peers keep states.
@@ -68,7 +68,7 @@ impl TipSchedule {
     /// Continues a sync whose stored record says the pivot moved `moves` times already: the
     /// tip starts where those moves left it, and only the rest are still to come (each after
     /// its share of this run's download).
-    pub(super) fn resume_after(&mut self, scenario: &Scenario, moves: u64) {
+    pub(super) fn resume_after(&mut self, scenario: &Scenario<ExecutedChain>, moves: u64) {
         self.made = moves.min(self.moves);
         self.resumed_at = self.made;
         self.share = self.share.saturating_mul(self.moves + 1) / (self.moves - self.made + 1);
@@ -77,7 +77,11 @@ impl TipSchedule {
 
     /// The tip hash of the next jump, if `bytes_sent` (in this run) has reached its share; the
     /// states past the served window behind the new tip are forgotten.
-    pub(super) fn next_tip(&mut self, scenario: &Scenario, bytes_sent: u64) -> Option<B256> {
+    pub(super) fn next_tip(
+        &mut self,
+        scenario: &Scenario<ExecutedChain>,
+        bytes_sent: u64,
+    ) -> Option<B256> {
         let made_here = self.made - self.resumed_at;
         if self.made >= self.moves || bytes_sent < self.share * (made_here + 1) {
             return None;
@@ -88,7 +92,7 @@ impl TipSchedule {
     }
 
     /// Forgets the served states more than the window behind the current tip.
-    fn forget_behind_tip(&self, scenario: &Scenario) {
+    fn forget_behind_tip(&self, scenario: &Scenario<ExecutedChain>) {
         let tip = self.tip_block(self.made);
         for moves in 0..self.made {
             if self.pivot_block(moves) + SERVED_WINDOW < tip {
@@ -108,7 +112,7 @@ impl TipSchedule {
     }
 
     /// The current tip's hash.
-    pub(super) fn current_tip(&self, scenario: &Scenario) -> B256 {
+    pub(super) fn current_tip(&self, scenario: &Scenario<ExecutedChain>) -> B256 {
         let tip = self.tip_block(self.made);
         scenario.chain.header(tip).map(|header| header.hash()).unwrap_or_default()
     }

@@ -16,6 +16,32 @@ pub(super) enum LeafVerdict {
     RecheckedNow(Duration),
 }
 
+/// What the execution stage did in this run, and the block whose root the state was checked
+/// against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ExecutionFigures {
+    /// The tip: the block the state must be at once every block above the pivot is executed.
+    pub(super) head_block: u64,
+    /// The tip's state root.
+    pub(super) head_root: B256,
+    /// Blocks executed in this run.
+    pub(super) blocks: u64,
+    /// Gas they used.
+    pub(super) gas_used: u64,
+    /// Time spent executing them.
+    pub(super) elapsed: Duration,
+}
+
+impl ExecutionFigures {
+    /// Millions of gas per second of execution (0 when nothing ran).
+    fn mgas_per_second(&self) -> f64 {
+        let seconds = self.elapsed.as_secs_f64();
+        #[allow(clippy::cast_precision_loss, reason = "a rate for display")]
+        let gas = self.gas_used as f64;
+        if seconds > 0.0 { gas / seconds / 1e6 } else { 0.0 }
+    }
+}
+
 /// What a sync ended with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct SyncReport {
@@ -38,6 +64,9 @@ pub(super) struct SyncReport {
     pub(super) elapsed: Duration,
     /// Whether this run continued a sync an earlier run had started.
     pub(super) resumed: bool,
+    /// The execution after the snap sync, when the pipeline has one: the state was then
+    /// checked against the tip's root, not the pivot's.
+    pub(super) execution: Option<ExecutionFigures>,
 }
 
 impl SyncReport {
@@ -62,12 +91,40 @@ impl SyncReport {
             requests: network.1,
             elapsed,
             resumed,
+            execution: None,
         }
     }
 
-    /// One JSON object on one line, with exactly the documented keys. Only hex, integers,
+    /// The report of a pipeline that executed the blocks above the pivot: its `check` (given
+    /// to [`new`](Self::new)) was of the tip's root, which is then the reported state root.
+    pub(super) fn with_execution(mut self, execution: ExecutionFigures) -> Self {
+        if self.verified {
+            self.state_root = Some(execution.head_root);
+        }
+        self.execution = Some(execution);
+        self
+    }
+
+    /// One JSON object on one line, with exactly the documented keys (with execution, also
+    /// `head_block`, `blocks_executed`, `gas_used` and `execution_ms`). Only hex, integers,
     /// booleans and `null`, so nothing needs escaping.
     pub(super) fn json_line(&self) -> String {
+        let mut line = self.snap_json();
+        if let Some(execution) = &self.execution {
+            line.pop();
+            line.push_str(&format!(
+                r#","head_block":{},"blocks_executed":{},"gas_used":{},"execution_ms":{}}}"#,
+                execution.head_block,
+                execution.blocks,
+                execution.gas_used,
+                execution.elapsed.as_millis()
+            ));
+        }
+        line
+    }
+
+    /// The snap sync's keys, as one JSON object.
+    fn snap_json(&self) -> String {
         let counts = &self.counts;
         format!(
             concat!(
@@ -116,7 +173,29 @@ impl SyncReport {
             rate(leaves, self.elapsed),
             mib(rate(self.bytes_downloaded, self.elapsed))
         )?;
+        if let Some(execution) = &self.execution {
+            writeln!(
+                out,
+                "executed          {} blocks to block {}, {} gas in {:.1} s ({:.1} Mgas/s)",
+                execution.blocks,
+                execution.head_block,
+                execution.gas_used,
+                execution.elapsed.as_secs_f64(),
+                execution.mgas_per_second()
+            )?;
+        }
         writeln!(out, "resumed           {}", if self.resumed { "yes" } else { "no" })?;
+        if let (Some(execution), Some(root), Some(LeafVerdict::RecheckedNow(took))) =
+            (&self.execution, self.state_root, self.check)
+        {
+            return writeln!(
+                out,
+                "verified: the stored leaves, hashed in this run ({:.1} s), make the root of the \
+                 tip, block {}\n{root}",
+                took.as_secs_f64(),
+                execution.head_block
+            );
+        }
         match (self.state_root, self.check) {
             (Some(root), Some(LeafVerdict::RecheckedNow(took))) => writeln!(
                 out,
@@ -191,6 +270,49 @@ mod tests {
             text.contains("already synced; the stored leaves, hashed again in this run (1.2 s)"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn an_executed_sync_reports_the_tips_root_and_its_figures() {
+        let execution = ExecutionFigures {
+            head_block: 128,
+            head_root: B256::repeat_byte(9),
+            blocks: 64,
+            gas_used: 3_000_000,
+            elapsed: Duration::from_millis(500),
+        };
+        let report = SyncReport::new(
+            Some(&summary(SnapPhase::Done)),
+            Some(LeafVerdict::RecheckedNow(Duration::from_millis(300))),
+            (1000, 7),
+            Duration::from_millis(1500),
+            false,
+        )
+        .with_execution(execution);
+        let json: serde_json::Value = serde_json::from_str(&report.json_line()).unwrap();
+        assert_eq!(json["state_root"], format!("{}", B256::repeat_byte(9)));
+        assert_eq!(json["pivot_block"], 64);
+        assert_eq!(json["head_block"], 128);
+        assert_eq!(json["blocks_executed"], 64);
+        assert_eq!(json["gas_used"], 3_000_000);
+        assert_eq!(json["execution_ms"], 500);
+        assert_eq!(json.as_object().unwrap().len(), 17);
+        let mut text = Vec::new();
+        report.write_human(&mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.contains("64 blocks to block 128, 3000000 gas in 0.5 s (6.0 Mgas/s)"),
+            "{text}"
+        );
+        assert!(text.contains("make the root of the tip, block 128"), "{text}");
+        assert!(text.ends_with(&format!("{}\n", B256::repeat_byte(9))), "{text}");
+
+        let failed =
+            SyncReport::new(Some(&summary(SnapPhase::Done)), None, (0, 0), Duration::ZERO, false)
+                .with_execution(execution);
+        let json: serde_json::Value = serde_json::from_str(&failed.json_line()).unwrap();
+        assert_eq!(json["state_root"], serde_json::Value::Null);
+        assert_eq!(json["verified"], false);
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Where the state the simulated peers serve comes from: a generated state, a geth state dump or
-//! a genesis file, made into a chain whose pivot block carries its root.
+//! a genesis file, made into a chain of executed blocks over it ([`ExecutedChain`]): with the
+//! chain's actors and their transactions on a generated state, empty blocks on a file's (whose
+//! state then stays the file's).
 
 use crate::cli::CliError;
 use clap::{Args, ValueEnum, value_parser};
 use snapsync_genesis::{Format, StateFile};
-use snapsync_sim::{GeneratedChain, GeneratedState, StateProfile};
+use snapsync_sim::{ChainShape, ExecutedChain, GeneratedState, StateProfile};
 use std::path::{Path, PathBuf};
 
 /// Most accounts a generated state may have. The whole state is held in memory several times
@@ -17,9 +19,9 @@ pub(super) const MAX_ACCOUNTS: u64 = 5_000_000;
 /// moves (3.4 million account states) peak at about 4.2 GB, so this keeps a sync within about
 /// the same 14 GB as the largest state without moves.
 pub(super) const MAX_ACCOUNT_STATES: u64 = MAX_ACCOUNTS;
-/// Most state changes over the whole chain (blocks times `--changes-per-block`): every block's
-/// changes are held in memory, and each is applied to the state and its root.
-pub(super) const MAX_CHAIN_CHANGES: u64 = 5_000_000;
+/// Most transactions over the whole chain (blocks times `--txs-per-block`): each is signed and
+/// executed to build the chain, and held in memory with its receipt.
+pub(super) const MAX_CHAIN_TXS: u64 = 500_000;
 
 /// The state source options of `snapsync sync`.
 #[derive(Debug, Args)]
@@ -54,11 +56,15 @@ pub(crate) struct SourceArgs {
     ignore_dump_claims: bool,
 }
 
-/// A chain over the chosen state, and a line describing it.
+/// The chosen state, and a line describing it.
 #[derive(Debug)]
 pub(super) struct Source {
-    /// The chain the peers serve.
-    pub(super) chain: GeneratedChain,
+    /// Block 0's state, before the chain's actors are added.
+    state: GeneratedState,
+    /// Whether it came from a file (the chain's blocks are then empty).
+    from_file: bool,
+    /// The seed of the chain's actors and blocks.
+    seed: u64,
     /// What the state is, with its counts and root, for the log.
     pub(super) description: String,
     /// About how many bytes a sync of the state downloads (to spread pivot moves over).
@@ -71,21 +77,14 @@ const SLOT_BYTES: u64 = 70;
 const CODE_BYTES: u64 = 400;
 
 impl SourceArgs {
-    /// Builds the state (the genesis state) and a chain of `blocks` blocks over it, each making
-    /// `changes_per_block` random changes to the state, whose state is served at
-    /// `pivot_moves + 1` pivots.
+    /// Builds or reads the state (block 0's, before the chain's actors), whose chain is served
+    /// at `pivot_moves + 1` pivots.
     ///
     /// # Errors
     /// [`CliError::Input`] for an unreadable or malformed file, [`CliError::Usage`] for a file
     /// of the other format than its option says, one whose claims disagree with its data, or
-    /// a world too large to hold in memory ([`MAX_ACCOUNT_STATES`], [`MAX_CHAIN_CHANGES`]).
-    pub(super) fn build(
-        &self,
-        blocks: u64,
-        changes_per_block: usize,
-        pivot_moves: u64,
-    ) -> Result<Source, CliError> {
-        check_chain_changes(blocks, changes_per_block)?;
+    /// a world too large to hold in memory ([`MAX_ACCOUNT_STATES`]).
+    pub(super) fn load(&self, pivot_moves: u64) -> Result<Source, CliError> {
         if self.from_dump.is_none() && self.from_genesis.is_none() {
             check_account_states(self.accounts, pivot_moves, "--accounts")?;
         }
@@ -102,8 +101,8 @@ impl SourceArgs {
         let expected_bytes = ACCOUNT_BYTES * counts.accounts as u64
             + SLOT_BYTES * counts.storage_slots as u64
             + CODE_BYTES * counts.bytecodes as u64;
-        let chain = GeneratedChain::from_genesis_state(self.seed, state, blocks, changes_per_block);
-        Ok(Source { chain, description, expected_bytes })
+        let from_file = self.from_dump.is_some() || self.from_genesis.is_some();
+        Ok(Source { state, from_file, seed: self.seed, description, expected_bytes })
     }
 
     /// The state and what it is.
@@ -138,6 +137,30 @@ impl SourceArgs {
     }
 }
 
+impl Source {
+    /// The chain of `blocks` executed blocks over the state: `txs_per_block` transactions of
+    /// the actors in each (none, and no actors, over a file's state), keeping the states of the
+    /// blocks `keep` says. The state's model is dropped once imported.
+    ///
+    /// # Errors
+    /// [`CliError::Usage`] for a chain of more than [`MAX_CHAIN_TXS`] transactions;
+    /// [`CliError::Chain`] when a block cannot be built.
+    pub(super) fn build_chain(
+        self,
+        blocks: u64,
+        txs_per_block: usize,
+        keep: impl Fn(u64) -> bool,
+    ) -> Result<ExecutedChain, CliError> {
+        let shape = if self.from_file {
+            ChainShape::empty(blocks)
+        } else {
+            check_chain_txs(blocks, txs_per_block)?;
+            ChainShape::new(blocks, txs_per_block)
+        };
+        Ok(ExecutedChain::build(self.seed, self.state, &shape, keep)?)
+    }
+}
+
 /// Refuses a world whose served states would hold more than [`MAX_ACCOUNT_STATES`] accounts.
 ///
 /// # Errors
@@ -156,18 +179,18 @@ fn check_account_states(accounts: u64, pivot_moves: u64, what: &str) -> Result<(
     Ok(())
 }
 
-/// Refuses a chain whose blocks would hold more than [`MAX_CHAIN_CHANGES`] state changes.
+/// Refuses a chain of more than [`MAX_CHAIN_TXS`] transactions.
 ///
 /// # Errors
-/// [`CliError::Usage`] naming `--changes-per-block`, the blocks and the bound.
-fn check_chain_changes(blocks: u64, changes_per_block: usize) -> Result<(), CliError> {
-    let per_block = changes_per_block as u64;
-    let changes = blocks.saturating_mul(per_block);
-    if changes > MAX_CHAIN_CHANGES {
+/// [`CliError::Usage`] naming `--txs-per-block`, the blocks and the bound.
+fn check_chain_txs(blocks: u64, txs_per_block: usize) -> Result<(), CliError> {
+    let per_block = txs_per_block as u64;
+    let txs = blocks.saturating_mul(per_block);
+    if txs > MAX_CHAIN_TXS {
         return Err(CliError::Usage(format!(
-            "--changes-per-block {per_block} over the chain's {blocks} blocks is {changes} state \
-             changes, above the bound of {MAX_CHAIN_CHANGES} that keeps the chain's memory \
-             bounded; use fewer --changes-per-block or --pivot-moves"
+            "--txs-per-block {per_block} over the chain's {blocks} blocks is {txs} transactions, \
+             above the bound of {MAX_CHAIN_TXS} that keeps building the chain quick; use fewer \
+             --txs-per-block or --pivot-moves"
         )));
     }
     Ok(())

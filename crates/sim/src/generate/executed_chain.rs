@@ -19,7 +19,7 @@
 //!    not copied, so each kept state costs the tables changed after it.
 //!
 //! The chain runs [`ExecutedChain::rules`]: chain id [`CHAIN_ID`], every fork through Cancun
-//! active from genesis, mainnet's blob parameters. The same seed and shape give the same
+//! active from genesis (Shanghai for [`ChainShape::empty`]), mainnet's blob parameters. The same seed and shape give the same
 //! chain, header for header.
 
 use crate::generate::actors::{Actors, TxKindMix};
@@ -28,7 +28,7 @@ use crate::generate::state_values::random_hash;
 use crate::{CHAIN_ID, GeneratedState};
 use alloy_consensus::{Header, ReceiptEnvelope};
 use alloy_eips::eip4895::Withdrawal;
-use alloy_hardforks::EthereumHardfork;
+use alloy_hardforks::{EthereumHardfork, EthereumHardforks};
 use alloy_primitives::{B256, Bytes, Sealable, Sealed};
 use snapsync_db::{ImportError, MemoryDatabase};
 use snapsync_etl::CollectorConfig;
@@ -56,13 +56,39 @@ pub struct ChainShape {
     pub slots_per_call: usize,
     /// Withdrawals per block.
     pub withdrawals_per_block: usize,
+    /// Whether the actors are added to the genesis state (they must be, for transactions).
+    pub with_actors: bool,
+    /// The last fork, active from genesis with every one before it (see
+    /// [`ExecutedChain::rules_through`]).
+    pub last_fork: EthereumHardfork,
 }
 
 impl ChainShape {
     /// `blocks` blocks of `txs_per_block` transactions, storage calls writing up to 4 slots,
     /// 2 withdrawals per block.
     pub const fn new(blocks: u64, txs_per_block: usize) -> Self {
-        Self { blocks, txs_per_block, slots_per_call: 4, withdrawals_per_block: 2 }
+        Self {
+            blocks,
+            txs_per_block,
+            slots_per_call: 4,
+            withdrawals_per_block: 2,
+            with_actors: true,
+            last_fork: EthereumHardfork::Cancun,
+        }
+    }
+
+    /// `blocks` empty blocks under Shanghai's rules and no actors: nothing touches the genesis
+    /// state, whatever it holds (under Cancun's the EIP-4788 system call would write the
+    /// beacon-roots contract of a state that has one), so every block keeps its root.
+    pub const fn empty(blocks: u64) -> Self {
+        Self {
+            blocks,
+            txs_per_block: 0,
+            slots_per_call: 0,
+            withdrawals_per_block: 0,
+            with_actors: false,
+            last_fork: EthereumHardfork::Shanghai,
+        }
     }
 }
 
@@ -107,6 +133,7 @@ struct ExecutedBlock {
 /// A chain of executed blocks and the states kept of it. See the module docs.
 #[derive(Debug)]
 pub struct ExecutedChain {
+    rules: ChainRules,
     /// Blocks 0 (the genesis, empty body) to head.
     blocks: Vec<ExecutedBlock>,
     numbers: HashMap<B256, u64>,
@@ -114,10 +141,15 @@ pub struct ExecutedChain {
 }
 
 impl ExecutedChain {
-    /// The rules the chain runs: chain id [`CHAIN_ID`], every fork through Cancun from
-    /// genesis, mainnet's blob parameters.
-    pub fn rules() -> ChainRules {
-        ChainRules::through(CHAIN_ID, EthereumHardfork::Cancun, None)
+    /// The rules of a chain of [`ChainShape::last_fork`] `last_fork`: chain id [`CHAIN_ID`],
+    /// every fork through `last_fork` from genesis, mainnet's blob parameters.
+    pub fn rules_through(last_fork: EthereumHardfork) -> ChainRules {
+        ChainRules::through(CHAIN_ID, last_fork, None)
+    }
+
+    /// The rules the chain runs (those of its shape's last fork).
+    pub const fn rules(&self) -> &ChainRules {
+        &self.rules
     }
 
     /// The actors of `seed`'s chains, as at genesis.
@@ -144,13 +176,24 @@ impl ExecutedChain {
         keep: impl Fn(u64) -> bool,
     ) -> Result<Self, ExecutedChainError> {
         let mut actors = Self::actors(seed);
-        let genesis_state = Self::genesis_state(seed, genesis_state);
+        let genesis_state = if shape.with_actors {
+            Self::genesis_state(seed, genesis_state)
+        } else {
+            genesis_state
+        };
         let db = MemoryDatabase::new();
         let imported = genesis_state.import_into(&db, &CollectorConfig::default())?;
         drop(genesis_state);
         let mut rng = TestRng::new(seed ^ BLOCK_SALT);
+        let rules = Self::rules_through(shape.last_fork);
+        let mut genesis_header = genesis_header(imported.state_root, &mut rng);
+        if !rules.is_cancun_active_at_timestamp(genesis_header.timestamp) {
+            genesis_header.blob_gas_used = None;
+            genesis_header.excess_blob_gas = None;
+            genesis_header.parent_beacon_block_root = None;
+        }
         let genesis = ExecutedBlock {
-            header: genesis_header(imported.state_root, &mut rng).seal_slow(),
+            header: genesis_header.seal_slow(),
             body: EthBlockBody {
                 transactions: Vec::new(),
                 ommers: Vec::new(),
@@ -158,12 +201,12 @@ impl ExecutedChain {
             },
             receipts: Vec::new(),
         };
+        let executor = EvmExecutor::new(rules.clone());
         let mut chain =
-            Self { blocks: vec![genesis], numbers: HashMap::new(), states: BTreeMap::new() };
+            Self { rules, blocks: vec![genesis], numbers: HashMap::new(), states: BTreeMap::new() };
         if keep(0) {
             chain.states.insert(0, db.fork());
         }
-        let executor = EvmExecutor::new(Self::rules());
         let mut withdrawal_index = 0;
         for number in 1..=shape.blocks {
             let parent = chain.head();
@@ -262,6 +305,12 @@ impl ExecutedChain {
     /// The kept state of block `number` (a database holding it, trie nodes included).
     pub fn state(&self, number: u64) -> Option<&MemoryDatabase> {
         self.states.get(&number)
+    }
+
+    /// Takes the kept states out (to serve them: whoever holds them then decides when they
+    /// are freed).
+    pub fn take_states(&mut self) -> BTreeMap<u64, MemoryDatabase> {
+        std::mem::take(&mut self.states)
     }
 
     /// The blocks whose states are kept.
