@@ -13,7 +13,7 @@
 //! ```
 //!
 //! Defaults: 420,000 accounts of the default shape (about 1M leaves with the storage-heavy
-//! contracts), 10 blocks of 66 transactions whose storage calls write up to 100 slots each.
+//! contracts), 10 blocks of 100 transactions whose storage calls write up to 100 slots each.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 // An example is given every dependency of its package.
@@ -26,13 +26,13 @@ use snapsync_storage::{StateStore, StateWrite};
 use std::time::{Duration, Instant};
 
 fn main() {
-    let mut args = std::env::args().skip(1).map(|arg| arg.parse::<u64>().expect("a number"));
+    let mut args = std::env::args().skip(1).map(|arg| arg.parse::<usize>().expect("a number"));
     let accounts = args.next().unwrap_or(420_000);
-    let blocks = args.next().unwrap_or(10);
+    let blocks = args.next().unwrap_or(10) as u64;
     let seed = 1;
 
     let started = Instant::now();
-    let state = GeneratedState::generate(seed, &StateProfile::Default.spec(accounts as usize));
+    let state = GeneratedState::generate(seed, &StateProfile::Default.spec(accounts));
     let counts = state.counts();
     println!(
         "state: {} accounts, {} slots ({} leaves), generated in {:.1} s",
@@ -41,7 +41,7 @@ fn main() {
         counts.accounts + counts.storage_slots,
         started.elapsed().as_secs_f64()
     );
-    let shape = ChainShape { slots_per_call: 100, ..ChainShape::new(blocks, 66) };
+    let shape = ChainShape { slots_per_call: 100, ..ChainShape::new(blocks, 100) };
     let started = Instant::now();
     let mut chain = ExecutedChain::build(seed, state, &shape, |number| number == 0).unwrap();
     println!("chain: {blocks} blocks built in {:.1} s", started.elapsed().as_secs_f64());

@@ -5,7 +5,7 @@
 // This target is given every dependency and dev-dependency of its package, most of them for
 // other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
 #![allow(unused_crate_dependencies)]
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use alloy_consensus::{Transaction, TxReceipt};
 use alloy_primitives::Address;
