@@ -35,7 +35,9 @@ use std::{
 use support::Child;
 
 /// The chain every probe syncs: the same accounts and seed for both data directories.
-const SOURCE: [&str; 4] = ["--accounts", "3000", "--seed", "5"];
+/// Three transactions per block (one of each kind) keep the chain real but quick to build: each
+/// `sync` probe builds it again.
+const SOURCE: [&str; 6] = ["--accounts", "3000", "--seed", "5", "--txs-per-block", "3"];
 /// The database file inside a data directory.
 const DB_FILE: &str = "snapsync.redb";
 /// Seeds per data directory unless `PROBE_SEEDS` says otherwise.

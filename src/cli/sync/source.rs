@@ -10,7 +10,8 @@ use snapsync_sim::{ChainShape, ExecutedChain, GeneratedState, StateProfile};
 use std::path::{Path, PathBuf};
 
 /// Most accounts a generated state may have. The whole state is held in memory several times
-/// (the model, the chain's states, the served copy, and the synced database with `--memory`):
+/// (the model until it is imported, the chain builder's store and the kept pivot states, and the
+/// synced database with `--memory`):
 /// a sync of 1,000,000 accounts peaks at about 2.8 GB resident with `--memory` and 2.5 GB with
 /// a data directory, so this bound keeps a sync under about 14 GB.
 pub(super) const MAX_ACCOUNTS: u64 = 5_000_000;
