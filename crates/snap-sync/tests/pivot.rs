@@ -119,3 +119,40 @@ async fn stalling_peers_time_out_in_bounded_time() {
         assert!(net.is_connected(PeerId::from_index(peer)));
     }
 }
+
+/// A request whose future is dropped while its peer is still answering (a sync giving up on
+/// work it no longer wants) hands the peer's slot back: the next request gets that peer at once
+/// instead of waiting for a slot that never frees and failing with "no peer free".
+#[tokio::test(start_paused = true)]
+async fn a_dropped_request_frees_its_peers_slot() {
+    let Some(chain) = fixture("a_dropped_request_frees_its_peers_slot") else { return };
+    let peers = vec![SimPeer::new(Link::new(2_000, 100), Behaviour::Honest, 0)];
+    let server = Arc::new(SnapServer::<snapsync_db::MemoryDatabase>::new(ServerLimits::default()));
+    let net = Arc::new(SimNetwork::new(server, peers).with_blocks(chain.clone()));
+    let config = PeerSetConfig {
+        max_in_flight_per_peer: 1,
+        timeout_max: TIMEOUT,
+        ..PeerSetConfig::default()
+    };
+    let fetch = FetchConfig { peer_wait: Duration::from_secs(30), ..FetchConfig::default() };
+    let fetcher = Arc::new(Fetcher::new(net.clone(), PeerSet::new(config).unwrap(), fetch));
+    let request = |number: u64| {
+        snapsync_fetch::BlockHeadersRequest::falling(tip_of(&chain, number), Some(number), 1)
+    };
+
+    let first = tokio::spawn({
+        let fetcher = fetcher.clone();
+        let request = request(600);
+        async move { fetcher.block_headers(request).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(fetcher.peer_stats()[0].in_flight, 1, "the first request holds the only slot");
+    first.abort();
+    assert!(first.await.unwrap_err().is_cancelled());
+
+    let started = Instant::now();
+    let headers = fetcher.block_headers(request(599)).await.unwrap();
+    assert_eq!(headers.headers()[0].hash(), tip_of(&chain, 599));
+    // One round trip on the slow link (the dropped reply still occupies it), not `peer_wait`.
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+}
