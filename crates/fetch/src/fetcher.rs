@@ -367,7 +367,7 @@ impl Fetcher {
                 self.config.hedge && second.is_none() && attempts < self.config.max_attempts;
             let now = Instant::now();
             let check_at = first
-                .lease
+                .lease()
                 .overdue_at()
                 .filter(|at| *at > now)
                 .map_or(now + HEDGE_POLL, |overdue| overdue.min(now + HEDGE_POLL));
@@ -389,18 +389,18 @@ impl Fetcher {
                     let others_waiting = self.waiting.load(Ordering::Relaxed) > 0;
                     // With work waiting only a lost attempt is hedged, and a measured one is
                     // not lost before it is overdue: no need to ask.
-                    let in_time = first.lease.overdue_at().is_some_and(|overdue| now < overdue);
+                    let in_time = first.lease().overdue_at().is_some_and(|overdue| now < overdue);
                     let found = if others_waiting && in_time {
                         None
                     } else {
-                        self.peer_set().hedge(&first.lease, now, others_waiting)
+                        self.peer_set().hedge(first.lease(), now, others_waiting)
                     };
                     if let Some(Hedge { lease, lost }) = found {
                         attempts += 1;
                         first_lost = lost;
                         debug!(
                             target: "sync::snap::fetch",
-                            slow = %first.lease.peer(),
+                            slow = %first.lease().peer(),
                             hedge = %lease.peer(),
                             kind = ?R::KIND,
                             lost,
@@ -411,9 +411,10 @@ impl Fetcher {
                     (primary, hedge) = (Some(first), second);
                 }
                 Event::First(done) => {
-                    match self.conclude(first.lease, done) {
+                    let first_hedge = first.hedge;
+                    match self.conclude(first.into_lease(), done) {
                         Ok(data) => {
-                            if first.hedge {
+                            if first_hedge {
                                 metrics::hedge_won(R::KIND);
                             }
                             if let Some(other) = second {
@@ -427,7 +428,7 @@ impl Fetcher {
                 }
                 Event::Second(done) => {
                     if let Some(won) = second {
-                        match self.conclude(won.lease, done) {
+                        match self.conclude(won.into_lease(), done) {
                             Ok(data) => {
                                 metrics::hedge_won(R::KIND);
                                 self.drop_attempt(first, first_lost);
@@ -463,7 +464,7 @@ impl Fetcher {
             let arrived = Instant::now();
             Done { request, outcome: outcome.ok(), arrived }
         });
-        Attempt { lease, future, hedge: hedge.is_some() }
+        Attempt { fetcher: self, lease: Some(lease), future, hedge: hedge.is_some() }
     }
 
     /// Verifies an attempt's reply and hands its lease back with the outcome: the data, or
@@ -495,15 +496,13 @@ impl Fetcher {
         let mut context = Context::from_waker(Waker::noop());
         if let Poll::Ready(done) = attempt.future.as_mut().poll(&mut context) {
             // Verified or not, the data is not needed: only the peer's record changes.
-            let _ = self.conclude(attempt.lease, done);
+            let _ = self.conclude(attempt.into_lease(), done);
             return;
         }
         if lost {
-            self.on_timeout(attempt.lease, R::KIND);
-        } else {
-            metrics::cancelled(R::KIND);
-            self.settle(|peers| peers.cancel(attempt.lease));
+            self.on_timeout(attempt.into_lease(), R::KIND);
         }
+        // Otherwise dropped with its lease: cancelled.
     }
 
     /// Waits for a peer that can take a `kind` request for `key`: woken when a lease is
@@ -679,11 +678,42 @@ fn has_completed<S: Future<Output = ()>>(stop: &mut Option<Pin<&mut S>>) -> bool
 }
 
 /// One attempt of a request: its lease, and the request on its way to the lease's peer.
+///
+/// Dropped while it still holds its lease — the caller dropped the request's future before it
+/// finished, as a sync does with the requests of work it gave up — it hands the lease back as
+/// cancelled, so the peer's slot is not lost.
 struct Attempt<'a, R: Exchange> {
-    lease: Lease,
+    fetcher: &'a Fetcher,
+    /// Always `Some` until [`into_lease`](Self::into_lease) consumes the attempt.
+    lease: Option<Lease>,
     future: Pin<Box<dyn Future<Output = Done<R>> + Send + 'a>>,
     /// Whether it is a hedge.
     hedge: bool,
+}
+
+impl<R: Exchange> Attempt<'_, R> {
+    /// The attempt's lease.
+    fn lease(&self) -> &Lease {
+        // Only `into_lease` takes the lease out, and it consumes the attempt.
+        #[allow(clippy::expect_used)]
+        self.lease.as_ref().expect("an attempt holds its lease until it is consumed")
+    }
+
+    /// The lease, to hand back with the attempt's outcome.
+    fn into_lease(mut self) -> Lease {
+        // Only here is the lease taken out, and `self` is consumed by it.
+        #[allow(clippy::expect_used)]
+        self.lease.take().expect("an attempt holds its lease until it is consumed")
+    }
+}
+
+impl<R: Exchange> Drop for Attempt<'_, R> {
+    fn drop(&mut self) {
+        if let Some(lease) = self.lease.take() {
+            metrics::cancelled(R::KIND);
+            self.fetcher.settle(|peers| peers.cancel(lease));
+        }
+    }
 }
 
 /// A finished attempt: the request as sent (with its budget), the reply (`None`: timed out)
