@@ -93,7 +93,8 @@ pub(crate) struct SyncArgs {
     #[command(flatten)]
     wire: wire::WireArgs,
     /// Times the tip advances during the sync far enough to move the pivot (spread over the
-    /// expected download; older states are forgotten by the peers as the tip passes them).
+    /// first half of the expected download; older states are forgotten by the peers as the tip
+    /// passes them).
     #[arg(long, default_value_t = 0, value_parser = value_parser!(u64).range(0..=MAX_PIVOT_MOVES))]
     pivot_moves: u64,
     /// Transactions per block of the chain over a generated state, taking turns as transfers,
@@ -498,16 +499,18 @@ struct MovingTip<'a> {
 /// What [`drive`] asks of the tip's owner on its timers: to advance the tip if it is time, and
 /// how many requests have timed out so far (for the progress line).
 trait TipDriver {
-    /// Advances the tip if it is time.
-    fn advance(&mut self);
+    /// Advances the tip if it is time; `stage_pivot` is the block the snap stage syncs now.
+    fn advance(&mut self, stage_pivot: Option<u64>);
     /// Requests timed out so far.
     fn timeouts(&self) -> u64;
 }
 
 impl TipDriver for MovingTip<'_> {
-    /// Advances the tip if the network has sent enough since the last move.
-    fn advance(&mut self) {
-        if let Some(tip) = self.tips.next_tip(self.scenario, self.scenario.network.bytes_sent()) {
+    /// Advances the tip if the network has sent enough since the last move and the stage took
+    /// the last one.
+    fn advance(&mut self, stage_pivot: Option<u64>) {
+        let bytes = self.scenario.network.bytes_sent();
+        if let Some(tip) = self.tips.next_tip(self.scenario, bytes, stage_pivot) {
             self.sender.send_replace(tip);
         }
     }
@@ -556,7 +559,10 @@ async fn drive(
                 let snapshot = progress.borrow().clone();
                 view.on_tick(&snapshot, moving.timeouts(), err);
             }
-            _ = tip_polls.tick() => moving.advance(),
+            _ = tip_polls.tick() => {
+                let stage_pivot = progress.borrow().pivot.as_ref().map(|pivot| pivot.number);
+                moving.advance(stage_pivot);
+            }
         }
     }
 }

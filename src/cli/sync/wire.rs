@@ -70,7 +70,7 @@ impl WireArgs {
 struct FixedTip;
 
 impl TipDriver for FixedTip {
-    fn advance(&mut self) {}
+    fn advance(&mut self, _stage_pivot: Option<u64>) {}
 
     fn timeouts(&self) -> u64 {
         0
