@@ -3,10 +3,7 @@
 //! The peers serve a chain longer than the first tip. The tip announced to the sync starts at
 //! `2 × distance` (pivot at block `distance`) and jumps `move_distance − distance + 1` blocks
 //! at a time — just far enough for the stage's `move_distance` rule to move its pivot — each
-//! jump once the network has sent another equal share of the first half of the download expected
-//! for the state (so the last jump comes while half of it is still to go: a jump after the snap
-//! stage finished could not move its pivot), and only once the stage has taken the pivot of the
-//! tip before (two jumps before it looks would be one move).
+//! jump once the network has sent another equal share of the download expected for the state.
 //! The state of every block that will be a pivot is served from the start (so that no move
 //! waits for a state to be built); after each jump, the states more than 128 blocks behind the
 //! new tip are forgotten, as peers forget them.
@@ -33,11 +30,11 @@ pub(super) struct TipSchedule {
 }
 
 impl TipSchedule {
-    /// `moves` tip jumps under `pivot`'s rules, spread over the first half of a download of
-    /// about `expected_bytes`.
+    /// `moves` tip jumps under `pivot`'s rules, spread over a download of about
+    /// `expected_bytes`.
     pub(super) fn new(pivot: &PivotConfig, moves: u64, expected_bytes: u64) -> Self {
         let stride = pivot.move_distance.saturating_sub(pivot.distance) + 1;
-        let share = expected_bytes / 2 / (moves + 1);
+        let share = expected_bytes / (moves + 1);
         Self {
             distance: pivot.distance,
             stride,
@@ -79,18 +76,19 @@ impl TipSchedule {
     }
 
     /// The tip hash of the next jump, if `bytes_sent` (in this run) has reached its share and
-    /// the stage's pivot (`stage_pivot`) is the current tip's; the states past the served window
-    /// behind the new tip are forgotten.
+    /// the sync has taken the jumps before (`moves_taken`, its pivot moves so far): two jumps
+    /// seen at once would move the pivot once. The states past the served window behind the new
+    /// tip are forgotten.
     pub(super) fn next_tip(
         &mut self,
         scenario: &Scenario<ExecutedChain>,
         bytes_sent: u64,
-        stage_pivot: Option<u64>,
+        moves_taken: u64,
     ) -> Option<B256> {
         let made_here = self.made - self.resumed_at;
         if self.made >= self.moves
+            || moves_taken < self.made
             || bytes_sent < self.share * (made_here + 1)
-            || stage_pivot != Some(self.pivot_block(self.made))
         {
             return None;
         }
@@ -141,6 +139,6 @@ mod tests {
         }
         assert_eq!(schedule.head(), 128 + 3 * 57);
         assert_eq!(schedule.served_blocks().collect::<Vec<_>>(), vec![64, 121, 178, 235]);
-        assert_eq!(schedule.share, 500);
+        assert_eq!(schedule.share, 1_000);
     }
 }
