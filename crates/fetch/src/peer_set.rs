@@ -69,8 +69,8 @@ pub struct Hedge {
     /// The lease on the other peer.
     pub lease: Lease,
     /// Whether the first lease was taken for lost (overdue, or on a peer not yet measured and
-    /// far slower than another): if the hedge answers first, the first lease is handed back
-    /// as timed out rather than cancelled.
+    /// far slower than another): if the hedge answers first, the first lease is not
+    /// cancelled but kept until its own reply or deadline, and handed back on that outcome.
     pub lost: bool,
 }
 
@@ -311,9 +311,10 @@ impl PeerSet {
     ///   duplicate.
     ///
     /// The caller sends the same request under the new lease and keeps the first reply that
-    /// verifies. If the hedge wins, `lease` is handed back as [`timed_out`](Self::timed_out) if
-    /// it was [`Hedge::lost`], else [`cancel`](Self::cancel)led; if `lease` wins, the hedge is
-    /// cancelled.
+    /// verifies. If the hedge wins, `lease` is [`cancel`](Self::cancel)led, unless it was
+    /// [`Hedge::lost`]: then it stays outstanding until its own reply or deadline and is handed
+    /// back on that (being taken for lost is a guess: a peer that is merely slow must be
+    /// measured, not rested as if it had timed out). If `lease` wins, the hedge is cancelled.
     pub fn hedge(&mut self, lease: &Lease, now: Instant, others_waiting: bool) -> Option<Hedge> {
         let (kind, root, peer) = (lease.kind(), lease.availability(), lease.peer());
         let other = self.best_peer(kind, root, now, Some(peer))?;
