@@ -3,10 +3,22 @@
 //! RLP), with nothing else running, so that a profiler sees the transport's own costs.
 //!
 //! ```sh
-//! cargo run --release -p snapsync-devp2p --example rlpx_throughput -- [ACCOUNTS] [ROUNDS]
-//! perf record -F 2000 -g target/release/examples/rlpx_throughput 100000 20
-//! perf report --no-children --comms tokio-runtime-w --sort symbol
+//! cargo run --release -p snapsync-devp2p --example rlpx_throughput -- [ACCOUNTS] [ROUNDS] [profile]
 //! ```
+//!
+//! With `profile`, only the transfer runs after the replies are made, and the process prints
+//! its id and waits 2 s first, for a profiler to attach to the transfer alone:
+//!
+//! ```sh
+//! target/release/examples/rlpx_throughput 100000 40 profile > out & sleep 1
+//! until grep -q pid out; do sleep 0.2; done
+//! perf record -F 2999 -p "$(sed -n 's/^pid //p' out)" -o perf.data
+//! perf report -i perf.data --no-children --sort dso,symbol
+//! ```
+//!
+//! Build with `--features alloy-primitives/asm-keccak` to measure what the `snapsync` binary
+//! runs (its default `asm-keccak` feature turns it on for every crate of the build): the MAC's
+//! keccak is otherwise the portable one, about four times slower here.
 //!
 //! The replies are made first, outside the measurement, by a snap server walking a generated
 //! state of `ACCOUNTS` accounts (default 50,000) with 512 KiB budgets, as a syncing client asks
@@ -74,6 +86,7 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let accounts: usize = args.next().map_or(50_000, |a| a.parse().expect("ACCOUNTS"));
     let rounds: usize = args.next().map_or(40, |r| r.parse().expect("ROUNDS"));
+    let profile = args.next().is_some_and(|a| a == "profile");
     let replies = replies(accounts);
     let sizes: Vec<Vec<u8>> = replies.iter().map(encoded).collect();
     let per_round: usize = sizes.iter().map(Vec::len).sum();
@@ -88,8 +101,9 @@ async fn main() {
     );
 
     // RLP alone: encode and decode every reply, as many rounds.
+    let rlp_rounds = if profile { 0 } else { rounds };
     let started = Instant::now();
-    for _ in 0..rounds {
+    for _ in 0..rlp_rounds {
         for message in &replies {
             let bytes = encoded(message);
             let decoded = SnapMessage::decode(message.id(), &bytes).unwrap();
@@ -107,6 +121,10 @@ async fn main() {
     )
     .await;
     let ((_, mut writer, _), (mut reader, _, _)) = (a.unwrap(), b.unwrap());
+    if profile {
+        println!("pid {}", std::process::id());
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
     let expected = replies.len() * rounds;
     let started = Instant::now();
     let reading = tokio::spawn(async move {
@@ -141,6 +159,9 @@ async fn main() {
         rlpx.as_secs_f64(),
         mb_per_s(total, rlpx)
     );
+    if profile {
+        return;
+    }
     println!(
         "RLP encode + decode alone: {:.2} s: {:.1} MB/s",
         rlp.as_secs_f64(),
