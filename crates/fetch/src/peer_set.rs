@@ -279,7 +279,8 @@ impl PeerSet {
     ///
     /// A peer can take it if it is not resting after a failure, has not answered `key`
     /// with an empty response, has fewer than `max_in_flight_per_peer` requests in flight,
-    /// and its link has room: a peer not yet measured takes four probes; a measured one takes
+    /// and its link has room: a peer not yet measured takes four probes per protocol (eth,
+    /// snap/1); a measured one takes
     /// two, and another once the responses already asked of it will have crossed its link
     /// within its latency plus `pipeline_slack` (so the new response follows them without a
     /// gap), unless one of them is overdue. Among those, a peer never given a request of
