@@ -49,7 +49,7 @@
 use {
     ::metrics as _, clap as _, indicatif as _, metrics_exporter_prometheus as _, mimalloc as _,
     revm_statetest_types as _, serde_json as _, snapsync_conformance as _, snapsync_sim as _,
-    tempfile as _, thiserror as _,
+    tempfile as _, thiserror as _, tracing_subscriber as _,
 };
 
 pub use snapsync_chain_stages as chain_stages;

@@ -36,7 +36,9 @@ use std::{io::Write, process::ExitCode};
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     quiet_contained_panics();
-    let mut stderr = std::io::stderr().lock();
+    init_logging();
+    // Not locked for the run: log events (`RUST_LOG`) come from other threads and lock it per line.
+    let mut stderr = std::io::stderr();
     if let Err(error) = stdout_is_open() {
         let _ = writeln!(stderr, "error: {error}");
         return error.exit_code();
@@ -53,6 +55,23 @@ fn main() -> ExitCode {
             let _ = writeln!(stderr, "error: {error}");
             error.exit_code()
         }
+    }
+}
+
+/// Sends the library's `tracing` events to stderr when `RUST_LOG` asks for them (for example
+/// `RUST_LOG=sync::snap=debug`, or `RUST_LOG=info`; targets in docs/cli.md). Without it nothing is
+/// logged: the commands' own output is the report. A filter that does not parse is reported and
+/// ignored.
+fn init_logging() {
+    let Ok(filter) = std::env::var("RUST_LOG") else { return };
+    match tracing_subscriber::EnvFilter::try_new(&filter) {
+        Ok(filter) => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_timer(tracing_subscriber::fmt::time::uptime())
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        Err(error) => eprintln!("warning: RUST_LOG={filter:?} ignored: {error}"),
     }
 }
 

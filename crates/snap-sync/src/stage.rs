@@ -158,6 +158,21 @@ impl SnapSyncStage {
         writes: &mut StepWrites,
     ) -> Result<bool, SnapSyncError> {
         let max_requests = usize::try_from(self.config.concurrency.max_requests).unwrap_or(1);
+        let before = state.phase;
+        let finish = self.run_phase_inner(view, state, writes, max_requests).await?;
+        if state.phase != before {
+            info!(target: "sync::snap", from = ?before, to = ?state.phase, "phase finished");
+        }
+        Ok(finish)
+    }
+
+    async fn run_phase_inner(
+        &mut self,
+        view: &(impl StateRead + Sync + ?Sized),
+        state: &mut SyncState,
+        writes: &mut StepWrites,
+        max_requests: usize,
+    ) -> Result<bool, SnapSyncError> {
         match state.phase {
             SnapPhase::Accounts => {
                 download_accounts(&self.fetcher, state, writes, max_requests).await?;
