@@ -193,7 +193,7 @@ fn components(raw: &[Vec<u8>], rounds: usize, rlpx: Duration, rlp: Duration) {
             std::hint::black_box(snap::raw::Decoder::new().decompress_vec(c).unwrap());
         }
     });
-    let mut buffers = compressed.clone();
+    let mut buffers = compressed;
     let mut cipher = ctr::Ctr128BE::<aes::Aes256>::new(&[7u8; 32].into(), &[0u8; 16].into());
     let aes = time(&mut || buffers.iter_mut().for_each(|b| cipher.apply_keystream(b)));
     let keccak = time(&mut || {
