@@ -366,7 +366,7 @@ impl Fetcher {
                 self.config.hedge && second.is_none() && attempts < self.config.max_attempts;
             let now = Instant::now();
             let check_at = first
-                .lease
+                .lease()
                 .overdue_at()
                 .filter(|at| *at > now)
                 .map_or(now + HEDGE_POLL, |overdue| overdue.min(now + HEDGE_POLL));
@@ -388,18 +388,18 @@ impl Fetcher {
                     let others_waiting = self.waiting.load(Ordering::Relaxed) > 0;
                     // With work waiting only a lost attempt is hedged, and a measured one is
                     // not lost before it is overdue: no need to ask.
-                    let in_time = first.lease.overdue_at().is_some_and(|overdue| now < overdue);
+                    let in_time = first.lease().overdue_at().is_some_and(|overdue| now < overdue);
                     let found = if others_waiting && in_time {
                         None
                     } else {
-                        self.ledger.peer_set().hedge(&first.lease, now, others_waiting)
+                        self.ledger.peer_set().hedge(first.lease(), now, others_waiting)
                     };
                     if let Some(Hedge { lease, lost }) = found {
                         attempts += 1;
                         first_lost = lost;
                         debug!(
                             target: "sync::snap::fetch",
-                            slow = %first.lease.peer(),
+                            slow = %first.lease().peer(),
                             hedge = %lease.peer(),
                             kind = ?R::KIND,
                             lost,
@@ -410,9 +410,10 @@ impl Fetcher {
                     (primary, hedge) = (Some(first), second);
                 }
                 Event::First(done) => {
-                    match self.ledger.conclude(first.lease, done) {
+                    let first_hedge = first.hedge;
+                    match self.ledger.conclude(first.into_lease(), done) {
                         Ok(data) => {
-                            if first.hedge {
+                            if first_hedge {
                                 metrics::hedge_won(R::KIND);
                             }
                             if let Some(other) = second {
@@ -426,7 +427,7 @@ impl Fetcher {
                 }
                 Event::Second(done) => {
                     if let Some(won) = second {
-                        match self.ledger.conclude(won.lease, done) {
+                        match self.ledger.conclude(won.into_lease(), done) {
                             Ok(data) => {
                                 metrics::hedge_won(R::KIND);
                                 self.drop_attempt(first, first_lost);
@@ -458,7 +459,12 @@ impl Fetcher {
             let arrived = Instant::now();
             Done { request, outcome: outcome.ok(), arrived }
         });
-        Attempt { lease, future, hedge: hedge.is_some() }
+        Attempt {
+            ledger: Arc::clone(&self.ledger),
+            lease: Some(lease),
+            future,
+            hedge: hedge.is_some(),
+        }
     }
 
     /// Abandons `attempt` after the other one verified. A reply already in is still
@@ -471,12 +477,11 @@ impl Fetcher {
         let mut context = Context::from_waker(Waker::noop());
         if let Poll::Ready(done) = attempt.future.as_mut().poll(&mut context) {
             // Verified or not, the data is not needed: only the peer's record changes.
-            let _ = self.ledger.conclude(attempt.lease, done);
+            let _ = self.ledger.conclude(attempt.into_lease(), done);
             return;
         }
         if !lost {
-            metrics::cancelled(R::KIND);
-            self.ledger.settle(|peers| peers.cancel(attempt.lease));
+            // Dropped with its lease: cancelled.
             return;
         }
         match tokio::runtime::Handle::try_current() {
@@ -484,16 +489,18 @@ impl Fetcher {
                 let ledger = Arc::clone(&self.ledger);
                 // Bounded: the attempt ends by its lease's deadline.
                 runtime.spawn(async move {
-                    let done = attempt.future.await;
-                    let _ = ledger.conclude(attempt.lease, done);
+                    let mut attempt = attempt;
+                    let done = attempt.future.as_mut().await;
+                    let _ = ledger.conclude(attempt.into_lease(), done);
                 });
             }
             // Not on a runtime (a caller polling by hand): nothing can run it on, so the
             // guess stands.
             Err(_) => {
-                self.ledger.on_timeout(attempt.lease, R::KIND);
+                self.ledger.on_timeout(attempt.into_lease(), R::KIND);
             }
         }
+        // Otherwise dropped with its lease: cancelled.
     }
 
     /// Waits for a peer that can take a `kind` request for `key`: woken when a lease is
@@ -702,11 +709,42 @@ fn has_completed<S: Future<Output = ()>>(stop: &mut Option<Pin<&mut S>>) -> bool
 }
 
 /// One attempt of a request: its lease, and the request on its way to the lease's peer.
+///
+/// Dropped while it still holds its lease — the caller dropped the request's future before it
+/// finished, as a sync does with the requests of work it gave up — it hands the lease back as
+/// cancelled, so the peer's slot is not lost.
 struct Attempt<R: Exchange> {
-    lease: Lease,
+    ledger: Arc<Ledger>,
+    /// Always `Some` until [`into_lease`](Self::into_lease) consumes the attempt.
+    lease: Option<Lease>,
     future: Pin<Box<dyn Future<Output = Done<R>> + Send + 'static>>,
     /// Whether it is a hedge.
     hedge: bool,
+}
+
+impl<R: Exchange> Attempt<R> {
+    /// The attempt's lease.
+    fn lease(&self) -> &Lease {
+        // Only `into_lease` takes the lease out, and it consumes the attempt.
+        #[allow(clippy::expect_used)]
+        self.lease.as_ref().expect("an attempt holds its lease until it is consumed")
+    }
+
+    /// The lease, to hand back with the attempt's outcome.
+    fn into_lease(mut self) -> Lease {
+        // Only here is the lease taken out, and `self` is consumed by it.
+        #[allow(clippy::expect_used)]
+        self.lease.take().expect("an attempt holds its lease until it is consumed")
+    }
+}
+
+impl<R: Exchange> Drop for Attempt<R> {
+    fn drop(&mut self) {
+        if let Some(lease) = self.lease.take() {
+            metrics::cancelled(R::KIND);
+            self.ledger.settle(|peers| peers.cancel(lease));
+        }
+    }
 }
 
 /// A finished attempt: the request as sent (with its budget), the reply (`None`: timed out)

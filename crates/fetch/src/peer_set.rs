@@ -320,17 +320,22 @@ impl PeerSet {
         let (kind, root, peer) = (lease.kind(), lease.availability(), lease.peer());
         let other = self.best_peer(kind, root, now, Some(peer))?;
         let plan = self.peers.get(&other)?.plan(kind, &self.sizes, now, &self.config);
-        let alternative = plan.expected_at?.saturating_duration_since(now);
+        // When the other peer is unmeasured too (the sync's first requests, the pivot's
+        // headers among them), half the shortest timeout is what an answer may take.
+        let alternative = plan.expected_at.map(|at| at.saturating_duration_since(now));
+        let patience = alternative.map_or(std::time::Duration::ZERO, |alternative| alternative * 2);
         let lost = match lease.overdue_at() {
             Some(overdue) => now >= overdue,
-            None => lease.elapsed(now) > (alternative * 2).max(self.config.timeout_min / 2),
+            None => lease.elapsed(now) > patience.max(self.config.timeout_min / 2),
         };
         let idle = self.peers.get(&other).is_some_and(|state| state.in_flight() == 0);
         let slower = !others_waiting
             && idle
-            && self.expected_arrival(lease).is_some_and(|arrival| {
-                alternative * HEDGE_GAIN < arrival.saturating_duration_since(now)
-            });
+            && alternative.zip(self.expected_arrival(lease)).is_some_and(
+                |(alternative, arrival)| {
+                    alternative * HEDGE_GAIN < arrival.saturating_duration_since(now)
+                },
+            );
         if !(lost || slower) {
             return None;
         }

@@ -23,7 +23,7 @@ use snapsync_server::{ServerLimits, SnapServer};
 use std::{
     future::Future,
     sync::{
-        Arc, Mutex, MutexGuard, PoisonError,
+        Arc, Mutex, MutexGuard, OnceLock, PoisonError,
         atomic::{AtomicU64, Ordering},
     },
 };
@@ -93,9 +93,14 @@ pub struct SimNetwork {
     peers: Mutex<Vec<PeerState>>,
     reports: Mutex<Vec<Report>>,
     bytes_sent: AtomicU64,
+    /// Called with the bytes sent so far as each reply is sent (see [`SimNetwork::on_bytes_sent`]).
+    byte_hook: OnceLock<ByteHook>,
     requests: AtomicU64,
     timeouts: AtomicU64,
 }
+
+/// What [`SimNetwork::on_bytes_sent`] installs.
+type ByteHook = Box<dyn Fn(u64) + Send + Sync>;
 
 impl std::fmt::Debug for SimNetwork {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -143,6 +148,7 @@ impl SimNetwork {
             peers: Mutex::new(peers),
             reports: Mutex::new(Vec::new()),
             bytes_sent: AtomicU64::new(0),
+            byte_hook: OnceLock::new(),
             requests: AtomicU64::new(0),
             timeouts: AtomicU64::new(0),
         }
@@ -181,6 +187,14 @@ impl SimNetwork {
     /// Whether `peer` is still connected (a disconnecting penalty disconnects it).
     pub fn is_connected(&self, peer: PeerId) -> bool {
         self.lock_peers().iter().any(|state| state.id == peer && state.connected)
+    }
+
+    /// Calls `hook` with the bytes sent so far each time a reply is sent, before it travels to
+    /// the requester: for a tool or test that acts at a point of the download exactly (the
+    /// CLI's moving tip), not whenever a timer next looks, which a fast sync outruns. One hook
+    /// per network; returns whether this one was installed.
+    pub fn on_bytes_sent(&self, hook: impl Fn(u64) + Send + Sync + 'static) -> bool {
+        self.byte_hook.set(Box::new(hook)).is_ok()
     }
 
     /// Bytes all peers sent.
@@ -267,7 +281,10 @@ impl SimNetwork {
             };
             state.queue.schedule(&link, Instant::now(), bytes)
         };
-        self.bytes_sent.fetch_add(bytes as u64, Ordering::Relaxed);
+        let sent = self.bytes_sent.fetch_add(bytes as u64, Ordering::Relaxed) + bytes as u64;
+        if let Some(hook) = self.byte_hook.get() {
+            hook(sent);
+        }
         sleep_until(arrival).await;
         Ok(WithPeer::new(peer, reply))
     }

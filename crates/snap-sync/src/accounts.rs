@@ -1,72 +1,33 @@
-//! The account phase: every chunk of the hash space downloaded in order, chunks concurrently.
+//! Account ranges: every chunk of the hash space downloaded in order, one request per chunk at
+//! a time (a chunk's next request starts where its last reply ended), chunks concurrently.
 
-use crate::SnapPhase;
-use crate::{
-    SnapSyncError,
-    inflight::{InFlight, StepOutcome},
-    state::{AccountChunk, Counts, SyncState},
-    step::StepWrites,
-};
+use crate::state::{AccountChunk, Counts};
+use crate::step::StepWrites;
+use alloy_primitives::B256;
 use alloy_rlp::Encodable;
 use snapsync_etl::EtlError;
-use snapsync_fetch::{AccountRangeRequest, FetchError, Fetcher, VerifiedAccountRange};
-use std::sync::Arc;
+use snapsync_fetch::{AccountRangeRequest, VerifiedAccountRange};
 use tracing::debug;
 
-/// Downloads account ranges into `writes` until the step is full or every chunk is done; one
-/// request per chunk at a time (a chunk's next request starts where its last reply ended).
-pub(crate) async fn download_accounts(
-    fetcher: &Arc<Fetcher>,
-    state: &mut SyncState,
-    writes: &mut StepWrites,
-    max_requests: usize,
-) -> Result<(), SnapSyncError> {
-    let root = state.pivot.state_root;
-    let mut busy = vec![false; state.chunks.len()];
-    let mut inflight = InFlight::new(max_requests);
-    let mut outcome = StepOutcome::default();
-    loop {
-        for (index, chunk) in state.chunks.iter().enumerate() {
-            if outcome.failed() || writes.is_full() || !inflight.has_room() {
-                break;
-            }
-            if chunk.done || busy[index] {
-                continue;
-            }
-            busy[index] = true;
-            let request = AccountRangeRequest {
-                root,
-                origin: chunk.next,
-                limit: chunk.end,
-                response_bytes: 0,
-            };
-            let (fetcher, full) = (Arc::clone(fetcher), writes.full_signal());
-            inflight.spawn(index, async move { fetcher.account_range_until(request, full).await });
-        }
-        let Some((index, result)) = inflight.next().await? else { break };
-        busy[index] = false;
-        match result {
-            Ok(range) => {
-                apply_range(&mut state.chunks[index], &range, writes, &mut state.counts)?;
-                outcome.progressed();
-            }
-            // Not sent before the step was full: the chunk continues in the next step.
-            Err(FetchError::NotStarted { .. }) => {}
-            Err(error) => outcome.fail(error),
-        }
-    }
-    let pivot = state.pivot.number;
-    outcome.into_result(|source| SnapSyncError::Fetch { phase: SnapPhase::Accounts, pivot, source })
+/// The first chunk that is neither done nor `busy` (a request of it in flight).
+pub(crate) fn next_chunk(chunks: &[AccountChunk], busy: &[bool]) -> Option<usize> {
+    chunks.iter().zip(busy).position(|(chunk, busy)| !chunk.done && !busy)
+}
+
+/// The request continuing `chunk` in the state of `root`.
+pub(crate) const fn request_for(chunk: &AccountChunk, root: B256) -> AccountRangeRequest {
+    AccountRangeRequest { root, origin: chunk.next, limit: chunk.end, response_bytes: 0 }
 }
 
 /// Takes a verified range into the chunk: its accounts up to the chunk's end are kept, and the
-/// chunk continues after the last one, or is done when the trie has nothing more in it.
-fn apply_range(
+/// chunk continues after the last one, or is done when the trie has nothing more in it. Returns
+/// how many of the range's accounts were kept (the first ones).
+pub(crate) fn apply_range(
     chunk: &mut AccountChunk,
     range: &VerifiedAccountRange,
     writes: &mut StepWrites,
     counts: &mut Counts,
-) -> Result<(), EtlError> {
+) -> Result<usize, EtlError> {
     let has_more = range.has_more();
     let last = range.last();
     let mut kept = 0u64;
@@ -84,14 +45,13 @@ fn apply_range(
         None => chunk.done = true,
     }
     debug!(target: "sync::snap::accounts", kept, next = %chunk.next, done = chunk.done, "account range stored");
-    Ok(())
+    Ok(usize::try_from(kept).unwrap_or(usize::MAX))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::SnapSyncConfig;
-    use alloy_primitives::B256;
     use snapsync_etl::CollectorConfig;
     use snapsync_fetch::verify_account_range;
     use snapsync_primitives::{AccountHash, TrieAccount};
@@ -136,9 +96,10 @@ mod tests {
         let mut chunk = AccountChunk { next: hash(0x10), end: hash(0x30), done: false };
         let mut counts = Counts::default();
         let mut writes = writes();
-        apply_range(&mut chunk, &whole_trie(&[0x10, 0x20, 0x40]), &mut writes, &mut counts)
-            .unwrap();
-        assert_eq!(counts.accounts, 2);
+        let kept =
+            apply_range(&mut chunk, &whole_trie(&[0x10, 0x20, 0x40]), &mut writes, &mut counts)
+                .unwrap();
+        assert_eq!((kept, counts.accounts), (2, 2));
         assert_eq!(writes.accounts.len(), 2);
         assert!(chunk.done);
     }

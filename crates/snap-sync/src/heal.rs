@@ -44,9 +44,7 @@ use crate::{
 use alloy_primitives::{B256, U256, keccak256};
 use alloy_rlp::Decodable;
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY, Nibbles};
-use snapsync_fetch::{
-    ByteCodesRequest, FetchError, Fetcher, NodeTarget, TrieNodesRequest, VerifiedTrieNodes,
-};
+use snapsync_fetch::{ByteCodesRequest, Fetcher, NodeTarget, TrieNodesRequest, VerifiedTrieNodes};
 use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
 use snapsync_storage::StateRead;
 use snapsync_trie::{ChildRef, TrieNodeRef, decode_node};
@@ -488,11 +486,11 @@ pub(crate) async fn heal_step(
                     pass.accounts_in_flight = pass.accounts_in_flight.saturating_sub(1);
                 }
                 pass.requeue(asked);
-                fail_unless_unsent(&mut outcome, result);
+                outcome.fail_unless_unsent(result);
             }
             (Work::Codes(asked), result) => {
                 pass.codes.extend(asked);
-                fail_unless_unsent(&mut outcome, result);
+                outcome.fail_unless_unsent(result);
             }
         }
     }
@@ -505,15 +503,6 @@ pub(crate) async fn heal_step(
     );
     let pivot = state.pivot.number;
     outcome.into_result(|source| SnapSyncError::Fetch { phase: SnapPhase::Healing, pivot, source })
-}
-
-/// Records `result`'s error as the step's failure, unless the request was merely not sent
-/// before the step was full.
-fn fail_unless_unsent<T>(outcome: &mut StepOutcome, result: Result<T, FetchError>) {
-    match result {
-        Err(FetchError::NotStarted { .. }) | Ok(_) => {}
-        Err(error) => outcome.fail(error),
-    }
 }
 
 /// A heal request's verified answer.

@@ -18,6 +18,11 @@ impl<W: Send + 'static, T: Send + 'static> InFlight<W, T> {
         Self { tasks: JoinSet::new(), limit: limit.max(1) }
     }
 
+    /// Whether no request is in flight.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
     /// Whether another request may start.
     pub(crate) fn has_room(&self) -> bool {
         self.tasks.len() < self.limit
@@ -62,6 +67,16 @@ impl StepOutcome {
     /// Records a failed request (the first one is kept); no new requests should start.
     pub(crate) fn fail(&mut self, error: FetchError) {
         self.failure.get_or_insert(error);
+    }
+
+    /// Records `result`'s error as the step's failure, unless the request was merely not sent
+    /// before the step was full (its work goes back to its queue either way; an `Ok` here is
+    /// an answer of another kind than asked, which cannot be taken).
+    pub(crate) fn fail_unless_unsent<T>(&mut self, result: Result<T, FetchError>) {
+        match result {
+            Err(FetchError::NotStarted { .. }) | Ok(_) => {}
+            Err(error) => self.fail(error),
+        }
     }
 
     /// Whether a request failed in this step.

@@ -20,15 +20,16 @@
 //!
 //! 1. **Pivot**: resolve the pivot header, store it in `Headers` (so the headers stage links the
 //!    chain above it).
-//! 2. **Accounts**: the hash space is cut into `accounts.chunks` slices, each downloaded in
-//!    order, all concurrently. Invariant: every account before a chunk's `next` is stored.
-//! 3. **Storages**: accounts with a non-empty storage root, scanned from the stored accounts in
-//!    hash order; small contracts batched, large ones split into concurrent sub-ranges with
-//!    their own proofs. Invariant: every account before the scan cursor that is neither pending
-//!    nor large has all its slots stored.
-//! 4. **Bytecodes**: distinct code hashes not yet stored, batched. Invariant: every code of an
-//!    account before the cursor is stored.
-//! 5. **Verifying**: while the pivot never moved, every step stored the trie nodes its ranges'
+//! 2. **Download** (phases `Accounts`, `Storages`, `Bytecodes`: what is left of it): account
+//!    ranges, storage ranges and bytecodes in one flow sharing the request budget. The hash
+//!    space is cut into `accounts.chunks` slices, each downloaded in order; each verified
+//!    account range queues the storage and code its accounts need, in the record committed with
+//!    them (no scan of the stored accounts); large contracts are split into concurrent
+//!    sub-ranges with their own proofs. Requests stay in flight while a step commits. See
+//!    `download.rs` for the order work is asked in and the bounds on the queues. Invariants:
+//!    every account before a chunk's `next` is stored, and every stored account's storage and
+//!    code is stored or queued.
+//! 3. **Verifying**: while the pivot never moved, every step stored the trie nodes its ranges'
 //!    verification computed (each leaf is hashed once), and those nodes are the tries: the stage
 //!    completes if the stored root node hashes to the pivot's state root, every account with
 //!    storage has a root node hashing to its storage root, and the stored leaves, hashed again
@@ -42,7 +43,8 @@
 //! Each step gathers up to `step.max_bytes` of verified data (through ETL collectors, so it is
 //! written as one sorted bulk append per table) and commits it in the same transaction as the
 //! stage's progress record (`SnapProgress`) and its pipeline checkpoint. A crash loses at most
-//! the step being gathered; a restart reads the record and fetches nothing committed again.
+//! the step being gathered and the requests in flight; a restart reads the record and fetches
+//! nothing committed again.
 //!
 //! # Storage
 //!
@@ -85,6 +87,7 @@
 mod accounts;
 mod bytecodes;
 mod config;
+mod download;
 mod error;
 mod finish;
 mod heal;

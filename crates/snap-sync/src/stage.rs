@@ -2,14 +2,12 @@
 
 use crate::{
     SnapPhase, SnapSyncConfig, SnapSyncError, SyncProgress,
-    accounts::download_accounts,
-    bytecodes::download_bytecodes,
+    download::{Downloads, download},
     finish::{Verdict, build_and_check_tries},
     heal::{HealPass, heal_step},
     pivot::{MoveReason, choose_pivot, current_tip, newer_pivot},
     state::{SyncState, VerifiedNodes},
     step::{Step, StepWrites},
-    storage::download_storage,
 };
 use alloy_primitives::{B256, Bytes};
 use snapsync_etl::{CollectorConfig, remove_stale_runs};
@@ -36,6 +34,8 @@ pub struct SnapSyncStage {
     config: SnapSyncConfig,
     etl: CollectorConfig,
     step: Option<Step>,
+    /// The download under way: its requests in flight across steps (see `download.rs`).
+    downloads: Option<Downloads>,
     /// The healing pass under way (held in memory only: see `heal.rs`).
     heal: Option<HealPass>,
     /// The root of the last healing pass that ran to its end: if the state still differs from
@@ -93,6 +93,7 @@ impl SnapSyncStage {
             config,
             etl,
             step: None,
+            downloads: None,
             heal: None,
             healed_root: None,
             last_tip: None,
@@ -157,9 +158,8 @@ impl SnapSyncStage {
         state: &mut SyncState,
         writes: &mut StepWrites,
     ) -> Result<bool, SnapSyncError> {
-        let max_requests = usize::try_from(self.config.concurrency.max_requests).unwrap_or(1);
         let before = state.phase;
-        let finish = self.run_phase_inner(view, state, writes, max_requests).await?;
+        let finish = self.run_phase_inner(view, state, writes).await?;
         if state.phase != before {
             info!(target: "sync::snap", from = ?before, to = ?state.phase, "phase finished");
         }
@@ -171,26 +171,16 @@ impl SnapSyncStage {
         view: &(impl StateRead + Sync + ?Sized),
         state: &mut SyncState,
         writes: &mut StepWrites,
-        max_requests: usize,
     ) -> Result<bool, SnapSyncError> {
         match state.phase {
-            SnapPhase::Accounts => {
-                download_accounts(&self.fetcher, state, writes, max_requests).await?;
-                if state.chunks.iter().all(|chunk| chunk.done) {
-                    state.phase = SnapPhase::Storages;
-                }
-            }
-            SnapPhase::Storages => {
-                download_storage(&self.fetcher, view, &self.config, state, writes).await?;
-                if state.storage.is_finished() {
-                    state.phase = SnapPhase::Bytecodes;
-                }
-            }
-            SnapPhase::Bytecodes => {
-                download_bytecodes(&self.fetcher, view, &self.config, state, writes).await?;
-                if state.codes.scanned {
-                    state.phase = SnapPhase::Verifying;
-                }
+            SnapPhase::Accounts | SnapPhase::Storages | SnapPhase::Bytecodes => {
+                let previous = self.downloads.take();
+                let mut downloads = Downloads::continuing(previous, &self.config, state);
+                let record = download(&self.fetcher, view, &mut downloads, writes).await;
+                // Kept on failure too: the stored record is still the one it continues from.
+                let keep = record.is_err() || !downloads.is_idle();
+                self.downloads = keep.then_some(downloads);
+                *state = record?;
             }
             SnapPhase::Healing => {
                 let Some(pass) =
@@ -238,6 +228,8 @@ impl SnapSyncStage {
         let Some((pivot, header)) = found else { return Ok(None) };
         let mut state = state.clone();
         state.move_pivot(pivot);
+        // Requests in flight ask for the old root: the download starts over at the new one.
+        self.downloads = None;
         self.heal = None;
         let writes = StepWrites::new(&self.etl, &self.config);
         Ok(Some(Step {
@@ -279,6 +271,9 @@ impl SnapSyncStage {
         }
         let nodes = step.writes.write_into(txn)?;
         step.state.counts.trie_nodes += nodes;
+        if let Some(downloads) = &mut self.downloads {
+            downloads.written_as(&step.state);
+        }
         if step.finish {
             self.verify(txn, &mut step.state)?;
         }

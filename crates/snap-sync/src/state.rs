@@ -8,11 +8,11 @@
 //! # Pivot moves
 //!
 //! Account ranges are proven against the pivot's root at the time they are downloaded; after the
-//! pivot moves, the rest of each unfinished chunk is downloaded against the new root. The record
-//! keeps, for every stretch of the account hash space, the root its accounts were proven against
-//! ([`RootSegment`]s), so the storage of an account is asked for in the state it came from (whose
-//! storage root its slots are proven against) while peers still serve it. What older roots leave
-//! inconsistent is repaired by healing (see `heal.rs`).
+//! pivot moves, the rest of each unfinished chunk is downloaded against the new root. Each queued
+//! [`StorageTask`] keeps the root its account was proven against, so the storage of an account is
+//! asked for in the state it came from (whose storage root its slots are proven against) while
+//! peers still serve it. What older roots leave inconsistent is repaired by healing (see
+//! `heal.rs`).
 //!
 //! Encoding: one version byte ([`SyncState::VERSION`]) followed by the RLP of the record.
 //! Decoding is strict (unknown version, malformed RLP, trailing bytes are errors) and allocates no
@@ -59,15 +59,6 @@ pub(crate) struct StorageTask {
     pub(crate) state_root: B256,
 }
 
-/// From `start` on (up to the next segment's start), accounts were proven against `root`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, RlpEncodable, RlpDecodable)]
-pub(crate) struct RootSegment {
-    /// The first account hash of the segment.
-    pub(crate) start: AccountHash,
-    /// The state root of its accounts.
-    pub(crate) root: B256,
-}
-
 /// A slot-hash interval of a large contract, downloaded in order from `next`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, RlpEncodable, RlpDecodable)]
 pub(crate) struct SlotRange {
@@ -86,41 +77,23 @@ pub(crate) struct LargeContract {
     pub(crate) ranges: Vec<SlotRange>,
 }
 
-impl RootSegment {
-    /// The root of the segment of `segments` (sorted by start) that holds `account`.
-    pub(crate) fn root_of(segments: &[Self], account: AccountHash) -> Option<B256> {
-        let after = segments.partition_point(|segment| segment.start <= account);
-        Some(segments.get(after.checked_sub(1)?)?.root)
-    }
-}
-
-/// Where the storage phase stands.
+/// The storage still to fetch: queued from verified account ranges, in the same transaction as
+/// the accounts themselves, so every stored account with a non-empty storage root is either
+/// done, pending or large.
 #[derive(Debug, Clone, PartialEq, Eq, Default, RlpEncodable, RlpDecodable)]
 pub(crate) struct StorageQueue {
-    /// The next account hash to scan for non-empty storage.
-    pub(crate) cursor: AccountHash,
-    /// Whether the scan has passed the last account.
-    pub(crate) scanned: bool,
-    /// Accounts scanned but not yet served.
+    /// Accounts whose storage is still to be fetched whole.
     pub(crate) pending: Vec<StorageTask>,
     /// Contracts being downloaded in sub-ranges.
     pub(crate) large: Vec<LargeContract>,
 }
 
 impl StorageQueue {
-    /// Whether every account with storage has all of it stored.
-    pub(crate) fn is_finished(&self) -> bool {
-        self.scanned && self.pending.is_empty() && self.large.is_empty()
+    /// Whether nothing queued is left: with every account chunk done, every account with storage
+    /// has all of it stored.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pending.is_empty() && self.large.is_empty()
     }
-}
-
-/// Where the bytecode phase stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, RlpEncodable, RlpDecodable)]
-pub(crate) struct CodeCursor {
-    /// The next account hash to scan for code.
-    pub(crate) next: AccountHash,
-    /// Whether the scan has passed the last account.
-    pub(crate) scanned: bool,
 }
 
 /// What is stored so far.
@@ -148,10 +121,9 @@ pub(crate) struct SyncState {
     pub(crate) pivot: Pivot,
     pub(crate) phase: SnapPhase,
     pub(crate) chunks: Vec<AccountChunk>,
-    /// Which root each stretch of the stored accounts was proven against, sorted by start.
-    pub(crate) roots: Vec<RootSegment>,
     pub(crate) storage: StorageQueue,
-    pub(crate) codes: CodeCursor,
+    /// Code hashes of stored accounts whose code is neither stored nor gathered yet, each once.
+    pub(crate) codes: Vec<B256>,
     pub(crate) counts: Counts,
 }
 
@@ -161,9 +133,8 @@ struct Record {
     pivot: Pivot,
     phase: u8,
     chunks: Vec<AccountChunk>,
-    roots: Vec<RootSegment>,
     storage: StorageQueue,
-    codes: CodeCursor,
+    codes: Vec<B256>,
     counts: Counts,
 }
 
@@ -171,22 +142,19 @@ impl SyncState {
     /// The `SnapProgress` key of the record.
     pub(crate) const KEY: &'static str = "snap-sync";
     /// The encoding version.
-    pub(crate) const VERSION: u8 = 2;
+    pub(crate) const VERSION: u8 = 3;
+    /// The last version whose storage and code phases scanned the stored accounts: its records
+    /// hold scan cursors instead of queues and are not read.
+    const SCANNING_VERSION: u8 = 2;
 
     /// A fresh sync of `pivot`'s state with the account space in `chunks` equal slices.
     pub(crate) fn new(pivot: Pivot, chunks: u64) -> Self {
-        let chunks = split_account_space(chunks);
-        let roots = chunks
-            .iter()
-            .map(|chunk| RootSegment { start: chunk.next, root: pivot.state_root })
-            .collect();
         Self {
             pivot,
             phase: SnapPhase::Accounts,
-            chunks,
-            roots,
+            chunks: split_account_space(chunks),
             storage: StorageQueue::default(),
-            codes: CodeCursor::default(),
+            codes: Vec::new(),
             counts: Counts::default(),
         }
     }
@@ -199,10 +167,6 @@ impl SyncState {
             chunk.next = chunk.end;
             chunk.done = true;
         }
-        state.storage.cursor = AccountHash::from(B256::repeat_byte(0xff));
-        state.storage.scanned = true;
-        state.codes =
-            CodeCursor { next: AccountHash::from(B256::repeat_byte(0xff)), scanned: true };
         state.phase = SnapPhase::Done;
         state.counts = counts;
         state
@@ -226,9 +190,8 @@ impl SyncState {
             pivot: self.pivot,
             phase: self.phase.to_byte(),
             chunks: self.chunks.clone(),
-            roots: self.roots.clone(),
             storage: self.storage.clone(),
-            codes: self.codes,
+            codes: self.codes.clone(),
             counts: self.counts,
         };
         let mut out = Vec::with_capacity(1 + record.length());
@@ -242,6 +205,13 @@ impl SyncState {
         let Some((&version, mut rest)) = bytes.split_first() else {
             return Err(corrupt("empty record".to_owned()));
         };
+        if version == Self::SCANNING_VERSION {
+            return Err(corrupt(format!(
+                "version {version} was written by an older snapsync, whose storage and bytecode \
+                 phases scanned the stored accounts; unwind the SnapSync stage (or start from an \
+                 empty data directory) to sync again"
+            )));
+        }
         if version != Self::VERSION {
             return Err(corrupt(format!("unknown version {version}")));
         }
@@ -255,7 +225,6 @@ impl SyncState {
             pivot: record.pivot,
             phase,
             chunks: record.chunks,
-            roots: record.roots,
             storage: record.storage,
             codes: record.codes,
             counts: record.counts,
@@ -263,16 +232,10 @@ impl SyncState {
     }
 
     /// Re-anchors on `pivot`, a newer block: the rest of every unfinished chunk is downloaded
-    /// against its root from now on, and a state that was being verified or healed is verified
-    /// again (against the new root). Nothing stored is discarded.
+    /// against its root from now on (queued storage keeps the roots its accounts came from),
+    /// and a state that was being verified or healed is verified again (against the new root).
+    /// Nothing stored is discarded.
     pub(crate) fn move_pivot(&mut self, pivot: Pivot) {
-        for chunk in self.chunks.iter().filter(|chunk| !chunk.done) {
-            let segment = RootSegment { start: chunk.next, root: pivot.state_root };
-            match self.roots.binary_search_by_key(&chunk.next, |segment| segment.start) {
-                Ok(index) => self.roots[index] = segment,
-                Err(index) => self.roots.insert(index, segment),
-            }
-        }
         if matches!(self.phase, SnapPhase::Healing | SnapPhase::Verifying) {
             self.phase = SnapPhase::Verifying;
         }
@@ -413,6 +376,7 @@ mod tests {
             },
             ranges: vec![SlotRange { next: SlotHash::ZERO, end: SlotHash::MAX }],
         });
+        state.codes.push(B256::repeat_byte(8));
         state.counts.slots = 99;
         state
     }
@@ -439,36 +403,26 @@ mod tests {
     }
 
     #[test]
-    fn accounts_keep_the_root_they_were_proven_against() {
-        let pivot = |byte| Pivot {
-            number: u64::from(byte),
-            hash: B256::repeat_byte(byte),
-            state_root: B256::repeat_byte(byte),
-        };
-        let mut state = SyncState::new(pivot(1), 2);
-        let half = state.chunks[1].next;
-        state.chunks[0].next = AccountHash::from(B256::repeat_byte(0x20));
-        state.chunks[1].done = true;
+    fn a_pivot_move_keeps_the_queues_and_verifies_again() {
+        let mut state = sample();
+        let queued = state.storage.clone();
         state.phase = SnapPhase::Healing;
-        state.move_pivot(pivot(2));
-        assert_eq!((state.pivot, state.counts.pivot_moves), (pivot(2), 1));
+        let next =
+            Pivot { number: 9, hash: B256::repeat_byte(8), state_root: B256::repeat_byte(9) };
+        state.move_pivot(next);
+        assert_eq!((state.pivot, state.counts.pivot_moves), (next, 1));
         assert_eq!(state.phase, SnapPhase::Verifying);
-        let root_of = |state: &SyncState, account| RootSegment::root_of(&state.roots, account);
-        let root = |state: &SyncState, byte: u8| {
-            root_of(state, AccountHash::from(B256::repeat_byte(byte))).unwrap()
-        };
-        assert_eq!(root_of(&state, AccountHash::ZERO), Some(B256::repeat_byte(1)));
-        assert_eq!(root(&state, 0x1f), B256::repeat_byte(1));
-        assert_eq!(root(&state, 0x20), B256::repeat_byte(2));
-        assert_eq!(root(&state, 0x7f), B256::repeat_byte(2));
-        // The finished second chunk keeps its root.
-        assert_eq!(root_of(&state, half), Some(B256::repeat_byte(1)));
-        assert_eq!(root(&state, 0xff), B256::repeat_byte(1));
-        // A second move from the same place replaces the segment instead of adding one.
-        state.move_pivot(pivot(3));
-        assert_eq!(state.roots.len(), 3);
-        assert_eq!(root(&state, 0x20), B256::repeat_byte(3));
+        // Queued storage is still asked for in the state its account was proven against.
+        assert_eq!(state.storage, queued);
         assert_eq!(SyncState::decode(&state.encode()).unwrap(), state);
+    }
+
+    #[test]
+    fn records_of_the_scanning_version_are_refused_by_name() {
+        let mut bytes = sample().encode();
+        bytes[0] = 2;
+        let error = SyncState::decode(&bytes).unwrap_err().to_string();
+        assert!(error.contains("older snapsync"), "{error}");
     }
 
     #[test]

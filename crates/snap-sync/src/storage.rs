@@ -1,8 +1,7 @@
-//! The storage phase: the slots of every account with a non-empty storage root.
+//! Storage ranges: the slots of every account with a non-empty storage root.
 //!
-//! Work comes from three places, in this order: sub-ranges of large contracts, accounts
-//! scanned but not yet served, and a scan of the stored accounts from the queue's cursor.
-//! Small contracts go `accounts_per_batch` to a request; a reply may stop early, after a
+//! Work comes from two places, in this order: sub-ranges of large contracts, and the accounts
+//! verified account ranges queued (see `download.rs`). Small contracts go `accounts_per_batch` to a request; a reply may stop early, after a
 //! partial last set (that contract becomes *large*: the rest of its slot space is split into
 //! sub-ranges, `split_sub_ranges` of them when the density seen so far predicts more than
 //! `split_threshold_slots` remaining, each fetched concurrently with its own proof) or before
@@ -15,28 +14,24 @@
 //! accounts' storage is left as it is: the verification finds their slots inconsistent and
 //! healing fetches them from the current pivot's trie.
 
-use crate::SnapPhase;
 use crate::{
-    SnapSyncConfig, SnapSyncError,
-    inflight::{InFlight, StepOutcome},
-    scan::scan_accounts,
-    state::{
-        LargeContract, RootSegment, SlotRange, StorageQueue, StorageTask, SyncState, split_interval,
-    },
+    SnapSyncConfig,
+    state::{LargeContract, SlotRange, StorageQueue, StorageTask, split_interval},
     step::StepWrites,
 };
 use alloy_primitives::{B256, U256};
-use alloy_trie::EMPTY_ROOT_HASH;
 use snapsync_etl::EtlError;
-use snapsync_fetch::{FetchError, Fetcher, StorageRangesRequest, StorageTarget, VerifiedStorage};
+use snapsync_fetch::{StorageRangesRequest, StorageTarget, VerifiedStorage};
 use snapsync_primitives::{AccountHash, SlotHash};
-use snapsync_storage::StateRead;
-use std::{collections::HashSet, ops::ControlFlow, sync::Arc};
+use std::collections::HashSet;
 use tracing::debug;
+
+/// The sub-ranges of large contracts in flight, by account and range end.
+pub(crate) type BusyRanges = HashSet<(AccountHash, SlotHash)>;
 
 /// One storage request's work.
 #[derive(Debug)]
-enum Work {
+pub(crate) enum Work {
     /// Whole storage of these accounts, from slot zero.
     Batch(Vec<StorageTask>),
     /// One sub-range of a large contract, identified by account and the range's end.
@@ -45,7 +40,7 @@ enum Work {
 
 impl Work {
     /// The state the work's accounts were proven against.
-    fn state_root(&self) -> B256 {
+    pub(crate) fn state_root(&self) -> B256 {
         match self {
             Self::Batch(tasks) => tasks.first().map(|task| task.state_root).unwrap_or_default(),
             Self::Range(task, _) => task.state_root,
@@ -55,15 +50,16 @@ impl Work {
 
 /// Storage settings the phase needs.
 #[derive(Debug, Clone, Copy)]
-struct Limits {
-    batch: usize,
+pub(crate) struct Limits {
+    /// Accounts per batch request.
+    pub(crate) batch: usize,
     split_threshold: u64,
     sub_ranges: u64,
     max_requests: usize,
 }
 
 impl Limits {
-    fn new(config: &SnapSyncConfig) -> Self {
+    pub(crate) fn new(config: &SnapSyncConfig) -> Self {
         Self {
             batch: usize::try_from(config.storage.accounts_per_batch).unwrap_or(usize::MAX).max(1),
             split_threshold: config.storage.split_threshold_slots,
@@ -73,65 +69,9 @@ impl Limits {
     }
 }
 
-/// Downloads storage into `writes` until the step is full or every account's storage is stored.
-pub(crate) async fn download_storage(
-    fetcher: &Arc<Fetcher>,
-    view: &(impl StateRead + Sync + ?Sized),
-    config: &SnapSyncConfig,
-    state: &mut SyncState,
-    writes: &mut StepWrites,
-) -> Result<(), SnapSyncError> {
-    let limits = Limits::new(config);
-    let pivot_root = state.pivot.state_root;
-    let mut busy = HashSet::new();
-    let mut inflight = InFlight::new(limits.max_requests);
-    let mut outcome = StepOutcome::default();
-    loop {
-        while !outcome.failed() && !writes.is_full() && inflight.has_room() {
-            let roots = Roots { segments: &state.roots, pivot: pivot_root };
-            let Some(work) = next_work(view, &mut state.storage, &mut busy, roots, limits)? else {
-                break;
-            };
-            let request = request_for(&work);
-            let (fetcher, full) = (Arc::clone(fetcher), writes.full_signal());
-            inflight.spawn(work, async move { fetcher.storage_ranges_until(request, full).await });
-        }
-        let Some((work, result)) = inflight.next().await? else { break };
-        let queue = &mut state.storage;
-        match (work, result) {
-            (Work::Batch(tasks), Ok(reply)) => {
-                let slots = apply_batch(queue, tasks, reply.into_sets(), writes, limits)?;
-                state.counts.slots += slots;
-                outcome.progressed();
-            }
-            (Work::Range(task, range), Ok(reply)) => {
-                busy.remove(&(task.account, range.end));
-                let set = reply.into_sets().into_iter().next();
-                state.counts.slots += apply_range(queue, task, range, set.as_ref(), writes)?;
-                outcome.progressed();
-            }
-            // Not sent before the step was full: the work goes back for the next step.
-            (work, Err(FetchError::NotStarted { .. })) => put_back(queue, &mut busy, work),
-            // Work in an older state than the pivot's is best effort (peers forget old states):
-            // healing takes over what it could not finish.
-            (work, Err(error)) if work.state_root() != pivot_root => {
-                debug!(target: "sync::snap::storage", %error, "storage of an older state failed");
-                abandon(queue, &mut busy, work);
-                outcome.progressed();
-            }
-            (work, Err(error)) => {
-                put_back(queue, &mut busy, work);
-                outcome.fail(error);
-            }
-        }
-    }
-    let pivot = state.pivot.number;
-    outcome.into_result(|source| SnapSyncError::Fetch { phase: SnapPhase::Storages, pivot, source })
-}
-
 /// Returns unsent `work` to the queue: a batch to the front of the pending accounts, a
 /// sub-range to its contract's open ranges (where it stayed, marked busy).
-fn put_back(queue: &mut StorageQueue, busy: &mut HashSet<(AccountHash, SlotHash)>, work: Work) {
+pub(crate) fn put_back(queue: &mut StorageQueue, busy: &mut BusyRanges, work: Work) {
     match work {
         Work::Batch(tasks) => {
             queue.pending.splice(0..0, tasks);
@@ -144,7 +84,7 @@ fn put_back(queue: &mut StorageQueue, busy: &mut HashSet<(AccountHash, SlotHash)
 
 /// Gives up on `work` (its state is no longer served well): its accounts keep the slots stored
 /// so far, which healing completes.
-fn abandon(queue: &mut StorageQueue, busy: &mut HashSet<(AccountHash, SlotHash)>, work: Work) {
+pub(crate) fn abandon(queue: &mut StorageQueue, busy: &mut BusyRanges, work: Work) {
     let task = match work {
         Work::Batch(tasks) => {
             debug!(target: "sync::snap::storage", accounts = tasks.len(), "state no longer served, storage left to healing");
@@ -159,49 +99,24 @@ fn abandon(queue: &mut StorageQueue, busy: &mut HashSet<(AccountHash, SlotHash)>
     queue.large.retain(|contract| contract.task != task);
 }
 
-/// The roots accounts were proven against, to tag storage tasks with.
-#[derive(Debug, Clone, Copy)]
-struct Roots<'a> {
-    segments: &'a [RootSegment],
-    pivot: B256,
-}
-
-impl Roots<'_> {
-    fn of(&self, account: AccountHash) -> B256 {
-        RootSegment::root_of(self.segments, account).unwrap_or(self.pivot)
-    }
-}
-
-/// The next request to make: a free sub-range, else a batch of pending accounts, else a batch
-/// scanned from the cursor (only while few large contracts are open, to bound the queue).
-fn next_work(
-    view: &(impl StateRead + ?Sized),
+/// The next request to make: a free sub-range, else a batch of pending accounts (only while
+/// fewer large contracts are open than requests may be in flight, to bound the queue).
+pub(crate) fn next_work(
     queue: &mut StorageQueue,
-    busy: &mut HashSet<(AccountHash, SlotHash)>,
-    roots: Roots<'_>,
+    busy: &mut BusyRanges,
     limits: Limits,
-) -> Result<Option<Work>, SnapSyncError> {
+) -> Option<Work> {
     for contract in &queue.large {
         for range in &contract.ranges {
             if busy.insert((contract.task.account, range.end)) {
-                return Ok(Some(Work::Range(contract.task, *range)));
+                return Some(Work::Range(contract.task, *range));
             }
         }
     }
-    if !queue.pending.is_empty() {
-        return Ok(Some(Work::Batch(take_batch(&mut queue.pending, limits.batch))));
+    if queue.pending.is_empty() || queue.large.len() >= limits.max_requests {
+        return None;
     }
-    if queue.large.len() >= limits.max_requests {
-        return Ok(None);
-    }
-    while !queue.scanned {
-        let tasks = scan_storage_accounts(view, queue, roots, limits.batch)?;
-        if !tasks.is_empty() {
-            queue.pending = tasks;
-            return Ok(Some(Work::Batch(take_batch(&mut queue.pending, limits.batch))));
-        }
-    }
-    Ok(None)
+    Some(Work::Batch(take_batch(&mut queue.pending, limits.batch)))
 }
 
 /// Up to `batch` tasks from the front of `pending`, all of the first one's state.
@@ -212,34 +127,8 @@ fn take_batch(pending: &mut Vec<StorageTask>, batch: usize) -> Vec<StorageTask> 
     pending.drain(..take).collect()
 }
 
-/// Most accounts one scan reads looking for storage, so a step never stalls on a long run of
-/// storage-less accounts.
-const SCAN_LIMIT: usize = 65_536;
-
-/// Up to `batch` accounts with storage from the queue's cursor on; moves the cursor past them.
-fn scan_storage_accounts(
-    view: &(impl StateRead + ?Sized),
-    queue: &mut StorageQueue,
-    roots: Roots<'_>,
-    batch: usize,
-) -> Result<Vec<StorageTask>, SnapSyncError> {
-    let mut tasks = Vec::new();
-    let next = scan_accounts(view, queue.cursor, SCAN_LIMIT, |account, trie_account| {
-        if trie_account.storage_root != EMPTY_ROOT_HASH {
-            let storage_root = trie_account.storage_root;
-            tasks.push(StorageTask { account, storage_root, state_root: roots.of(account) });
-        }
-        Ok(if tasks.len() == batch { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
-    })?;
-    match next {
-        Some(next) => queue.cursor = next,
-        None => queue.scanned = true,
-    }
-    Ok(tasks)
-}
-
 /// The request for `work`, in the state its accounts were proven against.
-fn request_for(work: &Work) -> StorageRangesRequest {
+pub(crate) fn request_for(work: &Work) -> StorageRangesRequest {
     let target = |task: &StorageTask| StorageTarget {
         account: task.account,
         storage_root: task.storage_root,
@@ -265,7 +154,7 @@ fn request_for(work: &Work) -> StorageRangesRequest {
 /// Takes a batch reply: whole sets are stored, a partial last set opens a large contract, and
 /// accounts the reply did not reach go back to the front of the pending list. Returns the slots
 /// stored.
-fn apply_batch(
+pub(crate) fn apply_batch(
     queue: &mut StorageQueue,
     mut tasks: Vec<StorageTask>,
     sets: Vec<VerifiedStorage>,
@@ -291,7 +180,7 @@ fn apply_batch(
 
 /// Takes a sub-range reply: its slots up to the range's end are stored and the range continues
 /// after the last, or closes; a contract with no open range is done. Returns the slots stored.
-fn apply_range(
+pub(crate) fn apply_range(
     queue: &mut StorageQueue,
     task: StorageTask,
     range: SlotRange,

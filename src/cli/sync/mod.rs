@@ -47,6 +47,7 @@ use source::SourceArgs;
 use std::{
     io::{IsTerminal, Write},
     path::PathBuf,
+    sync::Arc,
     time::{Duration, Instant},
 };
 use tokio::sync::watch;
@@ -148,7 +149,7 @@ impl SyncArgs {
 
 /// What the sync ran against and in.
 struct World {
-    scenario: Scenario,
+    scenario: Arc<Scenario>,
     storage: Storage,
     /// The stored sync record before this run, if an earlier run left one.
     before: Option<SyncSummary>,
@@ -213,7 +214,7 @@ fn sync_and_report(
         .enable_time()
         .build()
         .map_err(CliError::Runtime)?;
-    let mut world = prepare(args, &config, err)?;
+    let world = prepare(args, &config, err)?;
     let (tip_sender, tip) = watch::channel(world.tips.current_tip(&world.scenario));
     let (mut pipeline, progress) = pipeline(&world, config, tip, args.history)?;
     writeln!(
@@ -225,10 +226,11 @@ fn sync_and_report(
     )?;
     let mut view = ProgressView::new(std::io::stderr().is_terminal());
     let started = Instant::now();
-    let moving =
-        MovingTip { tips: &mut world.tips, scenario: &world.scenario, sender: &tip_sender };
-    let mut moving = moving;
-    let result = runtime.block_on(drive(&mut pipeline, &progress, &mut view, &mut moving, err));
+    let tip_sender = Arc::new(tip_sender);
+    let schedule = world.tips.clone();
+    follow_the_schedule(&world.scenario, schedule, Arc::clone(&tip_sender), progress.clone());
+    let mut timeouts = SimTimeouts(&world.scenario);
+    let result = runtime.block_on(drive(&mut pipeline, &progress, &mut view, &mut timeouts, err));
     let elapsed = started.elapsed();
     view.finish();
     drop(tip_sender);
@@ -357,7 +359,7 @@ fn prepare(
     if args.peers.all_faulty() {
         writeln!(err, "warning: no peer is honest: this sync must fail")?;
     }
-    Ok(World { scenario, storage, before, tips })
+    Ok(World { scenario: Arc::new(scenario), storage, before, tips })
 }
 
 /// The sync record stored in `storage`, if any, after checking that it belongs to `chain`: its
@@ -403,53 +405,55 @@ fn pipeline(
     Ok((Pipeline::new(db.clone(), stages.build()?).with_retry_policy(RETRY), progress))
 }
 
-/// The tip the sync follows, and when it advances.
-struct MovingTip<'a> {
-    tips: &'a mut TipSchedule,
-    scenario: &'a Scenario,
-    sender: &'a watch::Sender<alloy_primitives::B256>,
+/// Advances the tip the sync follows as `tips` schedules it: the moment the simulated network
+/// has sent each move's share of the download (from inside its send, before the reply reaches
+/// the sync) once the sync's `progress` shows the previous move taken, so that a fast sync
+/// neither finishes between two looks at the schedule nor sees two jumps as one.
+fn follow_the_schedule(
+    scenario: &Arc<Scenario>,
+    tips: TipSchedule,
+    sender: Arc<watch::Sender<alloy_primitives::B256>>,
+    progress: watch::Receiver<SyncProgress>,
+) {
+    let world = Arc::downgrade(scenario);
+    let tips = std::sync::Mutex::new(tips);
+    scenario.network.on_bytes_sent(move |bytes| {
+        let Some(scenario) = world.upgrade() else { return };
+        let taken = progress.borrow().counts.pivot_moves;
+        let mut tips = tips.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(tip) = tips.next_tip(&scenario, bytes, taken) {
+            sender.send_replace(tip);
+        }
+    });
 }
 
-/// What [`drive`] asks of the tip's owner on its timers: to advance the tip if it is time, and
-/// how many requests have timed out so far (for the progress line).
-trait TipDriver {
-    /// Advances the tip if it is time.
-    fn advance(&mut self);
+/// What [`drive`] shows beside the stage's progress: the requests timed out so far.
+trait Timeouts {
     /// Requests timed out so far.
     fn timeouts(&self) -> u64;
 }
 
-impl TipDriver for MovingTip<'_> {
-    /// Advances the tip if the network has sent enough since the last move.
-    fn advance(&mut self) {
-        if let Some(tip) = self.tips.next_tip(self.scenario, self.scenario.network.bytes_sent()) {
-            self.sender.send_replace(tip);
-        }
-    }
+/// The simulated network's timeouts.
+struct SimTimeouts<'a>(&'a Scenario);
 
+impl Timeouts for SimTimeouts<'_> {
     fn timeouts(&self) -> u64 {
-        self.scenario.network.timeouts()
+        self.0.network.timeouts()
     }
 }
 
-/// How often the tip schedule is looked at.
-const TIP_POLL: Duration = Duration::from_millis(20);
-
-/// Runs the pipeline to its end, showing its events and the stage's progress meanwhile, and
-/// advancing the tip as scheduled.
+/// Runs the pipeline to its end, showing its events and the stage's progress meanwhile.
 async fn drive(
     pipeline: &mut Pipeline<dyn Database>,
     progress: &watch::Receiver<SyncProgress>,
     view: &mut ProgressView,
-    moving: &mut dyn TipDriver,
+    timeouts: &mut dyn Timeouts,
     err: &mut dyn Write,
 ) -> Result<(), PipelineError> {
     let mut events = pipeline.subscribe();
     let mut ticks = tokio::time::interval(view.tick_interval());
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticks.tick().await;
-    let mut tip_polls = tokio::time::interval(TIP_POLL);
-    tip_polls.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let run = pipeline.run(None);
     tokio::pin!(run);
     let mut events_open = true;
@@ -469,9 +473,8 @@ async fn drive(
             },
             _ = ticks.tick() => {
                 let snapshot = progress.borrow().clone();
-                view.on_tick(&snapshot, moving.timeouts(), err);
+                view.on_tick(&snapshot, timeouts.timeouts(), err);
             }
-            _ = tip_polls.tick() => moving.advance(),
         }
     }
 }

@@ -75,11 +75,21 @@ impl TipSchedule {
         self.forget_behind_tip(scenario);
     }
 
-    /// The tip hash of the next jump, if `bytes_sent` (in this run) has reached its share; the
-    /// states past the served window behind the new tip are forgotten.
-    pub(super) fn next_tip(&mut self, scenario: &Scenario, bytes_sent: u64) -> Option<B256> {
+    /// The tip hash of the next jump, if `bytes_sent` (in this run) has reached its share and
+    /// the sync has taken the jumps before (`moves_taken`, its pivot moves so far): two jumps
+    /// seen at once would move the pivot once. The states past the served window behind the new
+    /// tip are forgotten.
+    pub(super) fn next_tip(
+        &mut self,
+        scenario: &Scenario,
+        bytes_sent: u64,
+        moves_taken: u64,
+    ) -> Option<B256> {
         let made_here = self.made - self.resumed_at;
-        if self.made >= self.moves || bytes_sent < self.share * (made_here + 1) {
+        if self.made >= self.moves
+            || moves_taken < self.made
+            || bytes_sent < self.share * (made_here + 1)
+        {
             return None;
         }
         self.made += 1;

@@ -10,7 +10,7 @@
 //! counts (what it answered, of which kind) on stderr and in the JSON line's `peers`.
 
 use super::{
-    RETRY, SyncArgs, TipDriver, drive,
+    RETRY, SyncArgs, Timeouts, drive,
     report::{LeafVerdict, SyncReport},
     sync_failed, verdict_of_this_run, write_history,
 };
@@ -66,12 +66,11 @@ impl WireArgs {
     }
 }
 
-/// No tip moves: the tip is fixed for the run.
-struct FixedTip;
+/// Over real peers the progress line shows no timeout count (the per-peer figures in the
+/// report have them).
+struct Untracked;
 
-impl TipDriver for FixedTip {
-    fn advance(&mut self) {}
-
+impl Timeouts for Untracked {
     fn timeouts(&self) -> u64 {
         0
     }
@@ -131,7 +130,7 @@ pub(super) fn sync_and_report(
             args.history
         )?;
         let mut view = super::display::ProgressView::new(std::io::stderr().is_terminal());
-        let result = drive(&mut pipeline, &progress, &mut view, &mut FixedTip, err).await;
+        let result = drive(&mut pipeline, &progress, &mut view, &mut Untracked, err).await;
         view.finish();
         network.shutdown().await;
         Ok::<_, CliError>((result, on_trust))
