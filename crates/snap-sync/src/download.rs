@@ -29,8 +29,9 @@
 //! work still in flight put back into its queues ([`Downloads::record`]): a crash loses only
 //! answers that no commit described. The next step continues from the requests in flight only
 //! if the stored record is the one the last step committed; otherwise (that commit failed, or
-//! another step ran between) they are dropped and the flow starts over from the stored record.
-//! A pivot move, healing and verifying drop them too.
+//! another step ran between) their answers are dropped and the flow starts over from the stored
+//! record. A pivot move drops them too. Dropped answers are still verified as they arrive, so a
+//! hostile peer is judged all the same.
 
 use crate::{
     SnapPhase, SnapSyncConfig, SnapSyncError, accounts,
@@ -77,13 +78,29 @@ impl Downloads {
     ) -> Self {
         match previous {
             Some(downloads) if downloads.last_record == *stored => downloads,
-            _ => Self {
-                flow: Flow::new(config, stored),
-                inflight: InFlight::new(Limits::new(config).max_requests),
-                working: stored.clone(),
-                last_record: stored.clone(),
-            },
+            previous => {
+                if let Some(previous) = previous {
+                    previous.retire();
+                }
+                Self::new(config, stored)
+            }
         }
+    }
+
+    /// A new flow from `stored`, nothing in flight.
+    fn new(config: &SnapSyncConfig, stored: &SyncState) -> Self {
+        Self {
+            flow: Flow::new(config, stored),
+            inflight: InFlight::new(Limits::new(config).max_requests),
+            working: stored.clone(),
+            last_record: stored.clone(),
+        }
+    }
+
+    /// Ends the download: its requests in flight run to their end unwatched (see
+    /// [`InFlight::detach`]), their answers dropped.
+    pub(crate) fn retire(self) {
+        self.inflight.detach();
     }
 
     /// Takes the record of the gathered step in the form it is written (with the trie nodes

@@ -13,16 +13,15 @@ use crate::SnapPhase;
 use crate::{
     SnapSyncError,
     heal::HealSeeds,
-    leaf_check::{check_stored_leaves, hash_stored_codes},
-    scan::{missing_codes, scan_accounts},
+    leaf_check::{LeafCheck, check_stored_leaves_visiting, hash_stored_codes},
+    scan::missing_codes,
     state::{SyncState, VerifiedNodes},
 };
 use alloy_primitives::{B256, keccak256};
-use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY, Nibbles};
+use alloy_trie::{EMPTY_ROOT_HASH, Nibbles};
 use snapsync_etl::CollectorConfig;
 use snapsync_primitives::AccountHash;
 use snapsync_storage::{StateRead, StateWrite, rebuild_state_trie_in};
-use std::{collections::HashSet, ops::ControlFlow};
 use tracing::{info, warn};
 
 /// What the verifying step found.
@@ -53,9 +52,8 @@ pub(crate) fn build_and_check_tries(
     state: &mut SyncState,
 ) -> Result<Verdict, SnapSyncError> {
     if VerifiedNodes::hold(&*txn, state)? {
-        if verified_nodes_complete(&*txn, state)? {
+        if let Some(check) = check_verified_nodes(&*txn, state)? {
             // The nodes are the pivot's: the leaves beside them must still make them.
-            let check = check_stored_leaves(&*txn, state.pivot.state_root)?;
             if !check.matches() {
                 return Err(SnapSyncError::StoredStateDamaged {
                     pivot: state.pivot.number,
@@ -125,33 +123,32 @@ pub(crate) fn build_and_check_tries(
     Ok(Verdict::Differs { seeds: HealSeeds { storages }, stored_root: report.state_root })
 }
 
-/// Whether the nodes stored while downloading (every range proven against the pivot's root, see
-/// [`VerifiedNodes`]) form the whole state: the root node hashes to the pivot's state root,
-/// every account with storage has a storage-trie root node hashing to its storage root, every
-/// code is stored, and the stored accounts are as many as the download kept. One hash per trie,
-/// not per leaf: the leaves were hashed when their ranges were verified.
-fn verified_nodes_complete(
+/// The stored leaves hashed again ([`check_stored_leaves`]), if the nodes stored while
+/// downloading (every range proven against the pivot's root, see [`VerifiedNodes`]) form the
+/// whole state: the root node hashes to the pivot's state root, every account with storage has
+/// a storage-trie root node hashing to its storage root, every code is stored, and the stored
+/// accounts are as many as the download kept; `None` when they do not (the tries are then
+/// rebuilt). The node checks ride on the leaf pass: one walk of the accounts.
+fn check_verified_nodes(
     view: &(impl StateRead + ?Sized),
     state: &SyncState,
-) -> Result<bool, SnapSyncError> {
+) -> Result<Option<LeafCheck>, SnapSyncError> {
     let is_root = |node: Option<alloy_primitives::Bytes>, root: B256| {
         node.is_some_and(|node| keccak256(&node) == root)
     };
     if !is_root(view.account_node(&Nibbles::default())?, state.pivot.state_root) {
-        return Ok(false);
+        return Ok(None);
     }
-    let (mut accounts, mut complete) = (0u64, true);
-    let mut codes = HashSet::new();
-    scan_accounts(view, AccountHash::ZERO, usize::MAX, |hash, account| {
-        accounts += 1;
+    let mut storage_nodes = true;
+    let check = check_stored_leaves_visiting(view, state.pivot.state_root, |hash, account| {
         let storage = account.storage_root;
-        let code = account.code_hash;
-        complete = (storage == EMPTY_ROOT_HASH
-            || is_root(view.storage_node(&hash, &Nibbles::default())?, storage))
-            && (code == KECCAK_EMPTY
-                || codes.contains(&code)
-                || (view.code(&code)?.is_some() && codes.insert(code)));
-        Ok(if complete { ControlFlow::Continue(()) } else { ControlFlow::Break(()) })
+        if storage_nodes && storage != EMPTY_ROOT_HASH {
+            storage_nodes = is_root(view.storage_node(&hash, &Nibbles::default())?, storage);
+        }
+        Ok(())
     })?;
-    Ok(complete && accounts == state.counts.accounts)
+    let complete = storage_nodes
+        && check.missing_codes.is_empty()
+        && check.report.accounts == state.counts.accounts;
+    Ok(complete.then_some(check))
 }

@@ -18,6 +18,13 @@ impl<W: Send + 'static, T: Send + 'static> InFlight<W, T> {
         Self { tasks: JoinSet::new(), limit: limit.max(1) }
     }
 
+    /// Lets the requests in flight run to their end unwatched: their answers are dropped, but
+    /// each is still verified and its peer judged (a hostile reply is penalised, a lease is
+    /// handed back as it ends), which aborting them would skip.
+    pub(crate) fn detach(mut self) {
+        self.tasks.detach_all();
+    }
+
     /// Whether no request is in flight.
     pub(crate) fn is_empty(&self) -> bool {
         self.tasks.is_empty()

@@ -8,9 +8,10 @@
 //! builder (no writes, one sequential read of each table), hashes every stored code, and
 //! compares the result with the pivot's root.
 
-use crate::{SnapSyncError, scan::missing_codes};
+use crate::{SnapSyncError, scan::MissingCodes};
 use alloy_primitives::{B256, keccak256};
-use snapsync_storage::{KeyRange, StateRead, StateReport, compute_state_root};
+use snapsync_primitives::{AccountHash, TrieAccount};
+use snapsync_storage::{KeyRange, StateRead, StateReport, StoreError, compute_state_root_visiting};
 use std::fmt;
 
 /// What hashing the stored leaves found, against the root they should make.
@@ -71,9 +72,26 @@ pub fn check_stored_leaves(
     view: &(impl StateRead + ?Sized),
     expected_root: B256,
 ) -> Result<LeafCheck, SnapSyncError> {
-    let report = compute_state_root(view)?;
+    check_stored_leaves_visiting(view, expected_root, |_, _| Ok(()))
+}
+
+/// [`check_stored_leaves`], handing each stored account to `visit` in the same pass (the
+/// missing codes are found in it too): one walk of the accounts, not one per check.
+///
+/// # Errors
+/// As [`check_stored_leaves`], and `visit`'s errors.
+pub(crate) fn check_stored_leaves_visiting(
+    view: &(impl StateRead + ?Sized),
+    expected_root: B256,
+    mut visit: impl FnMut(AccountHash, &TrieAccount) -> Result<(), StoreError>,
+) -> Result<LeafCheck, SnapSyncError> {
+    let mut missing = MissingCodes::default();
+    let report = compute_state_root_visiting(view, |hash, account| {
+        missing.check(view, account)?;
+        visit(hash, account)
+    })?;
     let (codes, damaged_codes) = hash_stored_codes(view)?;
-    let mut missing = missing_codes(view)?;
+    let mut missing = missing.into_vec();
     missing.truncate(LISTED);
     Ok(LeafCheck { expected_root, report, codes, damaged_codes, missing_codes: missing })
 }

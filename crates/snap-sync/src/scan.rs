@@ -1,13 +1,13 @@
-//! Walking the stored accounts from a cursor, a bounded number at a time.
+//! Walking the stored accounts from a cursor, a bounded number at a time, and the codes they
+//! name that are not stored.
 //!
-//! The storage and bytecode phases both find their work by reading `HashedAccounts` in hash
-//! order from a cursor kept in the progress record; this is that walk, once.
+//! The verifying step and healing read `HashedAccounts` in hash order; this is that walk, once.
 
 use crate::SnapSyncError;
 use alloy_primitives::B256;
 use alloy_trie::KECCAK_EMPTY;
 use snapsync_primitives::{AccountHash, TrieAccount};
-use snapsync_storage::StateRead;
+use snapsync_storage::{StateRead, StoreError};
 use std::{collections::HashSet, ops::ControlFlow};
 
 /// Reads at most `limit` stored accounts from `from` on, handing each to `visit` until it breaks.
@@ -35,13 +35,40 @@ pub(crate) fn scan_accounts(
 /// Code hashes of stored accounts whose code is not stored (each once; memory in proportion to
 /// the missing ones only).
 pub(crate) fn missing_codes(view: &(impl StateRead + ?Sized)) -> Result<Vec<B256>, SnapSyncError> {
-    let mut missing = HashSet::new();
+    let mut missing = MissingCodes::default();
     scan_accounts(view, AccountHash::ZERO, usize::MAX, |_, account| {
-        let code = account.code_hash;
-        if code != KECCAK_EMPTY && !missing.contains(&code) && view.code(&code)?.is_none() {
-            missing.insert(code);
-        }
+        missing.check(view, account)?;
         Ok(ControlFlow::Continue(()))
     })?;
-    Ok(missing.into_iter().collect())
+    Ok(missing.into_vec())
+}
+
+/// The codes that accounts checked one by one name and `view` does not hold, each once: the
+/// check [`missing_codes`] makes in its own walk, for a walk that does more.
+#[derive(Debug, Default)]
+pub(crate) struct MissingCodes {
+    missing: HashSet<B256>,
+}
+
+impl MissingCodes {
+    /// Notes `account`'s code if it is neither empty nor stored.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub(crate) fn check(
+        &mut self,
+        view: &(impl StateRead + ?Sized),
+        account: &TrieAccount,
+    ) -> Result<(), StoreError> {
+        let code = account.code_hash;
+        if code != KECCAK_EMPTY && !self.missing.contains(&code) && view.code(&code)?.is_none() {
+            self.missing.insert(code);
+        }
+        Ok(())
+    }
+
+    /// The missing codes found.
+    pub(crate) fn into_vec(self) -> Vec<B256> {
+        self.missing.into_iter().collect()
+    }
 }

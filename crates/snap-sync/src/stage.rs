@@ -229,7 +229,9 @@ impl SnapSyncStage {
         let mut state = state.clone();
         state.move_pivot(pivot);
         // Requests in flight ask for the old root: the download starts over at the new one.
-        self.downloads = None;
+        if let Some(downloads) = self.downloads.take() {
+            downloads.retire();
+        }
         self.heal = None;
         let writes = StepWrites::new(&self.etl, &self.config);
         Ok(Some(Step {

@@ -31,13 +31,14 @@ const STRIDE: u64 = MOVE_DISTANCE - DISTANCE + 1;
 /// The first tip announced.
 const FIRST_TIP: u64 = 2 * DISTANCE;
 
-/// Small steps and requests so that even a small state spans many of each, short timeouts so
-/// that stalling peers cost little.
+/// Small steps and requests so that even a small state spans many of each (as many account
+/// chunks as requests in flight, and budgets from 4 KiB, so that replies fill their budget and a
+/// peer ignoring it shows it), short timeouts so that stalling peers cost little.
 fn config() -> SnapSyncConfig {
     let mut config = SnapSyncConfig::default();
     config.pivot.distance = DISTANCE;
     config.pivot.move_distance = MOVE_DISTANCE;
-    config.peers.min_request_bytes = 16 * 1024;
+    config.peers.min_request_bytes = 4 * 1024;
     config.peers.max_request_bytes = 64 * 1024;
     config.peers.timeout_min = Duration::from_millis(200);
     config.peers.timeout_max = Duration::from_secs(1);
@@ -45,6 +46,7 @@ fn config() -> SnapSyncConfig {
     config.storage.split_threshold_slots = 500;
     config.storage.accounts_per_batch = 16;
     config.concurrency.max_requests = 4;
+    config.accounts.chunks = 4;
     config.trie_nodes_per_request = 64;
     config
 }
@@ -304,7 +306,14 @@ async fn hostile_peers_while_the_pivot_moves_change_nothing_stored() {
             behaviour,
             Behaviour::BadProof | Behaviour::Stall | Behaviour::Stateless | Behaviour::Oversized
         ) {
-            assert!(!penalties.is_empty(), "{behaviour:?} peer was never penalised");
+            let asked: Vec<u64> = snapsync_net::RequestKind::ALL
+                .iter()
+                .map(|kind| scenario.network.requests_of(ids[index], *kind))
+                .collect();
+            assert!(
+                !penalties.is_empty(),
+                "{behaviour:?} peer was never penalised; asked {asked:?}"
+            );
         }
     }
 }

@@ -52,8 +52,8 @@ pub use read::{
     SlotEntry, StateRead, StorageNodeEntry, StoreIter, account_slots, account_storage_nodes,
 };
 pub use state_root::{
-    RebuiltTrie, StateReport, StorageRootMismatch, compute_state_root, compute_storage_root,
-    rebuild_state_trie, rebuild_state_trie_in,
+    RebuiltTrie, StateReport, StorageRootMismatch, compute_state_root, compute_state_root_visiting,
+    compute_storage_root, rebuild_state_trie, rebuild_state_trie_in,
 };
 pub use store::StateStore;
 pub use stored_trie::{AccountTrie, StorageTrie, prove_account_range, prove_storage_range};

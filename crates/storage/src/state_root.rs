@@ -18,7 +18,7 @@ use crate::{
 use alloy_primitives::B256;
 use alloy_trie::Nibbles;
 use snapsync_etl::{CollectorConfig, EtlError};
-use snapsync_primitives::{AccountHash, SlotHash};
+use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
 use snapsync_trie::{NodeSink, NoopSink, TrieBuilder};
 use std::{convert::Infallible, iter::Peekable};
 
@@ -63,7 +63,21 @@ impl StateReport {
 /// Store failures (including corrupt entries) and [`StateError::Trie`]; mismatching storage
 /// roots are not errors but are listed in the report.
 pub fn compute_state_root<R: StateRead + ?Sized>(view: &R) -> Result<StateReport, StateError> {
-    let (report, NoopSink) = walk_state(view, NoopSink, &mut NoStorageNodes)?;
+    compute_state_root_visiting(view, |_, _| Ok(()))
+}
+
+/// [`compute_state_root`], handing each stored account to `visit` on the way (in hash order,
+/// after its slots were hashed): checks that need every account ride on the one pass instead of
+/// scanning the accounts again.
+///
+/// # Errors
+/// As [`compute_state_root`], and `visit`'s errors.
+pub fn compute_state_root_visiting<R, F>(view: &R, visit: F) -> Result<StateReport, StateError>
+where
+    R: StateRead + ?Sized,
+    F: FnMut(AccountHash, &TrieAccount) -> Result<(), StoreError>,
+{
+    let (report, NoopSink) = walk_state(view, NoopSink, &mut NoStorageNodes, visit)?;
     Ok(report)
 }
 
@@ -122,7 +136,8 @@ fn collect_nodes<R: StateRead + ?Sized>(
 ) -> Result<Collected, StateError> {
     let account_nodes = SortedCollector::<AccountNodes>::new(etl.clone());
     let mut storage_nodes = SortedCollector::<StorageNodes>::new(etl.clone());
-    let (report, account_nodes) = walk_state(view, account_nodes, &mut storage_nodes)?;
+    let (report, account_nodes) =
+        walk_state(view, account_nodes, &mut storage_nodes, |_, _| Ok(()))?;
     Ok((report, account_nodes, storage_nodes))
 }
 
@@ -285,11 +300,18 @@ impl<I: Iterator<Item = SlotItem>> StorageWalk<I> {
 }
 
 /// The pass shared by [`compute_state_root`] and [`rebuild_state_trie`].
-fn walk_state<R: StateRead + ?Sized, A: NodeSink, S: StorageNodeSink>(
+fn walk_state<R, A, S, F>(
     view: &R,
     account_nodes: A,
     storage_nodes: &mut S,
-) -> Result<(StateReport, A), StateError> {
+    mut visit: F,
+) -> Result<(StateReport, A), StateError>
+where
+    R: StateRead + ?Sized,
+    A: NodeSink,
+    S: StorageNodeSink,
+    F: FnMut(AccountHash, &TrieAccount) -> Result<(), StoreError>,
+{
     let trie_error = |source| StateError::Trie { account: None, source };
     let mut storages = StorageWalk {
         slots: view.all_slots(KeyRange::all())?.peekable(),
@@ -313,6 +335,7 @@ fn walk_state<R: StateRead + ?Sized, A: NodeSink, S: StorageNodeSink>(
         leaf.clear();
         alloy_rlp::Encodable::encode(&account, &mut leaf);
         builder.add_leaf(hash.as_ref(), &leaf).map_err(trie_error)?;
+        visit(hash, &account)?;
         accounts += 1;
     }
     storages.skip_orphans(None, &mut orphan_storages)?;
