@@ -7,7 +7,8 @@
 //!    every body and (through its JSON-RPC, since it does not answer `GetReceipts`) every
 //!    receipt list, checked against `chain.rlp`.
 //! 2. `snapsync sync --peer <ethereumjs> --peer <snapsync serve>`: both handshakes accepted,
-//!    headers from both peers, the state from the snapsync peer only (ethereumjs advertises
+//!    the history from both peers as they race (reported; receipts from the snapsync peer:
+//!    ethereumjs' handler throws), the state from the snapsync peer only (ethereumjs advertises
 //!    snap/1 but never answers: its silence costs the sync a bounded time), verified at block
 //!    600's root.
 //!
@@ -346,9 +347,18 @@ fn sync_from_ethereumjs_and_serve(
     assert!(headers >= 601, "the pivot's header and 600 down to block 1: {json}");
     let bodies = items(ejs, "GetBlockBodies") + items(snap, "GetBlockBodies");
     assert!(bodies >= 600, "every body from genesis+1 to the pivot: {json}");
-    // Whether ethereumjs answers some of the history depends on timing (the scheduler favours
-    // the faster peer; on a loaded machine the snapsync peer serves it all), so it is reported
-    // below rather than asserted.
+    // How much of the history ethereumjs answers is reported below, not asserted: it races
+    // the snapsync peer to the end of the sync. Each peer is given the first request of each
+    // eth kind it was not asked yet, and a request of it taken for lost (sent to the faster
+    // peer too) now stays outstanding until its own answer or deadline instead of being
+    // counted as a timeout that rested it on eth (the defect that left it with no bodies
+    // under load). But the snapsync peer answers every hedge in milliseconds and the whole
+    // history in about 2 s, and the sync then ends; under a one-core pin with a competing busy
+    // loop, ethereumjs needs 6-8 s for 600 headers, so its first 512-header answer comes after
+    // the end. Measured so (4+2 runs): when its node id sorts first (it gets the pivot's header,
+    // and the sync waits for that), it answered 1 header and 128 bodies in every run; when it
+    // sorts second, none. Asserting it would need the sync to wait for a slow peer it does not
+    // need, which it must not.
     // ethereumjs 0.10.5's GetReceipts handler throws: the receipts came from the snapsync peer.
     assert_eq!(items(ejs, "GetReceipts"), 0, "{ejs}");
     assert!(items(snap, "GetReceipts") >= 600, "{snap}");

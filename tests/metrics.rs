@@ -130,6 +130,7 @@ async fn a_sync_against_faulty_peers_records_what_happened() {
     let etl = tempfile::tempdir().unwrap();
     let (_tip_tx, tip) = watch::channel(scenario.tip());
     let stage = SnapSyncStage::new(scenario.network.clone(), tip, config(), etl.path()).unwrap();
+    let fetcher = std::sync::Arc::clone(stage.fetcher());
     let mut pipeline =
         Pipeline::new(db.db.clone(), StageSet::builder().add(stage).unwrap().build());
     let mut events = pipeline.subscribe();
@@ -137,6 +138,15 @@ async fn a_sync_against_faulty_peers_records_what_happened() {
     drop(Recorded::take(&snapshotter));
 
     pipeline.run(None).await.unwrap();
+    // A request taken for lost runs on until its own answer or deadline after the hedge that
+    // answered first: wait for the last of them (the staller's timeouts) before reading.
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while fetcher.peer_stats().iter().any(|peer| peer.in_flight > 0) {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("every request ends by its deadline");
     let recorded = Recorded::take(&snapshotter);
     let mut steps = 0;
     let mut last_checkpoint = None;

@@ -169,6 +169,9 @@ async fn hostile_peers_are_penalised_and_routed_around() {
     let mut pipeline = pipeline(&test_db.db, &net, tip, config);
     pipeline.run(None).await.unwrap();
     assert_chain_stored(&*test_db.db, &chain, 1, 600);
+    // The stalled requests, taken over by hedges, run on to their own deadline and time out
+    // there (time is paused: this waits for nothing else).
+    tokio::time::sleep(PeerSetConfig::DEFAULT_TIMEOUT_MAX).await;
 
     // Each hostile peer is reported once, with the typed fault of its own request kind, and
     // banned (never asked again).

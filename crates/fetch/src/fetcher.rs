@@ -126,11 +126,10 @@ impl Default for FetchConfig {
 /// Holds the network as two trait objects: the [`PeerSource`] it lists peers from and reports
 /// them to, and the [`PeerRequests`] it sends through (often the same value).
 pub struct Fetcher {
-    source: Arc<dyn PeerSource>,
+    /// The peer set and where leases are handed back, shared with the attempts that outlive
+    /// their request (see [`Fetcher::drop_attempt`]).
+    ledger: Arc<Ledger>,
     requests: Arc<dyn PeerRequests>,
-    peers: Mutex<PeerSet>,
-    /// Notified whenever a lease is handed back: requests waiting for a peer look again.
-    released: Notify,
     /// Requests waiting for a peer.
     waiting: AtomicUsize,
     config: FetchConfig,
@@ -140,7 +139,7 @@ pub struct Fetcher {
 impl fmt::Debug for Fetcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Fetcher")
-            .field("peers", &self.peers)
+            .field("peers", &self.ledger.peers)
             .field("waiting", &self.waiting)
             .field("config", &self.config)
             .finish_non_exhaustive()
@@ -165,11 +164,10 @@ impl Fetcher {
         peers: PeerSet,
         config: FetchConfig,
     ) -> Self {
+        let ledger = Ledger { source, peers: Mutex::new(peers), released: Notify::new() };
         Self {
-            source,
+            ledger: Arc::new(ledger),
             requests,
-            peers: Mutex::new(peers),
-            released: Notify::new(),
             waiting: AtomicUsize::new(0),
             config,
             next_request_id: AtomicU64::new(1),
@@ -178,7 +176,7 @@ impl Fetcher {
 
     /// Where the peers come from and where they are reported.
     pub fn source(&self) -> &Arc<dyn PeerSource> {
-        &self.source
+        &self.ledger.source
     }
 
     /// Where the requests go.
@@ -188,17 +186,17 @@ impl Fetcher {
 
     /// Sets the state root being synced: peers' stateless marks for older roots clear.
     pub fn set_pivot_root(&self, root: B256) {
-        self.settle(|peers| peers.set_pivot_root(root));
+        self.ledger.settle(|peers| peers.set_pivot_root(root));
     }
 
     /// Per-peer statistics, for progress and metrics.
     pub fn peer_stats(&self) -> Vec<PeerStats> {
-        self.peer_set().stats(Instant::now())
+        self.ledger.peer_set().stats(Instant::now())
     }
 
     /// The peers banned so far, with the reason.
     pub fn banned(&self) -> Vec<(PeerId, Ban)> {
-        self.peer_set().banned().map(|(peer, ban)| (peer, ban.clone())).collect()
+        self.ledger.peer_set().banned().map(|(peer, ban)| (peer, ban.clone())).collect()
     }
 
     /// Verified accounts of `request` (its byte budget is set per peer).
@@ -311,8 +309,9 @@ impl Fetcher {
     /// so a slow peer's last responses do not hold up the end of the work. This is looked at
     /// whenever a lease is handed back (a peer may have room), when the attempt becomes
     /// overdue, and every [`HEDGE_POLL`]. The first reply that verifies wins; the other
-    /// attempt is dropped (its reply still checked if it is in), one taken for lost counting
-    /// as timed out.
+    /// attempt is dropped (its reply still checked if it is in); one taken for lost runs on
+    /// until its own reply or deadline and is judged on that (see
+    /// [`drop_attempt`](Self::drop_attempt)).
     ///
     /// If `stop` completes while the first attempt waits for its peer, the request is given up
     /// unsent ([`FetchError::NotStarted`]); later attempts (after a failure) do not look at it,
@@ -328,8 +327,8 @@ impl Fetcher {
         let mut attempts = 0;
         // Whether the first attempt was taken for lost when the hedge in flight was sent.
         let mut first_lost = false;
-        let mut primary: Option<Attempt<'_, R>> = None;
-        let mut hedge: Option<Attempt<'_, R>> = None;
+        let mut primary: Option<Attempt<R>> = None;
+        let mut hedge: Option<Attempt<R>> = None;
         loop {
             let current = match (primary.take(), hedge.take()) {
                 (Some(primary), hedge) => (primary, hedge),
@@ -352,7 +351,7 @@ impl Fetcher {
                             if key.is_blocks() {
                                 // Blocks a peer lacked may reach it later: the next request
                                 // for them asks every peer again.
-                                self.settle(|peers| peers.forget_unavailable(key));
+                                self.ledger.settle(|peers| peers.forget_unavailable(key));
                             }
                             metrics::abandoned(R::KIND, &error);
                             return Err(error);
@@ -371,7 +370,7 @@ impl Fetcher {
                 .overdue_at()
                 .filter(|at| *at > now)
                 .map_or(now + HEDGE_POLL, |overdue| overdue.min(now + HEDGE_POLL));
-            let released = self.released.notified();
+            let released = self.ledger.released.notified();
             let event = tokio::select! {
                 done = &mut first.future => Event::First(done),
                 done = async {
@@ -393,7 +392,7 @@ impl Fetcher {
                     let found = if others_waiting && in_time {
                         None
                     } else {
-                        self.peer_set().hedge(first.lease(), now, others_waiting)
+                        self.ledger.peer_set().hedge(first.lease(), now, others_waiting)
                     };
                     if let Some(Hedge { lease, lost }) = found {
                         attempts += 1;
@@ -412,7 +411,7 @@ impl Fetcher {
                 }
                 Event::First(done) => {
                     let first_hedge = first.hedge;
-                    match self.conclude(first.into_lease(), done) {
+                    match self.ledger.conclude(first.into_lease(), done) {
                         Ok(data) => {
                             if first_hedge {
                                 metrics::hedge_won(R::KIND);
@@ -428,7 +427,7 @@ impl Fetcher {
                 }
                 Event::Second(done) => {
                     if let Some(won) = second {
-                        match self.conclude(won.into_lease(), done) {
+                        match self.ledger.conclude(won.into_lease(), done) {
                             Ok(data) => {
                                 metrics::hedge_won(R::KIND);
                                 self.drop_attempt(first, first_lost);
@@ -445,17 +444,13 @@ impl Fetcher {
 
     /// Sends `request`, with `lease`'s budget, to `lease`'s peer, bounded by its deadline;
     /// `hedge` as for [`metrics::sent`].
-    fn start<'a, R: Exchange>(
-        &'a self,
-        request: &R,
-        lease: Lease,
-        hedge: Option<bool>,
-    ) -> Attempt<'a, R> {
+    fn start<R: Exchange>(&self, request: &R, lease: Lease, hedge: Option<bool>) -> Attempt<R> {
         metrics::sent(R::KIND, hedge);
         let mut request = request.clone();
         request.set_budget(lease.response_bytes());
         let id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
-        let (requests, peer, deadline) = (&self.requests, lease.peer(), lease.deadline());
+        let (requests, peer, deadline) =
+            (Arc::clone(&self.requests), lease.peer(), lease.deadline());
         let message = request.message(id);
         let future = Box::pin(async move {
             let reply = requests.send(peer, message, deadline);
@@ -464,43 +459,46 @@ impl Fetcher {
             let arrived = Instant::now();
             Done { request, outcome: outcome.ok(), arrived }
         });
-        Attempt { fetcher: self, lease: Some(lease), future, hedge: hedge.is_some() }
-    }
-
-    /// Verifies an attempt's reply and hands its lease back with the outcome: the data, or
-    /// why there is none.
-    fn conclude<R: Exchange>(&self, lease: Lease, done: Done<R>) -> Result<R::Verified, String> {
-        let Done { request, outcome, arrived } = done;
-        match outcome {
-            None => Err(self.on_timeout(lease, R::KIND)),
-            Some(Err(error)) => Err(self.on_request_error(lease, R::KIND, &error)),
-            Some(Ok(reply)) => {
-                let bytes = R::reply_bytes(&reply.data);
-                match request.verify(reply.data) {
-                    Ok(Answer::Verified(data)) => {
-                        metrics::verified(R::KIND, bytes, lease.elapsed(arrived));
-                        self.settle(|peers| peers.complete(lease, bytes, arrived));
-                        Ok(data)
-                    }
-                    Ok(Answer::Unavailable) => Err(self.on_empty(lease, R::KIND, arrived)),
-                    Err(fault) => Err(self.on_invalid(lease, R::KIND, fault)),
-                }
-            }
+        Attempt {
+            ledger: Arc::clone(&self.ledger),
+            lease: Some(lease),
+            future,
+            hedge: hedge.is_some(),
         }
     }
 
     /// Abandons `attempt` after the other one verified. A reply already in is still
-    /// concluded (so a hostile peer is caught even when another peer answered first);
-    /// otherwise an attempt taken for `lost` counts as timed out, any other is cancelled.
-    fn drop_attempt<R: Exchange>(&self, mut attempt: Attempt<'_, R>, lost: bool) {
+    /// concluded (so a hostile peer is caught even when another peer answered first). An
+    /// attempt taken for `lost` is not judged on that guess: it keeps its lease and runs on
+    /// in its own task until its reply or its deadline, and is concluded on what it gets (a
+    /// peer that is merely slow is measured, not rested; one that never answers still times
+    /// out, at its deadline; one that lies is still banned). Any other is cancelled.
+    fn drop_attempt<R: Exchange>(&self, mut attempt: Attempt<R>, lost: bool) {
         let mut context = Context::from_waker(Waker::noop());
         if let Poll::Ready(done) = attempt.future.as_mut().poll(&mut context) {
             // Verified or not, the data is not needed: only the peer's record changes.
-            let _ = self.conclude(attempt.into_lease(), done);
+            let _ = self.ledger.conclude(attempt.into_lease(), done);
             return;
         }
-        if lost {
-            self.on_timeout(attempt.into_lease(), R::KIND);
+        if !lost {
+            // Dropped with its lease: cancelled.
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let ledger = Arc::clone(&self.ledger);
+                // Bounded: the attempt ends by its lease's deadline.
+                runtime.spawn(async move {
+                    let mut attempt = attempt;
+                    let done = attempt.future.as_mut().await;
+                    let _ = ledger.conclude(attempt.into_lease(), done);
+                });
+            }
+            // Not on a runtime (a caller polling by hand): nothing can run it on, so the
+            // guess stands.
+            Err(_) => {
+                self.ledger.on_timeout(attempt.into_lease(), R::KIND);
+            }
         }
         // Otherwise dropped with its lease: cancelled.
     }
@@ -517,17 +515,17 @@ impl Fetcher {
         let started = Instant::now();
         let _waiting = Waiting::new(&self.waiting);
         loop {
-            let released = self.released.notified();
+            let released = self.ledger.released.notified();
             tokio::pin!(released);
             // Registered before looking, so a lease handed back meanwhile still wakes us.
             released.as_mut().enable();
-            let connected = self.source.peers();
+            let connected = self.ledger.source.peers();
             let now = Instant::now();
             if has_completed(&mut stop) {
                 return Err(FetchError::NotStarted { kind, waited: now - started });
             }
             let wake = {
-                let mut peers = self.peer_set();
+                let mut peers = self.ledger.peer_set();
                 peers.sync_peers(&connected);
                 metrics::peers(&peers, connected.len(), now);
                 if let Some(lease) = peers.acquire(kind, key, now) {
@@ -551,6 +549,80 @@ impl Fetcher {
                         None => std::future::pending().await,
                     }
                 } => return Err(FetchError::NotStarted { kind, waited: Instant::now() - started }),
+            }
+        }
+    }
+
+    /// Verified headers falling from `request.from`: a reply whose headers link by hash from
+    /// the requested hash down ([`verify_block_headers`]), possibly shorter than asked, never
+    /// empty. Peers are leased, timed out, rested, marked (an empty reply: the peer lacks the
+    /// block), banned and reported exactly as for snap requests.
+    ///
+    /// # Errors
+    /// As [`Fetcher::account_range`]; [`FetchError::NoPeerServes`] when no peer has the
+    /// blocks (the marks are then forgotten, so a later request asks every peer again).
+    pub async fn block_headers(
+        &self,
+        request: BlockHeadersRequest,
+    ) -> Result<VerifiedHeaders, FetchError> {
+        self.fetch(request, std::future::pending()).await
+    }
+
+    /// Verified bodies of a prefix (at least the first) of `request`'s blocks, each matching
+    /// its header ([`verify_block_bodies`]). Peers are handled as for
+    /// [`block_headers`](Self::block_headers).
+    ///
+    /// # Errors
+    /// As [`block_headers`](Self::block_headers).
+    pub async fn block_bodies(
+        &self,
+        request: BlockBodiesRequest,
+    ) -> Result<VerifiedBodies, FetchError> {
+        self.fetch(request, std::future::pending()).await
+    }
+
+    /// Verified receipts of a prefix (at least the first) of `request`'s blocks, each block's
+    /// making its header's receipts root ([`verify_block_receipts`]). Peers are handled as for
+    /// [`block_headers`](Self::block_headers).
+    ///
+    /// # Errors
+    /// As [`block_headers`](Self::block_headers).
+    pub async fn block_receipts(
+        &self,
+        request: BlockReceiptsRequest,
+    ) -> Result<VerifiedReceipts, FetchError> {
+        self.fetch(request, std::future::pending()).await
+    }
+}
+
+/// The peer set and everything an attempt's outcome touches: the leases handed back (waking
+/// the requests waiting for a peer) and the peers reported to the client.
+struct Ledger {
+    source: Arc<dyn PeerSource>,
+    peers: Mutex<PeerSet>,
+    /// Notified whenever a lease is handed back: requests waiting for a peer look again.
+    released: Notify,
+}
+
+impl Ledger {
+    /// Verifies an attempt's reply and hands its lease back with the outcome: the data, or
+    /// why there is none.
+    fn conclude<R: Exchange>(&self, lease: Lease, done: Done<R>) -> Result<R::Verified, String> {
+        let Done { request, outcome, arrived } = done;
+        match outcome {
+            None => Err(self.on_timeout(lease, R::KIND)),
+            Some(Err(error)) => Err(self.on_request_error(lease, R::KIND, &error)),
+            Some(Ok(reply)) => {
+                let bytes = R::reply_bytes(&reply.data);
+                match request.verify(reply.data) {
+                    Ok(Answer::Verified(data)) => {
+                        metrics::verified(R::KIND, bytes, lease.elapsed(arrived));
+                        self.settle(|peers| peers.complete(lease, bytes, arrived));
+                        Ok(data)
+                    }
+                    Ok(Answer::Unavailable) => Err(self.on_empty(lease, R::KIND, arrived)),
+                    Err(fault) => Err(self.on_invalid(lease, R::KIND, fault)),
+                }
             }
         }
     }
@@ -626,47 +698,6 @@ impl Fetcher {
         // does (each is one short update), so a poisoned lock is safe to keep using.
         self.peers.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-
-    /// Verified headers falling from `request.from`: a reply whose headers link by hash from
-    /// the requested hash down ([`verify_block_headers`]), possibly shorter than asked, never
-    /// empty. Peers are leased, timed out, rested, marked (an empty reply: the peer lacks the
-    /// block), banned and reported exactly as for snap requests.
-    ///
-    /// # Errors
-    /// As [`Fetcher::account_range`]; [`FetchError::NoPeerServes`] when no peer has the
-    /// blocks (the marks are then forgotten, so a later request asks every peer again).
-    pub async fn block_headers(
-        &self,
-        request: BlockHeadersRequest,
-    ) -> Result<VerifiedHeaders, FetchError> {
-        self.fetch(request, std::future::pending()).await
-    }
-
-    /// Verified bodies of a prefix (at least the first) of `request`'s blocks, each matching
-    /// its header ([`verify_block_bodies`]). Peers are handled as for
-    /// [`block_headers`](Self::block_headers).
-    ///
-    /// # Errors
-    /// As [`block_headers`](Self::block_headers).
-    pub async fn block_bodies(
-        &self,
-        request: BlockBodiesRequest,
-    ) -> Result<VerifiedBodies, FetchError> {
-        self.fetch(request, std::future::pending()).await
-    }
-
-    /// Verified receipts of a prefix (at least the first) of `request`'s blocks, each block's
-    /// making its header's receipts root ([`verify_block_receipts`]). Peers are handled as for
-    /// [`block_headers`](Self::block_headers).
-    ///
-    /// # Errors
-    /// As [`block_headers`](Self::block_headers).
-    pub async fn block_receipts(
-        &self,
-        request: BlockReceiptsRequest,
-    ) -> Result<VerifiedReceipts, FetchError> {
-        self.fetch(request, std::future::pending()).await
-    }
 }
 
 /// Whether `stop` is there and has completed. It is polled at most until it completes: a caller
@@ -682,16 +713,16 @@ fn has_completed<S: Future<Output = ()>>(stop: &mut Option<Pin<&mut S>>) -> bool
 /// Dropped while it still holds its lease — the caller dropped the request's future before it
 /// finished, as a sync does with the requests of work it gave up — it hands the lease back as
 /// cancelled, so the peer's slot is not lost.
-struct Attempt<'a, R: Exchange> {
-    fetcher: &'a Fetcher,
+struct Attempt<R: Exchange> {
+    ledger: Arc<Ledger>,
     /// Always `Some` until [`into_lease`](Self::into_lease) consumes the attempt.
     lease: Option<Lease>,
-    future: Pin<Box<dyn Future<Output = Done<R>> + Send + 'a>>,
+    future: Pin<Box<dyn Future<Output = Done<R>> + Send + 'static>>,
     /// Whether it is a hedge.
     hedge: bool,
 }
 
-impl<R: Exchange> Attempt<'_, R> {
+impl<R: Exchange> Attempt<R> {
     /// The attempt's lease.
     fn lease(&self) -> &Lease {
         // Only `into_lease` takes the lease out, and it consumes the attempt.
@@ -707,11 +738,11 @@ impl<R: Exchange> Attempt<'_, R> {
     }
 }
 
-impl<R: Exchange> Drop for Attempt<'_, R> {
+impl<R: Exchange> Drop for Attempt<R> {
     fn drop(&mut self) {
         if let Some(lease) = self.lease.take() {
             metrics::cancelled(R::KIND);
-            self.fetcher.settle(|peers| peers.cancel(lease));
+            self.ledger.settle(|peers| peers.cancel(lease));
         }
     }
 }

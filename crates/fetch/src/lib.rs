@@ -93,8 +93,9 @@
 //! | tail hedge | with no request waiting for a peer, an idle peer would deliver a request in under half the time its peer still needs | a slow peer's last responses do not hold up the end of the work |
 //! | backoff | `min(backoff_base × 2^(failures − 1), backoff_cap)` | after each consecutive timeout or failure |
 //!
-//! A peer not yet measured gets four probes of `min_request_bytes` at once (the second
-//! response, queued behind the first, measures the rate) with the `timeout_max` timeout. A
+//! A peer not yet measured gets four probes of `min_request_bytes` at once per protocol (eth,
+//! snap/1; the second response, queued behind the first, measures the rate) with the
+//! `timeout_max` timeout. A
 //! timeout halves `B`.
 //!
 //! The fetcher records what it sees of its peers (requests by kind and outcome, timeouts,

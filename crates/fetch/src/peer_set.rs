@@ -69,8 +69,8 @@ pub struct Hedge {
     /// The lease on the other peer.
     pub lease: Lease,
     /// Whether the first lease was taken for lost (overdue, or on a peer not yet measured and
-    /// far slower than another): if the hedge answers first, the first lease is handed back
-    /// as timed out rather than cancelled.
+    /// far slower than another): if the hedge answers first, the first lease is not
+    /// cancelled but kept until its own reply or deadline, and handed back on that outcome.
     pub lost: bool,
 }
 
@@ -279,7 +279,8 @@ impl PeerSet {
     ///
     /// A peer can take it if it is not resting after a failure, has not answered `key`
     /// with an empty response, has fewer than `max_in_flight_per_peer` requests in flight,
-    /// and its link has room: a peer not yet measured takes four probes; a measured one takes
+    /// and its link has room: a peer not yet measured takes four probes per protocol (eth,
+    /// snap/1); a measured one takes
     /// two, and another once the responses already asked of it will have crossed its link
     /// within its latency plus `pipeline_slack` (so the new response follows them without a
     /// gap), unless one of them is overdue. Among those, a peer never given a request of
@@ -311,9 +312,10 @@ impl PeerSet {
     ///   duplicate.
     ///
     /// The caller sends the same request under the new lease and keeps the first reply that
-    /// verifies. If the hedge wins, `lease` is handed back as [`timed_out`](Self::timed_out) if
-    /// it was [`Hedge::lost`], else [`cancel`](Self::cancel)led; if `lease` wins, the hedge is
-    /// cancelled.
+    /// verifies. If the hedge wins, `lease` is [`cancel`](Self::cancel)led, unless it was
+    /// [`Hedge::lost`]: then it stays outstanding until its own reply or deadline and is handed
+    /// back on that (being taken for lost is a guess: a peer that is merely slow must be
+    /// measured, not rested as if it had timed out). If `lease` wins, the hedge is cancelled.
     pub fn hedge(&mut self, lease: &Lease, now: Instant, others_waiting: bool) -> Option<Hedge> {
         let (kind, root, peer) = (lease.kind(), lease.availability(), lease.peer());
         let other = self.best_peer(kind, root, now, Some(peer))?;

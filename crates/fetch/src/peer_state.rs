@@ -239,23 +239,34 @@ impl PeerState {
             && self.capabilities.covers(key)
             && !self.lacks(key)
             && self.in_flight() < config.max_in_flight_per_peer
-            && self.room_at(sizes, now, config).is_some_and(|room| room <= now)
+            && self
+                .room_at(Protocol::of_key(key), sizes, now, config)
+                .is_some_and(|room| room <= now)
     }
 
-    /// When the link has room for another request, if the passing of time can give it room:
-    /// an unmeasured peer takes [`PROBES`] requests; a measured one takes [`MIN_PIPELINE`],
+    /// When the link has room for another request over `protocol`, if the passing of time can
+    /// give it room: an unmeasured peer takes [`PROBES`] requests per protocol (probes a
+    /// protocol never answers measure nothing, and must not keep the other protocol from
+    /// probing: an eth-only node advertising snap/1 holds its unanswered snap requests until
+    /// their deadline); a measured one takes [`MIN_PIPELINE`],
     /// and more once what is queued on it will have crossed within `latency +
     /// pipeline_slack`; none while it is lagging (a response it owes is overdue: it has taken
     /// twice the longest it should, its whole budget at the measured rate after the responses
     /// queued before it, and at least half `timeout_min`).
     fn room_at(
         &self,
+        protocol: Protocol,
         sizes: &[SizeEstimate; RequestKind::COUNT],
         now: Instant,
         config: &PeerSetConfig,
     ) -> Option<Instant> {
         let Some(link) = self.measured() else {
-            return (self.in_flight() < PROBES).then_some(now);
+            let probing = self
+                .outstanding
+                .values()
+                .filter(|pending| Protocol::of_kind(pending.kind) == protocol)
+                .count();
+            return (probing < PROBES).then_some(now);
         };
         if self.is_lagging(now) {
             return None;
@@ -286,7 +297,7 @@ impl PeerState {
         if self.lacks(key) || self.in_flight() >= config.max_in_flight_per_peer {
             return None;
         }
-        let room = self.room_at(sizes, now, config)?;
+        let room = self.room_at(Protocol::of_key(key), sizes, now, config)?;
         let rest = self.backoff_for(Protocol::of_key(key)).resting_until(now);
         let at = rest.map_or(room, |rest_end| rest_end.max(room));
         (at > now).then_some(at)

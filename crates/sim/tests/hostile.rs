@@ -277,6 +277,9 @@ async fn truncated_ranges_with_valid_proofs_are_used_not_punished() {
 #[tokio::test(start_paused = true)]
 async fn a_stalling_peer_times_out_and_rests() {
     let world = run_all_kinds(Behaviour::Stall).await;
+    // Stalled requests taken over by hedges run on to their own deadline and time out there
+    // (time is paused: this waits for nothing else).
+    tokio::time::sleep(PeerSetConfig::DEFAULT_TIMEOUT_MAX).await;
     let penalties = world.net.penalties_of(PeerId::from_index(HOSTILE));
     assert!(penalties.iter().any(|p| matches!(p, Penalty::Timeout { .. })), "{penalties:?}");
     assert!(world.fetcher.banned().is_empty());
@@ -446,6 +449,8 @@ async fn block_faults_are_typed_banned_and_routed_around() {
         );
         assert!(!net.is_connected(peer));
     }
+    // The stalled requests, taken over by hedges, time out at their own deadline.
+    tokio::time::sleep(PeerSetConfig::DEFAULT_TIMEOUT_MAX).await;
     let stalled = world_penalties(&net, PeerId::from_index(2));
     assert!(!stalled.is_empty());
     assert!(stalled.iter().all(|p| matches!(p, Penalty::Timeout { .. })), "{stalled:?}");

@@ -131,12 +131,14 @@ async fn a_stalled_request_is_taken_over_before_its_timeout() {
     let range = world.fetcher.account_range(request).await.unwrap();
     let elapsed = started.elapsed();
     assert!(!range.accounts().is_empty());
-    let penalties = world.net.penalties_of(staller);
-    assert!(penalties.iter().any(|p| matches!(p, Penalty::Timeout { .. })), "{penalties:?}");
-    assert!(world.fetcher.banned().is_empty());
     // Taken for lost after 1 s (half the 2 s shortest timeout), then answered by the other
     // peer in 20 ms and 500 kB at 1 MB/s; a timeout alone would take 2 s before the retry.
     assert!(elapsed < PeerSetConfig::DEFAULT_TIMEOUT_MIN, "{elapsed:?}");
+    // The stalled attempt itself runs on to its deadline, and times out there.
+    tokio::time::sleep(PeerSetConfig::DEFAULT_TIMEOUT_MAX).await;
+    let penalties = world.net.penalties_of(staller);
+    assert!(penalties.iter().any(|p| matches!(p, Penalty::Timeout { .. })), "{penalties:?}");
+    assert!(world.fetcher.banned().is_empty());
 }
 
 /// A peer twenty times slower than the other: when the work runs out (or it has been far too
@@ -200,4 +202,27 @@ async fn requests_still_waiting_for_a_peer_at_the_stop_are_given_up_unsent() {
     };
     let never = std::future::pending();
     assert!(world.fetcher.account_range_until(request, never).await.is_ok());
+}
+
+/// A peer that is merely slow is not taken for one that stalls: its requests, sent to the fast
+/// peer too once taken for lost, are still awaited until their own deadline, and its answers
+/// measure it rather than rest it (no timeout counted or reported).
+#[tokio::test(start_paused = true)]
+async fn a_slow_peers_late_answers_to_hedged_requests_measure_it_instead_of_resting_it() {
+    let peers = vec![
+        SimPeer::honest(Link::new(20, 8)),
+        SimPeer::new(Link::new(20, 8), Behaviour::Slow { factor: 20 }, 0),
+    ];
+    let world = world(20_000, peers);
+    assert_eq!(fetch_accounts_in_chains(&world, 8).await, world.state.len());
+    // The attempts taken for lost run on until answered, within their deadline.
+    tokio::time::sleep(PeerSetConfig::DEFAULT_TIMEOUT_MAX).await;
+    let slow = PeerId::from_index(1);
+    let penalties = world.net.penalties_of(slow);
+    assert!(!penalties.iter().any(|p| matches!(p, Penalty::Timeout { .. })), "{penalties:?}");
+    let stats = world.fetcher.peer_stats().into_iter().find(|s| s.peer == slow).unwrap();
+    let ranges = stats.kind(snapsync_net::RequestKind::AccountRange);
+    assert!(ranges.completed > 0, "its answers measured it: {stats:?}");
+    assert_eq!((ranges.timed_out, stats.in_flight), (0, 0), "{stats:?}");
+    assert!(stats.rate.is_some(), "{stats:?}");
 }

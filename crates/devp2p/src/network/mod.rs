@@ -348,11 +348,18 @@ impl Network {
             .filter(|handle| handle.info.capabilities.serves(kind))
             .ok_or(RequestError::UnknownPeer { peer })?;
         let timeout = || RequestError::Timeout { peer, elapsed: started.elapsed() };
-        let _slot = tokio::time::timeout_at(deadline, Arc::clone(&handle.requests).acquire_owned())
+        // Slots held by requests whose deadline passed (their callers gone) come back first.
+        handle.pending.expire(Instant::now());
+        let slot = tokio::time::timeout_at(deadline, Arc::clone(&handle.requests).acquire_owned())
             .await
             .map_err(|_| timeout())?
             .map_err(|_| RequestError::Disconnected { peer })?;
-        let (id, reply) = handle.pending.insert(kind).ok_or(RequestError::Disconnected { peer })?;
+        // The slot goes with the request: it is freed by the answer or the deadline, not by
+        // this future ending (see `pending`).
+        let (id, reply) = handle
+            .pending
+            .insert(kind, deadline, slot)
+            .ok_or(RequestError::Disconnected { peer })?;
         let message = wire::outbound_request(request, id);
         let sent = tokio::time::timeout_at(deadline, handle.outbound.send(message)).await;
         match sent {

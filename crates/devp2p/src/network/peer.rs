@@ -221,6 +221,7 @@ impl PeerLoop {
                     break (end, Some(reason));
                 }
                 _ = ticker.tick() => {
+                    self.handle.pending.expire(Instant::now());
                     let silence = last_heard.elapsed();
                     if silence >= idle_timeout {
                         break (PeerEnd::Idle(silence), Some(DisconnectReason::PingTimeout));

@@ -232,14 +232,16 @@ pub type TamperWriter = ConnectionWriter<WriteHalf<Tamper>>;
 pub type TamperSwitch = std::sync::Arc<std::sync::Mutex<Tampering>>;
 
 /// A peer run by `script` after a real handshake, Hello and Status exchange (eth/68 and snap/1,
-/// announcing `status`), over a stream the script can tamper with.
-pub async fn scripted_peer<F, Fut>(
+/// announcing `status`), over a stream the script can tamper with. The task ends with what the
+/// script returns, or `None` if the handshake or Status failed.
+pub async fn scripted_peer<F, Fut, T>(
     status: ChainStatus,
     script: F,
-) -> (snapsync_devp2p::Enode, tokio::task::JoinHandle<()>)
+) -> (snapsync_devp2p::Enode, tokio::task::JoinHandle<Option<T>>)
 where
     F: FnOnce(TamperReader, TamperWriter, TamperSwitch) -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send,
+    Fut: Future<Output = T> + Send,
+    T: Send + 'static,
 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let key = NodeKey::generate();
@@ -249,19 +251,19 @@ where
         let mode = std::sync::Arc::new(std::sync::Mutex::new(Tampering::Clean));
         let io = Tamper { io: socket, mode: mode.clone(), closed: false };
         let config = config();
-        let Ok(stream) = RlpxStream::accept(io, &key, &config).await else { return };
+        let Ok(stream) = RlpxStream::accept(io, &key, &config).await else { return None };
         let protocols = protocols(&[EthVersion::Eth68]);
         let Ok((reader, writer, info)) =
             Session::establish(stream, &hello(&key, &protocols), &protocols, &config).await
         else {
-            return;
+            return None;
         };
         let Ok((reader, writer, _)) =
             Connection::establish(reader, writer, info, &status, &config).await
         else {
-            return;
+            return None;
         };
-        script(reader, writer, mode).await;
+        Some(script(reader, writer, mode).await)
     });
     (enode, task)
 }

@@ -677,3 +677,22 @@ fn a_stalled_unmeasured_peer_is_hedged_once_far_behind_a_measured_one() {
     assert_eq!(hedge.lease.peer(), peer(0));
     set.cancel(hedge.lease);
 }
+
+#[test]
+fn unanswered_snap_probes_leave_room_for_eth_probes() {
+    let mut set = set_of(1);
+    let now = Instant::now();
+    let headers = snapsync_net::Availability::Headers { from: ROOT, count: 4 };
+    // An unmeasured peer given its probes on snap, none of them answered yet.
+    let probes: Vec<_> =
+        std::iter::from_fn(|| set.acquire(AccountRange, ROOT, now)).take(8).collect();
+    assert!(!probes.is_empty() && probes.len() < 8, "probes are bounded: {}", probes.len());
+    assert!(set.acquire(StorageRanges, ROOT, now).is_none(), "no more snap probes");
+    // eth is probed as well.
+    let lease = set.acquire(BlockHeaders, headers, now).expect("eth probes have their own room");
+    let bytes = lease.response_bytes();
+    set.complete(lease, bytes, now + ms(50));
+    for probe in probes {
+        set.cancel(probe);
+    }
+}
