@@ -59,7 +59,7 @@ fn main() -> ExitCode {
 }
 
 /// Sends the library's `tracing` events to stderr when `RUST_LOG` asks for them (for example
-/// `RUST_LOG=sync::snap=debug`, or `RUST_LOG=info`; targets in docs/cli.md). Without it nothing is
+/// `RUST_LOG=sync::snap=debug`, or `RUST_LOG=info`; the targets are listed in the README). Without it nothing is
 /// logged: the commands' own output is the report. A filter that does not parse is reported and
 /// ignored.
 fn init_logging() {
