@@ -139,6 +139,7 @@ pub(crate) async fn download(
     writes: &mut StepWrites,
 ) -> Result<SyncState, SnapSyncError> {
     let Downloads { flow, inflight, working: state, .. } = downloads;
+    flow.forget_committed_codes(state);
     let (phase, pivot) = (state.phase, state.pivot.number);
     let mut outcome = StepOutcome::default();
     let full = writes.full_signal();
@@ -373,6 +374,13 @@ impl Flow {
             }
         }
         Ok(())
+    }
+
+    /// Keeps only the queued and in-flight hashes among the known codes: those gathered by
+    /// earlier steps are committed, and the stored-code check finds them, so the set stays as
+    /// small as the queue instead of growing with every distinct code of the state.
+    fn forget_committed_codes(&mut self, state: &SyncState) {
+        self.known_codes = state.codes.iter().chain(&self.busy_codes).copied().collect();
     }
 
     /// Marks `request`'s work no longer in flight (its answer or its return to the queues is

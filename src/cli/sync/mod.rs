@@ -226,12 +226,7 @@ fn sync_and_report(
     let world = prepare(args, &config, err)?;
     let (tip_sender, tip) = watch::channel(world.tips.current_tip(&world.scenario));
     let (mut pipeline, progress, stats) = pipeline(&world, config, tip, args.history)?;
-    writeln!(
-        err,
-        "pipeline: {} (history {})",
-        pipeline.stage_ids().iter().map(ToString::to_string).collect::<Vec<_>>().join(" → "),
-        args.history
-    )?;
+    write_pipeline_line(err, &pipeline, args.history)?;
     let mut view = ProgressView::new(std::io::stderr().is_terminal());
     let started = Instant::now();
     let tip_sender = Arc::new(tip_sender);
@@ -283,6 +278,16 @@ fn sync_and_report(
         report.write_human(out)?;
     }
     Ok(if report.verified && !failed { Outcome::Success } else { Outcome::Disagreement })
+}
+
+/// The `pipeline:` line: the stages in order and the history kept.
+fn write_pipeline_line(
+    err: &mut dyn Write,
+    pipeline: &Pipeline<dyn Database>,
+    history: History,
+) -> std::io::Result<()> {
+    let stages = pipeline.stage_ids().iter().map(ToString::to_string).collect::<Vec<_>>();
+    writeln!(err, "pipeline: {} (history {history})", stages.join(" → "))
 }
 
 /// Whether the pipeline's run failed in a way the report shows (no honest peer left: the error

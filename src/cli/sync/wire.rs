@@ -12,7 +12,7 @@
 use super::{
     RETRY, SyncArgs, Timeouts, drive,
     report::{LeafVerdict, SyncReport},
-    sync_failed, verdict_of_this_run, write_history,
+    sync_failed, verdict_of_this_run, write_history, write_pipeline_line,
 };
 use crate::cli::{CliError, Outcome, datadir::Storage};
 use alloy_primitives::{B256, U256};
@@ -123,12 +123,7 @@ pub(super) fn sync_and_report(
         let progress = stages.progress();
         let mut pipeline =
             Pipeline::new(storage.db.clone(), stages.build()?).with_retry_policy(RETRY);
-        writeln!(
-            err,
-            "pipeline: {} (history {})",
-            pipeline.stage_ids().iter().map(ToString::to_string).collect::<Vec<_>>().join(" → "),
-            args.history
-        )?;
+        write_pipeline_line(err, &pipeline, args.history)?;
         let mut view = super::display::ProgressView::new(std::io::stderr().is_terminal());
         let result = drive(&mut pipeline, &progress, &mut view, &mut Untracked, err).await;
         view.finish();
