@@ -33,7 +33,7 @@ async fn a_client_store_that_is_not_snapsync_db_holds_the_synced_state_and_chain
     let datadir = tempfile::tempdir().unwrap();
     let (_tip_tx, tip) = watch::channel(scenario.tip());
     let mut config = SnapSyncConfig::default();
-    config.step.max_bytes = 256 * 1024;
+    config.step.max_bytes = Some(256 * 1024);
     let stages = DefaultStages::new(scenario.network.clone(), tip, config, datadir.path()).unwrap();
     let mut pipeline = Pipeline::new(Arc::clone(&store), stages.build().unwrap());
     let flow = pipeline.run(None).await.unwrap();

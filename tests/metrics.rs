@@ -99,7 +99,7 @@ fn config() -> SnapSyncConfig {
     config.peers.max_request_bytes = 64 * 1024;
     config.peers.timeout_min = std::time::Duration::from_millis(200);
     config.peers.timeout_max = std::time::Duration::from_millis(500);
-    config.step.max_bytes = 64 * 1024;
+    config.step.max_bytes = Some(64 * 1024);
     config.storage.split_threshold_slots = 500;
     config.storage.accounts_per_batch = 16;
     config.concurrency.max_requests = 4;

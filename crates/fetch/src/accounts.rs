@@ -106,7 +106,7 @@ pub fn verify_account_range(
             Some(value)
         })
         .collect();
-    let (has_more, nodes) = verify_range_proof_into(
+    let (has_more, mut nodes) = verify_range_proof_into(
         request.root,
         request.origin.as_ref(),
         &keys,
@@ -115,6 +115,8 @@ pub fn verify_account_range(
         ProofLimits::default(),
         NodeList::default(),
     )?;
+    // The reply is held until a step takes it: with its nodes only, not their growth slack.
+    nodes.shrink_to_fit();
     let accounts = keys.into_iter().zip(accounts).collect();
     Ok(Answer::Verified(VerifiedAccountRange { accounts, has_more, nodes }))
 }

@@ -158,7 +158,7 @@ fn verify_slot_set(
     let account = target.account;
     let keys: Vec<SlotHash> = slots.iter().map(|slot| slot.hash).collect();
     let values: Vec<&[u8]> = slots.iter().map(|slot| slot.data.as_ref()).collect();
-    let (has_more, nodes) = verify_range_proof_into(
+    let (has_more, mut nodes) = verify_range_proof_into(
         target.storage_root,
         origin.as_ref(),
         &keys,
@@ -172,6 +172,8 @@ fn verify_slot_set(
         index,
         source,
     })?;
+    // The reply is held until a step takes it: with its nodes only, not their growth slack.
+    nodes.shrink_to_fit();
     let slots = slots
         .iter()
         .map(|slot| match slot.value() {

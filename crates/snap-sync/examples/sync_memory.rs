@@ -8,8 +8,10 @@
 //! it: the sync's buffers, the ETL sort buffers, redb's cache, and the server's per-request
 //! allocations. The process's peak RSS (VmHWM) is printed too, for reference.
 //!
-//! `cargo run --release -p snapsync-snap-sync --example sync_memory -- [accounts [etl_buffer_mib [redb_cache_mib]]]`
-//! (`etl_buffer_mib` 0: the default `etl.buffer_bytes`; `redb_cache_mib` default 128)
+//! `cargo run --release -p snapsync-snap-sync --example sync_memory -- [accounts [etl_buffer_mib [redb_cache_mib [budget_mib]]]]`
+//! (`etl_buffer_mib` 0: `etl.buffer_bytes` unset, its share of the budget; `redb_cache_mib` 0 or
+//! unset: the budget's cache share, 128 MiB by default, as the CLI opens its data directory;
+//! `budget_mib` 0 or unset: the default `memory.budget_bytes`)
 //!
 //! `SNAPSYNC_PROFILE=mainnet` draws the state in mainnet's shape (`StateSpec::mainnet`).
 
@@ -33,7 +35,20 @@ static HEAP: PeakAlloc = PeakAlloc;
 fn main() {
     let accounts: usize = std::env::args().nth(1).map_or(420_000, |a| a.parse().unwrap());
     let buffer_mib: usize = std::env::args().nth(2).map_or(0, |a| a.parse().unwrap());
-    let cache_mib: usize = std::env::args().nth(3).map_or(128, |a| a.parse().unwrap());
+    let cache_mib: usize = std::env::args().nth(3).map_or(0, |a| a.parse().unwrap());
+    let budget_mib: u64 = std::env::args().nth(4).map_or(0, |a| a.parse().unwrap());
+    let mut config = SnapSyncConfig::default();
+    if buffer_mib > 0 {
+        config.etl.buffer_bytes = Some(buffer_mib << 20);
+    }
+    if budget_mib > 0 {
+        config.memory.budget_bytes = budget_mib << 20;
+    }
+    config.validate().unwrap();
+    let cache_bytes = match cache_mib {
+        0 => usize::try_from(config.memory.cache_bytes()).unwrap(),
+        mib => mib << 20,
+    };
     let spec = StateProfile::from_env("SNAPSYNC_PROFILE").unwrap().benchmark_spec(accounts);
     let started = Instant::now();
     let chain = GeneratedChain::new(1, &spec, 70, 0);
@@ -44,7 +59,7 @@ fn main() {
     println!("world built in {:.1?}: {leaves} leaves", started.elapsed());
 
     let dir = tempfile::tempdir().unwrap();
-    let options = RedbOptions { cache_size: cache_mib << 20, ..RedbOptions::default() };
+    let options = RedbOptions { cache_size: cache_bytes, ..RedbOptions::default() };
     let db: Arc<dyn Database> =
         Arc::new(RedbDatabase::open(dir.path().join("db.redb"), options).unwrap());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
@@ -53,10 +68,6 @@ fn main() {
     let sync = Instant::now();
     runtime.block_on(async {
         let (_tx, tip) = watch::channel(scenario.tip());
-        let mut config = SnapSyncConfig::default();
-        if buffer_mib > 0 {
-            config.etl.buffer_bytes = buffer_mib << 20;
-        }
         let stage = SnapSyncStage::new(scenario.network.clone(), tip, config, dir.path()).unwrap();
         let progress = stage.progress();
         let mut pipeline =

@@ -20,7 +20,10 @@ use serde::{Deserialize, Serialize};
 use snapsync_etl::CollectorConfig;
 use snapsync_fetch::{FetchConfig, PeerSetConfig};
 
-use crate::{ConfigError, TomlError};
+use crate::{
+    ConfigError, TomlError,
+    memory::{HELD_REPLY_FACTOR, MemoryConfig, within_share},
+};
 
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
@@ -59,6 +62,8 @@ pub struct SnapSyncConfig {
     pub step: StepConfig,
     /// Sorting downloaded data before it is written.
     pub etl: EtlConfig,
+    /// The one setting that bounds the sync's memory, and its shares (`[memory]`).
+    pub memory: MemoryConfig,
 }
 
 /// How many requests run at once (`[concurrency]`).
@@ -72,7 +77,9 @@ pub struct ConcurrencyConfig {
     /// then bound by peers, not by this cap); lower it to spare bandwidth. 1 to 1024, and at
     /// most 4 GiB of replies in flight: `max_requests × peers.max_request_bytes` ≤ 4 GiB
     /// (each reply in flight is held while it is verified). (Requests in flight to one peer:
-    /// `peers.max_in_flight_per_peer`.)
+    /// `peers.max_in_flight_per_peer`.) A cap: the requests in flight are also at most what
+    /// the reply share of `memory.budget_bytes` holds
+    /// ([`SnapSyncConfig::requests_in_flight`]).
     pub max_requests: u64,
 }
 
@@ -129,11 +136,13 @@ pub struct PivotConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StepConfig {
-    /// Verified bytes one step gathers before it is written and committed. Default 32 MiB
-    /// (33554432); 64 KiB to 4 GiB. A crash loses at most one step of downloads; smaller steps
-    /// resume more finely but commit (and fsync) more often; beyond a few hundred MiB, larger
-    /// ones only lose more on a crash.
-    pub max_bytes: u64,
+    /// Verified bytes one step gathers before it is written and committed. Default (unset):
+    /// 32 MiB (33554432), or the step share of `memory.budget_bytes` (an eighth) if that is
+    /// less ([`SnapSyncConfig::step_bytes`]); 64 KiB to 4 GiB, and at most that share when set.
+    /// A crash loses at most one step of downloads; smaller steps resume more finely but commit
+    /// (and fsync) more often; beyond a few hundred MiB, larger ones only lose more on a crash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
     /// Longest time one step gathers before it is written and committed, if it holds anything
     /// by then. Default `"2s"`; 100 ms to one hour. Requests not yet sent to a peer by then are
     /// given up unsent (their work stays for the next step), those on the way are awaited, so
@@ -143,14 +152,17 @@ pub struct StepConfig {
     pub max_interval: Duration,
 }
 
-/// Sorting downloaded data before it is written (`[etl]`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Sorting downloaded data before it is written (`[etl]`). The default: no setting given,
+/// the buffer derived from the memory budget and the directory `<datadir>/etl`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EtlConfig {
-    /// Memory of the in-memory sort buffer before it spills to a sorted run file. Default
-    /// 256 MiB (268435456); 1 MiB to 2 GiB. Larger means fewer runs and a faster merge. A step
-    /// fills one buffer per table it writes (five), so the bound keeps them within 10 GiB.
-    pub buffer_bytes: usize,
+    /// Memory of one in-memory sort buffer before it spills to a sorted run file. Default
+    /// (unset): the ETL share of `memory.budget_bytes` over the five buffers a step fills
+    /// ([`MemoryConfig::etl_buffer_bytes`]: 25.6 MiB of the default 512 MiB budget); 1 MiB to
+    /// 2 GiB, and at most that share when set. Larger means fewer runs and a faster merge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buffer_bytes: Option<usize>,
     /// Directory the ETL run directories go in. Default (unset): `<datadir>/etl`. The stage
     /// creates it if missing and, at start, removes the run directories processes that ended
     /// without removing them left there (never a live one: several syncs may share it). Put it
@@ -250,7 +262,57 @@ impl SnapSyncConfig {
         self.validate_in_flight_bytes()?;
         self.pivot.validate()?;
         self.step.validate()?;
-        self.etl.validate()
+        self.etl.validate()?;
+        self.memory.validate()?;
+        self.validate_shares()
+    }
+
+    /// The settings the memory budget shares out must fit their shares.
+    fn validate_shares(&self) -> Result<(), ConfigError> {
+        let memory = &self.memory;
+        if let Some(bytes) = self.step.max_bytes {
+            within_share("step.max_bytes", bytes, memory.step_bytes(), "an eighth")?;
+        }
+        if let Some(buffer) = self.etl.buffer_bytes {
+            let share = memory.etl_buffer_bytes();
+            within_share("etl.buffer_bytes", as_u64(buffer), share, "a quarter over five buffers")?;
+        }
+        let held = self.peers.max_request_bytes.saturating_mul(HELD_REPLY_FACTOR);
+        if held > memory.replies_bytes() {
+            return Err(ConfigError::Invalid {
+                field: "peers.max_request_bytes",
+                value: self.peers.max_request_bytes,
+                rule: format!(
+                    "times {HELD_REPLY_FACTOR} (a verified reply as held) must be at most {}, \
+                     a quarter of memory.budget_bytes",
+                    memory.replies_bytes()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Requests in flight at most: `concurrency.max_requests`, or fewer if the reply share of
+    /// `memory.budget_bytes` holds fewer replies of `peers.max_request_bytes`
+    /// ([`MemoryConfig::request_slots`]; 8 with the defaults).
+    pub fn requests_in_flight(&self) -> u64 {
+        let slots = self.memory.request_slots(self.peers.max_request_bytes);
+        self.concurrency.max_requests.min(slots).max(1)
+    }
+
+    /// Verified bytes one step gathers: `step.max_bytes` if set, else
+    /// [`StepConfig::DEFAULT_MAX_BYTES`] or the step share of `memory.budget_bytes` if that is
+    /// less.
+    pub fn step_bytes(&self) -> u64 {
+        let derived = StepConfig::DEFAULT_MAX_BYTES.min(self.memory.step_bytes());
+        self.step.max_bytes.unwrap_or(derived)
+    }
+
+    /// Bytes of one ETL sort buffer: `etl.buffer_bytes` if set, else its share of
+    /// `memory.budget_bytes` ([`MemoryConfig::etl_buffer_bytes`]).
+    pub fn etl_buffer_bytes(&self) -> usize {
+        let derived = usize::try_from(self.memory.etl_buffer_bytes()).unwrap_or(usize::MAX);
+        self.etl.buffer_bytes.unwrap_or(derived)
     }
 
     fn validate_counts(&self) -> Result<(), ConfigError> {
@@ -329,12 +391,13 @@ impl SnapSyncConfig {
         Ok(())
     }
 
-    /// The ETL collectors' settings: [`etl.buffer_bytes`](EtlConfig::buffer_bytes), spilling
-    /// into [`etl.dir`](EtlConfig::dir) or else `datadir/etl`. The directory is not created
-    /// here; it must exist before the first spill. I/O buffers and merge fan-in keep
+    /// The ETL collectors' settings: a buffer of [`etl_buffer_bytes`](Self::etl_buffer_bytes)
+    /// (each collector of a step gets its share of the memory budget), spilling into
+    /// [`etl.dir`](EtlConfig::dir) or else `datadir/etl`. The directory is not created here; it
+    /// must exist before the first spill. I/O buffers and merge fan-in keep
     /// [`CollectorConfig`]'s defaults.
     pub fn collector_config(&self, datadir: &Path) -> CollectorConfig {
-        CollectorConfig::new(self.etl.buffer_bytes).with_temp_dir(self.etl.etl_dir(datadir))
+        CollectorConfig::new(self.etl_buffer_bytes()).with_temp_dir(self.etl.etl_dir(datadir))
     }
 }
 
@@ -387,18 +450,20 @@ impl StepConfig {
     pub const MAX_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
     fn validate(&self) -> Result<(), ConfigError> {
-        at_least(
-            "step.max_bytes",
-            self.max_bytes,
-            Self::MIN_MAX_BYTES,
-            "must be at least 65536 (64 KiB)",
-        )?;
-        at_most(
-            "step.max_bytes",
-            self.max_bytes,
-            Self::MAX_MAX_BYTES,
-            "must be at most 4294967296 (4 GiB)",
-        )?;
+        if let Some(bytes) = self.max_bytes {
+            at_least(
+                "step.max_bytes",
+                bytes,
+                Self::MIN_MAX_BYTES,
+                "must be at least 65536 (64 KiB)",
+            )?;
+            at_most(
+                "step.max_bytes",
+                bytes,
+                Self::MAX_MAX_BYTES,
+                "must be at most 4294967296 (4 GiB)",
+            )?;
+        }
         let interval = u64::try_from(self.max_interval.as_millis()).unwrap_or(u64::MAX);
         if self.max_interval < Self::MIN_INTERVAL {
             return Err(ConfigError::Invalid {
@@ -412,27 +477,26 @@ impl StepConfig {
 }
 
 impl EtlConfig {
-    /// Default [`buffer_bytes`](Self::buffer_bytes): 256 MiB.
-    pub const DEFAULT_BUFFER_BYTES: usize = 256 * 1024 * 1024;
-
     /// The run-file directory: [`dir`](Self::dir), or else `datadir/etl`.
     pub fn etl_dir(&self, datadir: &Path) -> PathBuf {
         self.dir.clone().unwrap_or_else(|| datadir.join("etl"))
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        at_least(
-            "etl.buffer_bytes",
-            as_u64(self.buffer_bytes),
-            as_u64(SnapSyncConfig::MIN_ETL_BUFFER_BYTES),
-            "must be at least 1048576 (1 MiB)",
-        )?;
-        at_most(
-            "etl.buffer_bytes",
-            as_u64(self.buffer_bytes),
-            as_u64(SnapSyncConfig::MAX_ETL_BUFFER_BYTES),
-            "must be at most 2147483648 (2 GiB): a step fills five such buffers",
-        )?;
+        if let Some(buffer) = self.buffer_bytes {
+            at_least(
+                "etl.buffer_bytes",
+                as_u64(buffer),
+                as_u64(SnapSyncConfig::MIN_ETL_BUFFER_BYTES),
+                "must be at least 1048576 (1 MiB)",
+            )?;
+            at_most(
+                "etl.buffer_bytes",
+                as_u64(buffer),
+                as_u64(SnapSyncConfig::MAX_ETL_BUFFER_BYTES),
+                "must be at most 2147483648 (2 GiB): a step fills five such buffers",
+            )?;
+        }
         if self.dir.as_ref().is_some_and(|dir| dir.as_os_str().is_empty()) {
             return Err(ConfigError::EmptyEtlDir);
         }
@@ -466,13 +530,7 @@ impl Default for PivotConfig {
 
 impl Default for StepConfig {
     fn default() -> Self {
-        Self { max_bytes: Self::DEFAULT_MAX_BYTES, max_interval: Self::DEFAULT_MAX_INTERVAL }
-    }
-}
-
-impl Default for EtlConfig {
-    fn default() -> Self {
-        Self { buffer_bytes: Self::DEFAULT_BUFFER_BYTES, dir: None }
+        Self { max_bytes: None, max_interval: Self::DEFAULT_MAX_INTERVAL }
     }
 }
 
@@ -489,6 +547,7 @@ impl Default for SnapSyncConfig {
             pivot: PivotConfig::default(),
             step: StepConfig::default(),
             etl: EtlConfig::default(),
+            memory: MemoryConfig::default(),
         }
     }
 }

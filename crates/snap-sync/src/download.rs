@@ -237,7 +237,7 @@ impl Limits {
         let storage = storage::Limits::new(config);
         let codes_per_request = usize::try_from(config.bytecodes_per_request).unwrap_or(1).max(1);
         let max_requests =
-            usize::try_from(config.concurrency.max_requests).unwrap_or(usize::MAX).max(1);
+            usize::try_from(config.requests_in_flight()).unwrap_or(usize::MAX).max(1);
         Self {
             storage,
             codes_per_request,

@@ -424,7 +424,7 @@ impl Limits {
         Self {
             nodes: count(config.trie_nodes_per_request),
             codes: count(config.bytecodes_per_request),
-            max_requests: count(config.concurrency.max_requests),
+            max_requests: count(config.requests_in_flight()),
         }
     }
 }

@@ -93,6 +93,7 @@ mod finish;
 mod heal;
 mod inflight;
 mod leaf_check;
+mod memory;
 mod metrics;
 mod phase;
 mod pivot;
@@ -110,6 +111,7 @@ pub use config::{
 };
 pub use error::{ConfigError, PivotError, SnapSyncError, TomlError};
 pub use leaf_check::{LeafCheck, check_stored_leaves};
+pub use memory::{HELD_REPLY_FACTOR, MemoryConfig, STEP_COLLECTORS};
 pub use metrics::{METRIC_NAMES, describe_metrics};
 pub use phase::{SNAP_SYNC, SnapPhase};
 pub use pivot::resolve_pivot;

@@ -107,7 +107,7 @@ impl StepWrites {
             keep_nodes: false,
             deletions: Vec::new(),
             bytes: 0,
-            budget: config.step.max_bytes,
+            budget: config.step_bytes(),
             deadline: Instant::now() + config.step.max_interval,
             fill: watch::Sender::new(Fill::default()),
             tip: None,

@@ -64,7 +64,7 @@ impl Limits {
             batch: usize::try_from(config.storage.accounts_per_batch).unwrap_or(usize::MAX).max(1),
             split_threshold: config.storage.split_threshold_slots,
             sub_ranges: config.storage.split_sub_ranges,
-            max_requests: usize::try_from(config.concurrency.max_requests).unwrap_or(usize::MAX),
+            max_requests: usize::try_from(config.requests_in_flight()).unwrap_or(usize::MAX),
         }
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use snapsync_snap_sync::{ConfigError, SnapSyncConfig};
+use snapsync_snap_sync::{ConfigError, HELD_REPLY_FACTOR, MemoryConfig, SnapSyncConfig};
 
 /// The field, value and rule of `config`'s validation error, if it is [`ConfigError::Invalid`].
 fn invalid(config: &SnapSyncConfig) -> Option<(&'static str, u64, String)> {
@@ -40,7 +40,8 @@ fn defaults_validate_and_match_the_documentation() {
     assert_eq!(config.peers.backoff_cap, Duration::from_secs(64));
     assert_eq!(config.fetch.max_attempts, 32);
     assert_eq!(config.fetch.peer_wait, Duration::from_secs(60));
-    assert_eq!(config.step.max_bytes, 32 * 1024 * 1024);
+    assert_eq!(config.step.max_bytes, None);
+    assert_eq!(config.step_bytes(), 32 * 1024 * 1024);
     assert_eq!(config.step.max_interval, Duration::from_secs(2));
     // One source: the sections are the scheduler's own settings, with its defaults.
     assert_eq!(config.peers, snapsync_fetch::PeerSetConfig::default());
@@ -53,8 +54,9 @@ fn defaults_validate_and_match_the_documentation() {
     assert_eq!(config.trie_nodes_per_request, 384);
     assert_eq!(config.pivot.distance, 64);
     assert_eq!(config.pivot.move_distance, 120);
-    assert_eq!(config.etl.buffer_bytes, 256 * 1024 * 1024);
+    assert_eq!(config.etl.buffer_bytes, None);
     assert_eq!(config.etl.dir, None);
+    assert_eq!(config.memory.budget_bytes, 512 * 1024 * 1024);
 }
 
 #[test]
@@ -209,8 +211,8 @@ fn zero_values_are_rejected_naming_the_field() {
         ("fetch.max_attempts", |c| c.fetch.max_attempts = 0),
         ("fetch.peer_wait", |c| c.fetch.peer_wait = Duration::ZERO),
         ("fetch.idle_poll", |c| c.fetch.idle_poll = Duration::ZERO),
-        ("etl.buffer_bytes", |c| c.etl.buffer_bytes = 0),
-        ("step.max_bytes", |c| c.step.max_bytes = 0),
+        ("etl.buffer_bytes", |c| c.etl.buffer_bytes = Some(0)),
+        ("step.max_bytes", |c| c.step.max_bytes = Some(0)),
     ];
     for (field, set) in cases {
         let mut config = SnapSyncConfig::default();
@@ -282,10 +284,16 @@ fn upper_bounds() -> Vec<(&'static str, u64, Set)> {
             c.pivot.distance = v;
             c.pivot.move_distance = 127;
         }),
+        // The largest buffers and steps fit only the largest budget's shares.
         ("etl.buffer_bytes", 2 * 1024 * 1024 * 1024, |c, v| {
-            c.etl.buffer_bytes = usize::try_from(v).unwrap();
+            c.memory.budget_bytes = MemoryConfig::MAX_BUDGET_BYTES;
+            c.etl.buffer_bytes = Some(usize::try_from(v).unwrap());
         }),
-        ("step.max_bytes", 4 * 1024 * 1024 * 1024, |c, v| c.step.max_bytes = v),
+        ("step.max_bytes", 4 * 1024 * 1024 * 1024, |c, v| {
+            c.memory.budget_bytes = MemoryConfig::MAX_BUDGET_BYTES;
+            c.step.max_bytes = Some(v);
+        }),
+        ("memory.budget_bytes", MemoryConfig::MAX_BUDGET_BYTES, |c, v| c.memory.budget_bytes = v),
     ]
 }
 
@@ -443,9 +451,9 @@ fn the_pivot_moves_after_its_distance_and_before_128() {
 #[test]
 fn the_etl_buffer_and_dir_are_checked() {
     let mut config = SnapSyncConfig::default();
-    config.etl.buffer_bytes = 1024 * 1024;
+    config.etl.buffer_bytes = Some(1024 * 1024);
     config.validate().unwrap();
-    config.etl.buffer_bytes = 1024 * 1024 - 1;
+    config.etl.buffer_bytes = Some(1024 * 1024 - 1);
     let (field, value, rule) = invalid(&config).unwrap();
     assert_eq!((field, value), ("etl.buffer_bytes", 1_048_575));
     assert!(rule.contains("1 MiB"), "{rule}");
@@ -570,4 +578,81 @@ proptest! {
         let text = config.to_toml_string().unwrap();
         prop_assert_eq!(SnapSyncConfig::from_toml_str(&text).unwrap(), config);
     }
+}
+
+#[test]
+fn the_memory_budget_is_bounded_and_shared_out() {
+    const MIB: u64 = 1024 * 1024;
+    let mut config = SnapSyncConfig::default();
+    config.memory.budget_bytes = MemoryConfig::MIN_BUDGET_BYTES - 1;
+    let (field, value, rule) = invalid(&config).unwrap();
+    assert_eq!((field, value), ("memory.budget_bytes", 64 * MIB - 1));
+    assert!(rule.contains("at least 67108864 (64 MiB)"), "{rule}");
+    // The smallest budget alone is valid: every derived setting follows it.
+    config.memory.budget_bytes = MemoryConfig::MIN_BUDGET_BYTES;
+    config.validate().unwrap();
+    assert_eq!(config.step_bytes(), 8 * MIB);
+    assert_eq!(config.etl_buffer_bytes() as u64, 16 * MIB / 5);
+    assert_eq!(config.requests_in_flight(), 1);
+    // The default budget: a 32 MiB step, 25.6 MiB buffers, 8 replies of 2 MiB.
+    let config = SnapSyncConfig::default();
+    assert_eq!(config.step_bytes(), 32 * MIB);
+    assert_eq!(config.etl_buffer_bytes() as u64, 128 * MIB / 5);
+    assert_eq!(config.requests_in_flight(), 8);
+    assert_eq!(config.memory.cache_bytes(), 128 * MIB);
+    // A larger budget gives more of each, up to the explicit caps.
+    let config = SnapSyncConfig::from_toml_str("[memory]\nbudget_bytes = 4294967296\n").unwrap();
+    assert_eq!(config.step_bytes(), 32 * MIB);
+    assert_eq!(config.etl_buffer_bytes() as u64, 1024 * MIB / 5);
+    assert_eq!(config.requests_in_flight(), 64);
+}
+
+#[test]
+fn explicit_settings_must_fit_their_share_of_the_budget() {
+    const MIB: u64 = 1024 * 1024;
+    let budget = |text: &str| format!("[memory]\nbudget_bytes = {}\n{text}", 256 * MIB);
+    // The step's share is an eighth: 32 MiB of 256 MiB.
+    SnapSyncConfig::from_toml_str(&budget("[step]\nmax_bytes = 33554432\n")).unwrap();
+    let error = SnapSyncConfig::from_toml_str(&budget("[step]\nmax_bytes = 33554433\n"));
+    let error = error.unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "step.max_bytes = 33554433 is invalid: must be at most 33554432, an eighth of \
+         memory.budget_bytes"
+    );
+    // A buffer's share is a quarter over five: 12.8 MiB of 256 MiB.
+    let share = 64 * MIB / 5;
+    SnapSyncConfig::from_toml_str(&budget(&format!("[etl]\nbuffer_bytes = {share}\n"))).unwrap();
+    let text = budget(&format!("[etl]\nbuffer_bytes = {}\n", share + 1));
+    let error = SnapSyncConfig::from_toml_str(&text).unwrap_err();
+    assert_eq!(error.field(), Some("etl.buffer_bytes"), "{error}");
+    assert!(error.to_string().contains("a quarter over five buffers"), "{error}");
+    // One reply as held must fit the reply share (a quarter): 64 MiB of 256 MiB.
+    let fits = 64 * MIB / HELD_REPLY_FACTOR;
+    let mut config = SnapSyncConfig::from_toml_str(&budget("")).unwrap();
+    config.peers.max_request_bytes = fits;
+    config.validate().unwrap();
+    assert_eq!(config.requests_in_flight(), 1);
+    config.peers.max_request_bytes = fits + 1;
+    let (field, value, rule) = invalid(&config).unwrap();
+    assert_eq!((field, value), ("peers.max_request_bytes", fits + 1));
+    assert!(rule.contains("a quarter of memory.budget_bytes"), "{rule}");
+    // `concurrency.max_requests` caps the slots the budget gives.
+    let mut config = SnapSyncConfig::default();
+    config.concurrency.max_requests = 3;
+    assert_eq!(config.requests_in_flight(), 3);
+}
+
+#[test]
+fn the_collectors_are_given_their_share() {
+    let mut config = SnapSyncConfig::default();
+    let datadir = Path::new("/data");
+    let share = usize::try_from(config.memory.etl_buffer_bytes()).unwrap();
+    assert_eq!(config.collector_config(datadir).buffer_capacity, share);
+    // 640 MiB: a quarter over five is 32 MiB.
+    config.memory.budget_bytes = 640 * 1024 * 1024;
+    assert_eq!(config.collector_config(datadir).buffer_capacity, 32 * 1024 * 1024);
+    assert!(share < 32 * 1024 * 1024);
+    config.etl.buffer_bytes = Some(3 * 1024 * 1024);
+    assert_eq!(config.collector_config(datadir).buffer_capacity, 3 * 1024 * 1024);
 }

@@ -21,7 +21,7 @@ fn scenario() -> Scenario {
 fn config_in(dir: &Path) -> SnapSyncConfig {
     let mut config = SnapSyncConfig::default();
     config.etl.dir = Some(dir.to_owned());
-    config.etl.buffer_bytes = SnapSyncConfig::MIN_ETL_BUFFER_BYTES;
+    config.etl.buffer_bytes = Some(SnapSyncConfig::MIN_ETL_BUFFER_BYTES);
     config
 }
 

@@ -24,7 +24,7 @@ fn config() -> SnapSyncConfig {
     let mut config = SnapSyncConfig::default();
     config.peers.min_request_bytes = 16 * 1024;
     config.peers.max_request_bytes = 64 * 1024;
-    config.step.max_bytes = 64 * 1024;
+    config.step.max_bytes = Some(64 * 1024);
     config.storage.split_threshold_slots = 500;
     config.storage.accounts_per_batch = 16;
     config.concurrency.max_requests = 4;
@@ -400,7 +400,7 @@ async fn a_contract_of_100k_slots_is_split_and_synced_into_redb() {
     let mut config = SnapSyncConfig::default();
     config.peers.max_request_bytes = 256 * 1024;
     config.storage.split_threshold_slots = 20_000;
-    config.step.max_bytes = 1024 * 1024;
+    config.step.max_bytes = Some(1024 * 1024);
     let db = redb_db();
     sync(&scenario, &db.db, config).await;
     assert_synced(&scenario, &*db.db);

@@ -100,6 +100,19 @@ impl NodeList {
         self.bytes.len()
     }
 
+    /// Releases the capacity the list grew beyond its nodes: a list kept after the trie is
+    /// built (a verified reply waiting to be stored) then holds its nodes only, not the up to
+    /// twice as much its growth by doubling reserved.
+    pub fn shrink_to_fit(&mut self) {
+        self.entries.shrink_to_fit();
+        self.bytes.shrink_to_fit();
+    }
+
+    /// Bytes the list holds on the heap: its capacities.
+    pub const fn heap_bytes(&self) -> usize {
+        self.entries.capacity() * size_of::<(Nibbles, usize)>() + self.bytes.capacity()
+    }
+
     /// `(path, node RLP)` pairs in emission order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Nibbles, &[u8])> + '_ {
         let mut start = 0;

@@ -299,7 +299,7 @@ pub fn sync_config() -> SnapSyncConfig {
     config.pivot.distance = DISTANCE;
     config.peers.min_request_bytes = 16 * 1024;
     config.peers.max_request_bytes = 64 * 1024;
-    config.step.max_bytes = 64 * 1024;
+    config.step.max_bytes = Some(64 * 1024);
     config.storage.split_threshold_slots = 500;
     // Loopback answers in milliseconds: a silent peer is given up on quickly.
     config.peers.timeout_min = Duration::from_millis(200);
