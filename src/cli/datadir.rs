@@ -9,8 +9,9 @@ use std::{
 };
 use tempfile::TempDir;
 
-/// Page cache of the redb database: 128 MiB.
-const CACHE_BYTES: usize = 128 << 20;
+/// Page cache of the redb database when no memory budget says otherwise: the cache share of
+/// the default `memory.budget_bytes` (128 MiB).
+pub(crate) const CACHE_BYTES: usize = 128 << 20;
 
 /// The database file inside a data directory.
 pub(crate) const DB_FILE: &str = "snapsync.redb";
@@ -67,13 +68,14 @@ impl Storage {
         })
     }
 
-    /// The redb database of `dir`, both created if missing, every checksum verified at open.
+    /// The redb database of `dir`, both created if missing, every checksum verified at open,
+    /// with a page cache of `cache_bytes` (a sync's: the cache share of its memory budget).
     ///
     /// # Errors
     /// [`CliError::Datadir`] when the directory cannot be created, [`CliError::NotADatadir`] when
     /// `dir` is not a directory, [`CliError::Store`] when the file cannot be opened (not a redb
     /// file, held by another process) or is damaged.
-    pub(crate) fn create(dir: &Path) -> Result<Self, CliError> {
+    pub(crate) fn create(dir: &Path, cache_bytes: usize) -> Result<Self, CliError> {
         if dir.exists() && !dir.is_dir() {
             return Err(not_a_directory(dir));
         }
@@ -81,7 +83,7 @@ impl Storage {
             .map_err(|source| CliError::Datadir { path: dir.to_path_buf(), source })?;
         let file = dir.join(DB_FILE);
         let started = std::time::Instant::now();
-        let db = RedbDatabase::open(&file, options())
+        let db = RedbDatabase::open(&file, options(cache_bytes))
             .map_err(|source| CliError::Store { path: file, source })?;
         Ok(Self::on_disk(dir, db, started.elapsed()))
     }
@@ -123,7 +125,7 @@ impl Storage {
             }
         }
         let started = std::time::Instant::now();
-        let db = RedbDatabase::open_read_only(&file, options())
+        let db = RedbDatabase::open_read_only(&file, options(CACHE_BYTES))
             .map_err(|source| CliError::Store { path: file, source })?;
         Ok(Self::on_disk(dir, db, started.elapsed()))
     }
@@ -140,12 +142,12 @@ impl Storage {
     }
 }
 
-/// The redb settings of a data directory: a 128 MiB page cache (the sync writes in sorted bulk
-/// and reads mostly sequentially, so a small cache serves it as well as redb's 1 GiB default
-/// and keeps the process's memory bounded), and every checksum verified at open, so a damaged
-/// file is found before anything in it is read or reported.
-fn options() -> RedbOptions {
-    RedbOptions { cache_size: CACHE_BYTES, check_integrity: true, ..RedbOptions::default() }
+/// The redb settings of a data directory: a page cache of `cache_bytes` (the sync writes in
+/// sorted bulk and reads mostly sequentially, so a small cache serves it as well as redb's
+/// 1 GiB default and keeps the process's memory bounded), and every checksum verified at open,
+/// so a damaged file is found before anything in it is read or reported.
+fn options(cache_bytes: usize) -> RedbOptions {
+    RedbOptions { cache_size: cache_bytes, check_integrity: true, ..RedbOptions::default() }
 }
 
 /// The error for a `--datadir` that exists but is not a directory, saying what it is.

@@ -109,7 +109,7 @@ pub(crate) fn run(
 ) -> Result<Outcome, CliError> {
     let started = Instant::now();
     let spec = ChainSpec::load(&args.genesis)?;
-    let storage = Storage::create(&args.datadir)?;
+    let storage = Storage::create(&args.datadir, super::datadir::CACHE_BYTES)?;
     super::datadir::keep_genesis(&args.datadir, &args.genesis)?;
     if let Some(line) = storage.describe_open() {
         writeln!(err, "{line}")?;

@@ -153,6 +153,14 @@ pub enum DbError {
         /// The offending key, hex.
         key: String,
     },
+    /// A copy of a database's tables found the target table holding entries already.
+    #[error("copying into {table}: the target already holds {entries} entries")]
+    NotEmpty {
+        /// The table.
+        table: &'static str,
+        /// The entries it holds.
+        entries: u64,
+    },
     /// A sorted bulk insertion received a value that means "absent" (a zero storage slot), which
     /// is never stored.
     #[error("sorted append into {table}: key {key} carries an absent value (zero is never stored)")]

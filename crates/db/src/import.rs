@@ -192,18 +192,24 @@ impl Collected {
         Ok(hash)
     }
 
-    /// Writes everything collected into `txn` (which the caller commits).
+    /// Writes everything collected into `txn` (which the caller commits). Each collector is
+    /// dropped once written, so its buffer is freed before the next table grows.
     fn write_into(
-        mut self,
+        self,
         txn: &mut WriteTxn,
         etl: &CollectorConfig,
     ) -> Result<ImportReport, ImportError> {
+        let Self { accounts: mut sorted, mut slots, mut codes, mut storage_nodes, .. } = self;
         let mut account_nodes = Collector::new(etl.clone());
-        let (state_root, accounts) = write_accounts(&mut self.accounts, &mut account_nodes, txn)?;
-        let storage_slots = append::<HashedStorages, _, _>(&mut self.slots, txn)?;
-        let bytecodes = append::<Bytecodes, _, _>(&mut self.codes, txn)?;
+        let (state_root, accounts) = write_accounts(&mut sorted, &mut account_nodes, txn)?;
+        drop(sorted);
+        let storage_slots = append::<HashedStorages, _, _>(&mut slots, txn)?;
+        drop(slots);
+        let bytecodes = append::<Bytecodes, _, _>(&mut codes, txn)?;
+        drop(codes);
         append::<AccountTrieNodes, _, _>(&mut account_nodes, txn)?;
-        append::<StorageTrieNodes, _, _>(&mut self.storage_nodes, txn)?;
+        drop(account_nodes);
+        append::<StorageTrieNodes, _, _>(&mut storage_nodes, txn)?;
         Ok(ImportReport { state_root, accounts, storage_slots, bytecodes })
     }
 }

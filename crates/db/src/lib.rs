@@ -69,6 +69,7 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod codec;
+mod copy;
 mod encoded_append;
 mod error;
 mod import;
@@ -86,6 +87,7 @@ mod typed;
 pub mod test_utils;
 
 pub use codec::{MAX_PATH_NIBBLES, TableKey, TableValue};
+pub use copy::copy_tables;
 pub use error::{BoxError, DbError, DecodeError, ImportError, Operation};
 pub use import::{ImportAccount, ImportReport, import_state};
 pub use kv::{

@@ -63,7 +63,8 @@ impl From<DbError> for StoreError {
                 Err(source) => Self::Source { collection: collection_of(table), source },
             },
             error @ DbError::Backend { backend, .. } => Self::backend(backend, error),
-            error @ (DbError::Open { .. } | DbError::ReadOnly { .. }) => {
+            error
+            @ (DbError::Open { .. } | DbError::ReadOnly { .. } | DbError::NotEmpty { .. }) => {
                 Self::backend("snapsync-db", error)
             }
         }

@@ -19,10 +19,10 @@
 // An example is given every dependency of its package.
 #![allow(unused_crate_dependencies)]
 
-use snapsync_db::{Database, compute_state_root};
+use snapsync_db::compute_state_root;
 use snapsync_execution::EvmExecutor;
 use snapsync_sim::{ChainShape, ExecutedChain, GeneratedState, StateProfile};
-use snapsync_storage::{StateStore, StateWrite};
+use snapsync_storage::StateWrite;
 use std::time::{Duration, Instant};
 
 fn main() {
@@ -52,7 +52,7 @@ fn main() {
     for number in 1..=blocks {
         let (parent, block) = (chain.header(number - 1).unwrap(), chain.header(number).unwrap());
         let body = chain.body(number).unwrap();
-        let mut txn = db.writer().unwrap();
+        let mut txn = db.write().unwrap();
         let started = Instant::now();
         let executed = executor.execute(&mut txn, parent, block, body).unwrap();
         let took = started.elapsed();

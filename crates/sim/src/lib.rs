@@ -38,8 +38,8 @@ pub use blocks::BlockSource;
 pub use generate::{
     AccountChange, AccountUpdate, Actors, CHAIN_ID, ChainFixture, ChainFixtureError, ChainShape,
     ExecutedChain, ExecutedChainError, GeneratedAccount, GeneratedChain, GeneratedState,
-    STORE_CODE, SizeDistribution, StateDiff, StateMismatch, StateProfile, StateSpec, TxKindMix,
-    UnknownProfile, mainnet,
+    KeptStates, STORE_CODE, SizeDistribution, StateDiff, StateMismatch, StateProfile, StateSpec,
+    TxKindMix, UnknownProfile, mainnet,
 };
 pub use link::Link;
 pub use network::{Report, SimNetwork, SimPeer};

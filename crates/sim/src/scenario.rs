@@ -130,9 +130,8 @@ impl Scenario<ExecutedChain> {
         let server = Arc::new(SnapServer::new(ServerLimits::default()));
         for (block, state) in chain.take_states() {
             let header = chain.header(block).ok_or(ScenarioError::UnknownBlock(block))?;
-            let db: Arc<dyn Database> = Arc::new(state);
             server
-                .add_state(header.state_root, db)
+                .add_state(header.state_root, state)
                 .map_err(|source| ScenarioError::Serve { block, source: Box::new(source) })?;
         }
         Ok(Self::serving(chain, server, peers))

@@ -41,7 +41,7 @@ fn execute_all(chain: &ExecutedChain, db: &MemoryDatabase) {
         assert_eq!(executed.receipts, chain.receipts(number).unwrap(), "block {number}");
         StateWrite::commit(txn).unwrap();
         if let Some(kept) = chain.state(number) {
-            let (kept, executed) = (kept.reader().unwrap(), db.reader().unwrap());
+            let (kept, executed) = (kept.view().unwrap(), db.reader().unwrap());
             let accounts = |view: &dyn StateRead| {
                 view.accounts(KeyRange::all()).unwrap().map(Result::unwrap).collect::<Vec<_>>()
             };
@@ -90,7 +90,7 @@ fn every_kind_of_transaction_and_withdrawals_are_in_it() {
     }
     assert_eq!((transfers, calls, creations), (18, 18, 18));
     // Storage calls wrote slots: the genesis contracts' storage is no longer empty.
-    let view = chain.state(3).unwrap().reader().unwrap();
+    let view = chain.state(3).unwrap().view().unwrap();
     let contract = snapsync_primitives::AccountHash::of(&Address::with_last_byte(0));
     let mut bytes = [0u8; 20];
     bytes[17..].copy_from_slice(&[0xc0, 0xde, 0x00]);

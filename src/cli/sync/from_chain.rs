@@ -115,7 +115,11 @@ pub(super) fn run(
     )?;
 
     // The local pipeline: snap sync at the pivot, then the chain above it executed.
-    let storage = if args.memory { Storage::memory()? } else { Storage::create(&args.datadir)? };
+    let storage = if args.memory {
+        Storage::memory()?
+    } else {
+        Storage::create(&args.datadir, super::cache_bytes(&config))?
+    };
     let first_tip = pivot + distance.min(SNAP_DISTANCE);
     config.pivot.distance = distance.min(SNAP_DISTANCE);
     let tip_hash = |number: u64| fixture.header(number).map_or(B256::ZERO, |header| header.hash());

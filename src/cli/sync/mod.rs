@@ -46,7 +46,7 @@ use snapsync::DefaultStages;
 use snapsync_chain_stages::History;
 use snapsync_db::Database;
 use snapsync_execution::{EvmExecutor, ExecutionStats, StageExecutor};
-use snapsync_sim::{ExecutedChain, Scenario};
+use snapsync_sim::{ExecutedChain, KeptStates, Scenario};
 use snapsync_snap_sync::{
     SnapSyncConfig, SyncProgress, SyncSummary, check_stored_leaves, stored_summary,
 };
@@ -167,6 +167,9 @@ impl SyncArgs {
 /// What the sync ran against and in.
 struct World {
     scenario: Arc<Scenario<ExecutedChain>>,
+    /// The directory of the files the simulated peers serve the kept states from (removed
+    /// when the world is dropped).
+    _kept_states: tempfile::TempDir,
     storage: Storage,
     /// The stored sync record before this run, if an earlier run left one.
     before: Option<SyncSummary>,
@@ -384,6 +387,12 @@ fn check_at_tip(
     Ok(Some(LeafVerdict::RecheckedNow(took)))
 }
 
+/// The page cache a sync opens its data directory with: the cache share of its memory budget
+/// (`memory.budget_bytes`, see docs/configuration.md).
+pub(super) fn cache_bytes(config: &SnapSyncConfig) -> usize {
+    usize::try_from(config.memory.cache_bytes()).unwrap_or(usize::MAX)
+}
+
 /// Builds the state, opens the database (refusing one of another chain) and the network.
 fn prepare(
     args: &SyncArgs,
@@ -399,7 +408,10 @@ fn prepare(
     let served: Vec<u64> = tips.served_blocks().collect();
     let txs_per_block = usize::try_from(args.txs_per_block).unwrap_or(usize::MAX);
     let building = Instant::now();
-    let chain = source.build_chain(head, txs_per_block, |block| served.contains(&block))?;
+    let kept_dir = kept_states_dir(args)?;
+    let kept =
+        KeptStates::OnDisk { dir: kept_dir.path().to_path_buf(), cache_bytes: KEPT_STATE_CACHE };
+    let chain = source.build_chain(head, txs_per_block, |block| served.contains(&block), &kept)?;
     let (transactions, gas) = chain.headers().skip(1).fold((0, 0), |(txs, gas), header| {
         let body = chain.body(header.number).map_or(0, |body| body.transactions.len());
         (txs + body, gas + header.gas_used)
@@ -411,7 +423,11 @@ fn prepare(
         building.elapsed().as_secs_f64(),
         chain.head().state_root
     )?;
-    let storage = if args.memory { Storage::memory()? } else { Storage::create(&args.datadir)? };
+    let storage = if args.memory {
+        Storage::memory()?
+    } else {
+        Storage::create(&args.datadir, cache_bytes(config))?
+    };
     if let Some(line) = storage.describe_open() {
         writeln!(err, "{line}")?;
     }
@@ -442,7 +458,27 @@ fn prepare(
     if args.peers.all_faulty() {
         writeln!(err, "warning: no peer is honest: this sync must fail")?;
     }
-    Ok(World { scenario: Arc::new(scenario), storage, before, tips })
+    Ok(World { scenario: Arc::new(scenario), _kept_states: kept_dir, storage, before, tips })
+}
+
+/// Page cache of each file a served state is kept in: the peers read the state in key order,
+/// so a small cache serves them and the process holds the state once, the chain builder's,
+/// not twice.
+const KEPT_STATE_CACHE: usize = 16 << 20;
+
+/// A new directory for the files of the states the simulated peers serve: in the data
+/// directory (created if missing; the directory is `.snapsync-sim-states-*`), or the system's
+/// temporary directory with `--memory`.
+///
+/// # Errors
+/// [`CliError::Datadir`] when the directory cannot be created.
+fn kept_states_dir(args: &SyncArgs) -> Result<tempfile::TempDir, CliError> {
+    let base = if args.memory { std::env::temp_dir() } else { args.datadir.clone() };
+    let failed = |source| CliError::Datadir { path: base.clone(), source };
+    if !args.memory && !base.is_dir() {
+        std::fs::create_dir_all(&base).map_err(failed)?;
+    }
+    tempfile::Builder::new().prefix(".snapsync-sim-states-").tempdir_in(&base).map_err(failed)
 }
 
 /// The sync record stored in `storage`, if any, after checking that it belongs to `chain`: its

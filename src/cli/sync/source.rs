@@ -6,7 +6,7 @@
 use crate::cli::CliError;
 use clap::{Args, ValueEnum, value_parser};
 use snapsync_genesis::{Format, StateFile};
-use snapsync_sim::{ChainShape, ExecutedChain, GeneratedState, StateProfile};
+use snapsync_sim::{ChainShape, ExecutedChain, GeneratedState, KeptStates, StateProfile};
 use std::path::{Path, PathBuf};
 
 /// Most accounts a generated state may have. The whole state is held in memory several times
@@ -141,7 +141,7 @@ impl SourceArgs {
 impl Source {
     /// The chain of `blocks` executed blocks over the state: `txs_per_block` transactions of
     /// the actors in each (none, and no actors, over a file's state), keeping the states of the
-    /// blocks `keep` says. The state's model is dropped once imported.
+    /// blocks `keep` says where `kept` says. The state's model is dropped once imported.
     ///
     /// # Errors
     /// [`CliError::Usage`] for a chain of more than [`MAX_CHAIN_TXS`] transactions;
@@ -151,6 +151,7 @@ impl Source {
         blocks: u64,
         txs_per_block: usize,
         keep: impl Fn(u64) -> bool,
+        kept: &KeptStates,
     ) -> Result<ExecutedChain, CliError> {
         let shape = if self.from_file {
             ChainShape::empty(blocks)
@@ -158,7 +159,7 @@ impl Source {
             check_chain_txs(blocks, txs_per_block)?;
             ChainShape::new(blocks, txs_per_block)
         };
-        Ok(ExecutedChain::build(self.seed, self.state, &shape, keep)?)
+        Ok(ExecutedChain::build_keeping(self.seed, self.state, &shape, keep, kept)?)
     }
 }
 

@@ -99,7 +99,11 @@ pub(super) fn sync_and_report(
         config.validate()?;
     }
     let merge_block = merge_block(&spec, args.history)?;
-    let storage = if args.memory { Storage::memory()? } else { Storage::create(&args.datadir)? };
+    let storage = if args.memory {
+        Storage::memory()?
+    } else {
+        Storage::create(&args.datadir, super::cache_bytes(&config))?
+    };
     if let Some(line) = storage.describe_open() {
         writeln!(err, "{line}")?;
     }

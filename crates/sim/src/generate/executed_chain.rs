@@ -16,7 +16,10 @@
 //!    database and seals the header; the database then holds the block's state.
 //! 3. The states of the blocks asked for ([`ExecutedChain::build`]'s `keep`) are kept as forks
 //!    of the database ([`MemoryDatabase::fork`]): the tables they share with later states are
-//!    not copied, so each kept state costs the tables changed after it.
+//!    not copied, so each kept state costs the tables changed after it, a whole second copy of
+//!    the state once the blocks after it touch every table. [`KeptStates::OnDisk`] copies each
+//!    kept state into a redb file instead ([`copy_tables`]), so the process holds the state
+//!    once, the builder's.
 //!
 //! The chain runs [`ExecutedChain::rules`]: chain id [`CHAIN_ID`], every fork through Cancun
 //! active from genesis (Shanghai for [`ChainShape::empty`]), mainnet's blob parameters. The same seed and shape give the same
@@ -30,13 +33,24 @@ use alloy_consensus::{Header, ReceiptEnvelope};
 use alloy_eips::eip4895::Withdrawal;
 use alloy_hardforks::{EthereumHardfork, EthereumHardforks};
 use alloy_primitives::{B256, Bytes, Sealable, Sealed};
-use snapsync_db::{ImportError, MemoryDatabase};
+use snapsync_db::{
+    Database, DbError, ImportError, MemoryDatabase, RedbDatabase, RedbOptions, copy_tables,
+};
 use snapsync_etl::CollectorConfig;
 use snapsync_execution::{BlockError, BlockTemplate, ChainRules, EvmExecutor};
 use snapsync_net::EthBlockBody;
 use snapsync_primitives::test_utils::TestRng;
 use snapsync_storage::{StateStore, StateWrite, StoreError};
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::PathBuf,
+    sync::Arc,
+};
+
+/// Sort buffer of each of the genesis import's collectors (they spill to the system's temporary
+/// directory beyond it): 16 MiB, against the 64 MiB default, keeps the import's peak near the
+/// size of the state it builds (measured: no slower).
+const IMPORT_BUFFER: usize = 16 << 20;
 
 /// Mixed into the seed for the blocks' randomness, so it is independent of the state's.
 const BLOCK_SALT: u64 = 0x626c_6f63_6b73_2121;
@@ -120,6 +134,52 @@ pub enum ExecutedChainError {
     /// The builder's store failed.
     #[error("the builder's store: {0}")]
     Store(#[from] StoreError),
+    /// A kept state could not be written to its file.
+    #[error("keeping the state of block {number} in {}: {source}", path.display())]
+    Keep {
+        /// The block.
+        number: u64,
+        /// The file.
+        path: PathBuf,
+        /// The database's error.
+        #[source]
+        source: DbError,
+    },
+}
+
+/// Where an [`ExecutedChain`] keeps the states it is asked to keep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeptStates {
+    /// As forks of the builder's in-memory database: no I/O, but a state costs a copy of every
+    /// table the blocks after it change.
+    InMemory,
+    /// Copied into `state-<block>.redb` files in this existing directory, each opened with a
+    /// page cache of `cache_bytes`: the process holds the builder's state only.
+    OnDisk {
+        /// The directory.
+        dir: PathBuf,
+        /// Page cache of each file's database.
+        cache_bytes: usize,
+    },
+}
+
+impl KeptStates {
+    /// The state of block `number`, as `db` holds it now, kept.
+    fn keep(
+        &self,
+        number: u64,
+        db: &MemoryDatabase,
+    ) -> Result<Arc<dyn Database>, ExecutedChainError> {
+        let Self::OnDisk { dir, cache_bytes } = self else {
+            return Ok(Arc::new(db.fork()));
+        };
+        let path = dir.join(format!("state-{number}.redb"));
+        let failed = |source| ExecutedChainError::Keep { number, path: path.clone(), source };
+        let options = RedbOptions { cache_size: *cache_bytes, ..RedbOptions::default() };
+        let file = RedbDatabase::open(&path, options).map_err(failed)?;
+        copy_tables(db, &file).map_err(failed)?;
+        Ok(Arc::new(file))
+    }
 }
 
 /// One built block.
@@ -137,7 +197,7 @@ pub struct ExecutedChain {
     /// Blocks 0 (the genesis, empty body) to head.
     blocks: Vec<ExecutedBlock>,
     numbers: HashMap<B256, u64>,
-    states: BTreeMap<u64, MemoryDatabase>,
+    states: BTreeMap<u64, Arc<dyn Database>>,
 }
 
 impl ExecutedChain {
@@ -175,6 +235,21 @@ impl ExecutedChain {
         shape: &ChainShape,
         keep: impl Fn(u64) -> bool,
     ) -> Result<Self, ExecutedChainError> {
+        Self::build_keeping(seed, genesis_state, shape, keep, &KeptStates::InMemory)
+    }
+
+    /// As [`build`](Self::build), keeping the states where `kept` says.
+    ///
+    /// # Errors
+    /// As [`build`](Self::build); [`ExecutedChainError::Keep`] when a kept state's file cannot
+    /// be created or written.
+    pub fn build_keeping(
+        seed: u64,
+        genesis_state: GeneratedState,
+        shape: &ChainShape,
+        keep: impl Fn(u64) -> bool,
+        kept: &KeptStates,
+    ) -> Result<Self, ExecutedChainError> {
         let mut actors = Self::actors(seed);
         let genesis_state = if shape.with_actors {
             Self::genesis_state(seed, genesis_state)
@@ -182,8 +257,9 @@ impl ExecutedChain {
             genesis_state
         };
         let db = MemoryDatabase::new();
-        let imported = genesis_state.import_into(&db, &CollectorConfig::default())?;
-        drop(genesis_state);
+        // The model is consumed as it is collected, and the collectors spill beyond small
+        // buffers: the import holds little more than the state it builds.
+        let imported = genesis_state.import_consumed(&db, &CollectorConfig::new(IMPORT_BUFFER))?;
         let mut rng = TestRng::new(seed ^ BLOCK_SALT);
         let rules = Self::rules_through(shape.last_fork);
         let mut genesis_header = genesis_header(imported.state_root, &mut rng);
@@ -205,7 +281,7 @@ impl ExecutedChain {
         let mut chain =
             Self { rules, blocks: vec![genesis], numbers: HashMap::new(), states: BTreeMap::new() };
         if keep(0) {
-            chain.states.insert(0, db.fork());
+            chain.states.insert(0, kept.keep(0, &db)?);
         }
         let mut withdrawal_index = 0;
         for number in 1..=shape.blocks {
@@ -249,7 +325,7 @@ impl ExecutedChain {
             }
             StateWrite::commit(txn)?;
             if keep(number) {
-                chain.states.insert(number, db.fork());
+                chain.states.insert(number, kept.keep(number, &db)?);
             }
             chain.push(ExecutedBlock {
                 header: built.header,
@@ -303,13 +379,13 @@ impl ExecutedChain {
     }
 
     /// The kept state of block `number` (a database holding it, trie nodes included).
-    pub fn state(&self, number: u64) -> Option<&MemoryDatabase> {
+    pub fn state(&self, number: u64) -> Option<&Arc<dyn Database>> {
         self.states.get(&number)
     }
 
     /// Takes the kept states out (to serve them: whoever holds them then decides when they
     /// are freed).
-    pub fn take_states(&mut self) -> BTreeMap<u64, MemoryDatabase> {
+    pub fn take_states(&mut self) -> BTreeMap<u64, Arc<dyn Database>> {
         std::mem::take(&mut self.states)
     }
 

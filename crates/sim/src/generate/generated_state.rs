@@ -37,6 +37,11 @@ impl GeneratedState {
         &self.accounts
     }
 
+    /// The accounts in trie order, the state consumed.
+    pub fn into_accounts(self) -> BTreeMap<AccountHash, GeneratedAccount> {
+        self.accounts
+    }
+
     /// Number of accounts.
     pub fn len(&self) -> usize {
         self.accounts.len()

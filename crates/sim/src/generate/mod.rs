@@ -38,7 +38,7 @@ pub use actors::{Actors, CHAIN_ID, STORE_CODE, TxKindMix};
 pub use chain::GeneratedChain;
 pub use chain_fixture::{ChainFixture, ChainFixtureError};
 pub use db_check::StateMismatch;
-pub use executed_chain::{ChainShape, ExecutedChain, ExecutedChainError};
+pub use executed_chain::{ChainShape, ExecutedChain, ExecutedChainError, KeptStates};
 pub use generated_account::GeneratedAccount;
 pub use generated_state::GeneratedState;
 pub use size_distribution::SizeDistribution;

@@ -17,6 +17,32 @@ impl GeneratedState {
         })
     }
 
+    /// The accounts as the importer takes them, the model consumed as they are taken: each
+    /// account's memory is freed once it is collected, so an import holds the model and its
+    /// sorted copy together no longer than it must.
+    pub fn into_import_accounts(self) -> impl Iterator<Item = ImportAccount> {
+        self.into_accounts().into_iter().map(|(hash, account)| ImportAccount {
+            hash,
+            nonce: account.nonce,
+            balance: account.balance,
+            code: account.code().clone(),
+            storage: account.storage().iter().map(|(slot, value)| (*slot, *value)).collect(),
+        })
+    }
+
+    /// Imports the state into the empty database `db`, consuming it (see
+    /// [`into_import_accounts`](Self::into_import_accounts)).
+    ///
+    /// # Errors
+    /// As [`import_into`](Self::import_into).
+    pub fn import_consumed(
+        self,
+        db: &dyn Database,
+        etl: &CollectorConfig,
+    ) -> Result<ImportReport, ImportError> {
+        import_state(db, self.into_import_accounts(), etl)
+    }
+
     /// Imports the state into the empty database `db`: hashed tables, bytecodes and every trie
     /// node (see `snapsync_db::import_state`).
     ///
