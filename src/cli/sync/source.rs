@@ -9,9 +9,10 @@ use snapsync_genesis::{Format, StateFile};
 use snapsync_sim::{ChainShape, ExecutedChain, GeneratedState, KeptStates, StateProfile};
 use std::path::{Path, PathBuf};
 
-/// Most accounts a generated state may have. The whole state is held in memory several times
-/// (the model until it is imported, the chain builder's store and the kept pivot states, and the
-/// synced database with `--memory`):
+/// Most accounts a generated state may have. The whole state is held in memory more than once
+/// (the model while it is imported, the chain builder's store, and the synced database with
+/// `--memory`; the kept pivot states are files) (figures measured before the kept states moved
+/// to files):
 /// a sync of 1,000,000 accounts peaks at about 2.8 GB resident with `--memory` and 2.5 GB with
 /// a data directory, so this bound keeps a sync under about 14 GB.
 pub(super) const MAX_ACCOUNTS: u64 = 5_000_000;
