@@ -419,7 +419,7 @@ fn prepare(
     let served: Vec<u64> = tips.served_blocks().collect();
     let txs_per_block = usize::try_from(args.txs_per_block).unwrap_or(usize::MAX);
     let building = Instant::now();
-    let kept_dir = kept_states_dir(args)?;
+    let kept_dir = kept_states_dir()?;
     let kept =
         KeptStates::OnDisk { dir: kept_dir.path().to_path_buf(), cache_bytes: KEPT_STATE_CACHE };
     let chain = source.build_chain(head, txs_per_block, |block| served.contains(&block), &kept)?;
@@ -477,19 +477,18 @@ fn prepare(
 /// not twice.
 const KEPT_STATE_CACHE: usize = 16 << 20;
 
-/// A new directory for the files of the states the simulated peers serve: in the data
-/// directory (created if missing; the directory is `.snapsync-sim-states-*`), or the system's
-/// temporary directory with `--memory`.
+/// A new directory for the files of the states the simulated peers serve, in the system's
+/// temporary directory (`TMPDIR`): the simulated world is not the sync's, so it stays out of the
+/// data directory (whose disk the sync's own writes may fill).
 ///
 /// # Errors
 /// [`CliError::Datadir`] when the directory cannot be created.
-fn kept_states_dir(args: &SyncArgs) -> Result<tempfile::TempDir, CliError> {
-    let base = if args.memory { std::env::temp_dir() } else { args.datadir.clone() };
-    let failed = |source| CliError::Datadir { path: base.clone(), source };
-    if !args.memory && !base.is_dir() {
-        std::fs::create_dir_all(&base).map_err(failed)?;
-    }
-    tempfile::Builder::new().prefix(".snapsync-sim-states-").tempdir_in(&base).map_err(failed)
+fn kept_states_dir() -> Result<tempfile::TempDir, CliError> {
+    let base = std::env::temp_dir();
+    tempfile::Builder::new()
+        .prefix("snapsync-sim-states-")
+        .tempdir_in(&base)
+        .map_err(|source| CliError::Datadir { path: base, source })
 }
 
 /// The sync record stored in `storage`, if any, after checking that it belongs to `chain`: its
