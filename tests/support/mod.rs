@@ -118,9 +118,15 @@ impl Server {
     /// Starts `snapsync serve --datadir DIR --listen 127.0.0.1:0` and reads its URL (within
     /// 30 s).
     pub(crate) fn start(datadir: &std::path::Path) -> Self {
+        Self::start_with(datadir, &[])
+    }
+
+    /// As [`start`](Self::start), with the further serve options `args` (e.g. `--withhold`).
+    pub(crate) fn start_with(datadir: &std::path::Path, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_snapsync"))
             .args(["serve", "--listen", "127.0.0.1:0", "--datadir"])
             .arg(datadir)
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
