@@ -366,7 +366,11 @@ impl Network {
         let message = wire::outbound_request(request, id);
         let sent = tokio::time::timeout_at(deadline, handle.outbound.send(message)).await;
         match sent {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => {
+                self.shared.update_record(handle.serial, |record| {
+                    record.asked[kind.index()] += 1;
+                });
+            }
             Ok(Err(_)) => {
                 handle.pending.remove(id);
                 return Err(RequestError::Disconnected { peer });

@@ -1,4 +1,5 @@
-//! What the network remembers of each peer it was connected to: what it answered and served,
+//! What the network remembers of each peer it was connected to: what it was asked, what it
+//! answered and served,
 //! how many unsolicited messages it sent, and why the connection ended ([`PeerEnd`]).
 //!
 //! The CLI prints these per-peer counts (which peer served the history, which the state); the
@@ -55,6 +56,9 @@ pub struct PeerRecord {
     pub capabilities: Capabilities,
     /// Whether we dialled it (as opposed to it dialling us).
     pub dialled: bool,
+    /// Our requests sent to it, per [`RequestKind::index`]: those beyond
+    /// [`answered`](Self::answered) got no answer (in time, or at all).
+    pub asked: [u64; RequestKind::COUNT],
     /// Our requests it answered, per [`RequestKind::index`].
     pub answered: [u64; RequestKind::COUNT],
     /// Items in those answers (headers, bodies, receipt lists, accounts, slot sets, codes,
@@ -71,6 +75,11 @@ pub struct PeerRecord {
 }
 
 impl PeerRecord {
+    /// Requests of `kind` sent to it.
+    pub const fn asked(&self, kind: RequestKind) -> u64 {
+        self.asked[kind.index()]
+    }
+
     /// Answers of `kind` it gave.
     pub const fn answered(&self, kind: RequestKind) -> u64 {
         self.answered[kind.index()]
@@ -92,9 +101,13 @@ impl fmt::Display for PeerRecord {
         f.write_str("):")?;
         let mut any = false;
         for kind in RequestKind::ALL {
-            let answered = self.answered(kind);
-            if answered > 0 {
-                write!(f, " {kind} {answered} ({} items)", self.items(kind))?;
+            let (asked, answered) = (self.asked(kind), self.answered(kind));
+            if answered > 0 || asked > 0 {
+                write!(f, " {kind} {answered}")?;
+                if asked > answered {
+                    write!(f, " of {asked}")?;
+                }
+                write!(f, " ({} items)", self.items(kind))?;
                 any = true;
             }
         }
