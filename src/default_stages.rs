@@ -11,7 +11,7 @@ use snapsync_chain_stages::{
 use snapsync_fetch::Fetcher;
 use snapsync_net::{PeerRequests, PeerSource};
 use snapsync_snap_sync::{SNAP_SYNC, SnapSyncConfig, SnapSyncError, SnapSyncStage, SyncProgress};
-use snapsync_stages::{StageSet, StageSetBuilder, StageSetError};
+use snapsync_stages::{StageId, StageSet, StageSetBuilder, StageSetError};
 use snapsync_storage::StateStore;
 use std::{path::Path, sync::Arc};
 use tokio::sync::watch;
@@ -24,6 +24,12 @@ use tokio::sync::watch;
 /// [`ReceiptsStage`] below the pivot as the [`History`] says. All of them ask peers through the
 /// snap stage's one [`Fetcher`], so one peer set times, scores and bans every peer, and all
 /// follow the same tip.
+///
+/// The chain stages whose first block does not depend on the pivot (with a history: the
+/// headers, and the bodies unless the history is [`History::None`]) run
+/// [alongside](StageSetBuilder::alongside) the snap stage, so the chain downloads while the
+/// state does; the pipeline runs them again once the snap stage has finished, to catch up with
+/// the tip it ended at.
 ///
 /// [`builder`](Self::builder) gives the set as a [`StageSetBuilder`], for a client to add its
 /// own stages (`insert_after(&SNAP_SYNC, …)`, `add(…)`) or replace one; [`build`](Self::build)
@@ -127,11 +133,16 @@ impl DefaultStages {
                 None,
             ),
         };
+        let independent = [
+            (StageId::HEADERS, headers.start().after().is_none()),
+            (StageId::BODIES, bodies.start().after().is_none()),
+        ];
         let builder = StageSet::builder().add(self.snap)?.add(headers)?.add(bodies)?;
-        match receipts {
-            Some(receipts) => builder.add(receipts),
-            None => Ok(builder),
-        }
+        let builder = match receipts {
+            Some(receipts) => builder.add(receipts)?,
+            None => builder,
+        };
+        run_alongside_snap_sync(builder, &independent)
     }
 
     /// The stages followed by an [`ExecutionStage`] driving `executor` (with the `execution`
@@ -156,5 +167,52 @@ impl DefaultStages {
     /// As [`builder`](Self::builder).
     pub fn build<S: StateStore + ?Sized>(self) -> Result<StageSet<S>, StageSetError> {
         Ok(self.builder()?.build())
+    }
+}
+
+/// Lets the chain stages in `independent` marked `true` (those whose first block is fixed, not
+/// the pivot + 1) download alongside the snap sync stage: each still waits for the chain stages
+/// before it (bodies for headers), but not for the state.
+fn run_alongside_snap_sync<S: StateStore + ?Sized>(
+    builder: StageSetBuilder<S>,
+    independent: &[(StageId, bool)],
+) -> Result<StageSetBuilder<S>, StageSetError> {
+    independent
+        .iter()
+        .take_while(|(_, independent)| *independent)
+        .try_fold(builder, |builder, (id, _)| builder.alongside(id, &SNAP_SYNC))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use snapsync_db::MemoryDatabase;
+    use snapsync_sim::{GeneratedChain, Link, Scenario, SimPeer, StateSpec};
+
+    /// Which stages run alongside the snap stage, for each way of building the set.
+    #[tokio::test]
+    async fn the_chain_stages_that_need_no_pivot_run_alongside_the_snap_stage() {
+        let chain = GeneratedChain::new(1, &StateSpec::small().with_accounts(10), 8, 0);
+        let scenario = Scenario::new(chain, vec![SimPeer::honest(Link::INSTANT)], [4]).unwrap();
+        let datadir = tempfile::tempdir().unwrap();
+        let stages = |history: Option<History>| {
+            let (_, tip) = watch::channel(scenario.tip());
+            let config = SnapSyncConfig::default();
+            let stages =
+                DefaultStages::new(scenario.network.clone(), tip, config, datadir.path()).unwrap();
+            let stages = match history {
+                Some(history) => stages.with_history(history, 0),
+                None => stages,
+            };
+            let set = stages.build::<MemoryDatabase>().unwrap();
+            [StageId::HEADERS, StageId::BODIES, StageId::RECEIPTS]
+                .map(|id| set.alongside(&id) == [SNAP_SYNC])
+        };
+        assert_eq!(stages(Some(History::All)), [true, true, false]);
+        assert_eq!(stages(Some(History::PostMerge)), [true, true, false]);
+        assert_eq!(stages(Some(History::None)), [true, false, false]);
+        assert_eq!(stages(None), [false, false, false], "both start after the pivot");
     }
 }

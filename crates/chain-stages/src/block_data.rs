@@ -236,6 +236,12 @@ impl<D: BlockData> BlockDataStage<D> {
         Self { fetcher, config, pending: None, kind: PhantomData }
     }
 
+    /// Where the stage's work begins: a fixed block, or after another stage (which must then
+    /// have finished before this stage runs).
+    pub const fn start(&self) -> &StageStart {
+        &self.config.start
+    }
+
     /// The highest block to cover: the headers' finished tip, or the named stage's block below
     /// it; `None` while the headers stage is mid-round or has not run.
     fn end_block(&self, view: &(impl StateRead + ?Sized)) -> Result<Option<u64>, StageError> {

@@ -139,6 +139,12 @@ impl HeadersStage {
         Self { fetcher, tip, config, pending: None }
     }
 
+    /// Where the stage's work begins: a fixed block, or after another stage (which must then
+    /// have finished before this stage runs).
+    pub const fn start(&self) -> &StageStart {
+        &self.config.start
+    }
+
     /// The current tip, waiting for the first one.
     async fn current_tip(&mut self) -> Result<B256, HeadersError> {
         wait_for_tip(&mut self.tip).await.ok_or(HeadersError::TipChannelClosed)

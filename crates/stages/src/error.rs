@@ -128,6 +128,16 @@ pub enum StageSetError {
     /// An operation named a stage that is not in the set.
     #[error("no stage {0} in the set")]
     Unknown(StageId),
+    /// [`StageSetBuilder::alongside`](crate::StageSetBuilder::alongside) named a stage that does
+    /// not come before the one it would run alongside: a stage only ever waits for stages before
+    /// it, so there is nothing to release.
+    #[error("stage {stage} cannot run alongside {earlier}: {earlier} does not come before it")]
+    NotBefore {
+        /// The stage that was to run alongside.
+        stage: StageId,
+        /// The stage named, which comes after `stage` (or is `stage`).
+        earlier: StageId,
+    },
 }
 
 impl PipelineError {

@@ -1,7 +1,9 @@
 //! The pipeline: runs stages in order, one committed step at a time.
 //!
-//! For each stage, in order, the pipeline loads the stage's stored checkpoint and repeats a step
-//! until the stage reports it is done:
+//! For each stage, in order (a stage declared to run
+//! [alongside](crate::StageSetBuilder::alongside) earlier stages starts without waiting for
+//! them, see [`Pipeline::run`]), the pipeline loads the stage's stored checkpoint and repeats a
+//! step until the stage reports it is done:
 //!
 //! 1. `ready` — the stage waits for and verifies its next batch (no transaction is open);
 //! 2. `execute` — the stage writes the batch through a fresh write transaction;
@@ -35,6 +37,7 @@ use crate::{
     StageId, StageSet, StepFailure, UnwindInput, metrics,
 };
 use alloy_primitives::Bytes;
+use futures::{FutureExt, StreamExt, stream::FuturesUnordered};
 use snapsync_storage::{StateRead, StateStore, StateWrite, StoreError};
 use std::{fmt, sync::Arc, time::Instant};
 use tokio::{
@@ -104,6 +107,21 @@ impl<S: StateStore + ?Sized> fmt::Debug for Pipeline<S> {
 struct Slot<S: StateStore + ?Sized> {
     id: StageId,
     stage: Arc<Mutex<Box<dyn BoxedStage<S>>>>,
+    /// The positions of the earlier stages this one waits for: all of them but those it runs
+    /// alongside of.
+    waits_for: Vec<usize>,
+}
+
+/// Where a stage is in a pass of [`Pipeline::run`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// Not started, or to run again.
+    Waiting,
+    /// Running; `again`: an earlier stage it runs alongside finished meanwhile, so it runs again
+    /// once it is done.
+    Running { again: bool },
+    /// Finished in this pass.
+    Done,
 }
 
 /// Why one step failed, before the pipeline decides what to do.
@@ -157,10 +175,18 @@ impl<S: StateStore + ?Sized> Pipeline<S> {
     pub fn new(store: Arc<S>, stages: StageSet<S>) -> Self {
         let db = store;
         let (events, _) = broadcast::channel(DEFAULT_EVENT_CAPACITY);
+        let stages = stages.into_stages();
+        let ids: Vec<StageId> = stages.iter().map(|entry| entry.stage.id()).collect();
         let stages = stages
-            .into_stages()
             .into_iter()
-            .map(|stage| Slot { id: stage.id(), stage: Arc::new(Mutex::new(stage)) })
+            .enumerate()
+            .map(|(at, entry)| Slot {
+                id: ids[at].clone(),
+                stage: Arc::new(Mutex::new(entry.stage)),
+                waits_for: (0..at)
+                    .filter(|&before| !entry.alongside.contains(&ids[before]))
+                    .collect(),
+            })
             .collect();
         Self { db, stages, retry: RetryPolicy::default(), events, cancel: CancelToken::new() }
     }
@@ -221,6 +247,15 @@ impl<S: StateStore + ?Sized> Pipeline<S> {
     /// returns [`ControlFlow::Finished`]. `target` is passed to the stages; a stage whose
     /// checkpoint has reached it (see [`ExecInput::target_reached`]) is skipped.
     ///
+    /// A stage starts once every stage before it has finished, except those it runs
+    /// [alongside](crate::StageSetBuilder::alongside) of: stages whose turn comes together run
+    /// concurrently, each step by step (their write transactions take turns, as the store has
+    /// one writer). When a stage finishes, every later stage that already finished, or is still
+    /// running, in this pass ran while it was not done, so it runs again (once the running one
+    /// is done): a headers stage that reached the tip while the state download was still
+    /// following it catches up with the tip the download ended at. Without `alongside` the
+    /// stages run strictly one after another.
+    ///
     /// On cancellation it returns [`ControlFlow::Cancelled`]: at the next step boundary, at
     /// once while a stage's `ready` waits (its future is dropped) or during a retry's backoff,
     /// and when a running `execute` returns (its transaction is then dropped uncommitted).
@@ -233,13 +268,47 @@ impl<S: StateStore + ?Sized> Pipeline<S> {
     /// [`PipelineError::StepAborted`] when a stage's `execute` panics, database and checkpoint
     /// errors. The stages before the failing one have finished and committed.
     pub async fn run(&mut self, target: Option<u64>) -> Result<ControlFlow, PipelineError> {
-        for index in 0..self.stages.len() {
-            if let Stepped::Cancelled = self.run_stage(index, target).await? {
-                let stage = self.stages[index].id.clone();
-                return Ok(self.cancelled(Some(stage)));
+        let this = &*self;
+        let mut pass = vec![Pass::Waiting; this.stages.len()];
+        let mut running = FuturesUnordered::new();
+        loop {
+            for index in this.startable(&pass) {
+                pass[index] = Pass::Running { again: false };
+                running.push(this.run_stage(index, target).map(move |ran| (index, ran)));
+            }
+            let Some((index, ran)) = running.next().await else {
+                return Ok(ControlFlow::Finished { target });
+            };
+            if let Stepped::Cancelled = ran? {
+                drop(running);
+                return Ok(this.cancelled(Some(this.stages[index].id.clone())));
+            }
+            pass[index] = match pass[index] {
+                Pass::Running { again: true } => Pass::Waiting,
+                _ => Pass::Done,
+            };
+            for later in &mut pass[index + 1..] {
+                *later = match *later {
+                    Pass::Done => Pass::Waiting,
+                    Pass::Running { .. } => Pass::Running { again: true },
+                    Pass::Waiting => Pass::Waiting,
+                };
             }
         }
-        Ok(ControlFlow::Finished { target })
+    }
+
+    /// The stages of this pass that can start now: waiting, with every stage they wait for
+    /// done.
+    fn startable(&self, pass: &[Pass]) -> Vec<usize> {
+        self.stages
+            .iter()
+            .enumerate()
+            .filter(|(index, slot)| {
+                pass[*index] == Pass::Waiting
+                    && slot.waits_for.iter().all(|&before| pass[before] == Pass::Done)
+            })
+            .map(|(index, _)| index)
+            .collect()
     }
 
     /// Runs the stages to `target`, then asks `control` what to do next and does it, until it
@@ -288,7 +357,7 @@ impl<S: StateStore + ?Sized> Pipeline<S> {
 
     /// Runs stage number `index` until it is done, or the pipeline is cancelled.
     async fn run_stage(
-        &mut self,
+        &self,
         index: usize,
         target: Option<u64>,
     ) -> Result<Stepped<()>, PipelineError> {

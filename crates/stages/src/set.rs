@@ -5,14 +5,28 @@
 //! disabled. Every operation that names a stage fails with [`StageSetError::Unknown`] when it is
 //! not in the set, and every insertion fails with [`StageSetError::Duplicate`] when its id is
 //! already taken, since two stages with one id would share one checkpoint.
+//!
+//! The order is also the order of dependence: a stage starts once every stage before it has
+//! finished, unless it was declared to run [alongside](StageSetBuilder::alongside) some of
+//! them (the headers of a snap-syncing node need nothing of the state download, so they can
+//! download while it does).
 
 use crate::{BoxedStage, Stage, StageId, StageSetError};
 use snapsync_storage::StateStore;
 use std::fmt;
 
-/// An ordered list of stages with distinct ids, ready for a [`Pipeline`](crate::Pipeline).
+/// An ordered list of stages with distinct ids, ready for a [`Pipeline`](crate::Pipeline), each
+/// with the earlier stages it runs alongside of (see [`StageSetBuilder::alongside`]).
 pub struct StageSet<S: StateStore + ?Sized> {
-    stages: Vec<Box<dyn BoxedStage<S>>>,
+    stages: Vec<Scheduled<S>>,
+}
+
+/// A stage of a set, with the ids of the earlier stages it need not wait for.
+pub(crate) struct Scheduled<S: StateStore + ?Sized> {
+    /// The stage.
+    pub(crate) stage: Box<dyn BoxedStage<S>>,
+    /// Earlier stages this one may run alongside of.
+    pub(crate) alongside: Vec<StageId>,
 }
 
 impl<S: StateStore + ?Sized> StageSet<S> {
@@ -23,7 +37,16 @@ impl<S: StateStore + ?Sized> StageSet<S> {
 
     /// The ids of the stages, in execution order.
     pub fn ids(&self) -> Vec<StageId> {
-        self.stages.iter().map(|stage| stage.id()).collect()
+        self.stages.iter().map(|entry| entry.stage.id()).collect()
+    }
+
+    /// The earlier stages stage `id` runs alongside of (empty: it waits for every stage before
+    /// it, or it is not in the set).
+    pub fn alongside(&self, id: &StageId) -> &[StageId] {
+        self.stages
+            .iter()
+            .find(|entry| &entry.stage.id() == id)
+            .map_or(&[], |entry| entry.alongside.as_slice())
     }
 
     /// How many stages there are.
@@ -39,11 +62,15 @@ impl<S: StateStore + ?Sized> StageSet<S> {
     /// A builder starting from this set, to edit it.
     pub fn into_builder(self) -> StageSetBuilder<S> {
         StageSetBuilder {
-            entries: self.stages.into_iter().map(|stage| Entry { stage, enabled: true }).collect(),
+            entries: self
+                .stages
+                .into_iter()
+                .map(|Scheduled { stage, alongside }| Entry { stage, alongside, enabled: true })
+                .collect(),
         }
     }
 
-    pub(crate) fn into_stages(self) -> Vec<Box<dyn BoxedStage<S>>> {
+    pub(crate) fn into_stages(self) -> Vec<Scheduled<S>> {
         self.stages
     }
 }
@@ -62,13 +89,20 @@ impl<S: StateStore + ?Sized> Default for StageSetBuilder<S> {
 
 impl<S: StateStore + ?Sized> fmt::Debug for StageSet<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.stages.iter().map(|stage| stage.id())).finish()
+        f.debug_list().entries(self.stages.iter().map(|entry| entry.stage.id())).finish()
     }
 }
 
 struct Entry<S: StateStore + ?Sized> {
     stage: Box<dyn BoxedStage<S>>,
+    alongside: Vec<StageId>,
     enabled: bool,
+}
+
+impl<S: StateStore + ?Sized> Entry<S> {
+    fn new(stage: Box<dyn BoxedStage<S>>) -> Self {
+        Self { stage, alongside: Vec::new(), enabled: true }
+    }
 }
 
 /// Builds a [`StageSet`]. Each method consumes the builder and returns it, or the error, so calls
@@ -124,16 +158,47 @@ impl<S: StateStore + ?Sized> StageSetBuilder<S> {
     /// As [`add`](Self::add).
     pub fn add_boxed(mut self, stage: Box<dyn BoxedStage<S>>) -> Result<Self, StageSetError> {
         self.check_free(&stage.id())?;
-        self.entries.push(Entry { stage, enabled: true });
+        self.entries.push(Entry::new(stage));
         Ok(self)
     }
 
-    /// Appends every stage of `set`, in order.
+    /// Appends every stage of `set`, in order, each still running alongside the stages it did.
     ///
     /// # Errors
     /// [`StageSetError::Duplicate`] for the first id already taken.
     pub fn add_set(self, set: StageSet<S>) -> Result<Self, StageSetError> {
-        set.into_stages().into_iter().try_fold(self, Self::add_boxed)
+        set.into_stages().into_iter().try_fold(
+            self,
+            |mut builder, Scheduled { stage, alongside }| {
+                builder.check_free(&stage.id())?;
+                builder.entries.push(Entry { stage, alongside, enabled: true });
+                Ok(builder)
+            },
+        )
+    }
+
+    /// Lets stage `id` run alongside the earlier stage `earlier`: it no longer waits for
+    /// `earlier` to finish before it starts (it still waits for every other stage before it,
+    /// unless declared alongside those too). For a stage whose work does not depend on the
+    /// other's, such as headers and bodies downloading while the state does.
+    ///
+    /// A stage that finishes while an earlier stage it runs alongside is still running runs
+    /// again once that stage has finished (see [`Pipeline::run`](crate::Pipeline::run)), so
+    /// whatever the earlier stage changed meanwhile (a new tip it followed) is caught up.
+    ///
+    /// # Errors
+    /// [`StageSetError::Unknown`] when either stage is not in the set,
+    /// [`StageSetError::NotBefore`] when `earlier` does not come before `id`.
+    pub fn alongside(mut self, id: &StageId, earlier: &StageId) -> Result<Self, StageSetError> {
+        let at = self.position(id)?;
+        if self.position(earlier)? >= at {
+            return Err(StageSetError::NotBefore { stage: id.clone(), earlier: earlier.clone() });
+        }
+        let alongside = &mut self.entries[at].alongside;
+        if !alongside.contains(earlier) {
+            alongside.push(earlier.clone());
+        }
+        Ok(self)
     }
 
     /// Inserts `stage` just before the stage `before`.
@@ -148,7 +213,7 @@ impl<S: StateStore + ?Sized> StageSetBuilder<S> {
     ) -> Result<Self, StageSetError> {
         let at = self.position(before)?;
         self.check_free(&stage.id())?;
-        self.entries.insert(at, Entry { stage: Box::new(stage), enabled: true });
+        self.entries.insert(at, Entry::new(Box::new(stage)));
         Ok(self)
     }
 
@@ -163,12 +228,13 @@ impl<S: StateStore + ?Sized> StageSetBuilder<S> {
     ) -> Result<Self, StageSetError> {
         let at = self.position(after)?;
         self.check_free(&stage.id())?;
-        self.entries.insert(at + 1, Entry { stage: Box::new(stage), enabled: true });
+        self.entries.insert(at + 1, Entry::new(Box::new(stage)));
         Ok(self)
     }
 
-    /// Replaces the stage `id` by `stage`, in the same position and enabled state. The new stage
-    /// may have another id (then it must be free), but keeping the id keeps the checkpoint.
+    /// Replaces the stage `id` by `stage`, in the same position and enabled state, running
+    /// alongside the same stages. The new stage may have another id (then it must be free), but
+    /// keeping the id keeps the checkpoint.
     ///
     /// # Errors
     /// [`StageSetError::Unknown`] when `id` is not in the set, [`StageSetError::Duplicate`] when
@@ -208,16 +274,20 @@ impl<S: StateStore + ?Sized> StageSetBuilder<S> {
         Ok(self)
     }
 
-    /// The set of enabled stages, in order.
+    /// The set of enabled stages, in order. A stage runs alongside only the stages it was
+    /// declared alongside of that are still before it (an insertion may have moved it).
     pub fn build(self) -> StageSet<S> {
-        StageSet {
-            stages: self
-                .entries
-                .into_iter()
-                .filter(|entry| entry.enabled)
-                .map(|entry| entry.stage)
-                .collect(),
-        }
+        let enabled: Vec<_> = self.entries.into_iter().filter(|entry| entry.enabled).collect();
+        let ids: Vec<StageId> = enabled.iter().map(|entry| entry.stage.id()).collect();
+        let stages = enabled
+            .into_iter()
+            .enumerate()
+            .map(|(at, Entry { stage, mut alongside, .. })| {
+                alongside.retain(|earlier| ids[..at].contains(earlier));
+                Scheduled { stage, alongside }
+            })
+            .collect();
+        StageSet { stages }
     }
 
     fn position(&self, id: &StageId) -> Result<usize, StageSetError> {

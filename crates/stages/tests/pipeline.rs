@@ -1,7 +1,7 @@
 //! The pipeline contract, with small counter stages writing one entry per step into a test table:
 //! order, resume after a restart (memory and redb), atomicity of a failed step, retries, fatal
-//! errors, unwinding, events and the stage-set builder; blocking work off the runtime's threads,
-//! cancellation and the command loop.
+//! errors, unwinding, events and the stage-set builder; stages running alongside earlier ones;
+//! blocking work off the runtime's threads, cancellation and the command loop.
 
 // This target is given every dependency and dev-dependency of its package, most of them for
 // other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
@@ -26,7 +26,7 @@ use std::{
     },
     time::Duration,
 };
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// The test table: `"{stage}/{step:08}"` => step number.
 struct Steps;
@@ -67,6 +67,10 @@ struct Counter {
     unwind_batch: u64,
     /// Whether the stage ends at the pipeline's target (if lower than `steps`).
     stop_at_target: bool,
+    /// `ready` waits until this gate is open (another stage opens it).
+    waits_for: Option<watch::Receiver<bool>>,
+    /// Opened when the stage writes its last step.
+    opens: Option<watch::Sender<bool>>,
 }
 
 impl Counter {
@@ -79,7 +83,19 @@ impl Counter {
             hang_at: None,
             unwind_batch: u64::MAX,
             stop_at_target: false,
+            waits_for: None,
+            opens: None,
         }
+    }
+
+    fn waits_for(mut self, gate: watch::Receiver<bool>) -> Self {
+        self.waits_for = Some(gate);
+        self
+    }
+
+    fn opens(mut self, gate: watch::Sender<bool>) -> Self {
+        self.opens = Some(gate);
+        self
     }
 
     fn stop_at_target(mut self) -> Self {
@@ -127,6 +143,9 @@ impl<S: StateStore<Writer = WriteTxn> + ?Sized> Stage<S> for Counter {
         if self.hang_at.is_some_and(|hang| at >= hang) {
             std::future::pending::<()>().await;
         }
+        if let Some(gate) = &mut self.waits_for {
+            gate.wait_for(|open| *open).await.expect("the gate's stage is alive");
+        }
         if self.take_fault(at + 1, true).is_some() {
             return Err(StageError::recoverable(format!("no peer for step {}", at + 1)));
         }
@@ -158,6 +177,9 @@ impl<S: StateStore<Writer = WriteTxn> + ?Sized> Stage<S> for Counter {
             _ => {}
         }
         let checkpoint = StageCheckpoint::new(step);
+        if let Some(gate) = self.opens.as_ref().filter(|_| step >= end) {
+            gate.send_replace(true);
+        }
         Ok(if step >= end {
             ExecOutput::done(checkpoint)
         } else {
@@ -980,4 +1002,159 @@ fn without_a_runtime_steps_run_inline() {
     assert_eq!(block_on(pipeline.unwind_to(1)).unwrap(), ControlFlow::Unwound { block: 1 });
     assert_eq!(take_log(&log), [execs("A", 1..=3), vec!["A:unwind:3->1".to_owned()]].concat());
     assert_eq!(stored_steps(&*db, "A"), [1]);
+}
+
+/// How many times each of `names` started, from the events.
+fn starts(events: &[PipelineEvent], name: &'static str) -> usize {
+    let id = StageId::new(name);
+    events
+        .iter()
+        .filter(|event| matches!(event, PipelineEvent::StageStarted { stage, .. } if *stage == id))
+        .count()
+}
+
+/// The position of `entry` in `log`.
+fn at(log: &[String], entry: &str) -> usize {
+    log.iter().position(|e| e == entry).unwrap_or_else(|| panic!("{entry} not in {log:?}"))
+}
+
+/// `Snap` (2 steps) waits in `ready` until `Headers` (3 steps) has written its last step, so the
+/// pipeline can only finish if `Headers` runs alongside it; `Bodies` follows `Headers` (also
+/// alongside `Snap`), `Exec` waits for all.
+fn alongside_set(log: &Log, declare: bool) -> StageSet<dyn Database> {
+    let (open, opened) = watch::channel(false);
+    let id = StageId::new;
+    let builder = StageSet::<dyn Database>::builder()
+        .add(Counter::new("Snap", 2, log).waits_for(opened))
+        .unwrap()
+        .add(Counter::new("Headers", 3, log).opens(open))
+        .unwrap()
+        .add(Counter::new("Bodies", 1, log))
+        .unwrap()
+        .add(Counter::new("Exec", 1, log))
+        .unwrap();
+    if !declare {
+        return builder.build();
+    }
+    let set = builder
+        .alongside(&id("Headers"), &id("Snap"))
+        .unwrap()
+        .alongside(&id("Bodies"), &id("Snap"))
+        .unwrap()
+        .build();
+    assert_eq!(set.alongside(&id("Bodies")), [id("Snap")]);
+    assert!(set.alongside(&id("Exec")).is_empty());
+    set
+}
+
+#[tokio::test(start_paused = true)]
+async fn stages_alongside_run_concurrently_and_catch_up_after_the_earlier_one() {
+    let log = log();
+    let db = memory();
+    let mut pipeline = Pipeline::new(db.clone(), alongside_set(&log, true));
+    let mut events = pipeline.subscribe();
+    let flow = tokio::time::timeout(Duration::from_secs(60), pipeline.run(None))
+        .await
+        .expect("Headers ran while Snap waited for it")
+        .unwrap();
+    assert_eq!(flow, ControlFlow::Finished { target: None });
+    let log = take_log(&log);
+    // Headers wrote everything before Snap's first step, Bodies after Headers, Exec last.
+    assert!(at(&log, "Headers:exec:3") < at(&log, "Snap:exec:1"), "{log:?}");
+    assert!(at(&log, "Headers:exec:3") < at(&log, "Bodies:exec:1"), "{log:?}");
+    assert_eq!(log.last().map(String::as_str), Some("Exec:exec:1"), "{log:?}");
+    assert_eq!(log.len(), 7, "every step written once: {log:?}");
+    // Headers and Bodies finished before Snap, so they ran again once it was done (each rerun a
+    // step that found nothing to do); Snap and Exec ran once.
+    let events = drain(&mut events);
+    assert_eq!(
+        [starts(&events, "Snap"), starts(&events, "Headers"), starts(&events, "Bodies")],
+        [1, 2, 2]
+    );
+    assert_eq!(starts(&events, "Exec"), 1);
+    let snap_finished = events
+        .iter()
+        .position(
+            |e| matches!(e, PipelineEvent::StageFinished { stage, .. } if stage.as_str() == "Snap"),
+        )
+        .unwrap();
+    let exec_started = events
+        .iter()
+        .position(
+            |e| matches!(e, PipelineEvent::StageStarted { stage, .. } if stage.as_str() == "Exec"),
+        )
+        .unwrap();
+    assert!(snap_finished < exec_started);
+    for name in ["Snap", "Headers", "Bodies", "Exec"] {
+        assert_eq!(checkpoint_of(&pipeline, name), Some(stored_steps(&*db, name).len() as u64));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_alongside_a_stage_waits_for_every_earlier_one() {
+    let log = log();
+    let mut pipeline = Pipeline::new(memory(), alongside_set(&log, false));
+    let waited = tokio::time::timeout(Duration::from_secs(60), pipeline.run(None)).await;
+    assert!(waited.is_err(), "Snap waits for Headers, which waits for Snap");
+    assert!(take_log(&log).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_stage_alongside_stops_the_run_with_its_error() {
+    let log = log();
+    let set = StageSet::<dyn Database>::builder()
+        .add(Counter::new("Snap", 2, &log).hang_at(0))
+        .unwrap()
+        .add(Counter::new("Headers", 3, &log).fault(2, Fault::FatalAfterWrite))
+        .unwrap()
+        .alongside(&StageId::new("Headers"), &StageId::new("Snap"))
+        .unwrap()
+        .build();
+    let db = memory();
+    let mut pipeline = Pipeline::new(db.clone(), set);
+    let error = tokio::time::timeout(Duration::from_secs(60), pipeline.run(None))
+        .await
+        .expect("the failure ends the run although Snap still waits")
+        .unwrap_err();
+    assert!(
+        matches!(&error, PipelineError::Fatal { stage, .. } if stage.as_str() == "Headers"),
+        "{error}"
+    );
+    assert_eq!(stored_steps(&*db, "Headers"), [1], "the failed step is not committed");
+    assert_eq!(checkpoint_of(&pipeline, "Snap"), None);
+}
+
+#[test]
+fn alongside_names_an_earlier_stage_of_the_set() {
+    let log = log();
+    let id = StageId::new;
+    let builder = || {
+        StageSet::<dyn Database>::builder()
+            .add(Counter::new("A", 1, &log))
+            .unwrap()
+            .add(Counter::new("B", 1, &log))
+            .unwrap()
+    };
+    let later = builder().alongside(&id("A"), &id("B")).unwrap_err();
+    assert_eq!(later, StageSetError::NotBefore { stage: id("A"), earlier: id("B") });
+    assert!(later.to_string().contains("B does not come before it"), "{later}");
+    let itself = builder().alongside(&id("A"), &id("A")).unwrap_err();
+    assert!(matches!(itself, StageSetError::NotBefore { .. }), "{itself}");
+    assert_eq!(
+        builder().alongside(&id("B"), &id("X")).unwrap_err(),
+        StageSetError::Unknown(id("X"))
+    );
+    // A disabled earlier stage is not waited for at all, so nothing is left to run alongside;
+    // the declaration survives editing the set.
+    let set = builder().alongside(&id("B"), &id("A")).unwrap().build();
+    assert_eq!(set.alongside(&id("B")), [id("A")]);
+    let set = set.into_builder().disable(&id("A")).unwrap().build();
+    assert!(set.alongside(&id("B")).is_empty());
+    let set = StageSet::<dyn Database>::builder()
+        .add(Counter::new("C", 1, &log))
+        .unwrap()
+        .add_set(builder().alongside(&id("B"), &id("A")).unwrap().build())
+        .unwrap()
+        .build();
+    assert_eq!(set.alongside(&id("B")), [id("A")]);
 }
