@@ -383,12 +383,13 @@ fn sync_from_ethereumjs_and_serve(
     };
     let state_phase = phase("pipeline:", "SnapSync: finished");
     assert!(state_phase < Duration::from_secs(10), "the state took {state_phase:?}");
-    let history_phase = phase("SnapSync: finished", "Receipts: finished");
+    let after_state = phase("SnapSync: finished", "Receipts: finished");
     let elapsed = json["elapsed_ms"].as_u64().unwrap();
     assert!(elapsed < 60_000, "the sync took {elapsed} ms");
     eprintln!(
         "sync from ethereumjs and snapsync serve --withhold headers,bodies: verified in \
-         {elapsed} ms (state phase {state_phase:.1?}, history phase {history_phase:.1?}); \
+         {elapsed} ms (state phase {state_phase:.1?}; the history, downloaded alongside, ended \
+         {after_state:.1?} after it); \
          ethereumjs served {} headers and {} bodies in {} and {} answers, and answered none of \
          the {snap_asked} snap requests it was sent; the snapsync peer {} headers and {} bodies \
          (in {} and {} empty answers), {} receipts and {} state items",

@@ -156,3 +156,36 @@ pub(crate) fn items(response: &snapsync_net::Response) -> u64 {
     };
     count as u64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_shows_requests_asked_beyond_those_answered() {
+        let mut record = PeerRecord {
+            id: NodeId::from_bytes([0xab; 64]),
+            client: "EthereumJS/0.10.5".into(),
+            eth: EthVersion::Eth68,
+            capabilities: Capabilities::ETH_AND_SNAP,
+            dialled: true,
+            asked: [0; RequestKind::COUNT],
+            answered: [0; RequestKind::COUNT],
+            items: [0; RequestKind::COUNT],
+            bytes: 0,
+            served: 2,
+            unsolicited: 0,
+            ended: Some(PeerEnd::Shutdown),
+        };
+        assert!(record.to_string().contains("): no answers; served 2"), "{record}");
+        record.asked[RequestKind::AccountRange.index()] = 2;
+        let headers = RequestKind::BlockHeaders.index();
+        (record.asked[headers], record.answered[headers], record.items[headers]) = (3, 3, 601);
+        assert_eq!(record.asked(RequestKind::AccountRange), 2);
+        assert_eq!(
+            record.to_string(),
+            "peer abababababababab… (EthereumJS/0.10.5, eth/68, snap/1): GetAccountRange 0 of 2 \
+             (0 items) GetBlockHeaders 3 (601 items); served 2; the network shut down"
+        );
+    }
+}
