@@ -26,10 +26,10 @@ use tokio::sync::watch;
 /// follow the same tip.
 ///
 /// The chain stages whose first block does not depend on the pivot (with a history: the
-/// headers, and the bodies unless the history is [`History::None`]) run
+/// headers, and the bodies and receipts unless the history is [`History::None`]) run
 /// [alongside](StageSetBuilder::alongside) the snap stage, so the chain downloads while the
-/// state does; the pipeline runs them again once the snap stage has finished, to catch up with
-/// the tip it ended at.
+/// state does (the receipts up to the pivot chosen so far); the pipeline runs them again once
+/// the snap stage has finished, to catch up with the tip and the pivot it ended at.
 ///
 /// [`builder`](Self::builder) gives the set as a [`StageSetBuilder`], for a client to add its
 /// own stages (`insert_after(&SNAP_SYNC, …)`, `add(…)`) or replace one; [`build`](Self::build)
@@ -133,13 +133,16 @@ impl DefaultStages {
                 None,
             ),
         };
-        let independent = [
+        let mut independent = vec![
             (StageId::HEADERS, headers.start().after().is_none()),
             (StageId::BODIES, bodies.start().after().is_none()),
         ];
         let builder = StageSet::builder().add(self.snap)?.add(headers)?.add(bodies)?;
         let builder = match receipts {
-            Some(receipts) => builder.add(receipts)?,
+            Some(receipts) => {
+                independent.push((StageId::RECEIPTS, receipts.start().after().is_none()));
+                builder.add(receipts)?
+            }
             None => builder,
         };
         run_alongside_snap_sync(builder, &independent)
@@ -171,8 +174,11 @@ impl DefaultStages {
 }
 
 /// Lets the chain stages in `independent` marked `true` (those whose first block is fixed, not
-/// the pivot + 1) download alongside the snap sync stage: each still waits for the chain stages
-/// before it (bodies for headers), but not for the state.
+/// the pivot + 1), up to the first that is not, download alongside the snap sync stage: each
+/// still waits for the chain stages before it (bodies for headers), but not for the state. The
+/// receipts end at the pivot chosen so far ([`BlockDataEnd::AtStage`]).
+///
+/// [`BlockDataEnd::AtStage`]: snapsync_chain_stages::BlockDataEnd::AtStage
 fn run_alongside_snap_sync<S: StateStore + ?Sized>(
     builder: StageSetBuilder<S>,
     independent: &[(StageId, bool)],
@@ -210,8 +216,8 @@ mod tests {
             [StageId::HEADERS, StageId::BODIES, StageId::RECEIPTS]
                 .map(|id| set.alongside(&id) == [SNAP_SYNC])
         };
-        assert_eq!(stages(Some(History::All)), [true, true, false]);
-        assert_eq!(stages(Some(History::PostMerge)), [true, true, false]);
+        assert_eq!(stages(Some(History::All)), [true, true, true]);
+        assert_eq!(stages(Some(History::PostMerge)), [true, true, true]);
         assert_eq!(stages(Some(History::None)), [true, false, false]);
         assert_eq!(stages(None), [false, false, false], "both start after the pivot");
     }

@@ -24,7 +24,7 @@
 //! block written as the checkpoint, done when it is the end. Resuming continues above the
 //! checkpoint, so nothing stored is fetched again.
 
-use crate::{BlockDataError, StageStart, start::finished_block, stored::stored_header};
+use crate::{BlockDataError, StageStart, start::committed_block, stored::stored_header};
 use alloy_consensus::Header;
 use alloy_primitives::{Bytes, Sealable, Sealed};
 use snapsync_fetch::{BlockBodiesRequest, BlockReceiptsRequest, FetchError, Fetcher};
@@ -152,8 +152,12 @@ impl BlockData for Receipts {
 pub enum BlockDataEnd {
     /// The headers stage's finished checkpoint: the tip.
     HeadersTip,
-    /// The block another stage's finished checkpoint reached, but at most the headers' tip (for
-    /// receipts: the snap sync pivot; above it, execution makes them).
+    /// The block another stage's checkpoint reached, but at most the headers' tip (for
+    /// receipts: the snap sync pivot; above it, execution makes them). The stage may still be
+    /// running (the stage is then [alongside](snapsync_stages::StageSetBuilder::alongside) it):
+    /// its committed block so far is the end (the pivot chosen so far), and before it has
+    /// committed a block there is nothing to do yet; the pipeline runs this stage again once
+    /// the other has finished, up to its final block.
     AtStage(StageId),
 }
 
@@ -253,7 +257,10 @@ impl<D: BlockData> BlockDataStage<D> {
         }
         Ok(Some(match &self.config.end {
             BlockDataEnd::HeadersTip => headers.block_number,
-            BlockDataEnd::AtStage(stage) => finished_block(view, stage)?.min(headers.block_number),
+            BlockDataEnd::AtStage(stage) => match committed_block(view, stage)? {
+                Some(block) => block.min(headers.block_number),
+                None => return Ok(None),
+            },
         }))
     }
 

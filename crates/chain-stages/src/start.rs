@@ -72,6 +72,21 @@ pub(crate) fn finished_block(
     Ok(finished_checkpoint(view, stage)?.block_number)
 }
 
+/// The block `stage`'s committed checkpoint reached, finished or not; `None` before it has
+/// committed a block above 0.
+///
+/// # Errors
+/// [`StartError::CorruptCheckpoint`] and [`StartError::Database`].
+pub(crate) fn committed_block(
+    view: &(impl StateRead + ?Sized),
+    stage: &StageId,
+) -> Result<Option<u64>, StartError> {
+    let Some(bytes) = view.checkpoint(stage.as_str())? else { return Ok(None) };
+    let checkpoint = StageCheckpoint::decode(&bytes)
+        .map_err(|source| StartError::CorruptCheckpoint { stage: stage.clone(), source })?;
+    Ok(Some(checkpoint.block_number).filter(|&block| block > 0))
+}
+
 /// `stage`'s committed checkpoint, which must exist, be finished and have reached a block.
 fn finished_checkpoint(
     view: &(impl StateRead + ?Sized),

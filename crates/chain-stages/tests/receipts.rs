@@ -21,7 +21,9 @@ use snapsync_db::test_utils::memory_db;
 use snapsync_fetch::{FetchConfig, Fetcher, PeerSet, PeerSetConfig};
 use snapsync_net::{EthBlockBody, EthReceipt, Fault, PeerId, Penalty, ReceiptsFault};
 use snapsync_sim::{Behaviour, BlockSource, Link, SimNetwork};
-use snapsync_stages::{Pipeline, PipelineError, RetryPolicy, StageCheckpoint, StageId, StageSet};
+use snapsync_stages::{
+    Pipeline, PipelineError, RetryPolicy, StageCheckpoint, StageId, StageProgress, StageSet,
+};
 use snapsync_storage::{KeyRange, StateRead, StateStore, StateWrite};
 use std::{collections::HashMap, sync::Arc, time::Duration};
 use tokio::sync::watch;
@@ -242,6 +244,38 @@ async fn the_end_is_another_stages_block() {
     let net = network(&chain, &[Behaviour::Honest]);
     let config = BlockDataConfig { end: BlockDataEnd::AtStage(pivot), ..from_block_one(8) };
     let mut pipeline = pipeline(&db, &net, chain.tip(), config);
+    pipeline.run(None).await.unwrap();
+    assert_eq!(stored_receipts(&db, &chain), (1..=17).collect::<Vec<_>>());
+}
+
+/// Receipts alongside a stage still running (the snap sync stage in the default pipeline): up to
+/// the block it has committed so far, nothing before it has one, the rest once it has finished.
+#[tokio::test(start_paused = true)]
+async fn the_end_follows_another_stage_while_it_runs() {
+    let chain = Arc::new(ReceiptChain::new(40));
+    let db = memory_db().db;
+    let pivot = StageId::new("Pivot");
+    let set_pivot = |checkpoint: StageCheckpoint| {
+        let mut txn = StateStore::writer(&*db).unwrap();
+        txn.set_checkpoint(pivot.as_str(), &checkpoint.encode().into()).unwrap();
+        txn.commit().unwrap();
+    };
+    let net = network(&chain, &[Behaviour::Honest]);
+    let config = BlockDataConfig { end: BlockDataEnd::AtStage(pivot.clone()), ..from_block_one(8) };
+    let mut pipeline = pipeline(&db, &net, chain.tip(), config);
+
+    // No block committed yet (no checkpoint, then block 0): nothing to do, and no error.
+    pipeline.run(None).await.unwrap();
+    assert!(stored_receipts(&db, &chain).is_empty());
+    set_pivot(StageCheckpoint::new(0).with_progress(StageProgress::Recorded));
+    pipeline.run(None).await.unwrap();
+    assert!(stored_receipts(&db, &chain).is_empty());
+
+    // Running at 12, then finished at 17 (a pivot move between): each run reaches that block.
+    set_pivot(StageCheckpoint::new(12).with_progress(StageProgress::Recorded));
+    pipeline.run(None).await.unwrap();
+    assert_eq!(stored_receipts(&db, &chain), (1..=12).collect::<Vec<_>>());
+    set_pivot(StageCheckpoint::new(17));
     pipeline.run(None).await.unwrap();
     assert_eq!(stored_receipts(&db, &chain), (1..=17).collect::<Vec<_>>());
 }

@@ -13,12 +13,12 @@ use crate::SnapPhase;
 use crate::{
     SnapSyncError,
     heal::HealSeeds,
-    leaf_check::{LeafCheck, check_stored_leaves_visiting, hash_stored_codes},
+    leaf_check::{LeafCheck, check_stored_leaves_and_nodes, hash_stored_codes},
     scan::missing_codes,
     state::{SyncState, VerifiedNodes},
 };
-use alloy_primitives::{B256, keccak256};
-use alloy_trie::{EMPTY_ROOT_HASH, Nibbles};
+use alloy_primitives::keccak256;
+use alloy_trie::Nibbles;
 use snapsync_etl::CollectorConfig;
 use snapsync_primitives::AccountHash;
 use snapsync_storage::{StateRead, StateWrite, rebuild_state_trie_in};
@@ -39,7 +39,7 @@ pub(crate) enum Verdict {
 }
 
 /// Checks the stored tries (see the module docs): the verified nodes when [`VerifiedNodes`]
-/// holds and they pass, else every node of the account trie and of each storage trie is written
+/// holds and `nodes_check` (made in `ready`, see [`NodesCheck`]) found them complete, else every node of the account trie and of each storage trie is written
 /// from the stored leaves (replacing any stored ones) and the account trie's root must be the
 /// pivot's state root, every account's slots must hash to its storage root and every code must
 /// be stored. On success the state is `Done`, otherwise `Healing`, with what was found wrong.
@@ -50,9 +50,10 @@ pub(crate) fn build_and_check_tries(
     txn: &mut (impl StateWrite + ?Sized),
     etl: &CollectorConfig,
     state: &mut SyncState,
+    nodes_check: Option<NodesCheck>,
 ) -> Result<Verdict, SnapSyncError> {
     if VerifiedNodes::hold(&*txn, state)? {
-        if let Some(check) = check_verified_nodes(&*txn, state)? {
+        if let Some(NodesCheck::Complete(check)) = nodes_check {
             // The nodes are the pivot's: the leaves beside them must still make them.
             if !check.matches() {
                 return Err(SnapSyncError::StoredStateDamaged {
@@ -75,7 +76,7 @@ pub(crate) fn build_and_check_tries(
         }
         // The rebuilt nodes are the trie of the stored leaves, whatever its root; healing
         // relies on that from now on.
-        warn!(target: "sync::snap::verify", "verified nodes incomplete: rebuilding the tries");
+        warn!(target: "sync::snap::verify", checked = nodes_check.is_some(), "verified nodes incomplete: rebuilding the tries");
         VerifiedNodes::remove(txn)?;
     }
     let rebuilt = rebuild_state_trie_in(txn, etl)?;
@@ -123,32 +124,38 @@ pub(crate) fn build_and_check_tries(
     Ok(Verdict::Differs { seeds: HealSeeds { storages }, stored_root: report.state_root })
 }
 
+/// The verified nodes checked against the stored leaves, before the verifying step's
+/// transaction opens: over the step's snapshot, in `ready`, where the hashing may take every
+/// core ([`check_verified_nodes`]). The snapshot holds what the transaction will: the verifying
+/// step writes nothing before it checks, and only this stage writes the state.
+#[derive(Debug)]
+pub(crate) enum NodesCheck {
+    /// The nodes form the whole state; hashing the stored leaves again gave this.
+    Complete(LeafCheck),
+    /// They do not: the tries are rebuilt from the leaves.
+    Incomplete,
+}
+
 /// The stored leaves hashed again ([`check_stored_leaves`]), if the nodes stored while
 /// downloading (every range proven against the pivot's root, see [`VerifiedNodes`]) form the
 /// whole state: the root node hashes to the pivot's state root, every account with storage has
 /// a storage-trie root node hashing to its storage root, every code is stored, and the stored
-/// accounts are as many as the download kept; `None` when they do not (the tries are then
-/// rebuilt). The node checks ride on the leaf pass: one walk of the accounts.
-fn check_verified_nodes(
-    view: &(impl StateRead + ?Sized),
+/// accounts are as many as the download kept. The node checks ride on the leaf pass: one walk
+/// of the accounts, in parts on every core ([`check_stored_leaves`]).
+///
+/// # Errors
+/// As [`check_stored_leaves`].
+pub(crate) fn check_verified_nodes(
+    view: &(impl StateRead + Sync + ?Sized),
     state: &SyncState,
-) -> Result<Option<LeafCheck>, SnapSyncError> {
-    let is_root = |node: Option<alloy_primitives::Bytes>, root: B256| {
-        node.is_some_and(|node| keccak256(&node) == root)
-    };
-    if !is_root(view.account_node(&Nibbles::default())?, state.pivot.state_root) {
-        return Ok(None);
+) -> Result<NodesCheck, SnapSyncError> {
+    let root = view.account_node(&Nibbles::default())?;
+    if root.is_none_or(|node| keccak256(&node) != state.pivot.state_root) {
+        return Ok(NodesCheck::Incomplete);
     }
-    let mut storage_nodes = true;
-    let check = check_stored_leaves_visiting(view, state.pivot.state_root, |hash, account| {
-        let storage = account.storage_root;
-        if storage_nodes && storage != EMPTY_ROOT_HASH {
-            storage_nodes = is_root(view.storage_node(&hash, &Nibbles::default())?, storage);
-        }
-        Ok(())
-    })?;
+    let (check, storage_nodes) = check_stored_leaves_and_nodes(view, state.pivot.state_root, true)?;
     let complete = storage_nodes
         && check.missing_codes.is_empty()
         && check.report.accounts == state.counts.accounts;
-    Ok(complete.then_some(check))
+    Ok(if complete { NodesCheck::Complete(check) } else { NodesCheck::Incomplete })
 }

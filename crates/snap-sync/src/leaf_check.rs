@@ -10,9 +10,12 @@
 
 use crate::{SnapSyncError, scan::MissingCodes};
 use alloy_primitives::{B256, keccak256};
+use alloy_trie::{EMPTY_ROOT_HASH, Nibbles};
 use snapsync_primitives::{AccountHash, TrieAccount};
-use snapsync_storage::{KeyRange, StateRead, StateReport, StoreError, compute_state_root_visiting};
-use std::fmt;
+use snapsync_storage::{
+    AccountVisitor, KeyRange, StateRead, StateReport, StoreError, compute_state_root_split,
+};
+use std::{fmt, num::NonZeroUsize};
 
 /// What hashing the stored leaves found, against the root they should make.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,37 +66,66 @@ impl fmt::Display for LeafCheck {
 }
 
 /// Hashes every stored account, slot and code of `view` (see the module docs) and compares the
-/// result with `expected_root`. Memory: the trie builders' stacks and the listed hashes.
+/// result with `expected_root`. The accounts are walked in sixteen parts on as many
+/// threads as the machine has cores ([`compute_state_root_split`]; the calling thread is one of
+/// them and blocks until all are done). Memory: the trie builders' stacks and the listed hashes.
 ///
 /// # Errors
 /// Database failures, including entries that do not decode (damage the caller reports as
 /// such: see [`SnapSyncError::is_local`]).
 pub fn check_stored_leaves(
-    view: &(impl StateRead + ?Sized),
+    view: &(impl StateRead + Sync + ?Sized),
     expected_root: B256,
 ) -> Result<LeafCheck, SnapSyncError> {
-    check_stored_leaves_visiting(view, expected_root, |_, _| Ok(()))
+    Ok(check_stored_leaves_and_nodes(view, expected_root, false)?.0)
 }
 
-/// [`check_stored_leaves`], handing each stored account to `visit` in the same pass (the
-/// missing codes are found in it too): one walk of the accounts, not one per check.
+/// [`check_stored_leaves`], and with `storage_nodes` also whether every account with storage
+/// has a stored storage-trie root node hashing to its storage root (checked in the same walk:
+/// one pass over the accounts, not one per check); `true` when not checked.
 ///
 /// # Errors
-/// As [`check_stored_leaves`], and `visit`'s errors.
-pub(crate) fn check_stored_leaves_visiting(
-    view: &(impl StateRead + ?Sized),
+/// As [`check_stored_leaves`].
+pub(crate) fn check_stored_leaves_and_nodes<R: StateRead + Sync + ?Sized>(
+    view: &R,
     expected_root: B256,
-    mut visit: impl FnMut(AccountHash, &TrieAccount) -> Result<(), StoreError>,
-) -> Result<LeafCheck, SnapSyncError> {
-    let mut missing = MissingCodes::default();
-    let report = compute_state_root_visiting(view, |hash, account| {
-        missing.check(view, account)?;
-        visit(hash, account)
-    })?;
+    storage_nodes: bool,
+) -> Result<(LeafCheck, bool), SnapSyncError> {
+    let threads = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
+    let new_part = || PartCheck { view, missing: MissingCodes::default(), storage_nodes };
+    let (report, parts) = compute_state_root_split(view, threads, new_part)?;
     let (codes, damaged_codes) = hash_stored_codes(view)?;
-    let mut missing = missing.into_vec();
-    missing.truncate(LISTED);
-    Ok(LeafCheck { expected_root, report, codes, damaged_codes, missing_codes: missing })
+    let nodes_hold = parts.iter().all(|part| !storage_nodes || part.storage_nodes);
+    let missing = parts.into_iter().fold(MissingCodes::default(), |mut all, part| {
+        all.merge(part.missing);
+        all
+    });
+    let mut missing_codes = missing.into_vec();
+    missing_codes.truncate(LISTED);
+    let check = LeafCheck { expected_root, report, codes, damaged_codes, missing_codes };
+    Ok((check, nodes_hold))
+}
+
+/// What the leaf pass checks of each account of one part besides its slots: its code is stored,
+/// and (when asked) its storage trie's root node is stored and hashes to its storage root.
+struct PartCheck<'v, R: ?Sized> {
+    view: &'v R,
+    missing: MissingCodes,
+    /// Asked for: whether every account so far passed the storage-node check; not asked: `false`
+    /// and never checked.
+    storage_nodes: bool,
+}
+
+impl<R: StateRead + Sync + ?Sized> AccountVisitor for PartCheck<'_, R> {
+    fn visit(&mut self, hash: AccountHash, account: &TrieAccount) -> Result<(), StoreError> {
+        self.missing.check(self.view, account)?;
+        let storage = account.storage_root;
+        if self.storage_nodes && storage != EMPTY_ROOT_HASH {
+            let node = self.view.storage_node(&hash, &Nibbles::default())?;
+            self.storage_nodes = node.is_some_and(|node| keccak256(&node) == storage);
+        }
+        Ok(())
+    }
 }
 
 /// Hashes every stored code: how many, and the first few that do not hash to their key.

@@ -67,6 +67,11 @@ impl MissingCodes {
         Ok(())
     }
 
+    /// Adds the missing codes `other` found.
+    pub(crate) fn merge(&mut self, other: Self) {
+        self.missing.extend(other.missing);
+    }
+
     /// The missing codes found.
     pub(crate) fn into_vec(self) -> Vec<B256> {
         self.missing.into_iter().collect()

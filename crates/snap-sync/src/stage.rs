@@ -3,7 +3,7 @@
 use crate::{
     SnapPhase, SnapSyncConfig, SnapSyncError, SyncProgress,
     download::{Downloads, download},
-    finish::{Verdict, build_and_check_tries},
+    finish::{NodesCheck, Verdict, build_and_check_tries, check_verified_nodes},
     heal::{HealPass, heal_step},
     pivot::{MoveReason, choose_pivot, current_tip, newer_pivot},
     state::{SyncState, VerifiedNodes},
@@ -138,7 +138,17 @@ impl SnapSyncStage {
         match self.run_phase(view, &mut state, &mut writes).await {
             Ok(finish) => {
                 debug!(target: "sync::snap", phase = ?state.phase, bytes = writes.bytes, "step gathered");
-                Ok(Step { state, pivot_header: None, writes, finish, verified_nodes: None })
+                let nodes_check = (finish && keep_nodes)
+                    .then(|| blocking(|| check_verified_nodes(view, &state)))
+                    .transpose()?;
+                Ok(Step {
+                    state,
+                    pivot_header: None,
+                    writes,
+                    finish,
+                    verified_nodes: None,
+                    nodes_check,
+                })
             }
             Err(error) if is_unserved_pivot(&error, state.pivot.state_root) => {
                 match self.move_step(&state, MoveReason::Unserved).await? {
@@ -240,6 +250,7 @@ impl SnapSyncStage {
             writes,
             finish: false,
             verified_nodes: None,
+            nodes_check: None,
         }))
     }
 
@@ -253,7 +264,14 @@ impl SnapSyncStage {
         let state = SyncState::new(pivot, self.config.accounts.chunks);
         let writes = StepWrites::new(&self.etl, &self.config);
         let verified_nodes = empty_tables.then_some(pivot.state_root);
-        Ok(Step { state, pivot_header: Some(header), writes, finish: false, verified_nodes })
+        Ok(Step {
+            state,
+            pivot_header: Some(header),
+            writes,
+            finish: false,
+            verified_nodes,
+            nodes_check: None,
+        })
     }
 
     /// Writes a gathered step and its state record through `txn`.
@@ -277,7 +295,10 @@ impl SnapSyncStage {
             downloads.written_as(&step.state);
         }
         if step.finish {
-            self.verify(txn, &mut step.state)?;
+            // A check made before this step's writes would not describe them (a verifying step
+            // has none).
+            let nodes_check = step.nodes_check.take().filter(|_| nodes == 0);
+            self.verify(txn, &mut step.state, nodes_check)?;
         }
         step.state.store(txn)?;
         self.fetcher.set_pivot_root(step.state.pivot.state_root);
@@ -300,9 +321,11 @@ impl SnapSyncStage {
         &mut self,
         txn: &mut (impl StateWrite + ?Sized),
         state: &mut SyncState,
+        nodes_check: Option<NodesCheck>,
     ) -> Result<(), SnapSyncError> {
         self.heal = None;
-        let Verdict::Differs { seeds, stored_root } = build_and_check_tries(txn, &self.etl, state)?
+        let Verdict::Differs { seeds, stored_root } =
+            build_and_check_tries(txn, &self.etl, state, nodes_check)?
         else {
             return Ok(());
         };
@@ -407,4 +430,16 @@ fn is_unserved_pivot(error: &SnapSyncError, pivot_root: B256) -> bool {
             ..
         } if *root == pivot_root
     )
+}
+
+/// Runs `work`, which blocks for a while (hashing on every core), without stalling the tasks of
+/// a multi-threaded tokio runtime's worker (`block_in_place` hands them to another); elsewhere
+/// (a current-thread runtime, no runtime) it runs inline.
+fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
 }

@@ -248,8 +248,9 @@ impl SyncState {
         if self.phase == SnapPhase::Done {
             return StageCheckpoint::new(self.pivot.number);
         }
-        // Where the sync stands is this record itself, stored beside the checkpoint.
-        StageCheckpoint::new(0).with_progress(StageProgress::Recorded)
+        // Where the sync stands is this record itself, stored beside the checkpoint; the block
+        // is the pivot being synced, for stages that run alongside (receipts up to it).
+        StageCheckpoint::new(self.pivot.number).with_progress(StageProgress::Recorded)
     }
 
     /// The fraction of the account hash space downloaded, 0 to 1.

@@ -1,6 +1,6 @@
 //! One step's gathered data: verified entries waiting in ETL collectors for `execute`.
 
-use crate::{SnapSyncConfig, state::SyncState};
+use crate::{SnapSyncConfig, finish::NodesCheck, state::SyncState};
 use alloy_consensus::{Header, Sealed};
 use alloy_primitives::B256;
 use snapsync_etl::{CollectorConfig, EtlError};
@@ -27,6 +27,8 @@ pub(crate) struct Step {
     /// For the first step of a sync into empty state tables: the pivot root to record as the
     /// root every stored node and entry is proven against (see `state::VerifiedNodes`).
     pub(crate) verified_nodes: Option<B256>,
+    /// For the verifying step over verified nodes: their check, made in `ready`.
+    pub(crate) nodes_check: Option<NodesCheck>,
 }
 
 /// How full a step is, as its waiting requests watch it.

@@ -34,6 +34,7 @@ mod collector;
 mod error;
 mod range;
 mod read;
+mod split_root;
 mod state_root;
 mod store;
 mod stored_trie;
@@ -51,6 +52,7 @@ pub use range::KeyRange;
 pub use read::{
     SlotEntry, StateRead, StorageNodeEntry, StoreIter, account_slots, account_storage_nodes,
 };
+pub use split_root::{AccountVisitor, STATE_PARTS, compute_state_root_split};
 pub use state_root::{
     RebuiltTrie, StateReport, StorageRootMismatch, compute_state_root, compute_state_root_visiting,
     compute_storage_root, rebuild_state_trie, rebuild_state_trie_in,

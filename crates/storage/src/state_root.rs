@@ -179,7 +179,7 @@ fn storage_bounds(account: AccountHash) -> KeyRange<(AccountHash, SlotHash)> {
 }
 
 /// Receives the hashed nodes of every storage trie.
-trait StorageNodeSink {
+pub(crate) trait StorageNodeSink {
     /// What the sink fails with.
     type Error: std::error::Error + Send + Sync + 'static;
 
@@ -193,7 +193,7 @@ trait StorageNodeSink {
 }
 
 /// Drops every storage node.
-struct NoStorageNodes;
+pub(crate) struct NoStorageNodes;
 
 impl StorageNodeSink for NoStorageNodes {
     type Error = Infallible;
@@ -304,6 +304,56 @@ fn walk_state<R, A, S, F>(
     view: &R,
     account_nodes: A,
     storage_nodes: &mut S,
+    visit: F,
+) -> Result<(StateReport, A), StateError>
+where
+    R: StateRead + ?Sized,
+    A: NodeSink,
+    S: StorageNodeSink,
+    F: FnMut(AccountHash, &TrieAccount) -> Result<(), StoreError>,
+{
+    walk_state_in(view, AccountSpan::All, account_nodes, storage_nodes, visit)
+}
+
+/// A span of account hashes and the slots of the accounts in it: everything, or from one hash
+/// (included) up to another (excluded) or to the end.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum AccountSpan {
+    /// Every account.
+    All,
+    /// From `start` on, before `end` if any.
+    From {
+        /// The first hash in the span.
+        start: AccountHash,
+        /// The first hash after it, `None`: the span runs to the end.
+        end: Option<AccountHash>,
+    },
+}
+
+impl AccountSpan {
+    /// The accounts of the span.
+    pub(crate) fn accounts(self) -> KeyRange<AccountHash> {
+        match self {
+            Self::All => KeyRange::all(),
+            Self::From { start, end } => KeyRange::new(
+                std::ops::Bound::Included(start),
+                end.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded),
+            ),
+        }
+    }
+
+    fn slots(self) -> KeyRange<(AccountHash, SlotHash)> {
+        self.accounts().map(|account| (account, SlotHash::ZERO))
+    }
+}
+
+/// [`walk_state`] over the accounts of `span` and their slots (the slots in the span without an
+/// account are its orphans).
+pub(crate) fn walk_state_in<R, A, S, F>(
+    view: &R,
+    span: AccountSpan,
+    account_nodes: A,
+    storage_nodes: &mut S,
     mut visit: F,
 ) -> Result<(StateReport, A), StateError>
 where
@@ -314,14 +364,14 @@ where
 {
     let trie_error = |source| StateError::Trie { account: None, source };
     let mut storages = StorageWalk {
-        slots: view.all_slots(KeyRange::all())?.peekable(),
+        slots: view.all_slots(span.slots())?.peekable(),
         leaf: Vec::new(),
         slots_seen: 0,
     };
     let mut builder = TrieBuilder::new(account_nodes);
     let (mut accounts, mut storage_mismatches, mut orphan_storages) = (0, Vec::new(), Vec::new());
     let mut leaf = Vec::with_capacity(110);
-    for entry in view.accounts(KeyRange::all())? {
+    for entry in view.accounts(span.accounts())? {
         let (hash, account) = entry?;
         storages.skip_orphans(Some(hash), &mut orphan_storages)?;
         let computed = storages.storage_root(hash, storage_nodes)?;

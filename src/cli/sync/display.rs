@@ -28,10 +28,9 @@ pub(super) struct ProgressView {
     started: Instant,
     /// The account fraction when this process first saw one, for the ETA.
     start_fraction: Option<f64>,
-    /// The stage running now.
-    stage: Option<StageId>,
-    /// The block the running chain stage (headers, bodies) last committed.
-    block: Option<u64>,
+    /// The stages running now, in the order they started (the chain stages run alongside the
+    /// snap stage), each with the block its last step committed.
+    running: Vec<(StageId, Option<u64>)>,
 }
 
 /// The terminal bars: the account hash space, and a status line.
@@ -48,8 +47,7 @@ impl ProgressView {
             bars: terminal.then(Bars::new),
             started: Instant::now(),
             start_fraction: None,
-            stage: None,
-            block: None,
+            running: Vec::new(),
         }
     }
 
@@ -60,14 +58,20 @@ impl ProgressView {
 
     /// Shows what the pipeline did.
     pub(super) fn on_event(&mut self, event: &PipelineEvent, err: &mut dyn Write) {
-        if let PipelineEvent::StageStarted { stage, .. } = event {
-            self.stage = Some(stage.clone());
-            self.block = None;
-        }
-        if let PipelineEvent::StageProgress { stage, checkpoint } = event
-            && *stage != SNAP_SYNC
-        {
-            self.block = Some(checkpoint.block_number);
+        match event {
+            PipelineEvent::StageStarted { stage, .. } => {
+                self.running.retain(|(running, _)| running != stage);
+                self.running.push((stage.clone(), None));
+            }
+            PipelineEvent::StageProgress { stage, checkpoint } => {
+                if let Some((_, block)) = self.running.iter_mut().find(|(id, _)| id == stage) {
+                    *block = Some(checkpoint.block_number);
+                }
+            }
+            PipelineEvent::StageFinished { stage, .. } => {
+                self.running.retain(|(running, _)| running != stage);
+            }
+            _ => {}
         }
         if let Some(line) = event_line(event) {
             self.print(&line, err);
@@ -119,9 +123,12 @@ impl ProgressView {
     }
 
     /// The one-line status: the snap sync figures, or the chain stage's block.
+    /// The snap stage's status while it runs (the chain stages beside it are brief), else the
+    /// chain stage that started first.
     fn status(&self, progress: &SyncProgress) -> String {
-        match &self.stage {
-            Some(stage) if *stage != SNAP_SYNC => match self.block {
+        let snap_running = self.running.iter().any(|(stage, _)| *stage == SNAP_SYNC);
+        match self.running.first() {
+            Some((stage, block)) if !snap_running => match block {
                 Some(block) => format!("{stage}: up to block {block}"),
                 None => format!("{stage}: starting"),
             },
@@ -292,6 +299,30 @@ mod tests {
         assert!(text.contains("Accounts at pivot 64: 50.0% of the account hash space"), "{text}");
         assert!(text.contains("1234 accounts"), "{text}");
         assert!(text.contains("3.0 MiB (1.5 MiB/s)"), "{text}");
+    }
+
+    #[test]
+    fn the_snap_stage_shows_while_chain_stages_run_beside_it() {
+        let mut view = ProgressView::new(false);
+        let mut err = Vec::new();
+        let started =
+            |stage: StageId| PipelineEvent::StageStarted { stage, checkpoint: None, target: None };
+        view.on_event(&started(SNAP_SYNC), &mut err);
+        view.on_event(&started(StageId::HEADERS), &mut err);
+        let progress = PipelineEvent::StageProgress {
+            stage: StageId::HEADERS,
+            checkpoint: StageCheckpoint::new(70),
+        };
+        view.on_event(&progress, &mut err);
+        view.on_tick(&SyncProgress::default(), 0, &mut err);
+        let finished =
+            PipelineEvent::StageFinished { stage: SNAP_SYNC, checkpoint: StageCheckpoint::new(64) };
+        view.on_event(&finished, &mut err);
+        view.on_tick(&SyncProgress::default(), 0, &mut err);
+        let text = String::from_utf8(err).unwrap();
+        let ticks: Vec<&str> = text.lines().filter(|line| line.starts_with('[')).collect();
+        assert!(ticks[0].ends_with("SnapSync: choosing the pivot"), "{text}");
+        assert!(ticks[1].ends_with("Headers: up to block 70"), "{text}");
     }
 
     #[test]
