@@ -17,7 +17,7 @@
 //!    all the state, and is not banned for its empty answers. ethereumjs advertises snap/1 but
 //!    never answers: it is asked (a new peer gets probes), answers none, and its silence is
 //!    marked, not waited on: the state phase, timed from the sync's stderr lines, stays under
-//!    10 s (about 0.1–0.3 s measured; a waited-out snap request would cost 30 s).
+//!    10 s (0.1–1.7 s measured; a waited-out snap request would cost 30 s).
 //!
 //! The earlier run where both peers raced for the history is gone: whether ethereumjs served
 //! any of it depended on load and on which node id sorted first, and this run covers more.
