@@ -102,6 +102,12 @@ fn a_generated_state_syncs_into_memory_with_its_counts_and_root() {
     assert_eq!(report.as_object().unwrap().len(), 17, "{report}");
     let text = stderr(&output);
     assert!(text.contains("SnapSync → Headers → Bodies → Receipts → Execution"), "{text}");
+    assert!(
+        text.contains(
+            "; Headers alongside SnapSync; Bodies alongside SnapSync; Receipts alongside SnapSync)"
+        ),
+        "the history downloads while the state does: {text}"
+    );
     assert!(text.contains("Bodies: finished at block 128"), "{text}");
     assert!(text.contains("Execution: finished at block 128"), "{text}");
 }

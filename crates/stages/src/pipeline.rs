@@ -230,6 +230,20 @@ impl<S: StateStore + ?Sized> Pipeline<S> {
         self.stages.iter().map(|slot| slot.id.clone()).collect()
     }
 
+    /// The earlier stages stage `id` runs alongside of (see
+    /// [`StageSetBuilder::alongside`](crate::StageSetBuilder::alongside)); empty when it waits for
+    /// every stage before it, or is not in the pipeline.
+    pub fn alongside(&self, id: &StageId) -> Vec<StageId> {
+        let Some(at) = self.stages.iter().position(|slot| &slot.id == id) else {
+            return Vec::new();
+        };
+        let waits_for = &self.stages[at].waits_for;
+        (0..at)
+            .filter(|before| !waits_for.contains(before))
+            .map(|before| self.stages[before].id.clone())
+            .collect()
+    }
+
     /// The store (to read the synced state afterwards, or to hand to other components).
     pub fn store(&self) -> &Arc<S> {
         &self.db

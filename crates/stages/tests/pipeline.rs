@@ -1052,6 +1052,8 @@ async fn stages_alongside_run_concurrently_and_catch_up_after_the_earlier_one() 
     let log = log();
     let db = memory();
     let mut pipeline = Pipeline::new(db.clone(), alongside_set(&log, true));
+    assert_eq!(pipeline.alongside(&StageId::new("Bodies")), [StageId::new("Snap")]);
+    assert!(pipeline.alongside(&StageId::new("Exec")).is_empty());
     let mut events = pipeline.subscribe();
     let flow = tokio::time::timeout(Duration::from_secs(60), pipeline.run(None))
         .await

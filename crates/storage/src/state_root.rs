@@ -77,7 +77,8 @@ where
     R: StateRead + ?Sized,
     F: FnMut(AccountHash, &TrieAccount) -> Result<(), StoreError>,
 {
-    let (report, NoopSink) = walk_state(view, NoopSink, &mut NoStorageNodes, visit)?;
+    let (report, NoopSink) =
+        walk_state_in(view, AccountSpan::All, NoopSink, &mut NoStorageNodes, visit)?;
     Ok(report)
 }
 
@@ -137,7 +138,7 @@ fn collect_nodes<R: StateRead + ?Sized>(
     let account_nodes = SortedCollector::<AccountNodes>::new(etl.clone());
     let mut storage_nodes = SortedCollector::<StorageNodes>::new(etl.clone());
     let (report, account_nodes) =
-        walk_state(view, account_nodes, &mut storage_nodes, |_, _| Ok(()))?;
+        walk_state_in(view, AccountSpan::All, account_nodes, &mut storage_nodes, |_, _| Ok(()))?;
     Ok((report, account_nodes, storage_nodes))
 }
 
@@ -299,22 +300,6 @@ impl<I: Iterator<Item = SlotItem>> StorageWalk<I> {
     }
 }
 
-/// The pass shared by [`compute_state_root`] and [`rebuild_state_trie`].
-fn walk_state<R, A, S, F>(
-    view: &R,
-    account_nodes: A,
-    storage_nodes: &mut S,
-    visit: F,
-) -> Result<(StateReport, A), StateError>
-where
-    R: StateRead + ?Sized,
-    A: NodeSink,
-    S: StorageNodeSink,
-    F: FnMut(AccountHash, &TrieAccount) -> Result<(), StoreError>,
-{
-    walk_state_in(view, AccountSpan::All, account_nodes, storage_nodes, visit)
-}
-
 /// A span of account hashes and the slots of the accounts in it: everything, or from one hash
 /// (included) up to another (excluded) or to the end.
 #[derive(Debug, Clone, Copy)]
@@ -347,8 +332,9 @@ impl AccountSpan {
     }
 }
 
-/// [`walk_state`] over the accounts of `span` and their slots (the slots in the span without an
-/// account are its orphans).
+/// The pass shared by [`compute_state_root`], [`rebuild_state_trie`] and the parts of
+/// [`compute_state_root_split`](crate::compute_state_root_split): the accounts of `span` and
+/// their slots (the slots in the span without an account are its orphans).
 pub(crate) fn walk_state_in<R, A, S, F>(
     view: &R,
     span: AccountSpan,

@@ -286,8 +286,19 @@ fn write_pipeline_line(
     pipeline: &Pipeline<dyn Database>,
     history: History,
 ) -> std::io::Result<()> {
-    let stages = pipeline.stage_ids().iter().map(ToString::to_string).collect::<Vec<_>>();
-    writeln!(err, "pipeline: {} (history {history})", stages.join(" → "))
+    let ids = pipeline.stage_ids();
+    let stages = ids.iter().map(ToString::to_string).collect::<Vec<_>>();
+    let alongside: Vec<String> = ids
+        .iter()
+        .filter_map(|id| {
+            let earlier = pipeline.alongside(id);
+            let earlier = earlier.iter().map(ToString::to_string).collect::<Vec<_>>();
+            (!earlier.is_empty()).then(|| format!("{id} alongside {}", earlier.join(", ")))
+        })
+        .collect();
+    let concurrency =
+        if alongside.is_empty() { String::new() } else { format!("; {}", alongside.join("; ")) };
+    writeln!(err, "pipeline: {} (history {history}{concurrency})", stages.join(" → "))
 }
 
 /// Whether the pipeline's run failed in a way the report shows (no honest peer left: the error
