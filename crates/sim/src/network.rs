@@ -269,6 +269,7 @@ impl SimNetwork {
             return std::future::pending().await;
         }
         let stateless = behaviour == Behaviour::Stateless
+            || (behaviour == Behaviour::NoHistory && !kind.is_snap())
             || root.is_some_and(|root| behaviour.is_stateless_for(root));
         let mut reply = if stateless { empty() } else { ask(behaviour.server_budget(budget)) };
         corrupt(&behaviour, &mut reply);
