@@ -1,5 +1,5 @@
-//! `snapsync serve --datadir DIR --listen ADDR:PORT [--nodekey FILE] [--genesis GENESIS.json]`:
-//! serves a data directory to real peers over RLPx.
+//! `snapsync serve --datadir DIR --listen ADDR:PORT [--nodekey FILE] [--genesis GENESIS.json]
+//! [--withhold KIND,…]`: serves a data directory to real peers over RLPx.
 //!
 //! The data directory (written by `import`, or a finished `sync`) is opened read-only. Its
 //! finished state is served over snap/1 through `snapsync-server`, and its headers, bodies and
@@ -10,6 +10,10 @@
 //! serves until SIGINT or SIGTERM, disconnects its peers (telling them it is quitting) and
 //! prints what each peer was served on stderr.
 //!
+//! `--withhold headers,bodies,receipts` (any of them) answers those eth requests with empty
+//! replies, as a node that pruned that history does: peers syncing from it take them from other
+//! peers, without penalty. snap/1 is served as without it.
+//!
 //! Exit 0 after a clean shutdown, 2 when it cannot start (no data directory, a port in use).
 
 use super::{CliError, Outcome, datadir::Storage};
@@ -17,7 +21,9 @@ use alloy_consensus::Header;
 use alloy_primitives::{U256, keccak256};
 use alloy_rlp::Decodable;
 use clap::Args;
-use snapsync_devp2p::{ChainHead, ChainStatus, Network, NetworkConfig, NodeKey, StoreHandler};
+use snapsync_devp2p::{
+    ChainHead, ChainStatus, HistoryKind, Network, NetworkConfig, NodeKey, StoreHandler, Withholding,
+};
 use snapsync_genesis::ChainSpec;
 use snapsync_server::{ServerLimits, SnapServer};
 use snapsync_snap_sync::stored_summary;
@@ -49,6 +55,32 @@ pub(crate) struct ServeArgs {
     /// `import` writes.
     #[arg(long, value_name = "GENESIS.json")]
     genesis: Option<PathBuf>,
+    /// Kinds of history to answer with empty replies, as a node that pruned them does (peers
+    /// take them from other peers); comma-separated or repeated. snap/1 is served as without
+    /// it. Default: none withheld.
+    #[arg(long, value_name = "KIND", value_enum, value_delimiter = ',')]
+    withhold: Vec<Withheld>,
+}
+
+/// A kind of history `--withhold` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Withheld {
+    /// Block headers (GetBlockHeaders).
+    Headers,
+    /// Block bodies (GetBlockBodies).
+    Bodies,
+    /// Receipts (GetReceipts).
+    Receipts,
+}
+
+impl From<Withheld> for HistoryKind {
+    fn from(kind: Withheld) -> Self {
+        match kind {
+            Withheld::Headers => Self::Headers,
+            Withheld::Bodies => Self::Bodies,
+            Withheld::Receipts => Self::Receipts,
+        }
+    }
 }
 
 /// Runs `serve`.
@@ -68,6 +100,12 @@ pub(crate) fn run(
     let spec = ChainSpec::load(&genesis)?;
     let key = node_key(args.nodekey.as_deref())?;
     let (head, handler) = serving(&storage, &spec, err)?;
+    let withheld: Vec<HistoryKind> = args.withhold.iter().map(|&kind| kind.into()).collect();
+    let handler = Withholding::new(handler, &withheld);
+    if !handler.withheld().is_empty() {
+        let kinds: Vec<&str> = handler.withheld().iter().map(|kind| kind.name()).collect();
+        writeln!(err, "withholding {}: answered with empty replies", kinds.join(", "))?;
+    }
     let status = ChainStatus::new(&spec, head);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -51,6 +51,47 @@ impl Child {
     }
 }
 
+/// A finished `snapsync` run whose stderr lines were timed as they arrived, so a test can tell
+/// how long a phase between two lines took.
+pub(crate) struct TimedRun {
+    /// How it exited.
+    pub(crate) status: std::process::ExitStatus,
+    /// Its whole stdout.
+    pub(crate) stdout: String,
+    /// Each stderr line, with the time from the start to its arrival.
+    pub(crate) lines: Vec<(Duration, String)>,
+}
+
+impl TimedRun {
+    /// Runs `command` (stdout and stderr piped here) to its end.
+    pub(crate) fn run(command: &mut Command) -> Self {
+        let started = std::time::Instant::now();
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let reader = thread::spawn(move || {
+            BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+                .map(|line| (started.elapsed(), line))
+                .collect::<Vec<_>>()
+        });
+        let mut stdout = String::new();
+        std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+        let status = child.wait().unwrap();
+        Self { status, stdout, lines: reader.join().unwrap() }
+    }
+
+    /// When the first stderr line starting with `prefix` arrived.
+    pub(crate) fn at(&self, prefix: &str) -> Option<Duration> {
+        self.lines.iter().find(|(_, line)| line.starts_with(prefix)).map(|(at, _)| *at)
+    }
+
+    /// The stderr, as text.
+    pub(crate) fn stderr(&self) -> String {
+        self.lines.iter().map(|(_, line)| format!("{line}\n")).collect()
+    }
+}
+
 /// The hive fixture's files (`/work/shared/fixtures/geth-hive`), or `None` (with a loud SKIPPED
 /// line) when absent.
 pub(crate) struct Hive {
@@ -118,9 +159,15 @@ impl Server {
     /// Starts `snapsync serve --datadir DIR --listen 127.0.0.1:0` and reads its URL (within
     /// 30 s).
     pub(crate) fn start(datadir: &std::path::Path) -> Self {
+        Self::start_with(datadir, &[])
+    }
+
+    /// As [`start`](Self::start), with the further serve options `args` (e.g. `--withhold`).
+    pub(crate) fn start_with(datadir: &std::path::Path, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_snapsync"))
             .args(["serve", "--listen", "127.0.0.1:0", "--datadir"])
             .arg(datadir)
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -218,6 +218,59 @@ async fn hostile_peers_are_penalised_and_routed_around() {
     assert!(!net.is_connected(PeerId::from_index(3)));
 }
 
+/// A peer that serves no history (pruned, or `serve --withhold headers,bodies`) answers every
+/// headers and bodies request with an empty reply: each such request moves to the other peer,
+/// the sync does not stall (it takes about as long as from the honest peer alone), and the
+/// peer is only marked as lacking those blocks, never banned or disconnected.
+#[tokio::test(start_paused = true)]
+async fn a_peer_without_history_is_asked_elsewhere_and_kept() {
+    let Some(chain) = fixture("a_peer_without_history_is_asked_elsewhere_and_kept") else {
+        return;
+    };
+    let config = HeadersConfig { batch_size: 100, ..HeadersConfig::new(1) };
+    let run = |behaviours: Vec<Behaviour>| {
+        let (chain, config) = (chain.clone(), config.clone());
+        async move {
+            let test_db = memory_db();
+            let net = network(&chain, &behaviours);
+            let (_tip_tx, tip) = watch::channel(tip_of(&chain, 600));
+            let mut pipeline = pipeline(&test_db.db, &net, tip, config);
+            let started = Instant::now();
+            pipeline.run(None).await.unwrap();
+            assert_chain_stored(&*test_db.db, &chain, 1, 600);
+            (net, started.elapsed())
+        }
+    };
+    let (_, alone) = run(honest(1)).await;
+    let (net, elapsed) = run(vec![Behaviour::NoHistory, Behaviour::Honest]).await;
+
+    let pruned = PeerId::from_index(0);
+    let asked = [RequestKind::BlockHeaders, RequestKind::BlockBodies]
+        .map(|kind| net.requests_of(pruned, kind));
+    assert!(asked.iter().all(|&n| n > 0), "the pruned peer was asked both kinds: {asked:?}");
+    let penalties = net.penalties_of(pruned);
+    assert_eq!(penalties.len() as u64, asked.iter().sum::<u64>(), "{penalties:?}");
+    assert!(
+        penalties.iter().all(|p| matches!(
+            p,
+            Penalty::Unavailable { kind: RequestKind::BlockHeaders | RequestKind::BlockBodies, .. }
+        )),
+        "only marked as lacking the blocks: {penalties:?}"
+    );
+    assert!(net.is_connected(pruned), "not banned");
+    assert!(net.penalties_of(PeerId::from_index(1)).is_empty());
+    assert_eq!(net.timeouts(), 0);
+    // Each empty reply costs about a round trip (50 ms here; the pruned peer, whose empty
+    // replies make its link look fast and free, is asked first for each request), never a
+    // timeout (10 s).
+    let empty = u32::try_from(asked.iter().sum::<u64>()).unwrap();
+    let bound = alone + Duration::from_millis(100) * empty;
+    assert!(
+        elapsed <= bound,
+        "{elapsed:?} with the pruned peer, {alone:?} without, {asked:?} asked"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn resumes_without_fetching_again() {
     let Some(chain) = fixture("resumes_without_fetching_again") else { return };

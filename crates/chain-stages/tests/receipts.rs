@@ -177,6 +177,34 @@ async fn every_blocks_receipts_are_stored_and_a_lying_peer_is_routed_around() {
     assert!(reported >= 1, "no liar was asked in 8 batches");
 }
 
+/// A peer that serves no history (pruned, or `serve --withhold receipts`) answers every
+/// receipts request with an empty reply: each moves to the other peer, and the peer is only
+/// marked as lacking those receipts, never banned.
+#[tokio::test(start_paused = true)]
+async fn a_peer_without_receipts_is_asked_elsewhere_and_kept() {
+    let chain = Arc::new(ReceiptChain::new(60));
+    let db = memory_db().db;
+    let net = network(&chain, &[Behaviour::NoHistory, Behaviour::Honest]);
+    let mut pipeline = pipeline(&db, &net, chain.tip(), from_block_one(8));
+    let started = tokio::time::Instant::now();
+    pipeline.run(None).await.unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(stored_receipts(&db, &chain), (1..=60).collect::<Vec<_>>());
+    let pruned = PeerId::from_index(0);
+    let asked = net.requests_of(pruned, snapsync_net::RequestKind::Receipts);
+    assert!(asked > 0, "the pruned peer was asked for receipts");
+    let penalties = net.penalties_of(pruned);
+    assert!(
+        penalties.iter().all(|p| matches!(p, Penalty::Unavailable { .. })),
+        "only marked as lacking: {penalties:?}"
+    );
+    assert!(net.is_connected(pruned), "not banned");
+    assert!(net.penalties_of(PeerId::from_index(1)).is_empty());
+    // Round trips of 50 ms, no timeout (10 s here) waited out.
+    assert_eq!(net.timeouts(), 0);
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn with_only_lying_peers_nothing_wrong_is_stored_and_the_stage_fails_clearly() {
     let chain = Arc::new(ReceiptChain::new(30));

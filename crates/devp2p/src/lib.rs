@@ -29,7 +29,7 @@
 //! - [`Network`]: the peer manager. It dials and accepts, runs one set of tasks per
 //!   connection, and implements the sync's `PeerSource` and `PeerRequests` over its peers;
 //!   it answers peers' requests through a [`RequestHandler`] ([`StoreHandler`]: a snapsync store
-//!   through `snapsync-server`). Bounded in peers, requests in flight both ways, unsolicited
+//!   through `snapsync-server`; [`Withholding`]: the kinds of history withheld answered empty). Bounded in peers, requests in flight both ways, unsolicited
 //!   replies, silence and handshakes ([`NetworkConfig`]).
 //!
 //! # Security
@@ -71,8 +71,8 @@ pub use error::{
 };
 pub use frame::{FrameReader, FrameWriter, HEADER_LEN, MAX_FRAME_SIZE, body_len};
 pub use network::{
-    EmptyHandler, MAX_BANS, Network, NetworkConfig, PeerEnd, PeerRecord, RequestHandler,
-    StoreHandler,
+    EmptyHandler, HistoryKind, MAX_BANS, Network, NetworkConfig, PeerEnd, PeerRecord,
+    RequestHandler, StoreHandler, Withholding,
 };
 pub use node::{Enode, EnodeError, NodeId, NodeKey};
 pub use p2p::{

@@ -25,6 +25,9 @@ pub enum Behaviour {
     Stateless,
     /// Serves only these roots; empty replies for the others.
     ServesRoots(Vec<B256>),
+    /// Serves the state, but answers every headers, bodies and receipts request with an empty
+    /// reply: a node that pruned its history (or withholds it, as `snapsync serve --withhold`).
+    NoHistory,
     /// Answers with a quarter of the requested budget: shorter ranges, still with valid proofs.
     Truncate,
     /// Corrupts a proof node.

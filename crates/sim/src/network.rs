@@ -93,13 +93,16 @@ pub struct SimNetwork {
     peers: Mutex<Vec<PeerState>>,
     reports: Mutex<Vec<Report>>,
     bytes_sent: AtomicU64,
-    /// Called with the bytes sent so far as each reply is sent (see [`SimNetwork::on_bytes_sent`]).
+    /// Bytes of snap/1 (state) replies sent.
+    state_bytes_sent: AtomicU64,
+    /// Called with the state bytes sent so far as each state reply is sent (see
+    /// [`SimNetwork::on_state_bytes_sent`]).
     byte_hook: OnceLock<ByteHook>,
     requests: AtomicU64,
     timeouts: AtomicU64,
 }
 
-/// What [`SimNetwork::on_bytes_sent`] installs.
+/// What [`SimNetwork::on_state_bytes_sent`] installs.
 type ByteHook = Box<dyn Fn(u64) + Send + Sync>;
 
 impl std::fmt::Debug for SimNetwork {
@@ -148,6 +151,7 @@ impl SimNetwork {
             peers: Mutex::new(peers),
             reports: Mutex::new(Vec::new()),
             bytes_sent: AtomicU64::new(0),
+            state_bytes_sent: AtomicU64::new(0),
             byte_hook: OnceLock::new(),
             requests: AtomicU64::new(0),
             timeouts: AtomicU64::new(0),
@@ -189,11 +193,12 @@ impl SimNetwork {
         self.lock_peers().iter().any(|state| state.id == peer && state.connected)
     }
 
-    /// Calls `hook` with the bytes sent so far each time a reply is sent, before it travels to
-    /// the requester: for a tool or test that acts at a point of the download exactly (the
-    /// CLI's moving tip), not whenever a timer next looks, which a fast sync outruns. One hook
-    /// per network; returns whether this one was installed.
-    pub fn on_bytes_sent(&self, hook: impl Fn(u64) + Send + Sync + 'static) -> bool {
+    /// Calls `hook` with the snap/1 (state) bytes sent so far each time a state reply is sent,
+    /// before it travels to the requester: for a tool or test that acts at a point of the state
+    /// download exactly (the CLI's moving tip), not whenever a timer next looks, which a fast
+    /// sync outruns. Headers, bodies and receipts (which download alongside) do not count. One
+    /// hook per network; returns whether this one was installed.
+    pub fn on_state_bytes_sent(&self, hook: impl Fn(u64) + Send + Sync + 'static) -> bool {
         self.byte_hook.set(Box::new(hook)).is_ok()
     }
 
@@ -264,6 +269,7 @@ impl SimNetwork {
             return std::future::pending().await;
         }
         let stateless = behaviour == Behaviour::Stateless
+            || (behaviour == Behaviour::NoHistory && !kind.is_snap())
             || root.is_some_and(|root| behaviour.is_stateless_for(root));
         let mut reply = if stateless { empty() } else { ask(behaviour.server_budget(budget)) };
         corrupt(&behaviour, &mut reply);
@@ -281,9 +287,12 @@ impl SimNetwork {
             };
             state.queue.schedule(&link, Instant::now(), bytes)
         };
-        let sent = self.bytes_sent.fetch_add(bytes as u64, Ordering::Relaxed) + bytes as u64;
-        if let Some(hook) = self.byte_hook.get() {
-            hook(sent);
+        self.bytes_sent.fetch_add(bytes as u64, Ordering::Relaxed);
+        if kind.is_snap() {
+            let sent = self.state_bytes_sent.fetch_add(bytes as u64, Ordering::Relaxed);
+            if let Some(hook) = self.byte_hook.get() {
+                hook(sent + bytes as u64);
+            }
         }
         sleep_until(arrival).await;
         Ok(WithPeer::new(peer, reply))

@@ -543,7 +543,7 @@ fn pipeline(
 }
 
 /// Advances the tip the sync follows as `tips` schedules it: the moment the simulated network
-/// has sent each move's share of the download (from inside its send, before the reply reaches
+/// has sent each move's share of the state download (from inside its send, before the reply reaches
 /// the sync) once the sync's `progress` shows the previous move taken, so that a fast sync
 /// neither finishes between two looks at the schedule nor sees two jumps as one.
 fn follow_the_schedule(
@@ -554,7 +554,7 @@ fn follow_the_schedule(
 ) {
     let world = Arc::downgrade(scenario);
     let tips = std::sync::Mutex::new(tips);
-    scenario.network.on_bytes_sent(move |bytes| {
+    scenario.network.on_state_bytes_sent(move |bytes| {
         let Some(scenario) = world.upgrade() else { return };
         let taken = progress.borrow().counts.pivot_moves;
         let mut tips = tips.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

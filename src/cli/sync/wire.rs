@@ -7,7 +7,7 @@
 //! their Status, which is taken on trust (said on stderr and in the JSON line's
 //! `tip_on_trust`). `--pivot-distance` (default 64; 0 = the tip) lets a small chain whose peers
 //! keep only their head state be synced. The report is the simulated sync's, with each peer's
-//! counts (what it answered, of which kind) on stderr and in the JSON line's `peers`.
+//! counts (per kind: requests asked, answers, items) on stderr and in the JSON line's `peers`.
 
 use super::{
     RETRY, SyncArgs, Timeouts, drive,
@@ -238,7 +238,7 @@ fn choose_tip(
 }
 
 /// The report's JSON line with the real network's fields: `tip_on_trust` and `peers` (each
-/// peer's client, what it answered and items per kind, and how it ended).
+/// peer's client, what it was asked, answered and items per kind, and how it ended).
 fn json_line(report: &SyncReport, on_trust: bool, records: &[PeerRecord]) -> String {
     let line = report.json_line();
     let body = line.strip_suffix('}').unwrap_or(&line);
@@ -246,14 +246,16 @@ fn json_line(report: &SyncReport, on_trust: bool, records: &[PeerRecord]) -> Str
     format!(r#"{body},"tip_on_trust":{on_trust},"peers":[{}]}}"#, peers.join(","))
 }
 
-/// One peer as JSON: id, client, answers and items per kind, bytes, why it ended.
+/// One peer as JSON: id, client, requests asked, answers and items per kind, bytes, why it
+/// ended.
 fn peer_json(record: &PeerRecord) -> String {
     let kinds: Vec<String> = RequestKind::ALL
         .iter()
         .map(|kind| {
             format!(
-                r#""{}":{{"answers":{},"items":{}}}"#,
+                r#""{}":{{"asked":{},"answers":{},"items":{}}}"#,
                 kind.message_name(),
+                record.asked(*kind),
                 record.answered(*kind),
                 record.items(*kind)
             )

@@ -11,7 +11,8 @@
 //! id: it is neither dialled nor accepted again.
 //!
 //! Each connection runs in its own tasks (`peer`), answering the peer's requests through a
-//! [`RequestHandler`] ([`StoreHandler`] serves a snapsync store).
+//! [`RequestHandler`] ([`StoreHandler`] serves a snapsync store; [`Withholding`] answers the
+//! history kinds it withholds with empty replies).
 //!
 //! # Bounds
 //!
@@ -27,11 +28,13 @@ mod pending;
 mod record;
 mod serve;
 mod wire;
+mod withhold;
 
 pub use bans::MAX_BANS;
 pub use config::NetworkConfig;
 pub use record::{PeerEnd, PeerRecord};
 pub use serve::{EmptyHandler, RequestHandler, StoreHandler};
+pub use withhold::{HistoryKind, Withholding};
 
 use crate::{
     ChainStatus, Connection, DisconnectReason, Enode, Hello, NetworkError, NodeId, NodeKey,
@@ -363,7 +366,11 @@ impl Network {
         let message = wire::outbound_request(request, id);
         let sent = tokio::time::timeout_at(deadline, handle.outbound.send(message)).await;
         match sent {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => {
+                self.shared.update_record(handle.serial, |record| {
+                    record.asked[kind.index()] += 1;
+                });
+            }
             Ok(Err(_)) => {
                 handle.pending.remove(id);
                 return Err(RequestError::Disconnected { peer });

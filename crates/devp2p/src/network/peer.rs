@@ -101,6 +101,7 @@ where
         eth: info.eth,
         capabilities,
         dialled,
+        asked: [0; RequestKind::COUNT],
         answered: [0; RequestKind::COUNT],
         items: [0; RequestKind::COUNT],
         bytes: 0,

@@ -1,4 +1,5 @@
-//! What the network remembers of each peer it was connected to: what it answered and served,
+//! What the network remembers of each peer it was connected to: what it was asked, what it
+//! answered and served,
 //! how many unsolicited messages it sent, and why the connection ended ([`PeerEnd`]).
 //!
 //! The CLI prints these per-peer counts (which peer served the history, which the state); the
@@ -55,6 +56,9 @@ pub struct PeerRecord {
     pub capabilities: Capabilities,
     /// Whether we dialled it (as opposed to it dialling us).
     pub dialled: bool,
+    /// Our requests sent to it, per [`RequestKind::index`]: those beyond
+    /// [`answered`](Self::answered) got no answer (in time, or at all).
+    pub asked: [u64; RequestKind::COUNT],
     /// Our requests it answered, per [`RequestKind::index`].
     pub answered: [u64; RequestKind::COUNT],
     /// Items in those answers (headers, bodies, receipt lists, accounts, slot sets, codes,
@@ -71,6 +75,11 @@ pub struct PeerRecord {
 }
 
 impl PeerRecord {
+    /// Requests of `kind` sent to it.
+    pub const fn asked(&self, kind: RequestKind) -> u64 {
+        self.asked[kind.index()]
+    }
+
     /// Answers of `kind` it gave.
     pub const fn answered(&self, kind: RequestKind) -> u64 {
         self.answered[kind.index()]
@@ -92,9 +101,13 @@ impl fmt::Display for PeerRecord {
         f.write_str("):")?;
         let mut any = false;
         for kind in RequestKind::ALL {
-            let answered = self.answered(kind);
-            if answered > 0 {
-                write!(f, " {kind} {answered} ({} items)", self.items(kind))?;
+            let (asked, answered) = (self.asked(kind), self.answered(kind));
+            if answered > 0 || asked > 0 {
+                write!(f, " {kind} {answered}")?;
+                if asked > answered {
+                    write!(f, " of {asked}")?;
+                }
+                write!(f, " ({} items)", self.items(kind))?;
                 any = true;
             }
         }
@@ -142,4 +155,37 @@ pub(crate) fn items(response: &snapsync_net::Response) -> u64 {
         R::Receipts(r) => r.len(),
     };
     count as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_shows_requests_asked_beyond_those_answered() {
+        let mut record = PeerRecord {
+            id: NodeId::from_bytes([0xab; 64]),
+            client: "EthereumJS/0.10.5".into(),
+            eth: EthVersion::Eth68,
+            capabilities: Capabilities::ETH_AND_SNAP,
+            dialled: true,
+            asked: [0; RequestKind::COUNT],
+            answered: [0; RequestKind::COUNT],
+            items: [0; RequestKind::COUNT],
+            bytes: 0,
+            served: 2,
+            unsolicited: 0,
+            ended: Some(PeerEnd::Shutdown),
+        };
+        assert!(record.to_string().contains("): no answers; served 2"), "{record}");
+        record.asked[RequestKind::AccountRange.index()] = 2;
+        let headers = RequestKind::BlockHeaders.index();
+        (record.asked[headers], record.answered[headers], record.items[headers]) = (3, 3, 601);
+        assert_eq!(record.asked(RequestKind::AccountRange), 2);
+        assert_eq!(
+            record.to_string(),
+            "peer abababababababab… (EthereumJS/0.10.5, eth/68, snap/1): GetAccountRange 0 of 2 \
+             (0 items) GetBlockHeaders 3 (601 items); served 2; the network shut down"
+        );
+    }
 }
