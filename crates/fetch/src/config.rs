@@ -70,9 +70,14 @@ pub struct PeerSetConfig {
 impl PeerSetConfig {
     /// Default [`min_request_bytes`](Self::min_request_bytes): 64 KiB.
     pub const DEFAULT_MIN_REQUEST_BYTES: u64 = 64 * 1024;
-    /// Default [`max_request_bytes`](Self::max_request_bytes): 2 MiB, the most go-ethereum
-    /// serves in one response.
-    pub const DEFAULT_MAX_REQUEST_BYTES: u64 = 2 * 1024 * 1024;
+    /// Default [`max_request_bytes`](Self::max_request_bytes): 512 KiB. go-ethereum serves up to
+    /// 2 MiB in one response, but a verified reply is held (with the nodes its verification
+    /// computed) until a step takes it, so the replies a sync can keep in flight within its
+    /// memory budget are fewer the larger each may be: with 512 KiB, the default budget of
+    /// snap sync keeps 32 in flight instead of 8, which 8 peers at 100–250 ms of latency need
+    /// to keep their links full. A link's own budget (its rate × `target_round_trip`) is below
+    /// this up to about 8 Mbit/s anyway.
+    pub const DEFAULT_MAX_REQUEST_BYTES: u64 = 512 * 1024;
     /// Default [`target_round_trip`](Self::target_round_trip): 500 ms. Pipelining hides the
     /// latency, so a request need not outlast it; shorter requests end a phase with a shorter
     /// tail.

@@ -294,7 +294,7 @@ impl SnapSyncConfig {
 
     /// Requests in flight at most: `concurrency.max_requests`, or fewer if the reply share of
     /// `memory.budget_bytes` holds fewer replies of `peers.max_request_bytes`
-    /// ([`MemoryConfig::request_slots`]; 8 with the defaults).
+    /// ([`MemoryConfig::request_slots`]; 32 with the defaults).
     pub fn requests_in_flight(&self) -> u64 {
         let slots = self.memory.request_slots(self.peers.max_request_bytes);
         self.concurrency.max_requests.min(slots).max(1)

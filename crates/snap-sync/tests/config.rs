@@ -31,7 +31,7 @@ fn defaults_validate_and_match_the_documentation() {
     assert_eq!(config.concurrency.max_requests, 64);
     assert_eq!(config.peers.max_in_flight_per_peer, 8);
     assert_eq!(config.peers.min_request_bytes, 64 * 1024);
-    assert_eq!(config.peers.max_request_bytes, 2 * 1024 * 1024);
+    assert_eq!(config.peers.max_request_bytes, 512 * 1024);
     assert_eq!(config.peers.target_round_trip, Duration::from_millis(500));
     assert_eq!(config.peers.pipeline_slack, Duration::from_millis(50));
     assert_eq!(config.peers.timeout_min, Duration::from_secs(2));
@@ -229,7 +229,7 @@ fn inverted_bounds_name_both_fields() {
     assert_eq!(
         config.validate().unwrap_err().to_string(),
         "peers.min_request_bytes is invalid: min_request_bytes (4194304) exceeds \
-         max_request_bytes (2097152)"
+         max_request_bytes (524288)"
     );
 
     let mut config = SnapSyncConfig::default();
@@ -593,12 +593,12 @@ fn the_memory_budget_is_bounded_and_shared_out() {
     config.validate().unwrap();
     assert_eq!(config.step_bytes(), 8 * MIB);
     assert_eq!(config.etl_buffer_bytes() as u64, 16 * MIB / 5);
-    assert_eq!(config.requests_in_flight(), 1);
-    // The default budget: a 32 MiB step, 25.6 MiB buffers, 8 replies of 2 MiB.
+    assert_eq!(config.requests_in_flight(), 4);
+    // The default budget: a 32 MiB step, 25.6 MiB buffers, 32 replies of 512 KiB.
     let config = SnapSyncConfig::default();
     assert_eq!(config.step_bytes(), 32 * MIB);
     assert_eq!(config.etl_buffer_bytes() as u64, 128 * MIB / 5);
-    assert_eq!(config.requests_in_flight(), 8);
+    assert_eq!(config.requests_in_flight(), 32);
     assert_eq!(config.memory.cache_bytes(), 128 * MIB);
     // A larger budget gives more of each, up to the explicit caps.
     let config = SnapSyncConfig::from_toml_str("[memory]\nbudget_bytes = 4294967296\n").unwrap();
