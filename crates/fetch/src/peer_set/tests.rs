@@ -17,6 +17,13 @@ fn peer(index: u64) -> PeerId {
     PeerId::from_index(index)
 }
 
+/// The defaults with 2 MiB responses (go-ethereum's most), for the pipelining model at link
+/// rates whose budget (rate × target round trip) is above the default 512 KiB cap, and
+/// bandwidth-delay products beyond what `max_in_flight_per_peer` × 512 KiB covers.
+fn large_responses() -> PeerSetConfig {
+    PeerSetConfig { max_request_bytes: 2 * 1024 * 1024, ..PeerSetConfig::default() }
+}
+
 fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
 }
@@ -109,7 +116,7 @@ fn unmeasured_peers_are_probed_with_a_few_minimal_requests_each() {
 
 #[test]
 fn budget_converges_to_what_the_peer_delivers_in_the_target_round_trip() {
-    let (sim, tally) = simulate(PeerSetConfig::default(), &[(ms(40), 1.5 * MB)], AccountRange, 300);
+    let (sim, tally) = simulate(large_responses(), &[(ms(40), 1.5 * MB)], AccountRange, 300);
     let stats = sim.set.peer_stats(peer(0), sim.now).unwrap();
     let budget = stats.kind(AccountRange).next_budget as f64;
     // Pipelining hides the latency: the link's bandwidth × the target round trip.
@@ -123,11 +130,23 @@ fn budget_converges_to_what_the_peer_delivers_in_the_target_round_trip() {
 }
 
 #[test]
+fn with_the_default_cap_links_up_to_its_bandwidth_delay_product_stay_busy() {
+    // 8 in flight × 512 KiB cover 4 MiB on the way: 10 MB/s at 250 ms (2.5 MB) and 1 MB/s at
+    // any of these latencies.
+    for (latency, bandwidth) in [(ms(100), 10.0 * MB), (ms(250), 10.0 * MB), (ms(1_000), MB)] {
+        let peers = [(latency, bandwidth)];
+        let (_, tally) = simulate(PeerSetConfig::default(), &peers, AccountRange, 400);
+        let busy = tally.busy_fraction_of(peer(0));
+        assert!(busy > 0.97, "{latency:?}, {bandwidth} B/s: link busy {busy}");
+    }
+}
+
+#[test]
 fn pipelining_keeps_links_busy_whatever_their_latency() {
     for latency in [ms(0), ms(10), ms(100), ms(250), ms(1_000)] {
         for bandwidth in [0.1 * MB, MB, 10.0 * MB] {
             let peers = [(latency, bandwidth)];
-            let (_, tally) = simulate(PeerSetConfig::default(), &peers, AccountRange, 200);
+            let (_, tally) = simulate(large_responses(), &peers, AccountRange, 200);
             // After the probes, the link never waits for a request.
             let busy = tally.busy_fraction_of(peer(0));
             assert!(busy > 0.97, "{latency:?}, {bandwidth} B/s: link busy {busy}");
@@ -185,10 +204,10 @@ fn equal_peers_share_work_equally() {
 #[test]
 fn each_peer_gets_the_pipelining_its_bandwidth_delay_product_needs() {
     let peers = [(ms(200), 20.0 * MB), (ms(200), 0.5 * MB)];
-    let (sim, tally) = simulate(PeerSetConfig::default(), &peers, AccountRange, 500);
+    let (sim, tally) = simulate(large_responses(), &peers, AccountRange, 500);
     // 2 MiB take 105 ms at 20 MB/s: 1 + 200/105 ≈ 3 keep the fast link busy.
     let fast = kind_stats(&sim, 0, AccountRange);
-    assert_eq!(fast.next_budget, PeerSetConfig::DEFAULT_MAX_REQUEST_BYTES);
+    assert_eq!(fast.next_budget, 2 * 1024 * 1024);
     assert!((3..=4).contains(&tally.most_in_flight_of(peer(0))), "{tally:?}");
     // 250 kB take 500 ms at 0.5 MB/s: two are enough.
     assert!(tally.most_in_flight_of(peer(1)) <= 3, "{tally:?}");
