@@ -92,10 +92,14 @@ pub(crate) fn check_stored_leaves_and_nodes<R: StateRead + Sync + ?Sized>(
     storage_nodes: bool,
 ) -> Result<(LeafCheck, bool), SnapSyncError> {
     let threads = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
-    let new_part = || PartCheck { view, missing: MissingCodes::default(), storage_nodes };
+    let new_part = || PartCheck {
+        view,
+        missing: MissingCodes::default(),
+        storage_nodes: storage_nodes.then_some(true),
+    };
     let (report, parts) = compute_state_root_split(view, threads, new_part)?;
     let (codes, damaged_codes) = hash_stored_codes(view)?;
-    let nodes_hold = parts.iter().all(|part| !storage_nodes || part.storage_nodes);
+    let nodes_hold = parts.iter().all(|part| part.storage_nodes != Some(false));
     let missing = parts.into_iter().fold(MissingCodes::default(), |mut all, part| {
         all.merge(part.missing);
         all
@@ -111,18 +115,17 @@ pub(crate) fn check_stored_leaves_and_nodes<R: StateRead + Sync + ?Sized>(
 struct PartCheck<'v, R: ?Sized> {
     view: &'v R,
     missing: MissingCodes,
-    /// Asked for: whether every account so far passed the storage-node check; not asked: `false`
-    /// and never checked.
-    storage_nodes: bool,
+    /// Whether every account so far passed the storage-node check; `None`: not checked.
+    storage_nodes: Option<bool>,
 }
 
 impl<R: StateRead + Sync + ?Sized> AccountVisitor for PartCheck<'_, R> {
     fn visit(&mut self, hash: AccountHash, account: &TrieAccount) -> Result<(), StoreError> {
         self.missing.check(self.view, account)?;
         let storage = account.storage_root;
-        if self.storage_nodes && storage != EMPTY_ROOT_HASH {
+        if self.storage_nodes == Some(true) && storage != EMPTY_ROOT_HASH {
             let node = self.view.storage_node(&hash, &Nibbles::default())?;
-            self.storage_nodes = node.is_some_and(|node| keccak256(&node) == storage);
+            self.storage_nodes = Some(node.is_some_and(|node| keccak256(&node) == storage));
         }
         Ok(())
     }

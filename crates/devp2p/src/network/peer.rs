@@ -26,7 +26,7 @@ use crate::{
     ConnectionError, ConnectionInfo, ConnectionReader, ConnectionWriter, DisconnectReason,
     NetworkError, NodeId, PeerMessage, eth::Status,
 };
-use snapsync_net::{Capabilities, PeerHead, PeerId, PeerInfo, RequestKind};
+use snapsync_net::{Capabilities, PeerHead, PeerId, PeerInfo};
 use std::{sync::Arc, time::Duration};
 use tokio::{
     io::{AsyncRead, AsyncWrite},
@@ -95,20 +95,13 @@ where
         control: control_tx,
         serial: 0,
     };
-    let record = PeerRecord {
-        id: node,
-        client: info.session.remote.client_id.clone(),
-        eth: info.eth,
+    let record = PeerRecord::connected(
+        node,
+        info.session.remote.client_id.clone(),
+        info.eth,
         capabilities,
         dialled,
-        asked: [0; RequestKind::COUNT],
-        answered: [0; RequestKind::COUNT],
-        items: [0; RequestKind::COUNT],
-        bytes: 0,
-        served: 0,
-        unsolicited: 0,
-        ended: None,
-    };
+    );
     let handle = match shared.register(node, handle, record) {
         Ok(handle) => handle,
         Err((error, reason)) => {

@@ -75,6 +75,30 @@ pub struct PeerRecord {
 }
 
 impl PeerRecord {
+    /// The record of a peer just connected: who it is, nothing asked, served or ended yet.
+    pub fn connected(
+        id: NodeId,
+        client: String,
+        eth: EthVersion,
+        capabilities: Capabilities,
+        dialled: bool,
+    ) -> Self {
+        Self {
+            id,
+            client,
+            eth,
+            capabilities,
+            dialled,
+            asked: [0; RequestKind::COUNT],
+            answered: [0; RequestKind::COUNT],
+            items: [0; RequestKind::COUNT],
+            bytes: 0,
+            served: 0,
+            unsolicited: 0,
+            ended: None,
+        }
+    }
+
     /// Requests of `kind` sent to it.
     pub const fn asked(&self, kind: RequestKind) -> u64 {
         self.asked[kind.index()]
@@ -164,18 +188,15 @@ mod tests {
     #[test]
     fn the_line_shows_requests_asked_beyond_those_answered() {
         let mut record = PeerRecord {
-            id: NodeId::from_bytes([0xab; 64]),
-            client: "EthereumJS/0.10.5".into(),
-            eth: EthVersion::Eth68,
-            capabilities: Capabilities::ETH_AND_SNAP,
-            dialled: true,
-            asked: [0; RequestKind::COUNT],
-            answered: [0; RequestKind::COUNT],
-            items: [0; RequestKind::COUNT],
-            bytes: 0,
             served: 2,
-            unsolicited: 0,
             ended: Some(PeerEnd::Shutdown),
+            ..PeerRecord::connected(
+                NodeId::from_bytes([0xab; 64]),
+                "EthereumJS/0.10.5".into(),
+                EthVersion::Eth68,
+                Capabilities::ETH_AND_SNAP,
+                true,
+            )
         };
         assert!(record.to_string().contains("): no answers; served 2"), "{record}");
         record.asked[RequestKind::AccountRange.index()] = 2;
