@@ -36,7 +36,10 @@ use alloy_trie::Nibbles;
 use snapsync_primitives::{AccountHash, EMPTY_ROOT_HASH, SlotHash};
 use snapsync_storage::{KeyRange, StateError, StateWrite, StoreError, account_storage_nodes};
 use snapsync_trie::{ChildRef, TrieBuilder, TrieNodeRef, VecSink, decode_node};
-use std::{collections::BTreeSet, ops::Bound};
+use std::{
+    collections::{BTreeSet, HashSet},
+    ops::Bound,
+};
 
 /// The state root of a store after writes. See the module docs.
 #[derive(Debug, Clone, Copy)]
@@ -263,12 +266,12 @@ fn update<W: StateWrite + ?Sized, T: TrieTable>(
         delete_under: Vec::new(),
     };
     match root_node {
-        Some(rlp) => walk.visit(Nibbles::new(), &rlp)?,
+        Some(rlp) => walk.visit(Nibbles::new(), &rlp, None)?,
         None => walk.leaves_under(Nibbles::new())?,
     }
     let Walk { builder, delete_exact, delete_under, .. } = walk;
     let (root, sink) = builder.finish().map_err(trie_error)?;
-    for path in delete_exact {
+    for path in replaced_nowhere(delete_exact, &sink.nodes) {
         table.delete_nodes(txn, KeyRange::new(Bound::Included(path), Bound::Included(path)))?;
     }
     for path in delete_under {
@@ -278,6 +281,15 @@ fn update<W: StateWrite + ?Sized, T: TrieTable>(
         table.put_node(txn, path, rlp)?;
     }
     Ok(root)
+}
+
+/// The paths of `replaced` at which the builder emitted no node in `emitted`: only those need a
+/// delete, the others are overwritten by the new node at the same path (a changed branch mostly
+/// stays where it was; deleting it first would cost a range deletion per visited node).
+fn replaced_nowhere(mut replaced: Vec<Nibbles>, emitted: &[(Nibbles, Bytes)]) -> Vec<Nibbles> {
+    let emitted: HashSet<&Nibbles> = emitted.iter().map(|(path, _)| path).collect();
+    replaced.retain(|path| !emitted.contains(path));
+    replaced
 }
 
 fn trie_error(source: snapsync_trie::TrieBuildError) -> BlockError {
@@ -322,14 +334,15 @@ impl<W: StateWrite + ?Sized, T: TrieTable> Walk<'_, W, T> {
         self.changed.range(low..=high).next().is_some()
     }
 
-    /// The stored node at `path` (hashed, `rlp`).
-    fn visit(&mut self, path: Nibbles, rlp: &[u8]) -> Result<(), BlockError> {
+    /// The stored node at `path` (hashed, `rlp`), whose hash `hash` its parent named and the
+    /// caller checked (`None` for the root, which has no parent).
+    fn visit(&mut self, path: Nibbles, rlp: &[u8], hash: Option<B256>) -> Result<(), BlockError> {
         let Ok(node) = decode_node(rlp) else { return self.leaves_under(path) };
-        match node {
-            TrieNodeRef::Branch { .. } if !path.is_empty() && !self.dirty(&path) => {
-                self.builder.add_hashed_subtree(path, keccak256(rlp)).map_err(trie_error)
+        match (node, hash) {
+            (TrieNodeRef::Branch { .. }, Some(hash)) if !self.dirty(&path) => {
+                self.builder.add_hashed_subtree(path, hash).map_err(trie_error)
             }
-            TrieNodeRef::Branch { children, .. } => {
+            (TrieNodeRef::Branch { children, .. }, _) => {
                 self.delete_exact.push(path);
                 for (nibble, child) in (0u8..).zip(children) {
                     let mut child_path = path;
@@ -338,7 +351,7 @@ impl<W: StateWrite + ?Sized, T: TrieTable> Walk<'_, W, T> {
                 }
                 Ok(())
             }
-            TrieNodeRef::Extension { key, child } => {
+            (TrieNodeRef::Extension { key, child }, _) => {
                 self.delete_exact.push(path);
                 let mut child_path = path;
                 child_path.extend(&key);
@@ -348,7 +361,7 @@ impl<W: StateWrite + ?Sized, T: TrieTable> Walk<'_, W, T> {
                 self.child(child_path, child)?;
                 self.leaves_in(KeyRange::new(Bound::Excluded(child_high), Bound::Included(high)))
             }
-            TrieNodeRef::Leaf { .. } => self.leaves_under(path),
+            (TrieNodeRef::Leaf { .. }, _) => self.leaves_under(path),
         }
     }
 
@@ -356,7 +369,7 @@ impl<W: StateWrite + ?Sized, T: TrieTable> Walk<'_, W, T> {
     fn child(&mut self, path: Nibbles, child: ChildRef<'_>) -> Result<(), BlockError> {
         let ChildRef::Hash(hash) = child else { return self.leaves_under(path) };
         match self.table.node(self.txn, &path)? {
-            Some(rlp) if keccak256(&rlp) == hash => self.visit(path, &rlp),
+            Some(rlp) if keccak256(&rlp) == hash => self.visit(path, &rlp, Some(hash)),
             // Missing or stale: the flat leaves are the truth.
             _ => self.leaves_under(path),
         }
