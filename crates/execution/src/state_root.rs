@@ -11,15 +11,18 @@
 //!   goes into the trie builder as is ([`TrieBuilder::add_hashed_subtree`]), nothing below it is
 //!   read;
 //! - a branch on a changed path is descended child by child (each stored child checked against
-//!   the hash its parent names);
+//!   the hash its parent names); when no key under it was removed it keeps every child, so its
+//!   unchanged children keep their places and hashes whatever their kind: the hash it names goes
+//!   into the builder and they are not read at all (nor are its empty, unchanged slots);
 //! - an extension is descended to its child (keys that now diverge inside it are read from the
 //!   flat table beside it);
 //! - below a leaf, an inline or empty child, or a missing or stale node, the leaves are read from
 //!   the flat table (a handful: only those under that path).
 //!
-//! Only branch nodes are used as hashed subtrees: a branch can hang from any parent, so the
-//! builder may collapse the nodes above it (a deleted sibling) without knowing what is below;
-//! a leaf or extension could not be merged that way, which is why those are re-read. This is
+//! Under a branch that may lose children (a removed key below it), only branch nodes are used as
+//! hashed subtrees: a branch can hang from any parent, so the builder may collapse the nodes
+//! above it (a deleted sibling) without knowing what is below; a leaf or extension could not be
+//! merged that way, which is why those are re-read there. This is
 //! the prefix-set walk of reth's `TrieWalker` over alloy-trie's `HashBuilder`, on this store's
 //! node-by-path layout and snapsync's own [`TrieBuilder`] (which emits the nodes it hashes).
 //!
@@ -129,6 +132,9 @@ trait TrieTable {
         path: &Nibbles,
     ) -> Result<Option<Bytes>, StoreError>;
 
+    /// Whether the leaf `key` is stored.
+    fn contains<W: StateWrite + ?Sized>(&self, txn: &W, key: B256) -> Result<bool, StoreError>;
+
     /// Calls `leaf` with each leaf whose key is in `range`, ascending, its value RLP-encoded.
     fn leaves<W: StateWrite + ?Sized>(
         &self,
@@ -179,6 +185,10 @@ impl TrieTable for AccountTrie {
         txn.account_node(path)
     }
 
+    fn contains<W: StateWrite + ?Sized>(&self, txn: &W, key: B256) -> Result<bool, StoreError> {
+        Ok(txn.account(&AccountHash(key))?.is_some())
+    }
+
     fn leaves<W: StateWrite + ?Sized>(
         &self,
         txn: &W,
@@ -219,6 +229,10 @@ impl TrieTable for StorageTrie {
         txn.storage_node(&self.0, path)
     }
 
+    fn contains<W: StateWrite + ?Sized>(&self, txn: &W, key: B256) -> Result<bool, StoreError> {
+        Ok(txn.slot(&self.0, &SlotHash(key))?.is_some())
+    }
+
     fn leaves<W: StateWrite + ?Sized>(
         &self,
         txn: &W,
@@ -257,10 +271,12 @@ fn update<W: StateWrite + ?Sized, T: TrieTable>(
     if changed.is_empty() {
         return Ok(root_node.map_or(EMPTY_ROOT_HASH, |rlp| keccak256(&rlp)));
     }
+    let removed = removed_keys(txn, table, changed)?;
     let mut walk = Walk {
         txn: &*txn,
         table,
         changed,
+        removed: &removed,
         builder: TrieBuilder::new(VecSink::default()),
         delete_exact: Vec::new(),
         delete_under: Vec::new(),
@@ -281,6 +297,21 @@ fn update<W: StateWrite + ?Sized, T: TrieTable>(
         table.put_node(txn, path, rlp)?;
     }
     Ok(root)
+}
+
+/// The keys of `changed` that are no longer stored (removed, or written empty).
+fn removed_keys<W: StateWrite + ?Sized, T: TrieTable>(
+    txn: &W,
+    table: &T,
+    changed: &BTreeSet<B256>,
+) -> Result<BTreeSet<B256>, StoreError> {
+    let mut removed = BTreeSet::new();
+    for key in changed {
+        if !table.contains(txn, *key)? {
+            removed.insert(*key);
+        }
+    }
+    Ok(removed)
 }
 
 /// The paths of `replaced` at which the builder emitted no node in `emitted`: only those need a
@@ -305,6 +336,12 @@ fn under(path: &Nibbles) -> KeyRange<Nibbles> {
     KeyRange::new(Bound::Included(*path), Bound::Included(last))
 }
 
+/// Whether a key of `keys` starts with `prefix`.
+fn any_under(keys: &BTreeSet<B256>, prefix: &Nibbles) -> bool {
+    let (low, high) = key_bounds(prefix);
+    keys.range(low..=high).next().is_some()
+}
+
 /// The lowest and highest 32-byte keys starting with `prefix`.
 fn key_bounds(prefix: &Nibbles) -> (B256, B256) {
     let (mut low, mut high) = (*prefix, *prefix);
@@ -320,6 +357,8 @@ struct Walk<'a, W: ?Sized, T> {
     txn: &'a W,
     table: &'a T,
     changed: &'a BTreeSet<B256>,
+    /// The keys of `changed` no longer stored.
+    removed: &'a BTreeSet<B256>,
     builder: TrieBuilder<VecSink>,
     /// Stored nodes replaced (or removed) at exactly these paths.
     delete_exact: Vec<Nibbles>,
@@ -330,8 +369,13 @@ struct Walk<'a, W: ?Sized, T> {
 impl<W: StateWrite + ?Sized, T: TrieTable> Walk<'_, W, T> {
     /// Whether a changed key lies under `path`.
     fn dirty(&self, path: &Nibbles) -> bool {
-        let (low, high) = key_bounds(path);
-        self.changed.range(low..=high).next().is_some()
+        any_under(self.changed, path)
+    }
+
+    /// Whether a removed key lies under `path`: only then can a branch there lose children and
+    /// collapse into its last one.
+    fn loses_keys(&self, path: &Nibbles) -> bool {
+        any_under(self.removed, path)
     }
 
     /// The stored node at `path` (hashed, `rlp`), whose hash `hash` its parent named and the
@@ -344,10 +388,11 @@ impl<W: StateWrite + ?Sized, T: TrieTable> Walk<'_, W, T> {
             }
             (TrieNodeRef::Branch { children, .. }, _) => {
                 self.delete_exact.push(path);
+                let stays_a_branch = !self.loses_keys(&path);
                 for (nibble, child) in (0u8..).zip(children) {
                     let mut child_path = path;
                     child_path.push(nibble);
-                    self.child(child_path, child)?;
+                    self.branch_child(child_path, child, stays_a_branch)?;
                 }
                 Ok(())
             }
@@ -362,6 +407,31 @@ impl<W: StateWrite + ?Sized, T: TrieTable> Walk<'_, W, T> {
                 self.leaves_in(KeyRange::new(Bound::Excluded(child_high), Bound::Included(high)))
             }
             (TrieNodeRef::Leaf { .. }, _) => self.leaves_under(path),
+        }
+    }
+
+    /// The child at `path` of a visited branch on a changed path; `stays_a_branch` when no key
+    /// under that branch was removed, so it keeps every child it had (and at least two).
+    ///
+    /// An unchanged child of a branch that stays one keeps its place and its hash, whatever its
+    /// kind: the builder takes the hash the branch names, nothing is read. Under a branch that
+    /// may collapse, an unchanged child is read to learn its kind (see [`Self::visit`]).
+    fn branch_child(
+        &mut self,
+        path: Nibbles,
+        child: ChildRef<'_>,
+        stays_a_branch: bool,
+    ) -> Result<(), BlockError> {
+        if self.dirty(&path) {
+            return self.child(path, child);
+        }
+        match child {
+            // Nothing was there, and nothing was added.
+            ChildRef::Empty => Ok(()),
+            ChildRef::Hash(hash) if stays_a_branch => {
+                self.builder.add_hashed_subtree(path, hash).map_err(trie_error)
+            }
+            _ => self.child(path, child),
         }
     }
 

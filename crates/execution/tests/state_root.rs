@@ -112,3 +112,44 @@ fn incremental_updates_leave_the_root_and_nodes_of_a_full_rebuild() {
         let _: BTreeMap<u8, u8> = BTreeMap::new();
     }
 }
+
+/// An account with a distinct balance, and its hash with first nibble `nibble`.
+fn account_at(nibble: u8, balance: u64) -> (AccountHash, TrieAccount) {
+    let mut hash = [0x11; 32];
+    hash[0] = nibble << 4 | 0x01;
+    let account = TrieAccount { balance: U256::from(balance), ..TrieAccount::default() };
+    (AccountHash(B256::from(hash)), account)
+}
+
+#[test]
+fn a_branch_losing_a_child_collapses_into_its_unchanged_leaf() {
+    let etl = CollectorConfig::new(1 << 20);
+    let store = MapStore::new();
+    let [a, b, c] = [account_at(0x1, 1), account_at(0x2, 2), account_at(0x3, 3)];
+    let mut txn = store.writer().unwrap();
+    for (hash, account) in [&a, &b, &c] {
+        txn.put_account(hash, account).unwrap();
+    }
+    StateRoot::update_accounts(&mut txn, &[a.0, b.0, c.0].into()).unwrap();
+    txn.commit().unwrap();
+
+    // Changing `a` leaves the root a branch: `b` and `c` are taken by the hashes it names.
+    let mut txn = store.writer().unwrap();
+    let a_changed = TrieAccount { nonce: 1, ..a.1 };
+    txn.put_account(&a.0, &a_changed).unwrap();
+    let root = StateRoot::update_accounts(&mut txn, &[a.0].into()).unwrap();
+    txn.commit().unwrap();
+    assert_eq!(root, compute_state_root(&store.reader().unwrap()).unwrap().state_root);
+
+    // Removing `a` and `b`: the root branch keeps one child, the leaf `c`, which must become the
+    // root leaf with its whole key (its stored node, at path [3], hashes a shorter key).
+    let mut txn = store.writer().unwrap();
+    txn.delete_account(&a.0).unwrap();
+    txn.delete_account(&b.0).unwrap();
+    let root = StateRoot::update_accounts(&mut txn, &[a.0, b.0].into()).unwrap();
+    let incremental = nodes(&txn);
+    let rebuilt = rebuild_state_trie_in(&mut txn, &etl).unwrap();
+    assert_eq!(root, rebuilt.report.state_root);
+    assert_eq!(nodes(&txn), incremental);
+    assert_eq!(incremental.0.len(), 1, "one node, the root leaf: {incremental:?}");
+}
