@@ -149,8 +149,11 @@ impl SnapSyncStage {
                 debug!(target: "sync::snap", phase = ?state.phase, bytes = writes.bytes, "step gathered");
                 let nodes_check = (finish && keep_nodes)
                     .then(|| {
-                        let checked = self.parts.take(state.pivot.state_root);
-                        blocking(|| check_verified_nodes(view, &state, checked))
+                        blocking(|| {
+                            // Waits for the parts still being checked in the background.
+                            let checked = self.parts.take(state.pivot.state_root);
+                            check_verified_nodes(view, &state, checked)
+                        })
                     })
                     .transpose()?;
                 Ok(Step {
