@@ -10,7 +10,7 @@ use crate::{
     error::{BoxError, hex},
     metrics,
 };
-use std::{borrow::Borrow, fmt, marker::PhantomData, ops::RangeBounds};
+use std::{borrow::Borrow, fmt, marker::PhantomData, ops::RangeBounds, sync::Arc};
 
 /// The encoding of `key`.
 fn encode_key<K: TableKey>(key: &K) -> Vec<u8> {
@@ -150,15 +150,20 @@ impl<T: Table> Iterator for TableIter<'_, T> {
 }
 
 /// A read transaction: a snapshot of every table that later commits do not change.
+///
+/// Cloning is cheap and gives another handle to the same snapshot (one read transaction,
+/// shared), which another thread may read while this one does; the transaction ends with the
+/// last handle.
+#[derive(Clone)]
 pub struct ReadView {
-    kv: Box<dyn KvRead>,
+    kv: Arc<dyn KvRead>,
 }
 
 impl ReadView {
     /// Wraps a backend's read transaction.
     pub fn new(kv: Box<dyn KvRead>) -> Self {
         metrics::read_view_opened();
-        Self { kv }
+        Self { kv: Arc::from(kv) }
     }
 }
 

@@ -3,7 +3,9 @@
 //!
 //! `cargo run --release -p snapsync-snap-sync --example sync_figures -- [accounts]`
 //!
-//! `SNAPSYNC_PROFILE=mainnet` draws the state in mainnet's shape (`StateSpec::mainnet`).
+//! `SNAPSYNC_PROFILE=mainnet` draws the state in mainnet's shape (`StateSpec::mainnet`);
+//! `STEP_BYTES=N` sets `step.max_bytes`. Besides the times it prints the CPU the sync used
+//! (Linux) and the stored counts.
 
 // This target is given every dependency and dev-dependency of its package, most of them for
 // other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
@@ -40,12 +42,19 @@ fn main() {
         Arc::new(RedbDatabase::open(dir.path().join("db.redb"), RedbOptions::default()).unwrap());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let sync = Instant::now();
+    let cpu_before = process_cpu_seconds();
     runtime.block_on(async {
         let (_tx, tip) = watch::channel(scenario.tip());
         let stage = SnapSyncStage::new(
             scenario.network.clone(),
             tip,
-            SnapSyncConfig::default(),
+            {
+                let mut config = SnapSyncConfig::default();
+                if let Ok(bytes) = std::env::var("STEP_BYTES") {
+                    config.step.max_bytes = Some(bytes.parse().unwrap());
+                }
+                config
+            },
             dir.path(),
         )
         .unwrap();
@@ -68,11 +77,32 @@ fn main() {
         watch_phases.await.unwrap();
     });
     let sync = sync.elapsed();
+    if let (Some(before), Some(after)) = (cpu_before, process_cpu_seconds()) {
+        let cpu = after - before;
+        println!(
+            "sync cpu {cpu:.2} s over {:.2} s: {:.2} cores busy",
+            sync.as_secs_f64(),
+            cpu / sync.as_secs_f64()
+        );
+    }
     let summary = stored_summary(&db.view().unwrap()).unwrap().unwrap();
     assert!(summary.is_done());
+    println!("stored {:?}", summary.counts);
     println!(
         "sync {sync:?}: {:.0} leaves/s; ratio to bare root {:.3}",
         leaves as f64 / sync.as_secs_f64(),
         bare.as_secs_f64() / sync.as_secs_f64()
     );
+}
+
+/// This process's CPU time (user and system) so far, from `/proc/self/stat` (Linux; `None`
+/// elsewhere). Clock ticks are taken as 100 per second, the Linux default.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) are space-separated; utime and
+    // stime are the 14th and 15th fields of the line, the 12th and 13th after ") ".
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }

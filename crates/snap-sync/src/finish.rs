@@ -5,7 +5,9 @@
 //! to the pivot's state root, every account with storage has a root node hashing to its storage
 //! root, every code is stored and the accounts are those the download counted. The stored leaves
 //! are then hashed once more ([`check_stored_leaves`]: a streaming pass, no writes) so that
-//! `Done` is a statement about the leaves, not only about the nodes stored beside them. Otherwise (a pivot move, a resumed older sync, a failed check) the tries
+//! `Done` is a statement about the leaves, not only about the nodes stored beside them; the
+//! parts of the state that were final before the download ended were hashed then, in the
+//! background (`part_checks.rs`), and only the others are walked here. Otherwise (a pivot move, a resumed older sync, a failed check) the tries
 //! are built from the stored leaves and compared with the pivot's root, and healing starts from
 //! whatever differs. `snapsync verify` recomputes the root independently either way.
 
@@ -13,7 +15,9 @@ use crate::SnapPhase;
 use crate::{
     SnapSyncError,
     heal::HealSeeds,
-    leaf_check::{LeafCheck, check_stored_leaves_and_nodes, hash_stored_codes},
+    leaf_check::{
+        LeafCheck, NodeCheck, PartFindings, check_stored_leaves_and_nodes, hash_stored_codes,
+    },
     scan::missing_codes,
     state::{SyncState, VerifiedNodes},
 };
@@ -21,8 +25,8 @@ use alloy_primitives::keccak256;
 use alloy_trie::Nibbles;
 use snapsync_etl::CollectorConfig;
 use snapsync_primitives::AccountHash;
-use snapsync_storage::{StateRead, StateWrite, rebuild_state_trie_in};
-use tracing::{info, warn};
+use snapsync_storage::{StatePart, StateRead, StateWrite, rebuild_state_trie_in};
+use tracing::{debug, info, warn};
 
 /// What the verifying step found.
 #[derive(Debug)]
@@ -141,19 +145,28 @@ pub(crate) enum NodesCheck {
 /// whole state: the root node hashes to the pivot's state root, every account with storage has
 /// a storage-trie root node hashing to its storage root, every code is stored, and the stored
 /// accounts are as many as the download kept. The node checks ride on the leaf pass: one walk
-/// of the accounts, in parts on every core ([`check_stored_leaves`]).
+/// of the accounts, in parts on every core ([`check_stored_leaves`]). `checked` are the parts
+/// checked while the rest downloaded (see `part_checks.rs`): only the others are walked here.
 ///
 /// # Errors
 /// As [`check_stored_leaves`].
 pub(crate) fn check_verified_nodes(
     view: &(impl StateRead + Sync + ?Sized),
     state: &SyncState,
+    checked: Vec<StatePart<PartFindings>>,
 ) -> Result<NodesCheck, SnapSyncError> {
     let root = view.account_node(&Nibbles::default())?;
     if root.is_none_or(|node| keccak256(&node) != state.pivot.state_root) {
         return Ok(NodesCheck::Incomplete);
     }
-    let (check, storage_nodes) = check_stored_leaves_and_nodes(view, state.pivot.state_root, true)?;
+    let early = checked.len();
+    let (check, storage_nodes) = check_stored_leaves_and_nodes(
+        view,
+        state.pivot.state_root,
+        NodeCheck::StorageRoots,
+        checked,
+    )?;
+    debug!(target: "sync::snap::verify", early, "stored leaves checked");
     let complete = storage_nodes
         && check.missing_codes.is_empty()
         && check.report.accounts == state.counts.accounts;

@@ -13,7 +13,8 @@ use alloy_primitives::{B256, keccak256};
 use alloy_trie::{EMPTY_ROOT_HASH, Nibbles};
 use snapsync_primitives::{AccountHash, TrieAccount};
 use snapsync_storage::{
-    AccountVisitor, KeyRange, StateRead, StateReport, StoreError, compute_state_root_split,
+    AccountVisitor, KeyRange, StatePart, StatePartId, StateRead, StateReport, StoreError,
+    compute_state_root_split_with, walk_state_part,
 };
 use std::{fmt, num::NonZeroUsize};
 
@@ -77,55 +78,101 @@ pub fn check_stored_leaves(
     view: &(impl StateRead + Sync + ?Sized),
     expected_root: B256,
 ) -> Result<LeafCheck, SnapSyncError> {
-    Ok(check_stored_leaves_and_nodes(view, expected_root, false)?.0)
+    Ok(check_stored_leaves_and_nodes(view, expected_root, NodeCheck::Skip, Vec::new())?.0)
 }
 
-/// [`check_stored_leaves`], and with `storage_nodes` also whether every account with storage
-/// has a stored storage-trie root node hashing to its storage root (checked in the same walk:
-/// one pass over the accounts, not one per check); `true` when not checked.
+/// Whether the leaf pass also checks the storage tries' root nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NodeCheck {
+    /// Every account with storage must have a stored storage-trie root node hashing to its
+    /// storage root.
+    StorageRoots,
+    /// The leaves only.
+    Skip,
+}
+
+/// [`check_stored_leaves`], and with [`NodeCheck::StorageRoots`] also whether every account
+/// with storage has a stored storage-trie root node hashing to its storage root (checked in the
+/// same walk: one pass over the accounts, not one per check); `true` when not checked.
+///
+/// `walked` are parts checked already ([`check_part`], with the same `nodes`), over a snapshot
+/// in which their accounts, slots and storage-trie nodes are those of `view`: they are taken as
+/// they are, except that the codes they found missing are looked up again in `view`.
 ///
 /// # Errors
 /// As [`check_stored_leaves`].
 pub(crate) fn check_stored_leaves_and_nodes<R: StateRead + Sync + ?Sized>(
     view: &R,
     expected_root: B256,
-    storage_nodes: bool,
+    nodes: NodeCheck,
+    walked: Vec<StatePart<PartFindings>>,
 ) -> Result<(LeafCheck, bool), SnapSyncError> {
     let threads = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
-    let new_part = || PartCheck {
-        view,
-        missing: MissingCodes::default(),
-        storage_nodes: storage_nodes.then_some(true),
-    };
-    let (report, parts) = compute_state_root_split(view, threads, new_part)?;
+    let new_part = || PartCheck { view, found: PartFindings::new(nodes) };
+    let walked = walked
+        .into_iter()
+        .map(|part| part.map_visitor(|found| PartCheck { view, found }))
+        .collect();
+    let (report, parts) = compute_state_root_split_with(view, threads, walked, new_part)?;
     let (codes, damaged_codes) = hash_stored_codes(view)?;
-    let nodes_hold = parts.iter().all(|part| part.storage_nodes != Some(false));
-    let missing = parts.into_iter().fold(MissingCodes::default(), |mut all, part| {
-        all.merge(part.missing);
-        all
-    });
+    let nodes_hold = parts.iter().all(|part| part.found.storage_nodes != Some(false));
+    let mut missing = MissingCodes::default();
+    for part in parts {
+        missing.merge(part.found.missing);
+    }
+    // A part checked early may have found codes missing that were stored since.
+    missing.keep_unstored(view)?;
     let mut missing_codes = missing.into_vec();
     missing_codes.truncate(LISTED);
     let check = LeafCheck { expected_root, report, codes, damaged_codes, missing_codes };
     Ok((check, nodes_hold))
 }
 
-/// What the leaf pass checks of each account of one part besides its slots: its code is stored,
-/// and (when asked) its storage trie's root node is stored and hashes to its storage root.
-struct PartCheck<'v, R: ?Sized> {
-    view: &'v R,
+/// Part `id` of the state checked over `view` as [`check_stored_leaves_and_nodes`] checks each
+/// part: its slots hashed against its accounts' storage roots, its accounts' codes looked up,
+/// and with `nodes` its storage tries' root nodes; for that function's `walked`.
+///
+/// # Errors
+/// As [`check_stored_leaves`].
+pub(crate) fn check_part<R: StateRead + Sync + ?Sized>(
+    view: &R,
+    id: StatePartId,
+    nodes: NodeCheck,
+) -> Result<StatePart<PartFindings>, SnapSyncError> {
+    let part = walk_state_part(view, id, PartCheck { view, found: PartFindings::new(nodes) })?;
+    Ok(part.map_visitor(|check| check.found))
+}
+
+/// What the leaf pass found in one part besides its accounts and slots.
+#[derive(Debug)]
+pub(crate) struct PartFindings {
     missing: MissingCodes,
     /// Whether every account so far passed the storage-node check; `None`: not checked.
     storage_nodes: Option<bool>,
 }
 
+impl PartFindings {
+    fn new(nodes: NodeCheck) -> Self {
+        let storage_nodes = (nodes == NodeCheck::StorageRoots).then_some(true);
+        Self { missing: MissingCodes::default(), storage_nodes }
+    }
+}
+
+/// What the leaf pass checks of each account of one part besides its slots: its code is stored,
+/// and (when asked) its storage trie's root node is stored and hashes to its storage root.
+struct PartCheck<'v, R: ?Sized> {
+    view: &'v R,
+    found: PartFindings,
+}
+
 impl<R: StateRead + Sync + ?Sized> AccountVisitor for PartCheck<'_, R> {
     fn visit(&mut self, hash: AccountHash, account: &TrieAccount) -> Result<(), StoreError> {
-        self.missing.check(self.view, account)?;
+        let found = &mut self.found;
+        found.missing.check(self.view, account)?;
         let storage = account.storage_root;
-        if self.storage_nodes == Some(true) && storage != EMPTY_ROOT_HASH {
+        if found.storage_nodes == Some(true) && storage != EMPTY_ROOT_HASH {
             let node = self.view.storage_node(&hash, &Nibbles::default())?;
-            self.storage_nodes = Some(node.is_some_and(|node| keccak256(&node) == storage));
+            found.storage_nodes = Some(node.is_some_and(|node| keccak256(&node) == storage));
         }
         Ok(())
     }

@@ -38,7 +38,10 @@
 //!    account trie and every storage trie are built from the stored leaves and their nodes
 //!    written by path; the stage completes only if the root equals the pivot's state root and
 //!    every account's slots hash to its storage root (else healing starts). Either way `Done`
-//!    means the stored leaves were hashed to the pivot's root in the step that set it.
+//!    means the stored leaves were hashed to the pivot's root in this run: the parts of the
+//!    state (one per first nibble) that no later step could write any more were hashed in the
+//!    background while the rest downloaded (`part_checks.rs`), the others in the step that
+//!    set it.
 //!
 //! Each step gathers up to `step.max_bytes` of verified data (through ETL collectors, so it is
 //! written as one sorted bulk append per table) and commits it in the same transaction as the
@@ -95,6 +98,7 @@ mod inflight;
 mod leaf_check;
 mod memory;
 mod metrics;
+mod part_checks;
 mod phase;
 mod pivot;
 mod progress;

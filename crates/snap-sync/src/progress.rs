@@ -33,6 +33,10 @@ pub struct SyncProgress {
     pub elapsed: Duration,
     /// Whether this process continued a sync a previous one had started.
     pub resumed: bool,
+    /// Parts of the state (of the 16, one per first nibble of the account hashes) whose stored
+    /// leaves were hashed again in the background while the rest downloaded, for the current
+    /// pivot: the verifying step walks only the others.
+    pub parts_checked_early: u64,
 }
 
 impl Default for SyncProgress {
@@ -48,6 +52,7 @@ impl Default for SyncProgress {
             requests: 0,
             elapsed: Duration::ZERO,
             resumed: false,
+            parts_checked_early: 0,
         }
     }
 }

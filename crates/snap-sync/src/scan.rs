@@ -72,6 +72,24 @@ impl MissingCodes {
         self.missing.extend(other.missing);
     }
 
+    /// Forgets the codes `view` holds now.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub(crate) fn keep_unstored(
+        &mut self,
+        view: &(impl StateRead + ?Sized),
+    ) -> Result<(), StoreError> {
+        let mut unstored = HashSet::with_capacity(self.missing.len());
+        for code in self.missing.drain() {
+            if view.code(&code)?.is_none() {
+                unstored.insert(code);
+            }
+        }
+        self.missing = unstored;
+        Ok(())
+    }
+
     /// The missing codes found.
     pub(crate) fn into_vec(self) -> Vec<B256> {
         self.missing.into_iter().collect()

@@ -5,6 +5,7 @@ use crate::{
     download::{Downloads, download},
     finish::{NodesCheck, Verdict, build_and_check_tries, check_verified_nodes},
     heal::{HealPass, heal_step},
+    part_checks::PartChecks,
     pivot::{MoveReason, choose_pivot, current_tip, newer_pivot},
     state::{SyncState, VerifiedNodes},
     step::{Step, StepWrites},
@@ -38,6 +39,9 @@ pub struct SnapSyncStage {
     downloads: Option<Downloads>,
     /// The healing pass under way (held in memory only: see `heal.rs`).
     heal: Option<HealPass>,
+    /// Parts of the state checked in the background while the rest downloads (held in memory
+    /// only: see `part_checks.rs`).
+    parts: PartChecks,
     /// The root of the last healing pass that ran to its end: if the state still differs from
     /// that root afterwards, healing cannot fix it and the stage fails instead of looping.
     healed_root: Option<B256>,
@@ -95,6 +99,7 @@ impl SnapSyncStage {
             step: None,
             downloads: None,
             heal: None,
+            parts: PartChecks::default(),
             healed_root: None,
             last_tip: None,
             progress: watch::Sender::new(SyncProgress::default()),
@@ -115,10 +120,10 @@ impl SnapSyncStage {
 
     /// Gathers the next step: a pivot on the first run, a pivot move when the tip calls for one,
     /// else the current phase's next batch.
-    async fn gather(
-        &mut self,
-        view: &(impl StateRead + Sync + ?Sized),
-    ) -> Result<Step, SnapSyncError> {
+    async fn gather<R>(&mut self, view: &R) -> Result<Step, SnapSyncError>
+    where
+        R: StateRead + Sync + Clone + 'static,
+    {
         let stored = SyncState::load(view)?;
         let resumed = *self.resumed.get_or_insert(stored.is_some());
         self.progress.send_modify(|progress| progress.resumed = resumed);
@@ -127,6 +132,10 @@ impl SnapSyncStage {
             return self.pivot_step(empty).await;
         };
         let keep_nodes = VerifiedNodes::hold(view, &state)?;
+        if keep_nodes {
+            // Only the verified-nodes check takes parts checked early.
+            self.parts.advance(view, &state);
+        }
         if state.phase != SnapPhase::Done
             && let Some(step) = self.move_step(&state, MoveReason::TipAdvanced).await?
         {
@@ -139,7 +148,13 @@ impl SnapSyncStage {
             Ok(finish) => {
                 debug!(target: "sync::snap", phase = ?state.phase, bytes = writes.bytes, "step gathered");
                 let nodes_check = (finish && keep_nodes)
-                    .then(|| blocking(|| check_verified_nodes(view, &state)))
+                    .then(|| {
+                        blocking(|| {
+                            // Waits for the parts still being checked in the background.
+                            let checked = self.parts.take(state.pivot.state_root);
+                            check_verified_nodes(view, &state, checked)
+                        })
+                    })
                     .transpose()?;
                 Ok(Step {
                     state,
@@ -361,7 +376,9 @@ impl SnapSyncStage {
             .sum();
         let elapsed = self.started.elapsed();
         let heal_pending = self.heal.as_ref().map_or(0, HealPass::pending);
+        let parts_checked_early = self.parts.checked();
         self.progress.send_modify(|progress| {
+            progress.parts_checked_early = parts_checked_early;
             progress.observe_state(state);
             progress.heal_pending = heal_pending;
             progress.bytes_downloaded = bytes;
@@ -416,6 +433,7 @@ where
         txn.delete_progress(SyncState::KEY)?;
         VerifiedNodes::remove(txn)?;
         self.step = None;
+        self.parts.clear();
         info!(target: "sync::snap", to = input.unwind_to, "snap sync state removed by unwind");
         Ok(UnwindOutput { checkpoint: StageCheckpoint::new(0) })
     }

@@ -52,7 +52,10 @@ pub use range::KeyRange;
 pub use read::{
     SlotEntry, StateRead, StorageNodeEntry, StoreIter, account_slots, account_storage_nodes,
 };
-pub use split_root::{AccountVisitor, STATE_PARTS, compute_state_root_split};
+pub use split_root::{
+    AccountVisitor, STATE_PARTS, StatePart, StatePartId, compute_state_root_split,
+    compute_state_root_split_with, walk_state_part,
+};
 pub use state_root::{
     RebuiltTrie, StateReport, StorageRootMismatch, compute_state_root, compute_state_root_visiting,
     compute_storage_root, rebuild_state_trie, rebuild_state_trie_in,

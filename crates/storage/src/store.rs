@@ -7,10 +7,12 @@ use crate::{StateRead, StateWrite, StoreError};
 /// The associated types keep the seam zero-cost and let a client's own stage reach its
 /// concrete transaction type (to write a table of its own atomically with its checkpoint).
 /// Both are `'static` and `Send`, so a pipeline can move a transaction onto a blocking thread;
-/// a reader is also `Sync`, so an async stage can hold one across its awaits.
+/// a reader is also `Sync`, so an async stage can hold one across its awaits, and `Clone` (a
+/// cheap second handle to the same snapshot), so a stage can read it on a thread of its own
+/// while the pipeline goes on.
 pub trait StateStore: Send + Sync + 'static {
-    /// A consistent snapshot.
-    type Reader: StateRead + Sync + 'static;
+    /// A consistent snapshot; its clones are handles to the same snapshot.
+    type Reader: StateRead + Sync + Clone + 'static;
     /// A write transaction.
     type Writer: StateWrite + 'static;
 

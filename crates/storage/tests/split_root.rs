@@ -1,6 +1,7 @@
 //! The state root in sixteen parts on several threads (`compute_state_root_split`) against the
 //! single pass (`compute_state_root_visiting`), on random states: empty, one account, all under
-//! one nibble, a nibble with one account, slots without an account, storage roots that disagree.
+//! one nibble, a nibble with one account, slots without an account, storage roots that disagree;
+//! with any set of parts walked beforehand (`walk_state_part`), also over an older snapshot.
 
 // This target is given every dependency and dev-dependency of its package, most of them for
 // other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
@@ -11,8 +12,9 @@ use alloy_primitives::{B256, U256};
 use proptest::{collection::vec, prelude::*};
 use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
 use snapsync_storage::{
-    AccountVisitor, StateStore, StateWrite, StoreError, compute_state_root_split,
-    compute_state_root_visiting, test_utils::MapStore,
+    AccountVisitor, StatePartId, StateStore, StateWrite, StoreError, compute_state_root_split,
+    compute_state_root_split_with, compute_state_root_visiting, test_utils::MapStore,
+    walk_state_part,
 };
 use std::num::NonZeroUsize;
 
@@ -69,17 +71,76 @@ fn store(accounts: &[(u8, u64, u8, bool)], orphans: &[(u8, u64)]) -> MapStore {
 }
 
 fn agree(store: &MapStore, threads: usize) {
+    agree_with_walked(store, threads, 0);
+}
+
+/// The split root over `store` agrees with the single pass, with the parts in `walked` (a bit
+/// per nibble) walked on their own first, in reverse order.
+fn agree_with_walked(store: &MapStore, threads: usize, walked: u16) {
     let view = store.reader().unwrap();
     let mut sequential = Seen::default();
     let single =
         compute_state_root_visiting(&view, |hash, account| sequential.visit(hash, account))
             .unwrap();
     let threads = NonZeroUsize::new(threads).unwrap();
-    let (split, visitors) = compute_state_root_split(&view, threads, Seen::default).unwrap();
+    let (split, visitors) = if walked == 0 {
+        compute_state_root_split(&view, threads, Seen::default).unwrap()
+    } else {
+        let parts = StatePartId::all()
+            .rev()
+            .filter(|id| walked & (1 << id.nibble()) != 0)
+            .map(|id| walk_state_part(&view, id, Seen::default()).unwrap())
+            .collect();
+        compute_state_root_split_with(&view, threads, parts, Seen::default).unwrap()
+    };
     assert_eq!(split, single);
     assert_eq!(visitors.len(), 16);
     let seen: Vec<_> = visitors.into_iter().flat_map(|seen| seen.0).collect();
     assert_eq!(seen, sequential.0, "every account visited once, by its part, in hash order");
+}
+
+#[test]
+fn a_part_walked_over_an_older_snapshot_counts_while_it_is_unchanged() {
+    let store = store(&[(0x30, 1, 2, true), (0x31, 2, 0, true), (0x90, 3, 1, true)], &[]);
+    let old = store.reader().unwrap();
+    let part = StatePartId::new(3).unwrap();
+    let walked = walk_state_part(&old, part, Seen::default()).unwrap();
+    assert_eq!((walked.accounts(), walked.storage_slots()), (2, 2));
+    // Other parts change after the snapshot; part 3 does not.
+    let mut txn = store.writer().unwrap();
+    for (first, rest) in [(0x05, 4), (0x95, 5), (0xf0, 6)] {
+        let account = TrieAccount { nonce: rest, ..TrieAccount::default() };
+        txn.put_account(&AccountHash::new(hash(first, rest)), &account).unwrap();
+    }
+    txn.commit().unwrap();
+    let view = store.reader().unwrap();
+    let whole = compute_state_root_visiting(&view, |_, _| Ok(())).unwrap();
+    let threads = NonZeroUsize::new(2).unwrap();
+    let (split, _) =
+        compute_state_root_split_with(&view, threads, vec![walked], Seen::default).unwrap();
+    assert_eq!(split, whole);
+    assert_eq!(split.accounts, 6);
+}
+
+#[test]
+fn part_ids_cover_the_hash_space_in_order() {
+    assert_eq!(StatePartId::all().count(), 16);
+    assert_eq!(StatePartId::new(16), None);
+    let mut previous_last: Option<B256> = None;
+    for id in StatePartId::all() {
+        let (first, last) = (*id.first_hash().as_b256(), *id.last_hash().as_b256());
+        assert!(id.contains(&id.first_hash()) && id.contains(&id.last_hash()));
+        assert_eq!(first[0] >> 4, id.nibble());
+        if let Some(previous) = previous_last {
+            assert_eq!(
+                U256::from_be_bytes(previous.0) + U256::from(1),
+                U256::from_be_bytes(first.0)
+            );
+            assert!(!id.contains(&AccountHash::new(previous)));
+        }
+        previous_last = Some(last);
+    }
+    assert_eq!(previous_last, Some(B256::repeat_byte(0xff)));
 }
 
 #[test]
@@ -108,7 +169,8 @@ proptest! {
         accounts in vec((prop_oneof![Just(0x40u8), any::<u8>()], any::<u64>(), 0u8..4, prop::bool::weighted(0.9)), 0..60),
         orphans in vec((any::<u8>(), any::<u64>()), 0..3),
         threads in 1usize..4,
+        walked in prop_oneof![Just(0u16), Just(u16::MAX), any::<u16>()],
     ) {
-        agree(&store(&accounts, &orphans), threads);
+        agree_with_walked(&store(&accounts, &orphans), threads, walked);
     }
 }
