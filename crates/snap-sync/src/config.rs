@@ -136,7 +136,9 @@ pub struct PivotConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StepConfig {
-    /// Verified bytes one step gathers before it is written and committed. Default (unset):
+    /// Verified bytes one step gathers before it is written and committed: the leaves and
+    /// codes (key and value) and the trie nodes their proofs computed (path and node), so
+    /// that the bound holds for what the step buffers and writes. Default (unset):
     /// 32 MiB (33554432), or the step share of `memory.budget_bytes` (an eighth) if that is
     /// less ([`SnapSyncConfig::step_bytes`]); 64 KiB to 4 GiB, and at most that share when set.
     /// A crash loses at most one step of downloads; smaller steps resume more finely but commit

@@ -6,7 +6,7 @@
 //! | replies in flight | 1/4 | `requests in flight × HELD_REPLY_FACTOR × peers.max_request_bytes`: each verified reply is held, with the trie nodes its verification computed, until a step takes it (replies that arrive while a step commits wait for the next) |
 //! | ETL buffers | 1/4 | the five sort buffers of a step (accounts, slots, codes, account-trie nodes, storage-trie nodes), one fifth each: `etl.buffer_bytes` |
 //! | database cache | 1/4 | the page cache of the database the sync writes into (the CLI opens its data directory with it) |
-//! | step | 1/8 | the verified payload one step gathers: `step.max_bytes` |
+//! | step | 1/8 | the verified data one step gathers (leaves, codes, trie nodes): `step.max_bytes` |
 //! | the rest | 1/8 | the storage and code queues (bounded by the request slots), the progress record, a healing pass's frontier, a reply being verified, the allocator's slack |
 //!
 //! The derived settings ([`etl.buffer_bytes`](crate::EtlConfig::buffer_bytes) unset, the
@@ -71,7 +71,7 @@ impl MemoryConfig {
         self.budget_bytes / 4
     }
 
-    /// The share of one step's verified payload: an eighth of the budget.
+    /// The share of one step's verified data: an eighth of the budget.
     pub const fn step_bytes(&self) -> u64 {
         self.budget_bytes / 8
     }

@@ -82,7 +82,7 @@ pub(crate) struct StepWrites {
     /// Whether verified ranges' nodes are kept.
     keep_nodes: bool,
     pub(crate) deletions: Vec<Deletion>,
-    /// Payload bytes gathered (hash + value of each entry).
+    /// Bytes gathered: key and value of each entry, trie nodes included.
     pub(crate) bytes: u64,
     /// Bytes after which the step stops asking for more.
     budget: u64,
@@ -129,12 +129,16 @@ impl StepWrites {
         self
     }
 
-    /// Takes the account-trie nodes a verified account range computed, if nodes are kept.
+    /// Takes the account-trie nodes a verified account range computed, if nodes are kept; they
+    /// count towards the step budget (path and node bytes), as the leaves do.
     pub(crate) fn add_account_nodes(&mut self, nodes: &NodeList) -> Result<(), EtlError> {
         if self.keep_nodes {
+            let mut bytes = 0;
             for (path, rlp) in nodes.iter() {
                 self.account_nodes.insert(path, rlp)?;
+                bytes += node_bytes(path, rlp);
             }
+            self.add_bytes(bytes);
         }
         Ok(())
     }
@@ -147,14 +151,17 @@ impl StepWrites {
         nodes: &NodeList,
     ) -> Result<(), EtlError> {
         if self.keep_nodes {
+            let mut bytes = 0;
             for (path, rlp) in nodes.iter() {
                 self.storage_nodes.insert(&(account, *path), rlp)?;
+                bytes += 32 + node_bytes(path, rlp);
             }
+            self.add_bytes(bytes);
         }
         Ok(())
     }
 
-    /// Counts `bytes` of verified payload towards the step budget.
+    /// Counts `bytes` of verified data (leaves, codes, trie nodes) towards the step budget.
     pub(crate) fn add_bytes(&mut self, bytes: u64) {
         self.bytes = self.bytes.saturating_add(bytes);
         let fill = Fill { holds_any: self.bytes > 0, reached_budget: self.bytes >= self.budget };
@@ -209,5 +216,54 @@ impl StepWrites {
         self.codes.append_into(txn)?;
         let nodes = self.account_nodes.append_into(txn)? + self.storage_nodes.append_into(txn)?;
         Ok(nodes)
+    }
+}
+
+/// What a trie node counts towards the step budget: its path (a nibble a byte) and its bytes.
+fn node_bytes(path: &snapsync_trie::Nibbles, rlp: &[u8]) -> u64 {
+    (path.len() + rlp.len()) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snapsync_trie::{Nibbles, NodeSink};
+
+    fn writes(keep_nodes: bool) -> StepWrites {
+        let mut config = SnapSyncConfig::default();
+        config.step.max_bytes = Some(64 * 1024);
+        StepWrites::new(&CollectorConfig::new(1 << 20), &config).keeping_nodes(keep_nodes)
+    }
+
+    /// Nodes of `count` × (a 3-nibble path and a 100-byte node).
+    fn nodes(count: usize) -> NodeList {
+        let mut nodes = NodeList::default();
+        for n in (0..=15u8).cycle().take(count) {
+            let path = Nibbles::from_nibbles([n, 1, 2]);
+            nodes.on_node(&path, &[0xaa; 100]).unwrap();
+        }
+        nodes
+    }
+
+    #[test]
+    fn kept_nodes_count_towards_the_step_budget() {
+        let mut step = writes(true);
+        step.add_account_nodes(&nodes(10)).unwrap();
+        assert_eq!(step.bytes, 10 * 103);
+        // A storage node's key also holds its account.
+        step.add_storage_nodes(AccountHash::ZERO, &nodes(10)).unwrap();
+        assert_eq!(step.bytes, 10 * 103 + 10 * (32 + 103));
+        assert!(!step.is_full());
+        step.add_account_nodes(&nodes(700)).unwrap();
+        assert!(step.is_full(), "nodes alone fill a step: {} bytes", step.bytes);
+    }
+
+    #[test]
+    fn nodes_not_kept_count_nothing() {
+        let mut step = writes(false);
+        step.add_account_nodes(&nodes(10)).unwrap();
+        step.add_storage_nodes(AccountHash::ZERO, &nodes(10)).unwrap();
+        assert_eq!(step.bytes, 0);
+        assert_eq!(step.account_nodes.len() + step.storage_nodes.len(), 0);
     }
 }
