@@ -71,6 +71,8 @@ fn main() {
                     last = Some(phase);
                 }
             }
+            let early = progress.borrow().parts_checked_early;
+            println!("  parts of the state checked while downloading: {early} of 16");
         });
         pipeline.run(None).await.unwrap();
         drop(pipeline);

@@ -10,6 +10,10 @@
 //! while the download goes on with the cores it leaves idle (on two cores it uses about one:
 //! the step commits are serial), and the verifying step walks only the parts not checked yet.
 //!
+//! The batch holds its snapshot until it has walked its parts. A store that keeps what a live
+//! snapshot sees (redb's copy-on-write pages) cannot reuse those pages meanwhile, so the file
+//! grows by what the download writes during the walk, and reuses the pages once it ends.
+//!
 //! Codes are shared between parts and may still be arriving, so the codes a part found missing
 //! are looked up again when the verifying step combines the parts. Everything is held in memory
 //! for one pivot root: a pivot move, an unwind or a new process starts over, and a part whose
