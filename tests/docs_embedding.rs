@@ -18,7 +18,7 @@ const DOC: &str = include_str!("../docs/embedding.md");
 const EXTERNAL: &[&str] = &[
     "Arc", "B256", "BTreeMap", "BlockBody", "Header", "Sealed", "Send", "Sync", "None", "Some",
     "Ok", "Err", "Box", "Vec", "Result", "tokio", "redb", "std", "alloy", "MALLOC_ARENA_MAX",
-    "JoinSet", "Receiver", "mpsc",
+    "JoinSet", "Receiver", "mpsc", "Clone",
 ];
 
 /// Every name declared in the Rust sources under `dir`: items (`fn`, `struct`, `enum`, `trait`,
