@@ -45,19 +45,8 @@ fn main() {
     let cpu_before = process_cpu_seconds();
     runtime.block_on(async {
         let (_tx, tip) = watch::channel(scenario.tip());
-        let stage = SnapSyncStage::new(
-            scenario.network.clone(),
-            tip,
-            {
-                let mut config = SnapSyncConfig::default();
-                if let Ok(bytes) = std::env::var("STEP_BYTES") {
-                    config.step.max_bytes = Some(bytes.parse().unwrap());
-                }
-                config
-            },
-            dir.path(),
-        )
-        .unwrap();
+        let stage =
+            SnapSyncStage::new(scenario.network.clone(), tip, config(), dir.path()).unwrap();
         let mut progress = stage.progress();
         let mut pipeline =
             Pipeline::new(db.clone(), StageSet::builder().add(stage).unwrap().build());
@@ -95,6 +84,15 @@ fn main() {
         leaves as f64 / sync.as_secs_f64(),
         bare.as_secs_f64() / sync.as_secs_f64()
     );
+}
+
+/// The default configuration, with `step.max_bytes` from `STEP_BYTES` if set.
+fn config() -> SnapSyncConfig {
+    let mut config = SnapSyncConfig::default();
+    if let Ok(bytes) = std::env::var("STEP_BYTES") {
+        config.step.max_bytes = Some(bytes.parse().unwrap());
+    }
+    config
 }
 
 /// This process's CPU time (user and system) so far, from `/proc/self/stat` (Linux; `None`

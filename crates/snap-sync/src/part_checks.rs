@@ -116,29 +116,27 @@ impl PartChecks {
         }
     }
 
-    /// Takes the parts the batch has checked so far, or with `wait` all of them; the batch ends
-    /// once it has sent them all.
+    /// Takes the parts the batch has checked so far, or with `wait` all of them; a batch whose
+    /// thread has ended (or is waited for) is joined and gone.
     fn collect(&mut self, wait: bool) {
-        let Some(batch) = &self.batch else { return };
-        loop {
-            let received = if wait {
-                batch.results.recv().map_err(|_| mpsc::TryRecvError::Disconnected)
-            } else {
-                batch.results.try_recv()
-            };
-            match received {
-                Ok(Ok(part)) => {
+        let Some(batch) = &mut self.batch else { return };
+        let ended = wait || batch.handle.as_ref().is_none_or(JoinHandle::is_finished);
+        // Once the thread has ended (or while waiting for it to), `iter` stops at its last part.
+        let received: Vec<Checked> =
+            if ended { batch.results.iter().collect() } else { batch.results.try_iter().collect() };
+        for checked in received {
+            match checked {
+                Ok(part) => {
                     debug!(target: "sync::snap::verify", part = part.id().nibble(), accounts = part.accounts(), "part checked");
                     self.done.push(part);
                     self.checked += 1;
                 }
                 // The verifying step walks it again and reports what fails.
-                Ok(Err(error)) => warn!(target: "sync::snap::verify", %error, "part check failed"),
-                Err(mpsc::TryRecvError::Empty) => return,
-                Err(mpsc::TryRecvError::Disconnected) => break,
+                Err(error) => warn!(target: "sync::snap::verify", %error, "part check failed"),
             }
         }
-        if let Some(handle) = self.batch.take().and_then(|mut batch| batch.handle.take())
+        if ended
+            && let Some(handle) = self.batch.take().and_then(|mut batch| batch.handle.take())
             && handle.join().is_err()
         {
             warn!(target: "sync::snap::verify", "part checks panicked");
@@ -184,12 +182,8 @@ const fn is_downloading(phase: SnapPhase) -> bool {
 /// unfinished account chunk reaches into it and none of its accounts has storage queued.
 pub(crate) fn part_is_final(state: &SyncState, id: StatePartId) -> bool {
     let (first, last) = (id.first_hash(), id.last_hash());
-    let chunks_done =
-        state.chunks.iter().all(|chunk| chunk.done || chunk.end < first || chunk.next > last);
-    let storage = &state.storage;
-    let storage_done = !storage.pending.iter().any(|task| id.contains(&task.account))
-        && !storage.large.iter().any(|large| id.contains(&large.task.account));
-    chunks_done && storage_done
+    state.chunks.iter().all(|chunk| chunk.stores_nothing_more_in(first, last))
+        && !state.storage.queues_any(|account| id.contains(account))
 }
 
 #[cfg(test)]

@@ -48,6 +48,14 @@ pub(crate) struct AccountChunk {
     pub(crate) done: bool,
 }
 
+impl AccountChunk {
+    /// Whether the chunk stores no more accounts between `first` and `last` (inclusive): it is
+    /// done, or what is left of it lies outside.
+    pub(crate) fn stores_nothing_more_in(&self, first: AccountHash, last: AccountHash) -> bool {
+        self.done || self.end < first || self.next > last
+    }
+}
+
 /// An account whose storage is still to be fetched whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, RlpEncodable, RlpDecodable)]
 pub(crate) struct StorageTask {
@@ -93,6 +101,12 @@ impl StorageQueue {
     /// has all of it stored.
     pub(crate) fn is_empty(&self) -> bool {
         self.pending.is_empty() && self.large.is_empty()
+    }
+
+    /// Whether storage is queued (pending or large) for an account `belongs` picks.
+    pub(crate) fn queues_any(&self, belongs: impl Fn(&AccountHash) -> bool) -> bool {
+        self.pending.iter().any(|task| belongs(&task.account))
+            || self.large.iter().any(|large| belongs(&large.task.account))
     }
 }
 
