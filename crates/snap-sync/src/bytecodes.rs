@@ -30,8 +30,7 @@ pub(crate) fn store_codes(
     let mut missing: HashSet<B256> = asked.into_iter().collect();
     for (hash, code) in reply.codes() {
         if missing.remove(hash) {
-            writes.codes.insert(hash, code)?;
-            writes.add_bytes(32 + code.len() as u64);
+            writes.add_code(hash, code)?;
             counts.codes += 1;
         }
     }

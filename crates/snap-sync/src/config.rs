@@ -139,8 +139,9 @@ pub struct StepConfig {
     /// Verified bytes one step gathers before it is written and committed: the leaves and
     /// codes (key and value) and the trie nodes their proofs computed (path and node), so
     /// that the bound holds for what the step buffers and writes. Default (unset):
-    /// 32 MiB (33554432), or the step share of `memory.budget_bytes` (an eighth) if that is
-    /// less ([`SnapSyncConfig::step_bytes`]); 64 KiB to 4 GiB, and at most that share when set.
+    /// 32 MiB (33554432), or one step's share of `memory.budget_bytes` (a sixteenth: two steps
+    /// are held, the one committing and the next, gathered meanwhile) if that is less
+    /// ([`SnapSyncConfig::step_bytes`]); 64 KiB to 4 GiB, and at most that share when set.
     /// A crash loses at most one step of downloads; smaller steps resume more finely but commit
     /// (and fsync) more often; beyond a few hundred MiB, larger ones only lose more on a crash.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -273,7 +274,7 @@ impl SnapSyncConfig {
     fn validate_shares(&self) -> Result<(), ConfigError> {
         let memory = &self.memory;
         if let Some(bytes) = self.step.max_bytes {
-            within_share("step.max_bytes", bytes, memory.step_bytes(), "an eighth")?;
+            within_share("step.max_bytes", bytes, memory.step_bytes(), "a sixteenth")?;
         }
         if let Some(buffer) = self.etl.buffer_bytes {
             let share = memory.etl_buffer_bytes();
@@ -303,8 +304,8 @@ impl SnapSyncConfig {
     }
 
     /// Verified bytes one step gathers: `step.max_bytes` if set, else
-    /// [`StepConfig::DEFAULT_MAX_BYTES`] or the step share of `memory.budget_bytes` if that is
-    /// less.
+    /// [`StepConfig::DEFAULT_MAX_BYTES`] or one step's share of `memory.budget_bytes`
+    /// ([`MemoryConfig::step_bytes`]) if that is less.
     pub fn step_bytes(&self) -> u64 {
         let derived = StepConfig::DEFAULT_MAX_BYTES.min(self.memory.step_bytes());
         self.step.max_bytes.unwrap_or(derived)

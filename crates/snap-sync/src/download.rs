@@ -23,15 +23,21 @@
 //!
 //! # Across steps
 //!
-//! A step ends once it is full without waiting for its requests: they stay in flight while the
-//! step commits, in [`Downloads`], and the next step takes their answers. So the link does not
-//! drain and idle at every commit. The record each step commits is the working state with the
-//! work still in flight put back into its queues ([`Downloads::record`]): a crash loses only
-//! answers that no commit described. The next step continues from the requests in flight only
+//! A step ends once it is full without waiting for its requests. While it commits, the
+//! download goes on on a task of its own ([`Prefetch`]): the request slots stay busy and the
+//! answers fill the next step's writes, which the next step takes over. So neither the link nor
+//! the verification idles at a commit, and the download runs at the pace of the slower of
+//! gathering and committing instead of their sum. The record each step commits is the working
+//! state at the moment the step was cut, with the work still in flight put back into its
+//! queues ([`Downloads::record`]): a crash loses only answers that no commit described. The next step continues from the requests in flight only
 //! if the stored record is the one the last step committed; otherwise (that commit failed, or
 //! another step ran between) their answers are dropped and the flow starts over from the stored
-//! record. A pivot move drops them too. Dropped answers are still verified as they arrive, so a
-//! hostile peer is judged all the same.
+//! record. A pivot move drops them too. Answers gathered meanwhile go with their flow: the
+//! working state describes them, so they are never dropped while it goes on. Dropped answers
+//! are still verified as they arrive, so a hostile peer is judged all the same.
+//!
+//! Two steps are held at once, the one committing and the one gathered meanwhile: the memory
+//! budget's step share is for both (see `memory.rs`).
 
 use crate::{
     SnapPhase, SnapSyncConfig, SnapSyncError, accounts,
@@ -53,6 +59,7 @@ use std::{
     collections::{HashMap, HashSet},
     sync::Arc,
 };
+use tokio::{sync::oneshot, task::JoinHandle};
 use tracing::debug;
 
 /// The download under way, kept across steps: the requests in flight and the state they work
@@ -66,25 +73,37 @@ pub(crate) struct Downloads {
     /// The record of the last step gathered: what the next step continues from, if it was
     /// committed.
     last_record: SyncState,
+    /// What was gathered while that step committed ([`Prefetch`]): the next step's writes so
+    /// far, and how their requests went. The working state includes it, so it is never dropped
+    /// while the flow goes on.
+    next: Option<(StepWrites, StepOutcome)>,
 }
 
 impl Downloads {
     /// The download of `stored`, continuing `previous` when `stored` is the record its last step
-    /// committed; else a new flow from `stored` (the previous one's requests are dropped).
+    /// committed (and what it gathered since keeps nodes as `writes` does); else a new flow
+    /// from `stored` (the previous one's requests and answers are dropped).
     pub(crate) fn continuing(
         previous: Option<Self>,
         config: &SnapSyncConfig,
         stored: &SyncState,
+        writes: &StepWrites,
     ) -> Self {
-        match previous {
-            Some(downloads) if downloads.last_record == *stored => downloads,
-            previous => {
-                if let Some(previous) = previous {
-                    previous.retire();
-                }
-                Self::new(config, stored)
-            }
+        let Some(mut downloads) = previous else { return Self::new(config, stored) };
+        // The write counted the nodes it stored into the record.
+        downloads.last_record.counts.trie_nodes = stored.counts.trie_nodes;
+        if downloads.last_record != *stored || !downloads.next_fits(writes) {
+            downloads.retire();
+            return Self::new(config, stored);
         }
+        downloads.working.counts.trie_nodes = stored.counts.trie_nodes;
+        downloads
+    }
+
+    /// Whether what was gathered since the last step keeps nodes as `writes` does (it always
+    /// does within one flow: the stored record says whether nodes are kept).
+    fn next_fits(&self, writes: &StepWrites) -> bool {
+        self.next.as_ref().is_none_or(|(next, _)| next.keeps_nodes() == writes.keeps_nodes())
     }
 
     /// A new flow from `stored`, nothing in flight.
@@ -94,6 +113,7 @@ impl Downloads {
             inflight: InFlight::new(Limits::new(config).max_requests),
             working: stored.clone(),
             last_record: stored.clone(),
+            next: None,
         }
     }
 
@@ -101,18 +121,6 @@ impl Downloads {
     /// [`InFlight::detach`]), their answers dropped.
     pub(crate) fn retire(self) {
         self.inflight.detach();
-    }
-
-    /// Takes the record of the gathered step in the form it is written (with the trie nodes
-    /// the write counts): the next step continues only if that is what it finds stored.
-    pub(crate) fn written_as(&mut self, record: &SyncState) {
-        self.working.counts.trie_nodes = record.counts.trie_nodes;
-        self.last_record = record.clone();
-    }
-
-    /// Whether any request is in flight.
-    pub(crate) fn is_idle(&self) -> bool {
-        self.inflight.is_empty()
     }
 
     /// The record of the state: the working state with the work in flight put back into its
@@ -124,11 +132,122 @@ impl Downloads {
         record.phase = phase_left(&record);
         record
     }
+
+    /// Keeps the download going while the step just gathered commits, on a task of its own:
+    /// the requests slots stay busy and the answers fill `next`, the next step's writes, until
+    /// it is full or [`Prefetch::finish`] is called. `view` is the snapshot that step was
+    /// gathered on: every code it lacks that the step holds is still known to the flow.
+    pub(crate) fn prefetch<R>(
+        mut self,
+        fetcher: Arc<Fetcher>,
+        view: R,
+        next: StepWrites,
+    ) -> Prefetch
+    where
+        R: StateRead + Sync + 'static,
+    {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let mut writes = next;
+            let mut outcome = StepOutcome::default();
+            let stopped = async {
+                // A dropped sender (the stage is gone) stops it too.
+                let _ = stopped.await;
+            };
+            self.fill(&fetcher, &view, &mut writes, &mut outcome, stopped).await?;
+            self.next = Some((writes, outcome));
+            Ok(self)
+        });
+        Prefetch { stop, task }
+    }
+
+    /// Takes answers into `writes`, keeping the request slots busy, until the step is full,
+    /// nothing is left to ask for or in flight, or `until` completes. The slots stay busy
+    /// when the step is full (unless the tip moved): their answers wait, within the memory
+    /// budget's reply share, for the next step.
+    async fn fill(
+        &mut self,
+        fetcher: &Arc<Fetcher>,
+        view: &(impl StateRead + Sync + ?Sized),
+        writes: &mut StepWrites,
+        outcome: &mut StepOutcome,
+        until: impl Future<Output = ()>,
+    ) -> Result<(), SnapSyncError> {
+        let Self { flow, inflight, working: state, .. } = self;
+        let full = writes.full_signal();
+        tokio::pin!(full, until);
+        loop {
+            while !outcome.failed() && !writes.tip_changed() && inflight.has_room() {
+                let Some(request) = flow.next_request(state) else { break };
+                spawn_request(fetcher, inflight, state, request);
+            }
+            if writes.is_full() {
+                break;
+            }
+            let finished = tokio::select! {
+                finished = inflight.next() => finished?,
+                () = &mut full => continue,
+                () = &mut until => break,
+            };
+            let Some((request, result)) = finished else { break };
+            flow.take(view, state, writes, request, result, outcome)?;
+        }
+        Ok(())
+    }
+}
+
+/// The download while a step commits (see [`Downloads::prefetch`]).
+#[derive(Debug)]
+pub(crate) struct Prefetch {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<Downloads, SnapSyncError>>,
+}
+
+impl Prefetch {
+    /// Stops taking answers and hands the download back, with what it gathered.
+    ///
+    /// # Errors
+    /// What ended it (a store or ETL failure; the download is then lost, and the next step
+    /// starts over from the stored record), [`SnapSyncError::TaskFailed`] if it panicked.
+    pub(crate) async fn finish(self) -> Result<Downloads, SnapSyncError> {
+        // An error means it already ended.
+        let _ = self.stop.send(());
+        self.task.await.map_err(|error| SnapSyncError::TaskFailed { reason: error.to_string() })?
+    }
+}
+
+/// Starts `request` of the flow on `inflight`.
+fn spawn_request(
+    fetcher: &Arc<Fetcher>,
+    inflight: &mut InFlight<Request, Reply>,
+    state: &SyncState,
+    request: Request,
+) {
+    let fetcher = Arc::clone(fetcher);
+    match &request {
+        Request::Accounts(index) => {
+            let ask = accounts::request_for(&state.chunks[*index], state.pivot.state_root);
+            inflight.spawn(request, async move {
+                fetcher.account_range(ask).await.map(Reply::Accounts)
+            });
+        }
+        Request::Storage(work) => {
+            let ask = storage::request_for(work);
+            inflight.spawn(request, async move {
+                fetcher.storage_ranges(ask).await.map(Reply::Storage)
+            });
+        }
+        Request::Codes(hashes) => {
+            let ask = ByteCodesRequest { hashes: hashes.clone(), response_bytes: 0 };
+            inflight.spawn(request, async move { fetcher.byte_codes(ask).await.map(Reply::Codes) });
+        }
+    }
 }
 
 /// Downloads accounts, storage and bytecodes into `writes` until the step is full or nothing is
 /// left to download; returns the record describing the state after the step (its phase is what
-/// is left). Requests still in flight stay in `downloads` for the next step.
+/// is left). What the download gathered while the last step committed is taken over first.
+/// Requests still in flight stay in `downloads` for the next step.
 ///
 /// # Errors
 /// The first request failure when nothing progressed in the step; store and ETL failures.
@@ -138,47 +257,14 @@ pub(crate) async fn download(
     downloads: &mut Downloads,
     writes: &mut StepWrites,
 ) -> Result<SyncState, SnapSyncError> {
-    let Downloads { flow, inflight, working: state, .. } = downloads;
-    flow.forget_committed_codes(state);
-    let (phase, pivot) = (state.phase, state.pivot.number);
     let mut outcome = StepOutcome::default();
-    let full = writes.full_signal();
-    tokio::pin!(full);
-    loop {
-        while !outcome.failed() && !writes.is_full() && inflight.has_room() {
-            let Some(request) = flow.next_request(state) else { break };
-            let fetcher = Arc::clone(fetcher);
-            match &request {
-                Request::Accounts(index) => {
-                    let ask = accounts::request_for(&state.chunks[*index], state.pivot.state_root);
-                    inflight.spawn(request, async move {
-                        fetcher.account_range(ask).await.map(Reply::Accounts)
-                    });
-                }
-                Request::Storage(work) => {
-                    let ask = storage::request_for(work);
-                    inflight.spawn(request, async move {
-                        fetcher.storage_ranges(ask).await.map(Reply::Storage)
-                    });
-                }
-                Request::Codes(hashes) => {
-                    let ask = ByteCodesRequest { hashes: hashes.clone(), response_bytes: 0 };
-                    inflight.spawn(request, async move {
-                        fetcher.byte_codes(ask).await.map(Reply::Codes)
-                    });
-                }
-            }
-        }
-        if writes.is_full() {
-            break;
-        }
-        let finished = tokio::select! {
-            finished = inflight.next() => finished?,
-            () = &mut full => continue,
-        };
-        let Some((request, result)) = finished else { break };
-        flow.take(view, state, writes, request, result, &mut outcome)?;
+    if let Some((gathered, taken)) = downloads.next.take() {
+        writes.adopt(gathered);
+        outcome = taken;
     }
+    downloads.flow.forget_committed_codes(&downloads.working, writes);
+    let (phase, pivot) = (downloads.working.phase, downloads.working.pivot.number);
+    downloads.fill(fetcher, view, writes, &mut outcome, std::future::pending()).await?;
     outcome.into_result(|source| SnapSyncError::Fetch { phase, pivot, source })?;
     let record = downloads.record();
     downloads.working.phase = record.phase;
@@ -376,11 +462,13 @@ impl Flow {
         Ok(())
     }
 
-    /// Keeps only the queued and in-flight hashes among the known codes: those gathered by
-    /// earlier steps are committed, and the stored-code check finds them, so the set stays as
-    /// small as the queue instead of growing with every distinct code of the state.
-    fn forget_committed_codes(&mut self, state: &SyncState) {
-        self.known_codes = state.codes.iter().chain(&self.busy_codes).copied().collect();
+    /// Keeps only the queued, in-flight and uncommitted hashes (those `writes` holds) among the
+    /// known codes: those gathered by earlier steps are committed, and the stored-code check
+    /// finds them, so the set stays as small as the queue instead of growing with every
+    /// distinct code of the state.
+    fn forget_committed_codes(&mut self, state: &SyncState, writes: &StepWrites) {
+        let uncommitted = state.codes.iter().chain(&self.busy_codes).chain(writes.code_hashes());
+        self.known_codes = uncommitted.copied().collect();
     }
 
     /// Marks `request`'s work no longer in flight (its answer or its return to the queues is
@@ -446,6 +534,10 @@ mod tests {
         config
     }
 
+    fn writes(config: &SnapSyncConfig) -> StepWrites {
+        StepWrites::new(&snapsync_etl::CollectorConfig::new(1 << 20), config)
+    }
+
     fn state(chunks: u64) -> SyncState {
         let root = B256::repeat_byte(1);
         SyncState::new(Pivot { number: 1, hash: B256::repeat_byte(2), state_root: root }, chunks)
@@ -504,7 +596,7 @@ mod tests {
             task: task(4),
             ranges: vec![SlotRange { next: SlotHash::ZERO, end: SlotHash::MAX }],
         });
-        let mut downloads = Downloads::continuing(None, &config, &stored);
+        let mut downloads = Downloads::continuing(None, &config, &stored, &writes(&config));
         let flow = &mut downloads.flow;
         let working = &mut downloads.working;
         let mut requests = Vec::new();
@@ -532,7 +624,7 @@ mod tests {
             let result = Err(FetchError::NotStarted { kind, waited: std::time::Duration::ZERO });
             let mut outcome = StepOutcome::default();
             let view = snapsync_storage::test_utils::MapStore::default();
-            let mut writes = StepWrites::new(&snapsync_etl::CollectorConfig::new(1 << 20), &config);
+            let mut writes = writes(&config);
             let (flow, working) = (&mut downloads.flow, &mut downloads.working);
             flow.take(&view.reader().unwrap(), working, &mut writes, request, result, &mut outcome)
                 .unwrap();
@@ -547,19 +639,56 @@ mod tests {
     #[test]
     fn a_download_continues_only_from_the_record_it_left() {
         let config = config(2, 2, 8);
+        let writes = writes(&config);
         let stored = state(2);
-        let mut downloads = Downloads::continuing(None, &config, &stored);
+        let mut downloads = Downloads::continuing(None, &config, &stored, &writes);
         let (flow, working) = (&mut downloads.flow, &mut downloads.working);
         assert!(flow.next_request(working).is_some());
         let mut advanced = stored.clone();
         advanced.counts.accounts = 5;
         downloads.last_record = advanced.clone();
-        // Found as left: the same flow (its chunk still in flight).
-        let kept = Downloads::continuing(Some(downloads), &config, &advanced);
+        // Found as left, with the trie nodes its write stored counted: the same flow (its
+        // chunk still in flight), counting those nodes from now on.
+        let mut written = advanced;
+        written.counts.trie_nodes = 40;
+        let kept = Downloads::continuing(Some(downloads), &config, &written, &writes);
         assert!(kept.flow.busy_chunks[0]);
+        assert_eq!(kept.working.counts.trie_nodes, 40);
         // Found otherwise (that step's commit failed): a new flow from what is stored.
-        let fresh = Downloads::continuing(Some(kept), &config, &stored);
+        let fresh = Downloads::continuing(Some(kept), &config, &stored, &writes);
         assert!(!fresh.flow.busy_chunks[0]);
         assert_eq!(fresh.working, stored);
+    }
+
+    #[test]
+    fn answers_gathered_during_a_commit_go_with_their_flow() {
+        let config = config(2, 2, 8);
+        let stored = state(2);
+        let fresh_writes = writes(&config);
+        let gathered = |keep_nodes: bool| {
+            let mut next = writes(&config).keeping_nodes(keep_nodes);
+            next.add_code(&B256::repeat_byte(7), &[0x60, 0x00]).unwrap();
+            let mut downloads = Downloads::continuing(None, &config, &stored, &fresh_writes);
+            downloads.working.counts.codes = 1;
+            downloads.next = Some((next, StepOutcome::default()));
+            downloads
+        };
+        // Continued: the next step takes over the gathered code, and knows it is not stored
+        // yet (so it is not asked for again).
+        let mut downloads =
+            Downloads::continuing(Some(gathered(false)), &config, &stored, &fresh_writes);
+        assert_eq!(downloads.working.counts.codes, 1);
+        let (step, outcome) = downloads.next.take().unwrap();
+        assert!(outcome.into_result(|_| unreachable!()).is_ok());
+        let mut writes = writes(&config);
+        writes.adopt(step);
+        assert_eq!(writes.bytes, 34);
+        downloads.flow.forget_committed_codes(&downloads.working, &writes);
+        assert!(downloads.flow.known_codes.contains(&B256::repeat_byte(7)));
+        // Gathered for another kind of step: the flow is dropped with it, never the answers
+        // alone (the working state describes them).
+        let dropped = Downloads::continuing(Some(gathered(true)), &config, &stored, &fresh_writes);
+        assert!(dropped.next.is_none());
+        assert_eq!(dropped.working, stored);
     }
 }

@@ -25,11 +25,6 @@ impl<W: Send + 'static, T: Send + 'static> InFlight<W, T> {
         self.tasks.detach_all();
     }
 
-    /// Whether no request is in flight.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.tasks.is_empty()
-    }
-
     /// Whether another request may start.
     pub(crate) fn has_room(&self) -> bool {
         self.tasks.len() < self.limit

@@ -25,7 +25,8 @@
 //!    space is cut into `accounts.chunks` slices, each downloaded in order; each verified
 //!    account range queues the storage and code its accounts need, in the record committed with
 //!    them (no scan of the stored accounts); large contracts are split into concurrent
-//!    sub-ranges with their own proofs. Requests stay in flight while a step commits. See
+//!    sub-ranges with their own proofs. While a step commits, the requests go on and their
+//!    answers fill the next step. See
 //!    `download.rs` for the order work is asked in and the bounds on the queues. Invariants:
 //!    every account before a chunk's `next` is stored, and every stored account's storage and
 //!    code is stored or queued.

@@ -3,10 +3,10 @@
 //!
 //! | share | of the budget | what it bounds |
 //! |---|---|---|
-//! | replies in flight | 1/4 | `requests in flight × HELD_REPLY_FACTOR × peers.max_request_bytes`: each verified reply is held, with the trie nodes its verification computed, until a step takes it (replies that arrive while a step commits wait for the next) |
+//! | replies in flight | 1/4 | `requests in flight × HELD_REPLY_FACTOR × peers.max_request_bytes`: each verified reply is held, with the trie nodes its verification computed, until a step takes it (while a step commits, the next step takes them) |
 //! | ETL buffers | 1/4 | the five sort buffers of a step (accounts, slots, codes, account-trie nodes, storage-trie nodes), one fifth each: `etl.buffer_bytes` |
 //! | database cache | 1/4 | the page cache of the database the sync writes into (the CLI opens its data directory with it) |
-//! | step | 1/8 | the verified data one step gathers (leaves, codes, trie nodes): `step.max_bytes` |
+//! | steps | 1/8 | the verified data of two steps (leaves, codes, trie nodes): the one committing and the next, gathered meanwhile; `step.max_bytes` each, a sixteenth |
 //! | the rest | 1/8 | the storage and code queues (bounded by the request slots), the progress record, a healing pass's frontier, a reply being verified, the allocator's slack |
 //!
 //! The derived settings ([`etl.buffer_bytes`](crate::EtlConfig::buffer_bytes) unset, the
@@ -71,9 +71,16 @@ impl MemoryConfig {
         self.budget_bytes / 4
     }
 
-    /// The share of one step's verified data: an eighth of the budget.
-    pub const fn step_bytes(&self) -> u64 {
+    /// The share of the steps' verified data: an eighth of the budget, for two steps (the one
+    /// committing and the next, gathered meanwhile).
+    pub const fn steps_bytes(&self) -> u64 {
         self.budget_bytes / 8
+    }
+
+    /// The most one step gathers: half the [steps' share](Self::steps_bytes), a sixteenth of
+    /// the budget.
+    pub const fn step_bytes(&self) -> u64 {
+        self.steps_bytes() / 2
     }
 
     /// Requests the reply share holds with replies of up to `max_request_bytes` each (at least
@@ -134,7 +141,7 @@ mod tests {
         let total = memory.replies_bytes()
             + memory.etl_buffer_bytes() * STEP_COLLECTORS
             + memory.cache_bytes()
-            + memory.step_bytes()
+            + 2 * memory.step_bytes()
             + rest;
         assert!(total <= memory.budget_bytes, "{total} > {}", memory.budget_bytes);
     }

@@ -22,7 +22,6 @@
 //! [`check_stored_leaves`]: crate::check_stored_leaves
 
 use crate::{
-    SnapPhase,
     leaf_check::{NodeCheck, PartFindings, check_part},
     state::SyncState,
 };
@@ -79,7 +78,7 @@ impl PartChecks {
     {
         self.follow(state.pivot.state_root);
         self.collect(false);
-        if self.batch.is_some() || !is_downloading(state.phase) {
+        if self.batch.is_some() || !state.phase.is_download() {
             return;
         }
         let ids: Vec<StatePartId> = StatePartId::all()
@@ -173,11 +172,6 @@ where
     }
 }
 
-/// Whether `phase` is one of the download's.
-const fn is_downloading(phase: SnapPhase) -> bool {
-    matches!(phase, SnapPhase::Accounts | SnapPhase::Storages | SnapPhase::Bytecodes)
-}
-
 /// Whether no later download step of `state` writes part `id`'s accounts or slots: no
 /// unfinished account chunk reaches into it and none of its accounts has storage queued.
 pub(crate) fn part_is_final(state: &SyncState, id: StatePartId) -> bool {
@@ -190,6 +184,7 @@ pub(crate) fn part_is_final(state: &SyncState, id: StatePartId) -> bool {
 mod tests {
     use super::*;
     use crate::{
+        SnapPhase,
         leaf_check::check_stored_leaves_and_nodes,
         state::{LargeContract, Pivot, SlotRange, StorageTask},
     };

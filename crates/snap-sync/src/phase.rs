@@ -37,6 +37,11 @@ impl SnapPhase {
         Self::Done,
     ];
 
+    /// Whether the phase downloads ranges and codes (accounts, storage, bytecodes: one flow).
+    pub(crate) const fn is_download(self) -> bool {
+        matches!(self, Self::Accounts | Self::Storages | Self::Bytecodes)
+    }
+
     /// The phase's stored byte (its position in [`SnapPhase::ALL`]).
     pub const fn to_byte(self) -> u8 {
         match self {

@@ -2,7 +2,7 @@
 
 use crate::{
     SnapPhase, SnapSyncConfig, SnapSyncError, SyncProgress,
-    download::{Downloads, download},
+    download::{Downloads, Prefetch, download},
     finish::{NodesCheck, Verdict, build_and_check_tries, check_verified_nodes},
     heal::{HealPass, heal_step},
     part_checks::PartChecks,
@@ -37,6 +37,8 @@ pub struct SnapSyncStage {
     step: Option<Step>,
     /// The download under way: its requests in flight across steps (see `download.rs`).
     downloads: Option<Downloads>,
+    /// The download while the last step commits: it gathers the next step meanwhile.
+    prefetch: Option<Prefetch>,
     /// The healing pass under way (held in memory only: see `heal.rs`).
     heal: Option<HealPass>,
     /// Parts of the state checked in the background while the rest downloads (held in memory
@@ -98,6 +100,7 @@ impl SnapSyncStage {
             etl,
             step: None,
             downloads: None,
+            prefetch: None,
             heal: None,
             parts: PartChecks::default(),
             healed_root: None,
@@ -177,12 +180,15 @@ impl SnapSyncStage {
 
     /// One batch of the current phase into `writes`; advances the phase when it is complete.
     /// Returns whether `execute` verifies the stored state (the verifying step).
-    async fn run_phase(
+    async fn run_phase<R>(
         &mut self,
-        view: &(impl StateRead + Sync + ?Sized),
+        view: &R,
         state: &mut SyncState,
         writes: &mut StepWrites,
-    ) -> Result<bool, SnapSyncError> {
+    ) -> Result<bool, SnapSyncError>
+    where
+        R: StateRead + Sync + Clone + 'static,
+    {
         let before = state.phase;
         let finish = self.run_phase_inner(view, state, writes).await?;
         if state.phase != before {
@@ -191,21 +197,37 @@ impl SnapSyncStage {
         Ok(finish)
     }
 
-    async fn run_phase_inner(
+    async fn run_phase_inner<R>(
         &mut self,
-        view: &(impl StateRead + Sync + ?Sized),
+        view: &R,
         state: &mut SyncState,
         writes: &mut StepWrites,
-    ) -> Result<bool, SnapSyncError> {
+    ) -> Result<bool, SnapSyncError>
+    where
+        R: StateRead + Sync + Clone + 'static,
+    {
         match state.phase {
             SnapPhase::Accounts | SnapPhase::Storages | SnapPhase::Bytecodes => {
                 let previous = self.downloads.take();
-                let mut downloads = Downloads::continuing(previous, &self.config, state);
-                let record = download(&self.fetcher, view, &mut downloads, writes).await;
-                // Kept on failure too: the stored record is still the one it continues from.
-                let keep = record.is_err() || !downloads.is_idle();
-                self.downloads = keep.then_some(downloads);
-                *state = record?;
+                let mut downloads = Downloads::continuing(previous, &self.config, state, writes);
+                match download(&self.fetcher, view, &mut downloads, writes).await {
+                    Ok(record) => {
+                        *state = record;
+                        if state.phase.is_download() {
+                            // The next step is gathered while this one commits.
+                            let (fetcher, next) = (Arc::clone(&self.fetcher), writes.successor());
+                            let view = view.clone();
+                            self.prefetch = Some(downloads.prefetch(fetcher, view, next));
+                        } else {
+                            downloads.retire();
+                        }
+                    }
+                    Err(error) => {
+                        // Kept: the stored record is still the one it continues from.
+                        self.downloads = Some(downloads);
+                        return Err(error);
+                    }
+                }
             }
             SnapPhase::Healing => {
                 let Some(pass) =
@@ -306,9 +328,6 @@ impl SnapSyncStage {
         }
         let nodes = step.writes.write_into(txn)?;
         step.state.counts.trie_nodes += nodes;
-        if let Some(downloads) = &mut self.downloads {
-            downloads.written_as(&step.state);
-        }
         if step.finish {
             // A check made before this step's writes would not describe them (a verifying step
             // has none).
@@ -403,6 +422,9 @@ where
         // (the next step verifies and starts a new one).
         if self.step.take().is_some() {
             self.heal = None;
+        }
+        if let Some(prefetch) = self.prefetch.take() {
+            self.downloads = Some(prefetch.finish().await?);
         }
         let span = tracing::debug_span!(target: "sync::snap", "snap_step");
         let step = self.gather(view).instrument(span).await?;

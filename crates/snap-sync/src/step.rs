@@ -10,6 +10,7 @@ use snapsync_storage::{
     StoreError,
 };
 use snapsync_trie::NodeList;
+use std::{collections::HashSet, time::Duration};
 use tokio::{sync::watch, time::Instant};
 
 /// What one `ready` gathered and the matching `execute` writes, in one transaction with the
@@ -76,7 +77,9 @@ impl Deletion {
 pub(crate) struct StepWrites {
     pub(crate) accounts: SortedCollector<Accounts>,
     pub(crate) slots: SortedCollector<Slots>,
-    pub(crate) codes: SortedCollector<Codes>,
+    codes: SortedCollector<Codes>,
+    /// The hashes of the codes in `codes`.
+    code_hashes: HashSet<B256>,
     account_nodes: SortedCollector<AccountNodes>,
     storage_nodes: SortedCollector<StorageNodes>,
     /// Whether verified ranges' nodes are kept.
@@ -86,6 +89,9 @@ pub(crate) struct StepWrites {
     pub(crate) bytes: u64,
     /// Bytes after which the step stops asking for more.
     budget: u64,
+    /// The collectors' settings and `step.max_interval`, for the next step's writes.
+    etl: CollectorConfig,
+    interval: Duration,
     /// When the step stops asking for more if it holds anything: `step.max_interval`
     /// after it began.
     deadline: Instant,
@@ -100,17 +106,33 @@ pub(crate) struct StepWrites {
 impl StepWrites {
     /// Empty collectors spilling as `etl` says, with the step budget of `config`.
     pub(crate) fn new(etl: &CollectorConfig, config: &SnapSyncConfig) -> Self {
+        Self::empty(etl.clone(), config.step_bytes(), config.step.max_interval)
+    }
+
+    /// Empty writes for the step after this one, starting now: the same budget, interval, tip
+    /// and node keeping.
+    pub(crate) fn successor(&self) -> Self {
+        let mut next = Self::empty(self.etl.clone(), self.budget, self.interval);
+        next.keep_nodes = self.keep_nodes;
+        next.tip.clone_from(&self.tip);
+        next
+    }
+
+    fn empty(etl: CollectorConfig, budget: u64, interval: Duration) -> Self {
         Self {
             accounts: SortedCollector::new(etl.clone()),
             slots: SortedCollector::new(etl.clone()),
             codes: SortedCollector::new(etl.clone()),
+            code_hashes: HashSet::new(),
             account_nodes: SortedCollector::new(etl.clone()),
             storage_nodes: SortedCollector::new(etl.clone()),
             keep_nodes: false,
             deletions: Vec::new(),
             bytes: 0,
-            budget: config.step_bytes(),
-            deadline: Instant::now() + config.step.max_interval,
+            budget,
+            deadline: Instant::now() + interval,
+            etl,
+            interval,
             fill: watch::Sender::new(Fill::default()),
             tip: None,
         }
@@ -161,6 +183,32 @@ impl StepWrites {
         Ok(())
     }
 
+    /// Takes a verified code, counting it towards the step budget.
+    pub(crate) fn add_code(&mut self, hash: &B256, code: &[u8]) -> Result<(), EtlError> {
+        self.codes.insert(hash, code)?;
+        self.code_hashes.insert(*hash);
+        self.add_bytes(32 + code.len() as u64);
+        Ok(())
+    }
+
+    /// The hashes of the codes the step holds.
+    pub(crate) fn code_hashes(&self) -> impl Iterator<Item = &B256> {
+        self.code_hashes.iter()
+    }
+
+    /// Whether the step keeps the nodes of verified ranges.
+    pub(crate) const fn keeps_nodes(&self) -> bool {
+        self.keep_nodes
+    }
+
+    /// Takes over what `gathered` (this step's [`successor`](Self::successor), filled while
+    /// the step before committed) holds: its entries, bytes and deadline; this step's tip is
+    /// kept, so a tip change seen since is not seen again.
+    pub(crate) fn adopt(&mut self, mut gathered: Self) {
+        gathered.tip = self.tip.take();
+        *self = gathered;
+    }
+
     /// Counts `bytes` of verified data (leaves, codes, trie nodes) towards the step budget.
     pub(crate) fn add_bytes(&mut self, bytes: u64) {
         self.bytes = self.bytes.saturating_add(bytes);
@@ -171,9 +219,14 @@ impl StepWrites {
     /// Whether the step should stop asking: it holds `step.max_bytes`, or it holds anything
     /// and `step.max_interval` have passed since it began, or the tip moved.
     pub(crate) fn is_full(&self) -> bool {
-        let tip_changed = self.tip.as_ref().is_some_and(|tip| tip.has_changed().unwrap_or(false));
         let overdue = self.bytes > 0 && Instant::now() >= self.deadline;
-        self.bytes >= self.budget || overdue || tip_changed
+        self.bytes >= self.budget || overdue || self.tip_changed()
+    }
+
+    /// Whether the tip moved since the step began: what is asked for now may be for a pivot
+    /// about to move.
+    pub(crate) fn tip_changed(&self) -> bool {
+        self.tip.as_ref().is_some_and(|tip| tip.has_changed().unwrap_or(false))
     }
 
     /// A future that completes once the step is full by its bytes or by its interval (as

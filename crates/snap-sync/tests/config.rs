@@ -591,7 +591,7 @@ fn the_memory_budget_is_bounded_and_shared_out() {
     // The smallest budget alone is valid: every derived setting follows it.
     config.memory.budget_bytes = MemoryConfig::MIN_BUDGET_BYTES;
     config.validate().unwrap();
-    assert_eq!(config.step_bytes(), 8 * MIB);
+    assert_eq!(config.step_bytes(), 4 * MIB);
     assert_eq!(config.etl_buffer_bytes() as u64, 16 * MIB / 5);
     assert_eq!(config.requests_in_flight(), 4);
     // The default budget: a 32 MiB step, 25.6 MiB buffers, 32 replies of 512 KiB.
@@ -611,13 +611,13 @@ fn the_memory_budget_is_bounded_and_shared_out() {
 fn explicit_settings_must_fit_their_share_of_the_budget() {
     const MIB: u64 = 1024 * 1024;
     let budget = |text: &str| format!("[memory]\nbudget_bytes = {}\n{text}", 256 * MIB);
-    // The step's share is an eighth: 32 MiB of 256 MiB.
-    SnapSyncConfig::from_toml_str(&budget("[step]\nmax_bytes = 33554432\n")).unwrap();
-    let error = SnapSyncConfig::from_toml_str(&budget("[step]\nmax_bytes = 33554433\n"));
+    // One step's share is a sixteenth (two steps are held): 16 MiB of 256 MiB.
+    SnapSyncConfig::from_toml_str(&budget("[step]\nmax_bytes = 16777216\n")).unwrap();
+    let error = SnapSyncConfig::from_toml_str(&budget("[step]\nmax_bytes = 16777217\n"));
     let error = error.unwrap_err().to_string();
     assert_eq!(
         error,
-        "step.max_bytes = 33554433 is invalid: must be at most 33554432, an eighth of \
+        "step.max_bytes = 16777217 is invalid: must be at most 16777216, a sixteenth of \
          memory.budget_bytes"
     );
     // A buffer's share is a quarter over five: 12.8 MiB of 256 MiB.

@@ -110,6 +110,8 @@ async fn run<S: StateStore + ?Sized>(
     let mut events = pipeline.subscribe();
     let mut seen = Run::default();
     let mut steps = 0;
+    // Moves the plan asked for and not yet sent.
+    let mut due = 0;
     let result = {
         let run = pipeline.run(None);
         tokio::pin!(run);
@@ -120,7 +122,8 @@ async fn run<S: StateStore + ?Sized>(
                     let Ok(PipelineEvent::StageProgress { checkpoint, .. }) = event else { continue };
                     if checkpoint.progress != Some(StageProgress::Recorded) { continue }
                     // The phase that step left the stage in, from the stage's own record.
-                    let phase = stored_summary(&db.reader().unwrap()).unwrap().unwrap().phase;
+                    let summary = stored_summary(&db.reader().unwrap()).unwrap().unwrap();
+                    let phase = summary.phase;
                     steps += 1;
                     if phase == SnapPhase::Healing && seen.differing_at_heal.is_none() {
                         // The run future is not polled while this arm runs: the stored trie is the
@@ -129,7 +132,12 @@ async fn run<S: StateStore + ?Sized>(
                         seen.differing_at_heal = Some(differing);
                         seen.differing_per_pass.push(differing);
                     }
-                    if seen.moves < moves && plan(steps, phase) {
+                    due += u64::from(seen.moves + due < moves && plan(steps, phase));
+                    // A move waits until the stage took the one before: a stage that first
+                    // looks at the tip after two were sent moves once, straight to the second.
+                    let previous_taken = summary.pivot.number >= pivot_after(seen.moves);
+                    if due > 0 && previous_taken {
+                        due -= 1;
                         seen.moves += 1;
                         seen.differing_at_heal = None;
                         tip_tx.send(tip_hash(seen.moves)).unwrap();

@@ -32,9 +32,13 @@ fn config() -> SnapSyncConfig {
 }
 
 fn scenario(seed: u64, peers: usize) -> Scenario {
+    scenario_over(seed, peers, Link::INSTANT)
+}
+
+fn scenario_over(seed: u64, peers: usize, link: Link) -> Scenario {
     let spec = StateSpec::small().with_accounts(3_000).with_huge_contracts(1, 6_000);
     let chain = GeneratedChain::new(seed, &spec, 70, 0);
-    let peers = (0..peers).map(|_| SimPeer::honest(Link::INSTANT)).collect();
+    let peers = (0..peers).map(|_| SimPeer::honest(link)).collect();
     Scenario::new(chain, peers, [6]).unwrap()
 }
 
@@ -181,6 +185,38 @@ async fn syncs_the_pivot_state_into_a_map_store() {
     syncs_the_pivot_state(&map_store(), 1, 3).await;
 }
 
+/// While a step commits, the download goes on: requests are sent during the commits (a slow
+/// disk does not idle the link), and the sync still ends in the pivot's state.
+#[tokio::test]
+async fn requests_go_on_while_a_step_commits() {
+    // Answers take 5 ms and more, a commit 20 ms: those in flight when a step is cut are in
+    // well before its commit ends.
+    let scenario = scenario_over(21, 2, Link::new(5, 100));
+    let network = scenario.network.clone();
+    let sent_during_commits = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let probe = Arc::clone(&sent_during_commits);
+    let db = Arc::new(MapStore::with_commit_hook(move || {
+        let before = network.requests();
+        std::thread::sleep(Duration::from_millis(20));
+        probe.lock().unwrap().push(network.requests() - before);
+    }));
+    // Steps of more than the answers in flight hold (four of at most twice 64 KiB, with the
+    // nodes their verification computed), as with the defaults: those answers do not fill the
+    // next step alone.
+    let mut config = config();
+    config.step.max_bytes = Some(384 * 1024);
+    sync(&scenario, &db, config).await;
+    assert_synced(&scenario, &*db);
+    let sent = sent_during_commits.lock().unwrap();
+    // The pivot's step, the last download step and the verifying steps leave nothing to
+    // gather; the download steps before do. Without the download going on, only requests
+    // still waiting for a peer at the cut could be sent during a commit.
+    eprintln!("requests sent during each commit: {sent:?}");
+    let total: u64 = sent.iter().sum();
+    assert!(sent.len() > 10, "{} commits", sent.len());
+    assert!(total >= 2 * sent.len() as u64, "{total} requests during {} commits", sent.len());
+}
+
 #[tokio::test]
 async fn a_second_run_on_a_finished_sync_downloads_nothing() {
     let scenario = scenario(3, 2);
@@ -251,9 +287,10 @@ async fn an_interrupted_sync_resumes_without_refetching<S: StateStore + ?Sized>(
         "interrupted + resumed {both_runs} B, one full run {full} B ({:.4} of the full run)",
         both_runs as f64 / full as f64
     );
-    // Requests stay in flight while a step commits (see the stage's `download.rs`): the answers
-    // of those in flight when the run is dropped were never committed, and are asked again. At
-    // most `max_requests` replies of at most twice `max_request_bytes` (the budget slack).
+    // Requests stay in flight while a step commits, and their answers fill the next step (see
+    // the stage's `download.rs`): the answers in flight or gathered when the run is dropped were
+    // never committed, and are asked again. At most `max_requests` replies of at most twice
+    // `max_request_bytes` (the budget slack), and the step gathered, within the tenth.
     let config = config();
     let in_flight = config.concurrency.max_requests * 2 * config.peers.max_request_bytes;
     assert!(

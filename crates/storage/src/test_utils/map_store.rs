@@ -50,12 +50,30 @@ struct Shared {
     committed: Mutex<Arc<MapState>>,
     writing: Mutex<bool>,
     writer_done: Condvar,
+    on_commit: Option<CommitHook>,
+}
+
+/// A function every commit calls first (a test's slow disk, or its probe of what runs
+/// meanwhile).
+struct CommitHook(Box<dyn Fn() + Send + Sync>);
+
+impl Debug for CommitHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CommitHook")
+    }
 }
 
 impl MapStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store whose every commit first calls `hook`, on the committing thread (a
+    /// hook that sleeps makes commits slow, as a slow disk would).
+    pub fn with_commit_hook(hook: impl Fn() + Send + Sync + 'static) -> Self {
+        let shared = Shared { on_commit: Some(CommitHook(Box::new(hook))), ..Shared::default() };
+        Self { shared: Arc::new(shared) }
     }
 
     fn committed(&self) -> Arc<MapState> {
@@ -487,6 +505,9 @@ impl StateWrite for MapWriter {
     }
 
     fn commit(mut self) -> Result<(), StoreError> {
+        if let Some(CommitHook(hook)) = &self.shared.on_commit {
+            hook();
+        }
         let state = std::mem::take(&mut self.state);
         *self.shared.committed.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(state);
         Ok(())
