@@ -29,12 +29,13 @@
 //! the verification idles at a commit, and the download runs at the pace of the slower of
 //! gathering and committing instead of their sum. The record each step commits is the working
 //! state at the moment the step was cut, with the work still in flight put back into its
-//! queues ([`Downloads::record`]): a crash loses only answers that no commit described. The next step continues from the requests in flight only
-//! if the stored record is the one the last step committed; otherwise (that commit failed, or
-//! another step ran between) their answers are dropped and the flow starts over from the stored
-//! record. A pivot move drops them too. Answers gathered meanwhile go with their flow: the
-//! working state describes them, so they are never dropped while it goes on. Dropped answers
-//! are still verified as they arrive, so a hostile peer is judged all the same.
+//! queues ([`Downloads::record`]): a crash loses only answers that no commit described. The
+//! next step continues from the requests in flight only if the stored record is the one the
+//! last step committed; otherwise (that commit failed, or another step ran between) their
+//! answers are dropped and the flow starts over from the stored record. A pivot move drops
+//! them too. Answers gathered meanwhile go with their flow: the working state describes them,
+//! so they are never dropped while it goes on. Dropped answers are still verified as they
+//! arrive, so a hostile peer is judged all the same.
 //!
 //! Two steps are held at once, the one committing and the one gathered meanwhile: the memory
 //! budget's step share is for both (see `memory.rs`).
@@ -134,7 +135,7 @@ impl Downloads {
     }
 
     /// Keeps the download going while the step just gathered commits, on a task of its own:
-    /// the requests slots stay busy and the answers fill `next`, the next step's writes, until
+    /// the request slots stay busy and the answers fill `next`, the next step's writes, until
     /// it is full or [`Prefetch::finish`] is called. `view` is the snapshot that step was
     /// gathered on: every code it lacks that the step holds is still known to the flow.
     pub(crate) fn prefetch<R>(
