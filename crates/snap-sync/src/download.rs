@@ -155,9 +155,9 @@ impl Downloads {
                 // A dropped sender (the stage is gone) stops it too.
                 let _ = stopped.await;
             };
-            self.fill(&fetcher, &view, &mut writes, &mut outcome, stopped).await?;
+            let filled = self.fill(&fetcher, &view, &mut writes, &mut outcome, stopped).await;
             self.next = Some((writes, outcome));
-            Ok(self)
+            (self, filled)
         });
         Prefetch { stop, task }
     }
@@ -201,19 +201,29 @@ impl Downloads {
 #[derive(Debug)]
 pub(crate) struct Prefetch {
     stop: oneshot::Sender<()>,
-    task: JoinHandle<Result<Downloads, SnapSyncError>>,
+    task: JoinHandle<(Downloads, Result<(), SnapSyncError>)>,
 }
 
 impl Prefetch {
     /// Stops taking answers and hands the download back, with what it gathered.
     ///
     /// # Errors
-    /// What ended it (a store or ETL failure; the download is then lost, and the next step
-    /// starts over from the stored record), [`SnapSyncError::TaskFailed`] if it panicked.
+    /// What ended it: a store or ETL failure while an answer was taken (the download is then
+    /// retired, its answers may be in writes that failed, and the next step starts over from
+    /// the stored record), or [`SnapSyncError::TaskFailed`] if it panicked.
     pub(crate) async fn finish(self) -> Result<Downloads, SnapSyncError> {
         // An error means it already ended.
         let _ = self.stop.send(());
-        self.task.await.map_err(|error| SnapSyncError::TaskFailed { reason: error.to_string() })?
+        let joined = self.task.await;
+        let (downloads, filled) =
+            joined.map_err(|error| SnapSyncError::TaskFailed { reason: error.to_string() })?;
+        match filled {
+            Ok(()) => Ok(downloads),
+            Err(error) => {
+                downloads.retire();
+                Err(error)
+            }
+        }
     }
 }
 

@@ -223,8 +223,15 @@ impl SnapSyncStage {
                         }
                     }
                     Err(error) => {
-                        // Kept: the stored record is still the one it continues from.
-                        self.downloads = Some(downloads);
+                        // When the step's requests failed and nothing moved forward, nothing
+                        // was taken: the flow still continues the stored record. Any other
+                        // failure may come after answers were taken into the writes now
+                        // dropped: the flow, ahead of what is stored, is retired.
+                        if matches!(error, SnapSyncError::Fetch { .. }) {
+                            self.downloads = Some(downloads);
+                        } else {
+                            downloads.retire();
+                        }
                         return Err(error);
                     }
                 }
@@ -455,6 +462,11 @@ where
         txn.delete_progress(SyncState::KEY)?;
         VerifiedNodes::remove(txn)?;
         self.step = None;
+        // The download of the removed state stops (a dropped prefetch stops its task).
+        self.prefetch = None;
+        if let Some(downloads) = self.downloads.take() {
+            downloads.retire();
+        }
         self.parts.clear();
         info!(target: "sync::snap", to = input.unwind_to, "snap sync state removed by unwind");
         Ok(UnwindOutput { checkpoint: StageCheckpoint::new(0) })
