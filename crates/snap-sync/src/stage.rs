@@ -431,7 +431,15 @@ where
             self.heal = None;
         }
         if let Some(prefetch) = self.prefetch.take() {
-            self.downloads = Some(prefetch.finish().await?);
+            match prefetch.finish().await {
+                Ok(downloads) => self.downloads = Some(downloads),
+                // Its flow is retired and this step starts over from the stored record, so a
+                // failure that lasts shows in this step; one that passed (such as a failed
+                // step's) costs only the answers it had taken.
+                Err(error) => {
+                    warn!(target: "sync::snap", %error, "the download failed while the last step committed; starting over from the stored record");
+                }
+            }
         }
         let span = tracing::debug_span!(target: "sync::snap", "snap_step");
         let step = self.gather(view).instrument(span).await?;

@@ -217,6 +217,61 @@ async fn requests_go_on_while_a_step_commits() {
     assert!(total >= 2 * sent.len() as u64, "{total} requests during {} commits", sent.len());
 }
 
+/// A local failure while a step takes answers (its ETL directory gone, so a spill fails)
+/// stops the pipeline. Run again once the directory is back, the same stage ends in the
+/// pivot's state from its verified nodes, healing nothing: no answer taken into the failed
+/// step is counted as stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_failing_after_taking_answers_loses_none_of_them() {
+    let spec = StateSpec::small().with_accounts(40_000);
+    let chain = GeneratedChain::new(31, &spec, 70, 0);
+    let scenario = Scenario::new(chain, vec![SimPeer::honest(Link::INSTANT); 2], [6]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let etl_dir = dir.path().join("etl");
+    let mut config = config();
+    // Steps whose collectors spill: 1 MiB buffers, 4 MiB steps.
+    config.etl.dir = Some(etl_dir.clone());
+    config.etl.buffer_bytes = Some(1 << 20);
+    config.step.max_bytes = Some(4 << 20);
+    let db = map_store();
+    let (_tip_tx, tip) = watch::channel(scenario.tip());
+    let stage = SnapSyncStage::new(scenario.network.clone(), tip, config, dir.path()).unwrap();
+    let mut pipeline =
+        Pipeline::new(Arc::clone(&db), StageSet::builder().add(stage).unwrap().build());
+    let mut events = pipeline.subscribe();
+    let failed = {
+        let run = pipeline.run(None);
+        tokio::pin!(run);
+        let mut committed = 0;
+        loop {
+            tokio::select! {
+                biased;
+                event = events.recv() => {
+                    let event = event.unwrap();
+                    if matches!(event, snapsync_stages::PipelineEvent::StageProgress { .. }) {
+                        committed += 1;
+                        if committed == 2 {
+                            // The directory becomes a file: the next spill cannot create its run.
+                            std::fs::remove_dir_all(&etl_dir).unwrap();
+                            std::fs::write(&etl_dir, b"not a directory").unwrap();
+                        }
+                    }
+                }
+                result = &mut run => break result,
+            }
+        }
+    };
+    let error = failed.expect_err("the sync went on without its ETL directory");
+    assert!(error.to_string().contains("SnapSync"), "{error}");
+    std::fs::remove_file(&etl_dir).unwrap();
+    std::fs::create_dir(&etl_dir).unwrap();
+    pipeline.run(None).await.unwrap();
+    assert_synced(&scenario, &*db);
+    let summary = stored_summary(&db.reader().unwrap()).unwrap().unwrap();
+    assert!(summary.verified_nodes);
+    assert_eq!(summary.counts.healed_nodes, 0);
+}
+
 #[tokio::test]
 async fn a_second_run_on_a_finished_sync_downloads_nothing() {
     let scenario = scenario(3, 2);
