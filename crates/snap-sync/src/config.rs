@@ -147,10 +147,11 @@ pub struct StepConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_bytes: Option<u64>,
     /// Longest time one step gathers before it is written and committed, if it holds anything
-    /// by then. Default `"2s"`; 100 ms to one hour. Requests not yet sent to a peer by then are
-    /// given up unsent (their work stays for the next step), those on the way are awaited, so
-    /// the step commits about one response time later. Shorter means finer resume on slow
-    /// links, at more commits.
+    /// by then. Default `"2s"`; 100 ms to one hour. The download's requests go on, their
+    /// answers filling the next step; a healing step's requests not yet sent to a peer by then
+    /// are given up unsent (their work stays for the next step), those on the way are awaited,
+    /// so it commits about one response time later. Shorter means finer resume on slow links,
+    /// at more commits.
     #[serde(with = "humantime_serde")]
     pub max_interval: Duration,
 }

@@ -87,13 +87,12 @@ pub(crate) struct StepWrites {
     pub(crate) deletions: Vec<Deletion>,
     /// Bytes gathered: key and value of each entry, trie nodes included.
     pub(crate) bytes: u64,
-    /// Bytes after which the step stops asking for more.
+    /// Bytes after which the step ends.
     budget: u64,
     /// The collectors' settings and `step.max_interval`, for the next step's writes.
     etl: CollectorConfig,
     interval: Duration,
-    /// When the step stops asking for more if it holds anything: `step.max_interval`
-    /// after it began.
+    /// When the step ends if it holds anything: `step.max_interval` after it began.
     deadline: Instant,
     /// Whether the step holds anything, and whether it holds `budget` bytes: watched by its
     /// requests still waiting for a peer, which are given up once the step is full.
@@ -216,8 +215,8 @@ impl StepWrites {
         self.fill.send_if_modified(|current| std::mem::replace(current, fill) != fill);
     }
 
-    /// Whether the step should stop asking: it holds `step.max_bytes`, or it holds anything
-    /// and `step.max_interval` have passed since it began, or the tip moved.
+    /// Whether the step is full and ends: it holds `step.max_bytes`, or it holds anything and
+    /// `step.max_interval` have passed since it began, or the tip moved.
     pub(crate) fn is_full(&self) -> bool {
         let overdue = self.bytes > 0 && Instant::now() >= self.deadline;
         self.bytes >= self.budget || overdue || self.tip_changed()
