@@ -305,6 +305,10 @@ async fn hostile_peers_while_the_pivot_moves_change_nothing_stored() {
     // `compare_with_db` fails on any extra, missing or different entry: nothing unverified landed.
     let summary = assert_synced_to(&scenario, 3, &*db);
     assert!(summary.counts.healed_nodes > 0);
+    // A request a download retired while it waited on a stalling peer (its answer no longer
+    // wanted, its peer still judged) runs until its timeout, which may come after the sync
+    // ended: wait for it before looking at the penalties, so a stall asked late is judged too.
+    tokio::time::sleep(config().peers.timeout_max + Duration::from_millis(200)).await;
     let ids = scenario.network.peer_ids();
     for (index, behaviour) in behaviours.iter().enumerate() {
         let penalties = scenario.network.penalties_of(ids[index]);
