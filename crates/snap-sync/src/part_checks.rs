@@ -281,13 +281,22 @@ mod tests {
         (store, root.state_root)
     }
 
+    /// The parts checked over `view` when the first `done_parts` parts are final.
+    fn checked_early(
+        view: &<MapStore as StateStore>::Reader,
+        root: B256,
+        done_parts: usize,
+    ) -> Vec<StatePart<PartFindings>> {
+        let mut checks = PartChecks::default();
+        checks.advance(view, &downloading(root, done_parts));
+        checks.take(root)
+    }
+
     #[test]
     fn parts_checked_early_make_the_same_check_as_one_walk() {
         let (store, root) = store(true);
         let view = store.reader().unwrap();
-        let mut checks = PartChecks::default();
-        checks.advance(&view, &downloading(root, 5));
-        let early = checks.take(root);
+        let early = checked_early(&view, root, 5);
         let ids: Vec<u8> = early.iter().map(|part| part.id().nibble()).collect();
         assert_eq!(ids, [0, 1, 2, 3, 4], "the final parts, and only those");
         assert_eq!(early[3].accounts(), 2);
@@ -306,9 +315,7 @@ mod tests {
     #[test]
     fn a_code_stored_after_its_part_was_checked_is_not_missing() {
         let (store, root) = store(false);
-        let mut checks = PartChecks::default();
-        checks.advance(&store.reader().unwrap(), &downloading(root, 16));
-        let early = checks.take(root);
+        let early = checked_early(&store.reader().unwrap(), root, 16);
         assert_eq!(early.len(), 16);
         let code = Bytes::from_static(&[0x60, 0x00]);
         let mut txn = store.writer().unwrap();
@@ -325,9 +332,7 @@ mod tests {
     fn a_code_still_missing_is_reported_from_an_early_part() {
         let (store, root) = store(false);
         let view = store.reader().unwrap();
-        let mut checks = PartChecks::default();
-        checks.advance(&view, &downloading(root, 16));
-        let early = checks.take(root);
+        let early = checked_early(&view, root, 16);
         let (check, _) =
             check_stored_leaves_and_nodes(&view, root, NodeCheck::StorageRoots, early).unwrap();
         assert_eq!(check.missing_codes, [keccak256([0x60, 0x00])]);

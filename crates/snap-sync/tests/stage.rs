@@ -234,10 +234,7 @@ async fn a_step_failing_after_taking_answers_loses_none_of_them() {
     config.etl.buffer_bytes = Some(1 << 20);
     config.step.max_bytes = Some(4 << 20);
     let db = map_store();
-    let (_tip_tx, tip) = watch::channel(scenario.tip());
-    let stage = SnapSyncStage::new(scenario.network.clone(), tip, config, dir.path()).unwrap();
-    let mut pipeline =
-        Pipeline::new(Arc::clone(&db), StageSet::builder().add(stage).unwrap().build());
+    let mut pipeline = stage_pipeline(&scenario, &db, config);
     let mut events = pipeline.subscribe();
     let failed = {
         let run = pipeline.run(None);
