@@ -4,7 +4,7 @@ use crate::{Answer, InvalidResponse, budget::check_budget};
 use alloy_primitives::B256;
 use alloy_rlp::Encodable;
 use snapsync_primitives::{AccountHash, AccountRange, GetAccountRange, TrieAccount};
-use snapsync_trie::{NodeList, ProofLimits, verify_range_proof_into};
+use snapsync_trie::{LeafPathNodes, Nibbles, ProofLimits, verify_range_proof_into};
 
 /// What was asked: the accounts of the trie with root `root` from `origin` to `limit`, about
 /// `response_bytes` of them.
@@ -39,7 +39,7 @@ impl AccountRangeRequest {
 pub struct VerifiedAccountRange {
     accounts: Vec<(AccountHash, TrieAccount)>,
     has_more: bool,
-    nodes: NodeList,
+    nodes: LeafPathNodes,
 }
 
 impl VerifiedAccountRange {
@@ -63,13 +63,26 @@ impl VerifiedAccountRange {
         self.accounts.last().map(|(hash, _)| *hash)
     }
 
-    /// Every hashed node of the state trie (the request's root) that verification computed, by
-    /// path, children before parents, the root last: the nodes above the returned accounts and
-    /// along the proof's edges (see `snapsync_trie::verify_range_proof_into`). They are real
+    /// Every hashed node of the state trie (the request's root) that verification computed:
+    /// the nodes above the returned accounts and along the proof's edges (see
+    /// `snapsync_trie::verify_range_proof_into`), the leaf nodes by path only. They are real
     /// nodes of the trusted trie, so a client that stores them need not hash the accounts
     /// again; the nodes of ranges covering the whole hash space together are the whole trie.
-    pub const fn nodes(&self) -> &NodeList {
+    /// [`for_each_node`](Self::for_each_node) hands them over with the leaf nodes encoded.
+    pub const fn nodes(&self) -> &LeafPathNodes {
         &self.nodes
+    }
+
+    /// Hands `f` every node of [`nodes`](Self::nodes) with its encoding, the leaf nodes
+    /// encoded again from the returned accounts (they are held once, as accounts, until then).
+    ///
+    /// # Errors
+    /// The first error of `f`; the nodes after it are not visited.
+    pub fn for_each_node<E>(
+        &self,
+        f: impl FnMut(&Nibbles, &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.nodes.for_each_node(&self.accounts, |account, out| account.encode(out), f)
     }
 }
 
@@ -113,7 +126,7 @@ pub fn verify_account_range(
         &values,
         &reply.proof,
         ProofLimits::default(),
-        NodeList::default(),
+        LeafPathNodes::default(),
     )?;
     // The reply is held until a step takes it: with its nodes only, not their growth slack.
     nodes.shrink_to_fit();

@@ -3,8 +3,9 @@
 
 use crate::{Answer, InvalidResponse, budget::check_budget};
 use alloy_primitives::{B256, U256};
+use alloy_rlp::Encodable;
 use snapsync_primitives::{AccountHash, GetStorageRanges, SlotHash, StorageRanges, StorageSlot};
-use snapsync_trie::{NodeList, ProofLimits, verify_range_proof_into};
+use snapsync_trie::{LeafPathNodes, Nibbles, ProofLimits, verify_range_proof_into};
 
 /// One account whose storage is asked for, with the storage root its (verified) account holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +54,7 @@ pub struct VerifiedStorage {
     account: AccountHash,
     slots: Vec<(SlotHash, U256)>,
     has_more: bool,
-    nodes: NodeList,
+    nodes: LeafPathNodes,
 }
 
 impl VerifiedStorage {
@@ -77,12 +78,25 @@ impl VerifiedStorage {
         self.has_more
     }
 
-    /// Every hashed node of the account's storage trie that verification computed, by path,
-    /// children before parents, the root last (all of the trie's nodes when the set came
-    /// without a proof). As for [`VerifiedAccountRange::nodes`](crate::VerifiedAccountRange::nodes),
-    /// they are real nodes of the trie with the target's storage root.
-    pub const fn nodes(&self) -> &NodeList {
+    /// Every hashed node of the account's storage trie that verification computed, the leaf
+    /// nodes by path only (all of the trie's nodes when the set came without a proof). As for
+    /// [`VerifiedAccountRange::nodes`](crate::VerifiedAccountRange::nodes), they are real nodes
+    /// of the trie with the target's storage root.
+    pub const fn nodes(&self) -> &LeafPathNodes {
         &self.nodes
+    }
+
+    /// Hands `f` every node of [`nodes`](Self::nodes) with its encoding, the leaf nodes
+    /// encoded again from the slots (each value as the trie holds it: its canonical RLP, the
+    /// only encoding verification accepts).
+    ///
+    /// # Errors
+    /// The first error of `f`; the nodes after it are not visited.
+    pub fn for_each_node<E>(
+        &self,
+        f: impl FnMut(&Nibbles, &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.nodes.for_each_node(&self.slots, |value, out| value.encode(out), f)
     }
 }
 
@@ -165,7 +179,7 @@ fn verify_slot_set(
         &values,
         proof,
         ProofLimits::default(),
-        NodeList::default(),
+        LeafPathNodes::default(),
     )
     .map_err(|source| InvalidResponse::StorageProof {
         account: account.into(),

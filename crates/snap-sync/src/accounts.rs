@@ -39,7 +39,9 @@ pub(crate) fn apply_range(
     counts.accounts += kept;
     // Every node of the range is a node of the pivot's trie, those above accounts past the
     // chunk's end included (the next chunk computes them again, identical).
-    writes.add_account_nodes(range.nodes())?;
+    if writes.keeps_nodes() {
+        range.for_each_node(|path, rlp| writes.add_account_node(path, rlp))?;
+    }
     match last.filter(|last| has_more && *last < chunk.end).and_then(|last| last.checked_next()) {
         Some(next) => chunk.next = next,
         None => chunk.done = true,
@@ -102,6 +104,37 @@ mod tests {
         assert_eq!((kept, counts.accounts), (2, 2));
         assert_eq!(writes.accounts.len(), 2);
         assert!(chunk.done);
+    }
+
+    /// Every node of the range's trie lands in the store when the step keeps nodes (its leaf
+    /// nodes encoded again from the accounts, byte for byte the ones verification hashed), and
+    /// none when it does not.
+    #[test]
+    fn a_range_s_nodes_are_stored_with_its_leaf_nodes_only_if_the_step_keeps_nodes() {
+        use snapsync_storage::{KeyRange, StateRead, StateStore, StateWrite, test_utils::MapStore};
+        use snapsync_trie::{TrieBuilder, VecSink};
+        use std::collections::BTreeSet;
+
+        let range = whole_trie(&[0x10, 0x20, 0x40]);
+        let mut builder = TrieBuilder::new(VecSink::default());
+        for (hash, account) in range.accounts() {
+            builder.add_leaf(hash.as_ref(), &alloy_rlp::encode(account)).unwrap();
+        }
+        let expected: BTreeSet<_> = builder.finish().unwrap().1.nodes.into_iter().collect();
+        assert_eq!(expected.len(), 4, "three leaf nodes and the root");
+        for keep in [false, true] {
+            let mut chunk = AccountChunk { next: hash(0x00), end: AccountHash::MAX, done: false };
+            let mut writes = writes().keeping_nodes(keep);
+            apply_range(&mut chunk, &range, &mut writes, &mut Counts::default()).unwrap();
+            let store = MapStore::new();
+            let mut txn = store.writer().unwrap();
+            writes.write_into(&mut txn).unwrap();
+            txn.commit().unwrap();
+            let view = store.reader().unwrap();
+            let stored: BTreeSet<_> =
+                view.account_nodes(KeyRange::all()).unwrap().map(Result::unwrap).collect();
+            assert_eq!(stored, if keep { expected.clone() } else { BTreeSet::new() });
+        }
     }
 
     #[test]

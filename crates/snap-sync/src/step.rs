@@ -9,7 +9,7 @@ use snapsync_storage::{
     AccountNodes, Accounts, Codes, KeyRange, Slots, SortedCollector, StateWrite, StorageNodes,
     StoreError,
 };
-use snapsync_trie::NodeList;
+use snapsync_trie::Nibbles;
 use std::{collections::HashSet, time::Duration};
 use tokio::{sync::watch, time::Instant};
 
@@ -150,35 +150,25 @@ impl StepWrites {
         self
     }
 
-    /// Takes the account-trie nodes a verified account range computed, if nodes are kept; they
-    /// count towards the step budget (path and node bytes), as the leaves do.
-    pub(crate) fn add_account_nodes(&mut self, nodes: &NodeList) -> Result<(), EtlError> {
-        if self.keep_nodes {
-            let mut bytes = 0;
-            for (path, rlp) in nodes.iter() {
-                self.account_nodes.insert(path, rlp)?;
-                bytes += node_bytes(path, rlp);
-            }
-            self.add_bytes(bytes);
-        }
+    /// Takes an account-trie node a verified account range computed; it counts towards the
+    /// step budget (path and node bytes), as the leaves do. Only for a step that
+    /// [keeps nodes](Self::keeps_nodes).
+    pub(crate) fn add_account_node(&mut self, path: &Nibbles, rlp: &[u8]) -> Result<(), EtlError> {
+        self.account_nodes.insert(path, rlp)?;
+        self.add_bytes(node_bytes(path, rlp));
         Ok(())
     }
 
-    /// Takes the nodes of `account`'s storage trie a verified slot set computed, if nodes are
-    /// kept.
-    pub(crate) fn add_storage_nodes(
+    /// Takes a node of `account`'s storage trie a verified slot set computed (its key holds the
+    /// account too). Only for a step that [keeps nodes](Self::keeps_nodes).
+    pub(crate) fn add_storage_node(
         &mut self,
         account: AccountHash,
-        nodes: &NodeList,
+        path: &Nibbles,
+        rlp: &[u8],
     ) -> Result<(), EtlError> {
-        if self.keep_nodes {
-            let mut bytes = 0;
-            for (path, rlp) in nodes.iter() {
-                self.storage_nodes.insert(&(account, *path), rlp)?;
-                bytes += 32 + node_bytes(path, rlp);
-            }
-            self.add_bytes(bytes);
-        }
+        self.storage_nodes.insert(&(account, *path), rlp)?;
+        self.add_bytes(32 + node_bytes(path, rlp));
         Ok(())
     }
 
@@ -272,14 +262,13 @@ impl StepWrites {
 }
 
 /// What a trie node counts towards the step budget: its path (a nibble a byte) and its bytes.
-fn node_bytes(path: &snapsync_trie::Nibbles, rlp: &[u8]) -> u64 {
+fn node_bytes(path: &Nibbles, rlp: &[u8]) -> u64 {
     (path.len() + rlp.len()) as u64
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use snapsync_trie::{Nibbles, NodeSink};
 
     fn writes(keep_nodes: bool) -> StepWrites {
         let mut config = SnapSyncConfig::default();
@@ -288,34 +277,32 @@ mod tests {
     }
 
     /// Nodes of `count` × (a 3-nibble path and a 100-byte node).
-    fn nodes(count: usize) -> NodeList {
-        let mut nodes = NodeList::default();
-        for n in (0..=15u8).cycle().take(count) {
-            let path = Nibbles::from_nibbles([n, 1, 2]);
-            nodes.on_node(&path, &[0xaa; 100]).unwrap();
+    fn nodes(count: usize) -> Vec<(Nibbles, Vec<u8>)> {
+        (0..=15u8)
+            .cycle()
+            .take(count)
+            .map(|n| (Nibbles::from_nibbles([n, 1, 2]), vec![0xaa; 100]))
+            .collect()
+    }
+
+    fn add_account_nodes(step: &mut StepWrites, nodes: &[(Nibbles, Vec<u8>)]) {
+        for (path, rlp) in nodes {
+            step.add_account_node(path, rlp).unwrap();
         }
-        nodes
     }
 
     #[test]
     fn kept_nodes_count_towards_the_step_budget() {
         let mut step = writes(true);
-        step.add_account_nodes(&nodes(10)).unwrap();
+        add_account_nodes(&mut step, &nodes(10));
         assert_eq!(step.bytes, 10 * 103);
         // A storage node's key also holds its account.
-        step.add_storage_nodes(AccountHash::ZERO, &nodes(10)).unwrap();
+        for (path, rlp) in nodes(10) {
+            step.add_storage_node(AccountHash::ZERO, &path, &rlp).unwrap();
+        }
         assert_eq!(step.bytes, 10 * 103 + 10 * (32 + 103));
         assert!(!step.is_full());
-        step.add_account_nodes(&nodes(700)).unwrap();
+        add_account_nodes(&mut step, &nodes(700));
         assert!(step.is_full(), "nodes alone fill a step: {} bytes", step.bytes);
-    }
-
-    #[test]
-    fn nodes_not_kept_count_nothing() {
-        let mut step = writes(false);
-        step.add_account_nodes(&nodes(10)).unwrap();
-        step.add_storage_nodes(AccountHash::ZERO, &nodes(10)).unwrap();
-        assert_eq!(step.bytes, 0);
-        assert_eq!(step.account_nodes.len() + step.storage_nodes.len(), 0);
     }
 }

@@ -33,6 +33,16 @@ pub trait NodeSink {
     /// # Errors
     /// Whatever the sink's storage fails with; the builder stops and returns it.
     fn on_node(&mut self, path: &Nibbles, rlp: &[u8]) -> Result<(), Self::Error>;
+
+    /// Receives a leaf node: by default as any other node ([`on_node`](Self::on_node)). A sink
+    /// whose owner holds the leaves' keys and values anyway may keep the path only and encode
+    /// the node again when it is wanted ([`leaf_node`](crate::leaf_node)).
+    ///
+    /// # Errors
+    /// As [`on_node`](Self::on_node).
+    fn on_leaf(&mut self, path: &Nibbles, rlp: &[u8]) -> Result<(), Self::Error> {
+        self.on_node(path, rlp)
+    }
 }
 
 /// A sink that drops every node: for computing a root only.
@@ -161,6 +171,11 @@ impl<S: NodeSink + ?Sized> NodeSink for &mut S {
     #[inline]
     fn on_node(&mut self, path: &Nibbles, rlp: &[u8]) -> Result<(), Self::Error> {
         (**self).on_node(path, rlp)
+    }
+
+    #[inline]
+    fn on_leaf(&mut self, path: &Nibbles, rlp: &[u8]) -> Result<(), Self::Error> {
+        (**self).on_leaf(path, rlp)
     }
 }
 
@@ -344,7 +359,7 @@ impl<S: NodeSink> TrieBuilder<S> {
             if frame.depth == 0 {
                 // A branch at the empty path is the root (frames are strictly deeper above it).
                 self.out.encode_branch(frame);
-                let root = self.out.commit_root(None)?;
+                let root = self.out.commit_root(None, false)?;
                 return Ok((root, self.out.sink));
             }
             carry = Carry::Branch { depth: frame.depth, node: self.out.branch(frame, &self.key)? };
@@ -352,6 +367,7 @@ impl<S: NodeSink> TrieBuilder<S> {
         }
         // The root is a leaf (a single-leaf trie) or an extension over a branch.
         self.out.buf.clear();
+        let leaf = matches!(carry, Carry::Leaf);
         let node = match carry {
             Carry::Leaf => LeafNodeRef::new(&self.key, &self.value).rlp(&mut self.out.buf),
             Carry::Branch { depth, node } => {
@@ -359,7 +375,7 @@ impl<S: NodeSink> TrieBuilder<S> {
                 ExtensionNodeRef::new(&shared, &node).rlp(&mut self.out.buf)
             }
         };
-        let root = self.out.commit_root(node.as_hash())?;
+        let root = self.out.commit_root(node.as_hash(), leaf)?;
         Ok((root, self.out.sink))
     }
 
@@ -413,13 +429,13 @@ impl<S: NodeSink> Emitter<S> {
                 let rest = key.slice(depth + 1..);
                 self.buf.clear();
                 let node = LeafNodeRef::new(&rest, value).rlp(&mut self.buf);
-                self.commit(key, depth + 1, node)?
+                self.commit(key, depth + 1, node, true)?
             }
             Carry::Branch { depth: child_depth, node } if child_depth > depth + 1 => {
                 let shared = key.slice(depth + 1..child_depth);
                 self.buf.clear();
                 let node = ExtensionNodeRef::new(&shared, &node).rlp(&mut self.buf);
-                self.commit(key, depth + 1, node)?
+                self.commit(key, depth + 1, node, false)?
             }
             Carry::Branch { node, .. } => node,
         };
@@ -431,7 +447,7 @@ impl<S: NodeSink> Emitter<S> {
     fn branch(&mut self, frame: &Frame, key: &Nibbles) -> Result<RlpNode, TrieBuildError> {
         self.encode_branch(frame);
         let node = RlpNode::from_rlp(&self.buf);
-        self.commit(key, frame.depth, node)
+        self.commit(key, frame.depth, node, false)
     }
 
     /// Encodes `frame` as a branch node into `self.buf`.
@@ -457,30 +473,38 @@ impl<S: NodeSink> Emitter<S> {
         }
     }
 
-    /// The node just encoded in `self.buf`, at the first `depth` nibbles of `key`, whose parent
-    /// reference is `node` (its hash, or the encoding itself when shorter than 32 bytes): emits it
-    /// when it is referenced by hash, and returns the reference.
+    /// The node just encoded in `self.buf` (a leaf node if `leaf`), at the first `depth`
+    /// nibbles of `key`, whose parent reference is `node` (its hash, or the encoding itself when
+    /// shorter than 32 bytes): emits it when it is referenced by hash, and returns the reference.
     fn commit(
         &mut self,
         key: &Nibbles,
         depth: usize,
         node: RlpNode,
+        leaf: bool,
     ) -> Result<RlpNode, TrieBuildError> {
         if node.is_hash() {
-            let path = key.slice(..depth);
-            self.sink.on_node(&path, &self.buf).map_err(|e| TrieBuildError::Sink(Box::new(e)))?;
+            self.emit(&key.slice(..depth), leaf)?;
         }
         Ok(node)
     }
 
-    /// Emits the node in `self.buf` as the root and returns its hash (`hash` when the encoder
-    /// already computed it).
-    fn commit_root(&mut self, hash: Option<B256>) -> Result<B256, TrieBuildError> {
+    /// Emits the node in `self.buf` (a leaf node if `leaf`) as the root and returns its hash
+    /// (`hash` when the encoder already computed it).
+    fn commit_root(&mut self, hash: Option<B256>, leaf: bool) -> Result<B256, TrieBuildError> {
         let hash = hash.unwrap_or_else(|| keccak256(&self.buf));
-        self.sink
-            .on_node(&Nibbles::default(), &self.buf)
-            .map_err(|e| TrieBuildError::Sink(Box::new(e)))?;
+        self.emit(&Nibbles::default(), leaf)?;
         Ok(hash)
+    }
+
+    /// Hands the node in `self.buf` at `path` to the sink.
+    fn emit(&mut self, path: &Nibbles, leaf: bool) -> Result<(), TrieBuildError> {
+        let emitted = if leaf {
+            self.sink.on_leaf(path, &self.buf)
+        } else {
+            self.sink.on_node(path, &self.buf)
+        };
+        emitted.map_err(|e| TrieBuildError::Sink(Box::new(e)))
     }
 }
 
@@ -622,5 +646,6 @@ mod tests {
                 assert_nodes_link(root, &sink.nodes);
             }
         }
+
     }
 }

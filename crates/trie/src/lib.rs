@@ -22,6 +22,7 @@
 
 mod builder;
 mod error;
+mod leaf_paths;
 mod node;
 mod path_walk;
 mod prove;
@@ -33,6 +34,7 @@ pub mod test_utils;
 
 pub use builder::{CountingSink, NodeList, NodeSink, NoopSink, TrieBuilder, VecSink, trie_root};
 pub use error::{RangeProofError, StoredProofError, TrieBuildError};
+pub use leaf_paths::{LeafPathNodes, leaf_node};
 pub use node::{ChildRef, TrieNodeRef, decode_node};
 pub use path_walk::{PathEnd, Step, walk_path};
 pub use prove::prove_range;

@@ -614,6 +614,25 @@ mod tests {
         )
     }
 
+    /// The root of the trie of `leaves` and all its hashed nodes.
+    fn trie_nodes(leaves: &Leaves) -> (B256, std::collections::BTreeSet<(Nibbles, Bytes)>) {
+        let mut builder = TrieBuilder::new(VecSink::default());
+        for (k, v) in leaves {
+            builder.add_leaf(k, v).unwrap();
+        }
+        let (root, sink) = builder.finish().unwrap();
+        (root, sink.nodes.into_iter().collect())
+    }
+
+    /// Range bounds over `len` leaves cut at `cuts`: from 0 to `len`, ascending, distinct.
+    fn partition(cuts: &[prop::sample::Index], len: usize) -> Vec<usize> {
+        let mut bounds: Vec<usize> = cuts.iter().map(|cut| cut.index(len)).collect();
+        bounds.extend([0, len]);
+        bounds.sort_unstable();
+        bounds.dedup();
+        bounds
+    }
+
     fn root_of(leaves: &Leaves) -> B256 {
         crate::trie_root(leaves.iter().map(|(k, v)| (k, v))).unwrap()
     }
@@ -664,23 +683,54 @@ mod tests {
             prop_assert_eq!(verify_range_proof(root, first, &none, &none, &proof), Err(RangeProofError::MoreEntriesAvailable));
         }
 
+        /// Ranges as snap sync asks for them: 32-byte keys, values long enough that most leaf
+        /// nodes are hashed, and each range starting between the last leaf of the one before
+        /// and its own first (so the proof shows a leaf beside the range). The leaf nodes each
+        /// range's own leaves encode again are the range's, and with its other nodes, all
+        /// ranges together are the whole trie.
+        #[test]
+        fn leaf_paths_of_ranges_starting_between_leaves_encode_the_trie(
+            raw in prop::collection::vec((any::<[u8; 32]>(), 1usize..80), 2..150),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+        ) {
+            let leaves: Leaves = raw
+                .into_iter()
+                .map(|(key, len)| (key.to_vec(), vec![key[1]; len]))
+                .collect::<BTreeMap<_, _>>()
+                .into_iter()
+                .collect();
+            let (root, trie) = trie_nodes(&leaves);
+            let mut union = std::collections::BTreeSet::new();
+            for pair in partition(&cuts, leaves.len()).windows(2) {
+                let range = &leaves[pair[0]..pair[1]];
+                let keys: Vec<_> = range.iter().map(|(k, _)| k.clone()).collect();
+                let values: Vec<_> = range.iter().map(|(_, v)| v.clone()).collect();
+                // Just after the previous leaf: at or before this range's first key.
+                let origin = match pair[0] {
+                    0 => vec![0u8; 32],
+                    at => (alloy_primitives::U256::from_be_slice(&leaves[at - 1].0) + alloy_primitives::U256::from(1)).to_be_bytes_vec(),
+                };
+                let proof = prove_range(leaves.iter().map(|(k, v)| (k, v)), &origin, Some(&keys[keys.len() - 1])).unwrap();
+                let (_, listed) = verify_range_proof_into(root, &origin, &keys, &values, &proof, ProofLimits::default(), crate::NodeList::default()).unwrap();
+                let listed: Vec<(Nibbles, Bytes)> = listed.iter().map(|(path, rlp)| (*path, Bytes::copy_from_slice(rlp))).collect();
+                let (_, lean) = verify_range_proof_into(root, &origin, &keys, &values, &proof, ProofLimits::default(), crate::LeafPathNodes::default()).unwrap();
+                for (path, rlp) in crate::leaf_paths::tests::encoded(&lean, range) {
+                    let node = (path, Bytes::from(rlp));
+                    prop_assert!(listed.contains(&node), "node at {:?} is not the range's", path);
+                    union.insert(node);
+                }
+            }
+            prop_assert_eq!(union, trie);
+        }
+
         /// Ranges that partition the key space, each verified with its nodes: every node returned is
         /// a node of the trie, and together they are exactly the trie's nodes.
         #[test]
         fn range_nodes_together_are_the_trie(leaves in leaves_strategy(), cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6)) {
-            let mut builder = TrieBuilder::new(VecSink::default());
-            for (k, v) in &leaves {
-                builder.add_leaf(k, v).unwrap();
-            }
-            let (root, sink) = builder.finish().unwrap();
-            let trie: std::collections::BTreeSet<(Nibbles, Bytes)> = sink.nodes.into_iter().collect();
-
-            let mut bounds: Vec<usize> = cuts.iter().map(|cut| cut.index(leaves.len())).collect();
-            bounds.extend([0, leaves.len()]);
-            bounds.sort_unstable();
-            bounds.dedup();
+            let (root, trie) = trie_nodes(&leaves);
             let mut union = std::collections::BTreeSet::new();
-            for pair in bounds.windows(2) {
+            let mut lean_union = std::collections::BTreeSet::new();
+            for pair in partition(&cuts, leaves.len()).windows(2) {
                 let range = &leaves[pair[0]..pair[1]];
                 let keys: Vec<_> = range.iter().map(|(k, _)| k.clone()).collect();
                 let values: Vec<_> = range.iter().map(|(_, v)| v.clone()).collect();
@@ -692,6 +742,14 @@ mod tests {
                 prop_assert_eq!(has_more, verified.has_more);
                 let listed: Vec<(Nibbles, Bytes)> = list.iter().map(|(path, rlp)| (*path, Bytes::copy_from_slice(rlp))).collect();
                 prop_assert_eq!(&listed, &verified.nodes);
+                // The same, with leaf nodes encoded again from the range's own leaves: a leaf
+                // the proof showed beside the range is left to its own range.
+                let (_, lean) = verify_range_proof_into(root, &keys[0], &keys, &values, &proof, ProofLimits::default(), crate::LeafPathNodes::default()).unwrap();
+                for (path, rlp) in crate::leaf_paths::tests::encoded(&lean, range) {
+                    let node = (path, Bytes::from(rlp));
+                    prop_assert!(listed.contains(&node), "node at {:?} is not the range's", path);
+                    lean_union.insert(node);
+                }
                 for node in verified.nodes {
                     prop_assert!(trie.contains(&node), "node at {:?} is not in the trie", node.0);
                     union.insert(node);
@@ -701,6 +759,7 @@ mod tests {
                 altered[0].push(7);
                 prop_assert!(verify_range_proof_nodes(root, &keys[0], &keys, &altered, &proof, ProofLimits::default()).is_err());
             }
+            prop_assert_eq!(&lean_union, &trie);
             prop_assert_eq!(union, trie);
         }
 
