@@ -39,9 +39,7 @@ pub(crate) fn apply_range(
     counts.accounts += kept;
     // Every node of the range is a node of the pivot's trie, those above accounts past the
     // chunk's end included (the next chunk computes them again, identical).
-    if writes.keeps_nodes() {
-        range.for_each_node(|path, rlp| writes.add_account_node(path, rlp))?;
-    }
+    writes.add_account_nodes(|take| range.for_each_node(take))?;
     match last.filter(|last| has_more && *last < chunk.end).and_then(|last| last.checked_next()) {
         Some(next) => chunk.next = next,
         None => chunk.done = true,

@@ -150,25 +150,45 @@ impl StepWrites {
         self
     }
 
-    /// Takes an account-trie node a verified account range computed; it counts towards the
-    /// step budget (path and node bytes), as the leaves do. Only for a step that
-    /// [keeps nodes](Self::keeps_nodes).
-    pub(crate) fn add_account_node(&mut self, path: &Nibbles, rlp: &[u8]) -> Result<(), EtlError> {
-        self.account_nodes.insert(path, rlp)?;
-        self.add_bytes(node_bytes(path, rlp));
+    /// Takes the account-trie nodes a verified account range computed, if nodes are kept:
+    /// `nodes` hands each node (path and encoding) to the function it is given (else it is not
+    /// called, so leaf nodes are not encoded). They count towards the step budget (path and
+    /// node bytes), as the leaves do.
+    pub(crate) fn add_account_nodes(
+        &mut self,
+        nodes: impl FnOnce(&mut NodeTaker<'_>) -> Result<(), EtlError>,
+    ) -> Result<(), EtlError> {
+        if self.keep_nodes {
+            let mut bytes = 0;
+            let collector = &mut self.account_nodes;
+            nodes(&mut |path, rlp| {
+                collector.insert(path, rlp)?;
+                bytes += node_bytes(path, rlp);
+                Ok(())
+            })?;
+            self.add_bytes(bytes);
+        }
         Ok(())
     }
 
-    /// Takes a node of `account`'s storage trie a verified slot set computed (its key holds the
-    /// account too). Only for a step that [keeps nodes](Self::keeps_nodes).
-    pub(crate) fn add_storage_node(
+    /// Takes the nodes of `account`'s storage trie a verified slot set computed, if nodes are
+    /// kept (as [`add_account_nodes`](Self::add_account_nodes); a node's key also holds the
+    /// account).
+    pub(crate) fn add_storage_nodes(
         &mut self,
         account: AccountHash,
-        path: &Nibbles,
-        rlp: &[u8],
+        nodes: impl FnOnce(&mut NodeTaker<'_>) -> Result<(), EtlError>,
     ) -> Result<(), EtlError> {
-        self.storage_nodes.insert(&(account, *path), rlp)?;
-        self.add_bytes(32 + node_bytes(path, rlp));
+        if self.keep_nodes {
+            let mut bytes = 0;
+            let collector = &mut self.storage_nodes;
+            nodes(&mut |path, rlp| {
+                collector.insert(&(account, *path), rlp)?;
+                bytes += 32 + node_bytes(path, rlp);
+                Ok(())
+            })?;
+            self.add_bytes(bytes);
+        }
         Ok(())
     }
 
@@ -261,6 +281,10 @@ impl StepWrites {
     }
 }
 
+/// Takes one trie node, its path and encoding, into a step (see
+/// [`StepWrites::add_account_nodes`]).
+pub(crate) type NodeTaker<'a> = dyn FnMut(&Nibbles, &[u8]) -> Result<(), EtlError> + 'a;
+
 /// What a trie node counts towards the step budget: its path (a nibble a byte) and its bytes.
 fn node_bytes(path: &Nibbles, rlp: &[u8]) -> u64 {
     (path.len() + rlp.len()) as u64
@@ -285,24 +309,32 @@ mod tests {
             .collect()
     }
 
-    fn add_account_nodes(step: &mut StepWrites, nodes: &[(Nibbles, Vec<u8>)]) {
-        for (path, rlp) in nodes {
-            step.add_account_node(path, rlp).unwrap();
-        }
+    /// `nodes` as a step takes them.
+    fn handed(
+        nodes: &[(Nibbles, Vec<u8>)],
+    ) -> impl FnOnce(&mut NodeTaker<'_>) -> Result<(), EtlError> + '_ {
+        move |take| nodes.iter().try_for_each(|(path, rlp)| take(path, rlp))
     }
 
     #[test]
     fn kept_nodes_count_towards_the_step_budget() {
         let mut step = writes(true);
-        add_account_nodes(&mut step, &nodes(10));
+        step.add_account_nodes(handed(&nodes(10))).unwrap();
         assert_eq!(step.bytes, 10 * 103);
         // A storage node's key also holds its account.
-        for (path, rlp) in nodes(10) {
-            step.add_storage_node(AccountHash::ZERO, &path, &rlp).unwrap();
-        }
+        step.add_storage_nodes(AccountHash::ZERO, handed(&nodes(10))).unwrap();
         assert_eq!(step.bytes, 10 * 103 + 10 * (32 + 103));
         assert!(!step.is_full());
-        add_account_nodes(&mut step, &nodes(700));
+        step.add_account_nodes(handed(&nodes(700))).unwrap();
         assert!(step.is_full(), "nodes alone fill a step: {} bytes", step.bytes);
+    }
+
+    #[test]
+    fn nodes_not_kept_count_nothing() {
+        let mut step = writes(false);
+        step.add_account_nodes(handed(&nodes(10))).unwrap();
+        step.add_storage_nodes(AccountHash::ZERO, handed(&nodes(10))).unwrap();
+        assert_eq!(step.bytes, 0);
+        assert_eq!(step.account_nodes.len() + step.storage_nodes.len(), 0);
     }
 }

@@ -165,7 +165,7 @@ pub(crate) fn apply_batch(
     let mut stored = 0;
     for (task, set) in tasks.into_iter().zip(sets) {
         stored += store_slots(task.account, set.slots(), SlotHash::MAX, writes)?;
-        store_nodes(task.account, &set, writes)?;
+        writes.add_storage_nodes(task.account, |take| set.for_each_node(take))?;
         if set.has_more() {
             let last = set.slots().last().map(|(slot, _)| *slot);
             if let Some(contract) = open_large_contract(task, last, set.slots().len(), limits) {
@@ -176,18 +176,6 @@ pub(crate) fn apply_batch(
     }
     queue.pending.splice(0..0, unserved);
     Ok(stored)
-}
-
-/// Takes the storage-trie nodes `set`'s verification computed into `writes`, if it keeps nodes.
-fn store_nodes(
-    account: AccountHash,
-    set: &VerifiedStorage,
-    writes: &mut StepWrites,
-) -> Result<(), EtlError> {
-    if writes.keeps_nodes() {
-        set.for_each_node(|path, rlp| writes.add_storage_node(account, path, rlp))?;
-    }
-    Ok(())
 }
 
 /// Takes a sub-range reply: its slots up to the range's end are stored and the range continues
@@ -202,7 +190,7 @@ pub(crate) fn apply_range(
     let (stored, next) = match set {
         Some(set) => {
             let stored = store_slots(task.account, set.slots(), range.end, writes)?;
-            store_nodes(task.account, set, writes)?;
+            writes.add_storage_nodes(task.account, |take| set.for_each_node(take))?;
             let last = set.slots().last().map(|(slot, _)| *slot);
             let next = last
                 .filter(|last| set.has_more() && *last < range.end)
