@@ -1018,18 +1018,23 @@ fn at(log: &[String], entry: &str) -> usize {
     log.iter().position(|e| e == entry).unwrap_or_else(|| panic!("{entry} not in {log:?}"))
 }
 
-/// `Snap` (2 steps) waits in `ready` until `Headers` (3 steps) has written its last step, so the
-/// pipeline can only finish if `Headers` runs alongside it; `Bodies` follows `Headers` (also
-/// alongside `Snap`), `Exec` waits for all.
+/// `Snap` (2 steps) waits in `ready` until `Bodies` (1 step) has written its last step, and
+/// `Bodies` follows `Headers` (3 steps): the pipeline can only finish if both run alongside
+/// `Snap`. `Exec` waits for all.
+///
+/// `Snap` waits for the last of the two, not for `Headers`: then both have finished before
+/// `Snap` writes anything, so both must run again once it is done. Had it waited for `Headers`,
+/// `Bodies` and `Snap`'s second step would race for the writer, and whether `Bodies` runs again
+/// would depend on which won.
 fn alongside_set(log: &Log, declare: bool) -> StageSet<dyn Database> {
     let (open, opened) = watch::channel(false);
     let id = StageId::new;
     let builder = StageSet::<dyn Database>::builder()
         .add(Counter::new("Snap", 2, log).waits_for(opened))
         .unwrap()
-        .add(Counter::new("Headers", 3, log).opens(open))
+        .add(Counter::new("Headers", 3, log))
         .unwrap()
-        .add(Counter::new("Bodies", 1, log))
+        .add(Counter::new("Bodies", 1, log).opens(open))
         .unwrap()
         .add(Counter::new("Exec", 1, log))
         .unwrap();
@@ -1061,9 +1066,9 @@ async fn stages_alongside_run_concurrently_and_catch_up_after_the_earlier_one() 
         .unwrap();
     assert_eq!(flow, ControlFlow::Finished { target: None });
     let log = take_log(&log);
-    // Headers wrote everything before Snap's first step, Bodies after Headers, Exec last.
-    assert!(at(&log, "Headers:exec:3") < at(&log, "Snap:exec:1"), "{log:?}");
+    // Headers wrote everything, then Bodies, before Snap's first step; Exec last.
     assert!(at(&log, "Headers:exec:3") < at(&log, "Bodies:exec:1"), "{log:?}");
+    assert!(at(&log, "Bodies:exec:1") < at(&log, "Snap:exec:1"), "{log:?}");
     assert_eq!(log.last().map(String::as_str), Some("Exec:exec:1"), "{log:?}");
     assert_eq!(log.len(), 7, "every step written once: {log:?}");
     // Headers and Bodies finished before Snap, so they ran again once it was done (each rerun a
@@ -1097,7 +1102,7 @@ async fn without_alongside_a_stage_waits_for_every_earlier_one() {
     let log = log();
     let mut pipeline = Pipeline::new(memory(), alongside_set(&log, false));
     let waited = tokio::time::timeout(Duration::from_secs(60), pipeline.run(None)).await;
-    assert!(waited.is_err(), "Snap waits for Headers, which waits for Snap");
+    assert!(waited.is_err(), "Snap waits for Bodies, which waits for Snap");
     assert!(take_log(&log).is_empty());
 }
 
