@@ -17,7 +17,7 @@
 //! Names follow `snapsync_<component>_<what>[_unit]` with Prometheus' conventions (counters end
 //! in `_total`, durations in `_seconds`, sizes in `_bytes`); labels are few and bounded (stage
 //! id, request kind, fault, table), never a peer id. `docs/metrics.md` documents every name,
-//! and a test checks that it lists every name of [`NAMES`].
+//! and a test checks that it lists every name of [`COMPONENTS`].
 
 /// The metric names of each component, as `(component, names)`.
 pub const COMPONENTS: [(&str, &[&str]); 5] = [

@@ -34,12 +34,12 @@
 //! the request's protocol (snap requests to snap peers, headers and bodies to eth peers), sends
 //! the request through the embedder's [`PeerRequests`](snapsync_net::PeerRequests) with the
 //! lease's deadline, verifies the reply, penalises the peer when it fails (reporting the typed
-//! [`Fault`](snapsync_net::Fault)), and tries the next peer until a reply verifies.
+//! [`Fault`]), and tries the next peer until a reply verifies.
 //!
 //! # The peer set
 //!
 //! - The [`Fetcher`] (or any other driver) reconciles the [`PeerSet`] with the connected peers
-//!   ([`PeerSet::sync_peers`]), with their [`Capabilities`](snapsync_net::Capabilities).
+//!   ([`PeerSet::sync_peers`]), with their [`Capabilities`].
 //! - For each piece of work, [`PeerSet::acquire`] grants a [`Lease`]: the peer, the response
 //!   byte budget to put in the request and the deadline to wait until.
 //! - The outcome goes back to the peer set ([`PeerSet::complete`], [`PeerSet::timed_out`],

@@ -68,7 +68,7 @@ impl fmt::Display for LeafCheck {
 
 /// Hashes every stored account, slot and code of `view` (see the module docs) and compares the
 /// result with `expected_root`. The accounts are walked in sixteen parts on as many
-/// threads as the machine has cores ([`compute_state_root_split`]; the calling thread is one of
+/// threads as the machine has cores ([`compute_state_root_split_with`]; the calling thread is one of
 /// them and blocks until all are done). Memory: the trie builders' stacks and the listed hashes.
 ///
 /// # Errors

@@ -174,7 +174,7 @@ impl Shared {
 }
 
 /// Peers over RLPx: dialled, accepted, listed, asked and answered. Cheap to clone (one shared
-/// state); see the [module docs](self).
+/// state); see the [crate docs](crate).
 #[derive(Clone)]
 pub struct Network {
     shared: Arc<Shared>,
