@@ -66,7 +66,8 @@ pub trait EncodedEntries {
 }
 
 /// What a [`SortedCollector`] collects: one collection of the store, its typed key and value,
-/// their collector encoding (key bytes that sort as the typed keys do), and the typed sorted append.
+/// their collector encoding (key bytes that sort as the typed keys do), and the typed sorted
+/// append.
 pub trait CollectedKind {
     /// The collection.
     const SORTED: SortedCollection;

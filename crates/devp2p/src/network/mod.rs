@@ -18,8 +18,9 @@
 //!
 //! [`NetworkConfig`]: peers, inbound handshakes in progress, requests in flight per peer in
 //! both directions, the writer's queue, unsolicited messages, silence (Ping, then disconnect);
-//! the banned node ids ([`MAX_BANS`], the oldest forgotten first); and per connection [`RlpxConfig`](crate::RlpxConfig): handshake size and time, frame and
-//! message size, Status time.
+//! the banned node ids ([`MAX_BANS`], the oldest forgotten first); and per connection
+//! [`RlpxConfig`](crate::RlpxConfig): handshake size and time, frame and message size, Status
+//! time.
 
 mod bans;
 mod config;
