@@ -217,6 +217,22 @@ async fn requests_go_on_while_a_step_commits() {
     assert!(total >= 2 * sent.len() as u64, "{total} requests during {} commits", sent.len());
 }
 
+/// Puts a file where the directory `path` is. The directory is renamed away whole, not removed:
+/// a spill running meanwhile may be creating or removing a run inside it, which a removal
+/// trips over (it failed so once). If a spill creates `path` again before the file is written,
+/// it is renamed away again.
+fn replace_with_a_file(path: &std::path::Path, away: &std::path::Path) {
+    for attempt in 0..100 {
+        if path.is_dir() {
+            std::fs::rename(path, away.with_extension(attempt.to_string())).unwrap();
+        }
+        if std::fs::write(path, b"not a directory").is_ok() {
+            return;
+        }
+    }
+    panic!("{} stayed a directory", path.display());
+}
+
 /// A local failure while a step takes answers (its ETL directory gone, so a spill fails)
 /// stops the pipeline. Run again once the directory is back, the same stage ends in the
 /// pivot's state from its verified nodes, healing nothing: no answer taken into the failed
@@ -249,8 +265,7 @@ async fn a_step_failing_after_taking_answers_loses_none_of_them() {
                         committed += 1;
                         if committed == 2 {
                             // The directory becomes a file: the next spill cannot create its run.
-                            std::fs::remove_dir_all(&etl_dir).unwrap();
-                            std::fs::write(&etl_dir, b"not a directory").unwrap();
+                            replace_with_a_file(&etl_dir, &dir.path().join("etl-gone"));
                         }
                     }
                 }
