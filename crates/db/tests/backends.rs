@@ -21,8 +21,8 @@ use snapsync_storage::{
     rebuild_state_trie,
 };
 use snapsync_trie::{
-    EMPTY_ROOT_HASH, Nibbles, NodeSource, StoredProofError, TrieBuilder, VecSink, trie_root,
-    verify_range_proof,
+    EMPTY_ROOT_HASH, Nibbles, NodeSource, StoredProofError, TrieBuilder, TrieNodeRef, VecSink,
+    decode_node, trie_root, verify_range_proof,
 };
 use std::ops::RangeBounds;
 use std::{
@@ -60,6 +60,7 @@ backend_tests!(
     state_root_of_random_states,
     storage_root_mismatches_and_orphans_are_reported,
     stored_trie_nodes_by_path_and_proofs,
+    leaf_nodes_not_stored_are_derived_from_the_leaves,
     path_keys_iterate_in_trie_order,
     stale_or_foreign_roots_are_refused,
 );
@@ -416,7 +417,7 @@ fn nibbles() -> impl Strategy<Value = Nibbles> {
     prop::collection::vec(0u8..16, 0..=64).prop_map(Nibbles::from_nibbles_unchecked)
 }
 
-fn b256() -> impl Strategy<Value = B256> {
+fn b256() -> impl Strategy<Value = B256> + Clone {
     any::<[u8; 32]>().prop_map(B256::from)
 }
 
@@ -537,12 +538,22 @@ fn account_leaves(state: &State) -> Vec<(AccountHash, Vec<u8>)> {
 }
 
 fn state() -> impl Strategy<Value = State> {
+    state_of(b256(), 40, 80)
+}
+
+/// States of fewer than `accounts` accounts with fewer than `slots` slots each, all keys drawn
+/// from `keys`.
+fn state_of(
+    keys: impl Strategy<Value = B256> + Clone,
+    slots: usize,
+    accounts: usize,
+) -> impl Strategy<Value = State> {
     let slots = prop::collection::btree_map(
-        b256().prop_map(SlotHash),
+        keys.clone().prop_map(SlotHash),
         any::<u128>().prop_map(|v| U256::from(v | 1)),
-        0..40,
+        0..slots,
     );
-    prop::collection::btree_map(b256().prop_map(AccountHash), (any::<u64>(), slots), 0..80)
+    prop::collection::btree_map(keys.prop_map(AccountHash), (any::<u64>(), slots), 0..accounts)
         .prop_map(|raw| {
             let mut accounts = BTreeMap::new();
             let mut storages = BTreeMap::new();
@@ -721,6 +732,112 @@ fn stored_trie_nodes_by_path_and_proofs(open: fn() -> TestDb) {
                 Ok(())
             },
         )
+        .unwrap();
+}
+
+/// Keys that share prefixes often: the first two bytes from a few values each, so the tries
+/// have extensions and branches a few nibbles deep, and leaves beside them.
+fn clustered_key() -> impl Strategy<Value = B256> + Clone {
+    (prop::sample::select(vec![0x00u8, 0x01, 0x10, 0xff]), 0u8..3, any::<[u8; 30]>()).prop_map(
+        |(first, second, rest)| {
+            let mut key = [0u8; 32];
+            key[0] = first;
+            key[1] = second;
+            key[2..].copy_from_slice(&rest);
+            B256::from(key)
+        },
+    )
+}
+
+/// The paths of the leaf nodes below the root among `nodes`.
+fn leaf_paths(nodes: &BTreeMap<Nibbles, Bytes>) -> Vec<Nibbles> {
+    nodes
+        .iter()
+        .filter(|(path, node)| {
+            !path.is_empty() && matches!(decode_node(node), Ok(TrieNodeRef::Leaf { .. }))
+        })
+        .map(|(path, _)| *path)
+        .collect()
+}
+
+/// `trie` finds exactly `nodes`: each at its path, and nothing at any other child path of the
+/// root or of a node.
+fn finds_exactly(
+    trie: &impl NodeSource<Error = snapsync_storage::StoreError>,
+    nodes: &BTreeMap<Nibbles, Bytes>,
+) -> Result<(), TestCaseError> {
+    for (path, node) in nodes {
+        let found = trie.node(path).unwrap();
+        prop_assert_eq!(found.as_ref(), Some(node), "at {:?}", path);
+    }
+    for parent in nodes.keys().chain(std::iter::once(&Nibbles::new())) {
+        for nibble in 0..16 {
+            let mut path = *parent;
+            path.push(nibble);
+            if !nodes.contains_key(&path) {
+                prop_assert_eq!(trie.node(&path).unwrap(), None, "at {:?}", path);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Leaf nodes below the root need not be stored: with every one deleted, each node a trie build
+/// emits is still found at its path (the leaf nodes derived from the flat tables), nothing is
+/// found at the other paths, and the stored trie proves ranges with the same nodes as before.
+fn leaf_nodes_not_stored_are_derived_from_the_leaves(open: fn() -> TestDb) {
+    let db = open();
+    let etl = CollectorConfig::new(4096);
+    let mut runner = TestRunner::new(ProptestConfig::with_cases(24));
+    runner
+        .run(&(state_of(clustered_key(), 24, 48), any::<prop::sample::Index>()), |(state, at)| {
+            load(&db, &state);
+            let mut txn = db.write().unwrap();
+            txn.clear::<AccountTrieNodes>().unwrap();
+            txn.clear::<StorageTrieNodes>().unwrap();
+            rebuild_state_trie(&db.view().unwrap(), &mut txn, &etl).unwrap();
+            txn.commit().unwrap();
+            let leaves = account_leaves(&state);
+            let (root, nodes) = expected_nodes(&leaves);
+            let storage_nodes: BTreeMap<_, _> = state
+                .storages
+                .iter()
+                .map(|(account, slots)| (*account, expected_nodes(&storage_leaves(slots)).1))
+                .collect();
+            let last = (!leaves.is_empty()).then(|| leaves[at.index(leaves.len())].0);
+            let prove = |view: &_| {
+                last.map(|last| {
+                    prove_account_range(view, root, AccountHash::ZERO, Some(last)).unwrap()
+                })
+            };
+            let proof = prove(&db.view().unwrap());
+
+            let mut txn = db.write().unwrap();
+            let mut deleted = 0;
+            for path in leaf_paths(&nodes) {
+                prop_assert!(txn.delete::<AccountTrieNodes>(&path).unwrap());
+                deleted += 1;
+            }
+            for (account, nodes) in &storage_nodes {
+                for path in leaf_paths(nodes) {
+                    prop_assert!(txn.delete::<StorageTrieNodes>(&(*account, path)).unwrap());
+                }
+            }
+            txn.commit().unwrap();
+            let view = db.view().unwrap();
+            let stored = view.iter::<AccountTrieNodes>().unwrap().count();
+            prop_assert_eq!(stored, nodes.len() - deleted);
+            if leaves.len() > 1 {
+                prop_assert!(deleted > 0, "two or more leaves have leaf nodes below the root");
+            }
+
+            finds_exactly(&AccountTrie::new(&view), &nodes)?;
+            for (account, nodes) in &storage_nodes {
+                finds_exactly(&StorageTrie::new(&view, *account), nodes)?;
+            }
+            prop_assert_eq!(prove(&view), proof);
+            Ok(())
+        })
         .unwrap();
 }
 

@@ -46,8 +46,8 @@ use alloy_rlp::Decodable;
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY, Nibbles};
 use snapsync_fetch::{ByteCodesRequest, Fetcher, NodeTarget, TrieNodesRequest, VerifiedTrieNodes};
 use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
-use snapsync_storage::StateRead;
-use snapsync_trie::{ChildRef, TrieNodeRef, decode_node};
+use snapsync_storage::{AccountTrie, StateRead, StorageTrie, keys_under};
+use snapsync_trie::{ChildRef, NodeSource, TrieNodeRef, decode_node};
 use std::{
     collections::{HashSet, VecDeque},
     sync::Arc,
@@ -385,27 +385,25 @@ fn delete_under(
     }
 }
 
-/// The first and last 32-byte keys under the nibble path `path`.
+/// The first and last 32-byte keys under the nibble path `path` (a path longer than a key is
+/// taken as the key it starts with).
 fn prefix_bounds(path: &Nibbles) -> (U256, U256) {
-    let mut bytes = [0u8; 32];
-    let packed = path.pack();
-    let len = packed.len().min(32);
-    bytes[..len].copy_from_slice(&packed[..len]);
-    let first = U256::from_be_bytes(bytes);
-    let free_bits = 4 * 64usize.saturating_sub(path.len());
-    let below =
-        if free_bits >= 256 { U256::MAX } else { (U256::from(1) << free_bits) - U256::from(1) };
-    (first, first | below)
+    let key_path = path.slice(..path.len().min(64));
+    // A path of at most 64 nibbles always has keys under it.
+    let (first, last) = keys_under(&key_path).unwrap_or_default();
+    (U256::from_be_bytes(first.0), U256::from_be_bytes(last.0))
 }
 
-/// Whether the node stored at `target`'s path has `target`'s hash (so the subtree is right).
+/// Whether the node at `target`'s path has `target`'s hash (so the subtree is right): the node
+/// stored there, or the leaf node the flat table holds there (leaf nodes need not be stored,
+/// see [`AccountTrie`]).
 fn stored_matches(
     view: &(impl StateRead + ?Sized),
     target: &NodeTarget,
 ) -> Result<bool, SnapSyncError> {
     let stored = match target.account {
-        None => view.account_node(&target.path)?,
-        Some(account) => view.storage_node(&account, &target.path)?,
+        None => AccountTrie::new(view).node(&target.path)?,
+        Some(account) => StorageTrie::new(view, account).node(&target.path)?,
     };
     Ok(stored.is_some_and(|node| keccak256(&node) == target.hash))
 }

@@ -61,5 +61,7 @@ pub use state_root::{
     compute_storage_root, rebuild_state_trie, rebuild_state_trie_in,
 };
 pub use store::StateStore;
-pub use stored_trie::{AccountTrie, StorageTrie, prove_account_range, prove_storage_range};
+pub use stored_trie::{
+    AccountTrie, StorageTrie, keys_under, prove_account_range, prove_storage_range,
+};
 pub use write::{Durability, Sorted, StateWrite};
