@@ -34,7 +34,7 @@ use alloy_trie::Nibbles;
 use snapsync_etl::{Collector, CollectorConfig, EtlError};
 use snapsync_primitives::{AccountHash, KECCAK_EMPTY, SlotHash, TrieAccount};
 use snapsync_storage::StateError;
-use snapsync_trie::{NodeSink, TrieBuildError, TrieBuilder};
+use snapsync_trie::{NodeSink, StoredNodes, TrieBuildError, TrieBuilder};
 use std::convert::Infallible;
 
 /// One account of a state to import, by hashed key. Storage root and code hash are computed, never
@@ -166,7 +166,7 @@ impl Collected {
             return Err(ImportError::DuplicateSlot { account, slot: pair[0].0 });
         }
         let sink = NodeCollector { nodes: &mut self.storage_nodes, account: Some(account) };
-        let mut builder = TrieBuilder::new(sink);
+        let mut builder = TrieBuilder::new(StoredNodes(sink));
         let mut key = [0u8; 64];
         key[..32].copy_from_slice(account.as_ref());
         for (slot, value) in &slots {
@@ -221,7 +221,7 @@ fn write_accounts(
     nodes: &mut Collector<Vec<u8>, Vec<u8>>,
     txn: &mut WriteTxn,
 ) -> Result<(B256, u64), ImportError> {
-    let mut builder = TrieBuilder::new(NodeCollector { nodes, account: None });
+    let mut builder = TrieBuilder::new(StoredNodes(NodeCollector { nodes, account: None }));
     let mut failure = None;
     let stream = AccountStream {
         sorted: sorted.iter().map_err(etl_error(HashedAccounts::NAME))?,

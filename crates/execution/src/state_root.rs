@@ -3,8 +3,10 @@
 //!
 //! # How
 //!
-//! The store keeps every hashed node of the account trie and of each storage trie by its path
-//! (the root at the empty path), as snap sync and [`rebuild_state_trie`] leave them. A block
+//! The store keeps the hashed nodes of the account trie and of each storage trie by their path
+//! (the root at the empty path), as snap sync and [`rebuild_state_trie`] leave them: every node
+//! but the leaf nodes below the root, which the flat tables hold (a missing leaf node is read as
+//! its leaf, below). A block
 //! changes a few leaves. The trie is walked from its root with the sorted set of changed keys:
 //!
 //! - a branch node whose path is a prefix of no changed key is an unchanged subtree: its hash
@@ -38,7 +40,7 @@ use alloy_primitives::{B256, Bytes, keccak256};
 use alloy_trie::Nibbles;
 use snapsync_primitives::{AccountHash, EMPTY_ROOT_HASH, SlotHash};
 use snapsync_storage::{KeyRange, StateError, StateWrite, StoreError, account_storage_nodes};
-use snapsync_trie::{ChildRef, TrieBuilder, TrieNodeRef, VecSink, decode_node};
+use snapsync_trie::{ChildRef, StoredNodes, TrieBuilder, TrieNodeRef, VecSink, decode_node};
 use std::{
     collections::{BTreeSet, HashSet},
     ops::Bound,
@@ -277,7 +279,7 @@ fn update<W: StateWrite + ?Sized, T: TrieTable>(
         table,
         changed,
         removed: &removed,
-        builder: TrieBuilder::new(VecSink::default()),
+        builder: TrieBuilder::new(StoredNodes(VecSink::default())),
         delete_exact: Vec::new(),
         delete_under: Vec::new(),
     };
@@ -286,7 +288,7 @@ fn update<W: StateWrite + ?Sized, T: TrieTable>(
         None => walk.leaves_under(Nibbles::new())?,
     }
     let Walk { builder, delete_exact, delete_under, .. } = walk;
-    let (root, sink) = builder.finish().map_err(trie_error)?;
+    let (root, StoredNodes(sink)) = builder.finish().map_err(trie_error)?;
     for path in replaced_nowhere(delete_exact, &sink.nodes) {
         table.delete_nodes(txn, KeyRange::new(Bound::Included(path), Bound::Included(path)))?;
     }
@@ -359,7 +361,7 @@ struct Walk<'a, W: ?Sized, T> {
     changed: &'a BTreeSet<B256>,
     /// The keys of `changed` no longer stored.
     removed: &'a BTreeSet<B256>,
-    builder: TrieBuilder<VecSink>,
+    builder: TrieBuilder<StoredNodes<VecSink>>,
     /// Stored nodes replaced (or removed) at exactly these paths.
     delete_exact: Vec<Nibbles>,
     /// Stored nodes removed at and below these paths.

@@ -73,16 +73,18 @@ impl VerifiedAccountRange {
         &self.nodes
     }
 
-    /// Hands `f` every node of [`nodes`](Self::nodes) with its encoding, the leaf nodes
-    /// encoded again from the returned accounts (they are held once, as accounts, until then).
+    /// Hands `f` the nodes of [`nodes`](Self::nodes) a store keeps, with their encodings:
+    /// every node but the leaf nodes below the root, which a store derives from its accounts
+    /// (see [`LeafPathNodes::for_each_stored_node`]); a root leaf node is encoded again from
+    /// the returned accounts (they are held once, as accounts, until then).
     ///
     /// # Errors
     /// The first error of `f`; the nodes after it are not visited.
-    pub fn for_each_node<E>(
+    pub fn for_each_stored_node<E>(
         &self,
         f: impl FnMut(&Nibbles, &[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
-        self.nodes.for_each_node(&self.accounts, |account, out| account.encode(out), f)
+        self.nodes.for_each_stored_node(&self.accounts, |account, out| account.encode(out), f)
     }
 }
 

@@ -86,17 +86,19 @@ impl VerifiedStorage {
         &self.nodes
     }
 
-    /// Hands `f` every node of [`nodes`](Self::nodes) with its encoding, the leaf nodes
-    /// encoded again from the slots (each value as the trie holds it: its canonical RLP, the
+    /// Hands `f` the nodes of [`nodes`](Self::nodes) a store keeps, with their encodings:
+    /// every node but the leaf nodes below the root, which a store derives from its slots (see
+    /// [`LeafPathNodes::for_each_stored_node`]); a root leaf node (a storage trie of one slot)
+    /// is encoded again from the slot (its value as the trie holds it: its canonical RLP, the
     /// only encoding verification accepts).
     ///
     /// # Errors
     /// The first error of `f`; the nodes after it are not visited.
-    pub fn for_each_node<E>(
+    pub fn for_each_stored_node<E>(
         &self,
         f: impl FnMut(&Nibbles, &[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
-        self.nodes.for_each_node(&self.slots, |value, out| value.encode(out), f)
+        self.nodes.for_each_stored_node(&self.slots, |value, out| value.encode(out), f)
     }
 }
 

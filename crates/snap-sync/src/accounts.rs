@@ -39,7 +39,7 @@ pub(crate) fn apply_range(
     counts.accounts += kept;
     // Every node of the range is a node of the pivot's trie, those above accounts past the
     // chunk's end included (the next chunk computes them again, identical).
-    writes.add_account_nodes(|take| range.for_each_node(take))?;
+    writes.add_account_nodes(|take| range.for_each_stored_node(take))?;
     match last.filter(|last| has_more && *last < chunk.end).and_then(|last| last.checked_next()) {
         Some(next) => chunk.next = next,
         None => chunk.done = true,
@@ -104,34 +104,53 @@ mod tests {
         assert!(chunk.done);
     }
 
-    /// Every node of the range's trie lands in the store when the step keeps nodes (its leaf
-    /// nodes encoded again from the accounts, byte for byte the ones verification hashed), and
-    /// none when it does not.
+    /// The range's nodes land in the store when the step keeps nodes, but the leaf nodes below
+    /// the root (a root leaf is encoded again from its account, byte for byte the node
+    /// verification hashed), and none when it does not; the stored trie finds every node, the
+    /// leaf nodes derived from the accounts.
     #[test]
-    fn a_range_s_nodes_are_stored_with_its_leaf_nodes_only_if_the_step_keeps_nodes() {
-        use snapsync_storage::{KeyRange, StateRead, StateStore, StateWrite, test_utils::MapStore};
-        use snapsync_trie::{TrieBuilder, VecSink};
-        use std::collections::BTreeSet;
+    fn a_range_s_nodes_are_stored_but_leaf_nodes_below_the_root_only_if_the_step_keeps_nodes() {
+        use snapsync_storage::{
+            AccountTrie, KeyRange, StateRead, StateStore, StateWrite, test_utils::MapStore,
+        };
+        use snapsync_trie::{Nibbles, NodeSource, TrieBuilder, VecSink};
+        use std::collections::BTreeMap;
 
-        let range = whole_trie(&[0x10, 0x20, 0x40]);
-        let mut builder = TrieBuilder::new(VecSink::default());
-        for (hash, account) in range.accounts() {
-            builder.add_leaf(hash.as_ref(), &alloy_rlp::encode(account)).unwrap();
-        }
-        let expected: BTreeSet<_> = builder.finish().unwrap().1.nodes.into_iter().collect();
-        assert_eq!(expected.len(), 4, "three leaf nodes and the root");
-        for keep in [false, true] {
-            let mut chunk = AccountChunk { next: hash(0x00), end: AccountHash::MAX, done: false };
-            let mut writes = writes().keeping_nodes(keep);
-            apply_range(&mut chunk, &range, &mut writes, &mut Counts::default()).unwrap();
-            let store = MapStore::new();
-            let mut txn = store.writer().unwrap();
-            writes.write_into(&mut txn).unwrap();
-            txn.commit().unwrap();
-            let view = store.reader().unwrap();
-            let stored: BTreeSet<_> =
-                view.account_nodes(KeyRange::all()).unwrap().map(Result::unwrap).collect();
-            assert_eq!(stored, if keep { expected.clone() } else { BTreeSet::new() });
+        // Three leaf nodes below a root branch; one leaf, the root itself.
+        for (leaves, nodes) in [(&[0x10, 0x20, 0x40][..], 4), (&[0x10][..], 1)] {
+            let range = whole_trie(leaves);
+            let mut builder = TrieBuilder::new(VecSink::default());
+            for (hash, account) in range.accounts() {
+                builder.add_leaf(hash.as_ref(), &alloy_rlp::encode(account)).unwrap();
+            }
+            let expected: BTreeMap<_, _> = builder.finish().unwrap().1.nodes.into_iter().collect();
+            assert_eq!(expected.len(), nodes);
+            for keep in [false, true] {
+                let mut chunk =
+                    AccountChunk { next: hash(0x00), end: AccountHash::MAX, done: false };
+                let mut writes = writes().keeping_nodes(keep);
+                apply_range(&mut chunk, &range, &mut writes, &mut Counts::default()).unwrap();
+                let store = MapStore::new();
+                let mut txn = store.writer().unwrap();
+                for (hash, account) in range.accounts() {
+                    txn.put_account(hash, account).unwrap();
+                }
+                writes.write_into(&mut txn).unwrap();
+                txn.commit().unwrap();
+                let view = store.reader().unwrap();
+                let stored: BTreeMap<_, _> =
+                    view.account_nodes(KeyRange::all()).unwrap().map(Result::unwrap).collect();
+                if !keep {
+                    assert!(stored.is_empty());
+                    continue;
+                }
+                // The root only: a branch over three leaves, or the one leaf itself.
+                assert_eq!(stored.len(), 1);
+                assert_eq!(stored.get(&Nibbles::default()), expected.get(&Nibbles::default()));
+                for (path, node) in &expected {
+                    assert_eq!(AccountTrie::new(&view).node(path).unwrap().as_ref(), Some(node));
+                }
+            }
         }
     }
 

@@ -7,9 +7,10 @@
 //! are then hashed once more ([`check_stored_leaves`]: a streaming pass, no writes) so that
 //! `Done` is a statement about the leaves, not only about the nodes stored beside them; the
 //! parts of the state that were final before the download ended were hashed then, in the
-//! background (`part_checks.rs`), and only the others are walked here. Otherwise (a pivot move, a resumed older sync, a failed check) the tries
-//! are built from the stored leaves and compared with the pivot's root, and healing starts from
-//! whatever differs. `snapsync verify` recomputes the root independently either way.
+//! background (`part_checks.rs`), and only the others are walked here. Otherwise (a pivot move,
+//! a resumed older sync, a failed check) the tries are built from the stored leaves and
+//! compared with the pivot's root, and healing starts from whatever differs. `snapsync verify`
+//! recomputes the root independently either way.
 
 use crate::SnapPhase;
 use crate::{
@@ -43,8 +44,9 @@ pub(crate) enum Verdict {
 }
 
 /// Checks the stored tries (see the module docs): the verified nodes when [`VerifiedNodes`]
-/// holds and `nodes_check` (made in `ready`, see [`NodesCheck`]) found them complete, else every node of the account trie and of each storage trie is written
-/// from the stored leaves (replacing any stored ones) and the account trie's root must be the
+/// holds and `nodes_check` (made in `ready`, see [`NodesCheck`]) found them complete, else the
+/// nodes of the account trie and of each storage trie are written from the stored leaves
+/// (replacing any stored ones; see `rebuild_state_trie_in`) and the account trie's root must be the
 /// pivot's state root, every account's slots must hash to its storage root and every code must
 /// be stored. On success the state is `Done`, otherwise `Healing`, with what was found wrong.
 ///

@@ -165,7 +165,7 @@ pub(crate) fn apply_batch(
     let mut stored = 0;
     for (task, set) in tasks.into_iter().zip(sets) {
         stored += store_slots(task.account, set.slots(), SlotHash::MAX, writes)?;
-        writes.add_storage_nodes(task.account, |take| set.for_each_node(take))?;
+        writes.add_storage_nodes(task.account, |take| set.for_each_stored_node(take))?;
         if set.has_more() {
             let last = set.slots().last().map(|(slot, _)| *slot);
             if let Some(contract) = open_large_contract(task, last, set.slots().len(), limits) {
@@ -190,7 +190,7 @@ pub(crate) fn apply_range(
     let (stored, next) = match set {
         Some(set) => {
             let stored = store_slots(task.account, set.slots(), range.end, writes)?;
-            writes.add_storage_nodes(task.account, |take| set.for_each_node(take))?;
+            writes.add_storage_nodes(task.account, |take| set.for_each_stored_node(take))?;
             let last = set.slots().last().map(|(slot, _)| *slot);
             let next = last
                 .filter(|last| set.has_more() && *last < range.end)

@@ -7,6 +7,7 @@
 #![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use alloy_primitives::Bytes;
 use proptest::prelude::*;
 use snapsync_db::test_utils::{memory_db, redb_db};
 use snapsync_db::{Database, MemoryDatabase};
@@ -18,7 +19,10 @@ use snapsync_stages::{
     Pipeline, PipelineError, PipelineEvent, RetryPolicy, StageProgress, StageSet,
 };
 use snapsync_storage::test_utils::MapStore;
-use snapsync_storage::{KeyRange, StateRead, StateStore, compute_state_root};
+use snapsync_storage::{
+    AccountTrie, KeyRange, StateRead, StateStore, StorageTrie, StoreError, compute_state_root,
+};
+use snapsync_trie::{ChildRef, Nibbles, NodeSource, TrieNodeRef, decode_node};
 use std::{sync::Arc, time::Duration};
 use tokio::sync::watch;
 
@@ -159,22 +163,58 @@ const QUICK_RETRY: RetryPolicy = RetryPolicy {
     max_backoff: Duration::from_millis(50),
 };
 
-/// Nodes of the trie of pivot `after_moves` whose path holds no node or another one in `db`.
+/// Nodes of the trie of pivot `after_moves` that `db`'s stored tries do not find at their path
+/// (none there, or another one). Both sides are read through the stored tries, which derive
+/// the leaf nodes a store does not keep.
 fn differing_nodes<S: StateStore + ?Sized>(scenario: &Scenario, after_moves: u64, db: &S) -> u64 {
     let truth = MemoryDatabase::new();
     let state = scenario.chain.state_at(pivot_after(after_moves)).unwrap();
     state.import_into(&truth, &CollectorConfig::new(1 << 24)).unwrap();
     let (truth, stored) = (truth.view().unwrap(), db.reader().unwrap());
-    let mut differing = 0;
-    for entry in truth.account_nodes(KeyRange::all()).unwrap() {
-        let (path, node) = entry.unwrap();
-        differing += u64::from(stored.account_node(&path).unwrap() != Some(node));
+    let differing = |truth: &dyn NodeSource<Error = StoreError>,
+                     stored: &dyn NodeSource<Error = StoreError>| {
+        trie_nodes(truth)
+            .filter(|(path, node)| stored.node(path).unwrap().as_ref() != Some(node))
+            .count() as u64
+    };
+    let mut count = differing(&AccountTrie::new(&truth), &AccountTrie::new(&stored));
+    for entry in truth.accounts(KeyRange::all()).unwrap() {
+        let (account, _) = entry.unwrap();
+        count += differing(&StorageTrie::new(&truth, account), &StorageTrie::new(&stored, account));
     }
-    for entry in truth.all_storage_nodes(KeyRange::all()).unwrap() {
-        let (account, path, node) = entry.unwrap();
-        differing += u64::from(stored.storage_node(&account, &path).unwrap() != Some(node));
-    }
-    differing
+    count
+}
+
+/// Every hashed node of the trie `source` holds, with its path: from the root down every
+/// child named by its hash.
+fn trie_nodes(
+    source: &dyn NodeSource<Error = StoreError>,
+) -> impl Iterator<Item = (Nibbles, Bytes)> + '_ {
+    let mut paths = vec![Nibbles::default()];
+    std::iter::from_fn(move || {
+        while let Some(path) = paths.pop() {
+            let Some(node) = source.node(&path).unwrap() else { continue };
+            match decode_node(&node).unwrap() {
+                TrieNodeRef::Branch { children, .. } => {
+                    for (nibble, child) in (0u8..).zip(children) {
+                        if matches!(child, ChildRef::Hash(_)) {
+                            let mut child_path = path;
+                            child_path.push(nibble);
+                            paths.push(child_path);
+                        }
+                    }
+                }
+                TrieNodeRef::Extension { key, child } => {
+                    if matches!(child, ChildRef::Hash(_)) {
+                        paths.push(path.join(&key));
+                    }
+                }
+                TrieNodeRef::Leaf { .. } => {}
+            }
+            return Some((path, node));
+        }
+        None
+    })
 }
 
 /// The stored state is exactly the state of pivot `after_moves`, verified and done.

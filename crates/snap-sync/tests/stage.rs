@@ -200,11 +200,11 @@ async fn requests_go_on_while_a_step_commits() {
         std::thread::sleep(Duration::from_millis(20));
         probe.lock().unwrap().push(network.requests() - before);
     }));
-    // Steps of more than the answers in flight hold (four of at most twice 64 KiB, with the
-    // nodes their verification computed), as with the defaults: those answers do not fill the
-    // next step alone.
+    // Steps of as much as the answers in flight hold (four of at most twice 64 KiB, with the
+    // branch nodes their verification computed), as with the defaults: those answers alone
+    // rarely fill the next step. A dozen steps or so.
     let mut config = config();
-    config.step.max_bytes = Some(384 * 1024);
+    config.step.max_bytes = Some(256 * 1024);
     sync(&scenario, &db, config).await;
     assert_synced(&scenario, &*db);
     let sent = sent_during_commits.lock().unwrap();

@@ -4,7 +4,8 @@
 //! account hash first, so this is a merge-join, not a seek per account): each account's slots go
 //! through a storage [`TrieBuilder`] whose root is compared with the account's `storage_root`, and
 //! each account's RLP goes into the account trie's builder. The builders hand every hashed node to
-//! a sink: dropped for [`compute_state_root`], collected for [`rebuild_state_trie`].
+//! a sink: dropped for [`compute_state_root`], collected for [`rebuild_state_trie`] (all but the
+//! leaf nodes below the root, which the stored tries derive from the leaves).
 //!
 //! The builders emit nodes children first (post-order), which is not key order: a node's path
 //! is a prefix of its children's and must sort first. So [`rebuild_state_trie`] sorts them through
@@ -19,7 +20,7 @@ use alloy_primitives::B256;
 use alloy_trie::Nibbles;
 use snapsync_etl::{CollectorConfig, EtlError};
 use snapsync_primitives::{AccountHash, SlotHash, TrieAccount};
-use snapsync_trie::{NodeSink, NoopSink, TrieBuilder};
+use snapsync_trie::{NodeSink, NoopSink, StoredNodes, TrieBuilder};
 use std::{convert::Infallible, iter::Peekable};
 
 /// An account whose stored `storage_root` is not the root of its stored slots.
@@ -97,7 +98,9 @@ pub fn compute_storage_root<R: StateRead + ?Sized>(
 
 /// Recomputes the state from the accounts and slots of `view` (as [`compute_state_root`]) and replaces
 /// the account and storage-trie nodes of `txn` with every hashed node
-/// of the account trie and of each storage trie, by path. The nodes are sorted through ETL
+/// of the account trie and of each storage trie, by path, but the leaf nodes below the root (a
+/// lookup derives those from the leaves, see [`AccountTrie`](crate::AccountTrie)). The nodes
+/// are sorted through ETL
 /// collectors configured by `etl`, so memory stays bounded whatever the state size.
 ///
 /// `view` is read as a snapshot; the caller commits `txn`.
@@ -135,9 +138,9 @@ fn collect_nodes<R: StateRead + ?Sized>(
     view: &R,
     etl: &CollectorConfig,
 ) -> Result<Collected, StateError> {
-    let account_nodes = SortedCollector::<AccountNodes>::new(etl.clone());
+    let account_nodes = StoredNodes(SortedCollector::<AccountNodes>::new(etl.clone()));
     let mut storage_nodes = SortedCollector::<StorageNodes>::new(etl.clone());
-    let (report, account_nodes) =
+    let (report, StoredNodes(account_nodes)) =
         walk_state_in(view, AccountSpan::All, account_nodes, &mut storage_nodes, |_, _| Ok(()))?;
     Ok((report, account_nodes, storage_nodes))
 }
@@ -179,7 +182,7 @@ fn storage_bounds(account: AccountHash) -> KeyRange<(AccountHash, SlotHash)> {
     account_slots(account, KeyRange::all())
 }
 
-/// Receives the hashed nodes of every storage trie.
+/// Receives the hashed nodes a store keeps of every storage trie (see [`StoredNodes`]).
 pub(crate) trait StorageNodeSink {
     /// What the sink fails with.
     type Error: std::error::Error + Send + Sync + 'static;
@@ -288,7 +291,7 @@ impl<I: Iterator<Item = SlotItem>> StorageWalk<I> {
         nodes: &mut S,
     ) -> Result<B256, StateError> {
         let trie_error = |source| StateError::Trie { account: Some(account), source };
-        let mut builder = TrieBuilder::new(OneStorage { nodes, account });
+        let mut builder = TrieBuilder::new(StoredNodes(OneStorage { nodes, account }));
         while self.next_account()? == Some(account) {
             let Some(Ok((_, slot, value))) = self.slots.next() else { break };
             self.leaf.clear();

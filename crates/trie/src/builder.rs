@@ -165,6 +165,28 @@ impl NodeSink for CountingSink {
     }
 }
 
+/// A sink passing on to `S` the nodes a store keeps: every node but the leaf nodes below the
+/// root. Such a leaf node is nothing but its leaf's key and value, which a store's flat tables
+/// hold: a lookup derives it from them (`snapsync_storage`'s stored tries), so a store that
+/// kept it would hold every leaf twice. A root leaf (a trie of one leaf) is passed on: the root
+/// node is what a store's root checks read.
+#[derive(Debug, Default, Clone)]
+pub struct StoredNodes<S>(pub S);
+
+impl<S: NodeSink> NodeSink for StoredNodes<S> {
+    type Error = S::Error;
+
+    #[inline]
+    fn on_node(&mut self, path: &Nibbles, rlp: &[u8]) -> Result<(), Self::Error> {
+        self.0.on_node(path, rlp)
+    }
+
+    #[inline]
+    fn on_leaf(&mut self, path: &Nibbles, rlp: &[u8]) -> Result<(), Self::Error> {
+        if path.is_empty() { self.0.on_leaf(path, rlp) } else { Ok(()) }
+    }
+}
+
 impl<S: NodeSink + ?Sized> NodeSink for &mut S {
     type Error = S::Error;
 

@@ -32,7 +32,9 @@ mod verify;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
 
-pub use builder::{CountingSink, NodeList, NodeSink, NoopSink, TrieBuilder, VecSink, trie_root};
+pub use builder::{
+    CountingSink, NodeList, NodeSink, NoopSink, StoredNodes, TrieBuilder, VecSink, trie_root,
+};
 pub use error::{RangeProofError, StoredProofError, TrieBuildError};
 pub use leaf_paths::{LeafPathNodes, leaf_node};
 pub use node::{ChildRef, TrieNodeRef, decode_node};
