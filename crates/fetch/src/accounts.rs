@@ -4,7 +4,7 @@ use crate::{Answer, InvalidResponse, budget::check_budget};
 use alloy_primitives::B256;
 use alloy_rlp::Encodable;
 use snapsync_primitives::{AccountHash, AccountRange, GetAccountRange, TrieAccount};
-use snapsync_trie::{LeafPathNodes, Nibbles, ProofLimits, verify_range_proof_into};
+use snapsync_trie::{Nibbles, NodeList, ProofLimits, StoredNodes, verify_range_proof_into};
 
 /// What was asked: the accounts of the trie with root `root` from `origin` to `limit`, about
 /// `response_bytes` of them.
@@ -39,7 +39,7 @@ impl AccountRangeRequest {
 pub struct VerifiedAccountRange {
     accounts: Vec<(AccountHash, TrieAccount)>,
     has_more: bool,
-    nodes: LeafPathNodes,
+    nodes: NodeList,
 }
 
 impl VerifiedAccountRange {
@@ -63,28 +63,25 @@ impl VerifiedAccountRange {
         self.accounts.last().map(|(hash, _)| *hash)
     }
 
-    /// Every hashed node of the state trie (the request's root) that verification computed:
-    /// the nodes above the returned accounts and along the proof's edges (see
-    /// `snapsync_trie::verify_range_proof_into`), the leaf nodes by path only. They are real
-    /// nodes of the trusted trie, so a client that stores them need not hash the accounts
-    /// again; the nodes of ranges covering the whole hash space together are the whole trie.
-    /// [`for_each_node`](Self::for_each_node) hands them over with the leaf nodes encoded.
-    pub const fn nodes(&self) -> &LeafPathNodes {
+    /// The hashed nodes of the state trie (the request's root) that verification computed and
+    /// a store keeps: the nodes above the returned accounts and along the proof's edges (see
+    /// `snapsync_trie::verify_range_proof_into`), but the leaf nodes below the root, which a
+    /// store derives from its accounts (see [`StoredNodes`]). They are real nodes of the trusted
+    /// trie, so a client that stores them need not hash the accounts again; the nodes of ranges
+    /// covering the whole hash space, with the accounts, together are the whole trie.
+    pub const fn nodes(&self) -> &NodeList {
         &self.nodes
     }
 
-    /// Hands `f` the nodes of [`nodes`](Self::nodes) a store keeps, with their encodings:
-    /// every node but the leaf nodes below the root, which a store derives from its accounts
-    /// (see [`LeafPathNodes::for_each_stored_node`]); a root leaf node is encoded again from
-    /// the returned accounts (they are held once, as accounts, until then).
+    /// Hands `f` each of [`nodes`](Self::nodes) with its path.
     ///
     /// # Errors
     /// The first error of `f`; the nodes after it are not visited.
     pub fn for_each_stored_node<E>(
         &self,
-        f: impl FnMut(&Nibbles, &[u8]) -> Result<(), E>,
+        mut f: impl FnMut(&Nibbles, &[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
-        self.nodes.for_each_stored_node(&self.accounts, |account, out| account.encode(out), f)
+        self.nodes.iter().try_for_each(|(path, rlp)| f(path, rlp))
     }
 }
 
@@ -121,14 +118,14 @@ pub fn verify_account_range(
             Some(value)
         })
         .collect();
-    let (has_more, mut nodes) = verify_range_proof_into(
+    let (has_more, StoredNodes(mut nodes)) = verify_range_proof_into(
         request.root,
         request.origin.as_ref(),
         &keys,
         &values,
         &reply.proof,
         ProofLimits::default(),
-        LeafPathNodes::default(),
+        StoredNodes(NodeList::default()),
     )?;
     // The reply is held until a step takes it: with its nodes only, not their growth slack.
     nodes.shrink_to_fit();

@@ -3,9 +3,8 @@
 
 use crate::{Answer, InvalidResponse, budget::check_budget};
 use alloy_primitives::{B256, U256};
-use alloy_rlp::Encodable;
 use snapsync_primitives::{AccountHash, GetStorageRanges, SlotHash, StorageRanges, StorageSlot};
-use snapsync_trie::{LeafPathNodes, Nibbles, ProofLimits, verify_range_proof_into};
+use snapsync_trie::{Nibbles, NodeList, ProofLimits, StoredNodes, verify_range_proof_into};
 
 /// One account whose storage is asked for, with the storage root its (verified) account holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +53,7 @@ pub struct VerifiedStorage {
     account: AccountHash,
     slots: Vec<(SlotHash, U256)>,
     has_more: bool,
-    nodes: LeafPathNodes,
+    nodes: NodeList,
 }
 
 impl VerifiedStorage {
@@ -78,27 +77,23 @@ impl VerifiedStorage {
         self.has_more
     }
 
-    /// Every hashed node of the account's storage trie that verification computed, the leaf
-    /// nodes by path only (all of the trie's nodes when the set came without a proof). As for
-    /// [`VerifiedAccountRange::nodes`](crate::VerifiedAccountRange::nodes), they are real nodes
-    /// of the trie with the target's storage root.
-    pub const fn nodes(&self) -> &LeafPathNodes {
+    /// The hashed nodes of the account's storage trie that verification computed and a store
+    /// keeps: all but the leaf nodes below the root (all of the trie's others when the set came
+    /// without a proof). As for [`VerifiedAccountRange::nodes`](crate::VerifiedAccountRange::nodes),
+    /// they are real nodes of the trie with the target's storage root.
+    pub const fn nodes(&self) -> &NodeList {
         &self.nodes
     }
 
-    /// Hands `f` the nodes of [`nodes`](Self::nodes) a store keeps, with their encodings:
-    /// every node but the leaf nodes below the root, which a store derives from its slots (see
-    /// [`LeafPathNodes::for_each_stored_node`]); a root leaf node (a storage trie of one slot)
-    /// is encoded again from the slot (its value as the trie holds it: its canonical RLP, the
-    /// only encoding verification accepts).
+    /// Hands `f` each of [`nodes`](Self::nodes) with its path.
     ///
     /// # Errors
     /// The first error of `f`; the nodes after it are not visited.
     pub fn for_each_stored_node<E>(
         &self,
-        f: impl FnMut(&Nibbles, &[u8]) -> Result<(), E>,
+        mut f: impl FnMut(&Nibbles, &[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
-        self.nodes.for_each_stored_node(&self.slots, |value, out| value.encode(out), f)
+        self.nodes.iter().try_for_each(|(path, rlp)| f(path, rlp))
     }
 }
 
@@ -174,20 +169,16 @@ fn verify_slot_set(
     let account = target.account;
     let keys: Vec<SlotHash> = slots.iter().map(|slot| slot.hash).collect();
     let values: Vec<&[u8]> = slots.iter().map(|slot| slot.data.as_ref()).collect();
-    let (has_more, mut nodes) = verify_range_proof_into(
+    let (has_more, StoredNodes(mut nodes)) = verify_range_proof_into(
         target.storage_root,
         origin.as_ref(),
         &keys,
         &values,
         proof,
         ProofLimits::default(),
-        LeafPathNodes::default(),
+        StoredNodes(NodeList::default()),
     )
-    .map_err(|source| InvalidResponse::StorageProof {
-        account: account.into(),
-        index,
-        source,
-    })?;
+    .map_err(|source| InvalidResponse::StorageProof { account: account.into(), index, source })?;
     // The reply is held until a step takes it: with its nodes only, not their growth slack.
     nodes.shrink_to_fit();
     let slots = slots

@@ -39,10 +39,10 @@ pub const STEP_COLLECTORS: u64 = 5;
 /// Bytes a verified reply may hold per byte of `peers.max_request_bytes`: a reply may run past
 /// its budget (a server stops after the item that crosses it, as go-ethereum's does), and a
 /// verified account range keeps its accounts decoded and the trie nodes its verification
-/// computed, the leaf nodes by path only (a step encodes them again from the accounts when it
-/// takes the range). Measured: a full account range asked with a 2 MiB budget (46,064 accounts
-/// of the default generated state) holds 11.3 MB, 5.4 bytes per byte of reply; it held 16.7 MB
-/// (8.0) while the leaf nodes were kept whole.
+/// computed that a store keeps (no leaf nodes below the root: a store derives them from the
+/// accounts). Measured: a full account range asked with a 2 MiB budget (46,064 accounts of the
+/// default generated state) held 16.7 MB (8.0 bytes per byte of reply) with its leaf nodes
+/// whole, and 11.3 MB (5.4) with them by path only; it holds less now that it keeps none.
 pub const HELD_REPLY_FACTOR: u64 = 8;
 
 impl MemoryConfig {

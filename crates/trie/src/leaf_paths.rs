@@ -126,33 +126,7 @@ impl LeafPathNodes {
     pub fn for_each_node<K: AsRef<[u8]>, V, E>(
         &self,
         leaves: &[(K, V)],
-        encode_value: impl FnMut(&V, &mut Vec<u8>),
-        f: impl FnMut(&Nibbles, &[u8]) -> Result<(), E>,
-    ) -> Result<(), E> {
-        self.visit(leaves, encode_value, |_| true, f)
-    }
-
-    /// Hands `f` the nodes a store keeps (as [`StoredNodes`](crate::StoredNodes) passes them
-    /// on): the other nodes, and a leaf node only at the root (a trie of one leaf), encoded
-    /// again from its leaf.
-    ///
-    /// # Errors
-    /// The first error of `f`; the nodes after it are not visited.
-    pub fn for_each_stored_node<K: AsRef<[u8]>, V, E>(
-        &self,
-        leaves: &[(K, V)],
-        encode_value: impl FnMut(&V, &mut Vec<u8>),
-        f: impl FnMut(&Nibbles, &[u8]) -> Result<(), E>,
-    ) -> Result<(), E> {
-        self.visit(leaves, encode_value, Nibbles::is_empty, f)
-    }
-
-    /// The other nodes, then the leaf nodes whose path `leaf_wanted` accepts, encoded again.
-    fn visit<K: AsRef<[u8]>, V, E>(
-        &self,
-        leaves: &[(K, V)],
         mut encode_value: impl FnMut(&V, &mut Vec<u8>),
-        leaf_wanted: impl Fn(&Nibbles) -> bool,
         mut f: impl FnMut(&Nibbles, &[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
         for (path, rlp) in self.nodes.iter() {
@@ -160,7 +134,7 @@ impl LeafPathNodes {
         }
         let keys = leaves.iter().map(|(key, _)| Nibbles::unpack(key));
         let (mut value, mut node) = (Vec::new(), Vec::new());
-        for (path, index) in self.leaf_indices(keys).filter(|(path, _)| leaf_wanted(path)) {
+        for (path, index) in self.leaf_indices(keys) {
             let Some((key, leaf)) = leaves.get(index) else { continue };
             value.clear();
             encode_value(leaf, &mut value);
