@@ -35,8 +35,8 @@ pub trait NodeSink {
     fn on_node(&mut self, path: &Nibbles, rlp: &[u8]) -> Result<(), Self::Error>;
 
     /// Receives a leaf node: by default as any other node ([`on_node`](Self::on_node)). A sink
-    /// whose owner holds the leaves' keys and values anyway may keep the path only and encode
-    /// the node again when it is wanted ([`leaf_node`](crate::leaf_node)).
+    /// whose owner holds the leaves' keys and values anyway may drop it and encode the node
+    /// again when it is wanted ([`StoredNodes`], [`leaf_node`](crate::leaf_node)).
     ///
     /// # Errors
     /// As [`on_node`](Self::on_node).

@@ -22,7 +22,7 @@
 
 mod builder;
 mod error;
-mod leaf_paths;
+mod leaf_node;
 mod node;
 mod path_walk;
 mod prove;
@@ -36,7 +36,7 @@ pub use builder::{
     CountingSink, NodeList, NodeSink, NoopSink, StoredNodes, TrieBuilder, VecSink, trie_root,
 };
 pub use error::{RangeProofError, StoredProofError, TrieBuildError};
-pub use leaf_paths::{LeafPathNodes, leaf_node};
+pub use leaf_node::leaf_node;
 pub use node::{ChildRef, TrieNodeRef, decode_node};
 pub use path_walk::{PathEnd, Step, walk_path};
 pub use prove::prove_range;

@@ -616,12 +616,42 @@ mod tests {
 
     /// The root of the trie of `leaves` and all its hashed nodes.
     fn trie_nodes(leaves: &Leaves) -> (B256, std::collections::BTreeSet<(Nibbles, Bytes)>) {
-        let mut builder = TrieBuilder::new(VecSink::default());
+        let (root, VecSink { nodes }) = built(leaves, VecSink::default());
+        (root, nodes.into_iter().collect())
+    }
+
+    /// The hashed nodes a store keeps of the trie of `leaves`: all but the leaf nodes below
+    /// the root.
+    fn stored_trie_nodes(leaves: &Leaves) -> std::collections::BTreeSet<(Nibbles, Bytes)> {
+        let (_, crate::StoredNodes(VecSink { nodes })) =
+            built(leaves, crate::StoredNodes(VecSink::default()));
+        nodes.into_iter().collect()
+    }
+
+    fn built<S: crate::NodeSink<Error = std::convert::Infallible>>(
+        leaves: &Leaves,
+        sink: S,
+    ) -> (B256, S) {
+        let mut builder = TrieBuilder::new(sink);
         for (k, v) in leaves {
             builder.add_leaf(k, v).unwrap();
         }
-        let (root, sink) = builder.finish().unwrap();
-        (root, sink.nodes.into_iter().collect())
+        builder.finish().unwrap()
+    }
+
+    /// A range's nodes as a store keeps them, each checked to be one of the nodes `listed`
+    /// (the range's every node).
+    fn stored_range_nodes(
+        stored: &crate::NodeList,
+        listed: &[(Nibbles, Bytes)],
+    ) -> Result<Vec<(Nibbles, Bytes)>, TestCaseError> {
+        let mut nodes = Vec::new();
+        for (path, rlp) in stored.iter() {
+            let node = (*path, Bytes::copy_from_slice(rlp));
+            prop_assert!(listed.contains(&node), "node at {:?} is not the range's", path);
+            nodes.push(node);
+        }
+        Ok(nodes)
     }
 
     /// Range bounds over `len` leaves cut at `cuts`: from 0 to `len`, ascending, distinct.
@@ -685,11 +715,11 @@ mod tests {
 
         /// Ranges as snap sync asks for them: 32-byte keys, values long enough that most leaf
         /// nodes are hashed, and each range starting between the last leaf of the one before
-        /// and its own first (so the proof shows a leaf beside the range). The leaf nodes each
-        /// range's own leaves encode again are the range's, and with its other nodes, all
-        /// ranges together are the whole trie.
+        /// and its own first (so the proof shows a leaf beside the range). The nodes each range
+        /// keeps for a store are the range's, and all ranges together keep exactly the nodes a
+        /// store keeps of the whole trie.
         #[test]
-        fn leaf_paths_of_ranges_starting_between_leaves_encode_the_trie(
+        fn stored_nodes_of_ranges_starting_between_leaves_are_the_stored_trie(
             raw in prop::collection::vec((any::<[u8; 32]>(), 1usize..80), 2..150),
             cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
         ) {
@@ -699,7 +729,7 @@ mod tests {
                 .collect::<BTreeMap<_, _>>()
                 .into_iter()
                 .collect();
-            let (root, trie) = trie_nodes(&leaves);
+            let (root, _) = trie_nodes(&leaves);
             let mut union = std::collections::BTreeSet::new();
             for pair in partition(&cuts, leaves.len()).windows(2) {
                 let range = &leaves[pair[0]..pair[1]];
@@ -713,14 +743,10 @@ mod tests {
                 let proof = prove_range(leaves.iter().map(|(k, v)| (k, v)), &origin, Some(&keys[keys.len() - 1])).unwrap();
                 let (_, listed) = verify_range_proof_into(root, &origin, &keys, &values, &proof, ProofLimits::default(), crate::NodeList::default()).unwrap();
                 let listed: Vec<(Nibbles, Bytes)> = listed.iter().map(|(path, rlp)| (*path, Bytes::copy_from_slice(rlp))).collect();
-                let (_, lean) = verify_range_proof_into(root, &origin, &keys, &values, &proof, ProofLimits::default(), crate::LeafPathNodes::default()).unwrap();
-                for (path, rlp) in crate::leaf_paths::tests::encoded(&lean, range) {
-                    let node = (path, Bytes::from(rlp));
-                    prop_assert!(listed.contains(&node), "node at {:?} is not the range's", path);
-                    union.insert(node);
-                }
+                let (_, crate::StoredNodes(stored)) = verify_range_proof_into(root, &origin, &keys, &values, &proof, ProofLimits::default(), crate::StoredNodes(crate::NodeList::default())).unwrap();
+                union.extend(stored_range_nodes(&stored, &listed)?);
             }
-            prop_assert_eq!(union, trie);
+            prop_assert_eq!(union, stored_trie_nodes(&leaves));
         }
 
         /// Ranges that partition the key space, each verified with its nodes: every node returned is
@@ -729,7 +755,7 @@ mod tests {
         fn range_nodes_together_are_the_trie(leaves in leaves_strategy(), cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6)) {
             let (root, trie) = trie_nodes(&leaves);
             let mut union = std::collections::BTreeSet::new();
-            let mut lean_union = std::collections::BTreeSet::new();
+            let mut stored_union = std::collections::BTreeSet::new();
             for pair in partition(&cuts, leaves.len()).windows(2) {
                 let range = &leaves[pair[0]..pair[1]];
                 let keys: Vec<_> = range.iter().map(|(k, _)| k.clone()).collect();
@@ -742,14 +768,9 @@ mod tests {
                 prop_assert_eq!(has_more, verified.has_more);
                 let listed: Vec<(Nibbles, Bytes)> = list.iter().map(|(path, rlp)| (*path, Bytes::copy_from_slice(rlp))).collect();
                 prop_assert_eq!(&listed, &verified.nodes);
-                // The same, with leaf nodes encoded again from the range's own leaves: a leaf
-                // the proof showed beside the range is left to its own range.
-                let (_, lean) = verify_range_proof_into(root, &keys[0], &keys, &values, &proof, ProofLimits::default(), crate::LeafPathNodes::default()).unwrap();
-                for (path, rlp) in crate::leaf_paths::tests::encoded(&lean, range) {
-                    let node = (path, Bytes::from(rlp));
-                    prop_assert!(listed.contains(&node), "node at {:?} is not the range's", path);
-                    lean_union.insert(node);
-                }
+                // The nodes a store keeps: the same, but the leaf nodes below the root.
+                let (_, crate::StoredNodes(stored)) = verify_range_proof_into(root, &keys[0], &keys, &values, &proof, ProofLimits::default(), crate::StoredNodes(crate::NodeList::default())).unwrap();
+                stored_union.extend(stored_range_nodes(&stored, &listed)?);
                 for node in verified.nodes {
                     prop_assert!(trie.contains(&node), "node at {:?} is not in the trie", node.0);
                     union.insert(node);
@@ -759,7 +780,7 @@ mod tests {
                 altered[0].push(7);
                 prop_assert!(verify_range_proof_nodes(root, &keys[0], &keys, &altered, &proof, ProofLimits::default()).is_err());
             }
-            prop_assert_eq!(&lean_union, &trie);
+            prop_assert_eq!(stored_union, stored_trie_nodes(&leaves));
             prop_assert_eq!(union, trie);
         }
 
