@@ -1,6 +1,6 @@
 //! Account ranges: `GetAccountRange` asked, `AccountRange` checked against the state root.
 
-use crate::{Answer, InvalidResponse, budget::check_budget};
+use crate::{AccountList, Answer, InvalidResponse, budget::check_budget};
 use alloy_primitives::B256;
 use alloy_rlp::Encodable;
 use snapsync_primitives::{AccountHash, AccountRange, GetAccountRange, TrieAccount};
@@ -37,19 +37,19 @@ impl AccountRangeRequest {
 /// last one returned, with the trie nodes their verification computed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedAccountRange {
-    accounts: Vec<(AccountHash, TrieAccount)>,
+    accounts: AccountList,
     has_more: bool,
     nodes: NodeList,
 }
 
 impl VerifiedAccountRange {
-    /// The accounts, in hash order.
-    pub fn accounts(&self) -> &[(AccountHash, TrieAccount)] {
+    /// The accounts, in hash order, held compactly until they are read (see [`AccountList`]).
+    pub const fn accounts(&self) -> &AccountList {
         &self.accounts
     }
 
     /// Takes the accounts.
-    pub fn into_accounts(self) -> Vec<(AccountHash, TrieAccount)> {
+    pub fn into_accounts(self) -> AccountList {
         self.accounts
     }
 
@@ -60,7 +60,7 @@ impl VerifiedAccountRange {
 
     /// The last account hash covered: the last returned, or `None` for an empty range.
     pub fn last(&self) -> Option<AccountHash> {
-        self.accounts.last().map(|(hash, _)| *hash)
+        self.accounts.hashes().last().copied()
     }
 
     /// The hashed nodes of the state trie (the request's root) that verification computed and

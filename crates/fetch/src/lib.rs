@@ -107,6 +107,7 @@
 // targets; `.ci/check-dev-deps` checks that each is used by some target.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+mod account_list;
 mod accounts;
 mod answer;
 mod backoff;
@@ -131,6 +132,7 @@ mod trie_nodes;
 // The net types the scheduler's modules name as `crate::…`.
 use snapsync_net::{Availability, Capabilities, Fault, PeerId, PeerInfo, RequestKind};
 
+pub use account_list::{AccountList, AccountListIter};
 pub use accounts::{AccountRangeRequest, VerifiedAccountRange, verify_account_range};
 pub use answer::Answer;
 pub use block_request::{

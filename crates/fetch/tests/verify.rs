@@ -69,7 +69,7 @@ fn honest_account_ranges_verify_with_has_more() {
             .unwrap()
             .verified()
             .unwrap();
-        assert_eq!(verified.accounts(), &all[start..end]);
+        assert_eq!(verified.accounts().to_vec(), all[start..end]);
         assert_eq!(verified.has_more(), end < all.len());
     }
 }

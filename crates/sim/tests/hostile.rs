@@ -80,10 +80,10 @@ async fn fetch_all_accounts(world: &World) -> Vec<(AccountHash, TrieAccount)> {
         };
         let range = world.fetcher.account_range(request).await.unwrap();
         for (hash, account) in range.accounts() {
-            assert!(*hash >= origin);
-            assert_eq!(Some(*account), world.state.trie_account(hash), "unverified account {hash}");
+            assert!(hash >= origin);
+            assert_eq!(Some(account), world.state.trie_account(&hash), "unverified account {hash}");
         }
-        all.extend_from_slice(range.accounts());
+        all.extend(range.accounts());
         match (range.has_more(), range.last().and_then(|last| last.checked_next())) {
             (true, Some(next)) => origin = next,
             _ => return all,

@@ -32,7 +32,7 @@ pub(crate) fn apply_range(
     let last = range.last();
     let mut kept = 0u64;
     for (hash, account) in range.accounts().iter().take_while(|(hash, _)| *hash <= chunk.end) {
-        writes.accounts.insert(hash, account)?;
+        writes.accounts.insert(&hash, &account)?;
         writes.add_bytes(32 + account.length() as u64);
         kept += 1;
     }
@@ -133,7 +133,7 @@ mod tests {
                 let store = MapStore::new();
                 let mut txn = store.writer().unwrap();
                 for (hash, account) in range.accounts() {
-                    txn.put_account(hash, account).unwrap();
+                    txn.put_account(&hash, &account).unwrap();
                 }
                 writes.write_into(&mut txn).unwrap();
                 txn.commit().unwrap();

@@ -416,7 +416,7 @@ impl Flow {
             (Request::Accounts(index), Ok(Reply::Accounts(range))) => {
                 let counts = &mut state.counts;
                 let kept = accounts::apply_range(&mut state.chunks[index], &range, writes, counts)?;
-                let found = range.accounts().get(..kept).unwrap_or_default();
+                let found = range.accounts().iter().take(kept);
                 self.queue_found(view, state, found, pivot_root)?;
                 outcome.progressed();
             }
@@ -511,13 +511,13 @@ impl Flow {
         &mut self,
         view: &(impl StateRead + ?Sized),
         state: &mut SyncState,
-        found: &[(AccountHash, TrieAccount)],
+        found: impl Iterator<Item = (AccountHash, TrieAccount)>,
         root: B256,
     ) -> Result<(), SnapSyncError> {
         for (account, trie_account) in found {
             let storage_root = trie_account.storage_root;
             if storage_root != EMPTY_ROOT_HASH {
-                let task = StorageTask { account: *account, storage_root, state_root: root };
+                let task = StorageTask { account, storage_root, state_root: root };
                 state.storage.pending.push(task);
             }
             let code = trie_account.code_hash;
