@@ -9,6 +9,8 @@
 //! requests. So such a part is checked then, on a thread of its own over the step's snapshot,
 //! while the download goes on with the cores it leaves idle (on two cores it uses about one:
 //! the step commits are serial), and the verifying step walks only the parts not checked yet.
+//! A batch still under way when the verifying step begins stops after its current part: the
+//! verifying step walks the parts left on every core, sooner than the batch's one thread would.
 //!
 //! The batch holds its snapshot until it has walked its parts. A store that keeps what a live
 //! snapshot sees (redb's copy-on-write pages) cannot reuse those pages meanwhile, so the file
@@ -90,8 +92,18 @@ impl PartChecks {
         }
     }
 
-    /// The parts checked for `root`, waiting for the batch under way; nothing is kept.
+    /// The parts checked for `root`, for the verifying step; nothing is kept. A batch under
+    /// way stops after its current part: the verifying step walks the parts left on every
+    /// core, where the batch has one thread (it leaves the other cores to the download).
     pub(crate) fn take(&mut self, root: B256) -> Vec<StatePart<PartFindings>> {
+        if let Some(batch) = &self.batch {
+            batch.cancel.store(true, Ordering::Relaxed);
+        }
+        self.take_all(root)
+    }
+
+    /// The parts checked for `root`, waiting for the whole batch under way; nothing is kept.
+    fn take_all(&mut self, root: B256) -> Vec<StatePart<PartFindings>> {
         self.follow(root);
         self.collect(true);
         std::mem::take(&mut self.done)
@@ -289,7 +301,7 @@ mod tests {
     ) -> Vec<StatePart<PartFindings>> {
         let mut checks = PartChecks::default();
         checks.advance(view, &downloading(root, done_parts));
-        checks.take(root)
+        checks.take_all(root)
     }
 
     #[test]
@@ -310,6 +322,34 @@ mod tests {
         assert!(combined.0.matches());
         // No storage-trie root node is stored for the contract: both walks say so.
         assert!(!combined.1);
+    }
+
+    #[test]
+    fn the_verifying_step_stops_the_batch_and_walks_the_rest() {
+        let (store, root) = store(true);
+        let view = store.reader().unwrap();
+        let whole = check_stored_leaves_and_nodes(&view, root, NodeCheck::StorageRoots, Vec::new())
+            .unwrap();
+        // Taken before the batch began, after its first part, after three.
+        for at_least in [0, 1, 3] {
+            let mut checks = PartChecks::default();
+            checks.advance(&view, &downloading(root, 16));
+            while checks.done.len() < at_least {
+                assert!(checks.batch.is_some(), "the batch ended with {} parts", checks.done.len());
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                checks.collect(false);
+            }
+            let early = checks.take(root);
+            // The batch checks its parts in order and stops between two: what it had checked.
+            let ids: Vec<u8> = early.iter().map(|part| part.id().nibble()).collect();
+            assert!(ids.len() >= at_least);
+            assert_eq!(ids, (0..16).take(ids.len()).collect::<Vec<u8>>());
+            assert!(checks.batch.is_none(), "the batch is joined");
+            assert_eq!(checks.checked(), ids.len() as u64);
+            let combined =
+                check_stored_leaves_and_nodes(&view, root, NodeCheck::StorageRoots, early).unwrap();
+            assert_eq!(combined, whole);
+        }
     }
 
     #[test]
@@ -364,11 +404,11 @@ mod tests {
         let mut checks = PartChecks::default();
         checks.advance(&view, &downloading(root, 2));
         // The first batch, whole; then a batch of the parts final since.
-        let first = checks.take(root);
+        let first = checks.take_all(root);
         assert_eq!(first.len(), 2);
         checks.done = first;
         checks.advance(&view, &downloading(root, 4));
-        let all: Vec<u8> = checks.take(root).iter().map(|part| part.id().nibble()).collect();
+        let all: Vec<u8> = checks.take_all(root).iter().map(|part| part.id().nibble()).collect();
         assert_eq!(all, [0, 1, 2, 3], "each part once");
         assert_eq!(checks.checked(), 4);
     }

@@ -153,7 +153,8 @@ impl SnapSyncStage {
                 let nodes_check = (finish && keep_nodes)
                     .then(|| {
                         blocking(|| {
-                            // Waits for the parts still being checked in the background.
+                            // Stops the background checks after their current part: the
+                            // parts left are walked here, on every core.
                             let checked = self.parts.take(state.pivot.state_root);
                             check_verified_nodes(view, &state, checked)
                         })
