@@ -100,15 +100,18 @@ pub fn verify_account_range(
         reply.accounts.iter().map(|entry| 32 + entry.account.length()),
         request.response_bytes,
     )?;
-    let keys: Vec<AccountHash> = reply.accounts.iter().map(|entry| entry.hash).collect();
-    let accounts: Vec<TrieAccount> =
-        reply.accounts.into_iter().map(|entry| TrieAccount::from(entry.account)).collect();
-    // Every leaf encoded into one buffer (one allocation, not one per account).
-    let mut encoded = Vec::with_capacity(accounts.len() * 112);
-    let mut ends = Vec::with_capacity(accounts.len());
-    for account in &accounts {
+    // One pass over the reply: each account into the compact list the verified range keeps
+    // and its leaf into one buffer (one allocation, not one per account); the decoded reply
+    // is freed before the proof is checked.
+    let AccountRange { accounts: entries, proof, .. } = reply;
+    let mut accounts = AccountList::with_capacity(entries.len());
+    let mut encoded = Vec::with_capacity(entries.len() * 112);
+    let mut ends = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let account = TrieAccount::from(entry.account);
         account.encode(&mut encoded);
         ends.push(encoded.len());
+        accounts.push(entry.hash, &account);
     }
     let values: Vec<&[u8]> = ends
         .iter()
@@ -121,14 +124,14 @@ pub fn verify_account_range(
     let (has_more, StoredNodes(mut nodes)) = verify_range_proof_into(
         request.root,
         request.origin.as_ref(),
-        &keys,
+        accounts.hashes(),
         &values,
-        &reply.proof,
+        &proof,
         ProofLimits::default(),
         StoredNodes(NodeList::default()),
     )?;
     // The reply is held until a step takes it: with its nodes only, not their growth slack.
     nodes.shrink_to_fit();
-    let accounts = keys.into_iter().zip(accounts).collect();
+    accounts.shrink_to_fit();
     Ok(Answer::Verified(VerifiedAccountRange { accounts, has_more, nodes }))
 }
