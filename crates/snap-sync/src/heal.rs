@@ -385,12 +385,9 @@ fn delete_under(
     }
 }
 
-/// The first and last 32-byte keys under the nibble path `path` (a path longer than a key is
-/// taken as the key it starts with).
+/// The first and last 32-byte keys under the nibble path `path`, as numbers.
 fn prefix_bounds(path: &Nibbles) -> (U256, U256) {
-    let key_path = path.slice(..path.len().min(64));
-    // A path of at most 64 nibbles always has keys under it.
-    let (first, last) = keys_under(&key_path).unwrap_or_default();
+    let (first, last) = keys_under(path);
     (U256::from_be_bytes(first.0), U256::from_be_bytes(last.0))
 }
 

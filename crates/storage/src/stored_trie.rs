@@ -95,14 +95,14 @@ fn derive_leaf_node(
     path: &Nibbles,
     leaves: impl Fn(KeyRange<B256>, usize) -> Result<Vec<LeafEntry>, StoreError>,
 ) -> Result<Option<Bytes>, StoreError> {
-    let Some((first, last)) = keys_under(path) else { return Ok(None) };
+    let (first, last) = keys_under(path);
     let mut under = leaves(KeyRange::from(first..=last), 2)?;
     if under.len() != 1 {
         return Ok(None);
     }
     if let Some(parent) = path.len().checked_sub(1).map(|len| path.slice(..len)) {
         // The parent is a branch only if a second key lies under it.
-        let Some((first, last)) = keys_under(&parent) else { return Ok(None) };
+        let (first, last) = keys_under(&parent);
         if leaves(KeyRange::from(first..=last), 2)?.len() < 2 {
             return Ok(None);
         }
@@ -115,20 +115,16 @@ fn derive_leaf_node(
 }
 
 /// The first and last 32-byte keys under the nibble path `path`: `path` followed by zeros, and
-/// by `f`s; `None` for a path longer than a key.
-pub fn keys_under(path: &Nibbles) -> Option<(B256, B256)> {
-    if path.len() > 64 {
-        return None;
-    }
+/// by `f`s (a [`Nibbles`] holds at most the 64 nibbles of a key).
+pub fn keys_under(path: &Nibbles) -> (B256, B256) {
     let mut first = [0u8; 32];
     let mut last = [0xffu8; 32];
-    for (at, nibble) in path.iter().enumerate() {
-        let (byte, high) = (at / 2, at % 2 == 0);
-        let (keep, set) = if high { (0x0f, nibble << 4) } else { (0xf0, nibble) };
-        first[byte] = (first[byte] & keep) | set;
-        last[byte] = (last[byte] & keep) | set;
+    path.pack_to(&mut first);
+    path.pack_to(&mut last);
+    if !path.len().is_multiple_of(2) {
+        last[path.len() / 2] |= 0x0f;
     }
-    Some((B256::from(first), B256::from(last)))
+    (B256::from(first), B256::from(last))
 }
 
 /// The proof nodes of the account range `origin..=last` from the stored account trie with root

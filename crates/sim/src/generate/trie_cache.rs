@@ -26,6 +26,7 @@ use alloy_trie::{
     EMPTY_ROOT_HASH, Nibbles, TrieMask,
     nodes::{BranchNodeRef, ExtensionNodeRef, LeafNodeRef, RlpNode},
 };
+use snapsync_storage::keys_under;
 use std::{
     collections::{BTreeMap, HashMap},
     ops::Bound,
@@ -132,7 +133,7 @@ where
             child.push(nibble);
             children.push(self.node(child, child_first));
             mask.set_bit(nibble);
-            let (_, child_end) = prefix_bounds(&child);
+            let (_, child_end) = keys_under(&child);
             if child_end >= (*last).into() {
                 break;
             }
@@ -156,21 +157,9 @@ where
 
     /// The last leaf under `position`.
     fn last_under(&self, position: &Nibbles) -> Option<(&'a K, &'a V)> {
-        let (start, end) = prefix_bounds(position);
+        let (start, end) = keys_under(position);
         self.leaves.range(K::from(start)..=K::from(end)).next_back()
     }
-}
-
-/// The smallest and largest 32-byte keys starting with the nibbles of `prefix`.
-fn prefix_bounds(prefix: &Nibbles) -> (B256, B256) {
-    let mut start = [0u8; 32];
-    let mut end = [0xffu8; 32];
-    prefix.pack_to(&mut start);
-    prefix.pack_to(&mut end);
-    if !prefix.len().is_multiple_of(2) {
-        end[prefix.len() / 2] |= 0x0f;
-    }
-    (B256::from(start), B256::from(end))
 }
 
 /// The nibble of `key` at `index` (0 is the high half of the first byte).
@@ -199,12 +188,12 @@ mod tests {
     #[test]
     fn bounds_and_nibbles() {
         let prefix = Nibbles::from_nibbles([0xa, 0xb, 0xc]);
-        let (start, end) = prefix_bounds(&prefix);
+        let (start, end) = keys_under(&prefix);
         assert_eq!(start[..2], [0xab, 0xc0]);
         assert_eq!(start[2..], [0; 30]);
         assert_eq!(end[..2], [0xab, 0xcf]);
         assert_eq!(end[2..], [0xff; 30]);
-        assert_eq!(prefix_bounds(&Nibbles::default()), (B256::ZERO, B256::repeat_byte(0xff)));
+        assert_eq!(keys_under(&Nibbles::default()), (B256::ZERO, B256::repeat_byte(0xff)));
         assert_eq!((nibble_at(&start, 2), nibble_at(&start, 3)), (0xc, 0));
     }
 
