@@ -13,7 +13,8 @@
 //! unset: the budget's cache share, 128 MiB by default, as the CLI opens its data directory;
 //! `budget_mib` 0 or unset: the default `memory.budget_bytes`)
 //!
-//! `SNAPSYNC_PROFILE=mainnet` draws the state in mainnet's shape (`StateSpec::mainnet`).
+//! `SNAPSYNC_PROFILE=mainnet` draws the state in mainnet's shape (`StateSpec::mainnet`);
+//! `STEP_BYTES=N` sets `step.max_bytes`.
 
 // This target is given every dependency and dev-dependency of its package, most of them for
 // other targets; `.ci/check-dev-deps` checks that each dev-dependency is used by some target.
@@ -44,6 +45,9 @@ fn main() {
     if budget_mib > 0 {
         config.memory.budget_bytes = budget_mib << 20;
     }
+    if let Ok(bytes) = std::env::var("STEP_BYTES") {
+        config.step.max_bytes = Some(bytes.parse().unwrap());
+    }
     config.validate().unwrap();
     let cache_bytes = match cache_mib {
         0 => usize::try_from(config.memory.cache_bytes()).unwrap(),
@@ -63,6 +67,11 @@ fn main() {
     let db: Arc<dyn Database> =
         Arc::new(RedbDatabase::open(dir.path().join("db.redb"), options).unwrap());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    if let Some(secs) = std::env::var("SYNC_PAUSE_SECS").ok().and_then(|s| s.parse().ok()) {
+        // Time to attach a heap profiler (`heaptrack -p PID`) to the sync alone.
+        println!("pid {}: pausing {secs} s before the sync", std::process::id());
+        std::thread::sleep(std::time::Duration::from_secs(secs));
+    }
     let before = HEAP.current_usage();
     HEAP.reset_peak_usage();
     let sync = Instant::now();

@@ -139,11 +139,13 @@ pub struct StepConfig {
     /// Verified bytes one step gathers before it is written and committed: the leaves and
     /// codes (key and value) and the trie nodes their proofs computed (path and node), so
     /// that the bound holds for what the step buffers and writes. Default (unset):
-    /// 32 MiB (33554432), or one step's share of `memory.budget_bytes` (a sixteenth: two steps
+    /// 8 MiB (8388608), or one step's share of `memory.budget_bytes` (a sixteenth: two steps
     /// are held, the one committing and the next, gathered meanwhile) if that is less
     /// ([`SnapSyncConfig::step_bytes`]); 64 KiB to 4 GiB, and at most that share when set.
     /// A crash loses at most one step of downloads; smaller steps resume more finely but commit
-    /// (and fsync) more often; beyond a few hundred MiB, larger ones only lose more on a crash.
+    /// (and fsync) more often; larger ones make the last commit, which no download overlaps,
+    /// longer (8 MiB against 32 MiB: 64–68% instead of 59–61% of eight 8 Mbit/s links used at
+    /// 250 ms, the same CPU time).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_bytes: Option<u64>,
     /// Longest time one step gathers before it is written and committed, if it holds anything
@@ -439,8 +441,8 @@ impl PivotConfig {
 }
 
 impl StepConfig {
-    /// Default [`max_bytes`](Self::max_bytes): 32 MiB.
-    pub const DEFAULT_MAX_BYTES: u64 = 32 * MIB;
+    /// Default [`max_bytes`](Self::max_bytes): 8 MiB.
+    pub const DEFAULT_MAX_BYTES: u64 = 8 * MIB;
     /// Smallest accepted [`max_bytes`](Self::max_bytes): 64 KiB.
     pub const MIN_MAX_BYTES: u64 = 64 * KIB;
     /// Largest accepted [`max_bytes`](Self::max_bytes): 4 GiB.

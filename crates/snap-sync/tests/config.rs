@@ -41,7 +41,7 @@ fn defaults_validate_and_match_the_documentation() {
     assert_eq!(config.fetch.max_attempts, 32);
     assert_eq!(config.fetch.peer_wait, Duration::from_secs(60));
     assert_eq!(config.step.max_bytes, None);
-    assert_eq!(config.step_bytes(), 32 * 1024 * 1024);
+    assert_eq!(config.step_bytes(), 8 * 1024 * 1024);
     assert_eq!(config.step.max_interval, Duration::from_secs(2));
     // One source: the sections are the scheduler's own settings, with its defaults.
     assert_eq!(config.peers, snapsync_fetch::PeerSetConfig::default());
@@ -594,15 +594,15 @@ fn the_memory_budget_is_bounded_and_shared_out() {
     assert_eq!(config.step_bytes(), 4 * MIB);
     assert_eq!(config.etl_buffer_bytes() as u64, 16 * MIB / 5);
     assert_eq!(config.requests_in_flight(), 4);
-    // The default budget: a 32 MiB step, 25.6 MiB buffers, 32 replies of 512 KiB.
+    // The default budget: an 8 MiB step, 25.6 MiB buffers, 32 replies of 512 KiB.
     let config = SnapSyncConfig::default();
-    assert_eq!(config.step_bytes(), 32 * MIB);
+    assert_eq!(config.step_bytes(), 8 * MIB);
     assert_eq!(config.etl_buffer_bytes() as u64, 128 * MIB / 5);
     assert_eq!(config.requests_in_flight(), 32);
     assert_eq!(config.memory.cache_bytes(), 128 * MIB);
     // A larger budget gives more of each, up to the explicit caps.
     let config = SnapSyncConfig::from_toml_str("[memory]\nbudget_bytes = 4294967296\n").unwrap();
-    assert_eq!(config.step_bytes(), 32 * MIB);
+    assert_eq!(config.step_bytes(), 8 * MIB);
     assert_eq!(config.etl_buffer_bytes() as u64, 1024 * MIB / 5);
     assert_eq!(config.requests_in_flight(), 64);
 }

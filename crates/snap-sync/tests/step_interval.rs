@@ -23,7 +23,7 @@ fn slow_scenario() -> Scenario {
     Scenario::new(chain, peers, [6]).unwrap()
 }
 
-/// Default settings, except the interval; `step.max_bytes` (32 MiB) is more than the whole state,
+/// Default settings, except the interval; `step.max_bytes` (8 MiB) is more than the whole state,
 /// so only the interval can end a step before its phase does.
 fn config(interval_ms: u64) -> SnapSyncConfig {
     let mut config = SnapSyncConfig::default();
