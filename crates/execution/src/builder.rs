@@ -21,7 +21,7 @@
 
 use crate::{
     BlockError, ChangeSet, EvmExecutor, StateRoot, executor::SkippedTransaction,
-    executor::TxPolicy, executor::recover, validate_header, write_changes,
+    executor::TxPolicy, senders::recover_senders, validate_header, write_changes,
 };
 use alloy_consensus::{
     EMPTY_OMMER_ROOT_HASH, Header, ReceiptEnvelope, TxEnvelope, TxReceipt,
@@ -90,7 +90,7 @@ impl EvmExecutor {
         let mut header = self.provisional_header(parent, template);
         let (number, hash) = (header.number, B256::ZERO);
         let invalid = |reason: String| BlockError::Invalid { number, hash, reason };
-        let recovered = recover(&template.transactions).map_err(invalid)?;
+        let recovered = recover_senders(&template.transactions).map_err(invalid)?;
         let withdrawals = header.withdrawals_root.map(|_| template.withdrawals.clone());
         let run = self.run_transactions(
             &*txn,

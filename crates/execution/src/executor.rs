@@ -5,7 +5,7 @@
 //!
 //! 1. The header is checked against its parent ([`validate_header`]) and the body against the
 //!    header (`verify_body`: transactions, ommers and withdrawals roots); the senders are
-//!    recovered from the signatures.
+//!    recovered from the signatures, on every core for a block of many (`senders`).
 //! 2. alloy-evm's [`EthBlockExecutor`] runs the block on a revm `State` over
 //!    [`HashedStateDb`]: the EIP-2935 and EIP-4788 system calls, the transactions, the EIP-7002
 //!    and EIP-7251 request system calls and EIP-6110 deposits, the block and ommer rewards, the
@@ -21,12 +21,12 @@
 
 use crate::{
     BlockError, ChainRules, ChangeSet, HashedStateDb, HeaderField, StateRoot,
-    collision::StorageCollision, validate_block_size, validate_header, write_changes,
+    collision::StorageCollision, senders::recover_senders, validate_block_size, validate_header,
+    write_changes,
 };
 use alloy_consensus::{
-    Header, ReceiptEnvelope, TxEnvelope, TxReceipt,
-    proofs::calculate_receipt_root,
-    transaction::{Recovered, SignerRecoverable},
+    Header, ReceiptEnvelope, TxEnvelope, TxReceipt, proofs::calculate_receipt_root,
+    transaction::Recovered,
 };
 use alloy_eips::eip4895::Withdrawal;
 use alloy_evm::{
@@ -110,7 +110,8 @@ impl EvmExecutor {
         validate_header(&self.rules, parent, block).map_err(|reason| invalid(&reason))?;
         verify_body(block, body).map_err(|mismatch| invalid(&mismatch))?;
         validate_block_size(&self.rules, block, body).map_err(|reason| invalid(&reason))?;
-        let transactions = recover(&body.transactions).map_err(|reason| invalid(&reason))?;
+        let transactions =
+            recover_senders(&body.transactions).map_err(|reason| invalid(&reason))?;
 
         let (outcome, bundle) = self.run_evm(&*txn, block, body, &transactions)?;
         self.check_outcome(block, &outcome)?;
@@ -304,19 +305,6 @@ fn mismatch(
         expected: expected.to_string(),
         got: got.to_string(),
     }
-}
-
-/// Each transaction with its sender, from its signature.
-pub(crate) fn recover(transactions: &[TxEnvelope]) -> Result<Vec<Recovered<&TxEnvelope>>, String> {
-    transactions
-        .iter()
-        .enumerate()
-        .map(|(index, tx)| {
-            let sender =
-                tx.recover_signer().map_err(|error| format!("transaction {index}: {error}"))?;
-            Ok(Recovered::new_unchecked(tx, sender))
-        })
-        .collect()
 }
 
 /// An invalid transaction or system call is the block's fault; a failure inside (the store,

@@ -36,6 +36,7 @@ mod error;
 mod executor;
 mod rules;
 mod seed;
+mod senders;
 mod stage;
 mod state_root;
 mod validate;
