@@ -39,7 +39,9 @@ use crate::{BlockError, Touched};
 use alloy_primitives::{B256, Bytes, keccak256};
 use alloy_trie::Nibbles;
 use snapsync_primitives::{AccountHash, EMPTY_ROOT_HASH, SlotHash};
-use snapsync_storage::{KeyRange, StateError, StateWrite, StoreError, account_storage_nodes};
+use snapsync_storage::{
+    KeyRange, StateError, StateWrite, StoreError, account_storage_nodes, keys_under,
+};
 use snapsync_trie::{ChildRef, StoredNodes, TrieBuilder, TrieNodeRef, VecSink, decode_node};
 use std::{
     collections::{BTreeSet, HashSet},
@@ -340,18 +342,8 @@ fn under(path: &Nibbles) -> KeyRange<Nibbles> {
 
 /// Whether a key of `keys` starts with `prefix`.
 fn any_under(keys: &BTreeSet<B256>, prefix: &Nibbles) -> bool {
-    let (low, high) = key_bounds(prefix);
+    let (low, high) = keys_under(prefix);
     keys.range(low..=high).next().is_some()
-}
-
-/// The lowest and highest 32-byte keys starting with `prefix`.
-fn key_bounds(prefix: &Nibbles) -> (B256, B256) {
-    let (mut low, mut high) = (*prefix, *prefix);
-    while low.len() < 64 {
-        low.push(0);
-        high.push(0x0f);
-    }
-    (B256::from_slice(&low.pack()), B256::from_slice(&high.pack()))
 }
 
 /// One walk of a trie with its changed keys. See the module docs.
@@ -402,8 +394,8 @@ impl<W: StateWrite + ?Sized, T: TrieTable> Walk<'_, W, T> {
                 self.delete_exact.push(path);
                 let mut child_path = path;
                 child_path.extend(&key);
-                let (low, high) = key_bounds(&path);
-                let (child_low, child_high) = key_bounds(&child_path);
+                let (low, high) = keys_under(&path);
+                let (child_low, child_high) = keys_under(&child_path);
                 self.leaves_in(KeyRange::new(Bound::Included(low), Bound::Excluded(child_low)))?;
                 self.child(child_path, child)?;
                 self.leaves_in(KeyRange::new(Bound::Excluded(child_high), Bound::Included(high)))
@@ -450,7 +442,7 @@ impl<W: StateWrite + ?Sized, T: TrieTable> Walk<'_, W, T> {
     /// Every leaf under `path` from the flat table; every stored node there is replaced.
     fn leaves_under(&mut self, path: Nibbles) -> Result<(), BlockError> {
         self.delete_under.push(path);
-        let (low, high) = key_bounds(&path);
+        let (low, high) = keys_under(&path);
         self.leaves_in(KeyRange::new(Bound::Included(low), Bound::Included(high)))
     }
 
