@@ -226,3 +226,43 @@ async fn a_slow_peers_late_answers_to_hedged_requests_measure_it_instead_of_rest
     assert_eq!((ranges.timed_out, stats.in_flight), (0, 0), "{stats:?}");
     assert!(stats.rate.is_some(), "{stats:?}");
 }
+
+/// A link without latency or bandwidth limit delivers its reply within the request's first
+/// poll, so no built reply waits (counted in the requester's memory) for the runtime to turn its
+/// timers, which a busy runtime does late; a link with latency holds the reply until it is due.
+#[tokio::test]
+async fn an_instant_link_delivers_on_the_first_poll() {
+    use snapsync_net::{PeerRequests, Request, Response};
+    use snapsync_primitives::GetAccountRange;
+    use std::{
+        pin::pin,
+        task::{Context, Poll, Waker},
+        time::Duration,
+    };
+
+    let world = world(300, vec![SimPeer::honest(Link::INSTANT), SimPeer::honest(Link::new(20, 8))]);
+    let [instant, delayed] = world.net.peer_ids()[..] else { panic!("two peers") };
+    let ask = || {
+        Request::AccountRange(GetAccountRange {
+            request_id: 1,
+            root_hash: world.root,
+            starting_hash: AccountHash::ZERO,
+            limit_hash: AccountHash::MAX,
+            response_bytes: 64 * 1024,
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut context = Context::from_waker(Waker::noop());
+
+    let mut now = pin!(world.net.request(instant, ask(), deadline));
+    let Poll::Ready(reply) = now.as_mut().poll(&mut context) else {
+        panic!("an instant link's reply was not delivered on the first poll")
+    };
+    let Response::AccountRange(range) = reply.unwrap().data else { panic!("not accounts") };
+    assert!(!range.accounts.is_empty());
+
+    let mut later = pin!(world.net.request(delayed, ask(), deadline));
+    assert!(later.as_mut().poll(&mut context).is_pending(), "a 20 ms link delivered at once");
+    let Response::AccountRange(range) = later.await.unwrap().data else { panic!("not accounts") };
+    assert!(!range.accounts.is_empty());
+}
