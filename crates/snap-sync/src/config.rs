@@ -144,7 +144,7 @@ pub struct StepConfig {
     /// ([`SnapSyncConfig::step_bytes`]); 64 KiB to 4 GiB, and at most that share when set.
     /// A crash loses at most one step of downloads; smaller steps resume more finely but commit
     /// (and fsync) more often; larger ones make the last commit, which no download overlaps,
-    /// longer (8 MiB against 32 MiB: 64–68% instead of 59–61% of eight 8 Mbit/s links used at
+    /// longer (8 MiB against 32 MiB: 63–68% instead of 59–62% of eight 8 Mbit/s links used at
     /// 250 ms, the same CPU time).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_bytes: Option<u64>,
