@@ -35,10 +35,10 @@ fn recover_senders_on(
     transactions: &[TxEnvelope],
     threads: usize,
 ) -> Result<Vec<Recovered<&TxEnvelope>>, String> {
-    let per_thread = transactions.len().div_ceil(threads.max(1)).max(MIN_PER_THREAD);
     if transactions.len() < 2 * MIN_PER_THREAD || threads <= 1 {
         return recover_slice(transactions, 0);
     }
+    let per_thread = transactions.len().div_ceil(threads).max(MIN_PER_THREAD);
     std::thread::scope(|scope| {
         let mut slices = transactions.chunks(per_thread).enumerate();
         let first = slices.next().map_or(&[][..], |(_, slice)| slice);

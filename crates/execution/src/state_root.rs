@@ -331,13 +331,11 @@ fn trie_error(source: snapsync_trie::TrieBuildError) -> BlockError {
     BlockError::State(StateError::Trie { account: None, source })
 }
 
-/// The paths `path` and all below it, in trie order.
+/// The paths `path` and all below it, in trie order: up to the full path of the last key
+/// under it.
 fn under(path: &Nibbles) -> KeyRange<Nibbles> {
-    let mut last = *path;
-    while last.len() < 64 {
-        last.push(0x0f);
-    }
-    KeyRange::new(Bound::Included(*path), Bound::Included(last))
+    let (_, last) = keys_under(path);
+    KeyRange::new(Bound::Included(*path), Bound::Included(Nibbles::unpack(last)))
 }
 
 /// Whether a key of `keys` starts with `prefix`.
